@@ -1,0 +1,3 @@
+"""arxiv-bot core: ingest, store, service and the composition root."""
+
+__version__ = "0.1.0"

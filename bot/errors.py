@@ -1,0 +1,37 @@
+"""The bot's exceptions.
+
+    BotError                 a message fit to show a user as it is (one line, no secret, no traceback)
+     ├── SettingsError       the settings are invalid; lists every problem at once
+     ├── CriteriaError       the criteria file is missing, empty or unreadable
+     ├── FeedError           arXiv's feed could not be read or is not a feed
+     │    └── ArxivUnavailable  arXiv did not answer (network error, timeout, 5xx after retries)
+     └── ScoringError        the LLM endpoint refused the whole job (bad key, unknown model)
+
+Anything else that escapes is a bug: adapters log it with its traceback and show a short apology.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """An error whose message is displayed to the user as it is."""
+
+
+class SettingsError(BotError):
+    """Invalid settings; the message lists every problem."""
+
+
+class CriteriaError(BotError):
+    """The criteria file cannot be used."""
+
+
+class FeedError(BotError):
+    """arXiv's feed could not be read, or what came back is not a feed."""
+
+
+class ArxivUnavailable(FeedError):
+    """arXiv could not be reached or kept failing."""
+
+
+class ScoringError(BotError):
+    """The LLM endpoint refused the whole job; nothing can be scored until the cause is fixed."""

@@ -1,0 +1,207 @@
+"""Settings: read once from the environment and `.env`, typed, validated, secrets masked.
+
+The environment variable names below are the public interface; the README and `.env.example` list
+them all. `load_settings()` merges `.env` under the process environment; tests call
+`Settings.from_env({...})` with a literal mapping and never touch `os.environ`.
+
+This module must not open files other than `.env`, nor create clients.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.errors import SettingsError
+from scoring.pricing import PriceTable
+
+CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+ARXIV_MIN_DELAY = 3.0  # arXiv's API terms: no more than one request every three seconds
+
+Score10 = Annotated[int, Field(ge=1, le=10)]
+
+
+def _env(name: str) -> Any:
+    """A field read from one environment variable (the alias is the public name)."""
+    return AliasChoices(name)
+
+
+class Settings(BaseModel):
+    """Every setting of the bot, validated; construct with `load_settings()` or `from_env()`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    model: str = Field("gpt-4.1-mini", min_length=1, validation_alias=_env("ARXIV_BOT_MODEL"))
+    db: Path = Field(Path("arxiv-bot.sqlite3"), validation_alias=_env("ARXIV_BOT_DB"))
+    categories: tuple[str, ...] = Field(
+        ("cs.LG", "cs.AI"), min_length=1, validation_alias=_env("ARXIV_BOT_CATEGORIES")
+    )
+    cross_lists: bool = Field(True, validation_alias=_env("ARXIV_BOT_CROSS_LISTS"))
+    rss_url: str = Field("https://rss.arxiv.org/rss/", validation_alias=_env("ARXIV_BOT_RSS_URL"))
+    api_url: str = Field(
+        "https://export.arxiv.org/api/query", validation_alias=_env("ARXIV_BOT_API_URL")
+    )
+    arxiv_delay: float = Field(
+        ARXIV_MIN_DELAY, ge=0, validation_alias=_env("ARXIV_BOT_ARXIV_DELAY")
+    )
+    arxiv_timeout: float = Field(30.0, gt=0, validation_alias=_env("ARXIV_BOT_ARXIV_TIMEOUT"))
+    arxiv_attempts: int = Field(4, ge=1, le=20, validation_alias=_env("ARXIV_BOT_ARXIV_ATTEMPTS"))
+    enrich: bool = Field(True, validation_alias=_env("ARXIV_BOT_ENRICH"))
+    criteria_file: Path | None = Field(None, validation_alias=_env("ARXIV_BOT_CRITERIA_FILE"))
+    min_relevance: Score10 = Field(8, validation_alias=_env("ARXIV_BOT_MIN_RELEVANCE"))
+    min_novelty: Score10 = Field(7, validation_alias=_env("ARXIV_BOT_MIN_NOVELTY"))
+    batch_size: int = Field(12, ge=1, le=100, validation_alias=_env("ARXIV_BOT_BATCH_SIZE"))
+    concurrency: int = Field(8, ge=1, le=64, validation_alias=_env("ARXIV_BOT_CONCURRENCY"))
+    llm_timeout: float = Field(120.0, gt=0, validation_alias=_env("ARXIV_BOT_LLM_TIMEOUT"))
+    llm_retries: int = Field(4, ge=0, le=10, validation_alias=_env("ARXIV_BOT_LLM_RETRIES"))
+    structured_output: Literal["auto", "on", "off"] = Field(
+        "auto", validation_alias=_env("ARXIV_BOT_STRUCTURED_OUTPUT")
+    )
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, validation_alias=_env("ARXIV_BOT_PRICES")
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=_env("ARXIV_BOT_LOG_LEVEL")
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Validate a mapping of environment variables; raise SettingsError listing every
+        problem."""
+        try:
+            return cls.model_validate(dict(env))
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _check_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in value if not CATEGORY_RE.match(c)]
+        if bad:
+            raise ValueError(f"not an arXiv category: {', '.join(bad)} (expected e.g. cs.LG)")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("openai_api_key", "openai_base_url", "criteria_file", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("openai_base_url", "rss_url", "api_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _parse_prices(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return {}
+            if not text.startswith("{"):
+                text = _read_prices_file(Path(text))
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at char {exc.pos})") from None
+        return value
+
+    @field_validator("prices")
+    @classmethod
+    def _check_prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        PriceTable(value)  # raises ValueError naming the model whose price is unusable
+        return value
+
+    @model_validator(mode="after")
+    def _check_arxiv_delay(self) -> Settings:
+        if self.arxiv_delay < ARXIV_MIN_DELAY and not _is_loopback(self.api_url):
+            raise ValueError(
+                f"ARXIV_BOT_ARXIV_DELAY below {ARXIV_MIN_DELAY:g}s is only allowed for a "
+                "loopback ARXIV_BOT_API_URL (arXiv asks for one request every 3 seconds)"
+            )
+        return self
+
+    @property
+    def feed_url(self) -> str:
+        """The one combined RSS request for every configured category."""
+        return self.rss_url.rstrip("/") + "/" + "+".join(self.categories)
+
+    def __repr__(self) -> str:
+        # pydantic already masks SecretStr; keep the repr short for logs.
+        return f"Settings(model={self.model!r}, db={str(self.db)!r}, categories={self.categories})"
+
+
+def _read_prices_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read price file {path}: {exc.strerror}") from None
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _field_env_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        first = alias.choices[0] if isinstance(alias, AliasChoices) else name
+        names[name] = first if isinstance(first, str) else name
+    return names
+
+
+def _describe(exc: ValidationError) -> str:
+    """One message listing every problem, by public variable name, never echoing a value."""
+    names = _field_env_names()
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = err["loc"]
+        where = names.get(str(loc[0]), str(loc[0])) if loc else "settings"
+        lines.append(f"  - {where}: {err['msg'].removeprefix('Value error, ')}")
+    count = len(lines)
+    return f"invalid settings ({count} problem{'s' if count != 1 else ''}):\n" + "\n".join(lines)
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read settings once: `.env` (if present) overlaid by the process environment."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return Settings.from_env(merged)

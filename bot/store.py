@@ -1,0 +1,502 @@
+"""All storage of the bot: one SQLite file through one aiosqlite connection, WAL, migrations on open.
+
+Every SQL statement of the project lives in this module, behind intent-named async methods. Callers
+pass and receive the value types of `bot.models`; nothing outside this module builds SQL.
+
+Durability rules: each method commits before it returns, so whatever a method reported as stored
+survives a crash. Nothing here deletes papers, scores, usage or likes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.models import AnnounceType, Criteria, Paper, Score, ScoreKey, Usage
+
+_CHUNK = 500  # stays well under SQLite's bound-parameter limit
+
+
+_M001_INITIAL = """
+        CREATE TABLE papers (
+            id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL,
+            authors TEXT NOT NULL,            -- JSON list
+            categories TEXT NOT NULL,         -- JSON list, primary first when known
+            primary_category TEXT,
+            comment TEXT,
+            enriched INTEGER NOT NULL DEFAULT 0,
+            first_seen TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE feed_days (
+            day TEXT NOT NULL,
+            categories TEXT NOT NULL,         -- the feed's category set, e.g. cs.LG+cs.AI
+            items INTEGER NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (day, categories)
+        );
+        CREATE TABLE announcements (
+            day TEXT NOT NULL,
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            announce_type TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            PRIMARY KEY (day, paper_id, categories)
+        );
+        CREATE INDEX announcements_paper ON announcements(paper_id, day);
+        CREATE TABLE criteria (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE channels (
+            id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',   -- JSON overrides of the defaults
+            subscribed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE channel_criteria (
+            channel_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            changed_by TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (channel_id, version)
+        );
+        CREATE TABLE scores (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            relevance INTEGER NOT NULL,
+            novelty INTEGER NOT NULL,
+            comment TEXT NOT NULL,
+            scored_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, criteria_id, model, prompt_version)
+        );
+        CREATE TABLE digests (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            state TEXT NOT NULL,                 -- scored, posting, posted
+            body TEXT NOT NULL,                  -- JSON of the rendered selection
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, day)
+        );
+        CREATE TABLE posted_messages (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            slot TEXT NOT NULL,                  -- 'parent' or a paper id
+            message_id TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, day, slot)
+        );
+        CREATE INDEX posted_messages_by_id ON posted_messages(message_id);
+        CREATE TABLE likes (
+            channel_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            value INTEGER NOT NULL,              -- 1 like, -1 explicit dislike
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, user_id, paper_id)
+        );
+        CREATE TABLE llm_usage (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            day TEXT,                            -- the announcement day the call served
+            purpose TEXT NOT NULL,               -- score, explain, ...
+            model TEXT NOT NULL,
+            criteria_id INTEGER,
+            calls INTEGER NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            cached_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            prompt_cost_usd REAL NOT NULL,
+            completion_cost_usd REAL NOT NULL,
+            priced INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX llm_usage_day ON llm_usage(day, model, criteria_id, purpose);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_M001_INITIAL,)
+"""SQL scripts applied in order on open, each in one transaction; the database's `user_version`
+is the number applied. Append, never edit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A paper as announced on one day."""
+
+    paper: Paper
+    announce_type: AnnounceType
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _paper(row: aiosqlite.Row) -> Paper:
+    return Paper(
+        id=row["id"],
+        version=row["version"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=tuple(json.loads(row["authors"])),
+        categories=tuple(json.loads(row["categories"])),
+        primary_category=row["primary_category"],
+        comment=row["comment"],
+    )
+
+
+class Store:
+    """The bot's database. Open with `async with Store.open(path) as store:`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path | str) -> AsyncIterator[Store]:
+        """Open (creating if needed) and migrate the database."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path))
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await _migrate(db)
+            yield cls(db)
+        finally:
+            await db.close()
+
+    async def schema_version(self) -> int:
+        """The number of migrations applied."""
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    # -- papers and announcements ------------------------------------------------------------
+
+    async def save_announcements(
+        self, day: date, categories: str, items: Sequence[tuple[Paper, AnnounceType]]
+    ) -> None:
+        """Store a day's new and cross-listed papers and which day announced them, in one
+        transaction. A paper we already know keeps its enrichment unless its version grew."""
+        now = _now()
+        await self._db.executemany(
+            """
+            INSERT INTO papers (id, version, title, abstract, authors, categories,
+                                primary_category, comment, enriched, first_seen, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET
+                version = excluded.version, title = excluded.title,
+                abstract = excluded.abstract, authors = excluded.authors,
+                categories = CASE WHEN papers.enriched THEN papers.categories
+                                  ELSE excluded.categories END,
+                updated_at = excluded.updated_at
+            WHERE excluded.version > papers.version
+            """,
+            [_paper_params(p, day, now) for p, _ in items],
+        )
+        await self._db.executemany(
+            "INSERT INTO announcements (day, paper_id, announce_type, categories) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET announce_type = excluded.announce_type",
+            [(day.isoformat(), p.id, t.value, categories) for p, t in items],
+        )
+        await self._db.execute(
+            "INSERT OR REPLACE INTO feed_days (day, categories, items, fetched_at) "
+            "VALUES (?, ?, ?, ?)",
+            (day.isoformat(), categories, len(items), now),
+        )
+        await self._db.commit()
+
+    async def apply_replacements(self, papers: Sequence[Paper]) -> int:
+        """Update papers we already know from a feed's replacements; unknown ids are ignored.
+        Returns how many papers changed."""
+        now = _now()
+        changed = 0
+        for p in papers:
+            cur = await self._db.execute(
+                "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?, "
+                "enriched = 0, updated_at = ? WHERE id = ? AND version < ?",
+                (p.version, p.title, p.abstract, json.dumps(p.authors), now, p.id, p.version),
+            )
+            changed += cur.rowcount
+        await self._db.commit()
+        return changed
+
+    async def announced(self, day: date, categories: str) -> list[Announcement]:
+        """The papers a day's feed announced, in feed order of id."""
+        async with self._db.execute(
+            "SELECT p.*, a.announce_type FROM announcements a JOIN papers p ON p.id = a.paper_id "
+            "WHERE a.day = ? AND a.categories = ? ORDER BY a.rowid",
+            (day.isoformat(), categories),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Announcement(_paper(r), AnnounceType(r["announce_type"])) for r in rows]
+
+    async def announced_before(self, ids: Sequence[str], day: date) -> set[str]:
+        """Which of these papers an earlier day already announced (they are not new today)."""
+        found: set[str] = set()
+        for part in _chunks(ids):
+            async with self._db.execute(
+                f"SELECT DISTINCT paper_id FROM announcements "
+                f"WHERE day < ? AND paper_id IN ({_marks(len(part))})",
+                (day.isoformat(), *part),
+            ) as cur:
+                found.update(r[0] for r in await cur.fetchall())
+        return found
+
+    async def feed_fetched(self, day: date, categories: str) -> bool:
+        """Whether the feed of this day and category set is already stored."""
+        async with self._db.execute(
+            "SELECT 1 FROM feed_days WHERE day = ? AND categories = ?",
+            (day.isoformat(), categories),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def latest_feed_day(self, categories: str) -> date | None:
+        """The newest announcement day stored for a category set."""
+        async with self._db.execute(
+            "SELECT MAX(day) FROM feed_days WHERE categories = ?", (categories,)
+        ) as cur:
+            row = await cur.fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    async def unenriched(self, ids: Sequence[str]) -> list[str]:
+        """Which of these papers still lack the API's fields (primary category, comment)."""
+        out: list[str] = []
+        for part in _chunks(ids):
+            async with self._db.execute(
+                f"SELECT id FROM papers WHERE enriched = 0 AND id IN ({_marks(len(part))})",
+                tuple(part),
+            ) as cur:
+                out.extend(r[0] for r in await cur.fetchall())
+        return out
+
+    async def save_enrichment(self, papers: Iterable[Paper]) -> None:
+        """Record the arXiv API's view of papers we know (primary category, comment, ...)."""
+        now = _now()
+        await self._db.executemany(
+            "UPDATE papers SET categories = ?, primary_category = ?, comment = ?, "
+            "authors = ?, enriched = 1, updated_at = ? WHERE id = ?",
+            [
+                (json.dumps(p.categories), p.primary_category, p.comment,
+                 json.dumps(p.authors), now, p.id)
+                for p in papers
+            ],
+        )
+        await self._db.commit()
+
+    async def papers(self, ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by id (missing ids are absent from the result)."""
+        out: dict[str, Paper] = {}
+        for part in _chunks(ids):
+            async with self._db.execute(
+                f"SELECT * FROM papers WHERE id IN ({_marks(len(part))})", tuple(part)
+            ) as cur:
+                out.update((r["id"], _paper(r)) for r in await cur.fetchall())
+        return out
+
+    # -- criteria -----------------------------------------------------------------------------
+
+    async def criteria(self, text: str) -> Criteria:
+        """The stored criteria with this exact text, created if new (content-addressed, so
+        identical criteria share one id and one set of scores)."""
+        c = Criteria(text=text)
+        await self._db.execute(
+            "INSERT OR IGNORE INTO criteria (sha256, text, created_at) VALUES (?, ?, ?)",
+            (c.sha256, text, _now()),
+        )
+        await self._db.commit()
+        async with self._db.execute("SELECT id FROM criteria WHERE sha256 = ?", (c.sha256,)) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return Criteria(text=text, id=int(row[0]))
+
+    async def channel_criteria(self, channel_id: str) -> tuple[Criteria, int] | None:
+        """A channel's current criteria and its version number, or None if it has none."""
+        async with self._db.execute(
+            "SELECT c.id, c.text, cc.version FROM channel_criteria cc "
+            "JOIN criteria c ON c.id = cc.criteria_id WHERE cc.channel_id = ? "
+            "ORDER BY cc.version DESC LIMIT 1",
+            (channel_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return (Criteria(text=row[1], id=row[0]), int(row[2])) if row else None
+
+    async def set_channel_criteria(
+        self, channel_id: str, criteria: Criteria, changed_by: str, note: str = ""
+    ) -> int:
+        """Make `criteria` the channel's current version; returns the new version number."""
+        assert criteria.id is not None
+        async with self._db.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM channel_criteria WHERE channel_id = ?",
+            (channel_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        version = (int(row[0]) if row else 0) + 1
+        await self._db.execute(
+            "INSERT INTO channel_criteria (channel_id, version, criteria_id, changed_by, "
+            "changed_at, note) VALUES (?, ?, ?, ?, ?, ?)",
+            (channel_id, version, criteria.id, changed_by, _now(), note),
+        )
+        await self._db.commit()
+        return version
+
+    # -- scores and usage -----------------------------------------------------------------------
+
+    async def scores(self, ids: Sequence[str], key: ScoreKey) -> dict[str, Score]:
+        """The stored scores of these papers under one key."""
+        out: dict[str, Score] = {}
+        for part in _chunks(ids):
+            async with self._db.execute(
+                f"SELECT paper_id, relevance, novelty, comment FROM scores "
+                f"WHERE criteria_id = ? AND model = ? AND prompt_version = ? "
+                f"AND paper_id IN ({_marks(len(part))})",
+                (key.criteria_id, key.model, key.prompt_version, *part),
+            ) as cur:
+                for r in await cur.fetchall():
+                    out[r[0]] = Score(r[0], int(r[1]), int(r[2]), r[3])
+        return out
+
+    async def save_scores(
+        self, scores: Sequence[Score], key: ScoreKey, usage: Usage, day: date | None
+    ) -> None:
+        """Store one LLM reply's scores together with what the call cost, atomically."""
+        now = _now()
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO scores (paper_id, criteria_id, model, prompt_version, "
+            "relevance, novelty, comment, scored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (s.paper_id, key.criteria_id, key.model, key.prompt_version,
+                 s.relevance, s.novelty, s.comment, now)
+                for s in scores
+            ],
+        )
+        await self._insert_usage(now, day, "score", key.model, key.criteria_id, usage)
+        await self._db.commit()
+
+    async def record_usage(
+        self, purpose: str, model: str, usage: Usage, *, day: date | None = None,
+        criteria_id: int | None = None,
+    ) -> None:
+        """Add LLM calls that produced no score (failed replies, explanations) to the ledger."""
+        await self._insert_usage(_now(), day, purpose, model, criteria_id, usage)
+        await self._db.commit()
+
+    async def _insert_usage(
+        self, now: str, day: date | None, purpose: str, model: str, criteria_id: int | None,
+        usage: Usage,
+    ) -> None:
+        if usage.calls == 0:
+            return
+        await self._db.execute(
+            "INSERT INTO llm_usage (at, day, purpose, model, criteria_id, calls, prompt_tokens, "
+            "cached_tokens, completion_tokens, prompt_cost_usd, completion_cost_usd, priced) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (now, day.isoformat() if day else None, purpose, model, criteria_id, usage.calls,
+             usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens,
+             usage.prompt_cost_usd, usage.completion_cost_usd, int(usage.priced)),
+        )
+
+    async def usage(
+        self, *, day: date | None = None, model: str | None = None,
+        criteria_id: int | None = None, purpose: str | None = None,
+        since: datetime | None = None,
+    ) -> Usage:
+        """Ledger totals, filtered by any of the given fields."""
+        where, params = _usage_filter(day, model, criteria_id, purpose, since)
+        async with self._db.execute(
+            "SELECT COALESCE(SUM(calls),0), COALESCE(SUM(prompt_tokens),0), "
+            "COALESCE(SUM(cached_tokens),0), COALESCE(SUM(completion_tokens),0), "
+            "COALESCE(SUM(prompt_cost_usd),0), COALESCE(SUM(completion_cost_usd),0), "
+            f"COALESCE(MIN(priced),1) FROM llm_usage {where}",
+            params,
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4]),
+                     float(row[5]), bool(row[6]))
+
+    # -- digests ----------------------------------------------------------------------------
+
+    async def save_digest(self, channel_id: str, day: date, state: str, body: Any) -> None:
+        """Keep a channel's digest of a day (JSON-serialisable body) and its delivery state."""
+        await self._db.execute(
+            "INSERT INTO digests (channel_id, day, state, body, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(channel_id, day) DO UPDATE SET body = excluded.body, "
+            "updated_at = excluded.updated_at",
+            (channel_id, day.isoformat(), state, json.dumps(body), _now()),
+        )
+        await self._db.commit()
+
+    async def digest(self, channel_id: str, day: date) -> tuple[str, Any] | None:
+        """A stored digest's state and body."""
+        async with self._db.execute(
+            "SELECT state, body FROM digests WHERE channel_id = ? AND day = ?",
+            (channel_id, day.isoformat()),
+        ) as cur:
+            row = await cur.fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+
+def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:
+    return (p.id, p.version, p.title, p.abstract, json.dumps(p.authors),
+            json.dumps(p.categories), p.primary_category, p.comment, day.isoformat(), now)
+
+
+def _usage_filter(
+    day: date | None, model: str | None, criteria_id: int | None, purpose: str | None,
+    since: datetime | None,
+) -> tuple[str, tuple[Any, ...]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("day", day.isoformat() if day else None), ("model", model),
+                          ("criteria_id", criteria_id), ("purpose", purpose)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        clauses.append("at >= ?")
+        params.append(since.astimezone(UTC).isoformat(timespec="seconds"))
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    applied = int(row[0]) if row else 0
+    for number, script in enumerate(MIGRATIONS[applied:], start=applied + 1):
+        # executescript commits whatever is pending first, so the transaction is spelled out in
+        # the script itself: a failing migration leaves the database at the previous version.
+        try:
+            await db.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+        except BaseException:
+            await db.rollback()
+            raise
