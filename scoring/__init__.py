@@ -1,0 +1,1 @@
+"""LLM scoring: criteria, prompt, reply parsing, pricing and the scorer."""

@@ -1,0 +1,74 @@
+"""Dollar cost of LLM usage, from a price table that settings can extend or override.
+
+Prices are US dollars per million tokens, as published by OpenAI (list prices, standard tier).
+A model missing from the table is costed at zero and marked unpriced, so reports say "price
+unknown" instead of inventing a number. This module must not call any API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.models import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """Dollars per million tokens: fresh prompt, cached prompt, completion."""
+
+    input: float
+    cached_input: float
+    output: float
+
+
+DEFAULT_PRICES: Mapping[str, Price] = {
+    "gpt-4o": Price(2.50, 1.25, 10.00),
+    "gpt-4o-mini": Price(0.15, 0.075, 0.60),
+    "gpt-4.1": Price(2.00, 0.50, 8.00),
+    "gpt-4.1-mini": Price(0.40, 0.10, 1.60),
+    "gpt-4.1-nano": Price(0.10, 0.025, 0.40),
+    "o3": Price(2.00, 0.50, 8.00),
+    "o4-mini": Price(1.10, 0.275, 4.40),
+    "gpt-5": Price(1.25, 0.125, 10.00),
+    "gpt-5-mini": Price(0.25, 0.025, 2.00),
+    "gpt-5-nano": Price(0.05, 0.005, 0.40),
+}
+
+
+class PriceTable:
+    """Looks up a model's price by exact name, then by the longest known prefix
+    (`gpt-4o-2024-08-06` is priced as `gpt-4o`)."""
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, float]] | None = None) -> None:
+        self._prices = dict(DEFAULT_PRICES)
+        for model, fields in (overrides or {}).items():
+            self._prices[model] = _price_from(model, fields)
+
+    def price(self, model: str) -> Price | None:
+        """The model's price, or None when unknown."""
+        if model in self._prices:
+            return self._prices[model]
+        prefixes = [name for name in self._prices if model.startswith(name + "-")]
+        return self._prices[max(prefixes, key=len)] if prefixes else None
+
+    def usage(self, model: str, prompt: int, cached: int, completion: int) -> Usage:
+        """One call's usage with its cost; cached tokens are part of `prompt`."""
+        price = self.price(model)
+        if price is None:
+            return Usage(1, prompt, cached, completion, priced=False)
+        fresh = max(prompt - cached, 0)
+        prompt_cost = (fresh * price.input + cached * price.cached_input) / 1_000_000
+        return Usage(1, prompt, cached, completion, prompt_cost,
+                     completion * price.output / 1_000_000)
+
+
+def _price_from(model: str, fields: Mapping[str, float]) -> Price:
+    try:
+        inp = float(fields["input"])
+        out = float(fields["output"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"price of {model}: needs numeric 'input' and 'output' (dollars per 1M tokens)"
+        ) from None
+    return Price(inp, float(fields.get("cached_input", inp)), out)

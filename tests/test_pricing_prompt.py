@@ -1,0 +1,64 @@
+"""Pricing and prompt building: pure functions with literal inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.models import Paper
+from scoring import prompt
+from scoring.pricing import PriceTable
+
+
+def test_cost_counts_cached_tokens_at_the_cached_price() -> None:
+    table = PriceTable()
+    usage = table.usage("gpt-4o", prompt=1_000_000, cached=400_000, completion=100_000)
+    assert usage.prompt_cost_usd == pytest.approx(0.6 * 2.50 + 0.4 * 1.25)
+    assert usage.completion_cost_usd == pytest.approx(1.0)
+    assert usage.priced
+
+
+def test_dated_model_names_use_the_family_price_and_unknown_models_are_unpriced() -> None:
+    table = PriceTable()
+    assert table.price("gpt-4o-2024-08-06") == table.price("gpt-4o")
+    assert table.price("gpt-4o-mini-2024-07-18") == table.price("gpt-4o-mini")
+    unknown = table.usage("llama3.1:8b", 100, 0, 10)
+    assert not unknown.priced and unknown.cost_usd == 0
+
+
+def test_overrides_replace_and_extend_the_table() -> None:
+    table = PriceTable({"gpt-4o": {"input": 1, "output": 2}, "local": {"input": 0, "output": 0}})
+    price = table.price("gpt-4o")
+    assert price is not None and price.cached_input == 1
+    assert table.usage("local", 10, 0, 10).priced
+
+
+def test_override_without_output_price_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs numeric"):
+        PriceTable({"m": {"input": 1}})
+
+
+def test_reasoning_models_get_no_temperature() -> None:
+    assert "temperature" not in prompt.request_options("o4-mini", structured=True)
+    assert "temperature" not in prompt.request_options("gpt-5-mini", structured=False)
+    assert prompt.request_options("gpt-4o", structured=False)["temperature"] == 0
+    assert "response_format" not in prompt.request_options("gpt-4o", structured=False)
+    fmt = prompt.request_options("gpt-4o", structured=True)["response_format"]
+    assert fmt["json_schema"]["strict"] is True
+
+
+def test_messages_put_the_shared_criteria_first_and_every_paper_id_in_the_batch() -> None:
+    papers = [Paper(f"2505.0000{i}", f"T{i}", "x " * 5000, ("A",)) for i in range(3)]
+    msgs = prompt.messages("My criteria.", papers, structured=True)
+    assert msgs[0]["role"] == "system" and "My criteria." in msgs[0]["content"]
+    assert msgs[0]["content"] == prompt.messages("My criteria.", papers[:1],
+                                                 structured=True)[0]["content"]
+    user = msgs[1]["content"]
+    assert [line for line in user.splitlines() if line.startswith("ARXIVID:")] == [
+        "ARXIVID: 2505.00000", "ARXIVID: 2505.00001", "ARXIVID: 2505.00002"]
+    assert len(user) < 3 * (prompt.MAX_ABSTRACT_CHARS + 200)
+
+
+def test_jsonl_mode_asks_for_the_reference_format() -> None:
+    system = prompt.system_message("c", structured=False)
+    assert '"ARXIVID"' in system and "JSONL" in system
+    assert "JSONL" not in prompt.system_message("c", structured=True)
