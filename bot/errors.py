@@ -1,6 +1,6 @@
 """The bot's exceptions.
 
-    BotError                 a message fit to show a user as it is (one line, no secret, no traceback)
+    BotError                 a message fit to show a user as is (one line, no secret, no traceback)
      ├── SettingsError       the settings are invalid; lists every problem at once
      ├── CriteriaError       the criteria file is missing, empty or unreadable
      ├── FeedError           arXiv's feed could not be read or is not a feed

@@ -1,4 +1,4 @@
-"""All storage of the bot: one SQLite file through one aiosqlite connection, WAL, migrations on open.
+"""All storage of the bot: one SQLite file, one aiosqlite connection, WAL, migrations on open.
 
 Every SQL statement of the project lives in this module, behind intent-named async methods. Callers
 pass and receive the value types of `bot.models`; nothing outside this module builds SQL.
@@ -304,8 +304,14 @@ class Store:
             "UPDATE papers SET categories = ?, primary_category = ?, comment = ?, "
             "authors = ?, enriched = 1, updated_at = ? WHERE id = ?",
             [
-                (json.dumps(p.categories), p.primary_category, p.comment,
-                 json.dumps(p.authors), now, p.id)
+                (
+                    json.dumps(p.categories),
+                    p.primary_category,
+                    p.comment,
+                    json.dumps(p.authors),
+                    now,
+                    p.id,
+                )
                 for p in papers
             ],
         )
@@ -392,8 +398,16 @@ class Store:
             "INSERT OR IGNORE INTO scores (paper_id, criteria_id, model, prompt_version, "
             "relevance, novelty, comment, scored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (s.paper_id, key.criteria_id, key.model, key.prompt_version,
-                 s.relevance, s.novelty, s.comment, now)
+                (
+                    s.paper_id,
+                    key.criteria_id,
+                    key.model,
+                    key.prompt_version,
+                    s.relevance,
+                    s.novelty,
+                    s.comment,
+                    now,
+                )
                 for s in scores
             ],
         )
@@ -401,7 +415,12 @@ class Store:
         await self._db.commit()
 
     async def record_usage(
-        self, purpose: str, model: str, usage: Usage, *, day: date | None = None,
+        self,
+        purpose: str,
+        model: str,
+        usage: Usage,
+        *,
+        day: date | None = None,
         criteria_id: int | None = None,
     ) -> None:
         """Add LLM calls that produced no score (failed replies, explanations) to the ledger."""
@@ -409,7 +428,12 @@ class Store:
         await self._db.commit()
 
     async def _insert_usage(
-        self, now: str, day: date | None, purpose: str, model: str, criteria_id: int | None,
+        self,
+        now: str,
+        day: date | None,
+        purpose: str,
+        model: str,
+        criteria_id: int | None,
         usage: Usage,
     ) -> None:
         if usage.calls == 0:
@@ -418,14 +442,29 @@ class Store:
             "INSERT INTO llm_usage (at, day, purpose, model, criteria_id, calls, prompt_tokens, "
             "cached_tokens, completion_tokens, prompt_cost_usd, completion_cost_usd, priced) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (now, day.isoformat() if day else None, purpose, model, criteria_id, usage.calls,
-             usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens,
-             usage.prompt_cost_usd, usage.completion_cost_usd, int(usage.priced)),
+            (
+                now,
+                day.isoformat() if day else None,
+                purpose,
+                model,
+                criteria_id,
+                usage.calls,
+                usage.prompt_tokens,
+                usage.cached_tokens,
+                usage.completion_tokens,
+                usage.prompt_cost_usd,
+                usage.completion_cost_usd,
+                int(usage.priced),
+            ),
         )
 
     async def usage(
-        self, *, day: date | None = None, model: str | None = None,
-        criteria_id: int | None = None, purpose: str | None = None,
+        self,
+        *,
+        day: date | None = None,
+        model: str | None = None,
+        criteria_id: int | None = None,
+        purpose: str | None = None,
         since: datetime | None = None,
     ) -> Usage:
         """Ledger totals, filtered by any of the given fields."""
@@ -439,8 +478,15 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         assert row is not None
-        return Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4]),
-                     float(row[5]), bool(row[6]))
+        return Usage(
+            int(row[0]),
+            int(row[1]),
+            int(row[2]),
+            int(row[3]),
+            float(row[4]),
+            float(row[5]),
+            bool(row[6]),
+        )
 
     # -- digests ----------------------------------------------------------------------------
 
@@ -465,18 +511,35 @@ class Store:
 
 
 def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:
-    return (p.id, p.version, p.title, p.abstract, json.dumps(p.authors),
-            json.dumps(p.categories), p.primary_category, p.comment, day.isoformat(), now)
+    return (
+        p.id,
+        p.version,
+        p.title,
+        p.abstract,
+        json.dumps(p.authors),
+        json.dumps(p.categories),
+        p.primary_category,
+        p.comment,
+        day.isoformat(),
+        now,
+    )
 
 
 def _usage_filter(
-    day: date | None, model: str | None, criteria_id: int | None, purpose: str | None,
+    day: date | None,
+    model: str | None,
+    criteria_id: int | None,
+    purpose: str | None,
     since: datetime | None,
 ) -> tuple[str, tuple[Any, ...]]:
     clauses: list[str] = []
     params: list[Any] = []
-    for column, value in (("day", day.isoformat() if day else None), ("model", model),
-                          ("criteria_id", criteria_id), ("purpose", purpose)):
+    for column, value in (
+        ("day", day.isoformat() if day else None),
+        ("model", model),
+        ("criteria_id", criteria_id),
+        ("purpose", purpose),
+    ):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)

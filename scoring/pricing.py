@@ -59,8 +59,9 @@ class PriceTable:
             return Usage(1, prompt, cached, completion, priced=False)
         fresh = max(prompt - cached, 0)
         prompt_cost = (fresh * price.input + cached * price.cached_input) / 1_000_000
-        return Usage(1, prompt, cached, completion, prompt_cost,
-                     completion * price.output / 1_000_000)
+        return Usage(
+            1, prompt, cached, completion, prompt_cost, completion * price.output / 1_000_000
+        )
 
 
 def _price_from(model: str, fields: Mapping[str, float]) -> Price:

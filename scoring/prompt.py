@@ -115,9 +115,9 @@ def request_options(model: str, *, structured: bool) -> dict[str, Any]:
     return options
 
 
-def messages(criteria_text: str, papers: Sequence[Paper], *, structured: bool) -> list[
-    dict[str, str]
-]:
+def messages(
+    criteria_text: str, papers: Sequence[Paper], *, structured: bool
+) -> list[dict[str, str]]:
     """The chat messages of one scoring request."""
     return [
         {"role": "system", "content": system_message(criteria_text, structured=structured)},

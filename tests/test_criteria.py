@@ -12,7 +12,8 @@ from scoring.criteria import MAX_CRITERIA_CHARS, load_criteria
 
 def test_default_criteria_are_the_reference_topics_and_rubric() -> None:
     text = load_criteria(None)
-    assert "Mixture-of-Experts (MoE)" in text and "Relevance 9-10" in text
+    assert "Mixture-of-Experts (MoE)" in text
+    assert "Relevance 9-10" in text
     assert "Novelty 1-2" in text
 
 
@@ -31,8 +32,7 @@ def test_custom_file_is_used_as_is(tmp_path: Path) -> None:
         (("x" * (MAX_CRITERIA_CHARS + 1)).encode(), "the limit is 20,000"),
     ],
 )
-def test_unusable_files_get_one_clear_message(tmp_path: Path, content: bytes,
-                                              message: str) -> None:
+def test_unusable_files_get_one_clear_message(tmp_path: Path, content: bytes, message: str) -> None:
     f = tmp_path / "c.md"
     f.write_bytes(content)
     with pytest.raises(CriteriaError, match=message) as info:

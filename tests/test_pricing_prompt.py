@@ -22,13 +22,15 @@ def test_dated_model_names_use_the_family_price_and_unknown_models_are_unpriced(
     assert table.price("gpt-4o-2024-08-06") == table.price("gpt-4o")
     assert table.price("gpt-4o-mini-2024-07-18") == table.price("gpt-4o-mini")
     unknown = table.usage("llama3.1:8b", 100, 0, 10)
-    assert not unknown.priced and unknown.cost_usd == 0
+    assert not unknown.priced
+    assert unknown.cost_usd == 0
 
 
 def test_overrides_replace_and_extend_the_table() -> None:
     table = PriceTable({"gpt-4o": {"input": 1, "output": 2}, "local": {"input": 0, "output": 0}})
     price = table.price("gpt-4o")
-    assert price is not None and price.cached_input == 1
+    assert price is not None
+    assert price.cached_input == 1
     assert table.usage("local", 10, 0, 10).priced
 
 
@@ -49,16 +51,23 @@ def test_reasoning_models_get_no_temperature() -> None:
 def test_messages_put_the_shared_criteria_first_and_every_paper_id_in_the_batch() -> None:
     papers = [Paper(f"2505.0000{i}", f"T{i}", "x " * 5000, ("A",)) for i in range(3)]
     msgs = prompt.messages("My criteria.", papers, structured=True)
-    assert msgs[0]["role"] == "system" and "My criteria." in msgs[0]["content"]
-    assert msgs[0]["content"] == prompt.messages("My criteria.", papers[:1],
-                                                 structured=True)[0]["content"]
+    assert msgs[0]["role"] == "system"
+    assert "My criteria." in msgs[0]["content"]
+    assert (
+        msgs[0]["content"]
+        == prompt.messages("My criteria.", papers[:1], structured=True)[0]["content"]
+    )
     user = msgs[1]["content"]
     assert [line for line in user.splitlines() if line.startswith("ARXIVID:")] == [
-        "ARXIVID: 2505.00000", "ARXIVID: 2505.00001", "ARXIVID: 2505.00002"]
+        "ARXIVID: 2505.00000",
+        "ARXIVID: 2505.00001",
+        "ARXIVID: 2505.00002",
+    ]
     assert len(user) < 3 * (prompt.MAX_ABSTRACT_CHARS + 200)
 
 
 def test_jsonl_mode_asks_for_the_reference_format() -> None:
     system = prompt.system_message("c", structured=False)
-    assert '"ARXIVID"' in system and "JSONL" in system
+    assert '"ARXIVID"' in system
+    assert "JSONL" in system
     assert "JSONL" not in prompt.system_message("c", structured=True)

@@ -31,24 +31,34 @@ def test_categories_are_split_trimmed_and_deduplicated() -> None:
 
 def test_every_problem_is_listed_at_once_by_public_name() -> None:
     with pytest.raises(SettingsError) as info:
-        Settings.from_env({
-            "ARXIV_BOT_CATEGORIES": "cs.LG,not a category",
-            "ARXIV_BOT_MIN_RELEVANCE": "11",
-            "ARXIV_BOT_BATCH_SIZE": "many",
-            "ARXIV_BOT_RSS_URL": "ftp://example.org/",
-            "ARXIV_BOT_PRICES": "{broken",
-        })
+        Settings.from_env(
+            {
+                "ARXIV_BOT_CATEGORIES": "cs.LG,not a category",
+                "ARXIV_BOT_MIN_RELEVANCE": "11",
+                "ARXIV_BOT_BATCH_SIZE": "many",
+                "ARXIV_BOT_RSS_URL": "ftp://example.org/",
+                "ARXIV_BOT_PRICES": "{broken",
+            }
+        )
     message = str(info.value)
     assert "5 problems" in message
-    for name in ("ARXIV_BOT_CATEGORIES", "ARXIV_BOT_MIN_RELEVANCE", "ARXIV_BOT_BATCH_SIZE",
-                 "ARXIV_BOT_RSS_URL", "ARXIV_BOT_PRICES"):
+    for name in (
+        "ARXIV_BOT_CATEGORIES",
+        "ARXIV_BOT_MIN_RELEVANCE",
+        "ARXIV_BOT_BATCH_SIZE",
+        "ARXIV_BOT_RSS_URL",
+        "ARXIV_BOT_PRICES",
+    ):
         assert name in message
 
 
 def test_secret_is_masked_everywhere_and_never_echoed_in_errors() -> None:
     s = Settings.from_env({"OPENAI_API_KEY": KEY})
-    assert KEY not in repr(s) and KEY not in str(s) and KEY not in s.model_dump_json()
-    assert s.openai_api_key is not None and s.openai_api_key.get_secret_value() == KEY
+    assert KEY not in repr(s)
+    assert KEY not in str(s)
+    assert KEY not in s.model_dump_json()
+    assert s.openai_api_key is not None
+    assert s.openai_api_key.get_secret_value() == KEY
     with pytest.raises(SettingsError) as info:
         Settings.from_env({"OPENAI_API_KEY": KEY, "ARXIV_BOT_CONCURRENCY": KEY})
     assert KEY not in str(info.value)
@@ -57,16 +67,25 @@ def test_secret_is_masked_everywhere_and_never_echoed_in_errors() -> None:
 def test_arxiv_delay_below_three_seconds_only_for_loopback() -> None:
     with pytest.raises(SettingsError, match="loopback"):
         Settings.from_env({"ARXIV_BOT_ARXIV_DELAY": "0.5"})
-    s = Settings.from_env({"ARXIV_BOT_ARXIV_DELAY": "0",
-                           "ARXIV_BOT_API_URL": "http://127.0.0.1:9/api/query"})
+    s = Settings.from_env(
+        {"ARXIV_BOT_ARXIV_DELAY": "0", "ARXIV_BOT_API_URL": "http://127.0.0.1:9/api/query"}
+    )
     assert s.arxiv_delay == 0
 
 
 def test_blank_values_mean_unset() -> None:
-    s = Settings.from_env({"OPENAI_API_KEY": "", "OPENAI_BASE_URL": " ",
-                           "ARXIV_BOT_CRITERIA_FILE": "", "ARXIV_BOT_PRICES": ""})
-    assert s.openai_api_key is None and s.openai_base_url is None
-    assert s.criteria_file is None and s.prices == {}
+    s = Settings.from_env(
+        {
+            "OPENAI_API_KEY": "",
+            "OPENAI_BASE_URL": " ",
+            "ARXIV_BOT_CRITERIA_FILE": "",
+            "ARXIV_BOT_PRICES": "",
+        }
+    )
+    assert s.openai_api_key is None
+    assert s.openai_base_url is None
+    assert s.criteria_file is None
+    assert s.prices == {}
 
 
 def test_prices_from_a_json_file(tmp_path: Path) -> None:

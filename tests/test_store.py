@@ -29,8 +29,11 @@ async def test_migrations_apply_on_open_and_reopen(tmp_path: Path) -> None:
 async def test_announcements_are_keyed_by_id_and_survive_reopen(tmp_path: Path) -> None:
     db = tmp_path / "bot.sqlite3"
     async with Store.open(db) as store:
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW),
-                                                   (paper("2505.00002"), AnnounceType.CROSS)])
+        await store.save_announcements(
+            DAY,
+            CATS,
+            [(paper("2505.00001"), AnnounceType.NEW), (paper("2505.00002"), AnnounceType.CROSS)],
+        )
         # the same day fetched again is idempotent
         await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
     async with Store.open(db) as store:
@@ -52,23 +55,34 @@ async def test_replacements_update_known_papers_only() -> None:
         assert changed == 1
         got = await store.papers(["2505.00001", "2401.99999"])
         assert set(got) == {"2505.00001"}
-        assert got["2505.00001"].title == "New title" and got["2505.00001"].version == 2
+        assert got["2505.00001"].title == "New title"
+        assert got["2505.00001"].version == 2
 
 
 async def test_enrichment_is_kept_and_only_missing_papers_are_listed() -> None:
     async with Store.open(":memory:") as store:
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW),
-                                                   (paper("2505.00002"), AnnounceType.NEW)])
-        assert await store.unenriched(["2505.00001", "2505.00002"]) == ["2505.00001",
-                                                                        "2505.00002"]
-        rich = Paper("2505.00001", "A title", "An abstract.", ("Ada Lovelace",),
-                     ("cs.AI", "cs.LG"), primary_category="cs.AI", comment="10 pages")
+        await store.save_announcements(
+            DAY,
+            CATS,
+            [(paper("2505.00001"), AnnounceType.NEW), (paper("2505.00002"), AnnounceType.NEW)],
+        )
+        assert await store.unenriched(["2505.00001", "2505.00002"]) == ["2505.00001", "2505.00002"]
+        rich = Paper(
+            "2505.00001",
+            "A title",
+            "An abstract.",
+            ("Ada Lovelace",),
+            ("cs.AI", "cs.LG"),
+            primary_category="cs.AI",
+            comment="10 pages",
+        )
         await store.save_enrichment([rich])
         assert await store.unenriched(["2505.00001", "2505.00002"]) == ["2505.00002"]
         # a re-announcement of the same version keeps the enrichment
         await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
         kept = (await store.papers(["2505.00001"]))["2505.00001"]
-        assert kept.primary_category == "cs.AI" and kept.comment == "10 pages"
+        assert kept.primary_category == "cs.AI"
+        assert kept.comment == "10 pages"
 
 
 async def test_identical_criteria_share_an_id_and_channels_keep_versions() -> None:
@@ -80,7 +94,9 @@ async def test_identical_criteria_share_an_id_and_channels_keep_versions() -> No
         assert await store.set_channel_criteria("team-a", a, "alice") == 1
         assert await store.set_channel_criteria("team-a", c, "bob") == 2
         current = await store.channel_criteria("team-a")
-        assert current is not None and current[0].id == c.id and current[1] == 2
+        assert current is not None
+        assert current[0].id == c.id
+        assert current[1] == 2
         assert await store.channel_criteria("nobody") is None
 
 
