@@ -1,0 +1,634 @@
+"""A stand-in OpenAI chat-completions server for tests and benchmarks, on 127.0.0.1, port 0.
+
+This module owns `FakeOpenAI`: an aiohttp server that speaks enough of OpenAI's HTTP protocol
+(`POST /v1/chat/completions`, `GET /v1/models`, OpenAI-shaped errors and headers) for the real
+`openai.AsyncOpenAI` client to work against it unchanged. Papers are answered by a policy, by
+default the reference picks recorded in `shared/eval/labels/<day>.json`; faults queued with
+`enqueue` break upcoming requests one by one; token usage, prompt caching included, is counted
+deterministically from text lengths.
+
+It must not reach the internet, sleep in ways that block the loop, or keep secrets: the
+`Authorization` header is checked for presence only, and neither the key nor any other
+credential header is logged or stored in the recorded requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Protocol
+
+from aiohttp import web
+
+DEFAULT_MODEL: Final = "gpt-4o-mini"
+UNRELATED_COMMENT: Final = "Not related to the criteria."
+UNRELATED_SCORE: Final = 3
+CHARS_PER_TOKEN: Final = 4
+CACHE_MIN_TOKENS: Final = 1024
+CACHE_BLOCK_TOKENS: Final = 128
+SYSTEM_FINGERPRINT: Final = "fp_f4ke0pena1"
+MAX_BODY_BYTES: Final = 64 * 1024 * 1024
+
+_ASKED_ID: Final = re.compile(r"^ARXIVID: (\S+)$", re.MULTILINE)
+_REASONING_MODEL: Final = re.compile(r"^(o\d|gpt-5)")
+_SECRET_HEADER: Final = re.compile(r"authorization|key|cookie|token|secret", re.IGNORECASE)
+_NO_KEY_MESSAGE: Final = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header "
+    "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+)
+
+
+# Faults: each one queued with `FakeOpenAI.enqueue` spoils exactly one upcoming request.
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimited:
+    """429 with `Retry-After` and `retry-after-ms`; openai 3.x ignores a delay of 0 and backs
+    off 0.375–0.5 s instead, so fast tests pass a small positive delay."""
+
+    retry_after: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """A 5xx; `retry_after` (not sent by default) lets tests skip the SDK's 0.5 s backoff."""
+
+    status: int = 500
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """Wait this long before answering, to trip a client timeout."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Truncated:
+    """Cut the reply in the middle of its second paper object, `finish_reason: "length"`."""
+
+
+@dataclass(frozen=True, slots=True)
+class SkipIds:
+    """Leave the last `n` asked papers out of the reply."""
+
+    n: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class InventId:
+    """Add a tempting answer (9/9) for a paper that was not asked about."""
+
+    paper_id: str = "9999.99999"
+
+
+@dataclass(frozen=True, slots=True)
+class Garbage:
+    """Reply with this text as the content instead of any JSON."""
+
+    text: str = "I'm sorry, I can't help with that."
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A structured-output refusal: `content` null and `refusal` set, as OpenAI sends it."""
+
+    text: str = "I'm sorry, I can't assist with that request."
+
+
+@dataclass(frozen=True, slots=True)
+class RejectSchema:
+    """400 for a json_schema response_format, as servers without structured output answer;
+    a request without one is answered normally and still uses up this fault."""
+
+
+Fault = (
+    RateLimited
+    | ServerError
+    | Stall
+    | Truncated
+    | SkipIds
+    | InventId
+    | Garbage
+    | Refusal
+    | RejectSchema
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The fake model's judgement of one paper."""
+
+    paper_id: str
+    relevance: int
+    novelty: int
+    comment: str
+
+
+class Answerer(Protocol):
+    """A policy that judges the papers of one request."""
+
+    def answer(self, paper_ids: Sequence[str]) -> list[Verdict]:
+        """One verdict per asked id, in the order asked."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LabelAnswerer:
+    """Answers from a day's reference picks; every other paper is judged unrelated (3/3)."""
+
+    selected: Mapping[str, Mapping[str, Any]]
+
+    def answer(self, paper_ids: Sequence[str]) -> list[Verdict]:
+        """Recorded relevance, novelty and comment for picks, the unrelated verdict otherwise."""
+        return [self._verdict(paper_id) for paper_id in paper_ids]
+
+    def _verdict(self, paper_id: str) -> Verdict:
+        label = self.selected.get(paper_id)
+        if label is None:
+            return Verdict(paper_id, UNRELATED_SCORE, UNRELATED_SCORE, UNRELATED_COMMENT)
+        return Verdict(
+            paper_id, int(label["relevance"]), int(label["novelty"]), str(label["comment"])
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Deterministic token counts of one answered request."""
+
+    prompt: int
+    completion: int
+    cached: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the fake model says: content or a refusal, and why it stopped."""
+
+    content: str | None
+    refusal: str | None = None
+    finish_reason: str = "stop"
+
+
+def shared_dir() -> Path:
+    """The shared fixtures: `$ARXIV_BOT_SHARED_DIR`, else the `shared/` folder beside the repo."""
+    override = os.environ.get("ARXIV_BOT_SHARED_DIR")
+    # tests/fakes/ -> tests/ -> repo -> the folder holding both the repo and shared/
+    return Path(override) if override else Path(__file__).resolve().parents[3] / "shared"
+
+
+def load_labels(day: str) -> dict[str, dict[str, Any]]:
+    """The reference picks of `day` (YYYY-MM-DD): arXiv id -> relevance, novelty, comment..."""
+    path = shared_dir() / "eval" / "labels" / f"{day}.json"
+    selected: dict[str, dict[str, Any]] = json.loads(path.read_text("utf-8"))["selected"]
+    return selected
+
+
+class FakeOpenAI:
+    """An OpenAI chat-completions server on 127.0.0.1; use as `async with FakeOpenAI() as fake`.
+
+    `requests`, `asked_ids` and `request_headers` record every authenticated chat request (the
+    headers without credentials); `calls` and the `total_*` counters cover answered ones only,
+    as a bill would.
+    """
+
+    def __init__(
+        self,
+        answerer: Answerer | None = None,
+        *,
+        model: str = DEFAULT_MODEL,
+        latency: float = 0.0,
+        reject_json_schema: bool = False,
+    ) -> None:
+        self.answerer: Answerer = answerer or LabelAnswerer({})
+        self.model = model
+        self.latency = latency
+        self.reject_json_schema = reject_json_schema
+        self.requests: list[dict[str, Any]] = []
+        self.asked_ids: list[list[str]] = []
+        self.request_headers: list[dict[str, str]] = []
+        self.calls = 0
+        self.unauthorized = 0
+        self.total_prompt_tokens = 0
+        self.total_completion_tokens = 0
+        self.total_cached_tokens = 0
+        self._faults: deque[Fault] = deque()
+        self._seen_prefixes: set[str] = set()
+        self._serial = 0
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    @classmethod
+    def from_labels(cls, day: str, **options: Any) -> FakeOpenAI:
+        """A fake that answers like the reference pipeline did on `day`."""
+        return cls(LabelAnswerer(load_labels(day)), **options)
+
+    @property
+    def base_url(self) -> str:
+        """The `base_url` to give `openai.AsyncOpenAI`."""
+        if self._port is None:
+            raise RuntimeError("FakeOpenAI is not running; use it with `async with`")
+        return f"http://127.0.0.1:{self._port}/v1"
+
+    @property
+    def pending_faults(self) -> int:
+        """Faults queued but not yet used up by a request."""
+        return len(self._faults)
+
+    def enqueue(self, *faults: Fault) -> None:
+        """Spoil the next requests, one fault each, in order of arrival."""
+        self._faults.extend(faults)
+
+    async def __aenter__(self) -> FakeOpenAI:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_post("/v1/chat/completions", self._chat_completions)
+        app.router.add_get("/v1/models", self._list_models)
+        app.router.add_get("/v1/models/{model}", self._get_model)
+        app.router.add_route("*", "/{tail:.*}", self._unknown_route)
+        # A client that gives up (timeout) cancels its handler, and closing does not wait
+        # for stalled handlers, so a Stall(60) costs a test nothing.
+        runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.05
+        )
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self._runner = None
+        self._port = None
+
+    async def _chat_completions(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            self.unauthorized += 1
+            return _error(401, _NO_KEY_MESSAGE)
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return _error(400, "We could not parse the JSON body of your request.")
+        if not isinstance(body, dict):
+            return _error(400, "The request body must be a JSON object.")
+        self._record(body, request)
+        invalid = _invalid_request(body)
+        if invalid is not None:
+            return invalid
+        fault = self._faults.popleft() if self._faults else None
+        failed = self._error_response(fault, body)
+        if failed is not None:
+            return failed
+        return await self._answer(body, fault)
+
+    def _record(self, body: dict[str, Any], request: web.Request) -> None:
+        self.requests.append(body)
+        self.asked_ids.append(asked_ids(body))
+        self.request_headers.append(
+            {k.lower(): v for k, v in request.headers.items() if not _SECRET_HEADER.search(k)}
+        )
+
+    def _error_response(self, fault: Fault | None, body: Mapping[str, Any]) -> web.Response | None:
+        """The error response a fault or the schema switch calls for, if any."""
+        if isinstance(fault, RateLimited):
+            return _rate_limited(str(body.get("model")), fault.retry_after)
+        if isinstance(fault, ServerError):
+            return _server_error(fault)
+        wants_schema = _response_format_type(body) == "json_schema"
+        if wants_schema and (self.reject_json_schema or isinstance(fault, RejectSchema)):
+            return _error(
+                400,
+                "Invalid parameter: 'response_format' of type 'json_schema' is not supported "
+                "by this server.",
+                param="response_format",
+                code="unsupported_parameter",
+            )
+        return None
+
+    async def _answer(self, body: dict[str, Any], fault: Fault | None) -> web.Response:
+        system = _system_text(body)
+        # Marked on arrival, not on completion, so cached counts depend on request order only,
+        # never on timing: of 8 concurrent first requests, exactly the first is uncached.
+        warm = system in self._seen_prefixes
+        self._seen_prefixes.add(system)
+        delay = self.latency + (fault.seconds if isinstance(fault, Stall) else 0.0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        ids = asked_ids(body)
+        structured = _response_format_type(body) == "json_schema"
+        reply = make_reply(self.answerer.answer(ids), fault, structured, _max_tokens(body))
+        tokens = count_tokens(body, reply, warm=warm)
+        self._count(tokens)
+        payload = completion_body(
+            serial=self._serial,
+            model=str(body["model"]),
+            reply=reply,
+            tokens=tokens,
+            created=int(time.time()),
+        )
+        return web.json_response(payload, headers=_common_headers())
+
+    def _count(self, tokens: Tokens) -> None:
+        self._serial += 1
+        self.calls += 1
+        self.total_prompt_tokens += tokens.prompt
+        self.total_completion_tokens += tokens.completion
+        self.total_cached_tokens += tokens.cached
+
+    async def _list_models(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            self.unauthorized += 1
+            return _error(401, _NO_KEY_MESSAGE)
+        return web.json_response({"object": "list", "data": [_model_card(self.model)]})
+
+    async def _get_model(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            self.unauthorized += 1
+            return _error(401, _NO_KEY_MESSAGE)
+        name = request.match_info["model"]
+        if name != self.model:
+            message = f"The model '{name}' does not exist or you do not have access to it."
+            return _error(404, message, param="model", code="model_not_found")
+        return web.json_response(_model_card(name))
+
+    async def _unknown_route(self, request: web.Request) -> web.Response:
+        return _error(404, f"Invalid URL ({request.method} {request.path})")
+
+
+# Pure helpers: request reading, reply shaping, token counting, response bodies.
+
+
+def message_text(message: Mapping[str, Any]) -> str:
+    """A message's text, whether `content` is a string or a list of content parts."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
+    return ""
+
+
+def asked_ids(body: Mapping[str, Any]) -> list[str]:
+    """The ids listed as `ARXIVID: <id>` lines in the last user message."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return []
+    users = [m for m in messages if isinstance(m, Mapping) and m.get("role") == "user"]
+    return _ASKED_ID.findall(message_text(users[-1])) if users else []
+
+
+def _system_text(body: Mapping[str, Any]) -> str:
+    """The leading system (or developer) message, the prefix OpenAI's prompt cache keys on."""
+    messages = body.get("messages") or []
+    first = messages[0] if messages else {}
+    return message_text(first) if first.get("role") in ("system", "developer") else ""
+
+
+def count_tokens(body: Mapping[str, Any], reply: Reply, *, warm: bool) -> Tokens:
+    """Four characters a token; a warm system prefix is cached in 128-token blocks from 1024."""
+    prompt_chars = sum(len(message_text(m)) for m in body.get("messages") or [])
+    reply_chars = len(reply.content or reply.refusal or "")
+    return Tokens(
+        prompt=_tokens(prompt_chars),
+        completion=_tokens(reply_chars),
+        cached=cached_tokens(_system_text(body)) if warm else 0,
+    )
+
+
+def cached_tokens(system: str) -> int:
+    """Tokens OpenAI would serve from cache for a repeated `system` prefix."""
+    blocks = _tokens(len(system)) // CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS
+    return blocks if blocks >= CACHE_MIN_TOKENS else 0
+
+
+def _tokens(chars: int) -> int:
+    return math.ceil(chars / CHARS_PER_TOKEN)
+
+
+def make_reply(
+    verdicts: list[Verdict], fault: Fault | None, structured: bool, max_tokens: int | None
+) -> Reply:
+    """The fake model's reply to one request, spoiled as `fault` asks."""
+    if isinstance(fault, Garbage):
+        return Reply(fault.text)
+    if isinstance(fault, Refusal):
+        return Reply(None, refusal=fault.text)
+    if isinstance(fault, SkipIds):
+        verdicts = verdicts[: max(0, len(verdicts) - fault.n)]
+    if isinstance(fault, InventId):
+        verdicts = [*verdicts, Verdict(fault.paper_id, 9, 9, "A breakthrough on every criterion.")]
+    text, spans = render_structured(verdicts) if structured else render_jsonl(verdicts)
+    if isinstance(fault, Truncated):
+        return Reply(text[: _middle_of_second(spans, len(text))], finish_reason="length")
+    if max_tokens is not None and _tokens(len(text)) > max_tokens:
+        return Reply(text[: max_tokens * CHARS_PER_TOKEN], finish_reason="length")
+    return Reply(text)
+
+
+Spans = tuple[tuple[int, int], ...]
+
+
+def render_structured(verdicts: Sequence[Verdict]) -> tuple[str, Spans]:
+    """`{"papers":[...]}` as strict structured output writes it, and where each paper sits."""
+    pieces = [
+        json.dumps(
+            {
+                "id": v.paper_id,
+                "comment": v.comment,
+                "relevance": v.relevance,
+                "novelty": v.novelty,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        for v in verdicts
+    ]
+    return _joined('{"papers":[', pieces, ",", "]}")
+
+
+def render_jsonl(verdicts: Sequence[Verdict]) -> tuple[str, Spans]:
+    """One `{"ARXIVID", "COMMENT", "RELEVANCE", "NOVELTY"}` line a paper, as the old tool asked."""
+    pieces = [
+        json.dumps(
+            {
+                "ARXIVID": v.paper_id,
+                "COMMENT": v.comment,
+                "RELEVANCE": v.relevance,
+                "NOVELTY": v.novelty,
+            },
+            ensure_ascii=False,
+        )
+        for v in verdicts
+    ]
+    return _joined("", pieces, "\n", "")
+
+
+def _joined(prefix: str, pieces: Sequence[str], sep: str, suffix: str) -> tuple[str, Spans]:
+    spans: list[tuple[int, int]] = []
+    at = len(prefix)
+    for piece in pieces:
+        spans.append((at, at + len(piece)))
+        at += len(piece) + len(sep)
+    return prefix + sep.join(pieces) + suffix, tuple(spans)
+
+
+def _middle_of_second(spans: Spans, length: int) -> int:
+    """Where to cut: mid second paper, mid the only one, or mid the text without papers."""
+    if not spans:
+        return length // 2
+    start, end = spans[1] if len(spans) > 1 else spans[0]
+    return (start + end) // 2
+
+
+def completion_body(
+    *, serial: int, model: str, reply: Reply, tokens: Tokens, created: int
+) -> dict[str, Any]:
+    """A `chat.completion` shaped like the live API's (see the recorded snapshots)."""
+    return {
+        "id": f"chatcmpl-F4ke{serial:024d}",
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": reply.content,
+                    "refusal": reply.refusal,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": reply.finish_reason,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": tokens.prompt,
+            "completion_tokens": tokens.completion,
+            "total_tokens": tokens.prompt + tokens.completion,
+            "prompt_tokens_details": {"cached_tokens": tokens.cached, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+        "service_tier": "default",
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+    }
+
+
+def _response_format_type(body: Mapping[str, Any]) -> str:
+    response_format = body.get("response_format")
+    return str(response_format.get("type")) if isinstance(response_format, Mapping) else "text"
+
+
+def _max_tokens(body: Mapping[str, Any]) -> int | None:
+    value = body.get("max_completion_tokens", body.get("max_tokens"))
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _invalid_request(body: Mapping[str, Any]) -> web.Response | None:
+    """OpenAI's 400 for a request it would refuse before running the model."""
+    if not isinstance(body.get("model"), str):
+        return _error(400, "you must provide a model parameter", param="model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _error(400, "'messages' must be a non-empty array.", param="messages")
+    if not all(isinstance(m, Mapping) and isinstance(m.get("role"), str) for m in messages):
+        return _error(400, "Each message must be an object with a 'role'.", param="messages")
+    if body.get("stream"):
+        return _error(400, "This fake does not stream; call without stream=True.", param="stream")
+    if _REASONING_MODEL.match(body["model"]):
+        return _reasoning_refusal(body)
+    return None
+
+
+def _reasoning_refusal(body: Mapping[str, Any]) -> web.Response | None:
+    """Reasoning models refuse a temperature other than 1 and the old `max_tokens` name."""
+    temperature = body.get("temperature")
+    if temperature is not None and temperature != 1:
+        return _error(
+            400,
+            f"Unsupported value: 'temperature' does not support {temperature} with this model. "
+            "Only the default (1) value is supported.",
+            param="temperature",
+            code="unsupported_value",
+        )
+    if "max_tokens" in body:
+        return _error(
+            400,
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+            param="max_tokens",
+            code="unsupported_parameter",
+        )
+    return None
+
+
+def _has_bearer(request: web.Request) -> bool:
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(key.strip())
+
+
+def _rate_limited(model: str, retry_after: float) -> web.Response:
+    message = (
+        f"Rate limit reached for {model} in organization org-fake on tokens per min (TPM): "
+        f"Limit 30000, Used 30000, Requested 1000. Please try again in {retry_after:g}s."
+    )
+    headers = _retry_headers(retry_after)
+    return _error(429, message, error_type="tokens", code="rate_limit_exceeded", headers=headers)
+
+
+def _server_error(fault: ServerError) -> web.Response:
+    message = "The server had an error while processing your request. Sorry about that!"
+    headers = _retry_headers(fault.retry_after) if fault.retry_after is not None else {}
+    return _error(fault.status, message, error_type="server_error", code=None, headers=headers)
+
+
+def _retry_headers(seconds: float) -> dict[str, str]:
+    return {"retry-after": f"{seconds:g}", "retry-after-ms": str(round(seconds * 1000))}
+
+
+def _error(
+    status: int,
+    message: str,
+    *,
+    error_type: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    """An error in OpenAI's `{"error": {message, type, param, code}}` shape."""
+    body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+    return web.json_response(body, status=status, headers={**_common_headers(), **(headers or {})})
+
+
+def _common_headers() -> dict[str, str]:
+    return {
+        "x-request-id": f"req_{uuid.uuid4().hex}",
+        "openai-version": "2020-10-01",
+        "openai-processing-ms": "1",
+    }
+
+
+def _model_card(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 1721172741, "owned_by": "system"}
