@@ -1,0 +1,114 @@
+"""Markdown and JSON renderings of a digest, for the terminal, files and scripts.
+
+The markdown reproduces the layout of the daily reports of the tool arxiv-bot replaces (title with
+date, token/cost table, counts, table of contents, one section per paper, the criteria sent),
+with honest per-stage counts. Pure functions: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bot.digest import digest_to_json
+from bot.models import Digest, DigestEntry, Usage
+
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_LINK_TEXT = re.compile(r"([\[\]])")
+
+
+def text(value: str) -> str:
+    """Paper text made inert in markdown: no raw HTML tags, one line."""
+    return _TAG_START.sub("&lt;", " ".join(value.split()))
+
+
+def link_text(value: str) -> str:
+    """Text safe inside `[...]` of a markdown link."""
+    return _LINK_TEXT.sub(r"\\\1", text(value))
+
+
+def money(dollars: float, priced: bool = True) -> str:
+    """Dollars as the reports show them; small amounts keep their significant digits."""
+    if not priced:
+        return "n/a"
+    if dollars == 0 or dollars >= 0.01:
+        return f"${dollars:.2f}"
+    return f"${dollars:.4f}"
+
+
+def usage_table(model: str, usage: Usage) -> str:
+    """The token and cost table under the title."""
+    return "\n".join(
+        [
+            f"| *[{model}]* | Prompt | Cached | Completion | Total |",
+            "|:------------:|:--------:|:--------:|:------------:|:-------:|",
+            f"| **Token** | {usage.prompt_tokens} | {usage.cached_tokens} | "
+            f"{usage.completion_tokens} | {usage.total_tokens} |",
+            f"| **Cost** | {money(usage.prompt_cost_usd, usage.priced)} | (incl.) | "
+            f"{money(usage.completion_cost_usd, usage.priced)} | "
+            f"{money(usage.cost_usd, usage.priced)} |",
+        ]
+    )
+
+
+def _counts(digest: Digest) -> list[str]:
+    c = digest.counts
+    lines = [
+        f"Total arXiv papers: {c.announced}",
+        f"Total considered papers: {c.considered}",
+        f"Total scored papers: {c.scored}",
+        f"Total relevant papers: {c.selected}",
+    ]
+    return lines + [f"*{note}*" for note in digest.notes]
+
+
+def _toc_line(n: int, entry: DigestEntry) -> str:
+    p = entry.paper
+    return (
+        f"{n}. [{link_text(p.title)}](#user-content-link{n})\n"
+        f"**Authors:** {text(', '.join(p.authors))}"
+    )
+
+
+def _section(n: int, entry: DigestEntry) -> str:
+    p, s = entry.paper, entry.score
+    lines = [
+        f'## {n}. [{link_text(p.title)}]({p.abs_url}) <a id="link{n}"></a>',
+        f"**ArXiv ID:** {p.id}",
+        f"**Authors:** {text(', '.join(p.authors))}",
+        f"**Abstract:** {text(p.abstract)}",
+    ]
+    if p.comment:
+        lines.append(f"**arXiv comment:** {text(p.comment)}")
+    lines.append(f"**Comment:** {text(s.comment)}")
+    lines.append(f"**Relevance:** {s.relevance}\n**Novelty:** {s.novelty}")
+    return "\n\n".join(lines)
+
+
+def render_markdown(digest: Digest) -> str:
+    """The digest as a markdown report."""
+    parts = [
+        f"# Personalized Daily ArXiv Papers {digest.day.isoformat()}",
+        usage_table(digest.model, digest.usage),
+        *_counts(digest),
+    ]
+    if digest.entries:
+        toc = "\n\n".join(_toc_line(n, e) for n, e in enumerate(digest.entries, 1))
+        parts += ["**Table of contents with paper titles:**", toc, "---"]
+        for n, entry in enumerate(digest.entries, 1):
+            parts += [_section(n, entry), "---"]
+    else:
+        parts.append("No paper met the thresholds today.")
+        parts.append("---")
+    parts += [
+        f"# Paper Selection Criteria (version {digest.criteria_version})",
+        f"Thresholds: relevance ≥ {digest.thresholds.relevance}, "
+        f"novelty ≥ {digest.thresholds.novelty}.",
+        digest.criteria.text.strip(),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def render_json(digest: Digest) -> str:
+    """The digest as JSON for scripts (stable keys, UTF-8)."""
+    return json.dumps(digest_to_json(digest), ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,218 @@
+"""The composition root and command line: `arxiv-bot digest` and `arxiv-bot run`.
+
+Settings are read once here; resources (database, HTTP session, OpenAI client) are opened with
+`async with` and closed on the way out; the service is built from them. Nothing is created at
+import time. Errors meant for users (BotError) are printed as one line; anything else is a bug
+and is printed with its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+
+import aiohttp
+from openai import AsyncOpenAI
+
+from adapters.markdown import render_json, render_markdown
+from bot import __version__
+from bot.arxiv_api import ArxivApi
+from bot.errors import BotError, SettingsError
+from bot.ingest import FeedClient, Ingestor
+from bot.models import Thresholds
+from bot.progress import TerminalProgress
+from bot.service import DayOutcome, DigestOptions, DigestService
+from bot.settings import Settings, load_settings
+from bot.store import Store
+from scoring.criteria import load_criteria
+from scoring.pricing import PriceTable
+from scoring.scorer import LLMScorer
+
+log = logging.getLogger("arxiv_bot")
+
+CONSOLE_CHANNEL = "console"
+USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)"
+
+
+def digest_options(settings: Settings) -> DigestOptions:
+    """The default channel options from settings."""
+    return DigestOptions(
+        thresholds=Thresholds(settings.min_relevance, settings.min_novelty),
+        cross_lists=settings.cross_lists,
+    )
+
+
+def _openai_client(settings: Settings) -> AsyncOpenAI:
+    if settings.openai_api_key is None:
+        raise SettingsError(
+            "OPENAI_API_KEY is not set: put it in .env or the environment "
+            "(for a local server that needs no key, any value works)"
+        )
+    return AsyncOpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_retries,
+    )
+
+
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
+    """Open every resource the core needs and build the digest service on them."""
+    client = _openai_client(settings)
+    async with (
+        Store.open(settings.db) as store,
+        aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as http,
+        client,
+    ):
+        feed = FeedClient(
+            http,
+            settings.feed_url,
+            timeout=settings.arxiv_timeout,
+            attempts=settings.arxiv_attempts,
+        )
+        api = ArxivApi(
+            settings.api_url,
+            delay_seconds=settings.arxiv_delay,
+            timeout=settings.arxiv_timeout,
+            max_attempts=settings.arxiv_attempts,
+        )
+        ingestor = Ingestor(
+            store, feed, api if settings.enrich else None, "+".join(settings.categories)
+        )
+        scorer = LLMScorer(
+            client,
+            settings.model,
+            PriceTable(settings.prices),
+            batch_size=settings.batch_size,
+            concurrency=settings.concurrency,
+            structured=settings.structured_output,
+            round_pause=settings.llm_round_pause,
+        )
+        yield DigestService(store, ingestor, scorer)
+
+
+async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Build today's (or a stored day's) digest and write it out."""
+    criteria_text = load_criteria(settings.criteria_file)
+    progress = TerminalProgress()
+    async with open_service(settings) as service:
+        await service.use_criteria(CONSOLE_CHANNEL, criteria_text, changed_by="criteria file")
+        options = digest_options(settings)
+        if args.day is not None:
+            built = await service.build(CONSOLE_CHANNEL, args.day, options, progress)
+            outcome = DayOutcome(digest=built)
+        else:
+            outcome = await service.today(CONSOLE_CHANNEL, options, progress)
+    progress.clear()
+    if outcome.digest is None:
+        when = f"on {args.day}" if args.day else "today"
+        print(f"arxiv-bot: no arXiv announcement {when} (weekend or holiday).", file=sys.stderr)
+        return 0
+    rendered = (render_json if args.format == "json" else render_markdown)(outcome.digest)
+    _write(rendered, args.output)
+    _summary(outcome, args.output)
+    return 0
+
+
+def _write(rendered: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+        return
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_text(rendered, encoding="utf-8")
+    tmp.replace(output)
+
+
+def _summary(outcome: DayOutcome, output: Path | None) -> None:
+    digest = outcome.digest
+    assert digest is not None
+    c, run = digest.counts, digest.run_usage
+    where = f" → {output}" if output else ""
+    print(
+        f"arxiv-bot: {digest.day}: {c.announced} announced, {c.considered} considered, "
+        f"{c.scored} scored, {c.selected} selected; this run: {run.calls} LLM calls, "
+        f"{run.total_tokens} tokens, ${run.cost_usd:.4f}{where}",
+        file=sys.stderr,
+    )
+
+
+def run_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Explain what the long-running bot starts with these settings."""
+    print(
+        "arxiv-bot run: the long-running bot posts each announcement day's digest to chat.\n"
+        "No chat adapter is configured in this version, so there is nothing to start.\n"
+        f"It would fetch {settings.feed_url} after each arXiv announcement, score new papers\n"
+        f"with {settings.model}, and keep everything in {settings.db}.\n"
+        "For today's digest in the terminal, run: arxiv-bot digest"
+    )
+    return 0
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    parser = argparse.ArgumentParser(
+        prog="arxiv-bot",
+        description="Score each day's new arXiv papers against your team's criteria.",
+    )
+    parser.add_argument("--version", action="version", version=f"arxiv-bot {__version__}")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(".env"),
+        help="settings file read under the environment (default: .env)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dig = sub.add_parser("digest", help="print today's digest")
+    dig.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    dig.add_argument("--output", type=Path, help="write the digest to FILE instead of stdout")
+    dig.add_argument(
+        "--day",
+        type=_day,
+        help="rebuild a stored announcement day (YYYY-MM-DD) instead of fetching",
+    )
+    sub.add_parser("run", help="start the long-running bot")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `arxiv-bot` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+    except SettingsError as exc:
+        print(f"arxiv-bot: {exc}", file=sys.stderr)
+        return 2
+    level = settings.log_level if args.verbose or args.command == "run" else "WARNING"
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        if args.command == "digest":
+            return asyncio.run(digest_command(settings, args))
+        return run_command(settings, args)
+    except BotError as exc:
+        print(f"arxiv-bot: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, SettingsError) else 1
+    except KeyboardInterrupt:
+        print("arxiv-bot: interrupted; everything scored so far is kept.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

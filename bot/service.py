@@ -1,0 +1,198 @@
+"""The digest service: today's announcements → scores → a channel's digest.
+
+It orchestrates ingest, the store and the scorer; each of those does its own job. A paper is
+scored at most once per (criteria, model, prompt version): scores come from the store when they
+exist, so building the same digest twice spends no tokens the second time.
+
+This module must not import a platform SDK or render for people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.digest import digest_to_json, select, stage_counts, unscored_note
+from bot.ingest import Ingestor, IngestResult
+from bot.models import AnnounceType, Criteria, Digest, Paper, Score, ScoreKey, Thresholds, Usage
+from bot.store import Announcement, Store
+from scoring.prompt import PROMPT_VERSION
+from scoring.scorer import LLMScorer
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str, int, int], None]
+"""Progress of a build: (stage name, done, total)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOptions:
+    """What a channel's digest depends on besides its criteria."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    cross_lists: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DayOutcome:
+    """The result of building a day's digest: a digest, or why there is none."""
+
+    digest: Digest | None
+    ingest: IngestResult | None = None
+
+    @property
+    def no_announcement(self) -> bool:
+        """True on weekends and holidays."""
+        return self.digest is None
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+class DigestService:
+    """Builds digests for channels from one shared store, ingest and scorer."""
+
+    def __init__(self, store: Store, ingestor: Ingestor, scorer: LLMScorer) -> None:
+        self._store = store
+        self._ingestor = ingestor
+        self._scorer = scorer
+
+    @property
+    def model(self) -> str:
+        """The scoring model."""
+        return self._scorer.model
+
+    async def use_criteria(
+        self, channel_id: str, text: str, changed_by: str
+    ) -> tuple[Criteria, int]:
+        """Make `text` the channel's criteria unless it already is; returns it and its version."""
+        current = await self._store.channel_criteria(channel_id)
+        criteria = await self._store.criteria(text)
+        if current is not None and current[0].id == criteria.id:
+            return current
+        version = await self._store.set_channel_criteria(channel_id, criteria, changed_by)
+        log.info("channel %s: criteria version %d by %s", channel_id, version, changed_by)
+        return criteria, version
+
+    async def today(
+        self,
+        channel_id: str,
+        options: DigestOptions,
+        progress: StageCallback = _no_progress,
+    ) -> DayOutcome:
+        """Fetch today's feed and build the channel's digest for its announcement day."""
+        progress("fetching arXiv feed", 0, 1)
+        ingest = await self._ingestor.fetch()
+        if not ingest.announced or ingest.day is None:
+            return DayOutcome(digest=None, ingest=ingest)
+        digest = await self.build(channel_id, ingest.day, options, progress, ingest.replaced)
+        return DayOutcome(digest=digest, ingest=ingest)
+
+    async def build(
+        self,
+        channel_id: str,
+        day: date,
+        options: DigestOptions,
+        progress: StageCallback = _no_progress,
+        replaced: int = 0,
+    ) -> Digest | None:
+        """Build (scoring what is missing) the channel's digest of a stored day; None when the
+        store has no announcement for that day."""
+        current = await self._store.channel_criteria(channel_id)
+        if current is None:
+            raise LookupError(f"channel {channel_id} has no criteria")
+        criteria, version = current
+        announced = await self._store.announced(day, self._ingestor.categories_key)
+        if not announced:
+            return None
+        candidates = await self._candidates(announced, day, options)
+        ids = [p.id for p in candidates]
+        enrichment = asyncio.create_task(self._ingestor.enrich(ids))
+        key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
+        try:
+            run_usage = await self._score_missing(candidates, criteria, key, day, progress)
+        finally:
+            progress("enriching from the arXiv API", 0, 1)
+            await enrichment
+        digest = await self._assemble(
+            channel_id, day, criteria, version, key, announced, ids, options, run_usage, replaced
+        )
+        await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest))
+        return digest
+
+    async def _candidates(
+        self, announced: Sequence[Announcement], day: date, options: DigestOptions
+    ) -> list[Paper]:
+        kept = [
+            a.paper for a in announced if a.announce_type is AnnounceType.NEW or options.cross_lists
+        ]
+        seen_before = await self._store.announced_before([p.id for p in kept], day)
+        return [p for p in kept if p.id not in seen_before]
+
+    async def _score_missing(
+        self,
+        papers: Sequence[Paper],
+        criteria: Criteria,
+        key: ScoreKey,
+        day: date,
+        progress: StageCallback,
+    ) -> Usage:
+        have = await self._store.scores([p.id for p in papers], key)
+        todo = [p for p in papers if p.id not in have]
+        log.info("scoring %d papers (%d already scored)", len(todo), len(have))
+        if not todo:
+            return Usage()
+
+        async def sink(scores: Sequence[Score], usage: Usage) -> None:
+            await self._store.save_scores(scores, key, usage, day)
+
+        def tick(done: int, total: int) -> None:
+            progress("scoring with the LLM", done, total)
+
+        tick(0, len(todo))
+        report = await self._scorer.score(todo, criteria.text, sink, tick)
+        return report.usage
+
+    async def _assemble(
+        self,
+        channel_id: str,
+        day: date,
+        criteria: Criteria,
+        version: int,
+        key: ScoreKey,
+        announced: Sequence[Announcement],
+        ids: Sequence[str],
+        options: DigestOptions,
+        run_usage: Usage,
+        replaced: int,
+    ) -> Digest:
+        scores = await self._store.scores(ids, key)
+        papers = await self._store.papers(ids)
+        entries = select((papers[i] for i in ids), scores, options.thresholds)
+        counts = stage_counts([a.paper.id for a in announced], ids, scores, len(entries), replaced)
+        notes = (unscored_note(counts.unscored, counts.considered),) if counts.unscored else ()
+        usage = await self._store.usage(
+            day=day, model=key.model, criteria_id=key.criteria_id, purpose="score"
+        )
+        return Digest(
+            day=day,
+            channel_id=channel_id,
+            model=key.model,
+            criteria=criteria,
+            criteria_version=version,
+            thresholds=options.thresholds,
+            counts=counts,
+            entries=entries,
+            usage=usage,
+            run_usage=run_usage,
+            notes=notes,
+        )
+
+
+def _id(criteria: Criteria) -> int:
+    assert criteria.id is not None, "criteria must be stored before use"
+    return criteria.id

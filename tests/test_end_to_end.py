@@ -1,0 +1,204 @@
+"""End to end: `arxiv-bot digest` as a user runs it, against the fake arXiv and OpenAI servers.
+
+The day 2025-05-02 is replayed: the feed is synthesised from the day's real candidates and the
+fake LLM answers as the reference pipeline (GPT-4o) did that day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from tests.conftest import TEST_KEY, bot_env
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.openai_server import FakeOpenAI, load_labels
+from tests.fakes.synth import load_eval_day, rss_feed
+
+DAY = "2025-05-02"
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run `python -m bot ...` in a child process while the fakes keep serving."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+def serve_day(arxiv: FakeArxiv, day: str = DAY) -> list[dict[str, object]]:
+    papers = load_eval_day(day)
+    arxiv.set_feed(rss_feed(papers, date.fromisoformat(day)))
+    arxiv.add_papers(papers)
+    return papers
+
+
+async def test_replaying_a_real_day_lists_the_reference_picks(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    papers = serve_day(arxiv)
+    env = bot_env(arxiv, llm, tmp_path / "bot.sqlite3")
+
+    code, out, err = await run_cli(env, "digest", "--format", "json")
+
+    assert code == 0, err
+    digest = json.loads(out)
+    reference = load_labels(DAY)
+    picks = [(p["id"], p["relevance"], p["novelty"], p["comment"]) for p in digest["papers"]]
+    assert {p[0] for p in picks} == set(reference)
+    for pid, rel, nov, comment in picks:
+        assert (rel, nov, comment) == (
+            reference[pid]["relevance"],
+            reference[pid]["novelty"],
+            reference[pid]["comment"],
+        )
+    # same ranking as the reference: totals never increase down the list
+    assert [r + n for _, r, n, _ in picks] == [v["score"] for v in reference.values()]
+    assert digest["day"] == DAY
+    assert digest["model"] == "gpt-4o"
+    assert digest["counts"]["announced"] == len(papers)
+    assert digest["counts"]["considered"] == len(papers)
+    assert digest["counts"]["scored"] == len(papers)
+    assert digest["counts"]["selected"] == 12
+    assert digest["usage"]["prompt_tokens"] == llm.total_prompt_tokens
+    assert digest["usage"]["cached_tokens"] == llm.total_cached_tokens > 0
+    assert digest["usage"]["calls"] == llm.calls
+    # every paper was asked exactly once
+    asked = [pid for batch in llm.asked_ids for pid in batch]
+    assert sorted(asked) == sorted(str(p["id"]) for p in papers)
+    # enrichment from the API filled the fields the feed lacks
+    first = digest["papers"][0]
+    assert first["primary_category"] is not None
+    assert TEST_KEY not in out + err
+
+
+async def test_a_second_run_spends_no_tokens(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    serve_day(arxiv)
+    env = bot_env(arxiv, llm, tmp_path / "bot.sqlite3")
+    code, first, _ = await run_cli(env, "digest", "--format", "json")
+    assert code == 0
+    calls = llm.calls
+
+    code, second, err = await run_cli(env, "digest", "--format", "json")
+
+    assert code == 0, err
+    assert llm.calls == calls
+    assert json.loads(second)["run_usage"]["calls"] == 0
+    assert json.loads(second)["papers"] == json.loads(first)["papers"]
+    assert "this run: 0 LLM calls, 0 tokens" in err
+
+
+async def test_markdown_digest_to_a_file(arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path) -> None:
+    serve_day(arxiv)
+    env = bot_env(arxiv, llm, tmp_path / "bot.sqlite3")
+    target = tmp_path / "digest.md"
+
+    code, out, err = await run_cli(env, "digest", "--output", str(target))
+
+    assert code == 0, err
+    assert out == ""
+    md = target.read_text(encoding="utf-8")
+    assert md.startswith(f"# Personalized Daily ArXiv Papers {DAY}\n")
+    assert md.count("**ArXiv ID:**") == 12
+    assert "Total relevant papers: 12" in md
+    # TeX in author names became unicode, as in the reference report's J\"org and S{\o}gaard
+    assert "Jörg Bornschein" in md
+    assert "Anders Søgaard" in md
+    assert f"→ {target}" in err
+
+
+async def test_weekend_feed_is_a_normal_no_announcement(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    from tests.fakes.synth import empty_rss_feed
+
+    arxiv.set_feed(empty_rss_feed(date(2025, 5, 3)))
+    code, out, err = await run_cli(bot_env(arxiv, llm, tmp_path / "db.sqlite3"), "digest")
+    assert code == 0
+    assert out == ""
+    assert "no arXiv announcement today" in err
+    assert llm.calls == 0
+
+
+async def test_missing_key_is_one_clear_line(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = bot_env(arxiv, llm, tmp_path / "db.sqlite3")
+    env.pop("OPENAI_API_KEY")
+    code, _out, err = await run_cli(env, "digest")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "arxiv-bot: error: OPENAI_API_KEY is not set: put it in .env or the environment "
+        "(for a local server that needs no key, any value works)"
+    ]
+
+
+async def test_unreachable_arxiv_is_one_clear_line(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = bot_env(
+        arxiv,
+        llm,
+        tmp_path / "db.sqlite3",
+        ARXIV_BOT_RSS_URL="http://127.0.0.1:9/rss/",
+        ARXIV_BOT_ARXIV_ATTEMPTS="1",
+    )
+    code, _, err = await run_cli(env, "digest")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("arxiv-bot: error: arXiv is unavailable")
+
+
+async def test_bad_criteria_file_is_one_clear_line(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    empty = tmp_path / "criteria.md"
+    empty.write_text("  \n")
+    env = bot_env(arxiv, llm, tmp_path / "db.sqlite3", ARXIV_BOT_CRITERIA_FILE=str(empty))
+    code, _, err = await run_cli(env, "digest")
+    assert code == 1
+    assert err.strip() == (
+        f"arxiv-bot: error: criteria file {empty}: the criteria are empty: "
+        "describe what your team wants to read"
+    )
+
+
+async def test_invalid_settings_list_every_problem(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = bot_env(
+        arxiv,
+        llm,
+        tmp_path / "db.sqlite3",
+        ARXIV_BOT_MIN_NOVELTY="0",
+        ARXIV_BOT_CATEGORIES="cs.LG;cs.AI",
+    )
+    code, _, err = await run_cli(env, "digest")
+    assert code == 2
+    assert "2 problems" in err
+    assert "ARXIV_BOT_MIN_NOVELTY" in err
+    assert "ARXIV_BOT_CATEGORIES" in err
+
+
+async def test_run_explains_what_it_would_start(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    code, out, _ = await run_cli(bot_env(arxiv, llm, tmp_path / "db.sqlite3"), "run")
+    assert code == 0
+    assert "arxiv-bot digest" in out
+    assert "gpt-4o" in out
