@@ -9,13 +9,15 @@ survives a crash. Nothing here deletes papers, scores, usage or likes.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
@@ -142,6 +144,25 @@ class Announcement:
     announce_type: AnnounceType
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _serialized(
+    method: Callable[Concatenate[Store, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Store, P], Coroutine[Any, Any, T]]:
+    """Run a store method alone: one method's statements and its commit never interleave with
+    another coroutine's on the shared connection (that interleaving breaks transactions and can
+    make sqlite3 reject a reused statement)."""
+
+    async def run(self: Store, *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._lock:
+            return await method(self, *args, **kwargs)
+
+    functools.update_wrapper(run, method)
+    return run
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -173,6 +194,7 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._lock = asyncio.Lock()
 
     @classmethod
     @asynccontextmanager
@@ -192,6 +214,7 @@ class Store:
         finally:
             await db.close()
 
+    @_serialized
     async def schema_version(self) -> int:
         """The number of migrations applied."""
         async with self._db.execute("PRAGMA user_version") as cur:
@@ -200,6 +223,7 @@ class Store:
 
     # -- papers and announcements ------------------------------------------------------------
 
+    @_serialized
     async def save_announcements(
         self, day: date, categories: str, items: Sequence[tuple[Paper, AnnounceType]]
     ) -> None:
@@ -233,6 +257,7 @@ class Store:
         )
         await self._db.commit()
 
+    @_serialized
     async def apply_replacements(self, papers: Sequence[Paper]) -> int:
         """Update papers we already know from a feed's replacements; unknown ids are ignored.
         Returns how many papers changed."""
@@ -248,6 +273,7 @@ class Store:
         await self._db.commit()
         return changed
 
+    @_serialized
     async def announced(self, day: date, categories: str) -> list[Announcement]:
         """The papers a day's feed announced, in feed order of id."""
         async with self._db.execute(
@@ -258,6 +284,7 @@ class Store:
             rows = await cur.fetchall()
         return [Announcement(_paper(r), AnnounceType(r["announce_type"])) for r in rows]
 
+    @_serialized
     async def announced_before(self, ids: Sequence[str], day: date) -> set[str]:
         """Which of these papers an earlier day already announced (they are not new today)."""
         found: set[str] = set()
@@ -270,6 +297,7 @@ class Store:
                 found.update(r[0] for r in await cur.fetchall())
         return found
 
+    @_serialized
     async def feed_fetched(self, day: date, categories: str) -> bool:
         """Whether the feed of this day and category set is already stored."""
         async with self._db.execute(
@@ -278,6 +306,7 @@ class Store:
         ) as cur:
             return await cur.fetchone() is not None
 
+    @_serialized
     async def latest_feed_day(self, categories: str) -> date | None:
         """The newest announcement day stored for a category set."""
         async with self._db.execute(
@@ -286,6 +315,7 @@ class Store:
             row = await cur.fetchone()
         return date.fromisoformat(row[0]) if row and row[0] else None
 
+    @_serialized
     async def unenriched(self, ids: Sequence[str]) -> list[str]:
         """Which of these papers still lack the API's fields (primary category, comment)."""
         out: list[str] = []
@@ -297,6 +327,7 @@ class Store:
                 out.extend(r[0] for r in await cur.fetchall())
         return out
 
+    @_serialized
     async def save_enrichment(self, papers: Iterable[Paper]) -> None:
         """Record the arXiv API's view of papers we know (primary category, comment, ...)."""
         now = _now()
@@ -317,6 +348,7 @@ class Store:
         )
         await self._db.commit()
 
+    @_serialized
     async def papers(self, ids: Sequence[str]) -> dict[str, Paper]:
         """Papers by id (missing ids are absent from the result)."""
         out: dict[str, Paper] = {}
@@ -329,6 +361,7 @@ class Store:
 
     # -- criteria -----------------------------------------------------------------------------
 
+    @_serialized
     async def criteria(self, text: str) -> Criteria:
         """The stored criteria with this exact text, created if new (content-addressed, so
         identical criteria share one id and one set of scores)."""
@@ -343,6 +376,7 @@ class Store:
         assert row is not None
         return Criteria(text=text, id=int(row[0]))
 
+    @_serialized
     async def channel_criteria(self, channel_id: str) -> tuple[Criteria, int] | None:
         """A channel's current criteria and its version number, or None if it has none."""
         async with self._db.execute(
@@ -354,6 +388,7 @@ class Store:
             row = await cur.fetchone()
         return (Criteria(text=row[1], id=row[0]), int(row[2])) if row else None
 
+    @_serialized
     async def set_channel_criteria(
         self, channel_id: str, criteria: Criteria, changed_by: str, note: str = ""
     ) -> int:
@@ -375,6 +410,7 @@ class Store:
 
     # -- scores and usage -----------------------------------------------------------------------
 
+    @_serialized
     async def scores(self, ids: Sequence[str], key: ScoreKey) -> dict[str, Score]:
         """The stored scores of these papers under one key."""
         out: dict[str, Score] = {}
@@ -389,6 +425,7 @@ class Store:
                     out[r[0]] = Score(r[0], int(r[1]), int(r[2]), r[3])
         return out
 
+    @_serialized
     async def save_scores(
         self, scores: Sequence[Score], key: ScoreKey, usage: Usage, day: date | None
     ) -> None:
@@ -414,6 +451,7 @@ class Store:
         await self._insert_usage(now, day, "score", key.model, key.criteria_id, usage)
         await self._db.commit()
 
+    @_serialized
     async def record_usage(
         self,
         purpose: str,
@@ -458,6 +496,7 @@ class Store:
             ),
         )
 
+    @_serialized
     async def usage(
         self,
         *,
@@ -490,6 +529,7 @@ class Store:
 
     # -- digests ----------------------------------------------------------------------------
 
+    @_serialized
     async def save_digest(self, channel_id: str, day: date, state: str, body: Any) -> None:
         """Keep a channel's digest of a day (JSON-serialisable body) and its delivery state."""
         await self._db.execute(
@@ -500,6 +540,7 @@ class Store:
         )
         await self._db.commit()
 
+    @_serialized
     async def digest(self, channel_id: str, day: date) -> tuple[str, Any] | None:
         """A stored digest's state and body."""
         async with self._db.execute(
