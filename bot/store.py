@@ -155,7 +155,7 @@ def _serialized(
     another coroutine's on the shared connection (that interleaving breaks transactions and can
     make sqlite3 reject a reused statement)."""
 
-    async def run(self: Store, *args: P.args, **kwargs: P.kwargs) -> T:
+    async def run(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self._lock:
             return await method(self, *args, **kwargs)
 
