@@ -202,3 +202,31 @@ async def test_run_explains_what_it_would_start(
     assert code == 0
     assert "arxiv-bot digest" in out
     assert "gpt-4o" in out
+
+
+async def test_a_run_killed_mid_scoring_loses_nothing_already_paid_for(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    papers = serve_day(arxiv)
+    env = bot_env(arxiv, llm, tmp_path / "bot.sqlite3", ARXIV_BOT_CONCURRENCY="1",
+                  ARXIV_BOT_ENRICH="false")
+    llm.latency = 0.2
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "digest", env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    while len(llm.asked_ids) < 3:  # requests go one at a time: two replies are stored
+        await asyncio.sleep(0.02)
+    proc.kill()
+    await proc.wait()
+    paid_for = {pid for batch in llm.asked_ids[:2] for pid in batch}
+    before = len(llm.asked_ids)
+    llm.latency = 0.0
+
+    code, out, err = await run_cli(env, "digest", "--format", "json")
+
+    assert code == 0, err
+    asked_again = {pid for batch in llm.asked_ids[before:] for pid in batch}
+    assert asked_again.isdisjoint(paid_for)
+    assert paid_for | asked_again == {str(p["id"]) for p in papers}
+    assert json.loads(out)["counts"]["scored"] == len(papers)
