@@ -43,6 +43,7 @@ USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)
 def digest_options(settings: Settings) -> DigestOptions:
     """The default channel options from settings."""
     return DigestOptions(
+        categories=settings.categories,
         thresholds=Thresholds(settings.min_relevance, settings.min_novelty),
         cross_lists=settings.cross_lists,
     )
@@ -73,7 +74,7 @@ async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
     ):
         feed = FeedClient(
             http,
-            settings.feed_url,
+            settings.rss_url,
             timeout=settings.arxiv_timeout,
             attempts=settings.arxiv_attempts,
         )
@@ -83,9 +84,7 @@ async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
             timeout=settings.arxiv_timeout,
             max_attempts=settings.arxiv_attempts,
         )
-        ingestor = Ingestor(
-            store, feed, api if settings.enrich else None, "+".join(settings.categories)
-        )
+        ingestor = Ingestor(store, feed, api if settings.enrich else None)
         scorer = LLMScorer(
             client,
             settings.model,

@@ -55,7 +55,7 @@ class FeedClient:
     def __init__(
         self,
         http: aiohttp.ClientSession,
-        url: str,
+        base_url: str,
         *,
         timeout: float = 30.0,
         attempts: int = 4,
@@ -63,14 +63,19 @@ class FeedClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._http = http
-        self.url = url
+        self._base_url = base_url.rstrip("/") + "/"
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._attempts = attempts
         self._backoff = backoff
         self._sleep = sleep
 
-    async def fetch(self) -> bytes:
+    def url(self, categories: Sequence[str]) -> str:
+        """The one combined feed URL for a set of categories."""
+        return self._base_url + "+".join(categories)
+
+    async def fetch(self, categories: Sequence[str]) -> bytes:
         """The feed's body; raises ArxivUnavailable after the last failed attempt."""
+        url = self.url(categories)
         why, wait = "no attempt made", 0.0
         for attempt in range(self._attempts):
             if attempt:
@@ -78,22 +83,22 @@ class FeedClient:
                 await self._sleep(wait)
             backoff = self._backoff * 2**attempt
             try:
-                body, status, retry_after = await self._get()
+                body, status, retry_after = await self._get(url)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 why, wait = _describe_network_error(exc), backoff
                 continue
             if status == 200:
                 return body
             if status not in RETRY_STATUSES:
-                raise FeedError(f"arXiv answered HTTP {status} for {self.url}")
+                raise FeedError(f"arXiv answered HTTP {status} for {url}")
             why = f"HTTP {status}"
             wait = retry_after if retry_after is not None else backoff
         raise ArxivUnavailable(
-            f"arXiv is unavailable: {why} after {self._attempts} attempts ({self.url})"
+            f"arXiv is unavailable: {why} after {self._attempts} attempts ({url})"
         )
 
-    async def _get(self) -> tuple[bytes, int, float | None]:
-        async with self._http.get(self.url, timeout=self._timeout) as resp:
+    async def _get(self, url: str) -> tuple[bytes, int, float | None]:
+        async with self._http.get(url, timeout=self._timeout) as resp:
             if resp.content_length and resp.content_length > MAX_FEED_BYTES:
                 raise FeedError(f"arXiv's feed is {resp.content_length:,} bytes, too large")
             body = bytearray()
@@ -112,28 +117,30 @@ class Ingestor:
         store: Store,
         feed: FeedClient,
         api: ArxivApi | None,
-        categories_key: str,
     ) -> None:
         self._store = store
         self._feed = feed
         self._api = api
-        self.categories_key = categories_key
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    async def fetch(self) -> IngestResult:
-        """Fetch and store today's feed. Nothing stored is touched if the feed is unusable."""
-        feed_day = parse_feed(await self._feed.fetch())
-        if feed_day.is_empty or feed_day.day is None:
-            log.info("arXiv feed: no announcement (day %s)", feed_day.day)
-            return IngestResult(day=None)
-        return await self._store_day(feed_day)
+    async def fetch(self, categories: Sequence[str]) -> IngestResult:
+        """Fetch and store today's feed. Nothing stored is touched if the feed is unusable.
+        Channels reading the same categories share one request at a time."""
+        key = categories_key(categories)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            feed_day = parse_feed(await self._feed.fetch(categories))
+            if feed_day.is_empty or feed_day.day is None:
+                log.info("arXiv feed %s: no announcement (day %s)", key, feed_day.day)
+                return IngestResult(day=None)
+            return await self._store_day(feed_day, key)
 
-    async def _store_day(self, feed_day: FeedDay) -> IngestResult:
+    async def _store_day(self, feed_day: FeedDay, key: str) -> IngestResult:
         assert feed_day.day is not None
         announced = [
             (i.paper, i.announce_type) for i in feed_day.items if not i.announce_type.is_replacement
         ]
         replacements = [i.paper for i in feed_day.items if i.announce_type.is_replacement]
-        await self._store.save_announcements(feed_day.day, self.categories_key, announced)
+        await self._store.save_announcements(feed_day.day, key, announced)
         replaced = await self._store.apply_replacements(replacements)
         result = IngestResult(
             day=feed_day.day,
@@ -165,6 +172,11 @@ class Ingestor:
             return 0
         await self._store.save_enrichment(found.values())
         return len(found)
+
+
+def categories_key(categories: Sequence[str]) -> str:
+    """How a category set is named in the store: its feed path, e.g. `cs.LG+cs.AI`."""
+    return "+".join(categories)
 
 
 def _retry_after(value: str | None) -> float | None:

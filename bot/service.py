@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.digest import digest_to_json, select, stage_counts, unscored_note
-from bot.ingest import Ingestor, IngestResult
+from bot.ingest import Ingestor, IngestResult, categories_key
 from bot.models import AnnounceType, Criteria, Digest, Paper, Score, ScoreKey, Thresholds, Usage
 from bot.store import Announcement, Store
 from scoring.prompt import PROMPT_VERSION
@@ -32,6 +32,7 @@ StageCallback = Callable[[str, int, int], None]
 class DigestOptions:
     """What a channel's digest depends on besides its criteria."""
 
+    categories: tuple[str, ...] = ("cs.LG", "cs.AI")
     thresholds: Thresholds = field(default_factory=Thresholds)
     cross_lists: bool = True
 
@@ -86,7 +87,7 @@ class DigestService:
     ) -> DayOutcome:
         """Fetch today's feed and build the channel's digest for its announcement day."""
         progress("fetching arXiv feed", 0, 1)
-        ingest = await self._ingestor.fetch()
+        ingest = await self._ingestor.fetch(options.categories)
         if not ingest.announced or ingest.day is None:
             return DayOutcome(digest=None, ingest=ingest)
         digest = await self.build(channel_id, ingest.day, options, progress, ingest.replaced)
@@ -106,7 +107,7 @@ class DigestService:
         if current is None:
             raise LookupError(f"channel {channel_id} has no criteria")
         criteria, version = current
-        announced = await self._store.announced(day, self._ingestor.categories_key)
+        announced = await self._store.announced(day, categories_key(options.categories))
         if not announced:
             return None
         candidates = await self._candidates(announced, day, options)

@@ -208,14 +208,22 @@ async def test_a_run_killed_mid_scoring_loses_nothing_already_paid_for(
     arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
 ) -> None:
     papers = serve_day(arxiv)
-    env = bot_env(arxiv, llm, tmp_path / "bot.sqlite3", ARXIV_BOT_CONCURRENCY="1",
-                  ARXIV_BOT_ENRICH="false")
+    env = bot_env(
+        arxiv, llm, tmp_path / "bot.sqlite3", ARXIV_BOT_CONCURRENCY="1", ARXIV_BOT_ENRICH="false"
+    )
     llm.latency = 0.2
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "digest", env={"PATH": os.environ.get("PATH", ""), **env},
-        cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bot",
+        "digest",
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
-    while len(llm.asked_ids) < 3:  # requests go one at a time: two replies are stored
+    # requests go one at a time: once the third arrives, two replies are stored
+    while len(llm.asked_ids) < 3:  # noqa: ASYNC110 - polling a fake server's record
         await asyncio.sleep(0.02)
     proc.kill()
     await proc.wait()
