@@ -14,15 +14,19 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import aiohttp
 from openai import AsyncOpenAI
 
+from adapters.console import ConsoleAdapter
 from adapters.markdown import render_json, render_markdown
 from bot import __version__
 from bot.arxiv_api import ArxivApi
+from bot.channels import ChannelSettings
+from bot.conversation import Conversation, ConversationConfig
 from bot.errors import BotError, SettingsError
 from bot.ingest import FeedClient, Ingestor
 from bot.models import Thresholds
@@ -31,6 +35,7 @@ from bot.service import DayOutcome, DigestOptions, DigestService
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from scoring.criteria import load_criteria
+from scoring.explain import Explainer
 from scoring.pricing import PriceTable
 from scoring.scorer import LLMScorer
 
@@ -63,9 +68,18 @@ def _openai_client(settings: Settings) -> AsyncOpenAI:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The wired core: the store, the digest service and the conversation."""
+
+    store: Store
+    service: DigestService
+    conversation: Conversation
+
+
 @asynccontextmanager
-async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
-    """Open every resource the core needs and build the digest service on them."""
+async def open_core(settings: Settings) -> AsyncIterator[Core]:
+    """Open every resource the bot needs and wire the core on them."""
     client = _openai_client(settings)
     async with (
         Store.open(settings.db) as store,
@@ -94,7 +108,23 @@ async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
             structured=settings.structured_output,
             round_pause=settings.llm_round_pause,
         )
-        yield DigestService(store, ingestor, scorer)
+        service = DigestService(store, ingestor, scorer)
+        prices = PriceTable(settings.prices)
+        config = ConversationConfig(
+            defaults=ChannelSettings.defaults(settings),
+            default_criteria=load_criteria(settings.criteria_file),
+            admins=frozenset(settings.admins),
+            like_emoji=frozenset(settings.like_emoji),
+        )
+        explainer = Explainer(client, settings.model, prices)
+        yield Core(store, service, Conversation(store, service, explainer, config))
+
+
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
+    """The digest service alone (what `arxiv-bot digest` needs)."""
+    async with open_core(settings) as core:
+        yield core.service
 
 
 async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -143,6 +173,22 @@ def _summary(outcome: DayOutcome, output: Path | None) -> None:
     )
 
 
+async def console_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Talk to the bot from the terminal: one command per line, as on a chat platform."""
+    async with open_core(settings) as core:
+        adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
+        interactive = sys.stdin.isatty()
+        if interactive:
+            print("arxiv-bot console: type `help`, or `:react N 👍` on card N; Ctrl-D quits.")
+        while True:
+            if interactive:
+                print("> ", end="", flush=True)
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                return 0
+            await adapter.line(line)
+
+
 def run_command(settings: Settings, args: argparse.Namespace) -> int:
     """Explain what the long-running bot starts with these settings."""
     print(
@@ -186,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild a stored announcement day (YYYY-MM-DD) instead of fetching",
     )
     sub.add_parser("run", help="start the long-running bot")
+    con = sub.add_parser("console", help="talk to the bot from the terminal (/arxiv commands)")
+    con.add_argument("--channel", default=CONSOLE_CHANNEL, help="channel to speak in")
+    con.add_argument("--user", default="me", help="who is speaking")
     return parser
 
 
@@ -204,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "digest":
             return asyncio.run(digest_command(settings, args))
+        if args.command == "console":
+            return asyncio.run(console_command(settings, args))
         return run_command(settings, args)
     except BotError as exc:
         print(f"arxiv-bot: error: {exc}", file=sys.stderr)

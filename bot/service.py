@@ -17,7 +17,17 @@ from datetime import date
 
 from bot.digest import digest_to_json, select, stage_counts, unscored_note
 from bot.ingest import Ingestor, IngestResult, categories_key
-from bot.models import AnnounceType, Criteria, Digest, Paper, Score, ScoreKey, Thresholds, Usage
+from bot.models import (
+    AnnounceType,
+    Criteria,
+    Digest,
+    DigestEntry,
+    Paper,
+    Score,
+    ScoreKey,
+    Thresholds,
+    Usage,
+)
 from bot.store import Announcement, Store
 from scoring.prompt import PROMPT_VERSION
 from scoring.scorer import LLMScorer
@@ -100,9 +110,11 @@ class DigestService:
         options: DigestOptions,
         progress: StageCallback = _no_progress,
         replaced: int = 0,
+        *,
+        scored_only: bool = False,
     ) -> Digest | None:
-        """Build (scoring what is missing) the channel's digest of a stored day; None when the
-        store has no announcement for that day."""
+        """Build (scoring what is missing, unless `scored_only`) the channel's digest of a
+        stored day; None when the store has no announcement for that day."""
         current = await self._store.channel_criteria(channel_id)
         if current is None:
             raise LookupError(f"channel {channel_id} has no criteria")
@@ -112,8 +124,12 @@ class DigestService:
             return None
         candidates = await self._candidates(announced, day, options)
         ids = [p.id for p in candidates]
-        enrichment = asyncio.create_task(self._ingestor.enrich(ids))
         key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
+        if scored_only:
+            return await self._assemble(
+                channel_id, day, criteria, version, key, announced, ids, options, Usage(), replaced
+            )
+        enrichment = asyncio.create_task(self._ingestor.enrich(ids))
         try:
             run_usage = await self._score_missing(candidates, criteria, key, day, progress)
         finally:
@@ -124,6 +140,17 @@ class DigestService:
         )
         await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest))
         return digest
+
+    async def selection_under(
+        self, criteria: Criteria, day: date, options: DigestOptions
+    ) -> tuple[DigestEntry, ...]:
+        """What a day's digest selects under other criteria, from stored scores only."""
+        announced = await self._store.announced(day, categories_key(options.categories))
+        ids = [p.id for p in await self._candidates(announced, day, options)]
+        key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
+        scores = await self._store.scores(ids, key)
+        papers = await self._store.papers(ids)
+        return select((papers[i] for i in ids), scores, options.thresholds)
 
     async def _candidates(
         self, announced: Sequence[Announcement], day: date, options: DigestOptions

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -83,6 +84,14 @@ class Settings(BaseModel):
     prices: dict[str, dict[str, float]] = Field(
         default_factory=dict, validation_alias=_env("ARXIV_BOT_PRICES")
     )
+    post_time: str = Field(
+        "08:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$", validation_alias=_env("ARXIV_BOT_POST_TIME")
+    )
+    timezone: str = Field("UTC", validation_alias=_env("ARXIV_BOT_TIMEZONE"))
+    admins: tuple[str, ...] = Field((), validation_alias=_env("ARXIV_BOT_ADMINS"))
+    like_emoji: tuple[str, ...] = Field(
+        ("👍", "❤️", "⭐", "🔥"), min_length=1, validation_alias=_env("ARXIV_BOT_LIKE_EMOJI")
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias=_env("ARXIV_BOT_LOG_LEVEL")
     )
@@ -101,6 +110,24 @@ class Settings(BaseModel):
     def _split_categories(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("admins", "like_emoji", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value[:60]!r} (expected e.g. Europe/Berlin)"
+            ) from None
         return value
 
     @field_validator("categories")

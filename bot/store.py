@@ -131,9 +131,61 @@ _M001_INITIAL = """
         CREATE INDEX llm_usage_day ON llm_usage(day, model, criteria_id, purpose);
 """
 
-MIGRATIONS: tuple[str, ...] = (_M001_INITIAL,)
+_M002_CONVERSATION = """
+        CREATE TABLE explanations (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, criteria_id, model, prompt_version)
+        );
+        CREATE TABLE channel_events (
+            id INTEGER PRIMARY KEY,
+            channel_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX channel_events_by_channel ON channel_events(channel_id, id);
+        CREATE INDEX likes_by_channel ON likes(channel_id, updated_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_M001_INITIAL, _M002_CONVERSATION)
 """SQL scripts applied in order on open, each in one transaction; the database's `user_version`
 is the number applied. Append, never edit."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRow:
+    """A channel as stored: its platform, setting overrides and subscription."""
+
+    id: str
+    platform: str
+    overrides: dict[str, Any]
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CriteriaVersion:
+    """One entry of a channel's criteria history."""
+
+    version: int
+    criteria: Criteria
+    changed_by: str
+    changed_at: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Like:
+    """A user's like of a paper in a channel."""
+
+    paper: Paper
+    user_id: str
+    at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +363,16 @@ class Store:
         """The newest announcement day stored for a category set."""
         async with self._db.execute(
             "SELECT MAX(day) FROM feed_days WHERE categories = ?", (categories,)
+        ) as cur:
+            row = await cur.fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    @_serialized
+    async def fresh_feed_day(self, categories: str, fetched_since: datetime) -> date | None:
+        """The newest stored announcement day whose feed was fetched after `fetched_since`."""
+        async with self._db.execute(
+            "SELECT MAX(day) FROM feed_days WHERE categories = ? AND fetched_at >= ?",
+            (categories, fetched_since.astimezone(UTC).isoformat(timespec="seconds")),
         ) as cur:
             row = await cur.fetchone()
         return date.fromisoformat(row[0]) if row and row[0] else None
@@ -549,6 +611,209 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         return (row[0], json.loads(row[1])) if row else None
+
+    # -- channels -----------------------------------------------------------------------------
+
+    @_serialized
+    async def channel(self, channel_id: str, platform: str) -> ChannelRow:
+        """The channel's row, created (unsubscribed, no overrides) on first contact."""
+        await self._db.execute(
+            "INSERT OR IGNORE INTO channels (id, platform, created_at) VALUES (?, ?, ?)",
+            (channel_id, platform, _now()),
+        )
+        await self._db.commit()
+        async with self._db.execute(
+            "SELECT id, platform, settings, subscribed FROM channels WHERE id = ?", (channel_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return ChannelRow(row[0], row[1], json.loads(row[2]), bool(row[3]))
+
+    @_serialized
+    async def set_channel_overrides(self, channel_id: str, overrides: dict[str, Any]) -> None:
+        """Replace the channel's setting overrides."""
+        await self._db.execute(
+            "UPDATE channels SET settings = ? WHERE id = ?", (json.dumps(overrides), channel_id)
+        )
+        await self._db.commit()
+
+    @_serialized
+    async def set_subscribed(self, channel_id: str, subscribed: bool) -> None:
+        """Start or stop the channel's daily post."""
+        await self._db.execute(
+            "UPDATE channels SET subscribed = ? WHERE id = ?", (int(subscribed), channel_id)
+        )
+        await self._db.commit()
+
+    @_serialized
+    async def subscribed_channels(self) -> list[ChannelRow]:
+        """Every channel that wants the daily post."""
+        async with self._db.execute(
+            "SELECT id, platform, settings, subscribed FROM channels WHERE subscribed = 1 "
+            "ORDER BY id"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [ChannelRow(r[0], r[1], json.loads(r[2]), True) for r in rows]
+
+    @_serialized
+    async def record_event(self, channel_id: str, user_id: str, action: str, detail: str) -> None:
+        """The audit log: who changed what in a channel, and when."""
+        await self._db.execute(
+            "INSERT INTO channel_events (channel_id, user_id, action, detail, at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (channel_id, user_id, action, detail, _now()),
+        )
+        await self._db.commit()
+
+    @_serialized
+    async def criteria_history(self, channel_id: str) -> list[CriteriaVersion]:
+        """Every criteria version of a channel, newest first."""
+        async with self._db.execute(
+            "SELECT cc.version, c.id, c.text, cc.changed_by, cc.changed_at, cc.note "
+            "FROM channel_criteria cc JOIN criteria c ON c.id = cc.criteria_id "
+            "WHERE cc.channel_id = ? ORDER BY cc.version DESC",
+            (channel_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [CriteriaVersion(r[0], Criteria(r[2], r[1]), r[3], r[4], r[5]) for r in rows]
+
+    # -- explanations -----------------------------------------------------------------------
+
+    @_serialized
+    async def explanation(self, paper_id: str, key: ScoreKey) -> str | None:
+        """A cached explanation of a paper's score under one key."""
+        async with self._db.execute(
+            "SELECT text FROM explanations WHERE paper_id = ? AND criteria_id = ? AND model = ? "
+            "AND prompt_version = ?",
+            (paper_id, key.criteria_id, key.model, key.prompt_version),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    @_serialized
+    async def save_explanation(
+        self, paper_id: str, key: ScoreKey, text: str, usage: Usage, day: date | None
+    ) -> None:
+        """Cache an explanation together with what it cost."""
+        now = _now()
+        await self._db.execute(
+            "INSERT OR REPLACE INTO explanations (paper_id, criteria_id, model, prompt_version, "
+            "text, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (paper_id, key.criteria_id, key.model, key.prompt_version, text, now),
+        )
+        await self._insert_usage(now, day, "explain", key.model, key.criteria_id, usage)
+        await self._db.commit()
+
+    # -- posted messages and likes ------------------------------------------------------------
+
+    @_serialized
+    async def record_posted(self, channel_id: str, day: date, slot: str, message_id: str) -> None:
+        """Remember a posted message: `slot` is 'parent' or the paper id of a card."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO posted_messages (channel_id, day, slot, message_id, "
+            "posted_at) VALUES (?, ?, ?, ?, ?)",
+            (channel_id, day.isoformat(), slot, message_id, _now()),
+        )
+        await self._db.commit()
+
+    @_serialized
+    async def posted_paper(self, channel_id: str, message_id: str) -> str | None:
+        """The paper a posted card shows, or None for any other message."""
+        async with self._db.execute(
+            "SELECT slot FROM posted_messages WHERE channel_id = ? AND message_id = ? "
+            "AND slot != 'parent'",
+            (channel_id, message_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    @_serialized
+    async def digest_showing(self, channel_id: str, paper_id: str) -> Any | None:
+        """The newest stored digest of a channel that lists this paper (its JSON body)."""
+        async with self._db.execute(
+            "SELECT d.body FROM digests d, json_each(d.body, '$.papers') p "
+            "WHERE d.channel_id = ? AND json_extract(p.value, '$.id') = ? "
+            "ORDER BY d.day DESC LIMIT 1",
+            (channel_id, paper_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return json.loads(row[0]) if row else None
+
+    @_serialized
+    async def set_like(self, channel_id: str, user_id: str, paper_id: str, value: int) -> bool:
+        """Record a like (1) or dislike (-1); returns False if it was already recorded."""
+        cur = await self._db.execute(
+            "INSERT INTO likes (channel_id, user_id, paper_id, value, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at WHERE likes.value != excluded.value",
+            (channel_id, user_id, paper_id, value, _now()),
+        )
+        await self._db.commit()
+        return cur.rowcount > 0
+
+    @_serialized
+    async def remove_like(self, channel_id: str, user_id: str, paper_id: str) -> bool:
+        """Forget a user's like of a paper; returns False if there was none."""
+        cur = await self._db.execute(
+            "DELETE FROM likes WHERE channel_id = ? AND user_id = ? AND paper_id = ?",
+            (channel_id, user_id, paper_id),
+        )
+        await self._db.commit()
+        return cur.rowcount > 0
+
+    @_serialized
+    async def likes(
+        self, channel_id: str, user_id: str | None = None, limit: int = 10
+    ) -> list[Like]:
+        """A channel's (or one user's) liked papers, newest first."""
+        user_clause = "AND l.user_id = ?" if user_id is not None else ""
+        params: tuple[Any, ...] = (channel_id, *((user_id,) if user_id else ()), limit)
+        async with self._db.execute(
+            "SELECT p.*, l.user_id AS liker, l.updated_at AS liked_at FROM likes l "
+            f"JOIN papers p ON p.id = l.paper_id WHERE l.channel_id = ? AND l.value > 0 "
+            f"{user_clause} ORDER BY l.updated_at DESC, l.rowid DESC LIMIT ?",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Like(_paper(r), r["liker"], r["liked_at"]) for r in rows]
+
+    @_serialized
+    async def channel_counts(
+        self, channel_id: str, categories: str, since: datetime
+    ) -> dict[str, int]:
+        """Papers seen (fetched), scored for the channel's criteria, posted, and liked since a
+        moment."""
+        day = since.astimezone(UTC).isoformat(timespec="seconds")
+        queries = {
+            "seen": (
+                "SELECT COUNT(DISTINCT a.paper_id) FROM announcements a JOIN feed_days f "
+                "ON f.day = a.day AND f.categories = a.categories "
+                "WHERE a.categories = ? AND f.fetched_at >= ?",
+                (categories, day),
+            ),
+            "scored": (
+                "SELECT COUNT(*) FROM scores s JOIN channel_criteria cc "
+                "ON cc.criteria_id = s.criteria_id WHERE cc.channel_id = ? "
+                "AND s.scored_at >= ? AND cc.version = (SELECT MAX(version) FROM "
+                "channel_criteria WHERE channel_id = cc.channel_id)",
+                (channel_id, day),
+            ),
+            "posted": (
+                "SELECT COUNT(*) FROM posted_messages WHERE channel_id = ? "
+                "AND slot != 'parent' AND posted_at >= ?",
+                (channel_id, day),
+            ),
+            "likes": (
+                "SELECT COUNT(*) FROM likes WHERE channel_id = ? AND value > 0 AND updated_at >= ?",
+                (channel_id, day),
+            ),
+        }
+        out: dict[str, int] = {}
+        for name, (sql, params) in queries.items():
+            async with self._db.execute(sql, params) as cur:
+                row = await cur.fetchone()
+            out[name] = int(row[0]) if row else 0
+        return out
 
 
 def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:

@@ -1,0 +1,130 @@
+"""A channel's own settings: the bot's defaults overlaid with what the channel changed.
+
+Pure: parsing and validating `/arxiv settings ...` arguments into overrides, and resolving
+overrides against the defaults. Storage of the overrides is the store's job.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import BotError
+from bot.models import Thresholds
+from bot.settings import CATEGORY_RE, Settings
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_ON = {"on", "yes", "true", "1"}
+_OFF = {"off", "no", "false", "0"}
+
+
+class SettingError(BotError):
+    """A `/arxiv settings` change that cannot be applied; says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    """Everything a channel can choose."""
+
+    categories: tuple[str, ...]
+    thresholds: Thresholds
+    cross_lists: bool
+    post_time: time
+    timezone: str
+
+    @classmethod
+    def defaults(cls, settings: Settings) -> ChannelSettings:
+        """The bot-wide defaults from the settings file."""
+        hour, minute = settings.post_time.split(":")
+        return cls(
+            categories=settings.categories,
+            thresholds=Thresholds(settings.min_relevance, settings.min_novelty),
+            cross_lists=settings.cross_lists,
+            post_time=time(int(hour), int(minute)),
+            timezone=settings.timezone,
+        )
+
+    def with_overrides(self, overrides: dict[str, Any]) -> ChannelSettings:
+        """These settings with a channel's stored overrides applied."""
+        s = self
+        if "categories" in overrides:
+            s = replace(s, categories=tuple(overrides["categories"]))
+        if "relevance" in overrides or "novelty" in overrides:
+            s = replace(
+                s,
+                thresholds=Thresholds(
+                    int(overrides.get("relevance", s.thresholds.relevance)),
+                    int(overrides.get("novelty", s.thresholds.novelty)),
+                ),
+            )
+        if "cross_lists" in overrides:
+            s = replace(s, cross_lists=bool(overrides["cross_lists"]))
+        if "post_time" in overrides:
+            s = replace(s, post_time=time.fromisoformat(overrides["post_time"]))
+        if "timezone" in overrides:
+            s = replace(s, timezone=str(overrides["timezone"]))
+        return s
+
+    def describe(self) -> str:
+        """The settings as a short block of text."""
+        return "\n".join(
+            [
+                f"categories: {', '.join(self.categories)}",
+                f"cross-lists: {'on' if self.cross_lists else 'off'}",
+                f"thresholds: relevance ≥ {self.thresholds.relevance}, "
+                f"novelty ≥ {self.thresholds.novelty}",
+                f"daily post: {self.post_time.strftime('%H:%M')} {self.timezone}",
+            ]
+        )
+
+
+def threshold_change(arg: str) -> dict[str, Any]:
+    """`relevance 7` or `novelty 6` as an override."""
+    parts = arg.lower().split()
+    if len(parts) != 2 or parts[0] not in ("relevance", "novelty"):
+        raise SettingError("say which threshold and a value, e.g. `threshold relevance 7`")
+    if not parts[1].isdigit() or not 1 <= int(parts[1]) <= 10:
+        raise SettingError(f"a threshold is a whole number from 1 to 10, not {parts[1][:20]!r}")
+    return {parts[0]: int(parts[1])}
+
+
+def time_change(arg: str, current_zone: str) -> dict[str, Any]:
+    """`08:30 [Europe/Berlin]` as an override."""
+    parts = arg.split()
+    if not parts or len(parts) > 2 or not _TIME.match(parts[0]):
+        raise SettingError(
+            "give a 24-hour time and optionally a time zone, e.g. `time 08:30 Europe/Berlin`"
+        )
+    hour, minute = _TIME.match(parts[0]).groups()  # type: ignore[union-attr]
+    zone = parts[1] if len(parts) == 2 else current_zone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(
+            f"unknown time zone {zone[:60]!r}; use an IANA name such as "
+            "Europe/Berlin or America/New_York"
+        ) from None
+    return {"post_time": f"{int(hour):02d}:{minute}", "timezone": zone}
+
+
+def categories_change(arg: str) -> dict[str, Any]:
+    """`cs.CL,cs.LG` as an override."""
+    cats = list(dict.fromkeys(c.strip() for c in re.split(r"[,\s]+", arg) if c.strip()))
+    bad = [c for c in cats if not CATEGORY_RE.match(c)]
+    if not cats or bad:
+        shown = ", ".join(b[:20] for b in bad[:3]) or "nothing"
+        raise SettingError(f"not arXiv categories: {shown} (expected e.g. cs.CL,cs.LG)")
+    if len(cats) > 20:
+        raise SettingError("at most 20 categories per channel")
+    return {"categories": cats}
+
+
+def cross_lists_change(arg: str) -> dict[str, Any]:
+    """`on` or `off` as an override."""
+    word = arg.strip().lower()
+    if word not in _ON | _OFF:
+        raise SettingError("say `cross-lists on` or `cross-lists off`")
+    return {"cross_lists": word in _ON}

@@ -1,0 +1,468 @@
+"""The conversation: everything a team can say to the bot, and what it answers, platform-neutral.
+
+Adapters turn a slash command into `handle(caller, text, respond)` and a reaction into
+`react(...)`; they render the `Reply` values they get back. Permissions, validation, the audit
+log, explanations and likes live here once.
+
+This module must not import a platform SDK or render platform markup.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bot import commands
+from bot.channels import (
+    ChannelSettings,
+    categories_change,
+    cross_lists_change,
+    threshold_change,
+    time_change,
+)
+from bot.commands import Command
+from bot.digest import digest_from_json
+from bot.errors import BotError
+from bot.ingest import categories_key
+from bot.models import Digest, DigestEntry, ScoreKey
+from bot.safety import clip, defuse
+from bot.service import DigestOptions, DigestService
+from bot.store import Store
+from scoring.criteria import validate_criteria
+from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer
+from scoring.prompt import PROMPT_VERSION
+
+log = logging.getLogger(__name__)
+
+DISLIKE = "👎"
+FEED_FRESH_FOR = timedelta(minutes=30)
+_ARXIV_ID = re.compile(
+    r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a command, from which channel of which platform."""
+
+    platform: str
+    channel_id: str
+    user_id: str
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An answer: text (light markdown, already defused), or a digest to render."""
+
+    text: str
+    ephemeral: bool = True
+    digest: Digest | None = None
+
+
+Respond = Callable[[Reply], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationConfig:
+    """Bot-wide defaults the conversation needs."""
+
+    defaults: ChannelSettings
+    default_criteria: str
+    admins: frozenset[str] = frozenset()
+    like_emoji: frozenset[str] = field(default_factory=lambda: frozenset({"👍", "❤️", "⭐", "🔥"}))
+
+
+class Conversation:
+    """Answers `/arxiv` commands and records reactions for every platform."""
+
+    def __init__(
+        self, store: Store, service: DigestService, explainer: Explainer, config: ConversationConfig
+    ) -> None:
+        self._store = store
+        self._service = service
+        self._explainer = explainer
+        self._config = config
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    async def handle(self, caller: Caller, text: str, respond: Respond) -> None:
+        """Parse and run one command; every user-facing problem becomes a reply."""
+        try:
+            command = commands.parse(text)
+            await self._ensure_channel(caller)
+            if commands.spec(command.name).changes_channel:
+                self._check_permission(caller)
+            await self._run(caller, command, respond)
+        except BotError as exc:
+            await respond(Reply(defuse(str(exc))))
+
+    async def react(self, caller: Caller, message_id: str, emoji: str, added: bool) -> str | None:
+        """A reaction on a posted message: like/unlike (or dislike) the paper it shows.
+        Returns the paper id when something changed; other messages and emoji are ignored."""
+        value = 1 if emoji in self._config.like_emoji else -1 if emoji == DISLIKE else 0
+        if not value:
+            return None
+        paper_id = await self._store.posted_paper(caller.channel_id, message_id)
+        if paper_id is None:
+            return None
+        if added:
+            changed = await self._store.set_like(caller.channel_id, caller.user_id, paper_id, value)
+        else:
+            changed = await self._store.remove_like(caller.channel_id, caller.user_id, paper_id)
+        return paper_id if changed else None
+
+    async def record_post(self, channel_id: str, day: date, slot: str, message_id: str) -> None:
+        """An adapter posted a message: `slot` is 'parent' or the paper id of a card."""
+        await self._store.record_posted(channel_id, day, slot, message_id)
+
+    async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
+        """A channel's effective settings."""
+        row = await self._store.channel(channel_id, platform)
+        return self._config.defaults.with_overrides(row.overrides)
+
+    # -- dispatch -------------------------------------------------------------------------------
+
+    async def _run(self, caller: Caller, command: Command, respond: Respond) -> None:
+        handlers: dict[str, Callable[[Caller, str, Respond], Awaitable[None]]] = {
+            "today": self._today,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "criteria": self._criteria_show,
+            "criteria set": self._criteria_set,
+            "criteria add": self._criteria_add,
+            "criteria remove": self._criteria_remove,
+            "criteria history": self._criteria_history,
+            "criteria revert": self._criteria_revert,
+            "criteria preview": self._criteria_preview,
+            "explain": self._explain,
+            "likes": self._likes,
+            "settings": self._settings_show,
+            "settings threshold": self._settings_threshold,
+            "settings time": self._settings_time,
+            "settings categories": self._settings_categories,
+            "settings cross-lists": self._settings_cross_lists,
+            "settings reset": self._settings_reset,
+            "stats": self._stats,
+            "help": self._help,
+        }
+        await handlers[command.name](caller, command.arg, respond)
+
+    async def _ensure_channel(self, caller: Caller) -> None:
+        await self._store.channel(caller.channel_id, caller.platform)
+        if await self._store.channel_criteria(caller.channel_id) is None:
+            await self._service.use_criteria(
+                caller.channel_id, self._config.default_criteria, "default"
+            )
+
+    def _check_permission(self, caller: Caller) -> None:
+        admins = self._config.admins
+        if (
+            not admins
+            or caller.user_id in admins
+            or any(f"role:{r}" in admins for r in caller.roles)
+        ):
+            return
+        raise BotError(
+            "only this bot's admins may change the channel's criteria, settings or "
+            "subscription (ARXIV_BOT_ADMINS); reading is open to everyone"
+        )
+
+    async def _audit(self, caller: Caller, action: str, detail: str) -> None:
+        await self._store.record_event(caller.channel_id, caller.user_id, action, detail)
+        log.info(
+            "channel %s: %s by %s: %s", caller.channel_id, action, caller.user_id, clip(detail, 120)
+        )
+
+    async def _options(self, caller: Caller) -> DigestOptions:
+        s = await self.channel_settings(caller.channel_id, caller.platform)
+        return DigestOptions(
+            categories=s.categories, thresholds=s.thresholds, cross_lists=s.cross_lists
+        )
+
+    # -- today ----------------------------------------------------------------------------------
+
+    async def _today(self, caller: Caller, _: str, respond: Respond) -> None:
+        digest = await self.today_digest(caller, respond)
+        if digest is not None:
+            await respond(Reply(f"arXiv digest for {digest.day}", ephemeral=False, digest=digest))
+
+    async def today_digest(self, caller: Caller, respond: Respond | None = None) -> Digest | None:
+        """The channel's digest of the latest announcement day: from the store when the feed
+        was fetched recently and everything is scored, otherwise computed now."""
+        options = await self._options(caller)
+        key = categories_key(options.categories)
+        fresh = await self._store.fresh_feed_day(key, datetime.now(UTC) - FEED_FRESH_FOR)
+        if fresh is not None:
+            stored = await self._service.build(caller.channel_id, fresh, options, scored_only=True)
+            if stored is not None and not stored.counts.unscored:
+                return stored
+        if respond is not None:
+            await respond(Reply("Working on today's digest… I'll post it here when it's ready."))
+        if fresh is not None:  # the feed is recent: score what this channel lacks, no refetch
+            return await self._service.build(caller.channel_id, fresh, options)
+        outcome = await self._service.today(caller.channel_id, options)
+        if outcome.digest is not None:
+            return outcome.digest
+        latest = await self._store.latest_feed_day(key)
+        if respond is not None:
+            tail = f" The latest announcement was on {latest}." if latest else ""
+            await respond(Reply(f"No arXiv announcement today (weekend or holiday).{tail}"))
+        return None
+
+    # -- subscription ---------------------------------------------------------------------------
+
+    async def _subscribe(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._store.set_subscribed(caller.channel_id, True)
+        await self._audit(caller, "subscribe", "")
+        s = await self.channel_settings(caller.channel_id, caller.platform)
+        await respond(
+            Reply(
+                f"Subscribed: the digest will be posted here every announcement day "
+                f"at {s.post_time.strftime('%H:%M')} {s.timezone}.",
+                ephemeral=False,
+            )
+        )
+
+    async def _unsubscribe(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._store.set_subscribed(caller.channel_id, False)
+        await self._audit(caller, "unsubscribe", "")
+        await respond(
+            Reply(
+                "Unsubscribed: no more daily posts here. Likes and history are kept.",
+                ephemeral=False,
+            )
+        )
+
+    # -- criteria -------------------------------------------------------------------------------
+
+    async def _current(self, channel_id: str) -> tuple[str, int]:
+        current = await self._store.channel_criteria(channel_id)
+        assert current is not None, "channels get default criteria on first contact"
+        return current[0].text, current[1]
+
+    async def _criteria_show(self, caller: Caller, _: str, respond: Respond) -> None:
+        text, version = await self._current(caller.channel_id)
+        numbered = "\n".join(f"{n}. {line}" for n, line in enumerate(_lines(text), 1))
+        await respond(Reply(f"Criteria version {version}:\n{defuse(numbered)}"))
+
+    async def _set_criteria(self, caller: Caller, text: str, action: str, respond: Respond) -> None:
+        text = validate_criteria(text)
+        _, old_version = await self._current(caller.channel_id)
+        _, version = await self._service.use_criteria(caller.channel_id, text, caller.user_id)
+        if version == old_version:
+            await respond(Reply(f"The criteria are unchanged (still version {version})."))
+            return
+        await self._audit(caller, action, f"version {version}")
+        await respond(
+            Reply(
+                f"Criteria updated to version {version} by {defuse(caller.user_id)}. "
+                "It takes effect for the next digest. Run `/arxiv criteria preview` to "
+                "re-score today's papers and see which would enter or leave.",
+                ephemeral=False,
+            )
+        )
+
+    async def _criteria_set(self, caller: Caller, arg: str, respond: Respond) -> None:
+        await self._set_criteria(caller, arg, "criteria set", respond)
+
+    async def _criteria_add(self, caller: Caller, arg: str, respond: Respond) -> None:
+        topic = " ".join(arg.split())
+        text, _ = await self._current(caller.channel_id)
+        await self._set_criteria(caller, f"{text.rstrip()}\n- {topic}\n", "criteria add", respond)
+
+    async def _criteria_remove(self, caller: Caller, arg: str, respond: Respond) -> None:
+        text, _ = await self._current(caller.channel_id)
+        lines = _lines(text)
+        if not arg.strip().isdigit() or not 1 <= int(arg) <= len(lines):
+            raise BotError(f"give a line number from 1 to {len(lines)} (see `/arxiv criteria`)")
+        kept = [line for n, line in enumerate(lines, 1) if n != int(arg)]
+        if not kept:
+            raise BotError("that is the last line; use `criteria set` to replace the criteria")
+        await self._set_criteria(caller, "\n".join(kept), "criteria remove", respond)
+
+    async def _criteria_history(self, caller: Caller, _: str, respond: Respond) -> None:
+        history = await self._store.criteria_history(caller.channel_id)
+        rows = [
+            f"v{h.version} — {h.changed_at} by {defuse(h.changed_by)} — "
+            f"{defuse(clip(' '.join(h.criteria.text.split()), 80))}"
+            for h in history[:20]
+        ]
+        await respond(Reply("Criteria history (newest first):\n" + "\n".join(rows)))
+
+    async def _criteria_revert(self, caller: Caller, arg: str, respond: Respond) -> None:
+        history = await self._store.criteria_history(caller.channel_id)
+        wanted = arg.strip().lstrip("v")
+        match = [h for h in history if str(h.version) == wanted]
+        if not match:
+            raise BotError(
+                f"there is no criteria version {clip(arg, 20)!r}; see `/arxiv criteria history`"
+            )
+        await self._set_criteria(caller, match[0].criteria.text, "criteria revert", respond)
+
+    async def _criteria_preview(self, caller: Caller, _: str, respond: Respond) -> None:
+        history = await self._store.criteria_history(caller.channel_id)
+        options = await self._options(caller)
+        day = await self._store.latest_feed_day(categories_key(options.categories))
+        if day is None:
+            raise BotError("there is no announcement day in the store yet; try `/arxiv today`")
+        await respond(Reply(f"Re-scoring {day} under criteria version {history[0].version}…"))
+        now = await self._service.build(caller.channel_id, day, options)
+        assert now is not None
+        before = await self._service.selection_under(
+            history[1].criteria if len(history) > 1 else history[0].criteria, day, options
+        )
+        await respond(Reply(_diff_text(day, before, now), ephemeral=False))
+
+    # -- explain --------------------------------------------------------------------------------
+
+    async def _explain(self, caller: Caller, arg: str, respond: Respond) -> None:
+        paper_id, digest = await self._resolve_paper(caller, arg.strip())
+        criteria = await self._store.criteria(digest.criteria.text)
+        assert criteria.id is not None
+        key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
+        score = (await self._store.scores([paper_id], key)).get(paper_id)
+        paper = (await self._store.papers([paper_id])).get(paper_id)
+        if score is None or paper is None:
+            raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
+        explain_key = ScoreKey(criteria.id, self._explainer.model, EXPLAIN_PROMPT_VERSION)
+        text = await self._store.explanation(paper_id, explain_key)
+        if text is None:
+            text, usage = await self._explainer.explain(paper, score, criteria.text)
+            await self._store.save_explanation(paper_id, explain_key, text, usage, digest.day)
+        await respond(
+            Reply(
+                f"*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
+                f"novelty {score.novelty} under criteria version {digest.criteria_version}:\n"
+                f"{defuse(text)}"
+            )
+        )
+
+    async def _resolve_paper(self, caller: Caller, arg: str) -> tuple[str, Digest]:
+        """An arXiv id or a card number of the latest digest → the paper and the digest that
+        showed it in this channel."""
+        options = await self._options(caller)
+        latest = await self._store.latest_feed_day(categories_key(options.categories))
+        if arg.isdigit():
+            digest = await self._stored_digest(caller.channel_id, latest)
+            if digest is None or not 1 <= int(arg) <= len(digest.entries):
+                count = len(digest.entries) if digest else 0
+                raise BotError(f"there is no card {arg[:6]} in the latest digest ({count} papers)")
+            return digest.entries[int(arg) - 1].paper.id, digest
+        m = _ARXIV_ID.match(arg)
+        if m is None:
+            raise BotError(
+                f"{clip(arg, 40)!r} is neither an arXiv id (e.g. 2505.00326) nor a card number"
+            )
+        paper_id = m.group(1)
+        found = await self._store.digest_showing(caller.channel_id, paper_id)
+        if found is None:
+            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
+        return paper_id, digest_from_json(found)
+
+    async def _stored_digest(self, channel_id: str, day: date | None) -> Digest | None:
+        if day is None:
+            return None
+        stored = await self._store.digest(channel_id, day)
+        return digest_from_json(stored[1]) if stored else None
+
+    # -- likes, settings, stats, help -------------------------------------------------------------
+
+    async def _likes(self, caller: Caller, arg: str, respond: Respond) -> None:
+        mine = arg.strip().lower() == "me"
+        if arg.strip() and not mine:
+            raise BotError("say `/arxiv likes` for the channel or `/arxiv likes me` for yours")
+        likes = await self._store.likes(caller.channel_id, caller.user_id if mine else None, 15)
+        whose = "You" if mine else "This channel"
+        if not likes:
+            await respond(Reply(f"{whose} liked nothing yet: react with 👍 to a posted paper."))
+            return
+        rows = [
+            f"• {defuse(like.paper.title)} — {like.paper.abs_url} ({like.at[:10]})"
+            for like in likes
+        ]
+        await respond(Reply(f"{whose} liked recently (newest first):\n" + "\n".join(rows)))
+
+    async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
+        s = await self.channel_settings(caller.channel_id, caller.platform)
+        row = await self._store.channel(caller.channel_id, caller.platform)
+        sub = "subscribed" if row.subscribed else "not subscribed"
+        await respond(Reply(f"Settings of this channel ({sub}):\n{s.describe()}"))
+
+    async def _settings_threshold(self, caller: Caller, arg: str, respond: Respond) -> None:
+        await self._settings_change(caller, threshold_change(arg), respond)
+
+    async def _settings_time(self, caller: Caller, arg: str, respond: Respond) -> None:
+        current = await self.channel_settings(caller.channel_id, caller.platform)
+        await self._settings_change(caller, time_change(arg, current.timezone), respond)
+
+    async def _settings_categories(self, caller: Caller, arg: str, respond: Respond) -> None:
+        await self._settings_change(caller, categories_change(arg), respond)
+
+    async def _settings_cross_lists(self, caller: Caller, arg: str, respond: Respond) -> None:
+        await self._settings_change(caller, cross_lists_change(arg), respond)
+
+    async def _settings_change(
+        self, caller: Caller, change: dict[str, Any], respond: Respond
+    ) -> None:
+        row = await self._store.channel(caller.channel_id, caller.platform)
+        overrides = {**row.overrides, **change}
+        await self._store.set_channel_overrides(caller.channel_id, overrides)
+        await self._audit(caller, "settings", repr(change))
+        updated = self._config.defaults.with_overrides(overrides)
+        await respond(Reply(f"Settings updated:\n{updated.describe()}", ephemeral=False))
+
+    async def _settings_reset(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._store.set_channel_overrides(caller.channel_id, {})
+        await self._audit(caller, "settings reset", "")
+        await respond(
+            Reply(
+                f"Settings reset to the defaults:\n{self._config.defaults.describe()}",
+                ephemeral=False,
+            )
+        )
+
+    async def _stats(self, caller: Caller, _: str, respond: Respond) -> None:
+        s = await self.channel_settings(caller.channel_id, caller.platform)
+        midnight = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
+        lines = []
+        for label, days in (("today", 0), ("7 days", 6), ("30 days", 29)):
+            start = midnight - timedelta(days=days)
+            counts = await self._store.channel_counts(
+                caller.channel_id, categories_key(s.categories), start
+            )
+            usage = await self._store.usage(since=start)
+            cost = f"${usage.cost_usd:.4f}" if usage.priced else "n/a"
+            lines.append(
+                f"{label}: {counts['seen']} papers seen, {counts['scored']} scored, "
+                f"{counts['posted']} posted, {counts['likes']} likes; LLM "
+                f"{usage.calls} calls, {usage.total_tokens} tokens "
+                f"({usage.cached_tokens} cached), {cost}"
+            )
+        await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
+
+    async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
+        await respond(Reply(commands.help_text()))
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def _diff_text(day: date, before: tuple[DigestEntry, ...], now: Digest) -> str:
+    old = {e.paper.id: e.paper for e in before}
+    new = {e.paper.id: e.paper for e in now.entries}
+    enter = [p for pid, p in new.items() if pid not in old]
+    leave = [p for pid, p in old.items() if pid not in new]
+    if not enter and not leave:
+        return f"Under the new criteria, {day}'s digest would not change ({len(new)} papers)."
+    parts = [
+        f"Under the new criteria, {day}'s digest would have {len(new)} papers (was {len(old)})."
+    ]
+    parts += [f"+ {defuse(p.title)} (arXiv:{p.id})" for p in enter]
+    parts += [f"− {defuse(p.title)} (arXiv:{p.id})" for p in leave]
+    return "\n".join(parts)
