@@ -75,6 +75,7 @@ class Core:
     store: Store
     service: DigestService
     conversation: Conversation
+    criteria_text: str
 
 
 @asynccontextmanager
@@ -117,7 +118,8 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
             like_emoji=frozenset(settings.like_emoji),
         )
         explainer = Explainer(client, settings.model, prices)
-        yield Core(store, service, Conversation(store, service, explainer, config))
+        conversation = Conversation(store, service, explainer, config)
+        yield Core(store, service, conversation, config.default_criteria)
 
 
 @asynccontextmanager
@@ -129,10 +131,10 @@ async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
 
 async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     """Build today's (or a stored day's) digest and write it out."""
-    criteria_text = load_criteria(settings.criteria_file)
     progress = TerminalProgress()
-    async with open_service(settings) as service:
-        await service.use_criteria(CONSOLE_CHANNEL, criteria_text, changed_by="criteria file")
+    async with open_core(settings) as core:
+        service = core.service
+        await service.use_criteria(CONSOLE_CHANNEL, core.criteria_text, changed_by="criteria file")
         options = digest_options(settings)
         if args.day is not None:
             built = await service.build(CONSOLE_CHANNEL, args.day, options, progress)
