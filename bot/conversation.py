@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -73,8 +73,8 @@ class ConversationConfig:
 
     defaults: ChannelSettings
     default_criteria: str
-    admins: frozenset[str] = frozenset()
-    like_emoji: frozenset[str] = field(default_factory=lambda: frozenset({"👍", "❤️", "⭐", "🔥"}))
+    admins: frozenset[str]
+    like_emoji: frozenset[str]
 
 
 class Conversation:

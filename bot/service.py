@@ -54,11 +54,6 @@ class DayOutcome:
     digest: Digest | None
     ingest: IngestResult | None = None
 
-    @property
-    def no_announcement(self) -> bool:
-        """True on weekends and holidays."""
-        return self.digest is None
-
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
@@ -71,11 +66,6 @@ class DigestService:
         self._store = store
         self._ingestor = ingestor
         self._scorer = scorer
-
-    @property
-    def model(self) -> str:
-        """The scoring model."""
-        return self._scorer.model
 
     async def use_criteria(
         self, channel_id: str, text: str, changed_by: str
