@@ -116,9 +116,12 @@ class Conversation:
             changed = await self._store.remove_like(caller.channel_id, caller.user_id, paper_id)
         return paper_id if changed else None
 
-    async def record_post(self, channel_id: str, day: date, slot: str, message_id: str) -> None:
-        """An adapter posted a message: `slot` is 'parent' or the paper id of a card."""
-        await self._store.record_posted(channel_id, day, slot, message_id)
+    async def record_post(
+        self, channel_id: str, day: date, slot: str, message_id: str, *, daily: bool = False
+    ) -> None:
+        """An adapter posted a message: `slot` is 'parent', 'notice' or the paper id of a card;
+        `daily` is for the scheduled daily post only (the delivery records those itself)."""
+        await self._store.record_posted(channel_id, day, slot, message_id, daily=daily)
 
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""

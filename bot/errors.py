@@ -5,7 +5,10 @@
      ├── CriteriaError       the criteria file is missing, empty or unreadable
      ├── FeedError           arXiv's feed could not be read or is not a feed
      │    └── ArxivUnavailable  arXiv did not answer (network error, timeout, 5xx after retries)
-     └── ScoringError        the LLM endpoint refused the whole job (bad key, unknown model)
+     ├── ScoringError        the LLM endpoint refused the whole job (bad key, unknown model)
+     └── PlatformError       a chat platform refused a post (bot not in channel, bad request)
+          └── PlatformUnavailable  the platform could not be reached (network, 5xx, rate limit
+                                   beyond the SDK's retries): try again later
 
 Anything else that escapes is a bug: adapters log it with its traceback and show a short apology.
 """
@@ -35,3 +38,11 @@ class ArxivUnavailable(FeedError):
 
 class ScoringError(BotError):
     """The LLM endpoint refused the whole job; nothing can be scored until the cause is fixed."""
+
+
+class PlatformError(BotError):
+    """A chat platform refused a post for a reason that retrying will not fix by itself."""
+
+
+class PlatformUnavailable(PlatformError):
+    """A chat platform could not be reached or kept failing; the post should be retried later."""

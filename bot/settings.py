@@ -92,6 +92,31 @@ class Settings(BaseModel):
     like_emoji: tuple[str, ...] = Field(
         ("👍", "❤️", "⭐", "🔥"), min_length=1, validation_alias=_env("ARXIV_BOT_LIKE_EMOJI")
     )
+    daily_budget_usd: float | None = Field(
+        None, gt=0, validation_alias=_env("ARXIV_BOT_DAILY_BUDGET")
+    )
+    catch_up_hours: float = Field(
+        18.0, ge=0, le=168, validation_alias=_env("ARXIV_BOT_CATCH_UP_HOURS")
+    )
+    fetch_deadline_hours: float = Field(
+        6.0, gt=0, le=24, validation_alias=_env("ARXIV_BOT_FETCH_DEADLINE_HOURS")
+    )
+    health_port: int | None = Field(
+        None, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HEALTH_PORT")
+    )
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    http_port: int = Field(3000, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HTTP_PORT"))
+    slack_api_url: str | None = Field(None, validation_alias=_env("ARXIV_BOT_SLACK_API_URL"))
+    discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
+    discord_api_url: str | None = Field(None, validation_alias=_env("ARXIV_BOT_DISCORD_API_URL"))
+    discord_gateway_url: str | None = Field(
+        None, validation_alias=_env("ARXIV_BOT_DISCORD_GATEWAY_URL")
+    )
+    discord_guilds: tuple[int, ...] = Field((), validation_alias=_env("ARXIV_BOT_DISCORD_GUILDS"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias=_env("ARXIV_BOT_LOG_LEVEL")
     )
@@ -112,7 +137,7 @@ class Settings(BaseModel):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("admins", "like_emoji", mode="before")
+    @field_validator("admins", "like_emoji", "discord_guilds", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -138,12 +163,26 @@ class Settings(BaseModel):
             raise ValueError(f"not an arXiv category: {', '.join(bad)} (expected e.g. cs.LG)")
         return tuple(dict.fromkeys(value))
 
-    @field_validator("openai_api_key", "openai_base_url", "criteria_file", mode="before")
+    @field_validator(
+        "openai_api_key",
+        "openai_base_url",
+        "criteria_file",
+        "daily_budget_usd",
+        "health_port",
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "slack_api_url",
+        "discord_bot_token",
+        "discord_api_url",
+        "discord_gateway_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("openai_base_url", "rss_url", "api_url")
+    @field_validator("openai_base_url", "rss_url", "api_url", "slack_api_url", "discord_api_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
@@ -170,6 +209,26 @@ class Settings(BaseModel):
     def _check_prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
         PriceTable(value)  # raises ValueError naming the model whose price is unusable
         return value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _check_ws_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("ws", "wss"):
+            raise ValueError("must be a ws:// or wss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check_slack_mode(self) -> Settings:
+        if (
+            self.slack_bot_token is not None
+            and self.slack_app_token is None
+            and self.slack_signing_secret is None
+        ):
+            raise ValueError(
+                "SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET "
+                "(HTTP mode on ARXIV_BOT_HTTP_PORT)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_arxiv_delay(self) -> Settings:

@@ -153,9 +153,39 @@ _M002_CONVERSATION = """
         CREATE INDEX likes_by_channel ON likes(channel_id, updated_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (_M001_INITIAL, _M002_CONVERSATION)
+_M003_DELIVERY = """
+        CREATE TABLE posted (
+            channel_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            slot TEXT NOT NULL,                  -- 'parent', 'notice' or a paper id
+            daily INTEGER NOT NULL,              -- 1: the scheduled daily post; 0: an answer
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, message_id)
+        );
+        INSERT INTO posted (channel_id, message_id, day, slot, daily, posted_at)
+            SELECT channel_id, message_id, day, slot, 0, posted_at FROM posted_messages;
+        DROP TABLE posted_messages;
+        CREATE UNIQUE INDEX posted_daily_slot ON posted(channel_id, day, slot) WHERE daily = 1;
+        ALTER TABLE digests ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE digests ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_M001_INITIAL, _M002_CONVERSATION, _M003_DELIVERY)
 """SQL scripts applied in order on open, each in one transaction; the database's `user_version`
 is the number applied. Append, never edit."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    """A stored digest's delivery state."""
+
+    channel_id: str
+    day: date
+    state: str  # scored, posting, posted, missed
+    attempts: int
+    last_error: str
+    updated_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,6 +642,42 @@ class Store:
             row = await cur.fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
+    @_serialized
+    async def set_digest_state(
+        self, channel_id: str, day: date, state: str, *, error: str | None = None
+    ) -> None:
+        """Move a stored digest along scored → posting → posted (or 'missed'); an `error` counts
+        a failed delivery attempt and keeps its one-line reason."""
+        await self._db.execute(
+            "UPDATE digests SET state = ?, updated_at = ?, "
+            "attempts = attempts + ?, last_error = COALESCE(?, last_error) "
+            "WHERE channel_id = ? AND day = ?",
+            (state, _now(), int(error is not None), error, channel_id, day.isoformat()),
+        )
+        await self._db.commit()
+
+    @_serialized
+    async def digest_records(
+        self, channel_id: str | None = None, states: Sequence[str] = ()
+    ) -> list[DigestRecord]:
+        """Stored digests (optionally of one channel, in some states), newest day first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if channel_id is not None:
+            clauses.append("channel_id = ?")
+            params.append(channel_id)
+        if states:
+            clauses.append(f"state IN ({_marks(len(states))})")
+            params.extend(states)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        async with self._db.execute(
+            "SELECT channel_id, day, state, attempts, last_error, updated_at FROM digests "
+            f"{where} ORDER BY day DESC, channel_id",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [DigestRecord(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
     # -- channels -----------------------------------------------------------------------------
 
     @_serialized
@@ -707,21 +773,39 @@ class Store:
     # -- posted messages and likes ------------------------------------------------------------
 
     @_serialized
-    async def record_posted(self, channel_id: str, day: date, slot: str, message_id: str) -> None:
-        """Remember a posted message: `slot` is 'parent' or the paper id of a card."""
+    async def record_posted(
+        self, channel_id: str, day: date, slot: str, message_id: str, *, daily: bool = False
+    ) -> None:
+        """Remember a posted message: `slot` is 'parent', 'notice' or the paper id of a card;
+        `daily` marks the messages of the scheduled daily post (one per channel, day and slot)."""
+        if daily:
+            await self._db.execute(
+                "DELETE FROM posted WHERE channel_id = ? AND day = ? AND slot = ? AND daily = 1",
+                (channel_id, day.isoformat(), slot),
+            )
         await self._db.execute(
-            "INSERT OR REPLACE INTO posted_messages (channel_id, day, slot, message_id, "
-            "posted_at) VALUES (?, ?, ?, ?, ?)",
-            (channel_id, day.isoformat(), slot, message_id, _now()),
+            "INSERT OR REPLACE INTO posted (channel_id, message_id, day, slot, daily, posted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (channel_id, message_id, day.isoformat(), slot, int(daily), _now()),
         )
         await self._db.commit()
+
+    @_serialized
+    async def daily_posted(self, channel_id: str, day: date) -> dict[str, str]:
+        """The messages of a channel's daily post of a day that are recorded, by slot."""
+        async with self._db.execute(
+            "SELECT slot, message_id FROM posted WHERE channel_id = ? AND day = ? AND daily = 1",
+            (channel_id, day.isoformat()),
+        ) as cur:
+            rows = await cur.fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
 
     @_serialized
     async def posted_paper(self, channel_id: str, message_id: str) -> str | None:
         """The paper a posted card shows, or None for any other message."""
         async with self._db.execute(
-            "SELECT slot FROM posted_messages WHERE channel_id = ? AND message_id = ? "
-            "AND slot != 'parent'",
+            "SELECT slot FROM posted WHERE channel_id = ? AND message_id = ? "
+            "AND slot NOT IN ('parent', 'notice')",
             (channel_id, message_id),
         ) as cur:
             row = await cur.fetchone()
@@ -799,8 +883,8 @@ class Store:
                 (channel_id, day),
             ),
             "posted": (
-                "SELECT COUNT(*) FROM posted_messages WHERE channel_id = ? "
-                "AND slot != 'parent' AND posted_at >= ?",
+                "SELECT COUNT(DISTINCT day || ' ' || slot) FROM posted WHERE channel_id = ? "
+                "AND slot NOT IN ('parent', 'notice') AND posted_at >= ?",
                 (channel_id, day),
             ),
             "likes": (

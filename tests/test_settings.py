@@ -109,3 +109,57 @@ def test_env_file_is_read_under_the_environment(
     s = load_settings(env_file)
     assert s.model == "from-environment"
     assert s.batch_size == 5
+
+
+def test_env_example_documents_every_setting_with_its_default() -> None:
+    from dotenv import dotenv_values
+
+    from bot.settings import _field_env_names
+
+    example = dotenv_values(Path(__file__).parent.parent / ".env.example")
+    assert set(example) == set(_field_env_names().values())
+    documented = Settings.from_env({k: v for k, v in example.items() if v is not None})
+    assert documented == Settings.from_env({})
+
+
+def test_chat_tokens_are_secrets_and_slack_needs_a_mode() -> None:
+    tokens = {
+        "SLACK_BOT_TOKEN": "xoxb-secret-bot-token",
+        "SLACK_APP_TOKEN": "xapp-secret-app-token",
+        "DISCORD_BOT_TOKEN": "discord.secret.token",
+    }
+    s = Settings.from_env(tokens)
+    for token in tokens.values():
+        assert token not in repr(s)
+        assert token not in s.model_dump_json()
+    with pytest.raises(SettingsError, match=r"SLACK_APP_TOKEN .* or SLACK_SIGNING_SECRET"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-secret-bot-token"})
+    http = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
+    assert http.http_port == 3000
+
+
+def test_discord_guilds_budget_and_endpoints_are_parsed_and_checked() -> None:
+    s = Settings.from_env(
+        {
+            "ARXIV_BOT_DISCORD_GUILDS": "123, 456",
+            "ARXIV_BOT_DAILY_BUDGET": "0.25",
+            "ARXIV_BOT_DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/",
+        }
+    )
+    assert s.discord_guilds == (123, 456)
+    assert s.daily_budget_usd == 0.25
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(
+            {
+                "ARXIV_BOT_DISCORD_GATEWAY_URL": "http://x",
+                "ARXIV_BOT_SLACK_API_URL": "ftp://x",
+                "ARXIV_BOT_DAILY_BUDGET": "-1",
+            }
+        )
+    message = str(info.value)
+    for name in (
+        "ARXIV_BOT_DISCORD_GATEWAY_URL",
+        "ARXIV_BOT_SLACK_API_URL",
+        "ARXIV_BOT_DAILY_BUDGET",
+    ):
+        assert name in message

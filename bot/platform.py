@@ -1,0 +1,56 @@
+"""What the daily post needs from a chat platform: the contract every chat adapter implements.
+
+The daily delivery (`bot.delivery`) calls these methods and records every message id they return
+in the store right away, so a restart knows what is already on the platform. A digest is a
+*parent* message (the day's summary) plus one *card* per selected paper in the parent's thread;
+a card is its own message so a reaction on it maps to exactly one paper.
+
+Errors: raise `bot.errors.PlatformUnavailable` when the platform cannot be reached or keeps
+failing (the delivery retries later and loses nothing), `bot.errors.PlatformError` when it refuses
+the post (bot removed from the channel, bad request); anything else is a bug.
+
+This module must not import a platform SDK.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+from bot.models import Digest, DigestEntry
+
+PARENT = "parent"
+NOTICE = "notice"
+
+
+class ChatPlatform(Protocol):
+    """A chat platform the bot posts daily digests to."""
+
+    @property
+    def platform(self) -> str:
+        """The platform name stored with each channel ('slack', 'discord', 'console')."""
+        ...
+
+    async def post_parent(self, channel_id: str, digest: Digest) -> str:
+        """Post the day's summary message (date, counts, top titles, cost line); a digest with
+        no entries posts a short 'nothing today' note instead. Returns the message id that
+        `post_card` threads under."""
+        ...
+
+    async def post_card(
+        self, channel_id: str, parent_id: str, digest: Digest, entry: DigestEntry
+    ) -> str:
+        """Post one paper's card in the thread of `parent_id` (creating the thread if the
+        platform needs one and it does not exist yet). Returns the card's message id."""
+        ...
+
+    async def post_notice(self, channel_id: str, text: str) -> str:
+        """Post a short plain notice in the channel (outages, a missed day). Returns its id."""
+        ...
+
+    async def recover(self, channel_id: str, day: date, parent_id: str | None) -> dict[str, str]:
+        """Messages of `day`'s daily post that are on the platform, by slot ('parent' or a
+        paper id): the delivery asks this after a restart, so a message posted just before a
+        crash (and never recorded) is not posted twice. Return {} if the platform cannot
+        tell."""
+        ...
