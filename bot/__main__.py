@@ -87,39 +87,51 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
         aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as http,
         client,
     ):
-        feed = FeedClient(
-            http,
-            settings.rss_url,
-            timeout=settings.arxiv_timeout,
-            attempts=settings.arxiv_attempts,
+        yield wire_core(settings, store, http, client)
+
+
+def wire_core(
+    settings: Settings, store: Store, http: aiohttp.ClientSession, client: AsyncOpenAI
+) -> Core:
+    """Build the core on open resources (the store, an HTTP session, the OpenAI client)."""
+    feed = FeedClient(
+        http,
+        settings.rss_url,
+        timeout=settings.arxiv_timeout,
+        attempts=settings.arxiv_attempts,
+    )
+    api = ArxivApi(
+        settings.api_url,
+        delay_seconds=settings.arxiv_delay,
+        timeout=settings.arxiv_timeout,
+        max_attempts=settings.arxiv_attempts,
+    )
+    ingestor = Ingestor(store, feed, api if settings.enrich else None)
+    prices = PriceTable(settings.prices)
+    if settings.daily_budget_usd is not None and prices.price(settings.model) is None:
+        raise SettingsError(
+            f"ARXIV_BOT_DAILY_BUDGET needs a price for model {settings.model!r}: "
+            "add it to ARXIV_BOT_PRICES"
         )
-        api = ArxivApi(
-            settings.api_url,
-            delay_seconds=settings.arxiv_delay,
-            timeout=settings.arxiv_timeout,
-            max_attempts=settings.arxiv_attempts,
-        )
-        ingestor = Ingestor(store, feed, api if settings.enrich else None)
-        scorer = LLMScorer(
-            client,
-            settings.model,
-            PriceTable(settings.prices),
-            batch_size=settings.batch_size,
-            concurrency=settings.concurrency,
-            structured=settings.structured_output,
-            round_pause=settings.llm_round_pause,
-        )
-        service = DigestService(store, ingestor, scorer)
-        prices = PriceTable(settings.prices)
-        config = ConversationConfig(
-            defaults=ChannelSettings.defaults(settings),
-            default_criteria=load_criteria(settings.criteria_file),
-            admins=frozenset(settings.admins),
-            like_emoji=frozenset(settings.like_emoji),
-        )
-        explainer = Explainer(client, settings.model, prices)
-        conversation = Conversation(store, service, explainer, config)
-        yield Core(store, service, conversation, config.default_criteria)
+    scorer = LLMScorer(
+        client,
+        settings.model,
+        prices,
+        batch_size=settings.batch_size,
+        concurrency=settings.concurrency,
+        structured=settings.structured_output,
+        round_pause=settings.llm_round_pause,
+    )
+    service = DigestService(store, ingestor, scorer, daily_budget_usd=settings.daily_budget_usd)
+    config = ConversationConfig(
+        defaults=ChannelSettings.defaults(settings),
+        default_criteria=load_criteria(settings.criteria_file),
+        admins=frozenset(settings.admins),
+        like_emoji=frozenset(settings.like_emoji),
+    )
+    explainer = Explainer(client, settings.model, prices)
+    conversation = Conversation(store, service, explainer, config)
+    return Core(store, service, conversation, config.default_criteria)
 
 
 @asynccontextmanager

@@ -45,6 +45,14 @@ def unscored_note(unscored: int, considered: int) -> str:
     )
 
 
+def budget_note(unscored: int, considered: int, budget: str) -> str:
+    """The note of a digest whose scoring stopped at the daily LLM budget."""
+    return (
+        f"The daily LLM budget of {budget} was reached: {unscored} of {considered} papers were "
+        "not scored."
+    )
+
+
 def stage_counts(
     announced: Sequence[str],
     considered: Sequence[str],

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.digest import digest_to_json, select, stage_counts, unscored_note
+from bot.digest import budget_note, digest_to_json, select, stage_counts, unscored_note
 from bot.ingest import Ingestor, IngestResult, categories_key
 from bot.models import (
     AnnounceType,
@@ -30,7 +30,7 @@ from bot.models import (
 )
 from bot.store import Announcement, Store
 from scoring.prompt import PROMPT_VERSION
-from scoring.scorer import LLMScorer
+from scoring.scorer import LLMScorer, SpendingCap
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,18 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 class DigestService:
     """Builds digests for channels from one shared store, ingest and scorer."""
 
-    def __init__(self, store: Store, ingestor: Ingestor, scorer: LLMScorer) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ingestor: Ingestor,
+        scorer: LLMScorer,
+        *,
+        daily_budget_usd: float | None = None,
+    ) -> None:
         self._store = store
         self._ingestor = ingestor
         self._scorer = scorer
+        self._daily_budget = daily_budget_usd
 
     async def use_criteria(
         self, channel_id: str, text: str, changed_by: str
@@ -78,6 +86,11 @@ class DigestService:
         version = await self._store.set_channel_criteria(channel_id, criteria, changed_by)
         log.info("channel %s: criteria version %d by %s", channel_id, version, changed_by)
         return criteria, version
+
+    async def ingest(self, categories: Sequence[str]) -> IngestResult:
+        """Fetch and store the current feed of a category set (one request for all channels
+        reading it)."""
+        return await self._ingestor.fetch(categories)
 
     async def today(
         self,
@@ -121,12 +134,22 @@ class DigestService:
             )
         enrichment = asyncio.create_task(self._ingestor.enrich(ids))
         try:
-            run_usage = await self._score_missing(candidates, criteria, key, day, progress)
+            run_usage, capped = await self._score_missing(candidates, criteria, key, day, progress)
         finally:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment
         digest = await self._assemble(
-            channel_id, day, criteria, version, key, announced, ids, options, run_usage, replaced
+            channel_id,
+            day,
+            criteria,
+            version,
+            key,
+            announced,
+            ids,
+            options,
+            run_usage,
+            replaced,
+            budget_reached=capped,
         )
         await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest))
         return digest
@@ -158,12 +181,18 @@ class DigestService:
         key: ScoreKey,
         day: date,
         progress: StageCallback,
-    ) -> Usage:
+    ) -> tuple[Usage, bool]:
+        """Score what the store lacks; returns the run's usage and whether the daily budget
+        stopped it."""
         have = await self._store.scores([p.id for p in papers], key)
         todo = [p for p in papers if p.id not in have]
         log.info("scoring %d papers (%d already scored)", len(todo), len(have))
         if not todo:
-            return Usage()
+            return Usage(), False
+        cap = None
+        if self._daily_budget is not None:
+            spent = (await self._store.usage(day=day)).cost_usd
+            cap = SpendingCap(self._daily_budget, spent_usd=spent)
 
         async def sink(scores: Sequence[Score], usage: Usage) -> None:
             await self._store.save_scores(scores, key, usage, day)
@@ -172,8 +201,15 @@ class DigestService:
             progress("scoring with the LLM", done, total)
 
         tick(0, len(todo))
-        report = await self._scorer.score(todo, criteria.text, sink, tick)
-        return report.usage
+        report = await self._scorer.score(todo, criteria.text, sink, tick, cap)
+        if report.budget_reached:
+            log.warning(
+                "daily LLM budget of %s reached on %s: %d papers not scored",
+                _dollars(self._daily_budget),
+                day,
+                len(report.unscored),
+            )
+        return report.usage, report.budget_reached
 
     async def _assemble(
         self,
@@ -187,12 +223,18 @@ class DigestService:
         options: DigestOptions,
         run_usage: Usage,
         replaced: int,
+        *,
+        budget_reached: bool = False,
     ) -> Digest:
         scores = await self._store.scores(ids, key)
         papers = await self._store.papers(ids)
         entries = select((papers[i] for i in ids), scores, options.thresholds)
         counts = stage_counts([a.paper.id for a in announced], ids, scores, len(entries), replaced)
-        notes = (unscored_note(counts.unscored, counts.considered),) if counts.unscored else ()
+        notes: tuple[str, ...] = ()
+        if counts.unscored and budget_reached:
+            notes = (budget_note(counts.unscored, counts.considered, _dollars(self._daily_budget)),)
+        elif counts.unscored:
+            notes = (unscored_note(counts.unscored, counts.considered),)
         usage = await self._store.usage(
             day=day, model=key.model, criteria_id=key.criteria_id, purpose="score"
         )
@@ -209,6 +251,10 @@ class DigestService:
             run_usage=run_usage,
             notes=notes,
         )
+
+
+def _dollars(value: float | None) -> str:
+    return f"${value:,.2f}" if value is not None else "(none)"
 
 
 def _id(criteria: Criteria) -> int:

@@ -189,6 +189,17 @@ class DigestRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelEvent:
+    """One entry of a channel's audit log."""
+
+    id: int
+    user_id: str
+    action: str
+    detail: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelRow:
     """A channel as stored: its platform, setting overrides and subscription."""
 
@@ -732,6 +743,17 @@ class Store:
         await self._db.commit()
 
     @_serialized
+    async def last_event(self, channel_id: str, actions: Sequence[str]) -> ChannelEvent | None:
+        """The newest audit-log event of a channel among some actions."""
+        async with self._db.execute(
+            "SELECT id, user_id, action, detail, at FROM channel_events WHERE channel_id = ? "
+            f"AND action IN ({_marks(len(actions))}) ORDER BY id DESC LIMIT 1",
+            (channel_id, *actions),
+        ) as cur:
+            row = await cur.fetchone()
+        return ChannelEvent(row[0], row[1], row[2], row[3], row[4]) if row else None
+
+    @_serialized
     async def criteria_history(self, channel_id: str) -> list[CriteriaVersion]:
         """Every criteria version of a channel, newest first."""
         async with self._db.execute(
@@ -805,7 +827,7 @@ class Store:
         """The paper a posted card shows, or None for any other message."""
         async with self._db.execute(
             "SELECT slot FROM posted WHERE channel_id = ? AND message_id = ? "
-            "AND slot NOT IN ('parent', 'notice')",
+            "AND slot != 'parent' AND slot NOT LIKE 'notice%'",
             (channel_id, message_id),
         ) as cur:
             row = await cur.fetchone()
@@ -884,7 +906,7 @@ class Store:
             ),
             "posted": (
                 "SELECT COUNT(DISTINCT day || ' ' || slot) FROM posted WHERE channel_id = ? "
-                "AND slot NOT IN ('parent', 'notice') AND posted_at >= ?",
+                "AND slot != 'parent' AND slot NOT LIKE 'notice%' AND posted_at >= ?",
                 (channel_id, day),
             ),
             "likes": (

@@ -8,7 +8,9 @@ What it guarantees:
   batches), up to `rounds` times; an id the model invented is ignored;
 - a malformed reply never aborts the run: the good part of a batch is kept;
 - requests run concurrently under `concurrency`; the SDK retries 429/5xx honouring `Retry-After`;
-- a refusal of the whole job (bad key, unknown model) stops the run with a ScoringError.
+- a refusal of the whole job (bad key, unknown model) stops the run with a ScoringError;
+- with a `SpendingCap`, a batch is sent only if its estimated cost still fits under the cap, so
+  the run stops at the cap instead of crossing it; what was not sent is reported as unscored.
 
 It must not touch the store or decide which papers need scoring: the caller does.
 """
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 Sink = Callable[[Sequence[Score], Usage], Awaitable[None]]
 Progress = Callable[[int, int], None]
 StructuredMode = Literal["auto", "on", "off"]
+_ANSWER_TOKENS_PER_PAPER = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,31 @@ class ScoringReport:
     unscored: tuple[str, ...]
     usage: Usage
     problems: tuple[str, ...] = ()
+    budget_reached: bool = False
+
+
+@dataclass(slots=True)
+class SpendingCap:
+    """Dollars a run may still spend, shared by its concurrent batches: each batch reserves its
+    estimated cost before it is sent and settles the real cost when the reply arrives."""
+
+    limit_usd: float
+    spent_usd: float = 0.0
+    reserved_usd: float = 0.0
+    reached: bool = False
+
+    def reserve(self, estimate_usd: float) -> bool:
+        """Claim room for one request; False (and `reached`) when it would cross the cap."""
+        if self.spent_usd + self.reserved_usd + estimate_usd > self.limit_usd:
+            self.reached = True
+            return False
+        self.reserved_usd += estimate_usd
+        return True
+
+    def settle(self, estimate_usd: float, actual_usd: float) -> None:
+        """Replace a reservation by what the request really cost."""
+        self.reserved_usd = max(0.0, self.reserved_usd - estimate_usd)
+        self.spent_usd += actual_usd
 
 
 @dataclass(slots=True)
@@ -54,6 +82,7 @@ class _Run:
     total: int
     sink: Sink
     progress: Progress | None
+    cap: SpendingCap | None = None
     done: set[str] = field(default_factory=set)
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
@@ -98,13 +127,14 @@ class LLMScorer:
         criteria_text: str,
         sink: Sink,
         progress: Progress | None = None,
+        cap: SpendingCap | None = None,
     ) -> ScoringReport:
         """Score every paper, handing each reply to `sink`; return what was and was not scored."""
-        run = _Run(total=len(papers), sink=sink, progress=progress)
+        run = _Run(total=len(papers), sink=sink, progress=progress, cap=cap)
         pending = list(papers)
         size = self._batch_size
         for round_no in range(self._rounds):
-            if not pending:
+            if not pending or (cap is not None and cap.reached):
                 break
             if round_no:
                 log.info("re-asking %d unscored papers (round %d)", len(pending), round_no + 1)
@@ -117,6 +147,7 @@ class LLMScorer:
             unscored=tuple(p.id for p in pending),
             usage=run.usage,
             problems=tuple(run.problems),
+            budget_reached=cap is not None and cap.reached,
         )
 
     async def _round(
@@ -133,7 +164,12 @@ class LLMScorer:
     async def _batch(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> None:
         ids = [p.id for p in papers]
         async with self._limit:
+            estimate = self._estimate(papers, criteria_text) if run.cap is not None else 0.0
+            if run.cap is not None and not run.cap.reserve(estimate):
+                return
             text, usage = await self._ask(papers, criteria_text, run)
+            if run.cap is not None:
+                run.cap.settle(estimate, usage.cost_usd)
         if text is None:
             if usage.calls:
                 await run.accept([], usage)
@@ -174,6 +210,17 @@ class LLMScorer:
         except openai.APIError as exc:
             return self._failed(run, papers, f"request failed: {_short(exc)}")
         return _reply_text(response), self._usage(response)
+
+    def _estimate(self, papers: Sequence[Paper], criteria_text: str) -> float:
+        """A generous dollar estimate of one request: about 3 characters a prompt token, and
+        room for a full answer line per paper."""
+        chars = sum(
+            len(str(m["content"]))
+            for m in prompt.messages(criteria_text, papers, structured=self._structured)
+        )
+        prompt_tokens = chars // 3 + 16
+        completion_tokens = _ANSWER_TOKENS_PER_PAPER * len(papers) + 16
+        return self._prices.usage(self.model, prompt_tokens, 0, completion_tokens).cost_usd
 
     def _failed(self, run: _Run, papers: Sequence[Paper], why: str) -> tuple[None, Usage]:
         message = f"{len(papers)} papers not scored this round: {why}"

@@ -1,0 +1,417 @@
+"""The daily post: fetch after arXiv's feed is rebuilt, score once for every channel, and post in
+each subscribed channel at its own local time, exactly once, through outages and restarts.
+
+Everything here is driven by `DailyRunner.tick()`, which looks at the clock and the store and does
+whatever is due: it is what the scheduler's cron jobs call at the exact times, what a periodic job
+calls to retry, and what a (re)start calls to catch up. Ticks never overlap, and every step is
+idempotent (feeds are stored by day, scores by paper and criteria, posts by channel, day and
+slot), so calling it at any moment, any number of times, posts each digest once.
+
+Time rules (US Eastern is arXiv's clock): announcements happen Sunday–Thursday at 20:00 and the
+feed of day D is ready at about 00:30 on D (Monday–Friday). A channel's digest of D is due at
+the first local post time at or after that. It is posted late if the bot was down at that
+moment, up to the catch-up window; later than that it is reported in the channel instead.
+
+This module must not import a platform SDK or sleep for real in tests (clock and sleep are
+injected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.channels import ChannelSettings
+from bot.delivery import MISSED, POSTED, POSTING, Delivery
+from bot.digest import digest_from_json, digest_to_json
+from bot.errors import FeedError, PlatformError, ScoringError
+from bot.ingest import categories_key
+from bot.models import Digest
+from bot.service import DigestOptions, DigestService
+from bot.store import ChannelRow, Store
+
+log = logging.getLogger(__name__)
+
+EASTERN = ZoneInfo("America/New_York")
+FEED_READY = time(0, 30)
+"""arXiv rebuilds its feeds around midnight US Eastern after each announcement."""
+ANNOUNCEMENT_WEEKDAYS = frozenset(range(5))  # feeds of Monday..Friday carry announcements
+DAILY_START = "daily-start"
+RETRY_BASE = timedelta(minutes=1)
+RETRY_MAX = timedelta(minutes=30)
+RESCORE_EVERY = timedelta(minutes=15)
+
+Clock = Callable[[], datetime]
+SettingsOf = Callable[[ChannelRow], ChannelSettings]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+def feed_ready(day: date) -> datetime:
+    """When arXiv's feed of announcement day `day` is ready."""
+    return datetime.combine(day, FEED_READY, EASTERN)
+
+
+def latest_rebuild(now: datetime) -> datetime:
+    """The most recent moment at or before `now` when arXiv rebuilt its feed for an
+    announcement day."""
+    day = now.astimezone(EASTERN).date()
+    while day.weekday() not in ANNOUNCEMENT_WEEKDAYS or feed_ready(day) > now:
+        day -= timedelta(days=1)
+    return feed_ready(day)
+
+
+def due_at(day: date, settings: ChannelSettings) -> datetime:
+    """When a channel's digest of announcement day `day` is due: its first local post time at
+    or after the feed of that day is ready."""
+    zone = ZoneInfo(settings.timezone)
+    ready = feed_ready(day).astimezone(zone)
+    due = datetime.combine(ready.date(), settings.post_time, zone)
+    return (
+        due
+        if due >= ready
+        else datetime.combine(ready.date() + timedelta(1), settings.post_time, zone)
+    )
+
+
+def next_post_time(now: datetime, settings: ChannelSettings) -> datetime:
+    """The channel's next local post time after `now` (whether or not a digest is due then)."""
+    zone = ZoneInfo(settings.timezone)
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), settings.post_time, zone)
+    return (
+        candidate
+        if candidate > now
+        else datetime.combine(local.date() + timedelta(1), settings.post_time, zone)
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next attempt after `attempts` failures: 1, 2, 4 … 30 minutes."""
+    wait: timedelta = RETRY_BASE * (2 ** min(max(attempts - 1, 0), 16))
+    return min(wait, RETRY_MAX)
+
+
+@dataclass(slots=True)
+class _Outage:
+    """Failed fetches of one category set since the first failure."""
+
+    first: datetime
+    attempts: int = 0
+    next_try: datetime = field(default_factory=utc_now)
+    reason: str = ""
+    reported: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    """What `arxiv-bot status` shows for a subscribed channel."""
+
+    channel_id: str
+    platform: str
+    settings: ChannelSettings
+    next_post: datetime
+    last_day: date | None
+    last_state: str | None
+    attempts: int
+    last_error: str
+
+
+class DailyRunner:
+    """Does whatever the daily post needs at the moment it is asked (see module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        service: DigestService,
+        delivery: Delivery,
+        settings_of: SettingsOf,
+        *,
+        catch_up: timedelta = timedelta(hours=18),
+        fetch_deadline: timedelta = timedelta(hours=6),
+        clock: Clock = utc_now,
+    ) -> None:
+        self._store = store
+        self._service = service
+        self._delivery = delivery
+        self._settings_of = settings_of
+        self._catch_up = catch_up
+        self._fetch_deadline = fetch_deadline
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._fetched: dict[str, datetime] = {}
+        self._outages: dict[str, _Outage] = {}
+        self._retry: dict[tuple[str, date], tuple[int, datetime]] = {}
+        self._rescored: dict[tuple[str, date], datetime] = {}
+        self.last_tick: datetime | None = None
+
+    # -- the one entry point ----------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Fetch, score and post whatever is due now. Never raises for outages: they are
+        logged, remembered and retried on a later tick."""
+        async with self._lock:
+            now = self._clock()
+            channels = await self._store.subscribed_channels()
+            by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
+            for row in channels:
+                settings = self._settings_of(row)
+                by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
+            for key, members in by_key.items():
+                await self._refresh_feed(key, members, now)
+            for row in channels:
+                await self._serve(row, self._settings_of(row), now)
+            self.last_tick = now
+
+    # -- fetch and score --------------------------------------------------------------------
+
+    async def _refresh_feed(
+        self, key: str, members: Sequence[tuple[ChannelRow, ChannelSettings]], now: datetime
+    ) -> None:
+        """Fetch the feed once after each rebuild (retrying an outage with backoff until the
+        deadline, then telling the channels), and score the new day for every channel."""
+        rebuild = latest_rebuild(now)
+        if self._fetched.get(key, datetime.min.replace(tzinfo=UTC)) >= rebuild:
+            return
+        outage = self._outages.get(key)
+        if outage is not None and now < outage.next_try:
+            return
+        categories = members[0][1].categories
+        try:
+            result = await self._service.ingest(categories)
+        except FeedError as exc:
+            await self._fetch_failed(key, members, now, rebuild, str(exc))
+            return
+        if outage is not None:
+            log.info("arXiv feed %s is back after %d failed attempts", key, outage.attempts)
+        self._outages.pop(key, None)
+        self._fetched[key] = now
+        if not result.announced or result.day is None:
+            log.info("fetched %s: no announcement (weekend or holiday)", key)
+            return
+        log.info(
+            "fetched %s for %s: %d new, %d cross-lists", key, result.day, result.new, result.cross
+        )
+        for row, settings in members:
+            await self._build(row, settings, result.day)
+
+    async def _fetch_failed(
+        self,
+        key: str,
+        members: Sequence[tuple[ChannelRow, ChannelSettings]],
+        now: datetime,
+        rebuild: datetime,
+        reason: str,
+    ) -> None:
+        outage = self._outages.setdefault(key, _Outage(first=now))
+        outage.attempts += 1
+        outage.reason = reason
+        outage.next_try = now + backoff(outage.attempts)
+        log.warning(
+            "fetch of %s failed (attempt %d, next at %s): %s",
+            key,
+            outage.attempts,
+            outage.next_try.isoformat(timespec="minutes"),
+            reason,
+        )
+        if outage.reported or now - outage.first < self._fetch_deadline:
+            return
+        outage.reported = True
+        day = rebuild.date()
+        since = outage.first.astimezone(EASTERN).strftime("%H:%M %Z")
+        text = (
+            f"arXiv has not answered since {since} ({reason.rstrip('.')}), so the digest of "
+            f"{day} is late. I keep trying and will post it as soon as arXiv is back."
+        )
+        for row, _ in members:
+            await self._notify(row, day, "arxiv-down", text)
+
+    async def _build(self, row: ChannelRow, settings: ChannelSettings, day: date) -> Digest | None:
+        """Score what the channel's digest of `day` lacks and store it; None if it cannot."""
+        options = DigestOptions(settings.categories, settings.thresholds, settings.cross_lists)
+        try:
+            digest = await self._service.build(row.id, day, options)
+        except ScoringError as exc:
+            log.error("scoring for %s on %s failed: %s", row.id, day, exc)
+            return await self._service.build(row.id, day, options, scored_only=True)
+        if digest is not None:
+            u = digest.run_usage
+            log.info(
+                "scored %s for %s: %d of %d scored, %d selected, %d unscored; "
+                "this run %d calls, %d tokens, $%.4f",
+                day,
+                row.id,
+                digest.counts.scored,
+                digest.counts.considered,
+                digest.counts.selected,
+                digest.counts.unscored,
+                u.calls,
+                u.total_tokens,
+                u.cost_usd,
+            )
+        return digest
+
+    # -- post ----------------------------------------------------------------------------------
+
+    async def _serve(self, row: ChannelRow, settings: ChannelSettings, now: datetime) -> None:
+        """Post every digest of this channel that is due and not posted; report the ones that
+        are too late."""
+        start = await self._daily_start(row.id, now)
+        for day in await self._days_to_serve(row.id, settings):
+            due = due_at(day, settings)
+            if due > now or due < start:
+                continue
+            record = await self._store.digest(row.id, day)
+            state = record[0] if record else None
+            if state == MISSED:
+                continue
+            if state == POSTED:
+                await self._complete(row, settings, day, record, now)
+                continue
+            if now - due > self._catch_up:
+                await self._missed(row, settings, day, due)
+                continue
+            await self._post(row, settings, day, now)
+
+    async def _days_to_serve(self, channel_id: str, settings: ChannelSettings) -> list[date]:
+        """The latest announcement day of the channel's categories, plus older days whose
+        delivery was started or attempted and never finished."""
+        days: set[date] = set()
+        latest = await self._store.latest_feed_day(categories_key(settings.categories))
+        if latest is not None:
+            days.add(latest)
+        for rec in await self._store.digest_records(channel_id, (POSTING, "scored")):
+            if rec.state == POSTING or rec.attempts:
+                days.add(rec.day)
+        return sorted(days)
+
+    async def _daily_start(self, channel_id: str, now: datetime) -> datetime:
+        """Since when this channel gets daily posts: the first tick that saw its current
+        subscription. Digests due before that are neither posted nor reported as missed."""
+        event = await self._store.last_event(channel_id, ("subscribe", DAILY_START))
+        if event is not None and event.action == DAILY_START:
+            return datetime.fromisoformat(event.detail)
+        await self._store.record_event(channel_id, "arxiv-bot", DAILY_START, now.isoformat())
+        return now
+
+    async def _post(
+        self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime
+    ) -> None:
+        key = (row.id, day)
+        attempts, retry_at = self._retry.get(key, (0, now))
+        if now < retry_at:
+            return
+        digest = await self._build(row, settings, day)
+        if digest is None:
+            return
+        try:
+            done = await self._delivery.deliver(row.platform, digest)
+        except PlatformError as exc:
+            attempts += 1
+            self._retry[key] = (attempts, now + backoff(attempts))
+            log.warning(
+                "posting %s to %s:%s failed (attempt %d, retrying in %s): %s",
+                day,
+                row.platform,
+                row.id,
+                attempts,
+                backoff(attempts),
+                exc,
+            )
+            return
+        self._retry.pop(key, None)
+        self._rescored[key] = now
+        log.info(
+            "posted %s to %s:%s: %d cards, cost so far $%.4f",
+            day,
+            row.platform,
+            row.id,
+            len(digest.entries),
+            digest.usage.cost_usd,
+        )
+        if done.recovered:
+            log.info("found %d messages posted before a restart", done.recovered)
+
+    async def _complete(
+        self,
+        row: ChannelRow,
+        settings: ChannelSettings,
+        day: date,
+        record: tuple[str, object] | None,
+        now: datetime,
+    ) -> None:
+        """A posted digest with papers that could not be scored: score them again (every so
+        often) and add the ones that now qualify to the thread."""
+        body = record[1] if record else None
+        if not isinstance(body, dict) or not digest_from_json(body).counts.unscored:
+            return
+        key = (row.id, day)
+        if now - self._rescored.get(key, datetime.min.replace(tzinfo=UTC)) < RESCORE_EVERY:
+            return
+        self._rescored[key] = now
+        digest = await self._build(row, settings, day)
+        if digest is None:
+            return
+        try:
+            await self._delivery.deliver(row.platform, digest)
+        except PlatformError as exc:
+            log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
+
+    async def _missed(
+        self, row: ChannelRow, settings: ChannelSettings, day: date, due: datetime
+    ) -> None:
+        """Too late to post: keep the digest, mark the day missed and say so once."""
+        record = await self._store.digest(row.id, day)
+        if record is None:
+            options = DigestOptions(settings.categories, settings.thresholds, settings.cross_lists)
+            digest = await self._service.build(row.id, day, options, scored_only=True)
+            if digest is None:
+                return
+            await self._store.save_digest(row.id, day, MISSED, digest_to_json(digest))
+        await self._store.set_digest_state(row.id, day, MISSED)
+        local = due.astimezone(ZoneInfo(settings.timezone)).strftime("%a %d %b %H:%M")
+        log.warning("digest of %s for %s missed (was due %s)", day, row.id, local)
+        await self._notify(
+            row,
+            day,
+            "missed",
+            f"The arXiv digest of {day} was not posted: it was due {local} {settings.timezone} "
+            "and could not be delivered in time. `/arxiv today` shows the latest one.",
+        )
+
+    async def _notify(self, row: ChannelRow, day: date, kind: str, text: str) -> None:
+        try:
+            await self._delivery.notice(row.platform, row.id, day, kind, text)
+        except PlatformError as exc:
+            log.warning("notice to %s failed: %s", row.id, exc)
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    async def status(self) -> list[ChannelStatus]:
+        """Each subscribed channel's next post time and its latest digest's outcome."""
+        now = self._clock()
+        out = []
+        for row in await self._store.subscribed_channels():
+            settings = self._settings_of(row)
+            records = await self._store.digest_records(row.id)
+            last = records[0] if records else None
+            out.append(
+                ChannelStatus(
+                    channel_id=row.id,
+                    platform=row.platform,
+                    settings=settings,
+                    next_post=next_post_time(now, settings),
+                    last_day=last.day if last else None,
+                    last_state=last.state if last else None,
+                    attempts=last.attempts if last else 0,
+                    last_error=last.last_error if last else "",
+                )
+            )
+        return out

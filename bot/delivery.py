@@ -1,0 +1,130 @@
+"""Delivering a channel's daily digest exactly once, whatever stops the bot halfway.
+
+A stored digest moves scored → posting → posted. Every message id is recorded the moment the
+platform returns it, so a restart only posts what is missing: never a second parent, never a
+second card, never a lost card. The one gap a database cannot close, a crash after the platform
+accepted a message and before its id was recorded, is closed by asking the platform
+(`ChatPlatform.recover`) before posting anything into a digest that was left mid-way.
+
+Delivery is idempotent: calling it again for a posted digest posts only entries that were added
+since (papers scored on a later run), and nothing at all otherwise.
+
+This module must not import a platform SDK, fetch feeds or score papers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from bot.errors import PlatformError
+from bot.models import Digest
+from bot.platform import NOTICE, PARENT, ChatPlatform
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+POSTING = "posting"
+POSTED = "posted"
+MISSED = "missed"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What one delivery did."""
+
+    parent_id: str
+    posted: int  # messages posted by this call
+    recovered: int  # messages found on the platform that the store had not recorded
+
+
+class Delivery:
+    """Posts stored digests through the chat platform of each channel."""
+
+    def __init__(self, store: Store, platforms: Mapping[str, ChatPlatform]) -> None:
+        self._store = store
+        self._platforms = dict(platforms)
+
+    def platform(self, name: str) -> ChatPlatform:
+        """The running adapter of a platform; PlatformError when none is configured."""
+        try:
+            return self._platforms[name]
+        except KeyError:
+            raise PlatformError(
+                f"no {name} adapter is running (set its token to post there)"
+            ) from None
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """Names of the platforms this delivery can post to."""
+        return tuple(self._platforms)
+
+    async def deliver(self, platform_name: str, digest: Digest) -> Delivered:
+        """Post whatever of the digest is not on the channel yet. On failure the attempt and
+        its reason are stored and the error propagates; what was posted stays recorded."""
+        channel, day = digest.channel_id, digest.day
+        record = await self._store.digest(channel, day)
+        state = record[0] if record else None
+        try:
+            platform = self.platform(platform_name)
+            posted = await self._store.daily_posted(channel, day)
+            recovered = 0
+            if state == POSTING:
+                recovered = await self._recover(platform, channel, day, posted)
+            if state != POSTED:
+                await self._store.set_digest_state(channel, day, POSTING)
+            count = 0
+            parent = posted.get(PARENT)
+            if parent is None:
+                parent = await platform.post_parent(channel, digest)
+                await self._store.record_posted(channel, day, PARENT, parent, daily=True)
+                count += 1
+            for entry in digest.entries:
+                if entry.paper.id in posted:
+                    continue
+                message = await platform.post_card(channel, parent, digest, entry)
+                await self._store.record_posted(channel, day, entry.paper.id, message, daily=True)
+                count += 1
+        except PlatformError as exc:
+            await self._store.set_digest_state(channel, day, state or POSTING, error=str(exc))
+            raise
+        await self._store.set_digest_state(channel, day, POSTED)
+        if count or recovered:
+            log.info(
+                "posted the digest of %s to %s:%s (%d messages, %d recovered)",
+                day,
+                platform_name,
+                channel,
+                count,
+                recovered,
+            )
+        return Delivered(parent, count, recovered)
+
+    async def notice(
+        self, platform_name: str, channel_id: str, day: date, kind: str, text: str
+    ) -> bool:
+        """Post a notice of one kind about one day at most once; True if it was posted now."""
+        slot = f"{NOTICE}:{kind}"
+        if slot in await self._store.daily_posted(channel_id, day):
+            return False
+        message = await self.platform(platform_name).post_notice(channel_id, text)
+        await self._store.record_posted(channel_id, day, slot, message, daily=True)
+        log.info("notice to %s:%s about %s: %s", platform_name, channel_id, day, kind)
+        return True
+
+    async def _recover(
+        self, platform: ChatPlatform, channel: str, day: date, posted: dict[str, str]
+    ) -> int:
+        """After an interrupted delivery: record what the platform has that the store lacks."""
+        found = await platform.recover(channel, day, posted.get(PARENT))
+        missing = {slot: message for slot, message in found.items() if slot not in posted}
+        for slot, message in missing.items():
+            await self._store.record_posted(channel, day, slot, message, daily=True)
+            posted[slot] = message
+        if missing:
+            log.warning(
+                "recovered %d unrecorded messages of %s's digest in %s", len(missing), day, channel
+            )
+        return len(missing)

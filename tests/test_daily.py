@@ -1,0 +1,477 @@
+"""The daily post against the fake arXiv and OpenAI servers and an in-memory chat platform, on a
+controllable clock: on time, once, through crashes, outages, restarts and the budget cap."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import aiohttp
+import pytest
+from openai import AsyncOpenAI
+
+from bot.__main__ import Core, wire_core
+from bot.channels import ChannelSettings
+from bot.conversation import Caller, Reply
+from bot.daily import DailyRunner, backoff, due_at, latest_rebuild, next_post_time
+from bot.delivery import Delivery
+from bot.models import Thresholds
+from bot.settings import Settings
+from bot.store import ChannelRow, Store
+from tests.conftest import TEST_KEY
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.chat import FakeChat, Killed
+from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, Verdict, load_labels
+from tests.fakes.synth import empty_rss_feed, load_eval_day, rss_feed
+
+DAY = date(2025, 5, 2)  # a Friday; its feed is ready at 00:30 US Eastern = 04:30 UTC
+PICKS = load_labels(DAY.isoformat())
+SELECTED = sorted(
+    i for i, label in PICKS.items() if label["relevance"] >= 8 and label["novelty"] >= 7
+)
+
+
+def utc(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), UTC)
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, moment: datetime) -> None:
+        assert moment >= self.now, "time does not run backwards"
+        self.now = moment
+
+
+def small_day() -> list[dict[str, Any]]:
+    """Every reference pick of the day plus 30 other papers: a day that scores in a blink."""
+    papers = load_eval_day(DAY.isoformat())
+    others = [p for p in papers if p["id"] not in PICKS][:30]
+    return [p for p in papers if p["id"] in PICKS] + others
+
+
+@pytest.fixture
+def papers(arxiv: FakeArxiv) -> list[dict[str, Any]]:
+    day = small_day()
+    arxiv.set_feed(rss_feed(day, DAY))
+    arxiv.add_papers(day)
+    return day
+
+
+class CrashingStore(Store):
+    """The real store, killed on the n-th call of one method (after or before it runs)."""
+
+    crash: tuple[str, int, bool] | None = None  # (method, n-th call, after it ran)
+
+    def __getattribute__(self, name: str) -> Any:
+        attr = super().__getattribute__(name)
+        plan = object.__getattribute__(self, "crash")
+        if plan is None or name != plan[0]:
+            return attr
+
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            method, n, after = object.__getattribute__(self, "crash")
+            n -= 1
+            self.crash = (method, n, after) if n else None
+            if not n and not after:
+                raise Killed(f"killed before {method}")
+            result = await attr(*args, **kwargs)
+            if not n:
+                raise Killed(f"killed after {method}")
+            return result
+
+        return run
+
+
+@dataclass
+class Bot:
+    core: Core
+    runner: DailyRunner
+    chat: FakeChat
+
+    async def say(self, channel: str, text: str, user: str = "alice") -> str:
+        replies: list[Reply] = []
+
+        async def respond(reply: Reply) -> None:
+            replies.append(reply)
+
+        await self.core.conversation.handle(Caller("fake", channel, user), text, respond)
+        return "\n".join(r.text for r in replies)
+
+
+@dataclass
+class World:
+    arxiv: FakeArxiv
+    llm: FakeOpenAI
+    chat: FakeChat
+    clock: Clock
+    db: Path
+    env: dict[str, str]
+
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+    @asynccontextmanager
+    async def bot(
+        self, crash: tuple[str, int, bool] | None = None, **runner_options: Any
+    ) -> AsyncIterator[Bot]:
+        """A bot process: opened on the database file, closed (or 'killed') on exit."""
+        settings = self.settings()
+        defaults = ChannelSettings.defaults(settings)
+
+        def settings_of(row: ChannelRow) -> ChannelSettings:
+            return defaults.with_overrides(row.overrides)
+
+        async with (
+            CrashingStore.open(self.db) as store,
+            aiohttp.ClientSession() as http,
+            AsyncOpenAI(api_key=TEST_KEY, base_url=self.llm.base_url, max_retries=0) as client,
+        ):
+            cast(CrashingStore, store).crash = crash
+            core = wire_core(settings, store, http, client)
+            delivery = Delivery(store, {"fake": self.chat})
+            options = {
+                "catch_up": timedelta(hours=settings.catch_up_hours),
+                "fetch_deadline": timedelta(hours=settings.fetch_deadline_hours),
+                **runner_options,
+            }
+            runner = DailyRunner(
+                store, core.service, delivery, settings_of, clock=self.clock, **options
+            )
+            yield Bot(core, runner, self.chat)
+
+
+@pytest.fixture
+def world(arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path, papers: list[dict[str, Any]]) -> World:
+    env = {
+        "OPENAI_API_KEY": TEST_KEY,
+        "OPENAI_BASE_URL": llm.base_url,
+        "ARXIV_BOT_MODEL": "gpt-4o",
+        "ARXIV_BOT_DB": str(tmp_path / "bot.sqlite3"),
+        "ARXIV_BOT_RSS_URL": arxiv.rss_url,
+        "ARXIV_BOT_API_URL": arxiv.api_url,
+        "ARXIV_BOT_ARXIV_DELAY": "0",
+        "ARXIV_BOT_ARXIV_ATTEMPTS": "1",
+        "ARXIV_BOT_LLM_ROUND_PAUSE": "0",
+        "ARXIV_BOT_TIMEZONE": "Europe/Berlin",
+    }
+    return World(arxiv, llm, FakeChat(), Clock(utc(DAY, 4, 0)), tmp_path / "bot.sqlite3", env)
+
+
+async def subscribe(world: World, channel: str = "C1", post_time: str | None = None) -> None:
+    async with world.bot() as bot:
+        assert "Subscribed" in await bot.say(channel, "subscribe")
+        if post_time:
+            assert post_time in await bot.say(channel, f"settings time {post_time}")
+        await bot.runner.tick()  # the bot sees the subscription at 04:00 UTC
+
+
+@contextmanager
+def killed() -> Iterator[None]:
+    """The block must die of `Killed` (alone, or inside a task group's exception group)."""
+    try:
+        yield
+    except BaseException as exc:
+        if isinstance(exc, Killed) or (
+            isinstance(exc, BaseExceptionGroup) and exc.subgroup(Killed) is not None
+        ):
+            return
+        raise
+    raise AssertionError("the bot was not killed")
+
+
+def card_ids(chat: FakeChat, channel: str = "C1") -> list[str]:
+    return sorted(chat.cards(channel))
+
+
+def assert_exactly_once(chat: FakeChat, channel: str = "C1") -> None:
+    parents = chat.of(channel, "parent")
+    assert len(parents) == 1, [m.text for m in parents]
+    assert card_ids(chat, channel) == SELECTED
+    assert {m.thread for m in chat.of(channel, "card")} == {parents[0].id}
+
+
+# -- time rules --
+
+
+def test_feed_rebuilds_only_after_announcement_days() -> None:
+    friday = utc(DAY, 5)  # 01:00 Eastern on Friday
+    assert latest_rebuild(friday).date() == DAY
+    saturday_noon = utc(DAY + timedelta(1), 12)
+    assert latest_rebuild(saturday_noon).date() == DAY
+    monday_early = utc(date(2025, 5, 5), 4, 0)  # 00:00 Eastern, before the rebuild
+    assert latest_rebuild(monday_early).date() == DAY
+    assert latest_rebuild(utc(date(2025, 5, 5), 4, 31)).date() == date(2025, 5, 5)
+
+
+@pytest.mark.parametrize(
+    ("zone", "post", "expected_utc"),
+    [
+        ("Europe/Berlin", time(8), utc(DAY, 6)),  # after the 06:30 Berlin rebuild? no: 08:00
+        ("America/New_York", time(8), utc(DAY, 12)),
+        ("America/Los_Angeles", time(6), utc(DAY, 13)),
+        ("Asia/Tokyo", time(8), utc(DAY, 23)),  # 13:30 Tokyo is too late on the 2nd
+        ("America/New_York", time(0, 15), utc(DAY + timedelta(1), 4, 15)),
+    ],
+)
+def test_a_digest_is_due_at_the_first_local_post_time_after_the_feed(
+    zone: str, post: time, expected_utc: datetime
+) -> None:
+    settings = ChannelSettings(("cs.LG",), Thresholds(), True, post, zone)
+    assert due_at(DAY, settings) == expected_utc
+
+
+def test_next_post_time_and_backoff() -> None:
+    settings = ChannelSettings(("cs.LG",), Thresholds(), True, time(8), "Europe/Berlin")
+    assert next_post_time(utc(DAY, 5), settings) == utc(DAY, 6)
+    assert next_post_time(utc(DAY, 6), settings) == utc(DAY + timedelta(1), 6)
+    assert [backoff(n).total_seconds() / 60 for n in (1, 2, 3, 6, 40)] == [1, 2, 4, 30, 30]
+
+
+# -- on time, once --
+
+
+async def test_fetches_scores_once_and_posts_at_local_time_in_two_time_zones(
+    world: World,
+) -> None:
+    await subscribe(world, "C1", "08:00 Europe/Berlin")
+    await subscribe(world, "C2", "08:00 America/New_York")
+    scored_calls = world.llm.calls
+    assert scored_calls > 0, "the feed is fetched and scored at the first tick after 00:30 ET"
+    assert world.chat.messages == []
+    fetched = len(world.arxiv.requests_of("rss"))
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))  # 08:00 in Berlin
+        await bot.runner.tick()
+        assert_exactly_once(world.chat, "C1")
+        assert world.chat.of("C2") == []
+        world.clock.at(utc(DAY, 12))  # 08:00 in New York
+        await bot.runner.tick()
+        await bot.runner.tick()
+    assert_exactly_once(world.chat, "C1")
+    assert_exactly_once(world.chat, "C2")
+    assert world.llm.calls == scored_calls, "both channels share one scoring run"
+    assert len(world.arxiv.requests_of("rss")) - fetched <= 1, "one fetch per process and day"
+
+
+async def test_a_day_with_no_selected_paper_posts_a_short_note(world: World) -> None:
+    world.llm.answerer = LabelAnswerer({})  # nothing qualifies
+    await subscribe(world)
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+    parents = world.chat.of("C1", "parent")
+    assert [m.text for m in parents] == [f"arXiv {DAY}: nothing today"]
+    assert world.chat.of("C1", "card") == []
+
+
+async def test_weekend_and_holiday_feeds_post_nothing(world: World) -> None:
+    await subscribe(world)
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+        posted = len(world.chat.messages)
+        fetched = len(world.arxiv.requests_of("rss"))
+        world.arxiv.set_feed(empty_rss_feed(DAY + timedelta(1)))
+        for moment in (
+            utc(DAY + timedelta(1), 6),  # Saturday
+            utc(DAY + timedelta(2), 6),  # Sunday
+            utc(DAY + timedelta(3), 6),  # Monday, a holiday: the rebuilt feed is empty
+            utc(DAY + timedelta(3), 12),
+        ):
+            world.clock.at(moment)
+            await bot.runner.tick()
+    assert len(world.chat.messages) == posted
+    assert len(world.arxiv.requests_of("rss")) == fetched + 1, "one fetch, after Monday's rebuild"
+
+
+async def test_a_new_subscription_starts_with_the_next_due_digest(world: World) -> None:
+    world.clock.at(utc(DAY, 9))  # Berlin's 08:00 post time has passed today
+    await subscribe(world)
+    assert world.chat.messages == []
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 10))
+        await bot.runner.tick()
+    assert world.chat.messages == [], "no stale post, no 'missed' report for a new channel"
+
+
+async def test_a_settings_change_takes_effect_without_a_restart(world: World) -> None:
+    await subscribe(world)
+    async with world.bot() as bot:
+        await bot.say("C1", "settings time 09:30 Europe/Berlin")
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+        assert world.chat.messages == []
+        world.clock.at(utc(DAY, 7, 30))
+        await bot.runner.tick()
+    assert_exactly_once(world.chat)
+
+
+# -- restarts --
+
+
+async def test_a_late_start_catches_up_once(world: World) -> None:
+    await subscribe(world)  # the bot ran at 04:00 UTC, then went down
+    world.clock.at(utc(DAY, 11))  # back five hours after the 08:00 Berlin post time
+    async with world.bot() as bot:
+        await bot.runner.tick()
+        assert_exactly_once(world.chat)
+        world.clock.at(utc(DAY + timedelta(1), 6))  # the post time comes round again
+        await bot.runner.tick()
+    assert_exactly_once(world.chat)
+
+
+async def test_a_missed_day_beyond_the_window_is_reported_not_posted(world: World) -> None:
+    world.env["ARXIV_BOT_CATCH_UP_HOURS"] = "2"
+    await subscribe(world)
+    world.clock.at(utc(DAY, 9))  # three hours late
+    async with world.bot() as bot:
+        await bot.runner.tick()
+        await bot.runner.tick()
+        status = {s.channel_id: s for s in await bot.runner.status()}
+    assert world.chat.of("C1", "parent") == []
+    notices = world.chat.of("C1", "notice")
+    assert len(notices) == 1
+    assert f"digest of {DAY} was not posted" in notices[0].text
+    assert status["C1"].last_state == "missed"
+
+
+@pytest.mark.parametrize(
+    "crash",
+    [
+        ("save_announcements", 1, False),  # mid-ingest
+        ("save_announcements", 1, True),
+        ("save_scores", 2, True),  # mid-scoring, after two replies were stored
+        ("save_digest", 1, False),  # scored, digest not stored
+        ("set_digest_state", 1, True),  # 'posting' stored, nothing posted
+        ("record_posted", 1, False),  # the parent is on the platform, its id is not stored
+        ("record_posted", 3, False),  # a card is on the platform, its id is not stored
+        ("record_posted", 4, True),  # mid-thread, everything so far recorded
+        ("set_digest_state", 2, False),  # everything posted, 'posted' not stored
+    ],
+)
+async def test_killed_at_any_stage_a_restart_posts_exactly_once(
+    world: World, crash: tuple[str, int, bool]
+) -> None:
+    world.arxiv.set_feed(empty_rss_feed(DAY))  # nothing fetched before the crashing process
+    await subscribe(world)
+    world.clock.at(utc(DAY, 6))
+    world.arxiv.set_feed(rss_feed(small_day(), DAY))
+    with killed():
+        async with world.bot(crash) as bot:
+            await bot.runner.tick()
+    world.clock.at(utc(DAY, 6, 5))
+    async with world.bot() as bot:
+        await bot.runner.tick()
+        await bot.runner.tick()
+    assert_exactly_once(world.chat)
+    asked = [i for batch in world.llm.asked_ids for i in batch]
+    if crash[0] != "save_scores":
+        assert len(asked) == len(set(asked)), "no paper was scored twice"
+
+
+@pytest.mark.parametrize("kill_after", [0, 1, 4, len(SELECTED)])
+async def test_killed_right_after_the_platform_accepted_a_message(
+    world: World, kill_after: int
+) -> None:
+    await subscribe(world)
+    world.clock.at(utc(DAY, 6))
+    world.chat.kill_after = kill_after
+    with killed():
+        async with world.bot() as bot:
+            await bot.runner.tick()
+    async with world.bot() as bot:
+        await bot.runner.tick()
+    assert_exactly_once(world.chat)
+
+
+# -- outages --
+
+
+async def test_an_arxiv_503_storm_is_retried_then_reported_then_recovered(world: World) -> None:
+    world.env["ARXIV_BOT_FETCH_DEADLINE_HOURS"] = "1"
+    async with world.bot() as bot:
+        await bot.say("C1", "subscribe")
+    world.arxiv.fail_next("rss", 1000, 503)
+    world.clock.at(utc(DAY, 4, 31))
+    async with world.bot() as bot:
+        minutes = 0
+        while minutes < 90:
+            await bot.runner.tick()
+            world.clock.at(world.clock.now + timedelta(minutes=1))
+            minutes += 1
+        storm = len(world.arxiv.requests_of("rss"))
+        notices = world.chat.of("C1", "notice")
+        assert len(notices) == 1
+        assert "arXiv has not answered" in notices[0].text
+        assert 5 <= storm <= 10, "backoff, not hammering"
+        world.arxiv._faults["rss"].clear()
+        world.clock.at(world.clock.now + timedelta(minutes=31))
+        await bot.runner.tick()
+    assert_exactly_once(world.chat)
+
+
+async def test_llm_failures_post_what_is_scored_and_add_the_rest_later(world: World) -> None:
+    broken = set(SELECTED[:2])
+
+    class Flaky(LabelAnswerer):
+        def answer(self, paper_ids: Sequence[str]) -> list[Verdict]:
+            return super().answer([i for i in paper_ids if i not in broken])
+
+    world.llm.answerer = Flaky(PICKS)
+    await subscribe(world)
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+        assert card_ids(world.chat) == sorted(set(SELECTED) - broken)
+        assert bot.chat.of("C1", "parent")
+        record = await bot.core.store.digest("C1", DAY)
+        assert record is not None
+        assert "2 of" in record[1]["notes"][0]
+        assert "will be retried" in record[1]["notes"][0]
+        world.llm.answerer = LabelAnswerer(PICKS)  # the LLM is fine again
+        world.clock.at(utc(DAY, 6, 20))
+        await bot.runner.tick()
+    assert_exactly_once(world.chat)
+
+
+async def test_a_platform_down_for_three_attempts_gets_the_digest_once(world: World) -> None:
+    await subscribe(world)
+    world.chat.down = 3
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))
+        for _ in range(12):
+            await bot.runner.tick()
+            world.clock.at(world.clock.now + timedelta(minutes=1))
+        status = {s.channel_id: s for s in await bot.runner.status()}
+    assert_exactly_once(world.chat)
+    assert status["C1"].last_state == "posted"
+    assert status["C1"].attempts == 3
+    assert "unreachable" in status["C1"].last_error
+
+
+async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: World) -> None:
+    world.env["ARXIV_BOT_DAILY_BUDGET"] = "0.02"
+    world.env["ARXIV_BOT_BATCH_SIZE"] = "4"
+    world.env["ARXIV_BOT_CONCURRENCY"] = "1"
+    await subscribe(world)
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+        spent = await bot.core.store.usage(day=DAY)
+        record = await bot.core.store.digest("C1", DAY)
+    assert record is not None
+    assert 0 < spent.cost_usd <= 0.02
+    assert record[1]["counts"]["unscored"] > 0
+    assert "daily LLM budget of $0.02 was reached" in record[1]["notes"][0]
+    assert len(world.chat.of("C1", "parent")) == 1
