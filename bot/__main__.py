@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from openai import AsyncOpenAI
@@ -27,13 +30,18 @@ from bot import __version__
 from bot.arxiv_api import ArxivApi
 from bot.channels import ChannelSettings
 from bot.conversation import Conversation, ConversationConfig
+from bot.daily import DailyRunner, SettingsOf, channel_statuses
+from bot.delivery import Delivery
 from bot.errors import BotError, SettingsError
+from bot.health import health_app, start_health
 from bot.ingest import FeedClient, Ingestor
 from bot.models import Thresholds
+from bot.platform import ChatPlatform
 from bot.progress import TerminalProgress
+from bot.scheduler import DailyScheduler
 from bot.service import DayOutcome, DigestOptions, DigestService
 from bot.settings import Settings, load_settings
-from bot.store import Store
+from bot.store import ChannelRow, Store
 from scoring.criteria import load_criteria
 from scoring.explain import Explainer
 from scoring.pricing import PriceTable
@@ -42,6 +50,7 @@ from scoring.scorer import LLMScorer
 log = logging.getLogger("arxiv_bot")
 
 CONSOLE_CHANNEL = "console"
+SHUTDOWN_GRACE = 25.0  # seconds a stop waits for the work in progress (supervisors allow ~30)
 USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)"
 
 
@@ -203,15 +212,100 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
             await adapter.line(line)
 
 
-def run_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Explain what the long-running bot starts with these settings."""
-    print(
-        "arxiv-bot run: the long-running bot posts each announcement day's digest to chat.\n"
-        "No chat adapter is configured in this version, so there is nothing to start.\n"
-        f"It would fetch {settings.feed_url} after each arXiv announcement, score new papers\n"
-        f"with {settings.model}, and keep everything in {settings.db}.\n"
-        "For today's digest in the terminal, run: arxiv-bot digest"
-    )
+class ChatAdapter(ChatPlatform, Protocol):
+    """A chat platform adapter `arxiv-bot run` starts and stops."""
+
+    async def start(self) -> None:
+        """Connect; return once ready."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect and release everything."""
+        ...
+
+
+def chat_adapters(settings: Settings, conversation: Conversation) -> list[ChatAdapter]:
+    """The adapters whose tokens are set."""
+    adapters: list[ChatAdapter] = []
+    return adapters
+
+
+def settings_resolver(settings: Settings) -> SettingsOf:
+    """A channel's effective settings from its stored overrides."""
+    defaults = ChannelSettings.defaults(settings)
+
+    def settings_of(row: ChannelRow) -> ChannelSettings:
+        return defaults.with_overrides(row.overrides)
+
+    return settings_of
+
+
+async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> int:
+    """The long-running bot: chat adapters, the daily post and the health endpoint, until
+    SIGTERM/SIGINT (or `stop`)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_core(settings) as core, AsyncExitStack() as stack:
+        adapters = chat_adapters(settings, core.conversation)
+        if not adapters:
+            raise SettingsError(
+                "no chat platform is configured: set SLACK_BOT_TOKEN (see docs/slack.md) "
+                "and/or DISCORD_BOT_TOKEN (see docs/discord.md); `arxiv-bot digest` and "
+                "`arxiv-bot console` need neither"
+            )
+        for adapter in adapters:
+            await adapter.start()
+            stack.push_async_callback(adapter.close)
+            log.info("%s adapter connected", adapter.platform)
+        settings_of = settings_resolver(settings)
+        delivery = Delivery(core.store, {a.platform: a for a in adapters})
+        runner = DailyRunner(
+            core.store,
+            core.service,
+            delivery,
+            settings_of,
+            catch_up=timedelta(hours=settings.catch_up_hours),
+            fetch_deadline=timedelta(hours=settings.fetch_deadline_hours),
+        )
+        scheduler = DailyScheduler(runner, core.store, settings_of)
+        if settings.health_port is not None:
+            app = health_app(runner, delivery.platforms)
+            health = await start_health(app, settings.health_port)
+            stack.push_async_callback(health.cleanup)
+            log.info("health endpoint on port %d: GET /healthz", settings.health_port)
+        scheduler.start()
+        log.info(
+            "arxiv-bot %s running on %s; Ctrl-C or SIGTERM stops it",
+            __version__,
+            ", ".join(delivery.platforms),
+        )
+        await stop.wait()
+        log.info("stopping: finishing the work in progress")
+        await scheduler.shutdown(grace=SHUTDOWN_GRACE)
+    log.info("stopped")
+    return 0
+
+
+async def status_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Each subscribed channel's next post time and last outcome, from the database alone."""
+    if not settings.db.exists():
+        print(f"No database at {settings.db} yet: the bot has not run here.")
+        return 0
+    async with Store.open(settings.db) as store:
+        statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
+    if not statuses:
+        print("No subscribed channel: use `/arxiv subscribe` in a channel.")
+        return 0
+    for s in statuses:
+        zone = ZoneInfo(s.settings.timezone)
+        when = s.next_post.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+        last = f"{s.last_day} {s.last_state}" if s.last_day else "no digest yet"
+        line = f"{s.platform}:{s.channel_id}  next post {when} {s.settings.timezone}  last: {last}"
+        if s.attempts and s.last_state != "posted":
+            line += f" ({s.attempts} failed attempts: {s.last_error})"
+        print(line)
     return 0
 
 
@@ -245,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_day,
         help="rebuild a stored announcement day (YYYY-MM-DD) instead of fetching",
     )
-    sub.add_parser("run", help="start the long-running bot")
+    sub.add_parser("run", help="start the long-running bot (chat adapters and the daily post)")
+    sub.add_parser("status", help="each channel's next post time and last outcome")
     con = sub.add_parser("console", help="talk to the bot from the terminal (/arxiv commands)")
     con.add_argument("--channel", default=CONSOLE_CHANNEL, help="channel to speak in")
     con.add_argument("--user", default="me", help="who is speaking")
@@ -269,7 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(digest_command(settings, args))
         if args.command == "console":
             return asyncio.run(console_command(settings, args))
-        return run_command(settings, args)
+        if args.command == "status":
+            return asyncio.run(status_command(settings, args))
+        return asyncio.run(run_bot(settings))
     except BotError as exc:
         print(f"arxiv-bot: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, SettingsError) else 1

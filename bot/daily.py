@@ -19,6 +19,7 @@ injected).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -151,13 +152,18 @@ class DailyRunner:
         self._retry: dict[tuple[str, date], tuple[int, datetime]] = {}
         self._rescored: dict[tuple[str, date], datetime] = {}
         self.last_tick: datetime | None = None
+        self._stopping = False
+        self._current: asyncio.Task[None] | None = None
 
     # -- the one entry point ----------------------------------------------------------------
 
     async def tick(self) -> None:
         """Fetch, score and post whatever is due now. Never raises for outages: they are
         logged, remembered and retried on a later tick."""
+        if self._stopping:
+            return
         async with self._lock:
+            self._current = asyncio.current_task()
             now = self._clock()
             channels = await self._store.subscribed_channels()
             by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
@@ -392,26 +398,49 @@ class DailyRunner:
         except PlatformError as exc:
             log.warning("notice to %s failed: %s", row.id, exc)
 
-    # -- reporting ---------------------------------------------------------------------------
+    # -- reporting and shutdown ------------------------------------------------------------
 
     async def status(self) -> list[ChannelStatus]:
         """Each subscribed channel's next post time and its latest digest's outcome."""
-        now = self._clock()
-        out = []
-        for row in await self._store.subscribed_channels():
-            settings = self._settings_of(row)
-            records = await self._store.digest_records(row.id)
-            last = records[0] if records else None
-            out.append(
-                ChannelStatus(
-                    channel_id=row.id,
-                    platform=row.platform,
-                    settings=settings,
-                    next_post=next_post_time(now, settings),
-                    last_day=last.day if last else None,
-                    last_state=last.state if last else None,
-                    attempts=last.attempts if last else 0,
-                    last_error=last.last_error if last else "",
-                )
+        return await channel_statuses(self._store, self._settings_of, self._clock())
+
+    async def stop(self, grace: float) -> None:
+        """Let a tick in progress finish (up to `grace` seconds), then cancel it. Whatever it
+        stored is consistent; a cancelled delivery resumes on the next start."""
+        self._stopping = True
+        task = self._current
+        if task is None or task.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            log.warning("stopping: the tick in progress did not finish in %.0fs; cancelled", grace)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        except Exception:  # the tick logs its own failures
+            return
+
+
+async def channel_statuses(
+    store: Store, settings_of: SettingsOf, now: datetime
+) -> list[ChannelStatus]:
+    """Each subscribed channel's next post time and its latest digest's outcome."""
+    out = []
+    for row in await store.subscribed_channels():
+        settings = settings_of(row)
+        records = await store.digest_records(row.id)
+        last = records[0] if records else None
+        out.append(
+            ChannelStatus(
+                channel_id=row.id,
+                platform=row.platform,
+                settings=settings,
+                next_post=next_post_time(now, settings),
+                last_day=last.day if last else None,
+                last_state=last.state if last else None,
+                attempts=last.attempts if last else 0,
+                last_error=last.last_error if last else "",
             )
-        return out
+        )
+    return out

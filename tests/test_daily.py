@@ -3,23 +3,27 @@ controllable clock: on time, once, through crashes, outages, restarts and the bu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from openai import AsyncOpenAI
 
-from bot.__main__ import Core, wire_core
+from bot.__main__ import Core, settings_resolver, wire_core
 from bot.channels import ChannelSettings
 from bot.conversation import Caller, Reply
 from bot.daily import DailyRunner, backoff, due_at, latest_rebuild, next_post_time
 from bot.delivery import Delivery
+from bot.health import health_app, start_health
 from bot.models import Thresholds
+from bot.scheduler import DailyScheduler, fetch_trigger, post_trigger
 from bot.settings import Settings
 from bot.store import ChannelRow, Store
 from tests.conftest import TEST_KEY
@@ -475,3 +479,76 @@ async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: Worl
     assert record[1]["counts"]["unscored"] > 0
     assert "daily LLM budget of $0.02 was reached" in record[1]["notes"][0]
     assert len(world.chat.of("C1", "parent")) == 1
+
+
+# -- the schedule --
+
+
+def test_triggers_fire_after_the_feed_and_at_each_channel_time() -> None:
+    friday_evening = utc(DAY, 22)
+    monday_fetch = fetch_trigger().get_next_fire_time(None, friday_evening)
+    assert monday_fetch == utc(date(2025, 5, 5), 4, 30)  # 00:30 Eastern, after the weekend
+    tokyo = ChannelSettings(("cs.LG",), Thresholds(), True, time(8), "Asia/Tokyo")
+    assert post_trigger(tokyo).get_next_fire_time(None, friday_evening) == utc(DAY, 23)
+
+
+async def test_channel_jobs_follow_subscriptions_and_settings(world: World) -> None:
+    await subscribe(world, "C1", "08:00 Asia/Tokyo")
+    async with world.bot() as bot:
+        settings_of = settings_resolver(world.settings())
+        scheduler = DailyScheduler(bot.runner, bot.core.store, settings_of)
+        scheduler.start()
+        try:
+            await scheduler.sync()
+            jobs = scheduler.jobs()
+            assert {"fetch", "retry", "sync", "post:C1"} <= set(jobs)
+            first = jobs["post:C1"]
+            assert first is not None
+            assert first.astimezone(ZoneInfo("Asia/Tokyo")).time() == time(8)
+            await bot.say("C1", "settings time 07:15 Asia/Tokyo")
+            await bot.say("C2", "subscribe")
+            await scheduler.sync()
+            jobs = scheduler.jobs()
+            moved = jobs["post:C1"]
+            assert moved is not None
+            assert moved.astimezone(ZoneInfo("Asia/Tokyo")).time() == time(7, 15)
+            assert "post:C2" in jobs
+            await bot.say("C1", "unsubscribe")
+            await scheduler.sync()
+            assert "post:C1" not in scheduler.jobs()
+        finally:
+            await scheduler.shutdown(grace=1)
+
+
+async def test_stop_lets_the_tick_in_progress_finish(world: World) -> None:
+    await subscribe(world)
+    world.clock.at(utc(DAY, 6))
+    async with world.bot() as bot:
+        tick = asyncio.create_task(bot.runner.tick())
+        await asyncio.sleep(0)
+        await bot.runner.stop(grace=30)
+        assert tick.done()
+        await bot.runner.tick()  # a stopped runner starts nothing new
+    assert_exactly_once(world.chat)
+
+
+async def test_health_reports_a_stale_scheduler(world: World) -> None:
+    async with world.bot() as bot:
+        app = health_app(bot.runner, ["fake"], clock=world.clock)
+        site = await start_health(app, 0)
+        try:
+            port = site.addresses[0][1]
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    assert resp.status == 503  # no tick yet
+                await bot.runner.tick()
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    assert resp.status == 200
+                    body = await resp.json()
+                    assert body["status"] == "ok"
+                    assert body["platforms"] == ["fake"]
+                world.clock.at(world.clock.now + timedelta(hours=1))
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    assert resp.status == 503
+        finally:
+            await site.cleanup()

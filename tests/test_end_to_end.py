@@ -22,7 +22,9 @@ DAY = "2025-05-02"
 REPO = Path(__file__).resolve().parents[1]
 
 
-async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+async def run_cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> tuple[int, str, str]:
     """Run `python -m bot ...` in a child process while the fakes keep serving."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -31,10 +33,12 @@ async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
         *args,
         env={"PATH": os.environ.get("PATH", ""), **env},
         cwd=REPO,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    data = stdin.encode() if stdin is not None else None
+    out, err = await asyncio.wait_for(proc.communicate(data), timeout=120)
     return proc.returncode or 0, out.decode(), err.decode()
 
 
@@ -195,13 +199,33 @@ async def test_invalid_settings_list_every_problem(
     assert "ARXIV_BOT_CATEGORIES" in err
 
 
-async def test_run_explains_what_it_would_start(
+async def test_run_without_a_chat_token_says_what_to_set(
     arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
 ) -> None:
-    code, out, _ = await run_cli(bot_env(arxiv, llm, tmp_path / "db.sqlite3"), "run")
+    code, _, err = await run_cli(bot_env(arxiv, llm, tmp_path / "db.sqlite3"), "run")
+    assert code == 2
+    assert "SLACK_BOT_TOKEN" in err
+    assert "DISCORD_BOT_TOKEN" in err
+    assert "Traceback" not in err
+
+
+async def test_status_shows_next_post_and_last_outcome(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = bot_env(arxiv, llm, tmp_path / "db.sqlite3", ARXIV_BOT_TIMEZONE="Asia/Tokyo")
+    code, out, _ = await run_cli(env, "status")
+    assert (code, out.strip()) == (
+        0,
+        f"No database at {tmp_path / 'db.sqlite3'} yet: the bot has not run here.",
+    )
+    serve_day(arxiv)
+    code, _, _ = await run_cli(env, "console", "--channel", "team", stdin="subscribe\ntoday\n")
     assert code == 0
-    assert "arxiv-bot digest" in out
-    assert "gpt-4o" in out
+    code, out, _ = await run_cli(env, "status")
+    assert code == 0
+    assert "console:team  next post" in out
+    assert "08:00 Asia/Tokyo" in out
+    assert "last: 2025-05-02 scored" in out
 
 
 async def test_a_run_killed_mid_scoring_loses_nothing_already_paid_for(
