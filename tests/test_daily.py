@@ -4,6 +4,9 @@ controllable clock: on time, once, through crashes, outages, restarts and the bu
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -29,9 +32,11 @@ from bot.store import ChannelRow, Store
 from tests.conftest import TEST_KEY
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.chat import FakeChat, Killed
+from tests.fakes.chat_server import ChatServer
 from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, Verdict, load_labels
 from tests.fakes.synth import empty_rss_feed, load_eval_day, rss_feed
 
+REPO = Path(__file__).resolve().parents[1]
 DAY = date(2025, 5, 2)  # a Friday; its feed is ready at 00:30 US Eastern = 04:30 UTC
 PICKS = load_labels(DAY.isoformat())
 SELECTED = sorted(
@@ -552,3 +557,32 @@ async def test_health_reports_a_stale_scheduler(world: World) -> None:
                     assert resp.status == 503
         finally:
             await site.cleanup()
+
+
+async def test_a_process_killed_mid_thread_finishes_the_thread_once_on_restart(
+    world: World,
+) -> None:
+    await subscribe(world)  # fetched and scored at 04:00 UTC in this process
+    async with ChatServer() as server:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            **world.env,
+            "ARXIV_BOT_TEST_NOW": utc(DAY, 6, 1).isoformat(),
+            "ARXIV_BOT_TEST_CHAT_URL": server.url,
+        }
+
+        async def bot_process(kill_after: int | None) -> int:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.fakes.daily_process", env=env, cwd=REPO
+            )
+            if kill_after is not None:
+                server.kill(proc.pid, after=kill_after)
+            return await asyncio.wait_for(proc.wait(), timeout=60)
+
+        assert await bot_process(kill_after=3) == -signal.SIGKILL
+        assert len(server.of("C1", "card")) == 2, "killed right after the second card"
+        assert await bot_process(kill_after=None) == 0
+        assert await bot_process(kill_after=None) == 0
+    parents = server.of("C1", "parent")
+    assert len(parents) == 1
+    assert sorted(m.paper_id or "" for m in server.of("C1", "card")) == SELECTED
