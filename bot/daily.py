@@ -173,7 +173,14 @@ class DailyRunner:
             for key, members in by_key.items():
                 await self._refresh_feed(key, members, now)
             for row in channels:
-                await self._serve(row, self._settings_of(row), now)
+                if self._stopping:
+                    break
+                try:
+                    await self._serve(row, self._settings_of(row), now)
+                except Exception:
+                    log.exception(
+                        "daily post of %s:%s failed; retrying later", row.platform, row.id
+                    )
             self.last_tick = now
 
     # -- fetch and score --------------------------------------------------------------------
@@ -246,7 +253,10 @@ class DailyRunner:
             digest = await self._service.build(row.id, day, options)
         except ScoringError as exc:
             log.error("scoring for %s on %s failed: %s", row.id, day, exc)
-            return await self._service.build(row.id, day, options, scored_only=True)
+            digest = await self._service.build(row.id, day, options, scored_only=True)
+            if digest is not None:
+                await self._store.save_digest(row.id, day, "scored", digest_to_json(digest))
+            return digest
         if digest is not None:
             u = digest.run_usage
             log.info(
