@@ -165,7 +165,11 @@ class DailyRunner:
         async with self._lock:
             self._current = asyncio.current_task()
             now = self._clock()
-            channels = await self._store.subscribed_channels()
+            channels = [
+                row
+                for row in await self._store.subscribed_channels()
+                if row.platform in self._delivery.platforms
+            ]
             by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
             for row in channels:
                 settings = self._settings_of(row)
