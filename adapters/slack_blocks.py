@@ -102,6 +102,12 @@ def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return pieces
 
 
+def fallback_text(text: str) -> str:
+    """The plain `text` sent with blocks (notifications, screen readers): short, defused and
+    escaped, since Slack reads it as mrkdwn too."""
+    return escape(defuse(clip(text, FALLBACK_LIMIT)))
+
+
 def emoji_from_name(name: str) -> str:
     """The unicode emoji for a reaction name Slack sends (`+1`, `heart`, `+1::skin-tone-2`...);
     unknown names come back as `:name:`."""
@@ -180,7 +186,7 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
             f"{title}: nothing today — none of the {c.scored} papers scored met the thresholds "
             f"(relevance ≥ {digest.thresholds.relevance}, novelty ≥ {digest.thresholds.novelty})."
         )
-        return text, [_section(escape(text)), _context(cost_line(digest))]
+        return fallback_text(text), [_section(escape(text)), _context(cost_line(digest))]
     top = [
         f"{n}. {link(e.paper.abs_url, inline(e.paper.title))}"
         for n, e in enumerate(digest.entries[:TOP_TITLES], 1)
@@ -198,7 +204,7 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
     fallback = f"{title}: {digest.counts.selected} papers selected — " + "; ".join(
         " ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]
     )
-    return clip(defuse(fallback), FALLBACK_LIMIT), blocks
+    return fallback_text(fallback), blocks
 
 
 def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:
@@ -228,7 +234,7 @@ def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:
         f"{n}. {' '.join(p.title.split())} — relevance {s.relevance}, novelty {s.novelty} — "
         f"{p.abs_url}"
     )
-    return clip(defuse(fallback), FALLBACK_LIMIT), blocks
+    return fallback_text(fallback), blocks
 
 
 def text_message(text: str) -> tuple[str, list[Block]]:
@@ -237,4 +243,4 @@ def text_message(text: str) -> tuple[str, list[Block]]:
     pieces = chunks(escape(text))
     if len(pieces) > MAX_BLOCKS:
         pieces = [*pieces[: MAX_BLOCKS - 1], "_(cut: the answer is too long for one message)_"]
-    return clip(text, FALLBACK_LIMIT), [_section(piece) for piece in pieces]
+    return fallback_text(text), [_section(piece) for piece in pieces]
