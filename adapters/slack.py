@@ -75,6 +75,7 @@ APOLOGY: Final = "Sorry, something went wrong on my side; it is logged. Please t
 RETRIES: Final = 3
 HISTORY_PAGES: Final = 10
 SEEN_EVENTS: Final = 2_048
+CLOSE_GRACE: Final = 30.0
 _UNAVAILABLE_CODES: Final = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -162,6 +163,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._bot_user_id: str | None = None
         self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._busy: set[asyncio.Task[Any]] = set()
         self._app = AsyncApp(
             client=client,
             signing_secret=signing_secret or "",
@@ -227,14 +229,22 @@ class SlackAdapter:
         self._bound_port = int(self._runner.addresses[0][1])
         log.info("Slack: serving %s on port %s", EVENTS_PATH, self._bound_port)
 
-    async def close(self) -> None:
-        """Disconnect and stop serving."""
+    async def close(self, grace: float = CLOSE_GRACE) -> None:
+        """Stop taking requests, give the work already acked `grace` seconds to finish (a
+        digest being posted), then cancel what is left."""
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        busy = {task for task in self._busy if task is not asyncio.current_task()}
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("Slack: %d answers cancelled at shutdown", len(late))
 
     async def _on_http(self, request: web.Request) -> web.Response:
         response = await self._app.async_dispatch(await to_bolt_request(request))
@@ -321,10 +331,15 @@ class SlackAdapter:
     async def _guarded(self, body: dict[str, Any], work: Awaitable[None]) -> None:
         """Run a listener's work after its ack; a failure goes to the one error handler (bolt
         would otherwise wait for an ack it already got, then answer 404)."""
+        task = asyncio.current_task()
+        assert task is not None, "bolt runs listeners in tasks"
+        self._busy.add(task)
         try:
             await work
         except Exception as exc:
             await self._on_error(exc, body)
+        finally:
+            self._busy.discard(task)
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """The one error handler: the traceback to the log, a short apology to the user."""

@@ -220,6 +220,13 @@ async def test_explain_button_answers_in_the_thread(adapter: SlackAdapter, slack
     assert f"(arXiv:{paper_id}) — relevance" in answer.text
 
 
+async def test_close_lets_a_digest_being_posted_finish(adapter: SlackAdapter, slack: FakeSlack):
+    assert await command(adapter, slack, "today") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "today")))  # acked, now scoring
+    await adapter.close(grace=10)
+    assert len(slack.channel_messages(CHANNEL)) == 13
+
+
 # -- reactions --
 
 
