@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from adapters.slack import Pacer, SlackAdapter, web_client
 from bot.__main__ import open_core
 from bot.conversation import Caller
-from bot.errors import PlatformError, PlatformUnavailable
+from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
 from bot.platform import PARENT
 from tests.fakes.arxiv_server import FakeArxiv
@@ -355,6 +355,19 @@ async def test_errors_apologize_and_logs_keep_no_secret(
     for secret in (BOT_TOKEN, SECRET, BOT_TOKEN[5:], "never-shown"):
         assert secret not in caplog.text
         assert secret not in repr(adapter)
+
+
+def test_settings_choose_the_mode_and_refuse_what_cannot_work(
+    make_settings: Any, core: Any, slack: FakeSlack
+) -> None:
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN is not set"):
+        SlackAdapter.from_settings(make_settings(), core.conversation)
+    with pytest.raises(SettingsError, match="needs SLACK_SIGNING_SECRET") as info:
+        SlackAdapter(core.conversation, web_client(BOT_TOKEN, slack.api_url))
+    assert BOT_TOKEN not in str(info.value)
+    http = SlackAdapter.from_settings(make_settings(**slack_env(slack)), core.conversation)
+    assert not http.socket_mode
+    assert http.platform == "slack"
 
 
 # -- Socket Mode --
