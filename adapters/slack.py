@@ -1,0 +1,540 @@
+"""The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, and the daily post.
+
+Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
+over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp and bolt
+verifies every request's signature. It implements `bot.platform.ChatPlatform`: the daily post is
+one parent message plus one card per paper in its thread, each tagged with message metadata
+(day, slot) so `recover` can find them after a crash.
+
+Slash commands are acknowledged before any work starts, then answered through `respond`
+(ephemeral for personal answers) or, for a digest, posted in the channel. Posts to one channel
+are paced to about one per second, and the Web API client retries 429s after `Retry-After`,
+5xx and connection errors. Slack failures become `PlatformUnavailable` (try later) or
+`PlatformError` (refused); anything else reaching bolt is logged with its traceback while the
+user sees a short apology.
+
+This module must not keep tokens anywhere but the SDK clients, put them in messages or logs,
+render Block Kit itself (see `adapters.slack_blocks`), or decide what a command means (that is
+`bot.conversation`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import (
+    BackoffRetryIntervalCalculator,
+)
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack_blocks import (
+    EXPLAIN_ACTION,
+    LINK_ACTION_PREFIX,
+    Block,
+    card_message,
+    emoji_from_name,
+    metadata,
+    parent_message,
+    slot_of,
+    text_message,
+)
+from bot.conversation import Caller, Conversation, Reply, Respond
+from bot.errors import PlatformError, PlatformUnavailable, SettingsError
+from bot.models import Digest, DigestEntry
+from bot.platform import PARENT
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM: Final = "slack"
+EVENTS_PATH: Final = "/slack/events"
+APOLOGY: Final = "Sorry, something went wrong on my side; it is logged. Please try again later."
+RETRIES: Final = 3
+HISTORY_PAGES: Final = 10
+SEEN_EVENTS: Final = 2_048
+CLOSE_GRACE: Final = 30.0
+_UNAVAILABLE_CODES: Final = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+_NOT_IN_CHANNEL: Final = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Pacer:
+    """At most one post per `interval` seconds in each channel (Slack's ~1 message/s limit);
+    the clock and sleep are injectable so tests never wait."""
+
+    def __init__(
+        self, interval: float = 1.0, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._next: dict[str, float] = {}
+
+    async def wait(self, channel_id: str) -> None:
+        """Return when the channel may take its next post."""
+        async with self._locks.setdefault(channel_id, asyncio.Lock()):
+            now = self._clock()
+            due = self._next.get(channel_id, now)
+            if due > now:
+                await self._sleep(due - now)
+            self._next[channel_id] = max(now, due) + self.interval
+
+
+def web_client(
+    token: str,
+    base_url: str | None = None,
+    *,
+    retries: int = RETRIES,
+    backoff: RetryIntervalCalculator | None = None,
+) -> AsyncWebClient:
+    """A Web API client that retries 429s (after `Retry-After`), 5xx and connection errors."""
+    pause = backoff or BackoffRetryIntervalCalculator(backoff_factor=0.5)
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url or AsyncWebClient.BASE_URL,
+        timeout=30,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=retries, interval_calculator=pause),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=retries),
+            AsyncServerErrorRetryHandler(max_retry_count=retries, interval_calculator=pause),
+        ],
+    )
+
+
+def _api_base(url: str | None) -> str | None:
+    return None if not url else url.rstrip("/") + "/"
+
+
+class SlackAdapter:
+    """Slack for the bot: bolt listeners, the HTTP or Socket Mode transport, and the daily post."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        client: AsyncWebClient,
+        *,
+        signing_secret: str | None = None,
+        app_token: str | None = None,
+        host: str = "0.0.0.0",
+        port: int = 3000,
+        pacer: Pacer | None = None,
+    ) -> None:
+        if app_token is None and not signing_secret:
+            raise SettingsError(
+                "Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for "
+                "Socket Mode)"
+            )
+        self._conversation = conversation
+        self._client = client
+        self._app_token = app_token
+        self._host = host
+        self._wanted_port = port
+        self._pacer = pacer or Pacer()
+        self._bound_port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._bot_user_id: str | None = None
+        self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._busy: set[asyncio.Task[Any]] = set()
+        self._app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret or "",
+            request_verification_enabled=app_token is None,
+            process_before_response=False,
+            logger=logging.getLogger(f"{__name__}.bolt"),
+        )
+        self._register()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, conversation: Conversation, **options: Any
+    ) -> SlackAdapter:
+        """The adapter configured by SLACK_* settings (SLACK_BOT_TOKEN must be set)."""
+        if settings.slack_bot_token is None:
+            raise SettingsError("SLACK_BOT_TOKEN is not set: the Slack adapter is disabled")
+        secret = settings.slack_signing_secret
+        app_token = settings.slack_app_token
+        return cls(
+            conversation,
+            web_client(
+                settings.slack_bot_token.get_secret_value(), _api_base(settings.slack_api_url)
+            ),
+            signing_secret=secret.get_secret_value() if secret else None,
+            app_token=app_token.get_secret_value() if app_token else None,
+            port=settings.http_port,
+            **options,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def platform(self) -> str:
+        """'slack'."""
+        return PLATFORM
+
+    @property
+    def port(self) -> int | None:
+        """The HTTP port bound in HTTP mode (the real one when asked for port 0)."""
+        return self._bound_port
+
+    @property
+    def socket_mode(self) -> bool:
+        """Whether events arrive over Socket Mode rather than HTTP."""
+        return self._app_token is not None
+
+    async def start(self) -> None:
+        """Check the token, then connect Socket Mode or serve HTTP; returns once ready."""
+        identity = await self._call("auth.test", self._client.auth_test())
+        self._bot_user_id = identity.get("user_id")
+        if self._app_token is not None:
+            self._socket = AsyncSocketModeHandler(
+                self._app, self._app_token, web_client=self._client
+            )
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Slack: connected over Socket Mode as %s", self._bot_user_id)
+            return
+        web_app = web.Application()
+        web_app.router.add_post(EVENTS_PATH, self._on_http)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._host, self._wanted_port).start()
+        self._bound_port = int(self._runner.addresses[0][1])
+        log.info("Slack: serving %s on port %s", EVENTS_PATH, self._bound_port)
+
+    async def close(self, grace: float = CLOSE_GRACE) -> None:
+        """Stop taking requests, give the work already acked `grace` seconds to finish (a
+        digest being posted), then cancel what is left."""
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        busy = {task for task in self._busy if task is not asyncio.current_task()}
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("Slack: %d answers cancelled at shutdown", len(late))
+
+    async def _on_http(self, request: web.Request) -> web.Response:
+        response = await self._app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    # -- listeners ------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self._app
+        app.command("/arxiv")(self._on_command)
+        app.action(EXPLAIN_ACTION)(self._on_explain)
+        app.action(re.compile(f"^{LINK_ACTION_PREFIX}"))(self._on_link)
+        app.event("reaction_added")(self._on_reaction_added)
+        app.event("reaction_removed")(self._on_reaction_removed)
+        app.error(self._on_error)
+
+    async def _on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        await self._guarded(command, self._run_command(command, respond))
+
+    async def _run_command(self, command: dict[str, Any], respond: AsyncRespond) -> None:
+        caller = Caller(PLATFORM, command["channel_id"], command["user_id"])
+        text = str(command.get("text") or "")
+        await self._conversation.handle(caller, text, self._command_replies(caller, respond))
+
+    async def _on_explain(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await self._guarded(body, self._explain(body))
+
+    async def _explain(self, body: dict[str, Any]) -> None:
+        channel_id = body["channel"]["id"]
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        caller = Caller(PLATFORM, channel_id, body["user"]["id"])
+        paper_id = str(body["actions"][0].get("value") or "")
+        await self._conversation.handle(
+            caller, f"explain {paper_id}", self._thread_replies(caller, thread_ts)
+        )
+
+    async def _on_link(self, ack: AsyncAck) -> None:
+        await ack()  # the arXiv/PDF buttons open their URL in the browser; nothing to do
+
+    async def _on_reaction_added(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._on_reaction(body, context, added=True)
+
+    async def _on_reaction_removed(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._on_reaction(body, context, added=False)
+
+    async def _on_reaction(
+        self, body: dict[str, Any], context: AsyncBoltContext, *, added: bool
+    ) -> None:
+        await self._guarded(body, self._react(body, context, added))
+
+    async def _react(self, body: dict[str, Any], context: AsyncBoltContext, added: bool) -> None:
+        event = body.get("event") or {}
+        item = event.get("item") or {}
+        user = event.get("user")
+        if item.get("type") != "message" or not user:
+            return
+        if user in (self._bot_user_id, context.bot_user_id):
+            return
+        if self._seen(str(body.get("event_id") or "")):
+            return
+        caller = Caller(PLATFORM, item["channel"], user)
+        emoji = emoji_from_name(str(event.get("reaction") or ""))
+        paper = await self._conversation.react(caller, item["ts"], emoji, added)
+        if paper is not None:
+            log.info("Slack: %s %s arXiv:%s", user, "liked" if added else "unliked", paper)
+
+    def _seen(self, event_id: str) -> bool:
+        """Whether this event was handled already (Slack redelivers events it thinks were
+        lost); remembers the last few thousand ids."""
+        if not event_id:
+            return False
+        if event_id in self._seen_events:
+            return True
+        self._seen_events[event_id] = None
+        if len(self._seen_events) > SEEN_EVENTS:
+            self._seen_events.popitem(last=False)
+        return False
+
+    async def _guarded(self, body: dict[str, Any], work: Awaitable[None]) -> None:
+        """Run a listener's work after its ack; a failure goes to the one error handler (bolt
+        would otherwise wait for an ack it already got, then answer 404)."""
+        task = asyncio.current_task()
+        assert task is not None, "bolt runs listeners in tasks"
+        self._busy.add(task)
+        try:
+            await work
+        except Exception as exc:
+            await self._on_error(exc, body)
+        finally:
+            self._busy.discard(task)
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """The one error handler: the traceback to the log, a short apology to the user."""
+        log.error("Slack: request failed: %s", type(error).__name__, exc_info=error)
+        url = body.get("response_url") if isinstance(body, dict) else None
+        if not url:
+            return
+        try:
+            await AsyncRespond(response_url=url)(text=APOLOGY, response_type="ephemeral")
+        except Exception:  # the apology is best effort; the failure is logged above
+            log.warning("Slack: could not send the apology")
+
+    # -- answers --------------------------------------------------------------------------------
+
+    def _command_replies(self, caller: Caller, respond: AsyncRespond) -> Respond:
+        """Where a command's replies go: text through `respond`, a digest into the channel."""
+
+        async def reply(answer: Reply) -> None:
+            if answer.digest is not None:
+                await self._post_requested_digest(caller, answer.digest, respond)
+                return
+            text, blocks = text_message(answer.text)
+            await respond(
+                text=text,
+                blocks=blocks,
+                response_type="ephemeral" if answer.ephemeral else "in_channel",
+                replace_original=False,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+
+        return reply
+
+    def _thread_replies(self, caller: Caller, thread_ts: str | None) -> Respond:
+        """Replies in a card's thread: ephemeral ones to the caller only."""
+
+        async def reply(answer: Reply) -> None:
+            text, blocks = text_message(answer.text)
+            if answer.ephemeral:
+                await self._call(
+                    "chat.postEphemeral",
+                    self._client.chat_postEphemeral(
+                        channel=caller.channel_id,
+                        user=caller.user_id,
+                        text=text,
+                        blocks=blocks,
+                        thread_ts=thread_ts,
+                    ),
+                )
+            else:
+                await self._post(caller.channel_id, text, blocks, thread_ts=thread_ts)
+
+        return reply
+
+    async def _post_requested_digest(
+        self, caller: Caller, digest: Digest, respond: AsyncRespond
+    ) -> None:
+        """`/arxiv today`: the parent and its cards in the channel, each recorded so reactions
+        and `explain N` work on them; if the bot may not post there, say why privately."""
+        channel = caller.channel_id
+        try:
+            text, blocks = parent_message(digest)
+            parent = await self._post(channel, text, blocks)
+            await self._conversation.record_post(channel, digest.day, PARENT, parent)
+            for n, entry in enumerate(digest.entries, 1):
+                text, blocks = card_message(n, entry)
+                ts = await self._post(channel, text, blocks, thread_ts=parent)
+                await self._conversation.record_post(channel, digest.day, entry.paper.id, ts)
+        except PlatformUnavailable as exc:
+            await respond(
+                text=f"Slack did not take the digest ({exc}); try again in a minute.",
+                response_type="ephemeral",
+            )
+        except PlatformError as exc:
+            advice = (
+                "Invite me with `/invite @arxiv-bot`, then run `/arxiv today` again."
+                if not_in_channel(exc)
+                else "Please tell whoever runs the bot."
+            )
+            await respond(
+                text=f"I can't post in this channel ({exc}). {advice}", response_type="ephemeral"
+            )
+
+    # -- the daily post (bot.platform.ChatPlatform) ---------------------------------------------
+
+    async def post_parent(self, channel_id: str, digest: Digest) -> str:
+        """The day's summary message, tagged for `recover`."""
+        text, blocks = parent_message(digest)
+        return await self._post(channel_id, text, blocks, meta=metadata(digest.day, PARENT))
+
+    async def post_card(
+        self, channel_id: str, parent_id: str, digest: Digest, entry: DigestEntry
+    ) -> str:
+        """One paper's card in the parent's thread, tagged for `recover`."""
+        n = next((i for i, e in enumerate(digest.entries, 1) if e.paper.id == entry.paper.id), 0)
+        text, blocks = card_message(n, entry)
+        return await self._post(
+            channel_id,
+            text,
+            blocks,
+            thread_ts=parent_id,
+            meta=metadata(digest.day, entry.paper.id),
+        )
+
+    async def post_notice(self, channel_id: str, text: str) -> str:
+        """A short plain message in the channel."""
+        fallback, blocks = text_message(text)
+        return await self._post(channel_id, fallback, blocks)
+
+    async def recover(self, channel_id: str, day: date, parent_id: str | None) -> dict[str, str]:
+        """`day`'s daily messages found in Slack by their metadata, by slot."""
+        parent = parent_id or await self._find_parent(channel_id, day)
+        if parent is None:
+            return {}
+        found: dict[str, str] = {}
+        async for message in self._pages(
+            "conversations.replies", channel=channel_id, ts=parent, include_all_metadata=True
+        ):
+            slot = slot_of(message, day)
+            if slot is not None:
+                found.setdefault(slot, str(message["ts"]))
+        return found
+
+    async def _find_parent(self, channel_id: str, day: date) -> str | None:
+        since = datetime.combine(day - timedelta(days=1), datetime.min.time(), UTC)
+        async for message in self._pages(
+            "conversations.history",
+            channel=channel_id,
+            oldest=f"{since.timestamp():.6f}",
+            include_all_metadata=True,
+        ):
+            if slot_of(message, day) == PARENT:
+                return str(message["ts"])
+        return None
+
+    async def _pages(self, method: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            page = await self._call(
+                method,
+                self._client.api_call(
+                    method,
+                    http_verb="GET",
+                    params={**params, "limit": 200, **({"cursor": cursor} if cursor else {})},
+                ),
+            )
+            for message in page.get("messages") or []:
+                yield message
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return
+
+    # -- Web API --------------------------------------------------------------------------------
+
+    async def _post(
+        self,
+        channel_id: str,
+        text: str,
+        blocks: list[Block],
+        *,
+        thread_ts: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> str:
+        """chat.postMessage, paced per channel, no unfurling; returns the message ts."""
+        await self._pacer.wait(channel_id)
+        response = await self._call(
+            "chat.postMessage",
+            self._client.chat_postMessage(
+                channel=channel_id,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+                metadata=meta,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
+        return str(response["ts"])
+
+    async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+        """Await a Web API call, turning Slack's failures into the bot's platform errors."""
+        try:
+            return await call
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            code = str(exc.response.get("error") or f"HTTP {status}")
+            if status == 429 or status >= 500 or code in _UNAVAILABLE_CODES:
+                raise PlatformUnavailable(f"Slack {method} failed: {code}") from exc
+            raise PlatformError(f"Slack refused {method}: {code}") from exc
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            raise PlatformUnavailable(
+                f"Slack could not be reached ({method}: {type(exc).__name__})"
+            ) from exc
+
+
+def not_in_channel(error: PlatformError) -> bool:
+    """Whether Slack refused because the bot is not (or no longer) in the channel."""
+    return any(code in str(error) for code in _NOT_IN_CHANNEL)

@@ -1,0 +1,246 @@
+"""Slack renderings of digests and replies: Block Kit payloads, plain-text fallbacks, message
+metadata, and the emoji names Slack sends with reactions.
+
+Every function here is pure (literal values in, dicts and strings out) so the limits Slack
+enforces — 3,000 characters per text block, 150 per header, 75 per button label, 50 blocks per
+message — are checked by plain tests. Paper and user text is escaped for mrkdwn (`&`, `<`, `>`
+only), so nothing rendered here can mention anyone, open a link or break the markup.
+
+This module must not do I/O or import an SDK.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Final
+
+from adapters.markdown import money
+from bot.models import Digest, DigestEntry
+from bot.safety import clip, defuse
+
+Block = dict[str, Any]
+
+TEXT_LIMIT: Final = 3_000
+HEADER_LIMIT: Final = 150
+BUTTON_LIMIT: Final = 75
+MAX_BLOCKS: Final = 50
+FALLBACK_LIMIT: Final = 3_900  # Slack truncates `text` beyond 40,000; notifications show far less
+ABSTRACT_CHARS: Final = 700
+TOP_TITLES: Final = 5
+AUTHORS_SHOWN: Final = 4
+METADATA_EVENT: Final = "arxiv_bot_digest"
+
+EXPLAIN_ACTION: Final = "arxiv_explain"
+LINK_ACTION_PREFIX: Final = "arxiv_open_"
+
+# Names Slack sends for the emoji the like settings usually hold; anything else is looked up in
+# `_MORE_EMOJI`, and an unknown (custom) name stays `:name:` so settings can name it that way.
+_LIKE_EMOJI: Final = {
+    "+1": "👍",
+    "thumbsup": "👍",
+    "-1": "👎",
+    "thumbsdown": "👎",
+    "heart": "❤️",
+    "star": "⭐",
+    "fire": "🔥",
+}
+_MORE_EMOJI: Final = {
+    "100": "💯",
+    "brain": "🧠",
+    "bulb": "💡",
+    "clap": "👏",
+    "eyes": "👀",
+    "heart_eyes": "😍",
+    "heavy_check_mark": "✔️",
+    "raised_hands": "🙌",
+    "rocket": "🚀",
+    "sparkles": "✨",
+    "star2": "🌟",
+    "star-struck": "🤩",
+    "tada": "🎉",
+    "white_check_mark": "✅",
+}
+_SKIN_TONE: Final = re.compile(r"::skin-tone-\d$")
+
+
+# -- text -------------------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Text inert in mrkdwn: `&`, `<` and `>` escaped (and only those, as Slack asks)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inline(text: str) -> str:
+    """Paper text on one line, defused and escaped."""
+    return escape(defuse(" ".join(text.split())))
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link whose label cannot end the link early (`label` is already escaped)."""
+    return f"<{url}|{label.replace('|', '¦')}>"
+
+
+def authors_line(authors: tuple[str, ...], shown: int = AUTHORS_SHOWN) -> str:
+    """Authors, long lists shortened to the first few and a count of the rest."""
+    if len(authors) <= shown + 1:
+        return ", ".join(authors)
+    return f"{', '.join(authors[:shown])} and {len(authors) - shown} more"
+
+
+def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut at line ends where possible."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def fallback_text(text: str) -> str:
+    """The plain `text` sent with blocks (notifications, screen readers): short, defused and
+    escaped, since Slack reads it as mrkdwn too."""
+    return escape(defuse(clip(text, FALLBACK_LIMIT)))
+
+
+def emoji_from_name(name: str) -> str:
+    """The unicode emoji for a reaction name Slack sends (`+1`, `heart`, `+1::skin-tone-2`...);
+    unknown names come back as `:name:`."""
+    base = _SKIN_TONE.sub("", name)
+    return _LIKE_EMOJI.get(base) or _MORE_EMOJI.get(base) or f":{base}:"
+
+
+# -- blocks -----------------------------------------------------------------------------------
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}]}
+
+
+def _header(text: str) -> Block:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(text, HEADER_LIMIT), "emoji": True},
+    }
+
+
+def _button(label: str, action_id: str, **extra: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(label, BUTTON_LIMIT)},
+        "action_id": action_id,
+        **extra,
+    }
+
+
+def metadata(day: date, slot: str) -> dict[str, Any]:
+    """Message metadata tagging one message of a digest, read back by `slot_of`."""
+    return {"event_type": METADATA_EVENT, "event_payload": {"day": day.isoformat(), "slot": slot}}
+
+
+def slot_of(message: dict[str, Any], day: date) -> str | None:
+    """The slot ('parent' or a paper id) of a message of `day`'s digest, else None."""
+    meta = message.get("metadata") or {}
+    payload = meta.get("event_payload") or {}
+    if meta.get("event_type") != METADATA_EVENT or payload.get("day") != day.isoformat():
+        return None
+    slot = payload.get("slot")
+    return slot if isinstance(slot, str) and slot else None
+
+
+def counts_line(digest: Digest) -> str:
+    """Per-stage counts in one line."""
+    c = digest.counts
+    return (
+        f"{c.announced} announced · {c.considered} considered · {c.scored} scored · "
+        f"*{c.selected} selected* (relevance ≥ {digest.thresholds.relevance}, "
+        f"novelty ≥ {digest.thresholds.novelty}, criteria v{digest.criteria_version})"
+    )
+
+
+def cost_line(digest: Digest) -> str:
+    """The model, tokens and dollars behind the digest."""
+    u = digest.usage
+    return (
+        f"{escape(digest.model)} · {u.calls} LLM calls · {u.total_tokens:,} tokens "
+        f"({u.cached_tokens:,} cached) · {money(u.cost_usd, u.priced)}"
+    )
+
+
+def parent_message(digest: Digest) -> tuple[str, list[Block]]:
+    """The day's summary message: date, counts, the top titles and the cost line; a day with
+    no selected paper gets a short 'nothing today' note."""
+    title = f"arXiv digest for {digest.day.isoformat()}"
+    if not digest.entries:
+        c = digest.counts
+        text = (
+            f"{title}: nothing today — none of the {c.scored} papers scored met the thresholds "
+            f"(relevance ≥ {digest.thresholds.relevance}, novelty ≥ {digest.thresholds.novelty})."
+        )
+        return fallback_text(text), [_section(escape(text)), _context(cost_line(digest))]
+    top = [
+        f"{n}. {link(e.paper.abs_url, inline(e.paper.title))}"
+        for n, e in enumerate(digest.entries[:TOP_TITLES], 1)
+    ]
+    more = len(digest.entries) - TOP_TITLES
+    if more > 0:
+        top.append(f"…and {more} more")
+    blocks = [
+        _header(title),
+        _section(counts_line(digest)),
+        _section("*Top papers*\n" + "\n".join(top)),
+    ]
+    blocks += [_context(inline(note)) for note in digest.notes[:3]]
+    blocks.append(_context(cost_line(digest) + " · one paper per reply in the thread ↓"))
+    fallback = f"{title}: {digest.counts.selected} papers selected — " + "; ".join(
+        " ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]
+    )
+    return fallback_text(fallback), blocks
+
+
+def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:
+    """One paper's card: linked title, authors, scores, the model's comment, the abstract
+    folded to a readable length, and Explain / arXiv / PDF buttons."""
+    p, s = entry.paper, entry.score
+    title = link(p.abs_url, inline(clip(p.title, 400)))
+    category = f" · {escape(p.primary_category)}" if p.primary_category else ""
+    head = (
+        f"*{n}. {title}*\n{inline(clip(authors_line(p.authors), 600))}\n"
+        f"Relevance *{s.relevance}* · Novelty *{s.novelty}* · arXiv:{escape(p.id)}{category}"
+    )
+    blocks = [
+        _section(head),
+        _section(f"_{inline(clip(s.comment, 500))}_"),
+        _section(inline(clip(" ".join(p.abstract.split()), ABSTRACT_CHARS))),
+        {
+            "type": "actions",
+            "elements": [
+                _button("Explain", EXPLAIN_ACTION, value=p.id[:2000]),
+                _button("arXiv", f"{LINK_ACTION_PREFIX}abs", url=p.abs_url),
+                _button("PDF", f"{LINK_ACTION_PREFIX}pdf", url=p.pdf_url),
+            ],
+        },
+    ]
+    fallback = (
+        f"{n}. {' '.join(p.title.split())} — relevance {s.relevance}, novelty {s.novelty} — "
+        f"{p.abs_url}"
+    )
+    return fallback_text(fallback), blocks
+
+
+def text_message(text: str) -> tuple[str, list[Block]]:
+    """A reply (light markdown, already defused) as sections of at most 3,000 characters and at
+    most 50 blocks; what does not fit is cut with a note."""
+    pieces = chunks(escape(text))
+    if len(pieces) > MAX_BLOCKS:
+        pieces = [*pieces[: MAX_BLOCKS - 1], "_(cut: the answer is too long for one message)_"]
+    return fallback_text(text), [_section(piece) for piece in pieces]

@@ -1,0 +1,470 @@
+"""A stand-in Slack for tests and benchmarks, on 127.0.0.1, port 0.
+
+This module owns `FakeSlack`: an aiohttp server that speaks enough of Slack for the real
+`AsyncWebClient`, bolt's `AsyncRespond` and the aiohttp `SocketModeClient` to work against it
+unchanged: the Web API methods the adapter uses (`auth.test`, `chat.postMessage`,
+`chat.postEphemeral`, `conversations.history`/`replies`, `apps.connections.open`), response URLs,
+and a Socket Mode WebSocket that delivers envelopes and collects their acks. It keeps the
+messages it was sent per channel (threads and metadata included), checks Block Kit limits as
+Slack does (`invalid_blocks`), and can be told to answer the next calls with 429 + Retry-After or
+a 5xx. It also builds the signed requests Slack would send to an app in HTTP mode.
+
+It must not reach the internet or keep secrets: the Authorization header is checked for its
+kind of token only and never recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlencode
+
+from aiohttp import WSMsgType, web
+
+BOT_USER: Final = "UBOTARXIV"
+BOT_ID: Final = "BBOTARXIV"
+TEAM: Final = "T0TEAM"
+MAX_BLOCKS: Final = 50
+SECTION_LIMIT: Final = 3_000
+HEADER_LIMIT: Final = 150
+BUTTON_LIMIT: Final = 75
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimited:
+    """429 `ratelimited` with `Retry-After` seconds (the SDK sleeps that long, plus < 1 s)."""
+
+    retry_after: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """A 5xx with an error body."""
+
+    status: int = 500
+
+
+Fault = RateLimited | ServerError
+
+
+@dataclass(slots=True)
+class Message:
+    """A message the fake holds in a channel."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None
+    ephemeral_to: str | None = None
+    unfurl_links: Any = None
+    unfurl_media: Any = None
+
+    def as_api(self, with_metadata: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
+        out["blocks"] = self.blocks
+        out["bot_id"] = BOT_ID
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+
+@dataclass(slots=True)
+class Call:
+    """One Web API call as received (arguments only, never credentials)."""
+
+    method: str
+    args: dict[str, Any]
+    status: int = 200
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlack:
+    """Slack on 127.0.0.1; use as `async with FakeSlack() as slack`."""
+
+    def __init__(self, *, outside: set[str] | None = None) -> None:
+        self.calls: list[Call] = []
+        self.messages: list[Message] = []
+        self.responses: list[tuple[str, dict[str, Any], float]] = []
+        self.socket_acks: list[dict[str, Any]] = []
+        self.outside: set[str] = set(outside or ())
+        self._faults: deque[tuple[str | None, Fault]] = deque()
+        self._ts = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._changed = asyncio.Event()
+
+    # -- addresses ------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("FakeSlack is not running; use it with `async with`")
+        return self._port
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL (ARXIV_BOT_SLACK_API_URL)."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "r") -> str:
+        """A response_url for a slash command or an interaction."""
+        return f"http://127.0.0.1:{self.port}/respond/{name}"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = int(self._runner.addresses[0][1])
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- faults and queries ---------------------------------------------------------------------
+
+    def enqueue(self, *faults: Fault, method: str | None = None) -> None:
+        """Spoil the next calls (of `method`, or any), one fault each."""
+        self._faults.extend((method, f) for f in faults)
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def channel_messages(self, channel: str) -> list[Message]:
+        """Messages posted in a channel (ephemeral ones excluded), oldest first."""
+        return [m for m in self.messages if m.channel == channel and m.ephemeral_to is None]
+
+    def thread(self, channel: str, parent_ts: str) -> list[Message]:
+        return [m for m in self.channel_messages(channel) if m.thread_ts == parent_ts]
+
+    def ephemeral(self) -> list[Message]:
+        return [m for m in self.messages if m.ephemeral_to is not None]
+
+    async def wait_until(self, ready: Callable[[], bool], within: float = 5.0) -> None:
+        """Return once `ready()` holds, re-checked after every request the fake serves."""
+        async with asyncio.timeout(within):
+            while not ready():
+                self._changed.clear()
+                await self._changed.wait()
+
+    # -- Socket Mode ----------------------------------------------------------------------------
+
+    async def send_envelope(
+        self, kind: str, payload: Mapping[str, Any], within: float = 5.0
+    ) -> dict[str, Any]:
+        """Deliver an envelope over the open WebSocket; returns the app's ack."""
+        await self.wait_until(lambda: bool(self._sockets), within)
+        envelope_id = f"env-{next(self._ts)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = future
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": dict(payload),
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        await self._sockets[-1].send_str(json.dumps(envelope))
+        return await asyncio.wait_for(future, within)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self._changed.set()
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1}))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                ack = json.loads(msg.data)
+                self.socket_acks.append(ack)
+                future = self._acks.pop(str(ack.get("envelope_id")), None)
+                if future is not None and not future.done():
+                    future.set_result(ack)
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    # -- HTTP handlers --------------------------------------------------------------------------
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        self.responses.append((request.match_info["name"], payload, time.monotonic()))
+        self._changed.set()
+        return web.Response(text="ok")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        fault = self._take_fault(method)
+        status = 429 if isinstance(fault, RateLimited) else fault.status if fault else 200
+        self.calls.append(Call(method, args, status))
+        self._changed.set()
+        if isinstance(fault, RateLimited):
+            return _error("ratelimited", 429, {"Retry-After": str(fault.retry_after)})
+        if isinstance(fault, ServerError):
+            return _error("internal_error", fault.status)
+        wanted = "xapp-" if method == "apps.connections.open" else "xoxb-"
+        if not token.startswith(wanted):
+            return _error("invalid_auth")
+        handler = {
+            "auth.test": self._auth_test,
+            "apps.connections.open": self._connections_open,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
+        }.get(method)
+        if handler is None:
+            return _error("unknown_method", 404)
+        return handler(args)
+
+    def _take_fault(self, method: str) -> Fault | None:
+        for i, (wanted, fault) in enumerate(self._faults):
+            if wanted in (None, method):
+                del self._faults[i]
+                return fault
+        return None
+
+    def _auth_test(self, _: dict[str, Any]) -> web.Response:
+        return _ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="arxiv-bot", team="Team")
+
+    def _connections_open(self, _: dict[str, Any]) -> web.Response:
+        return _ok(url=f"ws://127.0.0.1:{self.port}/socket")
+
+    def _new_message(self, args: dict[str, Any], ephemeral_to: str | None) -> Message | str:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return "channel_not_found"
+        if channel in self.outside:
+            return "not_in_channel"
+        blocks = _as_json(args.get("blocks")) or []
+        if not args.get("text") and not blocks:
+            return "no_text"
+        if not blocks_valid(blocks):
+            return "invalid_blocks"
+        return Message(
+            channel=channel,
+            ts=f"1700000000.{next(self._ts):06d}",
+            text=str(args.get("text") or ""),
+            blocks=blocks,
+            thread_ts=args.get("thread_ts") or None,
+            metadata=_as_json(args.get("metadata")),
+            ephemeral_to=ephemeral_to,
+            unfurl_links=args.get("unfurl_links"),
+            unfurl_media=args.get("unfurl_media"),
+        )
+
+    def _post_message(self, args: dict[str, Any]) -> web.Response:
+        message = self._new_message(args, None)
+        if isinstance(message, str):
+            return _error(message)
+        self.messages.append(message)
+        return _ok(channel=message.channel, ts=message.ts, message=message.as_api(True))
+
+    def _post_ephemeral(self, args: dict[str, Any]) -> web.Response:
+        message = self._new_message(args, str(args.get("user") or ""))
+        if isinstance(message, str):
+            return _error(message)
+        self.messages.append(message)
+        return _ok(message_ts=message.ts)
+
+    def _history(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args.get("channel") or "")
+        top = [
+            m for m in self.channel_messages(channel) if m.thread_ts is None or m.thread_ts == m.ts
+        ]
+        return self._page(list(reversed(top)), args)
+
+    def _replies(self, args: dict[str, Any]) -> web.Response:
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        parent = [m for m in self.channel_messages(channel) if m.ts == ts]
+        if not parent:
+            return _error("thread_not_found")
+        return self._page(parent + self.thread(channel, ts), args)
+
+    def _page(self, messages: list[Message], args: dict[str, Any]) -> web.Response:
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        page = messages[start : start + limit]
+        more = start + limit < len(messages)
+        return _ok(
+            messages=[m.as_api(with_metadata) for m in page],
+            has_more=more,
+            response_metadata={"next_cursor": str(start + limit) if more else ""},
+        )
+
+
+def blocks_valid(blocks: list[dict[str, Any]]) -> bool:
+    """The Block Kit limits Slack enforces on what the adapter sends."""
+    if len(blocks) > MAX_BLOCKS:
+        return False
+    for block in blocks:
+        text = (block.get("text") or {}).get("text", "")
+        if block["type"] == "header" and len(text) > HEADER_LIMIT:
+            return False
+        if block["type"] == "section" and not 0 < len(text) <= SECTION_LIMIT:
+            return False
+        for element in block.get("elements", []):
+            label = element.get("text")
+            if isinstance(label, dict) and element.get("type") == "button":
+                if len(label["text"]) > BUTTON_LIMIT:
+                    return False
+            elif isinstance(label, str) and len(label) > SECTION_LIMIT:
+                return False
+    return True
+
+
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        else:
+            args.update(dict(parse_qsl(await request.text())))
+    return args
+
+
+def _as_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) and value else value
+
+
+def _ok(**data: Any) -> web.Response:
+    return web.json_response({"ok": True, **data})
+
+
+def _error(code: str, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.json_response({"ok": False, "error": code}, status=status, headers=headers)
+
+
+# -- what Slack sends to an app in HTTP mode --------------------------------------------------
+
+
+def signed_headers(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """The X-Slack-Signature headers Slack sends with `body`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = f"v0:{ts}:{body}".encode()
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def command_payload(
+    text: str, *, channel: str = "C0TEAM", user: str = "U0ALICE", response_url: str = ""
+) -> dict[str, str]:
+    """A `/arxiv` slash command's fields."""
+    return {
+        "command": "/arxiv",
+        "text": text,
+        "channel_id": channel,
+        "channel_name": channel.lower(),
+        "user_id": user,
+        "user_name": user.lower(),
+        "team_id": TEAM,
+        "trigger_id": "1.2.3",
+        "response_url": response_url,
+        "api_app_id": "A0ARXIV",
+    }
+
+
+def command_form(text: str, **fields: str) -> str:
+    """The form body of a slash command request."""
+    return urlencode(command_payload(text, **fields))
+
+
+def reaction_event(
+    kind: str,
+    reaction: str,
+    message_ts: str,
+    *,
+    channel: str = "C0TEAM",
+    user: str = "U0ALICE",
+    event_id: str = "Ev1",
+) -> dict[str, Any]:
+    """A `reaction_added`/`reaction_removed` Events API callback."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "api_app_id": "A0ARXIV",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+        "event": {
+            "type": kind,
+            "user": user,
+            "reaction": reaction,
+            "item_user": BOT_USER,
+            "item": {"type": "message", "channel": channel, "ts": message_ts},
+            "event_ts": f"{time.time():.6f}",
+        },
+    }
+
+
+def explain_action(
+    paper_id: str,
+    message_ts: str,
+    thread_ts: str,
+    *,
+    channel: str = "C0TEAM",
+    user: str = "U0ALICE",
+    response_url: str = "",
+) -> dict[str, Any]:
+    """The block_actions payload of a click on a card's Explain button."""
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": user},
+        "api_app_id": "A0ARXIV",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "channel": {"id": channel},
+        "message": {"ts": message_ts, "thread_ts": thread_ts, "text": "card"},
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "arxiv_explain",
+                "block_id": "b",
+                "value": paper_id,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def action_form(payload: Mapping[str, Any]) -> str:
+    """The form body of an interaction request."""
+    return urlencode({"payload": json.dumps(payload)})

@@ -1,0 +1,420 @@
+"""The Slack adapter end to end: the real AsyncApp and AsyncWebClient against FakeSlack, with the
+core on the fake arXiv and OpenAI servers. Signed HTTP requests, Socket Mode, the daily post
+through the platform contract, Slack's limits and failures, reactions, and secrets in logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import aiohttp
+import pytest
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+
+from adapters.slack import Pacer, SlackAdapter, web_client
+from bot.__main__ import open_core
+from bot.conversation import Caller
+from bot.errors import PlatformError, PlatformUnavailable, SettingsError
+from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
+from bot.platform import PARENT
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.slack_server import (
+    BOT_USER,
+    FakeSlack,
+    RateLimited,
+    ServerError,
+    action_form,
+    blocks_valid,
+    command_form,
+    command_payload,
+    explain_action,
+    reaction_event,
+    signed_headers,
+)
+from tests.fakes.synth import load_eval_day, rss_feed
+
+DAY = "2025-05-02"
+CHANNEL = "C0TEAM"
+BOT_TOKEN = "xoxb-test-bot-token-never-shown-51f0"
+APP_TOKEN = "xapp-test-app-token-never-shown-a9c2"
+SECRET = "signing-secret-never-shown-3be1"
+FORM = "application/x-www-form-urlencoded"
+
+
+class FakeTime:
+    """A clock that only moves when the pacer sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(outside={"C0OUTSIDE"}) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def core(make_settings: Any, arxiv: FakeArxiv) -> AsyncIterator[Any]:
+    papers = load_eval_day(DAY)
+    arxiv.set_feed(rss_feed(papers, date.fromisoformat(DAY)))
+    arxiv.add_papers(papers)
+    async with open_core(make_settings(ARXIV_BOT_ADMINS="")) as c:
+        yield c
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+def slack_env(slack: FakeSlack, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "ARXIV_BOT_HTTP_PORT": "0",
+        "ARXIV_BOT_SLACK_API_URL": slack.api_url,
+        **extra,
+    }
+
+
+@pytest.fixture
+async def adapter(
+    make_settings: Any, core: Any, slack: FakeSlack, fake_time: FakeTime
+) -> AsyncIterator[SlackAdapter]:
+    settings = make_settings(**slack_env(slack))
+    pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
+    bot = SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1", pacer=pacer)
+    await bot.start()
+    yield bot
+    await bot.close()
+
+
+async def send(
+    adapter: SlackAdapter,
+    body: str,
+    *,
+    content_type: str = FORM,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+) -> aiohttp.ClientResponse:
+    """POST what Slack would send to /slack/events, signed with `secret`."""
+    headers = {"Content-Type": content_type, **signed_headers(secret, body, timestamp)}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"http://127.0.0.1:{adapter.port}/slack/events", data=body, headers=headers) as r,
+    ):
+        await r.read()
+        return r
+
+
+async def command(adapter: SlackAdapter, slack: FakeSlack, text: str, **fields: str) -> int:
+    body = command_form(text, response_url=slack.response_url(text.split(" ")[0]), **fields)
+    return (await send(adapter, body)).status
+
+
+async def event(adapter: SlackAdapter, payload: dict[str, Any]) -> int:
+    return (await send(adapter, json.dumps(payload), content_type="application/json")).status
+
+
+def answers(slack: FakeSlack, name: str) -> list[dict[str, Any]]:
+    return [payload for n, payload, _ in slack.responses if n == name]
+
+
+async def post_today(adapter: SlackAdapter, slack: FakeSlack) -> tuple[str, list[str]]:
+    """Run `/arxiv today` and return the parent ts and the card ts's."""
+    assert await command(adapter, slack, "today") == 200
+    await slack.wait_until(lambda: len(slack.channel_messages(CHANNEL)) == 13, within=10)
+    parent, *cards = slack.channel_messages(CHANNEL)
+    return parent.ts, [c.ts for c in cards]
+
+
+async def likes(core: Any, user: str | None = None) -> list[str]:
+    return [like.paper.id for like in await core.store.likes(CHANNEL, user, 50)]
+
+
+async def likes_become(core: Any, slack: FakeSlack, count: int) -> list[str]:
+    """Wait (on loopback, briefly) until the channel has `count` likes."""
+    for _ in range(300):
+        found = await likes(core)
+        if len(found) == count:
+            return found
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"expected {count} likes, have {await likes(core)}")
+
+
+# -- slash commands over signed HTTP --
+
+
+async def test_help_is_acked_then_answered_privately(adapter: SlackAdapter, slack: FakeSlack):
+    assert await command(adapter, slack, "help") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "help")))
+    (answer,) = answers(slack, "help")
+    assert answer["response_type"] == "ephemeral"
+    assert "/arxiv today" in answer["text"]
+    assert answer["blocks"][0]["type"] == "section"
+
+
+async def test_bad_signature_or_stale_timestamp_gets_401_and_does_nothing(
+    adapter: SlackAdapter, slack: FakeSlack
+):
+    body = command_form("subscribe", response_url=slack.response_url("subscribe"))
+    assert (await send(adapter, body, secret="wrong-secret")).status == 401
+    assert (await send(adapter, body, timestamp=1_600_000_000)).status == 401
+    assert await command(adapter, slack, "help") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "help")))
+    assert answers(slack, "subscribe") == []
+    assert slack.calls_of("chat.postMessage") == []
+
+
+async def test_today_posts_a_parent_and_one_threaded_card_per_paper(
+    adapter: SlackAdapter, slack: FakeSlack, fake_time: FakeTime
+):
+    parent_ts, _ = await post_today(adapter, slack)
+    parent, *replies = slack.channel_messages(CHANNEL)
+    assert parent.thread_ts is None
+    assert parent.text.startswith(f"arXiv digest for {DAY}: 12 papers selected")
+    assert all(m.thread_ts == parent_ts for m in replies)
+    assert all(m.unfurl_links is False and m.unfurl_media is False for m in [parent, *replies])
+    assert [m.blocks[0]["text"]["text"].split(".")[0] for m in replies] == [
+        f"*{n}" for n in range(1, 13)
+    ]
+    assert parent.metadata is None  # only the daily post is tagged for recovery
+    assert len(fake_time.slept) == 12  # 13 posts to one channel, one per second
+    assert answers(slack, "today")[0]["text"].startswith("Working on today's digest")
+
+
+async def test_today_outside_the_channel_says_how_to_invite(
+    adapter: SlackAdapter, slack: FakeSlack
+):
+    assert await command(adapter, slack, "today", channel="C0OUTSIDE") == 200
+    await slack.wait_until(lambda: len(answers(slack, "today")) == 2, within=10)
+    last = answers(slack, "today")[-1]
+    assert "not_in_channel" in last["text"]
+    assert "/invite" in last["text"]
+    assert last["response_type"] == "ephemeral"
+
+
+async def test_explain_button_answers_in_the_thread(adapter: SlackAdapter, slack: FakeSlack):
+    parent_ts, cards = await post_today(adapter, slack)
+    paper_id = slack.channel_messages(CHANNEL)[1].blocks[-1]["elements"][0]["value"]
+    payload = explain_action(paper_id, cards[0], parent_ts, response_url=slack.response_url("x"))
+    assert (await send(adapter, action_form(payload))).status == 200
+    await slack.wait_until(lambda: bool(slack.ephemeral()), within=10)
+    (answer,) = slack.ephemeral()
+    assert answer.thread_ts == parent_ts
+    assert answer.ephemeral_to == "U0ALICE"
+    assert f"(arXiv:{paper_id}) — relevance" in answer.text
+
+
+async def test_close_lets_a_digest_being_posted_finish(adapter: SlackAdapter, slack: FakeSlack):
+    assert await command(adapter, slack, "today") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "today")))  # acked, now scoring
+    await adapter.close(grace=10)
+    assert len(slack.channel_messages(CHANNEL)) == 13
+
+
+# -- reactions --
+
+
+async def test_reactions_like_and_unlike_once(adapter: SlackAdapter, slack: FakeSlack, core: Any):
+    _, cards = await post_today(adapter, slack)
+    added = reaction_event("reaction_added", "+1::skin-tone-3", cards[0], event_id="Ev1")
+    assert await event(adapter, added) == 200
+    assert await event(adapter, added) == 200  # Slack's retry of the same event
+    again = reaction_event("reaction_added", "heart", cards[0], event_id="Ev2")
+    assert await event(adapter, again) == 200  # another like emoji on the same card
+    own = reaction_event("reaction_added", "+1", cards[1], user=BOT_USER, event_id="Ev3")
+    assert await event(adapter, own) == 200
+    other = reaction_event("reaction_added", "eyes", cards[2], event_id="Ev4")
+    assert await event(adapter, other) == 200
+    third = reaction_event("reaction_added", "fire", cards[3], event_id="Ev5")
+    assert await event(adapter, third) == 200
+    liked = await likes_become(core, slack, 2)
+    first, fourth = (
+        slack.channel_messages(CHANNEL)[i].blocks[-1]["elements"][0]["value"] for i in (1, 4)
+    )
+    assert sorted(liked) == sorted([first, fourth])
+    removed = reaction_event("reaction_removed", "fire", cards[3], event_id="Ev6")
+    assert await event(adapter, removed) == 200
+    assert await likes_become(core, slack, 1) == [first]
+
+
+# -- the daily post through the platform contract --
+
+
+async def test_the_daily_post_and_recovery_after_a_crash(
+    adapter: SlackAdapter, slack: FakeSlack, core: Any
+):
+    await core.service.use_criteria(CHANNEL, core.criteria_text, "default")
+    digest = await core.conversation.today_digest(Caller("slack", CHANNEL, "scheduler"))
+    assert digest is not None
+    assert len(digest.entries) == 12
+    parent = await adapter.post_parent(CHANNEL, digest)
+    await core.conversation.record_post(CHANNEL, digest.day, PARENT, parent, daily=True)
+    posted = {}
+    for entry in digest.entries[:5]:  # ... and the bot dies before recording the fifth card
+        posted[entry.paper.id] = await adapter.post_card(CHANNEL, parent, digest, entry)
+    assert len(slack.thread(CHANNEL, parent)) == 5
+    assert await adapter.recover(CHANNEL, digest.day, parent) == {PARENT: parent, **posted}
+    assert await adapter.recover(CHANNEL, digest.day, None) == {PARENT: parent, **posted}
+    assert await adapter.recover(CHANNEL, date(2025, 5, 5), None) == {}
+    assert all(c.args["include_all_metadata"] for c in slack.calls_of("conversations.history"))
+
+
+async def test_a_day_without_papers_posts_a_short_note(adapter: SlackAdapter, slack: FakeSlack):
+    empty = replace(digest_of(0), entries=())
+    await adapter.post_parent(CHANNEL, empty)
+    (note,) = slack.channel_messages(CHANNEL)
+    assert "nothing today" in note.text
+
+
+async def test_sixty_papers_stay_within_every_limit_and_one_post_per_second(
+    adapter: SlackAdapter, slack: FakeSlack, fake_time: FakeTime
+):
+    digest = digest_of(60, title="A title that goes on " * 40, authors=400, words=3_000)
+    parent = await adapter.post_parent(CHANNEL, digest)
+    for entry in digest.entries:
+        await adapter.post_card(CHANNEL, parent, digest, entry)
+    assert len(slack.thread(CHANNEL, parent)) == 60
+    assert all(blocks_valid(m.blocks) for m in slack.messages)
+    assert all(c.status == 200 for c in slack.calls_of("chat.postMessage"))
+    assert sum(fake_time.slept) == pytest.approx(60.0)
+
+
+async def test_a_hostile_title_renders_harmlessly(adapter: SlackAdapter, slack: FakeSlack):
+    digest = digest_of(1, title="<!channel> Attention & <@U0BOSS> <https://x.example|win>")
+    parent = await adapter.post_parent(CHANNEL, digest)
+    await adapter.post_card(CHANNEL, parent, digest, digest.entries[0])
+    for message in slack.channel_messages(CHANNEL):
+        shown = message.text + json.dumps(message.blocks)
+        assert "<!channel>" not in shown
+        assert "<@U0BOSS>" not in shown
+        assert "<https://x.example" not in shown
+    assert "&amp;" in json.dumps(slack.channel_messages(CHANNEL)[1].blocks)
+
+
+# -- Slack failing --
+
+
+async def test_429_waits_retry_after_and_posts_once(adapter: SlackAdapter, slack: FakeSlack):
+    slack.enqueue(RateLimited(retry_after=0), method="chat.postMessage")
+    ts = await adapter.post_notice(CHANNEL, "Today's arXiv announcement is late.")
+    assert [c.status for c in slack.calls_of("chat.postMessage")] == [429, 200]
+    assert [m.ts for m in slack.channel_messages(CHANNEL)] == [ts]
+
+
+async def test_failures_become_platform_errors(core: Any, slack: FakeSlack, fake_time: FakeTime):
+    fast = web_client(
+        BOT_TOKEN, slack.api_url, retries=1, backoff=FixedValueRetryIntervalCalculator(0.0)
+    )
+    pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
+    bot = SlackAdapter(core.conversation, fast, signing_secret=SECRET, pacer=pacer)
+    slack.enqueue(ServerError(503), ServerError(500))
+    with pytest.raises(PlatformUnavailable, match="internal_error"):
+        await bot.post_notice(CHANNEL, "hello")
+    slack.enqueue(RateLimited(0), RateLimited(0))
+    with pytest.raises(PlatformUnavailable, match="ratelimited"):
+        await bot.post_notice(CHANNEL, "hello")
+    with pytest.raises(PlatformError, match="not_in_channel") as refused:
+        await bot.post_notice("C0OUTSIDE", "hello")
+    assert not isinstance(refused.value, PlatformUnavailable)
+    assert slack.channel_messages(CHANNEL) == []
+    unreachable = web_client(BOT_TOKEN, "http://127.0.0.1:9/api/", retries=0)
+    offline = SlackAdapter(core.conversation, unreachable, signing_secret=SECRET, pacer=pacer)
+    with pytest.raises(PlatformUnavailable, match="could not be reached"):
+        await offline.post_notice(CHANNEL, "hello")
+
+
+async def test_errors_apologize_and_logs_keep_no_secret(
+    adapter: SlackAdapter, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    broken = explain_action("2505.00001", "1.1", "1.0", response_url=slack.response_url("oops"))
+    del broken["channel"]
+    assert (await send(adapter, action_form(broken))).status == 200
+    await slack.wait_until(lambda: bool(answers(slack, "oops")))
+    assert answers(slack, "oops")[0]["text"].startswith("Sorry, something went wrong")
+    assert "Traceback" in caplog.text
+    assert "KeyError" in caplog.text
+    await command(adapter, slack, "help")
+    await slack.wait_until(lambda: bool(answers(slack, "help")))
+    for secret in (BOT_TOKEN, SECRET, BOT_TOKEN[5:], "never-shown"):
+        assert secret not in caplog.text
+        assert secret not in repr(adapter)
+
+
+def test_settings_choose_the_mode_and_refuse_what_cannot_work(
+    make_settings: Any, core: Any, slack: FakeSlack
+) -> None:
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN is not set"):
+        SlackAdapter.from_settings(make_settings(), core.conversation)
+    with pytest.raises(SettingsError, match="needs SLACK_SIGNING_SECRET") as info:
+        SlackAdapter(core.conversation, web_client(BOT_TOKEN, slack.api_url))
+    assert BOT_TOKEN not in str(info.value)
+    http = SlackAdapter.from_settings(make_settings(**slack_env(slack)), core.conversation)
+    assert not http.socket_mode
+    assert http.platform == "slack"
+
+
+# -- Socket Mode --
+
+
+async def test_socket_mode_acks_and_answers_a_command(
+    make_settings: Any, core: Any, slack: FakeSlack
+):
+    settings = make_settings(**slack_env(slack, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=""))
+    bot = SlackAdapter.from_settings(settings, core.conversation)
+    await bot.start()
+    try:
+        assert bot.socket_mode
+        assert bot.port is None
+        payload = command_payload("help", response_url=slack.response_url("socket"))
+        ack = await slack.send_envelope("slash_commands", payload)
+        assert ack["envelope_id"].startswith("env-")
+        await slack.wait_until(lambda: bool(answers(slack, "socket")))
+        assert "/arxiv today" in answers(slack, "socket")[0]["text"]
+    finally:
+        await bot.close()
+    assert slack.calls_of("apps.connections.open")
+
+
+# -- synthetic digests --
+
+
+def digest_of(n: int, title: str = "", authors: int = 3, words: int = 40) -> Digest:
+    entries = tuple(
+        DigestEntry(
+            Paper(
+                id=f"2505.{i:05d}",
+                title=title or f"Paper {i}",
+                abstract=" ".join(["abstract"] * words),
+                authors=tuple(f"Author {a}" for a in range(authors)),
+            ),
+            Score(f"2505.{i:05d}", 9, 8, "Close to the criteria."),
+        )
+        for i in range(1, n + 1)
+    )
+    return Digest(
+        day=date(2025, 5, 2),
+        channel_id=CHANNEL,
+        model="gpt-4o",
+        criteria=Criteria("Anything."),
+        criteria_version=1,
+        thresholds=Thresholds(),
+        counts=StageCounts(n, n, n, n),
+        entries=entries,
+    )
