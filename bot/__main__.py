@@ -225,8 +225,13 @@ class ChatAdapter(ChatPlatform, Protocol):
 
 
 def chat_adapters(settings: Settings, conversation: Conversation) -> list[ChatAdapter]:
-    """The adapters whose tokens are set."""
+    """The adapters whose tokens are set (imported only then: a platform SDK loads only when
+    it is used)."""
     adapters: list[ChatAdapter] = []
+    if settings.slack_bot_token is not None:
+        from adapters.slack import SlackAdapter
+
+        adapters.append(SlackAdapter.from_settings(settings, conversation))
     return adapters
 
 

@@ -530,8 +530,7 @@ async def test_stop_lets_the_delivery_in_progress_finish(world: World) -> None:
     world.clock.at(utc(DAY, 6))
     async with world.bot() as bot:
         tick = asyncio.create_task(bot.runner.tick())
-        while not world.chat.messages:  # the parent is out, the cards are coming
-            await asyncio.sleep(0.001)
+        await world.chat.posted.wait()  # the parent is out, the cards are coming
         await bot.runner.stop(grace=30)
         assert tick.done()
         assert tick.exception() is None

@@ -9,13 +9,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import socket
 import sys
 from datetime import date
 from pathlib import Path
 
+import aiohttp
+
 from tests.conftest import TEST_KEY, bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, load_labels
+from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
 from tests.fakes.synth import load_eval_day, rss_feed
 
 DAY = "2025-05-02"
@@ -262,3 +267,75 @@ async def test_a_run_killed_mid_scoring_loses_nothing_already_paid_for(
     assert asked_again.isdisjoint(paid_for)
     assert paid_for | asked_again == {str(p["id"]) for p in papers}
     assert json.loads(out)["counts"]["scored"] == len(papers)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_run_serves_slack_and_stops_cleanly_on_sigterm(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    serve_day(arxiv)
+    http_port, health_port = free_port(), free_port()
+    async with FakeSlack() as slack:
+        env = bot_env(
+            arxiv,
+            llm,
+            tmp_path / "db.sqlite3",
+            SLACK_BOT_TOKEN="xoxb-run-test-token",
+            SLACK_SIGNING_SECRET="run-test-signing-secret",
+            ARXIV_BOT_HTTP_PORT=str(http_port),
+            ARXIV_BOT_SLACK_API_URL=slack.api_url,
+            ARXIV_BOT_HEALTH_PORT=str(health_port),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env={"PATH": os.environ.get("PATH", ""), **env},
+            cwd=REPO,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with aiohttp.ClientSession() as http:
+                await wait_healthy(http, f"http://127.0.0.1:{health_port}/healthz", proc)
+                body = command_form("subscribe", response_url=slack.response_url("sub"))
+                headers = {
+                    **signed_headers("run-test-signing-secret", body),
+                    "Content-Type": "application/x-www-form-urlencoded",
+                }
+                url = f"http://127.0.0.1:{http_port}/slack/events"
+                async with http.post(url, data=body, headers=headers) as resp:
+                    assert resp.status == 200
+            await slack.wait_until(lambda: bool(slack.responses), within=20)
+            assert "Subscribed" in json.dumps(slack.responses[0][1])
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    log = err.decode()
+    assert proc.returncode == 0, log[-2000:]
+    assert "slack adapter connected" in log
+    assert "stopped" in log
+    assert "Traceback" not in log
+    assert "xoxb-run-test-token" not in log
+    assert "run-test-signing-secret" not in log
+
+
+async def wait_healthy(
+    http: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process
+) -> None:
+    for _ in range(300):
+        assert proc.returncode is None, "the bot exited"
+        try:
+            async with http.get(url) as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the bot never became healthy")

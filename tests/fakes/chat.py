@@ -8,6 +8,7 @@ against their own fake servers.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +43,7 @@ class FakeChat:
     refuse: int = 0  # the next `refuse` calls are refused
     kill_after: int | None = None  # accept this many more posts, then die after the next one
     calls: int = 0
+    posted: asyncio.Event = field(default_factory=asyncio.Event)  # set by the first message
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _gate(self) -> None:
@@ -55,6 +57,7 @@ class FakeChat:
 
     def _keep(self, message: Message) -> str:
         self.messages.append(message)
+        self.posted.set()
         if self.kill_after is not None:
             if self.kill_after == 0:
                 self.kill_after = None
