@@ -7,7 +7,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 from openai import AsyncOpenAI
 
+from adapters.slack import Pacer, SlackAdapter, web_client
 from bot.__main__ import Core, settings_resolver, wire_core
 from bot.channels import ChannelSettings
 from bot.conversation import Caller, Reply
@@ -26,6 +27,7 @@ from bot.daily import DailyRunner, backoff, due_at, latest_rebuild, next_post_ti
 from bot.delivery import Delivery
 from bot.health import health_app, start_health
 from bot.models import Thresholds
+from bot.platform import ChatPlatform
 from bot.scheduler import DailyScheduler, fetch_trigger, post_trigger
 from bot.settings import Settings
 from bot.store import ChannelRow, Store
@@ -34,6 +36,7 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.chat import FakeChat, Killed
 from tests.fakes.chat_server import ChatServer
 from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, Verdict, load_labels
+from tests.fakes.slack_server import FakeSlack
 from tests.fakes.synth import empty_rss_feed, load_eval_day, rss_feed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,13 +111,15 @@ class Bot:
     runner: DailyRunner
     chat: FakeChat
 
-    async def say(self, channel: str, text: str, user: str = "alice") -> str:
+    async def say(
+        self, channel: str, text: str, user: str = "alice", platform: str = "fake"
+    ) -> str:
         replies: list[Reply] = []
 
         async def respond(reply: Reply) -> None:
             replies.append(reply)
 
-        await self.core.conversation.handle(Caller("fake", channel, user), text, respond)
+        await self.core.conversation.handle(Caller(platform, channel, user), text, respond)
         return "\n".join(r.text for r in replies)
 
 
@@ -132,7 +137,10 @@ class World:
 
     @asynccontextmanager
     async def bot(
-        self, crash: tuple[str, int, bool] | None = None, **runner_options: Any
+        self,
+        crash: tuple[str, int, bool] | None = None,
+        platform: Callable[[Core], ChatPlatform] | None = None,
+        **runner_options: Any,
     ) -> AsyncIterator[Bot]:
         """A bot process: opened on the database file, closed (or 'killed') on exit."""
         settings = self.settings()
@@ -148,7 +156,8 @@ class World:
         ):
             cast(CrashingStore, store).crash = crash
             core = wire_core(settings, store, http, client)
-            delivery = Delivery(store, {"fake": self.chat})
+            chat = platform(core) if platform is not None else self.chat
+            delivery = Delivery(store, {chat.platform: chat})
             options = {
                 "catch_up": timedelta(hours=settings.catch_up_hours),
                 "fetch_deadline": timedelta(hours=settings.fetch_deadline_hours),
@@ -587,3 +596,31 @@ async def test_a_process_killed_mid_thread_finishes_the_thread_once_on_restart(
     parents = server.of("C1", "parent")
     assert len(parents) == 1
     assert sorted(m.paper_id or "" for m in server.of("C1", "card")) == SELECTED
+
+
+async def test_slack_daily_post_survives_a_kill_between_posting_and_recording(
+    world: World,
+) -> None:
+    async with FakeSlack() as slack:
+
+        def on_slack(core: Core) -> ChatPlatform:
+            client = web_client("xoxb-daily-test", slack.api_url)
+            return SlackAdapter(
+                core.conversation, client, signing_secret="s", pacer=Pacer(interval=0)
+            )
+
+        async with world.bot() as bot:
+            await bot.say("C0TEAM", "subscribe", platform="slack")
+            await bot.runner.tick()
+        world.clock.at(utc(DAY, 6))
+        with killed():  # the third card reached Slack, its id never reached the database
+            async with world.bot(("record_posted", 4, False), on_slack) as bot:
+                await bot.runner.tick()
+        async with world.bot(platform=on_slack) as bot:
+            await bot.runner.tick()
+            await bot.runner.tick()
+        parents = [m for m in slack.channel_messages("C0TEAM") if m.thread_ts is None]
+        assert len(parents) == 1
+        thread = slack.thread("C0TEAM", parents[0].ts)
+        titles = sorted(m.text for m in thread)
+        assert len(titles) == len(SELECTED) == len(set(titles))
