@@ -354,3 +354,58 @@ async def test_a_failing_command_apologises_and_logs_the_traceback_without_the_t
     assert "RuntimeError: a bug in a command" in caplog.text
     assert "Traceback" in caplog.text
     assert TOKEN not in caplog.text
+
+
+# -- the criteria form and autocomplete --
+
+
+def _text_inputs(component: Any) -> list[dict[str, Any]]:
+    """Every text input of a modal payload, however deeply it is nested."""
+    if isinstance(component, list):
+        return [found for c in component for found in _text_inputs(c)]
+    if not isinstance(component, dict):
+        return []
+    own = [component] if component.get("type") == 4 else []
+    return (
+        own + _text_inputs(component.get("components")) + _text_inputs(component.get("component"))
+    )
+
+
+async def test_criteria_edit_opens_a_form_whose_text_becomes_the_criteria(
+    fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    token = await fake.slash_command("criteria", [{"name": "action", "type": 3, "value": "edit"}])
+    await fake.wait_for(lambda: any(c["token"] == token for c in fake.callbacks))
+    (modal,) = [c for c in fake.callbacks if c["token"] == token]
+    assert modal["type"] == 9  # a modal, the only answer that cannot be deferred
+    (text_input,) = _text_inputs(modal["data"]["components"])
+    submitted = {**text_input, "value": "Sparse experts.\nModel compression."}
+    components = [
+        {"type": 18, "component": submitted}
+        if "component" in row
+        else {"type": 1, "components": [submitted]}
+        for row in modal["data"]["components"]
+    ]
+    submit = await fake.interaction(
+        5, {"custom_id": modal["data"]["custom_id"], "components": components}
+    )
+    await fake.wait_for(lambda: any(f["token"] == submit for f in fake.followups))
+    answer = next(f for f in fake.followups if f["token"] == submit)
+    assert "Criteria updated to version 2" in answer["content"]
+
+
+async def test_explain_autocompletes_the_papers_of_the_latest_digest(
+    core: Any, fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    digest = await todays_digest(core)
+    await daily_post(bot, core, digest)
+    wanted = digest.entries[0].paper
+    typed = {"type": 3, "name": "paper", "value": wanted.id[-4:], "focused": True}
+    token = await fake.slash_command("explain", [typed], type_=4)
+    await fake.wait_for(lambda: any(c["token"] == token for c in fake.callbacks))
+    (answer,) = [c for c in fake.callbacks if c["token"] == token]
+    assert answer["type"] == 8
+    first = answer["data"]["choices"][0]
+    assert first["value"] == wanted.id
+    assert first["name"].startswith("1. ")
+    assert len(first["name"]) <= 100
