@@ -154,6 +154,11 @@ class DiscordAdapter:
             why = _describe(failure) if failure else f"no READY within {READY_TIMEOUT:.0f} s"
             raise PlatformUnavailable(f"cannot connect to Discord's gateway: {why}")
         log.info("Discord: connected as %s", self._client.user)
+        if self._client.application_id is not None and not self._client.guilds:
+            log.warning(
+                "Discord: the bot is in no server yet; invite it with %s",
+                render.invite_url(self._client.application_id),
+            )
 
     async def close(self) -> None:
         """Disconnect and undo the endpoint overrides."""

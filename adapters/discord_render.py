@@ -165,6 +165,28 @@ def _field(value: str) -> str:
     return clip(inert(value), EMBED_FIELD_CHARS)
 
 
+def invite_permissions() -> discord.Permissions:
+    """Exactly what the bot needs in a channel: see it, post the parent, start the thread, post
+    cards with embeds in it, add the like reaction, and read its own history to recover."""
+    return discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        send_messages_in_threads=True,
+        create_public_threads=True,
+        embed_links=True,
+        add_reactions=True,
+        read_message_history=True,
+    )
+
+
+def invite_url(application_id: int) -> str:
+    """The link a server admin opens to add the bot with those permissions and commands."""
+    return (
+        f"https://discord.com/oauth2/authorize?client_id={application_id}"
+        f"&scope=bot+applications.commands&permissions={invite_permissions().value}"
+    )
+
+
 def explain_custom_id(paper_id: str) -> str:
     """The custom id of a card's Explain button; it carries the paper so it survives restarts."""
     return f"{EXPLAIN_PREFIX}{paper_id}"

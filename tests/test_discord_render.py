@@ -4,6 +4,7 @@ defused paper text, the `/arxiv` option mapping, reaction translation and comman
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import discord
 import pytest
@@ -240,3 +241,12 @@ def test_command_signature_ignores_what_discord_adds() -> None:
     changed = [{**remote[0], "description": "new"}]
     assert render.command_signature(local) != render.command_signature(changed)
     assert render.command_signature(local) != render.command_signature([])
+
+
+def test_the_invite_asks_for_exactly_the_documented_permissions() -> None:
+    assert render.invite_permissions().value == 309237730368
+    url = render.invite_url(123)
+    assert "client_id=123" in url
+    assert "scope=bot+applications.commands" in url
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "discord.md").read_text("utf-8")
+    assert url.replace("123", "YOUR_APPLICATION_ID") in docs
