@@ -143,6 +143,7 @@ class DiscordAdapter:
             await self.close()
             raise
         self._task = asyncio.create_task(self._client.connect(reconnect=True), name="discord")
+        self._task.add_done_callback(_report_gateway_end)
         ready = asyncio.create_task(self._client.wait_until_ready())
         done, _ = await asyncio.wait(
             {self._task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
@@ -193,15 +194,22 @@ class DiscordAdapter:
         app_id = self._client.application_id
         assert app_id is not None, "login sets the application id"
         http = self._client.http
-        if not self._guild_ids:
-            remote = await http.get_global_commands(app_id)
-            await self._sync_if_changed(tree, None, list(remote))
-            return
-        for guild_id in self._guild_ids:
-            guild = discord.Object(guild_id)
-            tree.copy_global_to(guild=guild)
-            remote = await http.get_guild_commands(app_id, guild_id)
-            await self._sync_if_changed(tree, guild, list(remote))
+        try:
+            if not self._guild_ids:
+                remote = await http.get_global_commands(app_id)
+                await self._sync_if_changed(tree, None, list(remote))
+                return
+            for guild_id in self._guild_ids:
+                guild = discord.Object(guild_id)
+                tree.copy_global_to(guild=guild)
+                remote = await http.get_guild_commands(app_id, guild_id)
+                await self._sync_if_changed(tree, guild, list(remote))
+        except discord.Forbidden as exc:
+            raise PlatformError(
+                f"Discord refused to register /arxiv ({_describe(exc)}): invite the bot with the "
+                "applications.commands scope to every server in ARXIV_BOT_DISCORD_GUILDS "
+                "(docs/discord.md)"
+            ) from None
 
     async def _sync_if_changed(
         self, tree: app_commands.CommandTree[Any], guild: discord.Object | None, remote: list[Any]
@@ -497,6 +505,13 @@ class _ArxivClient(discord.Client):
     ) -> None:
         log.error("Discord: a command failed", exc_info=error)
         await _apologise(interaction)
+
+
+def _report_gateway_end(task: asyncio.Task[None]) -> None:
+    """The gateway task ends only on close, or when discord.py gives up reconnecting."""
+    failure = None if task.cancelled() else task.exception()
+    if failure is not None:
+        log.error("Discord: the gateway connection ended: %s", _describe(failure))
 
 
 async def _logged(work: Awaitable[T], what: str) -> T | None:

@@ -233,8 +233,12 @@ async def test_today_posts_a_parent_a_thread_and_one_card_per_paper(
     assert len(await core.store.likes(CHANNEL, None, 15)) == 1
 
 
-async def test_explain_button_answers_after_a_restart(
-    core: Any, fake: FakeDiscord, bot: DiscordAdapter, discord_settings: Callable[..., Any]
+async def test_buttons_and_reactions_on_a_digest_posted_before_a_restart_still_work(
+    core: Any,
+    fake: FakeDiscord,
+    bot: DiscordAdapter,
+    discord_settings: Callable[..., Any],
+    adapter_log: AdapterLog,
 ) -> None:
     digest = await todays_digest(core)
     ids = await daily_post(bot, core, digest)
@@ -250,8 +254,12 @@ async def test_explain_button_answers_after_a_restart(
             message=fake.bot_messages(int(ids[PARENT]))[0],
         )
         await fake.wait_for(lambda: any(f["token"] == token for f in fake.followups))
+        # the thread is not in the new client's cache: its channel is looked up over REST
+        await fake.reaction("MESSAGE_REACTION_ADD", int(ids[PARENT]), int(ids[paper_id]), "👍")
+        await adapter_log.wait_for(f"liked arXiv:{paper_id} in {CHANNEL}")
     finally:
         await restarted.close()
+    assert fake.requests_of("GET", rf"/channels/{ids[PARENT]}")
     answer = next(f for f in fake.followups if f["token"] == token)
     assert f"(arXiv:{paper_id})" in answer["content"]
     assert answer["flags"] & 64
