@@ -54,8 +54,6 @@ THREAD_ALREADY_EXISTS: Final = 160004
 
 T = TypeVar("T")
 
-_CHANNELS_WITH_THREADS = (discord.Thread,)
-
 
 def intents() -> discord.Intents:
     """Only what the bot reads: guilds (channels, threads) and reactions; no message content."""
@@ -298,7 +296,7 @@ class DiscordAdapter:
         )
         try:
             await message.add_reaction(self._like_emoji)
-        except discord.HTTPException as exc:  # a convenience: the card stands without it
+        except Exception as exc:  # a convenience: the posted card must not be posted again
             log.warning("Discord: could not add the like reaction to a card: %s", _describe(exc))
         return message
 
@@ -327,7 +325,7 @@ class DiscordAdapter:
     async def home_channel(self, channel: object, channel_id: int | None) -> str:
         """The channel a command or reaction belongs to: a digest thread counts as the channel
         it was started in, so explain, likes and settings work from inside it."""
-        if isinstance(channel, _CHANNELS_WITH_THREADS) and channel.parent_id:
+        if isinstance(channel, discord.Thread) and channel.parent_id:
             return str(channel.parent_id)
         if channel_id is None:
             raise PlatformError("this command only works in a server channel")
