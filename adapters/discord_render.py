@@ -1,0 +1,298 @@
+"""Pure helpers of the Discord adapter: digest embeds within Discord's limits, the mapping of
+`/arxiv` options onto the command grammar, reaction translation, button ids, and the comparison
+of the command tree with what Discord already has.
+
+Everything here is a function of its arguments: no I/O, no client, no clock. Paper and user text
+is defused (no `@everyone`, no role or user mention syntax) and escaped for Discord markdown
+before it is placed in a message; the adapter also sends every message with mentions disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+import discord
+
+from adapters.markdown import money
+from bot import commands
+from bot.commands import CommandError
+from bot.models import Digest, DigestEntry
+from bot.safety import clip, defuse
+
+MESSAGE_CHARS: Final = 2000
+EMBED_TITLE_CHARS: Final = 256
+EMBED_DESCRIPTION_CHARS: Final = 4096
+EMBED_FIELD_CHARS: Final = 1024
+EMBED_FOOTER_CHARS: Final = 2048
+EMBED_TOTAL_CHARS: Final = 6000
+EMBEDS_PER_MESSAGE: Final = 10
+THREAD_NAME_CHARS: Final = 100
+TOP_TITLES: Final = 10
+
+EXPLAIN_PREFIX: Final = "arxiv:explain:"
+EXPLAIN_TEMPLATE: Final = r"arxiv:explain:(?P<paper_id>[0-9A-Za-z.\-/]{1,60})"
+DAILY_MARKER: Final = "arxiv-bot daily digest"
+CARD_COLOUR: Final = 0xB31B1B  # arXiv red
+
+NO_MENTIONS: Final = discord.AllowedMentions.none()
+
+_ABS_URL: Final = re.compile(r"^https://arxiv\.org/abs/(?P<id>.+)$")
+_MARKDOWN: Final = re.compile(r"([\\*_~`|>\[\]()#]|^-)")
+
+# Commands whose answer is meant for the whole channel; everything else answers privately.
+_PUBLIC_COMMANDS: Final = frozenset({"today", "criteria preview"})
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+def inert(value: str) -> str:
+    """Paper or user text shown as typed: one line, no mention power, no markdown effect."""
+    return _MARKDOWN.sub(r"\\\1", defuse(" ".join(value.split())))
+
+
+def link_label(value: str, limit: int) -> str:
+    """Text safe inside `[...](url)`, at most `limit` characters before escaping."""
+    return inert(clip(" ".join(value.split()), limit))
+
+
+def message_chunks(text: str, limit: int = MESSAGE_CHARS) -> list[str]:
+    """`text` cut into messages of at most `limit` characters, at line breaks where possible."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+# -- the daily post ------------------------------------------------------------------------------
+
+
+def daily_footer(day: date) -> str:
+    """The footer that marks a day's daily parent message, so `recover` can find it."""
+    return f"{DAILY_MARKER} · {day.isoformat()}"
+
+
+def card_footer(entry: DigestEntry, day: date) -> str:
+    """The footer of a card: the paper and the day, read back by `recover`."""
+    return f"arXiv:{entry.paper.id} · {day.isoformat()}"
+
+
+def thread_name(digest: Digest) -> str:
+    """The name of the thread holding a digest's cards."""
+    n = len(digest.entries)
+    return clip(f"arXiv {digest.day.isoformat()} · {n} paper{'s' if n != 1 else ''}", 100)
+
+
+def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
+    """The summary message: counts, the top titles, the LLM cost; `daily` marks the scheduled
+    post (only those are found again by `recover`)."""
+    c, t = digest.counts, digest.thresholds
+    lines = [
+        f"**{c.selected}** of {c.considered} papers met relevance ≥ {t.relevance} and "
+        f"novelty ≥ {t.novelty} (criteria version {digest.criteria_version}).",
+        f"Announced {c.announced} · considered {c.considered} · scored {c.scored}"
+        + (f" · not scored {c.unscored}" if c.unscored else ""),
+    ]
+    lines += [f"*{inert(note)}*" for note in digest.notes]
+    if digest.entries:
+        lines.append("")
+        for n, entry in enumerate(digest.entries[:TOP_TITLES], 1):
+            s = entry.score
+            lines.append(
+                f"{n}. [{link_label(entry.paper.title, 150)}]({entry.paper.abs_url}) — "
+                f"relevance {s.relevance}, novelty {s.novelty}"
+            )
+        if len(digest.entries) > TOP_TITLES:
+            lines.append(f"…and {len(digest.entries) - TOP_TITLES} more in the thread.")
+        lines += ["", "One card per paper in the thread: react 👍 to like, press Explain for why."]
+    else:
+        lines += ["", "No paper met the thresholds today."]
+    u = digest.usage
+    lines.append(
+        f"LLM: {u.calls} calls, {u.total_tokens} tokens, {money(u.cost_usd, u.priced)} "
+        f"({inert(digest.model)})"
+    )
+    embed = discord.Embed(
+        title=clip(f"arXiv digest for {digest.day.isoformat()}", EMBED_TITLE_CHARS),
+        description=clip("\n".join(lines), EMBED_DESCRIPTION_CHARS),
+        colour=CARD_COLOUR,
+    )
+    embed.set_footer(text=daily_footer(digest.day) if daily else f"arxiv-bot · {digest.day}")
+    return embed
+
+
+def card_embed(digest: Digest, entry: DigestEntry, number: int) -> discord.Embed:
+    """One paper's card: linked title, authors, scores, the LLM's comment and the abstract,
+    clipped so the whole embed stays within Discord's limits."""
+    p, s = entry.paper, entry.score
+    embed = discord.Embed(
+        title=clip(f"{number}. {inert(p.title)}", EMBED_TITLE_CHARS),
+        url=p.abs_url,
+        colour=CARD_COLOUR,
+    )
+    embed.add_field(name="Relevance", value=f"{s.relevance}/10", inline=True)
+    embed.add_field(name="Novelty", value=f"{s.novelty}/10", inline=True)
+    embed.add_field(name="Authors", value=_field(", ".join(p.authors) or "—"), inline=False)
+    embed.add_field(name="Why it fits", value=_field(s.comment or "—"), inline=False)
+    if p.comment:
+        embed.add_field(name="arXiv comment", value=_field(p.comment), inline=False)
+    embed.set_footer(text=card_footer(entry, digest.day))
+    room = EMBED_TOTAL_CHARS - len(embed)
+    embed.description = clip(inert(p.abstract), min(EMBED_DESCRIPTION_CHARS, room))
+    return embed
+
+
+def _field(value: str) -> str:
+    return clip(inert(value), EMBED_FIELD_CHARS)
+
+
+def invite_permissions() -> discord.Permissions:
+    """Exactly what the bot needs in a channel: see it, post the parent, start the thread, post
+    cards with embeds in it, add the like reaction, and read its own history to recover."""
+    return discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        send_messages_in_threads=True,
+        create_public_threads=True,
+        embed_links=True,
+        add_reactions=True,
+        read_message_history=True,
+    )
+
+
+def invite_url(application_id: int) -> str:
+    """The link a server admin opens to add the bot with those permissions and commands."""
+    return (
+        f"https://discord.com/oauth2/authorize?client_id={application_id}"
+        f"&scope=bot+applications.commands&permissions={invite_permissions().value}"
+    )
+
+
+def explain_custom_id(paper_id: str) -> str:
+    """The custom id of a card's Explain button; it carries the paper so it survives restarts."""
+    return f"{EXPLAIN_PREFIX}{paper_id}"
+
+
+# -- reading the daily post back -----------------------------------------------------------------
+
+
+def is_daily_parent(embeds: Sequence[discord.Embed], day: date) -> bool:
+    """Whether a message's embeds mark it as `day`'s daily parent."""
+    return any(e.footer.text == daily_footer(day) for e in embeds)
+
+
+def card_paper(embeds: Sequence[discord.Embed], day: date) -> str | None:
+    """The paper id a card of `day` shows, from its embed URL and footer."""
+    for embed in embeds:
+        match = _ABS_URL.match(embed.url or "")
+        if match and (embed.footer.text or "").endswith(f" · {day.isoformat()}"):
+            return match.group("id")
+    return None
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def command_text(subcommand: str, options: Mapping[str, object]) -> str:
+    """The command grammar text (without `/arxiv`) of an `/arxiv <subcommand>` interaction and
+    its options; unknown subcommands are passed through for the grammar to reject."""
+    value = _option(options, "value")
+    if subcommand == "explain":
+        return f"explain {_option(options, 'paper')}".strip()
+    if subcommand in ("criteria", "settings"):
+        action = _option(options, "action") or "show"
+        return subcommand if action == "show" else f"{subcommand} {action} {value}".strip()
+    if subcommand == "likes":
+        return "likes me" if _option(options, "whose") == "me" else "likes"
+    if subcommand == "subscribe":
+        return "unsubscribe" if options.get("enabled") is False else "subscribe"
+    return subcommand
+
+
+def _option(options: Mapping[str, object], name: str) -> str:
+    value = options.get(name)
+    return "" if value is None else " ".join(str(value).split())
+
+
+def answers_publicly(text: str) -> bool:
+    """Whether a command's answer is for the channel (a digest, a change everyone should see)
+    rather than for the person who asked; invalid commands answer privately."""
+    try:
+        name = commands.parse(text).name
+    except CommandError:
+        return False
+    return name in _PUBLIC_COMMANDS or commands.spec(name).changes_channel
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionEvent:
+    """A reaction worth passing to the conversation: who, on which message, which emoji."""
+
+    user_id: str
+    message_id: str
+    emoji: str
+    added: bool
+
+
+def reaction_event(
+    *,
+    user_id: int,
+    bot_user_id: int | None,
+    message_id: int,
+    emoji_name: str | None,
+    emoji_id: int | None,
+    added: bool,
+) -> ReactionEvent | None:
+    """A raw Discord reaction as a like/unlike candidate; the bot's own reactions and custom
+    (server) emoji are not likes."""
+    if user_id == bot_user_id or emoji_id is not None or not emoji_name:
+        return None
+    return ReactionEvent(str(user_id), str(message_id), emoji_name, added)
+
+
+# -- command sync --------------------------------------------------------------------------------
+
+_OPTION_KEYS: Final = (
+    "name",
+    "description",
+    "choices",
+    "min_value",
+    "max_value",
+    "min_length",
+    "max_length",
+    "channel_types",
+)
+
+
+def command_signature(payloads: Sequence[Mapping[str, Any]]) -> str:
+    """A canonical text of application commands that ignores what Discord adds (ids, versions,
+    defaults left out): equal signatures mean there is nothing to sync."""
+    return json.dumps(sorted((_canonical(p) for p in payloads), key=lambda c: c["name"]))
+
+
+def _canonical(payload: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: payload[k] for k in _OPTION_KEYS if payload.get(k) is not None}
+    out["type"] = payload.get("type", 1)
+    out["required"] = bool(payload.get("required", False))
+    out["autocomplete"] = bool(payload.get("autocomplete", False))
+    out["options"] = [_canonical(o) for o in payload.get("options") or ()]
+    return out
