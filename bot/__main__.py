@@ -232,6 +232,10 @@ def chat_adapters(settings: Settings, conversation: Conversation) -> list[ChatAd
         from adapters.slack import SlackAdapter
 
         adapters.append(SlackAdapter.from_settings(settings, conversation))
+    if settings.discord_bot_token is not None:
+        from adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter.from_settings(settings, conversation))
     return adapters
 
 
