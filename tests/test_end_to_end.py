@@ -19,6 +19,7 @@ import aiohttp
 
 from tests.conftest import TEST_KEY, bot_env
 from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.discord_server import GUILD_ID, FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, load_labels
 from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
 from tests.fakes.synth import load_eval_day, rss_feed
@@ -339,3 +340,43 @@ async def wait_healthy(
             pass
         await asyncio.sleep(0.1)
     raise AssertionError("the bot never became healthy")
+
+
+async def test_run_serves_discord_and_stops_cleanly_on_sigterm(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    token = "discord-run-token-never-shown"
+    health_port = free_port()
+    async with FakeDiscord(token) as discord:
+        env = bot_env(
+            arxiv,
+            llm,
+            tmp_path / "db.sqlite3",
+            DISCORD_BOT_TOKEN=token,
+            ARXIV_BOT_DISCORD_API_URL=discord.api_url,
+            ARXIV_BOT_DISCORD_GATEWAY_URL=discord.gateway_url,
+            ARXIV_BOT_DISCORD_GUILDS=str(GUILD_ID),
+            ARXIV_BOT_HEALTH_PORT=str(health_port),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env={"PATH": os.environ.get("PATH", ""), **env},
+            cwd=REPO,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with aiohttp.ClientSession() as http:
+                await wait_healthy(http, f"http://127.0.0.1:{health_port}/healthz", proc)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    log = err.decode()
+    assert proc.returncode == 0, log[-2000:]
+    assert "discord adapter connected" in log
+    assert "stopped" in log
+    assert "Traceback" not in log
+    assert token not in log
