@@ -292,16 +292,7 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(
             ARXIV_BOT_SLACK_API_URL=slack.api_url,
             ARXIV_BOT_HEALTH_PORT=str(health_port),
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env={"PATH": os.environ.get("PATH", ""), **env},
-            cwd=REPO,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await start_run(env)
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, f"http://127.0.0.1:{health_port}/healthz", proc)
@@ -316,15 +307,34 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(
             await slack.wait_until(lambda: bool(slack.responses), within=20)
             assert "Subscribed" in json.dumps(slack.responses[0][1])
         finally:
-            proc.send_signal(signal.SIGTERM)
-            _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    log = err.decode()
+            log = await stop_run(proc)
     assert proc.returncode == 0, log[-2000:]
     assert "slack adapter connected" in log
     assert "stopped" in log
     assert "Traceback" not in log
     assert "xoxb-run-test-token" not in log
     assert "run-test-signing-secret" not in log
+
+
+async def start_run(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`arxiv-bot run` in a child process, its log on a pipe."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def stop_run(proc: asyncio.subprocess.Process) -> str:
+    """SIGTERM, then the whole log once it exited."""
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return err.decode()
 
 
 async def wait_healthy(
@@ -358,23 +368,12 @@ async def test_run_serves_discord_and_stops_cleanly_on_sigterm(
             ARXIV_BOT_DISCORD_GUILDS=str(GUILD_ID),
             ARXIV_BOT_HEALTH_PORT=str(health_port),
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env={"PATH": os.environ.get("PATH", ""), **env},
-            cwd=REPO,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await start_run(env)
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, f"http://127.0.0.1:{health_port}/healthz", proc)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    log = err.decode()
+            log = await stop_run(proc)
     assert proc.returncode == 0, log[-2000:]
     assert "discord adapter connected" in log
     assert "stopped" in log
