@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -105,8 +105,8 @@ class _Outage:
     """Failed fetches of one category set since the first failure."""
 
     first: datetime
+    next_try: datetime
     attempts: int = 0
-    next_try: datetime = field(default_factory=utc_now)
     reason: str = ""
     reported: bool = False
 
@@ -166,21 +166,20 @@ class DailyRunner:
             self._current = asyncio.current_task()
             now = self._clock()
             channels = [
-                row
+                (row, self._settings_of(row))
                 for row in await self._store.subscribed_channels()
                 if row.platform in self._delivery.platforms
             ]
             by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
-            for row in channels:
-                settings = self._settings_of(row)
+            for row, settings in channels:
                 by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
             for key, members in by_key.items():
                 await self._refresh_feed(key, members, now)
-            for row in channels:
+            for row, settings in channels:
                 if self._stopping:
                     break
                 try:
-                    await self._serve(row, self._settings_of(row), now)
+                    await self._serve(row, settings, now)
                 except Exception:
                     log.exception(
                         "daily post of %s:%s failed; retrying later", row.platform, row.id
@@ -227,7 +226,7 @@ class DailyRunner:
         rebuild: datetime,
         reason: str,
     ) -> None:
-        outage = self._outages.setdefault(key, _Outage(first=now))
+        outage = self._outages.setdefault(key, _Outage(first=now, next_try=now))
         outage.attempts += 1
         outage.reason = reason
         outage.next_try = now + backoff(outage.attempts)
