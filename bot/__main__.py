@@ -31,7 +31,7 @@ from bot.errors import BotError, SettingsError
 from bot.ingest import FeedClient, Ingestor
 from bot.models import Thresholds
 from bot.progress import TerminalProgress
-from bot.service import DayOutcome, DigestOptions, DigestService
+from bot.service import DayOutcome, DigestOptions, DigestService, LLMBudget
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from scoring.criteria import load_criteria
@@ -51,6 +51,9 @@ def digest_options(settings: Settings) -> DigestOptions:
         categories=settings.categories,
         thresholds=Thresholds(settings.min_relevance, settings.min_novelty),
         cross_lists=settings.cross_lists,
+        budget=LLMBudget(settings.llm_share, settings.llm_min_papers),
+        learning=settings.learning,
+        prompt_examples=settings.prompt_examples,
     )
 
 
@@ -109,7 +112,7 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
             structured=settings.structured_output,
             round_pause=settings.llm_round_pause,
         )
-        service = DigestService(store, ingestor, scorer)
+        service = DigestService(store, ingestor, scorer, PriceTable(settings.prices))
         prices = PriceTable(settings.prices)
         config = ConversationConfig(
             defaults=ChannelSettings.defaults(settings),

@@ -30,7 +30,7 @@ from bot.errors import BotError
 from bot.ingest import categories_key
 from bot.models import Digest, DigestEntry, ScoreKey
 from bot.safety import clip, defuse
-from bot.service import DigestOptions, DigestService
+from bot.service import DigestOptions, DigestService, LLMBudget
 from bot.store import Store
 from scoring.criteria import validate_criteria
 from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer
@@ -184,7 +184,12 @@ class Conversation:
     async def _options(self, caller: Caller) -> DigestOptions:
         s = await self.channel_settings(caller.channel_id, caller.platform)
         return DigestOptions(
-            categories=s.categories, thresholds=s.thresholds, cross_lists=s.cross_lists
+            categories=s.categories,
+            thresholds=s.thresholds,
+            cross_lists=s.cross_lists,
+            budget=LLMBudget(s.llm_share, s.llm_min_papers, s.llm_dollars),
+            learning=s.learning,
+            prompt_examples=s.prompt_examples,
         )
 
     # -- today ----------------------------------------------------------------------------------

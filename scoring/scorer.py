@@ -54,6 +54,7 @@ class _Run:
     total: int
     sink: Sink
     progress: Progress | None
+    examples: Sequence[Paper] = ()
     done: set[str] = field(default_factory=set)
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
@@ -98,9 +99,12 @@ class LLMScorer:
         criteria_text: str,
         sink: Sink,
         progress: Progress | None = None,
+        *,
+        examples: Sequence[Paper] = (),
     ) -> ScoringReport:
-        """Score every paper, handing each reply to `sink`; return what was and was not scored."""
-        run = _Run(total=len(papers), sink=sink, progress=progress)
+        """Score every paper, handing each reply to `sink`; return what was and was not scored.
+        `examples` (papers the team liked) join the system prefix shared by every request."""
+        run = _Run(total=len(papers), sink=sink, progress=progress, examples=examples)
         pending = list(papers)
         size = self._batch_size
         for round_no in range(self._rounds):
@@ -152,7 +156,9 @@ class LLMScorer:
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
-                messages=prompt.messages(criteria_text, papers, structured=structured),  # type: ignore[arg-type]
+                messages=prompt.messages(  # type: ignore[arg-type]
+                    criteria_text, papers, structured=structured, examples=run.examples
+                ),
                 **prompt.request_options(self.model, structured=structured),
             )
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
