@@ -34,6 +34,7 @@ check: lint typecheck test
 bench: install
 	$(BIN)/python -m bench.digest_1000
 	$(BIN)/python -m bench.slack_ack
+	$(BIN)/python -m bench.replay
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

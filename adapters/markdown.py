@@ -56,6 +56,7 @@ def _counts(digest: Digest) -> list[str]:
     lines = [
         f"Total arXiv papers: {c.announced}",
         f"Total considered papers: {c.considered}",
+        f"Total sent to the LLM: {c.sent} ({c.ranked_out} ranked out locally)",
         f"Total scored papers: {c.scored}",
         f"Total relevant papers: {c.selected}",
     ]

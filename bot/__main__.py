@@ -39,7 +39,7 @@ from bot.models import Thresholds
 from bot.platform import ChatPlatform
 from bot.progress import TerminalProgress
 from bot.scheduler import DailyScheduler
-from bot.service import DayOutcome, DigestOptions, DigestService
+from bot.service import DayOutcome, DigestOptions, DigestService, LLMBudget
 from bot.settings import Settings, load_settings
 from bot.store import ChannelRow, Store
 from scoring.criteria import load_criteria
@@ -60,6 +60,9 @@ def digest_options(settings: Settings) -> DigestOptions:
         categories=settings.categories,
         thresholds=Thresholds(settings.min_relevance, settings.min_novelty),
         cross_lists=settings.cross_lists,
+        budget=LLMBudget(settings.llm_share, settings.llm_min_papers),
+        learning=settings.learning,
+        prompt_examples=settings.prompt_examples,
     )
 
 
@@ -131,7 +134,9 @@ def wire_core(
         structured=settings.structured_output,
         round_pause=settings.llm_round_pause,
     )
-    service = DigestService(store, ingestor, scorer, daily_budget_usd=settings.daily_budget_usd)
+    service = DigestService(
+        store, ingestor, scorer, prices, daily_budget_usd=settings.daily_budget_usd
+    )
     config = ConversationConfig(
         defaults=ChannelSettings.defaults(settings),
         default_criteria=load_criteria(settings.criteria_file),

@@ -34,6 +34,11 @@ class ChannelSettings:
     cross_lists: bool
     post_time: time
     timezone: str
+    llm_share: float = 0.3
+    llm_min_papers: int = 60
+    llm_dollars: float | None = None
+    learning: bool = True
+    prompt_examples: int = 5  # bot-wide (ARXIV_BOT_PROMPT_EXAMPLES), not set per channel
 
     @classmethod
     def defaults(cls, settings: Settings) -> ChannelSettings:
@@ -45,6 +50,10 @@ class ChannelSettings:
             cross_lists=settings.cross_lists,
             post_time=time(int(hour), int(minute)),
             timezone=settings.timezone,
+            llm_share=settings.llm_share,
+            llm_min_papers=settings.llm_min_papers,
+            learning=settings.learning,
+            prompt_examples=settings.prompt_examples,
         )
 
     def with_overrides(self, overrides: dict[str, Any]) -> ChannelSettings:
@@ -66,7 +75,21 @@ class ChannelSettings:
             s = replace(s, post_time=time.fromisoformat(overrides["post_time"]))
         if "timezone" in overrides:
             s = replace(s, timezone=str(overrides["timezone"]))
+        if "llm_share" in overrides:
+            s = replace(s, llm_share=float(overrides["llm_share"]))
+        if "llm_dollars" in overrides:
+            dollars = overrides["llm_dollars"]
+            s = replace(s, llm_dollars=None if dollars is None else float(dollars))
+        if "learning" in overrides:
+            s = replace(s, learning=bool(overrides["learning"]))
         return s
+
+    def llm_budget_text(self) -> str:
+        """The channel's LLM budget in words."""
+        text = f"the top {self.llm_share:.0%} of the local ranking (at least {self.llm_min_papers})"
+        if self.llm_dollars is not None:
+            text += f", at most ${self.llm_dollars:g} a day"
+        return text
 
     def describe(self) -> str:
         """The settings as a short block of text."""
@@ -77,6 +100,8 @@ class ChannelSettings:
                 f"thresholds: relevance ≥ {self.thresholds.relevance}, "
                 f"novelty ≥ {self.thresholds.novelty}",
                 f"daily post: {self.post_time.strftime('%H:%M')} {self.timezone}",
+                f"sent to the LLM: {self.llm_budget_text()}",
+                f"learning from likes: {'on' if self.learning else 'off'}",
             ]
         )
 
@@ -128,3 +153,43 @@ def cross_lists_change(arg: str) -> dict[str, Any]:
     if word not in _ON | _OFF:
         raise SettingError("say `cross-lists on` or `cross-lists off`")
     return {"cross_lists": word in _ON}
+
+
+_SHARE = re.compile(r"^(\d+(?:\.\d+)?)(%?)$")
+_DOLLARS = re.compile(r"^\$(\d+(?:\.\d+)?)$")
+
+
+def llm_share_change(arg: str) -> dict[str, Any]:
+    """`30%`, `0.3`, `$0.05`, `30% $0.05` or `$none` as overrides of the LLM budget."""
+    words = arg.lower().split()
+    out: dict[str, Any] = {}
+    for word in words:
+        share, dollars = _SHARE.match(word), _DOLLARS.match(word)
+        if word in ("$none", "$off", "nolimit"):
+            out["llm_dollars"] = None
+        elif dollars:
+            amount = float(dollars.group(1))
+            if amount <= 0:
+                raise SettingError("a dollar budget must be above $0 (`$none` removes it)")
+            out["llm_dollars"] = amount
+        elif share:
+            value = float(share.group(1)) / (100 if share.group(2) or "." not in word else 1)
+            if not 0 < value <= 1:
+                raise SettingError("the share is a percentage from 1% to 100%, e.g. `30%`")
+            out["llm_share"] = value
+        else:
+            raise SettingError(
+                "give a share of the day and/or dollars a day, e.g. `llm-share 30%`, "
+                "`llm-share $0.05` or `llm-share 30% $0.05` (`$none` removes the dollar cap)"
+            )
+    if not out:
+        raise SettingError("give a share of the day, e.g. `llm-share 30%`")
+    return out
+
+
+def learning_change(arg: str) -> dict[str, Any]:
+    """`on` or `off` as an override (`reset` is an action, handled by the conversation)."""
+    word = arg.strip().lower()
+    if word not in _ON | _OFF:
+        raise SettingError("say `learning on`, `learning off` or `learning reset`")
+    return {"learning": word in _ON}

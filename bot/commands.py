@@ -112,7 +112,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "explain",
         "explain <arXiv id | card number>",
-        "why a paper got its relevance and novelty here",
+        "why a paper got its relevance and novelty here, or where the local ranking put it",
         ("explain 2505.00326", "explain 3"),
         takes_arg=True,
         arg_required=True,
@@ -162,13 +162,36 @@ COMMANDS: tuple[CommandSpec, ...] = (
         changes_channel=True,
     ),
     CommandSpec(
+        "settings llm-share",
+        "settings llm-share <percent> [$dollars]",
+        "how much of the local ranking goes to the LLM: a share of the day, a daily dollar cap",
+        ("settings llm-share 30%", "settings llm-share 20% $0.05", "settings llm-share $none"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "settings learning",
+        "settings learning on|off|reset",
+        "learn the ranking from this channel's likes, stop, or forget what was learned",
+        ("settings learning off", "settings learning reset"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
         "settings reset",
         "settings reset",
         "back to the bot's default settings",
         ("settings reset",),
         changes_channel=True,
     ),
-    CommandSpec("stats", "stats", "papers seen, scored, posted, likes, and LLM cost", ("stats",)),
+    CommandSpec(
+        "stats",
+        "stats",
+        "papers seen, scored, posted, likes, LLM cost, and what the ranking learned",
+        ("stats",),
+    ),
     CommandSpec("help", "help", "this list", ("help",)),
 )
 

@@ -21,6 +21,8 @@ from bot.channels import (
     ChannelSettings,
     categories_change,
     cross_lists_change,
+    learning_change,
+    llm_share_change,
     threshold_change,
     time_change,
 )
@@ -149,6 +151,8 @@ class Conversation:
             "settings time": self._settings_time,
             "settings categories": self._settings_categories,
             "settings cross-lists": self._settings_cross_lists,
+            "settings llm-share": self._settings_llm_share,
+            "settings learning": self._settings_learning,
             "settings reset": self._settings_reset,
             "stats": self._stats,
             "help": self._help,
@@ -183,9 +187,7 @@ class Conversation:
 
     async def _options(self, caller: Caller) -> DigestOptions:
         s = await self.channel_settings(caller.channel_id, caller.platform)
-        return DigestOptions(
-            categories=s.categories, thresholds=s.thresholds, cross_lists=s.cross_lists
-        )
+        return DigestOptions.for_channel(s)
 
     # -- today ----------------------------------------------------------------------------------
 
@@ -324,7 +326,40 @@ class Conversation:
     # -- explain --------------------------------------------------------------------------------
 
     async def _explain(self, caller: Caller, arg: str, respond: Respond) -> None:
+        m = _ARXIV_ID.match(arg.strip())
+        if m is not None and not arg.strip().isdigit():
+            paper_id = m.group(1)
+            if await self._store.digest_showing(caller.channel_id, paper_id) is None:
+                await self._explain_unposted(caller, paper_id, respond)
+                return
         paper_id, digest = await self._resolve_paper(caller, arg.strip())
+        await self._explain_score(paper_id, digest, respond)
+
+    async def _explain_unposted(self, caller: Caller, paper_id: str, respond: Respond) -> None:
+        """A paper this channel never showed: where the local ranking put it, and its score if
+        the LLM saw it."""
+        placed = await self._store.ranked_day(caller.channel_id, paper_id)
+        if placed is None:
+            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
+        row = placed.row
+        where = f"ranked {row.rank} of {placed.ranked} by the local ranking (score {row.score:.2f})"
+        if not row.sent:
+            await respond(
+                Reply(
+                    f"arXiv:{paper_id} ({row.day}) was not sent to the LLM: {where}; the top "
+                    f"{placed.sent} were scored. Raise the share with `/arxiv settings "
+                    "llm-share`, or like papers like it to teach the ranking."
+                )
+            )
+            return
+        digest = await self._stored_digest(caller.channel_id, row.day)
+        if digest is None:
+            raise BotError(f"arXiv:{paper_id} was {where}, but its digest is not stored")
+        await self._explain_score(paper_id, digest, respond, note=f"Sent to the LLM ({where}). ")
+
+    async def _explain_score(
+        self, paper_id: str, digest: Digest, respond: Respond, note: str = ""
+    ) -> None:
         criteria = await self._store.criteria(digest.criteria.text)
         assert criteria.id is not None
         key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
@@ -339,7 +374,7 @@ class Conversation:
             await self._store.save_explanation(paper_id, explain_key, text, usage, digest.day)
         await respond(
             Reply(
-                f"*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
+                f"{note}*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
                 f"novelty {score.novelty} under criteria version {digest.criteria_version}:\n"
                 f"{defuse(text)}"
             )
@@ -409,6 +444,23 @@ class Conversation:
     async def _settings_cross_lists(self, caller: Caller, arg: str, respond: Respond) -> None:
         await self._settings_change(caller, cross_lists_change(arg), respond)
 
+    async def _settings_llm_share(self, caller: Caller, arg: str, respond: Respond) -> None:
+        await self._settings_change(caller, llm_share_change(arg), respond)
+
+    async def _settings_learning(self, caller: Caller, arg: str, respond: Respond) -> None:
+        if arg.strip().lower() == "reset":
+            await self._store.reset_learning(caller.channel_id)
+            await self._audit(caller, "learning reset", "")
+            await respond(
+                Reply(
+                    "Learning reset: the ranking forgets this channel's likes so far (they stay "
+                    "listed under `/arxiv likes`) and starts again from the criteria alone.",
+                    ephemeral=False,
+                )
+            )
+            return
+        await self._settings_change(caller, learning_change(arg), respond)
+
     async def _settings_change(
         self, caller: Caller, change: dict[str, Any], respond: Respond
     ) -> None:
@@ -446,7 +498,20 @@ class Conversation:
                 f"{usage.calls} calls, {usage.total_tokens} tokens "
                 f"({usage.cached_tokens} cached), {cost}"
             )
+        lines.append(await self._learning_line(caller.channel_id, s))
         await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
+
+    async def _learning_line(self, channel_id: str, s: ChannelSettings) -> str:
+        if not s.learning:
+            return "learning from likes: off (ranking by the criteria alone)"
+        state = await self._store.learning_state(channel_id)
+        measured = (
+            f"recall of liked papers at the last measurement ({state.measured_day}) "
+            f"{state.recall:.2f}"
+            if state.recall is not None
+            else "recall not measured yet (needs likes on an earlier ranked day)"
+        )
+        return f"learning from likes: learned from {state.learned_from} likes; {measured}"
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))

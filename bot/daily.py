@@ -251,7 +251,7 @@ class DailyRunner:
 
     async def _build(self, row: ChannelRow, settings: ChannelSettings, day: date) -> Digest | None:
         """Score what the channel's digest of `day` lacks and store it; None if it cannot."""
-        options = DigestOptions(settings.categories, settings.thresholds, settings.cross_lists)
+        options = DigestOptions.for_channel(settings)
         try:
             digest = await self._service.build(row.id, day, options)
         except ScoringError as exc:
@@ -389,7 +389,7 @@ class DailyRunner:
         """Too late to post: keep the digest, mark the day missed and say so once."""
         record = await self._store.digest(row.id, day)
         if record is None:
-            options = DigestOptions(settings.categories, settings.thresholds, settings.cross_lists)
+            options = DigestOptions.for_channel(settings)
             digest = await self._service.build(row.id, day, options, scored_only=True)
             if digest is None:
                 return

@@ -59,17 +59,20 @@ def stage_counts(
     scores: Mapping[str, Score],
     selected: int,
     replaced: int = 0,
+    sent: Sequence[str] | None = None,
 ) -> StageCounts:
-    """Per-stage counts, each over distinct arXiv ids."""
+    """Per-stage counts, each over distinct arXiv ids. `sent` is what the local ranking sent to
+    the LLM (None: everything considered); only those count as unscored when they lack a score."""
     considered_ids = set(considered)
-    scored = len(considered_ids & scores.keys())
+    sent_ids = considered_ids if sent is None else set(sent) & considered_ids
     return StageCounts(
         announced=len(set(announced)),
         considered=len(considered_ids),
-        scored=scored,
+        scored=len(considered_ids & scores.keys()),
         selected=selected,
-        unscored=len(considered_ids) - scored,
+        unscored=len(sent_ids - scores.keys()),
         replaced=replaced,
+        ranked_out=len(considered_ids) - len(sent_ids),
     )
 
 

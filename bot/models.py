@@ -165,6 +165,12 @@ class StageCounts:
     selected: int
     unscored: int = 0
     replaced: int = 0
+    ranked_out: int = 0  # considered, but below the channel's LLM budget in the local ranking
+
+    @property
+    def sent(self) -> int:
+        """Considered papers the local ranking sent on to the LLM."""
+        return self.considered - self.ranked_out
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.digest import budget_note, digest_to_json, select, stage_counts, unscored_note
 from bot.ingest import Ingestor, IngestResult, categories_key
@@ -28,14 +29,34 @@ from bot.models import (
     Thresholds,
     Usage,
 )
-from bot.store import Announcement, Store
-from scoring.prompt import PROMPT_VERSION
+from bot.store import Announcement, Reaction, Store
+from scoring import ranking
+from scoring.pricing import PriceTable
+from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 from scoring.scorer import LLMScorer, SpendingCap
+
+if TYPE_CHECKING:
+    from bot.channels import ChannelSettings
 
 log = logging.getLogger(__name__)
 
 StageCallback = Callable[[str, int, int], None]
 """Progress of a build: (stage name, done, total)."""
+
+
+ESTIMATE_BATCH = 12  # papers per request assumed when turning dollars into papers
+ESTIMATE_COMPLETION_TOKENS = 60  # per paper: id, a one-line comment and two numbers
+CHARS_PER_TOKEN = 4
+
+
+@dataclass(frozen=True, slots=True)
+class LLMBudget:
+    """How much of a day goes to the LLM after the local ranking: the top `share` of the
+    candidates, at least `min_papers`, and (if set) no more than `dollars` of estimated spend."""
+
+    share: float = 0.3
+    min_papers: int = 60
+    dollars: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +66,21 @@ class DigestOptions:
     categories: tuple[str, ...] = ("cs.LG", "cs.AI")
     thresholds: Thresholds = field(default_factory=Thresholds)
     cross_lists: bool = True
+    budget: LLMBudget = field(default_factory=LLMBudget)
+    learning: bool = True
+    prompt_examples: int = 5
+
+    @classmethod
+    def for_channel(cls, s: ChannelSettings) -> DigestOptions:
+        """A channel's options from its resolved settings (LLM budget and learning included)."""
+        return cls(
+            categories=s.categories,
+            thresholds=s.thresholds,
+            cross_lists=s.cross_lists,
+            budget=LLMBudget(s.llm_share, s.llm_min_papers, s.llm_dollars),
+            learning=s.learning,
+            prompt_examples=s.prompt_examples,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +103,14 @@ class DigestService:
         store: Store,
         ingestor: Ingestor,
         scorer: LLMScorer,
+        prices: PriceTable | None = None,
         *,
         daily_budget_usd: float | None = None,
     ) -> None:
         self._store = store
         self._ingestor = ingestor
         self._scorer = scorer
+        self._prices = prices or PriceTable()
         self._daily_budget = daily_budget_usd
 
     async def use_criteria(
@@ -129,12 +167,31 @@ class DigestService:
         ids = [p.id for p in candidates]
         key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
         if scored_only:
+            stored = await self._store.ranking(channel_id, day)
+            sent = [r.paper_id for r in stored if r.sent] if stored else None
             return await self._assemble(
-                channel_id, day, criteria, version, key, announced, ids, options, Usage(), replaced
+                channel_id,
+                day,
+                criteria,
+                version,
+                key,
+                announced,
+                ids,
+                options,
+                Usage(),
+                replaced,
+                sent,
             )
         enrichment = asyncio.create_task(self._ingestor.enrich(ids))
         try:
-            run_usage, capped = await self._score_missing(candidates, criteria, key, day, progress)
+            progress("ranking locally", 0, len(candidates))
+            reactions = await self._reactions(channel_id, options)
+            chosen = await self._rank(channel_id, day, criteria, candidates, options, reactions)
+            chosen_ids = set(chosen)
+            liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
+            run_usage, capped = await self._score_missing(
+                [p for p in candidates if p.id in chosen_ids], criteria, key, day, progress, liked
+            )
         finally:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment
@@ -149,6 +206,7 @@ class DigestService:
             options,
             run_usage,
             replaced,
+            chosen,
             budget_reached=capped,
         )
         await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest))
@@ -174,6 +232,102 @@ class DigestService:
         seen_before = await self._store.announced_before([p.id for p in kept], day)
         return [p for p in kept if p.id not in seen_before]
 
+    async def _reactions(self, channel_id: str, options: DigestOptions) -> list[Reaction]:
+        """The channel's likes, dislikes and ignored posts, when it learns from them."""
+        return await self._store.reactions(channel_id) if options.learning else []
+
+    async def _rank(
+        self,
+        channel_id: str,
+        day: date,
+        criteria: Criteria,
+        candidates: Sequence[Paper],
+        options: DigestOptions,
+        reactions: Sequence[Reaction],
+    ) -> list[str]:
+        """Rank every candidate locally, keep the ranking, and return the ids worth the LLM."""
+        examples = [_example(r) for r in reactions]
+        ranked = await asyncio.to_thread(ranking.rank, candidates, criteria.text, examples)
+        budget = options.budget
+        k = ranking.sent_count(len(candidates), budget.share, budget.min_papers)
+        if budget.dollars is not None:
+            by_id = {p.id: p for p in candidates}
+            in_order = [by_id[pid] for pid in ranked.top(len(candidates))]
+            k = min(k, await self._affordable(in_order, budget.dollars, criteria, reactions))
+        await self._store.save_ranking(
+            channel_id,
+            day,
+            ranked.version,
+            [(r.paper_id, r.score, r.rank, r.rank <= k) for r in ranked.entries],
+        )
+        log.info(
+            "channel %s, %s: ranked %d papers locally (learned from %d likes), %d go to the LLM",
+            channel_id,
+            day,
+            len(candidates),
+            ranked.liked,
+            k,
+        )
+        if options.learning:
+            recall, measured = await self._measure(channel_id, day, criteria, options, examples)
+            await self._store.save_learning(channel_id, ranked.liked, recall, measured)
+        return ranked.top(k)
+
+    async def _affordable(
+        self,
+        in_order: Sequence[Paper],
+        dollars: float,
+        criteria: Criteria,
+        reactions: Sequence[Reaction],
+    ) -> int:
+        """How many of the best-ranked papers fit in `dollars` of estimated LLM spend (papers
+        already scored under this model are free)."""
+        price = self._prices.price(self._scorer.model)
+        if price is None:
+            return len(in_order)
+        have = await self._store.scores(
+            [p.id for p in in_order],
+            ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION),
+        )
+        system = system_message(criteria.text, structured=True)
+        shared = len(system) / CHARS_PER_TOKEN / ESTIMATE_BATCH
+        spent = 0.0
+        for n, paper in enumerate(in_order):
+            if paper.id in have:
+                continue
+            tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + shared
+            spent += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
+            if spent > dollars:
+                return n
+        return len(in_order)
+
+    async def _measure(
+        self,
+        channel_id: str,
+        day: date,
+        criteria: Criteria,
+        options: DigestOptions,
+        examples: Sequence[ranking.Example],
+    ) -> tuple[float | None, date | None]:
+        """Recall of liked papers on the latest earlier ranked day that has any: that day
+        re-ranked without its own reactions, the share of its liked papers the budget sends on."""
+        liked = {e.paper.id for e in examples if e.label == ranking.LIKE}
+        if not liked:
+            return None, None
+        for earlier in await self._store.ranked_days(channel_id, day, limit=10):
+            ids = [r.paper_id for r in await self._store.ranking(channel_id, earlier)]
+            wanted = liked & set(ids)
+            if not wanted:
+                continue
+            papers = await self._store.papers(ids)
+            held_out = [e for e in examples if e.paper.id not in papers]
+            redone = await asyncio.to_thread(
+                ranking.rank, [papers[i] for i in ids if i in papers], criteria.text, held_out
+            )
+            k = ranking.sent_count(len(papers), options.budget.share, options.budget.min_papers)
+            return ranking.recall(redone, sorted(wanted), k), earlier
+        return None, None
+
     async def _score_missing(
         self,
         papers: Sequence[Paper],
@@ -181,9 +335,10 @@ class DigestService:
         key: ScoreKey,
         day: date,
         progress: StageCallback,
+        examples: Sequence[Paper] = (),
     ) -> tuple[Usage, bool]:
-        """Score what the store lacks; returns the run's usage and whether the daily budget
-        stopped it."""
+        """Score what the store lacks (with liked `examples` in the prompt); returns the run's
+        usage and whether the daily budget stopped it."""
         have = await self._store.scores([p.id for p in papers], key)
         todo = [p for p in papers if p.id not in have]
         log.info("scoring %d papers (%d already scored)", len(todo), len(have))
@@ -201,7 +356,7 @@ class DigestService:
             progress("scoring with the LLM", done, total)
 
         tick(0, len(todo))
-        report = await self._scorer.score(todo, criteria.text, sink, tick, cap)
+        report = await self._scorer.score(todo, criteria.text, sink, tick, cap, examples=examples)
         if report.budget_reached:
             log.warning(
                 "daily LLM budget of %s reached on %s: %d papers not scored",
@@ -223,13 +378,16 @@ class DigestService:
         options: DigestOptions,
         run_usage: Usage,
         replaced: int,
+        sent: Sequence[str] | None = None,
         *,
         budget_reached: bool = False,
     ) -> Digest:
         scores = await self._store.scores(ids, key)
         papers = await self._store.papers(ids)
         entries = select((papers[i] for i in ids), scores, options.thresholds)
-        counts = stage_counts([a.paper.id for a in announced], ids, scores, len(entries), replaced)
+        counts = stage_counts(
+            [a.paper.id for a in announced], ids, scores, len(entries), replaced, sent
+        )
         notes: tuple[str, ...] = ()
         if counts.unscored and budget_reached:
             notes = (budget_note(counts.unscored, counts.considered, _dollars(self._daily_budget)),)
@@ -255,6 +413,17 @@ class DigestService:
 
 def _dollars(value: float | None) -> str:
     return f"${value:,.2f}" if value is not None else "(none)"
+
+
+def _example(reaction: Reaction) -> ranking.Example:
+    label = (
+        ranking.LIKE
+        if reaction.value > 0
+        else ranking.DISLIKE
+        if reaction.value < 0
+        else ranking.POSTED
+    )
+    return ranking.Example(reaction.paper, label)
 
 
 def _id(criteria: Criteria) -> int:

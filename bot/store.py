@@ -171,7 +171,30 @@ _M003_DELIVERY = """
         ALTER TABLE digests ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 """
 
-MIGRATIONS: tuple[str, ...] = (_M001_INITIAL, _M002_CONVERSATION, _M003_DELIVERY)
+_M004_RANKING = """
+        CREATE TABLE rankings (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            model_version TEXT NOT NULL,         -- the local ranking method, e.g. tfidf-1
+            score REAL NOT NULL,                 -- in (0, 1], higher ranks first
+            rank INTEGER NOT NULL,               -- 1 is the best of the day's candidates
+            sent INTEGER NOT NULL,               -- 1: among the top sent to the LLM
+            PRIMARY KEY (channel_id, day, paper_id)
+        );
+        CREATE TABLE learning (
+            channel_id TEXT PRIMARY KEY,
+            reset_at TEXT,                       -- reactions before a reset are not learned from
+            reset_like INTEGER NOT NULL DEFAULT 0,    -- highest likes rowid at the reset
+            reset_posted INTEGER NOT NULL DEFAULT 0,  -- highest posted rowid at the reset
+            learned_from INTEGER NOT NULL DEFAULT 0,  -- liked papers of the latest ranking
+            recall REAL,                         -- liked papers a held-out ranking sent on
+            measured_day TEXT,
+            updated_at TEXT NOT NULL
+        );
+"""
+
+MIGRATIONS: tuple[str, ...] = (_M001_INITIAL, _M002_CONVERSATION, _M003_DELIVERY, _M004_RANKING)
 """SQL scripts applied in order on open, each in one transaction; the database's `user_version`
 is the number applied. Append, never edit."""
 
@@ -227,6 +250,46 @@ class Like:
     paper: Paper
     user_id: str
     at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RankingRow:
+    """One paper's place in a channel's local ranking of a day."""
+
+    paper_id: str
+    day: date
+    model_version: str
+    score: float
+    rank: int
+    sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RankedDay:
+    """Where a paper stood in a channel's ranking of a day, and the size of that day."""
+
+    row: RankingRow
+    ranked: int
+    sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """What a channel said about a paper since the last learning reset: 1 liked, -1 disliked
+    (and nobody liked it), 0 posted and nobody reacted."""
+
+    paper: Paper
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class LearningState:
+    """A channel's personalisation: what the ranking learned from and how well it did."""
+
+    learned_from: int = 0
+    recall: float | None = None
+    measured_day: date | None = None
+    reset_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -883,6 +946,127 @@ class Store:
             rows = await cur.fetchall()
         return [Like(_paper(r), r["liker"], r["liked_at"]) for r in rows]
 
+    # -- local ranking and learning -----------------------------------------------------------
+
+    @_serialized
+    async def save_ranking(
+        self, channel_id: str, day: date, version: str, rows: Sequence[tuple[str, float, int, bool]]
+    ) -> None:
+        """Keep a channel's ranking of a day: (paper id, score, rank, sent) for every candidate;
+        it replaces an earlier ranking of the same day."""
+        await self._db.execute(
+            "DELETE FROM rankings WHERE channel_id = ? AND day = ?", (channel_id, day.isoformat())
+        )
+        await self._db.executemany(
+            "INSERT INTO rankings (channel_id, day, paper_id, model_version, score, rank, sent) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (channel_id, day.isoformat(), pid, version, score, rank, int(sent))
+                for pid, score, rank, sent in rows
+            ],
+        )
+        await self._db.commit()
+
+    @_serialized
+    async def ranking(self, channel_id: str, day: date) -> list[RankingRow]:
+        """A channel's stored ranking of a day, best first (empty when it was never ranked)."""
+        async with self._db.execute(
+            "SELECT paper_id, day, model_version, score, rank, sent FROM rankings "
+            "WHERE channel_id = ? AND day = ? ORDER BY rank",
+            (channel_id, day.isoformat()),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_ranking_row(r) for r in rows]
+
+    @_serialized
+    async def ranked_day(self, channel_id: str, paper_id: str) -> RankedDay | None:
+        """The newest ranking of a channel that placed this paper, with that day's totals."""
+        async with self._db.execute(
+            "SELECT r.paper_id, r.day, r.model_version, r.score, r.rank, r.sent, "
+            "(SELECT COUNT(*) FROM rankings t WHERE t.channel_id = r.channel_id "
+            " AND t.day = r.day), "
+            "(SELECT COUNT(*) FROM rankings t WHERE t.channel_id = r.channel_id "
+            " AND t.day = r.day AND t.sent = 1) "
+            "FROM rankings r WHERE r.channel_id = ? AND r.paper_id = ? ORDER BY r.day DESC LIMIT 1",
+            (channel_id, paper_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return RankedDay(_ranking_row(row), int(row[6]), int(row[7])) if row else None
+
+    @_serialized
+    async def ranked_days(self, channel_id: str, before: date, limit: int = 30) -> list[date]:
+        """Days before `before` that the channel has a ranking of, newest first."""
+        async with self._db.execute(
+            "SELECT DISTINCT day FROM rankings WHERE channel_id = ? AND day < ? "
+            "ORDER BY day DESC LIMIT ?",
+            (channel_id, before.isoformat(), limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [date.fromisoformat(r[0]) for r in rows]
+
+    @_serialized
+    async def reactions(self, channel_id: str, limit: int = 2000) -> list[Reaction]:
+        """What the channel liked, disliked, or was shown and ignored since its last learning
+        reset, newest first: one entry per paper (a like by anyone wins over a dislike)."""
+        async with self._db.execute(_REACTIONS, {"channel": channel_id, "limit": limit}) as cur:
+            rows = await cur.fetchall()
+        return [Reaction(_paper(r), int(r["reaction"])) for r in rows]
+
+    @_serialized
+    async def learning_state(self, channel_id: str) -> LearningState:
+        """What the channel's ranking learned from and its last measured recall."""
+        async with self._db.execute(
+            "SELECT learned_from, recall, measured_day, reset_at FROM learning "
+            "WHERE channel_id = ?",
+            (channel_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return LearningState()
+        day = date.fromisoformat(row[2]) if row[2] else None
+        return LearningState(int(row[0]), row[1], day, row[3])
+
+    @_serialized
+    async def save_learning(
+        self, channel_id: str, learned_from: int, recall: float | None, measured_day: date | None
+    ) -> None:
+        """Record how many liked papers the latest ranking learned from and, when measured, the
+        recall of a held-out day's liked papers."""
+        await self._db.execute(
+            "INSERT INTO learning (channel_id, learned_from, recall, measured_day, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel_id) DO UPDATE SET "
+            "learned_from = excluded.learned_from, "
+            "recall = COALESCE(excluded.recall, learning.recall), "
+            "measured_day = COALESCE(excluded.measured_day, learning.measured_day), "
+            "updated_at = excluded.updated_at",
+            (
+                channel_id,
+                learned_from,
+                recall,
+                measured_day.isoformat() if measured_day else None,
+                _now(),
+            ),
+        )
+        await self._db.commit()
+
+    @_serialized
+    async def reset_learning(self, channel_id: str) -> None:
+        """Forget what the channel's ranking learned: reactions so far are kept (nothing is
+        deleted) but no longer learned from."""
+        now = _now()
+        await self._db.execute(
+            "INSERT INTO learning (channel_id, reset_at, reset_like, reset_posted, learned_from, "
+            "recall, measured_day, updated_at) VALUES (?, ?, "
+            "(SELECT COALESCE(MAX(rowid), 0) FROM likes), "
+            "(SELECT COALESCE(MAX(rowid), 0) FROM posted), 0, NULL, NULL, ?) "
+            "ON CONFLICT(channel_id) DO UPDATE SET reset_at = excluded.reset_at, "
+            "reset_like = excluded.reset_like, reset_posted = excluded.reset_posted, "
+            "learned_from = 0, recall = NULL, measured_day = NULL, "
+            "updated_at = excluded.updated_at",
+            (channel_id, now, now),
+        )
+        await self._db.commit()
+
     @_serialized
     async def channel_counts(
         self, channel_id: str, categories: str, since: datetime
@@ -922,6 +1106,30 @@ class Store:
         return out
 
 
+_REACTIONS = """
+    WITH cut AS (
+        SELECT COALESCE(MAX(reset_at), '') AS at, COALESCE(MAX(reset_like), 0) AS lk,
+               COALESCE(MAX(reset_posted), 0) AS po
+        FROM learning WHERE channel_id = :channel
+    ),
+    liked AS (
+        SELECT l.paper_id, MAX(l.value) AS value, MAX(l.updated_at) AS at FROM likes l, cut
+        WHERE l.channel_id = :channel AND (l.rowid > cut.lk OR l.updated_at > cut.at)
+        GROUP BY l.paper_id
+    ),
+    shown AS (
+        SELECT p.slot AS paper_id, 0 AS value, MAX(p.posted_at) AS at FROM posted p, cut
+        WHERE p.channel_id = :channel AND p.slot != 'parent' AND p.slot NOT LIKE 'notice%'
+          AND (p.rowid > cut.po OR p.posted_at > cut.at)
+          AND p.slot NOT IN (SELECT paper_id FROM liked)
+        GROUP BY p.slot
+    ),
+    everything AS (SELECT * FROM liked UNION ALL SELECT * FROM shown)
+    SELECT pa.*, e.value AS reaction FROM everything e JOIN papers pa ON pa.id = e.paper_id
+    ORDER BY e.at DESC, e.paper_id LIMIT :limit
+"""
+
+
 def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:
     return (
         p.id,
@@ -934,6 +1142,17 @@ def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:
         p.comment,
         day.isoformat(),
         now,
+    )
+
+
+def _ranking_row(row: aiosqlite.Row) -> RankingRow:
+    return RankingRow(
+        str(row[0]),
+        date.fromisoformat(row[1]),
+        str(row[2]),
+        float(row[3]),
+        int(row[4]),
+        bool(row[5]),
     )
 
 

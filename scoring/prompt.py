@@ -74,10 +74,31 @@ RESPONSE_SCHEMA: dict[str, Any] = {
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)(\b|[-.])")
 
 
-def system_message(criteria_text: str, *, structured: bool) -> str:
-    """Instructions and the team's criteria: the shared, cacheable prefix of every request."""
+MAX_EXAMPLE_CHARS = 300  # of a liked paper's abstract: enough to show the taste, cheap to repeat
+
+
+def system_message(criteria_text: str, *, structured: bool, examples: Sequence[Paper] = ()) -> str:
+    """Instructions, the team's criteria and papers the team liked: the shared, cacheable prefix
+    of every request of a run (with no examples it is exactly the instructions and criteria)."""
     fmt = "" if structured else JSONL_FORMAT
-    return f"{INSTRUCTIONS}{fmt}\n## The team's criteria\n\n{criteria_text.strip()}\n"
+    text = f"{INSTRUCTIONS}{fmt}\n## The team's criteria\n\n{criteria_text.strip()}\n"
+    if examples:
+        liked = "\n\n".join(example_block(p) for p in examples)
+        text += (
+            "\n## Papers the team liked recently\n\n"
+            "Examples of the team's taste, to calibrate relevance; they are not to be scored.\n\n"
+            f"{liked}\n"
+        )
+    return text
+
+
+def example_block(paper: Paper) -> str:
+    """A liked paper as an example: title and the start of its abstract, no id (the model
+    must not answer for it)."""
+    abstract = " ".join(paper.abstract.split())
+    if len(abstract) > MAX_EXAMPLE_CHARS:
+        abstract = abstract[:MAX_EXAMPLE_CHARS].rsplit(" ", 1)[0] + " …"
+    return f"LIKED: {' '.join(paper.title.split())}\n{abstract}"
 
 
 def paper_block(paper: Paper) -> str:
@@ -116,10 +137,15 @@ def request_options(model: str, *, structured: bool) -> dict[str, Any]:
 
 
 def messages(
-    criteria_text: str, papers: Sequence[Paper], *, structured: bool
+    criteria_text: str,
+    papers: Sequence[Paper],
+    *,
+    structured: bool,
+    examples: Sequence[Paper] = (),
 ) -> list[dict[str, str]]:
     """The chat messages of one scoring request."""
+    system = system_message(criteria_text, structured=structured, examples=examples)
     return [
-        {"role": "system", "content": system_message(criteria_text, structured=structured)},
+        {"role": "system", "content": system},
         {"role": "user", "content": user_message(papers)},
     ]

@@ -83,6 +83,7 @@ class _Run:
     sink: Sink
     progress: Progress | None
     cap: SpendingCap | None = None
+    examples: Sequence[Paper] = ()
     done: set[str] = field(default_factory=set)
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
@@ -128,9 +129,12 @@ class LLMScorer:
         sink: Sink,
         progress: Progress | None = None,
         cap: SpendingCap | None = None,
+        *,
+        examples: Sequence[Paper] = (),
     ) -> ScoringReport:
-        """Score every paper, handing each reply to `sink`; return what was and was not scored."""
-        run = _Run(total=len(papers), sink=sink, progress=progress, cap=cap)
+        """Score every paper, handing each reply to `sink`; return what was and was not scored.
+        `examples` (papers the team liked) join the system prefix shared by every request."""
+        run = _Run(total=len(papers), sink=sink, progress=progress, cap=cap, examples=examples)
         pending = list(papers)
         size = self._batch_size
         for round_no in range(self._rounds):
@@ -164,7 +168,7 @@ class LLMScorer:
     async def _batch(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> None:
         ids = [p.id for p in papers]
         async with self._limit:
-            estimate = self._estimate(papers, criteria_text) if run.cap is not None else 0.0
+            estimate = self._estimate(papers, criteria_text, run) if run.cap is not None else 0.0
             if run.cap is not None and not run.cap.reserve(estimate):
                 return
             text, usage = await self._ask(papers, criteria_text, run)
@@ -188,7 +192,9 @@ class LLMScorer:
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
-                messages=prompt.messages(criteria_text, papers, structured=structured),  # type: ignore[arg-type]
+                messages=prompt.messages(  # type: ignore[arg-type]
+                    criteria_text, papers, structured=structured, examples=run.examples
+                ),
                 **prompt.request_options(self.model, structured=structured),
             )
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
@@ -211,13 +217,13 @@ class LLMScorer:
             return self._failed(run, papers, f"request failed: {_short(exc)}")
         return _reply_text(response), self._usage(response)
 
-    def _estimate(self, papers: Sequence[Paper], criteria_text: str) -> float:
-        """A generous dollar estimate of one request: about 3 characters a prompt token, and
-        room for a full answer line per paper."""
-        chars = sum(
-            len(str(m["content"]))
-            for m in prompt.messages(criteria_text, papers, structured=self._structured)
+    def _estimate(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> float:
+        """A generous dollar estimate of one request (liked-paper examples included): about 3
+        characters a prompt token, and room for a full answer line per paper."""
+        messages = prompt.messages(
+            criteria_text, papers, structured=self._structured, examples=run.examples
         )
+        chars = sum(len(str(m["content"])) for m in messages)
         prompt_tokens = chars // 3 + 16
         completion_tokens = _ANSWER_TOKENS_PER_PAPER * len(papers) + 16
         return self._prices.usage(self.model, prompt_tokens, 0, completion_tokens).cost_usd

@@ -42,6 +42,9 @@ def bot_env(arxiv: FakeArxiv, llm: FakeOpenAI, db: Path, **extra: str) -> dict[s
         "ARXIV_BOT_LLM_TIMEOUT": "10",
         "ARXIV_BOT_LLM_RETRIES": "2",
         "ARXIV_BOT_LLM_ROUND_PAUSE": "0",
+        # These tests replay whole days through the scorer and expect every reference pick, so
+        # the local ranking sends everything on; tests/test_ranking*.py cover the default share.
+        "ARXIV_BOT_LLM_SHARE": "1",
     }
     env.update(extra)
     return env

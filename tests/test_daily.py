@@ -495,6 +495,22 @@ async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: Worl
     assert len(world.chat.of("C1", "parent")) == 1
 
 
+async def test_the_daily_post_sends_only_the_channels_share_of_the_ranking(world: World) -> None:
+    world.env["ARXIV_BOT_LLM_MIN_PAPERS"] = "0"
+    async with world.bot() as bot:
+        assert "Subscribed" in await bot.say("C1", "subscribe")
+        await bot.say("C1", "settings llm-share 10%")
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+        record = await bot.core.store.digest("C1", DAY)
+    assert record is not None
+    counts = record[1]["counts"]
+    considered = counts["considered"]
+    assert considered - counts["ranked_out"] == -(-considered // 10), "the top 10% go to the LLM"
+    assert counts["scored"] == considered - counts["ranked_out"]
+    assert len(world.chat.of("C1", "parent")) == 1
+
+
 # -- the schedule --
 
 

@@ -1,0 +1,296 @@
+"""Benchmark: replay the evaluation days through the bot and compare with the reference pipeline.
+
+Every day of `shared/eval/` goes through the real pipeline in-process: the day's RSS feed from
+the fake arXiv server, ingest into a fresh store, the local ranking, scoring against a fake
+OpenAI server that answers from the day's reference labels (a reference pick gets its recorded
+scores and comment, any other paper 3/3), and selection. Per day and overall it prints the
+candidates, the papers sent to the LLM, the recall of the reference picks in the digest, prompt,
+cached and completion tokens, dollars at gpt-4o list prices, and the ratio to the reference
+pipeline's recorded tokens and dollars (priced the same way); then the ranking's time per 1,000
+papers and its peak memory.
+
+Modes: **cold** (no likes) and **learning** (before each day the team has liked every fourth
+reference pick, in id order, of each earlier day, and the bot's earlier digests are recorded as
+posted; nothing from the day itself). A measurement, not a test: it never gates CI.
+
+    python -m bench.replay [--mode cold|learning|both] [--days N] [--share 0.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.__main__ import digest_options, open_core
+from bot.models import Usage
+from bot.service import LLMBudget
+from bot.settings import Settings
+from scoring import ranking
+from scoring.pricing import PriceTable
+from tests.conftest import bot_env
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, load_labels, shared_dir
+from tests.fakes.synth import eval_days, load_eval_day, rss_feed
+
+MODEL = "gpt-4o"
+CHANNEL = "replay"
+LIKE_EVERY = 4
+
+
+@dataclass(frozen=True, slots=True)
+class DayResult:
+    """One replayed day, beside what the reference pipeline recorded for it."""
+
+    day: str
+    candidates: int
+    sent: int
+    picks: int
+    found: int
+    usage: Usage
+    reference_prompt: int
+    reference_completion: int
+    reference_usd: float
+
+    @property
+    def recall(self) -> float:
+        """Share of the reference picks that the digest lists."""
+        return self.found / self.picks if self.picks else 1.0
+
+
+@dataclass(slots=True)
+class RankTimer:
+    """Wraps the ranking function to measure its time and the papers it ranked."""
+
+    seconds: float = 0.0
+    papers: int = 0
+    peak_bytes: int = 0
+    calls: list[int] = field(default_factory=list)
+
+    def __call__(
+        self, papers: Sequence[Any], criteria: str, examples: Sequence[ranking.Example] = ()
+    ) -> ranking.Ranking:
+        start = time.perf_counter()
+        result = _RANK(papers, criteria, examples)
+        self.seconds += time.perf_counter() - start
+        self.papers += len(papers)
+        self.calls.append(len(papers))
+        return result
+
+
+_RANK = ranking.rank
+
+
+def reference_usd(prompt: int, completion: int) -> float:
+    """The reference pipeline's recorded tokens at gpt-4o list prices (no caching)."""
+    return PriceTable().usage(MODEL, prompt, 0, completion).cost_usd
+
+
+def reference(day: str) -> dict[str, Any]:
+    """The reference label file of a day."""
+    import json
+
+    data: dict[str, Any] = json.loads(
+        (shared_dir() / "eval" / "labels" / f"{day}.json").read_text("utf-8")
+    )
+    return data
+
+
+async def replay(
+    days: Sequence[str],
+    mode: str,
+    *,
+    share: float = 0.3,
+    min_papers: int = 0,
+    timer: RankTimer | None = None,
+) -> list[DayResult]:
+    """Replay `days` in order through a fresh store; `mode` is `cold` or `learning`."""
+    results: list[DayResult] = []
+    async with FakeArxiv() as arxiv, FakeOpenAI(model=MODEL) as llm:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = bot_env(
+                arxiv,
+                llm,
+                Path(tmp) / "replay.sqlite3",
+                ARXIV_BOT_ENRICH="false",
+                ARXIV_BOT_LLM_SHARE=str(share),
+                ARXIV_BOT_LLM_MIN_PAPERS=str(min_papers),
+                ARXIV_BOT_LEARNING="true" if mode == "learning" else "false",
+            )
+            settings = Settings.from_env(env)
+            options = replace(
+                digest_options(settings), budget=LLMBudget(share=share, min_papers=min_papers)
+            )
+            async with open_core(settings) as core:
+                await core.service.use_criteria(CHANNEL, core.criteria_text, "replay")
+                for name in days:
+                    day = date.fromisoformat(name)
+                    labels = load_labels(name)
+                    llm.answerer = LabelAnswerer(labels)
+                    arxiv.set_feed(rss_feed(load_eval_day(name), day))
+                    outcome = await core.service.today(CHANNEL, options)
+                    digest = outcome.digest
+                    assert digest is not None, f"{name}: no digest"
+                    listed = {e.paper.id for e in digest.entries}
+                    ref = reference(name)
+                    results.append(
+                        DayResult(
+                            day=name,
+                            candidates=digest.counts.considered,
+                            sent=digest.counts.sent,
+                            picks=len(labels),
+                            found=len(listed & labels.keys()),
+                            usage=digest.run_usage,
+                            reference_prompt=int(ref["reference_prompt_tokens"]),
+                            reference_completion=int(ref["reference_completion_tokens"]),
+                            reference_usd=reference_usd(
+                                int(ref["reference_prompt_tokens"]),
+                                int(ref["reference_completion_tokens"]),
+                            ),
+                        )
+                    )
+                    if mode == "learning":
+                        await _team_reacts(core.store, day, [e.paper.id for e in digest.entries])
+                        await _team_likes(core.store, day, sorted(labels))
+    return results
+
+
+async def _team_reacts(store: Any, day: date, shown: Sequence[str]) -> None:
+    """The bot's digest of the day, posted as cards."""
+    await store.record_posted(CHANNEL, day, "parent", f"{day}-parent", daily=True)
+    for pid in shown:
+        await store.record_posted(CHANNEL, day, pid, f"{day}-{pid}", daily=True)
+
+
+async def _team_likes(store: Any, day: date, picks: Sequence[str]) -> None:
+    """Every fourth reference pick of the day, in id order, liked by the team."""
+    for pid in picks[::LIKE_EVERY]:
+        await store.set_like(CHANNEL, "team", pid, 1)
+
+
+def totals(results: Sequence[DayResult]) -> DayResult:
+    """All days added up (recall over all picks)."""
+    usage = Usage()
+    for r in results:
+        usage = usage + r.usage
+    return DayResult(
+        day="overall",
+        candidates=sum(r.candidates for r in results),
+        sent=sum(r.sent for r in results),
+        picks=sum(r.picks for r in results),
+        found=sum(r.found for r in results),
+        usage=usage,
+        reference_prompt=sum(r.reference_prompt for r in results),
+        reference_completion=sum(r.reference_completion for r in results),
+        reference_usd=sum(r.reference_usd for r in results),
+    )
+
+
+HEADER = (
+    f"{'day':<11}{'cands':>6}{'sent':>6}{'share':>7}{'picks':>6}{'recall':>8}"
+    f"{'prompt':>9}{'cached':>8}{'compl':>7}{'$':>8}{'tok/ref':>8}{'$/ref':>7}"
+)
+
+
+def row(r: DayResult) -> str:
+    """One line of the table."""
+    tokens = r.usage.prompt_tokens + r.usage.completion_tokens
+    ref_tokens = r.reference_prompt + r.reference_completion
+    return (
+        f"{r.day:<11}{r.candidates:>6}{r.sent:>6}{r.sent / max(r.candidates, 1):>7.1%}"
+        f"{r.picks:>6}{r.recall:>8.3f}{r.usage.prompt_tokens:>9}{r.usage.cached_tokens:>8}"
+        f"{r.usage.completion_tokens:>7}{r.usage.cost_usd:>8.4f}"
+        f"{tokens / max(ref_tokens, 1):>8.2f}{r.usage.cost_usd / max(r.reference_usd, 1e-9):>7.2f}"
+    )
+
+
+def report(mode: str, results: Sequence[DayResult]) -> None:
+    """The per-day table and the overall line."""
+    print(f"\n== {mode} ==")
+    print(HEADER)
+    for r in results:
+        print(row(r))
+    print(row(totals(results)))
+    n = len(results)
+    worst = min(r.recall for r in results)
+    print(
+        f"per day: mean recall {sum(r.recall for r in results) / n:.3f} (worst {worst:.3f}), "
+        f"mean share sent {sum(r.sent / r.candidates for r in results) / n:.1%}, "
+        f"mean ${sum(r.usage.cost_usd for r in results) / n:.4f} vs reference "
+        f"${sum(r.reference_usd for r in results) / n:.4f}"
+    )
+
+
+def ranking_cost(days: Sequence[str]) -> tuple[float, float]:
+    """Seconds per 1,000 papers and peak MB (tracemalloc) of a cold ranking of the largest
+    day, with a learned model from every pick of the other days on top."""
+    from bot.models import Paper
+
+    def paper(d: dict[str, Any]) -> Paper:
+        return Paper(d["id"], d["title"], d["abstract"], tuple(d["authors"]))
+
+    from scoring.criteria import default_criteria_text
+
+    loaded = {d: [paper(p) for p in load_eval_day(d)] for d in days}
+    largest = max(days, key=lambda d: len(loaded[d]))
+    examples = [
+        ranking.Example(p, ranking.LIKE)
+        for d in days
+        if d != largest
+        for p in loaded[d]
+        if p.id in set(sorted(load_labels(d))[::LIKE_EVERY])
+    ]
+    criteria = default_criteria_text()
+    ranking.rank(loaded[largest][:50], criteria, examples)  # warm the imports
+    start = time.perf_counter()
+    ranking.rank(loaded[largest], criteria, examples)
+    seconds = time.perf_counter() - start
+    tracemalloc.start()  # tracing slows allocation down, so memory is a second run
+    ranking.rank(loaded[largest], criteria, examples)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return seconds / len(loaded[largest]) * 1000, peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("cold", "learning", "both"), default="both")
+    parser.add_argument("--days", type=int, default=0, help="only the first N days")
+    parser.add_argument("--share", type=float, default=0.3)
+    parser.add_argument("--min-papers", type=int, default=0)
+    args = parser.parse_args()
+    days = eval_days()[: args.days or None]
+    modes = ("cold", "learning") if args.mode == "both" else (args.mode,)
+    timer = RankTimer()
+    ranking.rank = timer  # type: ignore[assignment]
+    try:
+        for mode in modes:
+            report(
+                mode, asyncio.run(replay(days, mode, share=args.share, min_papers=args.min_papers))
+            )
+    finally:
+        ranking.rank = _RANK
+    per_1000, peak_mb = ranking_cost(days)
+    print(
+        f"\nranking in the pipeline: {timer.seconds:.1f} s for {timer.papers} papers "
+        f"({timer.seconds / max(timer.papers, 1) * 1000:.2f} s per 1,000; includes the held-out "
+        "recall measurement)"
+    )
+    print(
+        f"ranking the largest day alone: {per_1000:.2f} s per 1,000 papers (target < 5 s), "
+        f"peak {peak_mb:.0f} MB traced (target < 300 MB)"
+    )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of the whole replay (bot, fake servers, store): {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

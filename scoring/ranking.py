@@ -1,0 +1,229 @@
+"""The local ranking stage: orders a day's candidates for one channel before any LLM call.
+
+Two signals, both computed on the bot's machine from the papers' text:
+
+- **criteria similarity**: tf-idf (sublinear tf) of each paper, title counted twice, against each
+  topic of the criteria (the criteria are split into topic paragraphs; a paper scores by its best
+  topic, minus a little of its best match with the lines that say what is *not* wanted). Word and
+  character n-gram spaces are fitted on the day's papers plus the criteria, and their ranks are
+  averaged; the character space catches "sparse"/"sparsity", "quantized"/"quantization".
+- **the team's taste**, once it has liked papers: a logistic regression on word uni+bigram tf-idf
+  of liked papers (positive), explicitly disliked papers (negative), posted-but-not-liked papers
+  (weak negative) and the day's candidates (unlabelled, as weak negatives). Its ranks are blended
+  with the criteria similarity; the blend leans on the learned model more as likes accumulate.
+
+Everything is rank-normalised, so the final score is in (0, 1]; ties break by arXiv id, and the
+whole computation is deterministic for fixed inputs.
+
+Pure and synchronous: no I/O, no clock, no randomness. The caller decides what to send on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.models import Paper
+
+if TYPE_CHECKING:  # scikit-learn loads in about a second: only when a ranking is made
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+RANKING_VERSION = "tfidf-1"
+"""Names the ranking method; stored with every ranking so a change of method is visible."""
+
+LIKE, DISLIKE, POSTED = 1.0, -1.0, 0.0
+"""Labels of training examples: liked, explicitly disliked, posted but not liked."""
+
+POSTED_WEIGHT = 0.1  # a posted paper nobody liked is a weak hint, not a verdict
+UNLABELLED_WEIGHT = 0.2  # today's candidates: most are not wanted, a few are
+BLEND_HALF = 5  # likes at which the learned model and the criteria count equally
+BLEND_MAX = 0.8  # the criteria always keep some say
+NOT_WANTED_WEIGHT = 0.3
+
+Vector = npt.NDArray[np.float64]
+
+_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+_RUBRIC_HEADING = re.compile(r"scor|rubric|novelty|format|output", re.IGNORECASE)
+_ITEM_START = re.compile(r"\n\s*\n|\n(?=(?:\d+[.)]|[-*•])\s)")
+_NOT_WANTED = re.compile(
+    r"^[\s>*_-]*(?:irrelevant|not relevant|exclude|avoid|not interested|application)\b",
+    re.IGNORECASE,
+)
+_MARKUP = re.compile(r"[*_`>#]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A paper the channel reacted to: LIKE, DISLIKE or POSTED (shown, nobody liked it)."""
+
+    paper: Paper
+    label: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One paper's place in a ranking: 1 is the best; score in (0, 1], higher is better."""
+
+    paper_id: str
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """A day's candidates in ranking order, and what the ranking learned from."""
+
+    entries: tuple[Ranked, ...]
+    liked: int = 0
+    examples: int = 0
+    version: str = RANKING_VERSION
+
+    def top(self, k: int) -> list[str]:
+        """The ids of the best `k` papers."""
+        return [r.paper_id for r in self.entries[:k]]
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The criteria as topic paragraphs, and the lines that say what is not wanted."""
+
+    wanted: tuple[str, ...]
+    not_wanted: tuple[str, ...]
+
+
+def criteria_topics(text: str) -> Topics:
+    """Split criteria into topics: one per paragraph or list item; rubric sections (scoring,
+    output format) are left out unless nothing else is there."""
+    sections = [s for s in _HEADING.split(text) if s.strip()]
+    kept = [s for s in sections if not _RUBRIC_HEADING.search(s.split("\n", 1)[0])]
+    wanted: list[str] = []
+    not_wanted: list[str] = []
+    for section in kept or sections:
+        for block in _ITEM_START.split(section):
+            yes = [ln for ln in block.splitlines() if not _NOT_WANTED.match(ln)]
+            no = [ln for ln in block.splitlines() if _NOT_WANTED.match(ln)]
+            topic = _MARKUP.sub(" ", " ".join(yes)).strip()
+            if len(topic.split()) >= 2:
+                wanted.append(topic)
+            if no:
+                not_wanted.append(_MARKUP.sub(" ", " ".join(no)).strip())
+    if not wanted:
+        wanted = [_MARKUP.sub(" ", text).strip() or "paper"]
+    return Topics(tuple(wanted), tuple(not_wanted))
+
+
+def paper_text(paper: Paper) -> str:
+    """What the ranking reads of a paper: the title twice (it is dense), then the abstract."""
+    return f"{paper.title}. {paper.title}. {paper.abstract}"
+
+
+def rank(papers: Sequence[Paper], criteria_text: str, examples: Sequence[Example] = ()) -> Ranking:
+    """Rank `papers` for a channel with these criteria and these reactions (none: criteria
+    similarity only)."""
+    if not papers:
+        return Ranking(())
+    texts = [paper_text(p) for p in papers]
+    base = criteria_similarity(texts, criteria_topics(criteria_text))
+    liked = sum(1 for e in examples if e.label == LIKE)
+    score = base
+    if liked:
+        learned = _learned(texts, examples)
+        weight = min(BLEND_MAX, liked / (liked + BLEND_HALF))
+        score = (1 - weight) * base + weight * _ranks(learned)
+    return _ordered(papers, score, liked, len(examples))
+
+
+def criteria_similarity(texts: Sequence[str], topics: Topics) -> Vector:
+    """Each text's rank-normalised similarity to its best topic (word and character spaces)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    word = _topic_similarity(
+        TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float64), texts, topics
+    )
+    char = _topic_similarity(
+        TfidfVectorizer(
+            sublinear_tf=True, analyzer="char_wb", ngram_range=(4, 4), min_df=2, dtype=np.float64
+        ),
+        texts,
+        topics,
+    )
+    return (_ranks(word) + _ranks(char)) / 2
+
+
+def _topic_similarity(vectorizer: TfidfVectorizer, texts: Sequence[str], topics: Topics) -> Vector:
+    from scipy.sparse import csr_matrix
+
+    corpus = [*texts, *topics.wanted, *topics.not_wanted]
+    try:
+        matrix = csr_matrix(vectorizer.fit_transform(corpus))
+    except ValueError:  # nothing but stop words
+        return np.zeros(len(texts))
+    n, w = len(texts), len(topics.wanted)
+    docs = matrix[:n]
+    best = np.asarray((docs @ matrix[n : n + w].T).max(axis=1).todense()).ravel()
+    if topics.not_wanted:
+        worst = np.asarray((docs @ matrix[n + w :].T).max(axis=1).todense()).ravel()
+        best = best - NOT_WANTED_WEIGHT * worst
+    return np.asarray(best, dtype=np.float64)
+
+
+def _learned(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
+    """Decision values of a logistic regression fitted on the channel's reactions."""
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    labelled = [paper_text(e.paper) for e in examples]
+    vectorizer = TfidfVectorizer(
+        sublinear_tf=True, stop_words="english", ngram_range=(1, 2), min_df=1, dtype=np.float64
+    )
+    matrix = csr_matrix(vectorizer.fit_transform([*texts, *labelled]))
+    y = np.array([0] * len(texts) + [int(e.label == LIKE) for e in examples])
+    weights = np.array(
+        [UNLABELLED_WEIGHT] * len(texts)
+        + [1.0 if e.label != POSTED else POSTED_WEIGHT for e in examples],
+        dtype=np.float64,
+    )
+    positives = float(weights[y == 1].sum())
+    negatives = float(weights[y == 0].sum())
+    weights[y == 1] *= negatives / max(positives, 1e-9)  # balance the classes
+    model = LogisticRegression(C=1.0, max_iter=1000)
+    model.fit(matrix, y, sample_weight=weights)
+    return np.asarray(model.decision_function(matrix[: len(texts)]), dtype=np.float64)
+
+
+def _ranks(values: Vector) -> Vector:
+    """Values replaced by their rank in (0, 1] (ties share the average rank)."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    average = (ends - counts + 1 + ends) / 2
+    return np.asarray(average[inverse] / len(values), dtype=np.float64)
+
+
+def _ordered(papers: Sequence[Paper], score: Vector, liked: int, examples: int) -> Ranking:
+    order = sorted(range(len(papers)), key=lambda i: (-round(float(score[i]), 12), papers[i].id))
+    entries = tuple(
+        Ranked(papers[i].id, round(float(score[i]), 6), n) for n, i in enumerate(order, 1)
+    )
+    return Ranking(entries, liked=liked, examples=examples)
+
+
+def sent_count(candidates: int, share: float, minimum: int) -> int:
+    """How many of a day's candidates go to the LLM: the top `share`, but at least `minimum`
+    (small days are scored whole)."""
+    return min(candidates, max(math.ceil(share * candidates - 1e-9), minimum))
+
+
+def recall(ranking: Ranking, wanted: Sequence[str], k: int) -> float | None:
+    """The share of `wanted` ids among the top `k` (None when nothing is wanted)."""
+    ranked = {r.paper_id for r in ranking.entries}
+    want = {w for w in wanted if w in ranked}
+    if not want:
+        return None
+    return len(want & set(ranking.top(k))) / len(want)

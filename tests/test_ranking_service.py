@@ -1,0 +1,128 @@
+"""The ranking stage inside the bot: honest counts, explanations of ranked-out papers, likes that
+change one channel's ranking only, un-liking, reset, learning off, the settings, and a two-day
+replay of the benchmark."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from bench.replay import RankTimer, reference_usd, replay, totals
+from bot.__main__ import open_core
+from bot.service import DigestOptions, LLMBudget
+from tests.fakes.openai_server import FakeOpenAI, load_labels
+from tests.fakes.synth import eval_days
+from tests.test_conversation import DAY, session
+
+DAY_DATE = date.fromisoformat(DAY)
+OPTIONS = DigestOptions(budget=LLMBudget(share=0.3, min_papers=60))
+
+
+@pytest.fixture
+async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncIterator[Any]:
+    async with open_core(make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3")) as c:
+        yield c
+
+
+@pytest.fixture
+def day_feed(arxiv: Any) -> list[dict[str, Any]]:
+    from tests.test_conversation import day_feed as feed
+
+    return feed.__wrapped__(arxiv)  # type: ignore[attr-defined, no-any-return]
+
+
+async def order(core: Any, channel: str, options: DigestOptions = OPTIONS) -> list[str]:
+    await core.service.build(channel, DAY_DATE, options)
+    return [r.paper_id for r in await core.store.ranking(channel, DAY_DATE)]
+
+
+async def test_only_the_top_of_the_ranking_is_scored_and_counts_say_so(
+    core: Any, llm: FakeOpenAI
+) -> None:
+    s = session(core)
+    out = await s.say("today")
+    assert "Total arXiv papers: 206" in out
+    assert "Total sent to the LLM: 62 (144 ranked out locally)" in out
+    asked = {pid for batch in llm.asked_ids for pid in batch}
+    assert len(asked) == 62
+    ranked = await core.store.ranking("team-a", DAY_DATE)
+    assert len(ranked) == 206
+    assert {r.paper_id for r in ranked if r.sent} == asked
+    assert [r.rank for r in ranked] == list(range(1, 207))
+    out_id = ranked[150].paper_id
+    answer = await s.say(f"explain {out_id}")
+    assert f"arXiv:{out_id} (2025-05-02) was not sent to the LLM: ranked 151 of 206" in answer
+    assert "the top 62 were scored" in answer
+    assert "never posted" in await s.say("explain 2501.00001")
+
+
+async def test_likes_change_one_channels_ranking_and_unliking_undoes(core: Any) -> None:
+    for channel in ("team-a", "team-b"):
+        await session(core, channel).say("today")  # both: default criteria, the day ingested
+    a0, b0 = await order(core, "team-a"), await order(core, "team-b")
+    assert a0 == b0  # same criteria, no likes: same ranking
+    liked = a0[-20:-15]  # papers the criteria alone rank low
+    for pid in liked:
+        await core.store.set_like("team-a", "alice", pid, 1)
+    a1, b1 = await order(core, "team-a"), await order(core, "team-b")
+    assert a1 != a0
+    assert b1 == b0
+    assert sum(a1.index(p) for p in liked) < sum(a0.index(p) for p in liked)
+    assert "learned from 5 likes" in await session(core, "team-a").say("stats")
+    for pid in liked:
+        await core.store.remove_like("team-a", "alice", pid)
+    assert await order(core, "team-a") == a0
+
+
+async def test_reset_and_learning_off(core: Any) -> None:
+    s = session(core)
+    await s.say("today")
+    a0 = await order(core, "team-a")
+    for pid in a0[-30:-25]:
+        await core.store.set_like("team-a", "alice", pid, 1)
+    assert await order(core, "team-a") != a0
+    assert "learning from likes: off" in await s.say("settings learning off")
+    assert await order(core, "team-a", DigestOptions(budget=OPTIONS.budget, learning=False)) == a0
+    assert "learning from likes: off" in await s.say("stats")
+    await s.say("settings learning on")
+    assert "Learning reset" in await s.say("settings learning reset")
+    assert await order(core, "team-a") == a0
+    assert "learned from 0 likes" in await s.say("stats")
+    await core.store.set_like("team-a", "alice", a0[-1], 1)  # a like after the reset counts
+    assert await order(core, "team-a") != a0
+
+
+async def test_llm_share_setting(core: Any, llm: FakeOpenAI) -> None:
+    s = session(core)
+    assert "sent to the LLM: the top 50% of the local ranking" in await s.say(
+        "settings llm-share 50% $0.02"
+    )
+    out = await s.say("today")
+    assert "Total sent to the LLM:" in out
+    sent = len({pid for batch in llm.asked_ids for pid in batch})
+    assert 0 < sent < 103  # the dollar cap trims the 50% share
+    assert "a share of the day" in await s.say("settings llm-share lots")
+
+
+async def test_a_two_day_replay_computes_recall_and_tokens_honestly() -> None:
+    days = eval_days()[:2]
+    timer = RankTimer()
+    results = await replay(days, "learning", timer=timer)
+    for name, r in zip(days, results, strict=True):
+        picks = load_labels(name)
+        assert r.picks == len(picks)
+        assert 0 <= r.found <= r.picks
+        assert r.recall == r.found / r.picks
+        assert r.sent <= r.candidates * 0.3 + 1
+        assert r.usage.calls > 0
+        assert r.usage.prompt_tokens > r.usage.cached_tokens > 0
+        assert r.reference_usd == pytest.approx(
+            reference_usd(r.reference_prompt, r.reference_completion)
+        )
+    overall = totals(results)
+    assert overall.found == sum(r.found for r in results)
+    assert overall.usage.prompt_tokens == sum(r.usage.prompt_tokens for r in results)
+    assert overall.recall == overall.found / overall.picks
