@@ -6,12 +6,14 @@ OpenAI server that answers from the day's reference labels (a reference pick get
 scores and comment, any other paper 3/3), and selection. Per day and overall it prints the
 candidates, the papers sent to the LLM, the recall of the reference picks in the digest, prompt,
 cached and completion tokens, dollars at gpt-4o list prices, and the ratio to the reference
-pipeline's recorded tokens and dollars (priced the same way); then the ranking's time per 1,000
+pipeline's recorded tokens and dollars (priced the same way), and what the day's ranking
+learned from (likes, and the LLM's verdicts on earlier days); then the ranking's time per 1,000
 papers and its peak memory.
 
-Modes: **cold** (no likes) and **learning** (before each day the team has liked every fourth
-reference pick, in id order, of each earlier day, and the bot's earlier digests are recorded as
-posted; nothing from the day itself). A measurement, not a test: it never gates CI.
+Modes: **cold** (no likes: the ranking learns only from the LLM's verdicts on earlier days) and
+**learning** (before each day the team has also liked every fourth reference pick, in id order,
+of each earlier day, and the bot's earlier digests are recorded as posted; nothing from the day
+itself). A measurement, not a test: it never gates CI.
 
     python -m bench.replay [--mode cold|learning|both] [--days N] [--share 0.3]
 """
@@ -25,6 +27,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -59,6 +62,8 @@ class DayResult:
     reference_prompt: int
     reference_completion: int
     reference_usd: float
+    liked: int = 0
+    verdicts: int = 0
 
     @property
     def recall(self) -> float:
@@ -76,10 +81,14 @@ class RankTimer:
     calls: list[int] = field(default_factory=list)
 
     def __call__(
-        self, papers: Sequence[Any], criteria: str, examples: Sequence[ranking.Example] = ()
+        self,
+        papers: Sequence[Any],
+        criteria: str,
+        examples: Sequence[ranking.Example] = (),
+        core: AbstractSet[str] = frozenset(),
     ) -> ranking.Ranking:
         start = time.perf_counter()
-        result = _RANK(papers, criteria, examples)
+        result = _RANK(papers, criteria, examples, core)
         self.seconds += time.perf_counter() - start
         self.papers += len(papers)
         self.calls.append(len(papers))
@@ -141,6 +150,7 @@ async def replay(
                     assert digest is not None, f"{name}: no digest"
                     listed = {e.paper.id for e in digest.entries}
                     ref = reference(name)
+                    learned = await core.store.learning_state(CHANNEL)
                     results.append(
                         DayResult(
                             day=name,
@@ -155,6 +165,8 @@ async def replay(
                                 int(ref["reference_prompt_tokens"]),
                                 int(ref["reference_completion_tokens"]),
                             ),
+                            liked=learned.learned_from,
+                            verdicts=learned.verdicts,
                         )
                     )
                     if mode == "learning":
@@ -177,7 +189,7 @@ async def _team_likes(store: Any, day: date, picks: Sequence[str]) -> None:
 
 
 def totals(results: Sequence[DayResult]) -> DayResult:
-    """All days added up (recall over all picks)."""
+    """All days added up (recall over all picks; what the last day's ranking learned from)."""
     usage = Usage()
     for r in results:
         usage = usage + r.usage
@@ -191,12 +203,15 @@ def totals(results: Sequence[DayResult]) -> DayResult:
         reference_prompt=sum(r.reference_prompt for r in results),
         reference_completion=sum(r.reference_completion for r in results),
         reference_usd=sum(r.reference_usd for r in results),
+        liked=results[-1].liked if results else 0,
+        verdicts=results[-1].verdicts if results else 0,
     )
 
 
 HEADER = (
     f"{'day':<11}{'cands':>6}{'sent':>6}{'share':>7}{'picks':>6}{'recall':>8}"
     f"{'prompt':>9}{'cached':>8}{'compl':>7}{'$':>8}{'tok/ref':>8}{'$/ref':>7}"
+    f"{'likes':>7}{'verd.':>7}"
 )
 
 
@@ -209,6 +224,7 @@ def row(r: DayResult) -> str:
         f"{r.picks:>6}{r.recall:>8.3f}{r.usage.prompt_tokens:>9}{r.usage.cached_tokens:>8}"
         f"{r.usage.completion_tokens:>7}{r.usage.cost_usd:>8.4f}"
         f"{tokens / max(ref_tokens, 1):>8.2f}{r.usage.cost_usd / max(r.reference_usd, 1e-9):>7.2f}"
+        f"{r.liked:>7}{r.verdicts:>7}"
     )
 
 
@@ -230,8 +246,9 @@ def report(mode: str, results: Sequence[DayResult]) -> None:
 
 
 def ranking_cost(days: Sequence[str]) -> tuple[float, float]:
-    """Seconds per 1,000 papers and peak MB (tracemalloc) of a cold ranking of the largest
-    day, with a learned model from every pick of the other days on top."""
+    """Seconds per 1,000 papers and peak MB (tracemalloc) of ranking the largest day with the
+    most a ranking learns from: every fourth pick of the other days liked, and their papers as
+    LLM verdicts up to the cap."""
     from bot.models import Paper
 
     def paper(d: dict[str, Any]) -> Paper:
@@ -241,12 +258,17 @@ def ranking_cost(days: Sequence[str]) -> tuple[float, float]:
 
     loaded = {d: [paper(p) for p in load_eval_day(d)] for d in days}
     largest = max(days, key=lambda d: len(loaded[d]))
+    others = [d for d in days if d != largest]
+    picks = {d: set(load_labels(d)) for d in others}
     examples = [
         ranking.Example(p, ranking.LIKE)
-        for d in days
-        if d != largest
+        for d in others
         for p in loaded[d]
-        if p.id in set(sorted(load_labels(d))[::LIKE_EVERY])
+        if p.id in set(sorted(picks[d])[::LIKE_EVERY])
+    ] + [
+        ranking.Example(p, ranking.SELECTED if p.id in picks[d] else ranking.REJECTED)
+        for d in others
+        for p in loaded[d]
     ]
     criteria = default_criteria_text()
     ranking.rank(loaded[largest][:50], criteria, examples)  # warm the imports

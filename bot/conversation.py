@@ -502,16 +502,20 @@ class Conversation:
         await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
 
     async def _learning_line(self, channel_id: str, s: ChannelSettings) -> str:
-        if not s.learning:
-            return "learning from likes: off (ranking by the criteria alone)"
         state = await self._store.learning_state(channel_id)
+        verdicts = f"{state.verdicts} earlier LLM verdicts under these criteria"
+        if not s.learning:
+            return f"learning from likes: off (ranking by the criteria and {verdicts})"
         measured = (
             f"recall of liked papers at the last measurement ({state.measured_day}) "
             f"{state.recall:.2f}"
             if state.recall is not None
             else "recall not measured yet (needs likes on an earlier ranked day)"
         )
-        return f"learning from likes: learned from {state.learned_from} likes; {measured}"
+        return (
+            f"learning from likes: learned from {state.learned_from} likes and {verdicts}; "
+            f"{measured}"
+        )
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -186,7 +186,10 @@ class DigestService:
         try:
             progress("ranking locally", 0, len(candidates))
             reactions = await self._reactions(channel_id, options)
-            chosen = await self._rank(channel_id, day, criteria, candidates, options, reactions)
+            core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
+            chosen = await self._rank(
+                channel_id, day, criteria, key, candidates, core, options, reactions
+            )
             chosen_ids = set(chosen)
             liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
             run_usage, capped = await self._score_missing(
@@ -241,13 +244,16 @@ class DigestService:
         channel_id: str,
         day: date,
         criteria: Criteria,
+        key: ScoreKey,
         candidates: Sequence[Paper],
+        core: Set[str],
         options: DigestOptions,
         reactions: Sequence[Reaction],
     ) -> list[str]:
         """Rank every candidate locally, keep the ranking, and return the ids worth the LLM."""
         examples = [_example(r) for r in reactions]
-        ranked = await asyncio.to_thread(ranking.rank, candidates, criteria.text, examples)
+        examples += await self._verdicts(key, [p.id for p in candidates], options.thresholds)
+        ranked = await asyncio.to_thread(ranking.rank, candidates, criteria.text, examples, core)
         budget = options.budget
         k = ranking.sent_count(len(candidates), budget.share, budget.min_papers)
         if budget.dollars is not None:
@@ -261,17 +267,34 @@ class DigestService:
             [(r.paper_id, r.score, r.rank, r.rank <= k) for r in ranked.entries],
         )
         log.info(
-            "channel %s, %s: ranked %d papers locally (learned from %d likes), %d go to the LLM",
+            "channel %s, %s: ranked %d papers locally (learned from %d likes and %d LLM "
+            "verdicts), %d go to the LLM",
             channel_id,
             day,
             len(candidates),
             ranked.liked,
+            ranked.verdicts,
             k,
         )
-        if options.learning:
-            recall, measured = await self._measure(channel_id, day, criteria, options, examples)
-            await self._store.save_learning(channel_id, ranked.liked, recall, measured)
+        recall, measured = (
+            await self._measure(channel_id, day, criteria, options, examples)
+            if options.learning
+            else (None, None)
+        )
+        await self._store.save_learning(channel_id, ranked.liked, ranked.verdicts, recall, measured)
         return ranked.top(k)
+
+    async def _verdicts(
+        self, key: ScoreKey, exclude: Sequence[str], thresholds: Thresholds
+    ) -> list[ranking.Example]:
+        """The LLM's earlier verdicts under these criteria as training examples: selected by
+        the channel's thresholds or not. The papers being ranked are left out."""
+        return [
+            ranking.Example(
+                paper, ranking.SELECTED if thresholds.admits(score) else ranking.REJECTED
+            )
+            for paper, score in await self._store.verdicts(key, exclude, ranking.MAX_EXAMPLES)
+        ]
 
     async def _affordable(
         self,
@@ -311,7 +334,7 @@ class DigestService:
     ) -> tuple[float | None, date | None]:
         """Recall of liked papers on the latest earlier ranked day that has any: that day
         re-ranked without its own reactions, the share of its liked papers the budget sends on."""
-        liked = {e.paper.id for e in examples if e.label == ranking.LIKE}
+        liked = {e.paper.id for e in examples if e.label is ranking.LIKE}
         if not liked:
             return None, None
         for earlier in await self._store.ranked_days(channel_id, day, limit=10):
@@ -321,8 +344,14 @@ class DigestService:
                 continue
             papers = await self._store.papers(ids)
             held_out = [e for e in examples if e.paper.id not in papers]
+            announced = await self._store.announced(earlier, categories_key(options.categories))
+            core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
             redone = await asyncio.to_thread(
-                ranking.rank, [papers[i] for i in ids if i in papers], criteria.text, held_out
+                ranking.rank,
+                [papers[i] for i in ids if i in papers],
+                criteria.text,
+                held_out,
+                core,
             )
             k = ranking.sent_count(len(papers), options.budget.share, options.budget.min_papers)
             return ranking.recall(redone, sorted(wanted), k), earlier

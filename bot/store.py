@@ -188,6 +188,7 @@ _M004_RANKING = """
             reset_like INTEGER NOT NULL DEFAULT 0,    -- highest likes rowid at the reset
             reset_posted INTEGER NOT NULL DEFAULT 0,  -- highest posted rowid at the reset
             learned_from INTEGER NOT NULL DEFAULT 0,  -- liked papers of the latest ranking
+            verdicts INTEGER NOT NULL DEFAULT 0,      -- earlier LLM verdicts it learned from
             recall REAL,                         -- liked papers a held-out ranking sent on
             measured_day TEXT,
             updated_at TEXT NOT NULL
@@ -290,6 +291,7 @@ class LearningState:
     recall: float | None = None
     measured_day: date | None = None
     reset_at: str | None = None
+    verdicts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,6 +592,28 @@ class Store:
                 for r in await cur.fetchall():
                     out[r[0]] = Score(r[0], int(r[1]), int(r[2]), r[3])
         return out
+
+    @_serialized
+    async def verdicts(
+        self, key: ScoreKey, exclude: Sequence[str] = (), limit: int = 3000
+    ) -> list[tuple[Paper, Score]]:
+        """The newest `limit` papers the LLM scored under one key, with their scores, leaving
+        out `exclude` (the papers being ranked must not teach their own ranking)."""
+        async with self._db.execute(
+            "SELECT p.*, s.relevance, s.novelty, s.comment FROM scores s "
+            "JOIN papers p ON p.id = s.paper_id "
+            "WHERE s.criteria_id = ? AND s.model = ? AND s.prompt_version = ? "
+            "ORDER BY s.scored_at DESC, s.paper_id LIMIT ?",
+            (key.criteria_id, key.model, key.prompt_version, limit + len(exclude)),
+        ) as cur:
+            rows = await cur.fetchall()
+        skip = set(exclude)
+        out = [
+            (_paper(r), Score(r["id"], int(r["relevance"]), int(r["novelty"]), r["comment"]))
+            for r in rows
+            if r["id"] not in skip
+        ]
+        return out[:limit]
 
     @_serialized
     async def save_scores(
@@ -1016,7 +1040,7 @@ class Store:
     async def learning_state(self, channel_id: str) -> LearningState:
         """What the channel's ranking learned from and its last measured recall."""
         async with self._db.execute(
-            "SELECT learned_from, recall, measured_day, reset_at FROM learning "
+            "SELECT learned_from, recall, measured_day, reset_at, verdicts FROM learning "
             "WHERE channel_id = ?",
             (channel_id,),
         ) as cur:
@@ -1024,24 +1048,30 @@ class Store:
         if row is None:
             return LearningState()
         day = date.fromisoformat(row[2]) if row[2] else None
-        return LearningState(int(row[0]), row[1], day, row[3])
+        return LearningState(int(row[0]), row[1], day, row[3], int(row[4]))
 
     @_serialized
     async def save_learning(
-        self, channel_id: str, learned_from: int, recall: float | None, measured_day: date | None
+        self,
+        channel_id: str,
+        learned_from: int,
+        verdicts: int,
+        recall: float | None = None,
+        measured_day: date | None = None,
     ) -> None:
-        """Record how many liked papers the latest ranking learned from and, when measured, the
-        recall of a held-out day's liked papers."""
+        """Record how many liked papers and earlier LLM verdicts the latest ranking learned
+        from and, when measured, the recall of a held-out day's liked papers."""
         await self._db.execute(
-            "INSERT INTO learning (channel_id, learned_from, recall, measured_day, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel_id) DO UPDATE SET "
-            "learned_from = excluded.learned_from, "
+            "INSERT INTO learning (channel_id, learned_from, verdicts, recall, measured_day, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel_id) DO UPDATE SET "
+            "learned_from = excluded.learned_from, verdicts = excluded.verdicts, "
             "recall = COALESCE(excluded.recall, learning.recall), "
             "measured_day = COALESCE(excluded.measured_day, learning.measured_day), "
             "updated_at = excluded.updated_at",
             (
                 channel_id,
                 learned_from,
+                verdicts,
                 recall,
                 measured_day.isoformat() if measured_day else None,
                 _now(),

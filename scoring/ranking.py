@@ -1,16 +1,23 @@
 """The local ranking stage: orders a day's candidates for one channel before any LLM call.
 
-Two signals, both computed on the bot's machine from the papers' text:
+Three signals, all computed on the bot's machine from the papers' text:
 
 - **criteria similarity**: tf-idf (sublinear tf) of each paper, title counted twice, against each
   topic of the criteria (the criteria are split into topic paragraphs; a paper scores by its best
   topic, minus a little of its best match with the lines that say what is *not* wanted). Word and
   character n-gram spaces are fitted on the day's papers plus the criteria, and their ranks are
-  averaged; the character space catches "sparse"/"sparsity", "quantized"/"quantization".
-- **the team's taste**, once it has liked papers: a logistic regression on word uni+bigram tf-idf
-  of liked papers (positive), explicitly disliked papers (negative), posted-but-not-liked papers
-  (weak negative) and the day's candidates (unlabelled, as weak negatives). Its ranks are blended
-  with the criteria similarity; the blend leans on the learned model more as likes accumulate.
+  averaged; the character space catches "sparse"/"sparsity", "quantized"/"quantization". Papers
+  whose primary category is one the channel follows (arXiv's `new`, not a cross-list) get a small
+  lift: cross-lists from other fields are more often applications.
+- **the LLM's earlier verdicts** under the same criteria: every paper it scored on earlier days is
+  a labelled example, selected (by the channel's thresholds) or not. They teach the ranking what
+  the criteria mean in practice, far better than the words of the criteria alone.
+- **the team's taste**, once it has reacted: liked papers (positive), explicitly disliked papers
+  (negative), posted-but-not-liked papers (weak negative).
+
+The examples train one logistic regression on word uni+bigram tf-idf (the day's candidates join
+as unlabelled weak negatives); its ranks are blended with the criteria similarity, leaning on the
+learned model more as evidence accumulates (a like counts as much as four selected verdicts).
 
 Everything is rank-normalised, so the final score is in (0, 1]; ties break by arXiv id, and the
 whole computation is deterministic for fixed inputs.
@@ -22,8 +29,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,17 +42,41 @@ from bot.models import Paper
 if TYPE_CHECKING:  # scikit-learn loads in about a second: only when a ranking is made
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-RANKING_VERSION = "tfidf-1"
+RANKING_VERSION = "tfidf-2"
 """Names the ranking method; stored with every ranking so a change of method is visible."""
 
-LIKE, DISLIKE, POSTED = 1.0, -1.0, 0.0
-"""Labels of training examples: liked, explicitly disliked, posted but not liked."""
+
+class Signal(Enum):
+    """What one training example says about a paper, and how much it weighs."""
+
+    LIKE = "like"  # a team member liked it
+    DISLIKE = "dislike"  # a team member marked it 👎
+    POSTED = "posted"  # shown in the channel and nobody liked it: a weak hint, not a verdict
+    SELECTED = "selected"  # the LLM scored it at or above the channel's thresholds
+    REJECTED = "rejected"  # the LLM scored it below them
+
+    @property
+    def positive(self) -> bool:
+        """Whether the example is a paper the channel wants."""
+        return self in (Signal.LIKE, Signal.SELECTED)
+
+    @property
+    def weight(self) -> float:
+        """The example's sample weight before the classes are balanced."""
+        return POSTED_WEIGHT if self is Signal.POSTED else 1.0
+
+
+LIKE, DISLIKE, POSTED = Signal.LIKE, Signal.DISLIKE, Signal.POSTED
+SELECTED, REJECTED = Signal.SELECTED, Signal.REJECTED
 
 POSTED_WEIGHT = 0.1  # a posted paper nobody liked is a weak hint, not a verdict
-UNLABELLED_WEIGHT = 0.2  # today's candidates: most are not wanted, a few are
-BLEND_HALF = 5  # likes at which the learned model and the criteria count equally
-BLEND_MAX = 0.8  # the criteria always keep some say
+UNLABELLED_WEIGHT = 0.1  # today's candidates: most are not wanted, a few are
+LIKE_STRENGTH = 4  # a like is worth this many selected verdicts in the blend
+BLEND_HALF = 20  # evidence at which the learned model and the criteria count equally
+BLEND_MAX = 0.9  # the criteria always keep some say
 NOT_WANTED_WEIGHT = 0.3
+CORE_LIFT = 0.3  # added to the (0, 1] similarity rank of a paper in a followed category
+MAX_EXAMPLES = 1500  # newest examples kept for training (about three weeks): bounded time
 
 Vector = npt.NDArray[np.float64]
 
@@ -60,10 +92,10 @@ _MARKUP = re.compile(r"[*_`>#]+")
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """A paper the channel reacted to: LIKE, DISLIKE or POSTED (shown, nobody liked it)."""
+    """A paper the ranking learns from: a reaction of the channel or a verdict of the LLM."""
 
     paper: Paper
-    label: float
+    label: Signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +114,7 @@ class Ranking:
     entries: tuple[Ranked, ...]
     liked: int = 0
     examples: int = 0
+    verdicts: int = 0
     version: str = RANKING_VERSION
 
     def top(self, k: int) -> list[str]:
@@ -123,20 +156,33 @@ def paper_text(paper: Paper) -> str:
     return f"{paper.title}. {paper.title}. {paper.abstract}"
 
 
-def rank(papers: Sequence[Paper], criteria_text: str, examples: Sequence[Example] = ()) -> Ranking:
-    """Rank `papers` for a channel with these criteria and these reactions (none: criteria
-    similarity only)."""
+def rank(
+    papers: Sequence[Paper],
+    criteria_text: str,
+    examples: Sequence[Example] = (),
+    core: Set[str] = frozenset(),
+) -> Ranking:
+    """Rank `papers` for a channel with these criteria, learning from `examples` (reactions
+    and earlier LLM verdicts, newest first; none: criteria similarity only). `core` holds the
+    ids of papers whose primary category the channel follows."""
     if not papers:
         return Ranking(())
     texts = [paper_text(p) for p in papers]
     base = criteria_similarity(texts, criteria_topics(criteria_text))
-    liked = sum(1 for e in examples if e.label == LIKE)
+    if core:
+        lift = np.array([CORE_LIFT if p.id in core else 0.0 for p in papers])
+        base = _ranks(base + lift)
+    examples = list(examples)[:MAX_EXAMPLES]
+    liked = sum(1 for e in examples if e.label is Signal.LIKE)
+    verdicts = sum(1 for e in examples if e.label in (Signal.SELECTED, Signal.REJECTED))
+    selected = sum(1 for e in examples if e.label is Signal.SELECTED)
     score = base
-    if liked:
+    evidence = selected + LIKE_STRENGTH * liked
+    if evidence:
         learned = _learned(texts, examples)
-        weight = min(BLEND_MAX, liked / (liked + BLEND_HALF))
+        weight = min(BLEND_MAX, evidence / (evidence + BLEND_HALF))
         score = (1 - weight) * base + weight * _ranks(learned)
-    return _ordered(papers, score, liked, len(examples))
+    return _ordered(papers, score, liked, len(examples), verdicts)
 
 
 def criteria_similarity(texts: Sequence[str], topics: Topics) -> Vector:
@@ -174,7 +220,7 @@ def _topic_similarity(vectorizer: TfidfVectorizer, texts: Sequence[str], topics:
 
 
 def _learned(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
-    """Decision values of a logistic regression fitted on the channel's reactions."""
+    """Decision values of a logistic regression fitted on the examples."""
     from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -184,11 +230,9 @@ def _learned(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
         sublinear_tf=True, stop_words="english", ngram_range=(1, 2), min_df=1, dtype=np.float64
     )
     matrix = csr_matrix(vectorizer.fit_transform([*texts, *labelled]))
-    y = np.array([0] * len(texts) + [int(e.label == LIKE) for e in examples])
+    y = np.array([0] * len(texts) + [int(e.label.positive) for e in examples])
     weights = np.array(
-        [UNLABELLED_WEIGHT] * len(texts)
-        + [1.0 if e.label != POSTED else POSTED_WEIGHT for e in examples],
-        dtype=np.float64,
+        [UNLABELLED_WEIGHT] * len(texts) + [e.label.weight for e in examples], dtype=np.float64
     )
     positives = float(weights[y == 1].sum())
     negatives = float(weights[y == 0].sum())
@@ -206,12 +250,14 @@ def _ranks(values: Vector) -> Vector:
     return np.asarray(average[inverse] / len(values), dtype=np.float64)
 
 
-def _ordered(papers: Sequence[Paper], score: Vector, liked: int, examples: int) -> Ranking:
+def _ordered(
+    papers: Sequence[Paper], score: Vector, liked: int, examples: int, verdicts: int
+) -> Ranking:
     order = sorted(range(len(papers)), key=lambda i: (-round(float(score[i]), 12), papers[i].id))
     entries = tuple(
         Ranked(papers[i].id, round(float(score[i]), 6), n) for n, i in enumerate(order, 1)
     )
-    return Ranking(entries, liked=liked, examples=examples)
+    return Ranking(entries, liked=liked, examples=examples, verdicts=verdicts)
 
 
 def sent_count(candidates: int, share: float, minimum: int) -> int:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.models import Paper
 from scoring import ranking
 from scoring.criteria import default_criteria_text
-from scoring.ranking import DISLIKE, LIKE, POSTED, Example, criteria_topics, rank, sent_count
+from scoring.ranking import (
+    DISLIKE,
+    LIKE,
+    POSTED,
+    REJECTED,
+    SELECTED,
+    Example,
+    criteria_topics,
+    rank,
+    sent_count,
+)
 from tests.fakes.synth import load_eval_day
 
 CRITERIA = "1. Model compression: pruning, quantization, sparsity.\n2. Mixture-of-experts.\n"
@@ -60,6 +72,44 @@ def test_likes_teach_the_ranking_and_dislikes_push_back() -> None:
         Example(toy("7", "Pruning again, for networks"), POSTED),
     ]
     assert _place(rank(TOYS, CRITERIA, disliked), "1") > _place(after, "1")
+
+
+def test_llm_verdicts_teach_what_the_criteria_mean() -> None:
+    before = rank(TOYS, CRITERIA)
+    words = ["design", "folding", "docking", "structure", "binding", "dynamics", "function"]
+    verdicts = [  # twenty selected like the protein paper, as many rejected like the pruning one
+        *(
+            Example(toy(f"1{i}", f"Protein {w} with graph networks, take {i}"), SELECTED)
+            for i, w in enumerate(words * 3)
+            if i < 20
+        ),
+        *(
+            Example(toy(f"2{i}", f"Pruning large networks for {w}, take {i}"), REJECTED)
+            for i, w in enumerate(words * 3)
+            if i < 20
+        ),
+    ]
+    after = rank(TOYS, CRITERIA, verdicts)
+    assert (after.verdicts, after.liked, after.examples) == (40, 0, 40)
+    assert _place(after, "3") < _place(before, "3")
+    assert _place(after, "1") > _place(before, "1")
+    assert rank(TOYS, CRITERIA, verdicts) == after  # still deterministic
+    # rejections alone give the learned model nothing to aim at: criteria only
+    assert rank(TOYS, CRITERIA, verdicts[20:]).entries == before.entries
+
+
+def test_followed_categories_lift_a_paper_over_a_cross_list() -> None:
+    twins = [toy("a", "Pruning large networks"), toy("b", "Pruning large networks")]
+    assert rank(twins, CRITERIA).top(2) == ["a", "b"]  # a tie breaks by id
+    assert rank(twins, CRITERIA, core={"b"}).top(2) == ["b", "a"]
+
+
+def test_the_newest_examples_are_kept_up_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ranking, "MAX_EXAMPLES", 3)
+    examples = [Example(toy(str(20 + i), f"Sparse topic {i}"), SELECTED) for i in range(5)]
+    r = rank(TOYS, CRITERIA, examples)
+    assert (r.examples, r.verdicts) == (3, 3)
+    assert r == rank(TOYS, CRITERIA, examples[:3])
 
 
 def test_criteria_are_split_into_topics_without_the_rubric() -> None:

@@ -12,7 +12,9 @@ import pytest
 
 from bench.replay import RankTimer, reference_usd, replay, totals
 from bot.__main__ import open_core
+from bot.models import ScoreKey
 from bot.service import DigestOptions, LLMBudget
+from scoring.prompt import PROMPT_VERSION
 from tests.fakes.openai_server import FakeOpenAI, load_labels
 from tests.fakes.synth import eval_days
 from tests.test_conversation import DAY, session
@@ -95,6 +97,24 @@ async def test_reset_and_learning_off(core: Any) -> None:
     assert await order(core, "team-a") != a0
 
 
+async def test_the_llms_verdicts_are_kept_for_the_ranking_to_learn_from(
+    core: Any, llm: FakeOpenAI
+) -> None:
+    await session(core).say("today")
+    criteria, _ = await core.store.channel_criteria("team-a")
+    key = ScoreKey(criteria.id, llm.model, PROMPT_VERSION)
+    asked = {pid for batch in llm.asked_ids for pid in batch}
+    verdicts = await core.store.verdicts(key)
+    assert {paper.id for paper, _ in verdicts} == asked
+    assert all(score.paper_id == paper.id for paper, score in verdicts)
+    assert len(await core.store.verdicts(key, limit=5)) == 5
+    assert await core.store.verdicts(key, exclude=sorted(asked)) == []  # a day never teaches
+    other = ScoreKey(criteria.id + 1, llm.model, PROMPT_VERSION)  # itself: other criteria
+    assert await core.store.verdicts(other) == []
+    stats = await session(core).say("stats")
+    assert "learned from 0 likes and 0 earlier LLM verdicts under these criteria" in stats
+
+
 async def test_llm_share_setting(core: Any, llm: FakeOpenAI) -> None:
     s = session(core)
     assert "sent to the LLM: the top 50% of the local ranking" in await s.say(
@@ -122,6 +142,9 @@ async def test_a_two_day_replay_computes_recall_and_tokens_honestly() -> None:
         assert r.reference_usd == pytest.approx(
             reference_usd(r.reference_prompt, r.reference_completion)
         )
+    first, second = results
+    assert (first.verdicts, second.verdicts) == (0, first.sent)  # day 2 learns from day 1
+    assert (first.liked, second.liked) == (0, len(sorted(load_labels(days[0]))[::4]))
     overall = totals(results)
     assert overall.found == sum(r.found for r in results)
     assert overall.usage.prompt_tokens == sum(r.usage.prompt_tokens for r in results)
