@@ -34,7 +34,7 @@ def explain_messages(paper: Paper, score: Score, criteria_text: str) -> list[dic
     """The chat messages of one explanation request."""
     user = (
         f"{paper_block(paper)}\n\nScores given: relevance {score.relevance}/10, novelty "
-        f"{score.novelty}/10.\nScorer's comment: {score.comment}"
+        f"{score.novelty}/10.\nScorer's comment: {score.comment or '(none)'}"
     )
     return [
         {"role": "system", "content": SYSTEM + criteria_text.strip()},

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.models import Paper
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 MAX_ABSTRACT_CHARS = 3_000  # an oversized abstract is cut, not sent whole with every batch
 
 INSTRUCTIONS = """\
@@ -31,7 +31,8 @@ Return one result for every paper, using its ARXIVID exactly as given:
 - id: the paper's ARXIVID.
 - comment: one or two sentences saying which criterion the paper matches closely, if any. \
 Matches must not rest on general terms like "language modeling" or "advancements"; name the \
-criterion. No need to mention the criteria it does not match.
+criterion. No need to mention the criteria it does not match. For a paper that matches none \
+of the criteria (relevance 4 or lower), leave the comment empty: it is never shown.
 - relevance: an integer from 1 to 10.
 - novelty: an integer from 1 to 10.
 

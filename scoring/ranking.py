@@ -17,7 +17,7 @@ Three signals, all computed on the bot's machine from the papers' text:
 
 The examples train one logistic regression on word uni+bigram tf-idf (the day's candidates join
 as unlabelled weak negatives); its ranks are blended with the criteria similarity, leaning on the
-learned model more as evidence accumulates (a like counts as much as four selected verdicts).
+learned model more as evidence accumulates (a like counts as four selected verdicts).
 
 Everything is rank-normalised, so the final score is in (0, 1]; ties break by arXiv id, and the
 whole computation is deterministic for fixed inputs.
@@ -71,12 +71,12 @@ SELECTED, REJECTED = Signal.SELECTED, Signal.REJECTED
 
 POSTED_WEIGHT = 0.1  # a posted paper nobody liked is a weak hint, not a verdict
 UNLABELLED_WEIGHT = 0.1  # today's candidates: most are not wanted, a few are
-LIKE_STRENGTH = 4  # a like is worth this many selected verdicts in the blend
+LIKE_STRENGTH = 4  # a like (a person said so) weighs as much as four selected verdicts
 BLEND_HALF = 20  # evidence at which the learned model and the criteria count equally
 BLEND_MAX = 0.9  # the criteria always keep some say
 NOT_WANTED_WEIGHT = 0.3
 CORE_LIFT = 0.3  # added to the (0, 1] similarity rank of a paper in a followed category
-MAX_EXAMPLES = 1500  # newest examples kept for training (about three weeks): bounded time
+MAX_EXAMPLES = 1000  # newest examples kept for training (about two weeks): bounded time
 
 Vector = npt.NDArray[np.float64]
 

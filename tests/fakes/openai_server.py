@@ -31,7 +31,7 @@ from typing import Any, Final, Protocol
 from aiohttp import web
 
 DEFAULT_MODEL: Final = "gpt-4o-mini"
-UNRELATED_COMMENT: Final = "Not related to the criteria."
+UNRELATED_COMMENT: Final = ""  # the prompt asks for no comment on an unrelated paper
 UNRELATED_SCORE: Final = 3
 CHARS_PER_TOKEN: Final = 4
 CACHE_MIN_TOKENS: Final = 1024
