@@ -37,19 +37,17 @@ def select(
     return tuple(sorted(entries, key=digest_order))
 
 
-def unscored_note(unscored: int, considered: int) -> str:
-    """The honest note a digest carries when some papers could not be scored."""
-    return (
-        f"{unscored} of {considered} papers could not be scored; they will be retried on the "
-        "next run."
-    )
+def unscored_note(unscored: int, sent: int) -> str:
+    """The honest note a digest carries when some of the papers sent to the LLM could not be
+    scored."""
+    return f"{unscored} of {sent} papers could not be scored; they will be retried on the next run."
 
 
-def budget_note(unscored: int, considered: int, budget: str) -> str:
+def budget_note(unscored: int, sent: int, budget: str) -> str:
     """The note of a digest whose scoring stopped at the daily LLM budget."""
     return (
-        f"The daily LLM budget of {budget} was reached: {unscored} of {considered} papers were "
-        "not scored."
+        f"The daily LLM budget of {budget} was reached: {unscored} of {sent} papers sent to the "
+        "LLM were not scored."
     )
 
 

@@ -418,10 +418,11 @@ class DigestService:
             [a.paper.id for a in announced], ids, scores, len(entries), replaced, sent
         )
         notes: tuple[str, ...] = ()
+        # of the papers the ranking sent on: ranked-out papers were never meant to be scored
         if counts.unscored and budget_reached:
-            notes = (budget_note(counts.unscored, counts.considered, _dollars(self._daily_budget)),)
+            notes = (budget_note(counts.unscored, counts.sent, _dollars(self._daily_budget)),)
         elif counts.unscored:
-            notes = (unscored_note(counts.unscored, counts.considered),)
+            notes = (unscored_note(counts.unscored, counts.sent),)
         usage = await self._store.usage(
             day=day, model=key.model, criteria_id=key.criteria_id, purpose="score"
         )

@@ -15,7 +15,7 @@ from bot.__main__ import open_core
 from bot.models import ScoreKey
 from bot.service import DigestOptions, LLMBudget
 from scoring.prompt import PROMPT_VERSION
-from tests.fakes.openai_server import FakeOpenAI, load_labels
+from tests.fakes.openai_server import FakeOpenAI, ServerError, load_labels
 from tests.fakes.synth import eval_days
 from tests.test_conversation import DAY, session
 
@@ -113,6 +113,19 @@ async def test_the_llms_verdicts_are_kept_for_the_ranking_to_learn_from(
     assert await core.store.verdicts(other) == []
     stats = await session(core).say("stats")
     assert "learned from 0 likes and 0 earlier LLM verdicts under these criteria" in stats
+
+
+async def test_an_outage_counts_only_the_papers_sent_as_unscored(
+    make_settings: Any, day_feed: list[dict[str, Any]], llm: FakeOpenAI
+) -> None:
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3", ARXIV_BOT_LLM_RETRIES="0"
+    )
+    llm.enqueue(*[ServerError(503)] * 500)
+    async with open_core(settings) as core:
+        out = await session(core).say("today")
+    assert "Total sent to the LLM: 62 (144 ranked out locally)" in out
+    assert "62 of 62 papers could not be scored; they will be retried on the next run." in out
 
 
 async def test_llm_share_setting(core: Any, llm: FakeOpenAI) -> None:
