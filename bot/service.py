@@ -166,23 +166,48 @@ class DigestService:
         candidates = await self._candidates(announced, day, options)
         ids = [p.id for p in candidates]
         key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
+        sent: list[str] | None
         if scored_only:
             stored = await self._store.ranking(channel_id, day)
             sent = [r.paper_id for r in stored if r.sent] if stored else None
-            return await self._assemble(
-                channel_id,
-                day,
-                criteria,
-                version,
-                key,
-                announced,
-                ids,
-                options,
-                Usage(),
-                replaced,
-                sent,
+            run_usage, capped = Usage(), False
+        else:
+            sent, run_usage, capped = await self._rank_and_score(
+                channel_id, day, criteria, key, announced, candidates, options, progress
             )
-        enrichment = asyncio.create_task(self._ingestor.enrich(ids))
+        digest = await self._assemble(
+            channel_id,
+            day,
+            criteria,
+            version,
+            key,
+            announced,
+            ids,
+            options,
+            run_usage,
+            replaced,
+            sent,
+            budget_reached=capped,
+        )
+        if scored_only:
+            return digest
+        await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest))
+        return digest
+
+    async def _rank_and_score(
+        self,
+        channel_id: str,
+        day: date,
+        criteria: Criteria,
+        key: ScoreKey,
+        announced: Sequence[Announcement],
+        candidates: Sequence[Paper],
+        options: DigestOptions,
+        progress: StageCallback,
+    ) -> tuple[list[str], Usage, bool]:
+        """Rank the candidates, score the top that lacks a score (enriching meanwhile); returns
+        the ids sent to the LLM, what this run spent, and whether the daily budget stopped it."""
+        enrichment = asyncio.create_task(self._ingestor.enrich([p.id for p in candidates]))
         try:
             progress("ranking locally", 0, len(candidates))
             reactions = await self._reactions(channel_id, options)
@@ -198,22 +223,7 @@ class DigestService:
         finally:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment
-        digest = await self._assemble(
-            channel_id,
-            day,
-            criteria,
-            version,
-            key,
-            announced,
-            ids,
-            options,
-            run_usage,
-            replaced,
-            chosen,
-            budget_reached=capped,
-        )
-        await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest))
-        return digest
+        return chosen, run_usage, capped
 
     async def selection_under(
         self, criteria: Criteria, day: date, options: DigestOptions

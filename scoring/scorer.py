@@ -167,6 +167,8 @@ class LLMScorer:
 
     async def _batch(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> None:
         ids = [p.id for p in papers]
+        # the reply is stored before the slot frees: with N requests in flight, at most N paid
+        # replies can be lost to a crash, and the next request never overtakes a stored reply
         async with self._limit:
             estimate = self._estimate(papers, criteria_text, run) if run.cap is not None else 0.0
             if run.cap is not None and not run.cap.reserve(estimate):
@@ -174,15 +176,15 @@ class LLMScorer:
             text, usage = await self._ask(papers, criteria_text, run)
             if run.cap is not None:
                 run.cap.settle(estimate, usage.cost_usd)
-        if text is None:
-            if usage.calls:
-                await run.accept([], usage)
-            return
-        reply = parse_reply(text, ids)
-        run.problems.extend(reply.problems)
-        for problem in reply.problems:
-            log.warning("scoring reply: %s", problem)
-        await run.accept(reply.scores, usage)
+            if text is None:
+                if usage.calls:
+                    await run.accept([], usage)
+                return
+            reply = parse_reply(text, ids)
+            run.problems.extend(reply.problems)
+            for problem in reply.problems:
+                log.warning("scoring reply: %s", problem)
+            await run.accept(reply.scores, usage)
 
     async def _ask(
         self, papers: Sequence[Paper], criteria_text: str, run: _Run
