@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.__main__ import open_core
 from bot.settings import Settings
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.synth import load_eval_day, rss_feed
 
 TEST_KEY = "sk-test-never-shown-7f3a9c"
 
@@ -58,3 +62,19 @@ def make_settings(arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path):
         return Settings.from_env(bot_env(arxiv, llm, tmp_path / "bot.sqlite3", **extra))
 
     return build
+
+
+@pytest.fixture
+def day_feed(arxiv: FakeArxiv) -> list[dict[str, Any]]:
+    """2025-05-02, the day the fake LLM answers for, served by the fake arXiv (feed and API)."""
+    papers = load_eval_day("2025-05-02")
+    arxiv.set_feed(rss_feed(papers, date(2025, 5, 2)))
+    arxiv.add_papers(papers)
+    return papers
+
+
+@pytest.fixture
+async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncIterator[Any]:
+    """The bot's core on that day; anyone may change settings."""
+    async with open_core(make_settings(ARXIV_BOT_ADMINS="")) as c:
+        yield c

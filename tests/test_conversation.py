@@ -4,8 +4,6 @@ OpenAI servers: every command, permissions, shared scoring, explanations and lik
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 import pytest
@@ -17,7 +15,6 @@ from bot.commands import CommandError
 from bot.conversation import Caller, Reply
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, load_labels
-from tests.fakes.synth import load_eval_day, rss_feed
 
 DAY = "2025-05-02"
 
@@ -33,20 +30,6 @@ class Session:
         self.adapter.out = out
         await self.adapter.line(line)
         return out.getvalue()
-
-
-@pytest.fixture
-def day_feed(arxiv: FakeArxiv) -> list[dict[str, Any]]:
-    papers = load_eval_day(DAY)
-    arxiv.set_feed(rss_feed(papers, date.fromisoformat(DAY)))
-    arxiv.add_papers(papers)
-    return papers
-
-
-@pytest.fixture
-async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncIterator[Any]:
-    async with open_core(make_settings(ARXIV_BOT_ADMINS="")) as c:
-        yield c
 
 
 def session(core: Any, channel: str = "team-a", user: str = "alice") -> Session:

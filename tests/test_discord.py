@@ -16,33 +16,16 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import APOLOGY, DiscordAdapter
-from bot.__main__ import open_core
 from bot.conversation import Caller, Reply
 from bot.errors import PlatformError
 from bot.models import Digest
 from bot.platform import PARENT
-from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import BOT_ID, CHANNEL_ID, GUILD_ID, USER_ID, FakeDiscord
-from tests.fakes.synth import load_eval_day, rss_feed
 
 DAY = "2025-05-02"
 TOKEN = "discord-token-never-shown-5d1e8a"
 CHANNEL = str(CHANNEL_ID)
 GUILDS_AND_REACTIONS = 1 | 1 << 10
-
-
-@pytest.fixture
-def day_feed(arxiv: FakeArxiv) -> list[dict[str, Any]]:
-    papers = load_eval_day(DAY)
-    arxiv.set_feed(rss_feed(papers, date.fromisoformat(DAY)))
-    arxiv.add_papers(papers)
-    return papers
-
-
-@pytest.fixture
-async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncIterator[Any]:
-    async with open_core(make_settings(ARXIV_BOT_ADMINS="")) as c:
-        yield c
 
 
 @pytest.fixture

@@ -29,13 +29,6 @@ async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncItera
         yield c
 
 
-@pytest.fixture
-def day_feed(arxiv: Any) -> list[dict[str, Any]]:
-    from tests.test_conversation import day_feed as feed
-
-    return feed.__wrapped__(arxiv)  # type: ignore[attr-defined, no-any-return]
-
-
 async def order(core: Any, channel: str, options: DigestOptions = OPTIONS) -> list[str]:
     await core.service.build(channel, DAY_DATE, options)
     return [r.paper_id for r in await core.store.ranking(channel, DAY_DATE)]

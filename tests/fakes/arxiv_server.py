@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve
 from tests.fakes.synth import api_feed
 
 PathKind = Literal["rss", "api"]
@@ -73,10 +74,7 @@ class FakeArxiv:
         app.router.add_get("/rss/{categories}", self._rss)
         app.router.add_get("/atom/{categories}", self._rss)
         app.router.add_get("/api/query", self._api)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
+        self._runner, self._port = await serve(app)
         return self
 
     async def __aexit__(

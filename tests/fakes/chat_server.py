@@ -22,6 +22,7 @@ from bot.errors import PlatformUnavailable
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from tests.fakes.chat import Message
+from tests.fakes.loopback import serve
 
 
 class ChatServer:
@@ -41,10 +42,8 @@ class ChatServer:
         app = web.Application()
         app.router.add_post("/messages", self._post)
         app.router.add_get("/messages", self._list)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.05)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, port = await serve(app, shutdown_timeout=0.05)
+        self.url = f"http://127.0.0.1:{port}"
         return self
 
     async def __aexit__(

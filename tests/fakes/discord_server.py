@@ -26,6 +26,8 @@ from typing import Any, Final
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import serve
+
 BOT_ID: Final = 1_100_000_000_000_000_001
 GUILD_ID: Final = 1_200_000_000_000_000_001
 CHANNEL_ID: Final = 1_300_000_000_000_000_001
@@ -116,13 +118,7 @@ class FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", API_PREFIX + "/{path:.*}", self._rest)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self._runner, self.port = await serve(app)
         return self
 
     async def __aexit__(

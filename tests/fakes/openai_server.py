@@ -30,6 +30,8 @@ from typing import Any, Final, Protocol
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve
+
 DEFAULT_MODEL: Final = "gpt-4o-mini"
 UNRELATED_COMMENT: Final = ""  # the prompt asks for no comment on an unrelated paper
 UNRELATED_SCORE: Final = 3
@@ -258,13 +260,9 @@ class FakeOpenAI:
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         # A client that gives up (timeout) cancels its handler, and closing does not wait
         # for stalled handlers, so a Stall(60) costs a test nothing.
-        runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.05
+        self._runner, self._port = await serve(
+            app, handler_cancellation=True, shutdown_timeout=0.05
         )
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        self._runner = runner
-        self._port = runner.addresses[0][1]
         return self
 
     async def __aexit__(

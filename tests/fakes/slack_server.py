@@ -30,6 +30,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import serve
+
 BOT_USER: Final = "UBOTARXIV"
 BOT_ID: Final = "BBOTARXIV"
 TEAM: Final = "T0TEAM"
@@ -133,10 +135,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = int(self._runner.addresses[0][1])
+        self._runner, self._port = await serve(app)
         return self
 
     async def __aexit__(
