@@ -1,8 +1,8 @@
 """Benchmark: how far a local text model can go on the evaluation days, with every label known.
 
-For each day, a logistic regression on word uni+bigram tf-idf (the learned model of
-`scoring/ranking.py`) is trained on *all* other days' candidates, the reference picks positive
-and every other paper negative, and ranks the held-out day. That is far more than a team's
+For each day, the learned model of `scoring/ranking.py` (a logistic regression on word
+uni+bigram tf-idf) is trained on *all* other days' candidates, the reference picks as selected
+and every other paper as rejected, and ranks the held-out day. That is far more than a team's
 likes or the LLM's verdicts ever give the bot (four times the likes, every paper labelled, and
 future days too), so its recall in the top 30% is a ceiling for the local ranking stage, not a
 target. A measurement, not a test.
@@ -17,11 +17,9 @@ import math
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from bot.models import Paper
-from scoring.ranking import paper_text
+from scoring.ranking import REJECTED, SELECTED, Example, learned_scores, paper_text
 from tests.fakes.openai_server import load_labels
 from tests.fakes.synth import eval_days, load_eval_day
 
@@ -39,12 +37,13 @@ def main() -> None:
     picks = {d: set(load_labels(d)) for d in days}
     found = total = 0
     for day in days:
-        train = [(p, p.id in picks[d]) for d in days if d != day for p in papers[d]]
-        vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", ngram_range=(1, 2))
-        x = vectorizer.fit_transform([paper_text(p) for p, _ in train])
-        y = np.array([int(label) for _, label in train])
-        model = LogisticRegression(max_iter=3000, class_weight="balanced").fit(x, y)
-        scores = model.decision_function(vectorizer.transform([paper_text(p) for p in papers[day]]))
+        examples = [
+            Example(p, SELECTED if p.id in picks[d] else REJECTED)
+            for d in days
+            if d != day
+            for p in papers[d]
+        ]
+        scores = learned_scores([paper_text(p) for p in papers[day]], examples)
         k = math.ceil(args.share * len(papers[day]))
         top = {papers[day][i].id for i in np.argsort(-scores, kind="stable")[:k]}
         hit = len(top & picks[day])

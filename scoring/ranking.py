@@ -179,7 +179,7 @@ def rank(
     score = base
     evidence = selected + LIKE_STRENGTH * liked
     if evidence:
-        learned = _learned(texts, examples)
+        learned = learned_scores(texts, examples)
         weight = min(BLEND_MAX, evidence / (evidence + BLEND_HALF))
         score = (1 - weight) * base + weight * _ranks(learned)
     return _ordered(papers, score, liked, len(examples), verdicts)
@@ -219,7 +219,7 @@ def _topic_similarity(vectorizer: TfidfVectorizer, texts: Sequence[str], topics:
     return np.asarray(best, dtype=np.float64)
 
 
-def _learned(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
+def learned_scores(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
     """Decision values of a logistic regression fitted on the examples."""
     from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import TfidfVectorizer
