@@ -22,25 +22,33 @@ learned model more as evidence accumulates (a like counts as four selected verdi
 Everything is rank-normalised, so the final score is in (0, 1]; ties break by arXiv id, and the
 whole computation is deterministic for fixed inputs.
 
-Pure and synchronous: no I/O, no clock, no randomness. The caller decides what to send on.
+`rank` is pure and synchronous: no I/O, no clock, no randomness. The caller decides what to
+send on. `rank_off_loop` is the same computation for an event loop: it runs `rank` in a
+short-lived worker process, so scikit-learn, SciPy and NumPy (about 90 MB, and seconds of CPU)
+are loaded there and released when the worker exits, never in the caller's process. This module
+must not import them at module level.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import multiprocessing
 import re
 from collections.abc import Sequence, Set
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, TypeAlias
 
 from bot.models import Paper
 
-if TYPE_CHECKING:  # scikit-learn loads in about a second: only when a ranking is made
+if TYPE_CHECKING:  # NumPy, SciPy and scikit-learn load only where a ranking is computed
+    import numpy as np
+    import numpy.typing as npt
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    Vector: TypeAlias = npt.NDArray[np.float64]
 
 RANKING_VERSION = "tfidf-2"
 """Names the ranking method; stored with every ranking so a change of method is visible."""
@@ -77,8 +85,6 @@ BLEND_MAX = 0.9  # the criteria always keep some say
 NOT_WANTED_WEIGHT = 0.3
 CORE_LIFT = 0.3  # added to the (0, 1] similarity rank of a paper in a followed category
 MAX_EXAMPLES = 1000  # newest examples kept for training (about two weeks): bounded time
-
-Vector = npt.NDArray[np.float64]
 
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _RUBRIC_HEADING = re.compile(r"scor|rubric|novelty|format|output", re.IGNORECASE)
@@ -165,6 +171,8 @@ def rank(
     """Rank `papers` for a channel with these criteria, learning from `examples` (reactions
     and earlier LLM verdicts, newest first; none: criteria similarity only). `core` holds the
     ids of papers whose primary category the channel follows."""
+    import numpy as np
+
     if not papers:
         return Ranking(())
     texts = [paper_text(p) for p in papers]
@@ -185,8 +193,37 @@ def rank(
     return _ordered(papers, score, liked, len(examples), verdicts)
 
 
+async def rank_off_loop(
+    papers: Sequence[Paper],
+    criteria_text: str,
+    examples: Sequence[Example] = (),
+    core: Set[str] = frozenset(),
+) -> Ranking:
+    """`rank`, computed in a fresh worker process and awaited without blocking the event loop.
+
+    The worker is spawned for this one ranking and exits after it (a forked worker would
+    inherit the caller's memory and threads; a reused one would keep scikit-learn's), so the
+    caller's process never loads NumPy, SciPy or scikit-learn. Starting it costs about a second
+    of CPU on another core. An error in `rank` is raised here; a worker that dies (killed, out
+    of memory) raises `concurrent.futures.process.BrokenProcessPool`. Cancelling the await
+    leaves the worker to finish its ranking and exit on its own.
+    """
+    if not papers:
+        return Ranking(())
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1
+    )
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, rank, list(papers), criteria_text, list(examples), frozenset(core)
+        )
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def criteria_similarity(texts: Sequence[str], topics: Topics) -> Vector:
     """Each text's rank-normalised similarity to its best topic (word and character spaces)."""
+    import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     word = _topic_similarity(
@@ -203,6 +240,7 @@ def criteria_similarity(texts: Sequence[str], topics: Topics) -> Vector:
 
 
 def _topic_similarity(vectorizer: TfidfVectorizer, texts: Sequence[str], topics: Topics) -> Vector:
+    import numpy as np
     from scipy.sparse import csr_matrix
 
     corpus = [*texts, *topics.wanted, *topics.not_wanted]
@@ -221,6 +259,7 @@ def _topic_similarity(vectorizer: TfidfVectorizer, texts: Sequence[str], topics:
 
 def learned_scores(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
     """Decision values of a logistic regression fitted on the examples."""
+    import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -244,6 +283,8 @@ def learned_scores(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
 
 def _ranks(values: Vector) -> Vector:
     """Values replaced by their rank in (0, 1] (ties share the average rank)."""
+    import numpy as np
+
     _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     ends = np.cumsum(counts)
     average = (ends - counts + 1 + ends) / 2

@@ -1,0 +1,62 @@
+"""The ranking off the event loop: the same result as `rank`, computed in a worker process, so
+the bot process never loads NumPy, SciPy or scikit-learn."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.models import Paper
+from scoring import ranking
+from scoring.ranking import LIKE, SELECTED, Example, rank, rank_off_loop
+
+REPO = Path(__file__).resolve().parents[1]
+CRITERIA = "1. Model compression: pruning, quantization, sparsity.\n2. Mixture-of-experts.\n"
+HEAVY = ("numpy", "scipy", "sklearn")
+
+
+def toy(pid: str, title: str) -> Paper:
+    return Paper(pid, title, f"We study {title.lower()} in depth.", ("A",))
+
+
+PAPERS = [
+    toy("1", "Pruning large networks"),
+    toy("2", "Protein folding with graph networks"),
+    toy("3", "Sparse mixture-of-experts routing"),
+    toy("4", "Reinforcement learning for robot grasping"),
+]
+EXAMPLES = [
+    Example(toy("9", "Protein structure generation with graph networks"), LIKE),
+    Example(toy("8", "Protein docking with graph networks"), SELECTED),
+]
+
+# A fresh interpreter awaits the worker and reports the ranking and what it imported itself.
+WORKER_RUN = """
+import asyncio, json, sys
+from tests.test_ranking_worker import CORE, CRITERIA, EXAMPLES, HEAVY, PAPERS
+from scoring.ranking import rank_off_loop
+
+async def main():
+    ranked = await rank_off_loop(PAPERS, CRITERIA, EXAMPLES, CORE)
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
+    print(json.dumps({"top": ranked.top(4), "liked": ranked.liked, "loaded": loaded}))
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+CORE = frozenset({"3"})
+
+
+def test_the_worker_ranks_like_rank_and_the_caller_loads_no_numerics() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", WORKER_RUN], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    reported = json.loads(run.stdout)
+    expected = rank(PAPERS, CRITERIA, EXAMPLES, CORE)
+    assert reported == {"top": expected.top(4), "liked": 1, "loaded": []}
+
+
+async def test_an_empty_day_needs_no_worker() -> None:
+    assert await rank_off_loop([], CRITERIA) == ranking.Ranking(())
