@@ -18,34 +18,32 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-import aiohttp
-from openai import AsyncOpenAI
-
-from adapters.console import ConsoleAdapter
 from adapters.markdown import render_json, render_markdown
 from bot import __version__
-from bot.arxiv_api import ArxivApi
-from bot.channels import ChannelSettings
-from bot.conversation import Conversation, ConversationConfig
-from bot.daily import DailyRunner, SettingsOf, channel_statuses
 from bot.delivery import Delivery
 from bot.errors import BotError, SettingsError
-from bot.health import health_app, start_health
-from bot.ingest import FeedClient, Ingestor
 from bot.models import Thresholds
 from bot.platform import ChatPlatform
 from bot.progress import TerminalProgress
-from bot.scheduler import DailyScheduler
-from bot.service import DayOutcome, DigestOptions, DigestService, LLMBudget
-from bot.settings import Settings, load_settings
 from bot.store import ChannelRow, Store
 from scoring.criteria import load_criteria
-from scoring.explain import Explainer
 from scoring.pricing import PriceTable
-from scoring.scorer import LLMScorer
+
+# The HTTP, OpenAI and scheduling libraries (and the modules built on them) take most of a
+# second to import, pydantic's settings a tenth: `--help` and `status` must not wait for what
+# they do not use, so these are imported where a command uses them.
+if TYPE_CHECKING:
+    import aiohttp
+    from openai import AsyncOpenAI
+
+    from bot.channels import ChannelSettings
+    from bot.conversation import Conversation
+    from bot.daily import SettingsOf
+    from bot.service import DayOutcome, DigestOptions, DigestService
+    from bot.settings import Settings
 
 log = logging.getLogger("arxiv_bot")
 
@@ -56,6 +54,8 @@ USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)
 
 def digest_options(settings: Settings) -> DigestOptions:
     """The default channel options from settings."""
+    from bot.service import DigestOptions, LLMBudget
+
     return DigestOptions(
         categories=settings.categories,
         thresholds=Thresholds(settings.min_relevance, settings.min_novelty),
@@ -67,6 +67,8 @@ def digest_options(settings: Settings) -> DigestOptions:
 
 
 def _openai_client(settings: Settings) -> AsyncOpenAI:
+    from openai import AsyncOpenAI
+
     if settings.openai_api_key is None:
         raise SettingsError(
             "OPENAI_API_KEY is not set: put it in .env or the environment "
@@ -93,6 +95,8 @@ class Core:
 @asynccontextmanager
 async def open_core(settings: Settings) -> AsyncIterator[Core]:
     """Open every resource the bot needs and wire the core on them."""
+    import aiohttp
+
     client = _openai_client(settings)
     async with (
         Store.open(settings.db) as store,
@@ -106,6 +110,14 @@ def wire_core(
     settings: Settings, store: Store, http: aiohttp.ClientSession, client: AsyncOpenAI
 ) -> Core:
     """Build the core on open resources (the store, an HTTP session, the OpenAI client)."""
+    from bot.arxiv_api import ArxivApi
+    from bot.channels import ChannelSettings
+    from bot.conversation import Conversation, ConversationConfig
+    from bot.ingest import FeedClient, Ingestor
+    from bot.service import DigestService
+    from scoring.explain import Explainer
+    from scoring.scorer import LLMScorer
+
     feed = FeedClient(
         http,
         settings.rss_url,
@@ -157,6 +169,8 @@ async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
 
 async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     """Build today's (or a stored day's) digest and write it out."""
+    from bot.service import DayOutcome
+
     progress = TerminalProgress()
     async with open_core(settings) as core:
         service = core.service
@@ -203,6 +217,8 @@ def _summary(outcome: DayOutcome, output: Path | None) -> None:
 
 async def console_command(settings: Settings, args: argparse.Namespace) -> int:
     """Talk to the bot from the terminal: one command per line, as on a chat platform."""
+    from adapters.console import ConsoleAdapter
+
     async with open_core(settings) as core:
         adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
         interactive = sys.stdin.isatty()
@@ -246,6 +262,8 @@ def chat_adapters(settings: Settings, conversation: Conversation) -> list[ChatAd
 
 def settings_resolver(settings: Settings) -> SettingsOf:
     """A channel's effective settings from its stored overrides."""
+    from bot.channels import ChannelSettings
+
     defaults = ChannelSettings.defaults(settings)
 
     def settings_of(row: ChannelRow) -> ChannelSettings:
@@ -257,6 +275,10 @@ def settings_resolver(settings: Settings) -> SettingsOf:
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> int:
     """The long-running bot: chat adapters, the daily post and the health endpoint, until
     SIGTERM/SIGINT (or `stop`)."""
+    from bot.daily import DailyRunner
+    from bot.health import health_app, start_health
+    from bot.scheduler import DailyScheduler
+
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -304,6 +326,8 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> int:
 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
+    from bot.daily import channel_statuses
+
     if not settings.db.exists():
         print(f"No database at {settings.db} yet: the bot has not run here.")
         return 0
@@ -364,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `arxiv-bot` console script."""
     args = build_parser().parse_args(argv)
+    from bot.settings import load_settings
+
     try:
         settings = load_settings(args.env_file)
     except SettingsError as exc:
