@@ -6,6 +6,11 @@ Abstract:`` prefix. The conversion itself is pylatexenc's; this module only shie
 characters that TeX reads differently from a person (``%`` starts a comment, ``~`` is a
 non-breaking space, a lone ``$`` opens math, an unknown macro is dropped), so no word is lost.
 
+pylatexenc reads a text one character at a time (about 20 ms for an abstract), so only the
+pieces that carry TeX go to it: a text is cut at the spaces TeX cannot read across (outside
+math and braces, not after a macro), pieces without TeX markers are kept as they are, and the
+converted pieces are cached, so a title or name seen again costs nothing.
+
 It must not do I/O, escape text for a chat platform (``<``, ``&``, ``@channel`` stay literal;
 adapters escape) or raise: every ``str`` comes back as a ``str``.
 """
@@ -71,6 +76,13 @@ _EXTRA_TEXT_MACROS = [
     MacroTextSpec("xspace", simplify_repl=""),
 ]
 
+# Cutting a text into pieces pylatexenc can convert one by one.
+_SPACE = re.compile(r"\s+")
+_BRACE = re.compile(r"\\.|[{}]", re.DOTALL)
+_BRACKET_MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)  # \(…\) and \[…\]
+_ENDS_IN_CONTROL = re.compile(r"\\(?:[A-Za-z]+|[^A-Za-z])?\Z")  # a macro may take what follows
+_CACHED_PIECES = 8192
+
 _ANNOUNCE_PREFIX = re.compile(
     r"\A\s*arXiv:\S+\s+Announce\s+Type:\s*[A-Za-z-]+\s*(?:Abstract:\s*)?", re.IGNORECASE
 )
@@ -81,11 +93,49 @@ def tex_to_unicode(text: str) -> str:
     text = _NONCHARACTERS.sub("", text)
     if not _NEEDS_LATEX.search(text):
         return collapse_whitespace(text)
+    pieces = (
+        _convert(piece) if _NEEDS_LATEX.search(piece) else piece for piece in tex_pieces(text)
+    )
+    return " ".join(p for p in pieces if p)
+
+
+def tex_pieces(text: str) -> list[str]:
+    """`text` cut at the whitespace TeX cannot read across: outside math (``$…$``,
+    ``\\(…\\)``) and braces, and not after a macro (``\\c c``, ``\\textbf {x}``). Joined by
+    single spaces they are the text with its whitespace collapsed. Text with environments stays
+    whole."""
+    if "\\begin" in text:
+        return [collapse_whitespace(text)]
+    math = [m.span(1) for m in _MATH.finditer(text) if m.group(1) is not None]
+    math += [m.span() for m in _BRACKET_MATH.finditer(text)]
+    pieces: list[str] = []
+    start = scanned = depth = 0
+    for space in _SPACE.finditer(text):
+        cut = space.start()
+        for brace in _BRACE.finditer(text, scanned, cut):
+            depth += {"{": 1, "}": -1}.get(brace.group(0), 0)
+        scanned = cut
+        if depth < 0:  # a stray closing brace: let pylatexenc see all of it
+            return [collapse_whitespace(text)]
+        inside_math = any(a < cut < b for a, b in math)
+        if depth or inside_math or _ENDS_IN_CONTROL.search(text, start, cut):
+            continue
+        if cut > start:
+            pieces.append(collapse_whitespace(text[start:cut]))
+        start = space.end()
+    if start < len(text):
+        pieces.append(collapse_whitespace(text[start:]))
+    return pieces
+
+
+@functools.lru_cache(maxsize=_CACHED_PIECES)
+def _convert(piece: str) -> str:
+    """One piece through pylatexenc, shielded; as written if pylatexenc fails."""
     try:
-        converted = _converter().latex_to_text(_shield(text), latex_context=_walker_context())
+        converted = _converter().latex_to_text(_shield(piece), latex_context=_walker_context())
     except Exception:  # pylatexenc bugs (e.g. IndexError on some macros) must not cost a paper
-        logger.debug("pylatexenc failed; keeping the text as written: %.80r", text)
-        return collapse_whitespace(text)
+        logger.debug("pylatexenc failed; keeping the text as written: %.80r", piece)
+        return piece
     return collapse_whitespace(str(converted).translate(_RESTORE))
 
 

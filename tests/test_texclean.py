@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.texclean import collapse_whitespace, strip_announce_prefix, tex_to_unicode
+from bot.texclean import collapse_whitespace, strip_announce_prefix, tex_pieces, tex_to_unicode
 from tests.fakes.synth import load_eval_day
 
 
@@ -174,3 +174,26 @@ def test_strip_announce_prefix(description: str, abstract: str) -> None:
 
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[A-Za-z0-9]+", text))
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("plain words stay whole", ["plain", "words", "stay", "whole"]),
+        (r"an $O(n \log n)$ bound", ["an", r"$O(n \log n)$", "bound"]),
+        (r"size \( n \), then", ["size", r"\( n \),", "then"]),
+        (r"\textbf{two words} and \c c", [r"\textbf{two words}", "and", r"\c c"]),
+        ("{open brace never closed", ["{open brace never closed"]),
+        ("a } stray\n brace", ["a } stray brace"]),
+        ("\\begin{itemize} x \\end{itemize}", ["\\begin{itemize} x \\end{itemize}"]),
+    ],
+)
+def test_texts_are_cut_where_tex_cannot_read_across(text: str, pieces: list[str]) -> None:
+    assert tex_pieces(text) == pieces
+
+
+def test_a_dash_keeps_its_spaces() -> None:
+    assert tex_to_unicode(r"we call \emph{role separation} -- is crucial") == (
+        "we call role separation – is crucial"
+    )
+    assert tex_to_unicode(r"size \( n \), and ``X'' -- y") == "size n, and “X” – y"
