@@ -13,7 +13,7 @@ import pytest
 from bot.arxiv_api import ArxivApi, is_retryable_status, parse_retry_after
 from bot.errors import ArxivUnavailable, FeedError
 from bot.models import Paper
-from bot.texclean import tex_to_unicode
+from bot.texclean import collapse_whitespace, tex_to_unicode
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.synth import api_feed, fixture, load_eval_day
 
@@ -84,7 +84,7 @@ async def test_batches_of_ids_spaced_by_the_delay(
     assert all(gap >= 3.0 for gap in gaps)
 
 
-async def test_papers_are_cleaned_with_primary_category_first(
+async def test_enrichment_cleans_what_the_feed_lacks_with_primary_category_first(
     fake: FakeArxiv, fake_time: FakeTime, eval_papers: list[dict[str, Any]]
 ) -> None:
     source = next(p for p in eval_papers if p["comment"] and len(p["categories"]) > 1)
@@ -96,8 +96,8 @@ async def test_papers_are_cleaned_with_primary_category_first(
     paper = found[source["id"]]
     assert paper == Paper(
         id=source["id"],
-        title=tex_to_unicode(source["title"]),
-        abstract=tex_to_unicode(source["abstract"]),
+        title=collapse_whitespace(source["title"]),
+        abstract=collapse_whitespace(source["abstract"]),
         authors=tuple(source["authors"]),
         categories=tuple(source["categories"]),
         primary_category=source["primary_category"],
@@ -105,7 +105,8 @@ async def test_papers_are_cleaned_with_primary_category_first(
         version=1,
     )
     assert paper.categories[0] == paper.primary_category
-    assert "$" not in found[tex["id"]].title
+    # the feed's cleaned title and abstract are the ones kept: no second cleaning here
+    assert found[tex["id"]].title == collapse_whitespace(tex["title"])
 
 
 async def test_spacing_holds_across_fetch_calls(
@@ -269,8 +270,8 @@ async def test_recorded_old_format(fake: FakeArxiv, fake_time: FakeTime) -> None
 async def test_recorded_id_list_answer_with_tex(fake: FakeArxiv, fake_time: FakeTime) -> None:
     fake.set_api_body(fixture("arxiv_api/zoia_id_list_1601.00001_old_format.xml"))
     paper = (await make_api(fake, fake_time).fetch(["1601.00001v1"]))["1601.00001"]
-    assert paper.abstract.startswith("We extend the Landauer-Büttiker probe formalism")
-    assert "distinct I-V characteristics" in paper.abstract
+    assert paper.abstract.startswith(r"We extend the Landauer-B\"uttiker probe formalism")
+    assert "distinct $I$-$V$ characteristics" in paper.abstract  # as written, lines joined
     assert paper.primary_category == "cond-mat.mes-hall"
     assert paper.version == 1
 
