@@ -35,6 +35,7 @@ import asyncio
 import math
 import multiprocessing
 import re
+import weakref
 from collections.abc import Sequence, Set
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -85,6 +86,11 @@ BLEND_MAX = 0.9  # the criteria always keep some say
 NOT_WANTED_WEIGHT = 0.3
 CORE_LIFT = 0.3  # added to the (0, 1] similarity rank of a paper in a followed category
 MAX_EXAMPLES = 1000  # newest examples kept for training (about two weeks): bounded time
+WORKERS = 1  # rankings at once per event loop: each worker holds ~250 MB and a core for seconds
+
+_worker_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _RUBRIC_HEADING = re.compile(r"scor|rubric|novelty|format|output", re.IGNORECASE)
@@ -204,21 +210,26 @@ async def rank_off_loop(
     The worker is spawned for this one ranking and exits after it (a forked worker would
     inherit the caller's memory and threads; a reused one would keep scikit-learn's), so the
     caller's process never loads NumPy, SciPy or scikit-learn. Starting it costs about a second
-    of CPU on another core. An error in `rank` is raised here; a worker that dies (killed, out
-    of memory) raises `concurrent.futures.process.BrokenProcessPool`. Cancelling the await
-    leaves the worker to finish its ranking and exit on its own.
+    of CPU on another core; rankings of one event loop take turns (`WORKERS` at once), so many
+    channels asking at once never start many workers. An error in `rank` is raised here; a
+    worker that dies (killed, out of memory) raises
+    `concurrent.futures.process.BrokenProcessPool`. Cancelling the await leaves the worker to
+    finish its ranking and exit on its own. As with any spawned process, the program's main
+    module must be safe to import (its work under ``if __name__ == "__main__":``).
     """
     if not papers:
         return Ranking(())
-    pool = ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1
-    )
-    try:
-        return await asyncio.get_running_loop().run_in_executor(
-            pool, rank, list(papers), criteria_text, list(examples), frozenset(core)
+    loop = asyncio.get_running_loop()
+    async with _worker_turns.setdefault(loop, asyncio.Semaphore(WORKERS)):
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1
         )
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            return await loop.run_in_executor(
+                pool, rank, list(papers), criteria_text, list(examples), frozenset(core)
+            )
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def criteria_similarity(texts: Sequence[str], topics: Topics) -> Vector:
