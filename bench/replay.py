@@ -73,7 +73,8 @@ class DayResult:
 
 @dataclass(slots=True)
 class RankTimer:
-    """Wraps the ranking function to measure its time and the papers it ranked."""
+    """Wraps the ranking functions (in a thread or a worker process, whichever the service
+    awaits) to measure their time and the papers they ranked."""
 
     seconds: float = 0.0
     papers: int = 0
@@ -94,8 +95,27 @@ class RankTimer:
         self.calls.append(len(papers))
         return result
 
+    async def off_loop(
+        self,
+        papers: Sequence[Any],
+        criteria: str,
+        examples: Sequence[ranking.Example] = (),
+        core: AbstractSet[str] = frozenset(),
+    ) -> ranking.Ranking:
+        start = time.perf_counter()
+        ranking.rank = _RANK  # the worker is sent the real function; replays rank one at a time
+        try:
+            result = await _RANK_OFF_LOOP(papers, criteria, examples, core)
+        finally:
+            ranking.rank = self  # type: ignore[assignment]
+        self.seconds += time.perf_counter() - start
+        self.papers += len(papers)
+        self.calls.append(len(papers))
+        return result
+
 
 _RANK = ranking.rank
+_RANK_OFF_LOOP = ranking.rank_off_loop
 
 
 def reference_usd(prompt: int, completion: int) -> float:
@@ -293,13 +313,14 @@ def main() -> None:
     modes = ("cold", "learning") if args.mode == "both" else (args.mode,)
     timer = RankTimer()
     ranking.rank = timer  # type: ignore[assignment]
+    ranking.rank_off_loop = timer.off_loop  # type: ignore[assignment]
     try:
         for mode in modes:
             report(
                 mode, asyncio.run(replay(days, mode, share=args.share, min_papers=args.min_papers))
             )
     finally:
-        ranking.rank = _RANK
+        ranking.rank, ranking.rank_off_loop = _RANK, _RANK_OFF_LOOP
     per_1000, peak_mb = ranking_cost(days)
     print(
         f"\nranking in the pipeline: {timer.seconds:.1f} s for {timer.papers} papers "

@@ -25,8 +25,7 @@ RUN_TIME_ONLY = (
 
 def test_importing_the_cli_loads_no_run_time_library() -> None:
     code = (
-        "import sys, bot.__main__; "
-        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+        "import sys, bot.__main__; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     run = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True
