@@ -23,10 +23,10 @@ Everything is rank-normalised, so the final score is in (0, 1]; ties break by ar
 whole computation is deterministic for fixed inputs.
 
 `rank` is pure and synchronous: no I/O, no clock, no randomness. The caller decides what to
-send on. `rank_off_loop` is the same computation for an event loop: it runs `rank` in a
-short-lived worker process, so scikit-learn, SciPy and NumPy (about 90 MB, and seconds of CPU)
-are loaded there and released when the worker exits, never in the caller's process. This module
-must not import them at module level.
+send on. `rank_off_loop` is the same computation for an event loop: it runs `rank` in a worker
+process that leaves when rankings stop coming, so scikit-learn, SciPy and NumPy (about 90 MB,
+and a second of CPU to import) are loaded there and released with it, never in the caller's
+process. This module must not import them at module level.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ import asyncio
 import math
 import multiprocessing
 import re
-import weakref
+import threading
 from collections.abc import Sequence, Set
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, TypeAlias
@@ -86,11 +87,7 @@ BLEND_MAX = 0.9  # the criteria always keep some say
 NOT_WANTED_WEIGHT = 0.3
 CORE_LIFT = 0.3  # added to the (0, 1] similarity rank of a paper in a followed category
 MAX_EXAMPLES = 1000  # newest examples kept for training (about two weeks): bounded time
-WORKERS = 1  # rankings at once per event loop: each worker holds ~250 MB and a core for seconds
-
-_worker_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
+WORKER_IDLE_SECONDS = 30.0  # the worker leaves this long after its last ranking
 
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _RUBRIC_HEADING = re.compile(r"scor|rubric|novelty|format|output", re.IGNORECASE)
@@ -205,31 +202,87 @@ async def rank_off_loop(
     examples: Sequence[Example] = (),
     core: Set[str] = frozenset(),
 ) -> Ranking:
-    """`rank`, computed in a fresh worker process and awaited without blocking the event loop.
+    """`rank`, computed in the ranking worker process and awaited without blocking the event
+    loop, so the caller's process never loads NumPy, SciPy or scikit-learn.
 
-    The worker is spawned for this one ranking and exits after it (a forked worker would
-    inherit the caller's memory and threads; a reused one would keep scikit-learn's), so the
-    caller's process never loads NumPy, SciPy or scikit-learn. Starting it costs about a second
-    of CPU on another core; rankings of one event loop take turns (`WORKERS` at once), so many
-    channels asking at once never start many workers. An error in `rank` is raised here; a
-    worker that dies (killed, out of memory) raises
-    `concurrent.futures.process.BrokenProcessPool`. Cancelling the await leaves the worker to
-    finish its ranking and exit on its own. As with any spawned process, the program's main
-    module must be safe to import (its work under ``if __name__ == "__main__":``).
+    Rankings take turns in one worker (each holds a core and up to ~300 MB for seconds), so
+    many channels asking at once never start many. An error in `rank` is raised here; a worker
+    that dies (killed, out of memory) raises `concurrent.futures.process.BrokenProcessPool`
+    and the next ranking starts a new one. Cancelling the await drops a ranking still waiting
+    for its turn; one already running finishes in the worker. As with any spawned process, the
+    program's main module must be safe to import (its work under ``if __name__ ==
+    "__main__":``).
     """
     if not papers:
         return Ranking(())
-    loop = asyncio.get_running_loop()
-    async with _worker_turns.setdefault(loop, asyncio.Semaphore(WORKERS)):
-        pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1
-        )
+    future = _WORKER.submit(list(papers), criteria_text, list(examples), frozenset(core))
+    return await asyncio.wrap_future(future)
+
+
+class _Worker:
+    """The ranking worker process: spawned for a ranking, kept while rankings keep coming, and
+    shut down `WORKER_IDLE_SECONDS` after the last one, which returns its memory.
+
+    Spawned, not forked: a fork would copy the caller's memory and threads. Reusing the worker
+    for back-to-back rankings spares each the second of CPU that importing scikit-learn takes.
+    Any thread or event loop may submit; the state is guarded by one lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending = 0
+        self._retire: threading.Timer | None = None
+
+    def submit(
+        self,
+        papers: list[Paper],
+        criteria_text: str,
+        examples: list[Example],
+        core: frozenset[str],
+    ) -> Future[Ranking]:
+        with self._lock:
+            if self._retire is not None:
+                self._retire.cancel()
+                self._retire = None
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            pool = self._pool
+            self._pending += 1
         try:
-            return await loop.run_in_executor(
-                pool, rank, list(papers), criteria_text, list(examples), frozenset(core)
-            )
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            future = pool.submit(rank, papers, criteria_text, examples, core)
+        except BrokenProcessPool:
+            self._finished(pool, broken=True)
+            raise
+        future.add_done_callback(lambda done: self._finished(pool, broken=_broke(done)))
+        return future
+
+    def _finished(self, pool: ProcessPoolExecutor, broken: bool) -> None:
+        with self._lock:
+            self._pending -= 1
+            if broken and self._pool is pool:
+                self._pool = None  # the next ranking starts a new worker
+            if self._pending == 0 and self._pool is not None:
+                self._retire = threading.Timer(WORKER_IDLE_SECONDS, self._shut_down, [self._pool])
+                self._retire.daemon = True
+                self._retire.start()
+        if broken:
+            pool.shutdown(wait=False)
+
+    def _shut_down(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is not pool or self._pending:
+                return  # a ranking came in meanwhile
+            self._pool = self._retire = None
+        pool.shutdown(wait=False)
+
+
+def _broke(future: Future[Ranking]) -> bool:
+    return not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
+
+
+_WORKER = _Worker()
 
 
 def criteria_similarity(texts: Sequence[str], topics: Topics) -> Vector:

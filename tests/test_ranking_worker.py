@@ -1,5 +1,5 @@
-"""The ranking off the event loop: the same result as `rank`, computed in a worker process, so
-the bot process never loads NumPy, SciPy or scikit-learn."""
+"""The ranking off the event loop: the same result as `rank`, computed in a worker process that
+leaves when idle, so the bot process never loads NumPy, SciPy or scikit-learn."""
 
 from __future__ import annotations
 
@@ -34,17 +34,25 @@ EXAMPLES = [
 
 # A fresh interpreter awaits the worker and reports the ranking and what it imported itself.
 WORKER_RUN = """
-import asyncio, json, sys
+import asyncio, json, multiprocessing, sys
 from tests.test_ranking_worker import CORE, CRITERIA, EXAMPLES, HEAVY, PAPERS
-from scoring.ranking import rank_off_loop
+from scoring import ranking
 
 async def main():
-    ranked, again = await asyncio.gather(  # two at once take turns in one worker at a time
-        rank_off_loop(PAPERS, CRITERIA, EXAMPLES, CORE), rank_off_loop(PAPERS, CRITERIA)
+    ranking.WORKER_IDLE_SECONDS = 0.3
+    ranked, again = await asyncio.gather(  # two at once take turns in one worker
+        ranking.rank_off_loop(PAPERS, CRITERIA, EXAMPLES, CORE),
+        ranking.rank_off_loop(PAPERS, CRITERIA),
     )
+    workers = len(multiprocessing.active_children())
+    for _ in range(100):  # the idle worker leaves
+        await asyncio.sleep(0.1)
+        if not multiprocessing.active_children():
+            break
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
     print(json.dumps({"top": ranked.top(4), "liked": ranked.liked, "loaded": loaded,
-                      "plain": again.top(4)}))
+                      "plain": again.top(4), "workers": workers,
+                      "left": len(multiprocessing.active_children())}))
 
 if __name__ == "__main__":
     asyncio.run(main())
@@ -59,7 +67,14 @@ def test_the_worker_ranks_like_rank_and_the_caller_loads_no_numerics() -> None:
     reported = json.loads(run.stdout)
     expected = rank(PAPERS, CRITERIA, EXAMPLES, CORE)
     plain = rank(PAPERS, CRITERIA).top(4)
-    assert reported == {"top": expected.top(4), "liked": 1, "loaded": [], "plain": plain}
+    assert reported == {
+        "top": expected.top(4),
+        "liked": 1,
+        "loaded": [],
+        "plain": plain,
+        "workers": 1,
+        "left": 0,
+    }
 
 
 async def test_an_empty_day_needs_no_worker() -> None:
