@@ -174,7 +174,11 @@ async def _serve(settings: Settings) -> dict[str, Any]:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         await adapter.close()
     monitor.cancel()
-    return {"stall_ms": lag.worst * 1000, "stalls_over": lag.over}
+    return {
+        "stall_ms": lag.worst * 1000,
+        "stalls_over": lag.over,
+        "stalls": sorted(lag.stalls, reverse=True)[:5],
+    }
 
 
 async def run_during_day(args: argparse.Namespace) -> int:
@@ -264,7 +268,9 @@ def report_day(n: int, waves: list[list[float]], figures: dict[str, Any]) -> int
     if figures:
         print(
             f"  bot's longest event-loop stall {figures['stall_ms']:.0f} ms "
-            f"({figures['stalls_over']} over 50 ms)"
+            f"({figures['stalls_over']} over 50 ms; the loop's own CPU in the longest: "
+            + ", ".join(f"{cpu} of {ms} ms" for ms, cpu, _ in figures["stalls"])
+            + ")"
         )
     return 0 if percentile(acks, 99) < DAY_ACK_GOAL_MS else 1
 
