@@ -31,7 +31,7 @@ from bot.arxiv_api import ArxivApi
 from bot.channels import ChannelSettings
 from bot.conversation import Conversation, ConversationConfig
 from bot.daily import DailyRunner, SettingsOf, channel_statuses
-from bot.delivery import Delivery
+from bot.delivery import Ceiling, Delivery
 from bot.errors import BotError, SettingsError
 from bot.health import health_app, start_health
 from bot.ingest import FeedClient, Ingestor
@@ -42,6 +42,7 @@ from bot.scheduler import DailyScheduler
 from bot.service import DayOutcome, DigestOptions, DigestService, LLMBudget
 from bot.settings import Settings, load_settings
 from bot.store import ChannelRow, Store
+from bot.work import Work
 from scoring.criteria import load_criteria
 from scoring.explain import Explainer
 from scoring.pricing import PriceTable
@@ -135,7 +136,12 @@ def wire_core(
         round_pause=settings.llm_round_pause,
     )
     service = DigestService(
-        store, ingestor, scorer, prices, daily_budget_usd=settings.daily_budget_usd
+        store,
+        ingestor,
+        scorer,
+        prices,
+        daily_budget_usd=settings.daily_budget_usd,
+        work=Work(store, ttl=settings.lease_seconds),
     )
     config = ConversationConfig(
         defaults=ChannelSettings.defaults(settings),
@@ -274,7 +280,9 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> int:
             stack.push_async_callback(adapter.close)
             log.info("%s adapter connected", adapter.platform)
         settings_of = settings_resolver(settings)
-        delivery = Delivery(core.store, {a.platform: a for a in adapters})
+        delivery = Delivery(
+            core.store, {a.platform: a for a in adapters}, Ceiling(settings.posts_per_second)
+        )
         runner = DailyRunner(
             core.store,
             core.service,
@@ -282,6 +290,8 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> int:
             settings_of,
             catch_up=timedelta(hours=settings.catch_up_hours),
             fetch_deadline=timedelta(hours=settings.fetch_deadline_hours),
+            parallel=settings.channel_concurrency,
+            keep_rankings=timedelta(days=settings.keep_rankings_days),
         )
         scheduler = DailyScheduler(runner, core.store, settings_of)
         if settings.health_port is not None:

@@ -7,6 +7,12 @@ calls to retry, and what a (re)start calls to catch up. Ticks never overlap, and
 idempotent (feeds are stored by day, scores by paper and criteria, posts by channel, day and
 slot), so calling it at any moment, any number of times, posts each digest once.
 
+A tick serves many channels at once (`parallel` at a time); the feed, the ranking and the
+scoring they share are done once through `bot.work`, and each channel-day's delivery is held by
+one process's lease, so several processes on one database post every card exactly once (a
+process killed mid-post is taken over when its lease expires, and the delivery's recovery
+finishes the thread without a duplicate).
+
 Time rules (US Eastern is arXiv's clock): announcements happen Sunday–Thursday at 20:00 and the
 feed of day D is ready at about 00:30 on D (Monday–Friday). A channel's digest of D is due at
 the first local post time at or after that. It is posted late if the bot was down at that
@@ -21,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +40,7 @@ from bot.ingest import categories_key
 from bot.models import Digest
 from bot.service import DigestOptions, DigestService
 from bot.store import ChannelRow, Store
+from bot.work import Work
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +145,8 @@ class DailyRunner:
         catch_up: timedelta = timedelta(hours=18),
         fetch_deadline: timedelta = timedelta(hours=6),
         clock: Clock = utc_now,
+        parallel: int = 32,
+        keep_rankings: timedelta = timedelta(days=60),
     ) -> None:
         self._store = store
         self._service = service
@@ -146,6 +155,10 @@ class DailyRunner:
         self._catch_up = catch_up
         self._fetch_deadline = fetch_deadline
         self._clock = clock
+        self._work: Work = service.work
+        self._parallel = parallel
+        self._keep_rankings = keep_rankings
+        self._pruned: date | None = None
         self._lock = asyncio.Lock()
         self._fetched: dict[str, datetime] = {}
         self._outages: dict[str, _Outage] = {}
@@ -173,18 +186,42 @@ class DailyRunner:
             by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
             for row, settings in channels:
                 by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
-            for key, members in by_key.items():
-                await self._refresh_feed(key, members, now)
-            for row, settings in channels:
+            await _all(self._refresh_feed(key, members, now) for key, members in by_key.items())
+            await self._each(channels, lambda row, settings: self._serve(row, settings, now))
+            await self._prune(now)
+            self.last_tick = now
+
+    async def _each(
+        self,
+        channels: Sequence[tuple[ChannelRow, ChannelSettings]],
+        job: Callable[[ChannelRow, ChannelSettings], Awaitable[object]],
+    ) -> None:
+        """Run `job` for every channel, `parallel` at a time; one channel's failure is logged
+        and retried on a later tick, never stops the others."""
+        gate = asyncio.Semaphore(self._parallel)
+
+        async def one(row: ChannelRow, settings: ChannelSettings) -> None:
+            async with gate:
                 if self._stopping:
-                    break
+                    return
                 try:
-                    await self._serve(row, settings, now)
+                    await job(row, settings)
                 except Exception:
                     log.exception(
                         "daily post of %s:%s failed; retrying later", row.platform, row.id
                     )
-            self.last_tick = now
+
+        await _all(one(row, settings) for row, settings in channels)
+
+    async def _prune(self, now: datetime) -> None:
+        """Once a day, forget full rankings older than the retention (digests stay)."""
+        today = now.date()
+        if self._pruned == today:
+            return
+        self._pruned = today
+        removed = await self._store.prune_rankings(today - self._keep_rankings)
+        if removed:
+            log.info("pruned %d day rankings older than %s", removed, self._keep_rankings)
 
     # -- fetch and score --------------------------------------------------------------------
 
@@ -201,7 +238,7 @@ class DailyRunner:
             return
         categories = members[0][1].categories
         try:
-            result = await self._service.ingest(categories)
+            result = await self._service.ingest(categories, since=rebuild, now=now)
         except FeedError as exc:
             await self._fetch_failed(key, members, now, rebuild, str(exc))
             return
@@ -215,8 +252,8 @@ class DailyRunner:
         log.info(
             "fetched %s for %s: %d new, %d cross-lists", key, result.day, result.new, result.cross
         )
-        for row, settings in members:
-            await self._build(row, settings, result.day)
+        day = result.day
+        await self._each(members, lambda row, settings: self._build(row, settings, day))
 
     async def _fetch_failed(
         self,
@@ -327,6 +364,15 @@ class DailyRunner:
         attempts, retry_at = self._retry.get(key, (0, now))
         if now < retry_at:
             return
+        async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
+            if not mine:  # another process (or tick) is delivering it right now
+                return
+            await self._deliver(row, settings, day, now, attempts)
+
+    async def _deliver(
+        self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime, attempts: int
+    ) -> None:
+        key = (row.id, day)
         digest = await self._build(row, settings, day)
         if digest is None:
             return
@@ -378,10 +424,13 @@ class DailyRunner:
         digest = await self._build(row, settings, day)
         if digest is None:
             return
-        try:
-            await self._delivery.deliver(row.platform, digest)
-        except PlatformError as exc:
-            log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
+        async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
+            if not mine:
+                return
+            try:
+                await self._delivery.deliver(row.platform, digest)
+            except PlatformError as exc:
+                log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
 
     async def _missed(
         self, row: ChannelRow, settings: ChannelSettings, day: date, due: datetime
@@ -406,10 +455,13 @@ class DailyRunner:
         )
 
     async def _notify(self, row: ChannelRow, day: date, kind: str, text: str) -> None:
-        try:
-            await self._delivery.notice(row.platform, row.id, day, kind, text)
-        except PlatformError as exc:
-            log.warning("notice to %s failed: %s", row.id, exc)
+        async with self._work.attempt(f"notice:{row.id}:{day}:{kind}") as mine:
+            if not mine:
+                return
+            try:
+                await self._delivery.notice(row.platform, row.id, day, kind, text)
+            except PlatformError as exc:
+                log.warning("notice to %s failed: %s", row.id, exc)
 
     # -- reporting and shutdown ------------------------------------------------------------
 
@@ -433,6 +485,15 @@ class DailyRunner:
                 await task
         except Exception:  # the tick logs its own failures
             return
+
+
+async def _all(jobs: Iterable[Awaitable[object]]) -> None:
+    """Await every job; a failure is logged, never stops the others."""
+    for result in await asyncio.gather(*jobs, return_exceptions=True):
+        if isinstance(result, Exception):
+            log.error("daily tick step failed: %s", result, exc_info=result)
+        elif isinstance(result, BaseException):
+            raise result
 
 
 async def channel_statuses(

@@ -108,6 +108,18 @@ class Settings(BaseModel):
     health_port: int | None = Field(
         None, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HEALTH_PORT")
     )
+    lease_seconds: float = Field(
+        120.0, ge=1, le=3600, validation_alias=_env("ARXIV_BOT_LEASE_SECONDS")
+    )
+    channel_concurrency: int = Field(
+        32, ge=1, le=1000, validation_alias=_env("ARXIV_BOT_CHANNEL_CONCURRENCY")
+    )
+    posts_per_second: float = Field(
+        30.0, gt=0, le=1000, validation_alias=_env("ARXIV_BOT_POSTS_PER_SECOND")
+    )
+    keep_rankings_days: int = Field(
+        60, ge=1, le=3650, validation_alias=_env("ARXIV_BOT_KEEP_RANKINGS_DAYS")
+    )
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(

@@ -30,8 +30,9 @@ async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncItera
 
 
 async def order(core: Any, channel: str, options: DigestOptions = OPTIONS) -> list[str]:
-    await core.service.build(channel, DAY_DATE, options)
-    return [r.paper_id for r in await core.store.ranking(channel, DAY_DATE)]
+    """The day's ranking as a first build would make it now (a built day stays as decided)."""
+    ranked: list[str] = await core.service.ranking_for(channel, DAY_DATE, options)
+    return ranked
 
 
 async def test_only_the_top_of_the_ranking_is_scored_and_counts_say_so(
