@@ -35,14 +35,12 @@ class ConsoleAdapter:
         return Caller(PLATFORM, self.channel_id, self.user_id)
 
     async def respond(self, reply: Reply) -> None:
-        """Print a reply; a digest is 'posted': its cards get message ids."""
+        """Print a reply; a digest is 'posted': its cards get message ids (no parent message is
+        recorded: a terminal shows the digest again each time it is asked for)."""
         if reply.digest is None:
             self.out.write(reply.text + "\n")
             return
         digest = reply.digest
-        await self.conversation.record_post(
-            self.channel_id, digest.day, "parent", f"{digest.day}:parent"
-        )
         self.cards = {}
         for n, entry in enumerate(digest.entries, 1):
             message_id = f"{digest.day}:{n}"

@@ -45,7 +45,7 @@ _ABS_URL: Final = re.compile(r"^https://arxiv\.org/abs/(?P<id>.+)$")
 _MARKDOWN: Final = re.compile(r"([\\*_~`|>\[\]()#]|^-)")
 
 # Commands whose answer is meant for the whole channel; everything else answers privately.
-_PUBLIC_COMMANDS: Final = frozenset({"today", "criteria preview"})
+_PUBLIC_COMMANDS: Final = frozenset({"today", "today repost", "criteria preview"})
 
 
 # -- text ----------------------------------------------------------------------------------------

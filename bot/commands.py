@@ -47,6 +47,12 @@ class CommandSpec:
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("today", "today", "today's digest for this channel", ("today",)),
     CommandSpec(
+        "today repost",
+        "today repost",
+        "post today's digest here again, even if it was already posted",
+        ("today repost",),
+    ),
+    CommandSpec(
         "subscribe",
         "subscribe",
         "post the digest here every announcement day",

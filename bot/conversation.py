@@ -32,7 +32,7 @@ from bot.errors import BotError
 from bot.ingest import categories_key
 from bot.models import Digest, DigestEntry, ScoreKey
 from bot.safety import clip, defuse
-from bot.service import DigestOptions, DigestService
+from bot.service import FEED_FRESH_FOR, DigestOptions, DigestService
 from bot.store import Store
 from scoring.criteria import validate_criteria
 from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer
@@ -41,7 +41,6 @@ from scoring.prompt import PROMPT_VERSION
 log = logging.getLogger(__name__)
 
 DISLIKE = "👎"
-FEED_FRESH_FOR = timedelta(minutes=30)
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
@@ -59,11 +58,13 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An answer: text (light markdown, already defused), or a digest to render."""
+    """An answer: text (light markdown, already defused), or a digest to render; `thread` is
+    the id of a posted message the answer points to (adapters link to it)."""
 
     text: str
     ephemeral: bool = True
     digest: Digest | None = None
+    thread: str | None = None
 
 
 Respond = Callable[[Reply], Awaitable[None]]
@@ -135,6 +136,7 @@ class Conversation:
     async def _run(self, caller: Caller, command: Command, respond: Respond) -> None:
         handlers: dict[str, Callable[[Caller, str, Respond], Awaitable[None]]] = {
             "today": self._today,
+            "today repost": self._today_repost,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "criteria": self._criteria_show,
@@ -191,26 +193,52 @@ class Conversation:
 
     # -- today ----------------------------------------------------------------------------------
 
+    async def _today_repost(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._post_today(caller, respond, repost=True)
+
     async def _today(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._post_today(caller, respond, repost=False)
+
+    async def _post_today(self, caller: Caller, respond: Respond, *, repost: bool) -> None:
+        """Post the day's digest in the channel unless it is there already (then point to it
+        privately) or another `today` is posting it right now."""
         digest = await self.today_digest(caller, respond)
-        if digest is not None:
+        if digest is None:
+            return
+        posted = await self._store.thread_of(caller.channel_id, digest.day)
+        if posted is not None and not repost:
+            await respond(
+                Reply(
+                    f"The digest of {digest.day} is already posted in this channel: see its "
+                    "thread. `/arxiv today repost` posts it here again.",
+                    thread=posted,
+                )
+            )
+            return
+        # many `today` at once share one digest, and only one of them posts it
+        async with self._service.work.attempt(f"today:{caller.channel_id}:{digest.day}") as mine:
+            if not mine:
+                await respond(Reply(f"The digest of {digest.day} is being posted here right now."))
+                return
             await respond(Reply(f"arXiv digest for {digest.day}", ephemeral=False, digest=digest))
 
     async def today_digest(self, caller: Caller, respond: Respond | None = None) -> Digest | None:
         """The channel's digest of the latest announcement day: from the store when the feed
-        was fetched recently and everything is scored, otherwise computed now."""
+        was fetched in the last half hour and everything is scored, otherwise built now (a
+        caller asking while the same digest is being built joins that build)."""
         options = await self._options(caller)
         key = categories_key(options.categories)
-        fresh = await self._store.fresh_feed_day(key, datetime.now(UTC) - FEED_FRESH_FOR)
-        if fresh is not None:
-            stored = await self._service.build(caller.channel_id, fresh, options, scored_only=True)
-            if stored is not None and not stored.counts.unscored:
+        since = datetime.now(UTC) - FEED_FRESH_FOR
+        last = await self._store.last_fetch(key)
+        if last is not None and last.fetched_at >= since and last.day is not None:
+            stored = await self._service.build(
+                caller.channel_id, last.day, options, scored_only=True
+            )
+            if stored is not None and not stored.counts.unscored and stored.counts.sent:
                 return stored
         if respond is not None:
             await respond(Reply("Working on today's digest… I'll post it here when it's ready."))
-        if fresh is not None:  # the feed is recent: score what this channel lacks, no refetch
-            return await self._service.build(caller.channel_id, fresh, options)
-        outcome = await self._service.today(caller.channel_id, options)
+        outcome = await self._service.today(caller.channel_id, options, since=since)
         if outcome.digest is not None:
             return outcome.digest
         latest = await self._store.latest_feed_day(key)

@@ -243,6 +243,7 @@ class FakeSlack:
             "apps.connections.open": self._connections_open,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
+            "chat.getPermalink": self._permalink,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
         }.get(method)
@@ -299,6 +300,12 @@ class FakeSlack:
             return _error(message)
         self.messages.append(message)
         return _ok(message_ts=message.ts)
+
+    def _permalink(self, args: dict[str, Any]) -> web.Response:
+        channel, ts = str(args.get("channel") or ""), str(args.get("message_ts") or "")
+        if not any(m.channel == channel and m.ts == ts for m in self.messages):
+            return _error("message_not_found")
+        return _ok(permalink=f"https://team.slack.test/archives/{channel}/p{ts.replace('.', '')}")
 
     def _history(self, args: dict[str, Any]) -> web.Response:
         channel = str(args.get("channel") or "")
