@@ -614,6 +614,29 @@ async def test_a_process_killed_mid_thread_finishes_the_thread_once_on_restart(
     assert sorted(m.paper_id or "" for m in server.of("C1", "card")) == SELECTED
 
 
+async def test_two_processes_on_one_database_post_every_card_once(world: World) -> None:
+    await subscribe(world)  # fetched and scored at 04:00 UTC in this process
+    await subscribe(world, "C2")
+    async with ChatServer() as server:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            **world.env,
+            "ARXIV_BOT_TEST_NOW": utc(DAY, 6, 1).isoformat(),
+            "ARXIV_BOT_TEST_CHAT_URL": server.url,
+        }
+
+        async def bot_process() -> int:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.fakes.daily_process", env=env, cwd=REPO
+            )
+            return await asyncio.wait_for(proc.wait(), timeout=60)
+
+        assert await asyncio.gather(bot_process(), bot_process()) == [0, 0]
+    for channel in ("C1", "C2"):
+        assert len(server.of(channel, "parent")) == 1
+        assert sorted(m.paper_id or "" for m in server.of(channel, "card")) == SELECTED
+
+
 async def test_slack_daily_post_survives_a_kill_between_posting_and_recording(
     world: World,
 ) -> None:
