@@ -319,6 +319,14 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     async with Store.open(settings.db) as store:
         statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
+        leases = await store.leases()
+    for lease in leases:
+        until = datetime.fromtimestamp(lease.expires_at, UTC)
+        state = "expired, free to take over" if until < datetime.now(UTC) else "held"
+        print(
+            f"work {lease.key}: {state} by {lease.owner} "
+            f"(until {until.isoformat(timespec='seconds')})"
+        )
     if not statuses:
         print("No subscribed channel: use `/arxiv subscribe` in a channel.")
         return 0

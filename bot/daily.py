@@ -145,7 +145,7 @@ class DailyRunner:
         catch_up: timedelta = timedelta(hours=18),
         fetch_deadline: timedelta = timedelta(hours=6),
         clock: Clock = utc_now,
-        parallel: int = 32,
+        parallel: int = 64,
         keep_rankings: timedelta = timedelta(days=60),
     ) -> None:
         self._store = store

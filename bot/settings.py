@@ -112,10 +112,10 @@ class Settings(BaseModel):
         120.0, ge=1, le=3600, validation_alias=_env("ARXIV_BOT_LEASE_SECONDS")
     )
     channel_concurrency: int = Field(
-        32, ge=1, le=1000, validation_alias=_env("ARXIV_BOT_CHANNEL_CONCURRENCY")
+        64, ge=1, le=1000, validation_alias=_env("ARXIV_BOT_CHANNEL_CONCURRENCY")
     )
     posts_per_second: float = Field(
-        30.0, gt=0, le=1000, validation_alias=_env("ARXIV_BOT_POSTS_PER_SECOND")
+        50.0, gt=0, le=1000, validation_alias=_env("ARXIV_BOT_POSTS_PER_SECOND")
     )
     keep_rankings_days: int = Field(
         60, ge=1, le=3650, validation_alias=_env("ARXIV_BOT_KEEP_RANKINGS_DAYS")

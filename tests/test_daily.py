@@ -631,7 +631,7 @@ async def test_two_processes_on_one_database_post_every_card_once(world: World) 
             )
             return await asyncio.wait_for(proc.wait(), timeout=60)
 
-        assert await asyncio.gather(bot_process(), bot_process()) == [0, 0]
+        assert list(await asyncio.gather(bot_process(), bot_process())) == [0, 0]
     for channel in ("C1", "C2"):
         assert len(server.of(channel, "parent")) == 1
         assert sorted(m.paper_id or "" for m in server.of(channel, "card")) == SELECTED
