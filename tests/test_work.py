@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.delivery import Ceiling
 from bot.service import DigestOptions, LLMBudget
 from bot.store import MIGRATIONS, Store
 from bot.work import Work
@@ -213,3 +214,32 @@ async def test_channels_with_the_same_criteria_and_no_reactions_share_one_rankin
     frames = [await core.store.digest_frame(c, DAY_A) for c in ("team-a", "team-b", "team-c")]
     assert len({f.ranking_key for f in frames}) == 1
     assert len({f.sent_ids for f in frames}) == 1
+
+
+async def test_old_rankings_are_pruned_and_the_days_digest_stays_as_decided(
+    core: Any, llm: FakeOpenAI
+) -> None:
+    options = DigestOptions(budget=LLMBudget(share=0.3, min_papers=60))
+    await core.service.ingest(options.categories)
+    await core.service.use_criteria("team-a", core.criteria_text, "test")
+    first = await core.service.build("team-a", DAY_A, options)
+    assert len(await core.store.ranking("team-a", DAY_A)) == 206
+    assert await core.store.prune_rankings(date(2025, 5, 3)) == 1
+    assert await core.store.ranking("team-a", DAY_A) == []
+    calls = llm.calls
+    again = await core.service.build("team-a", DAY_A, options)
+    assert llm.calls == calls
+    assert again.entries == first.entries
+    assert again.counts == first.counts  # still "62 sent to the LLM", from the digest's frame
+
+
+async def test_the_bot_wide_ceiling_spaces_posts_from_many_channels() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    ceiling = Ceiling(4.0, clock=lambda: now[0], sleep=sleep)
+    await asyncio.gather(*(ceiling.wait() for _ in range(5)))
+    assert slept == [0.25, 0.5, 0.75, 1.0]  # the first goes at once, then 4 a second
