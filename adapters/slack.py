@@ -361,7 +361,7 @@ class SlackAdapter:
             if answer.digest is not None:
                 await self._post_requested_digest(caller, answer.digest, respond)
                 return
-            text, blocks = text_message(answer.text + await self._link(caller, answer.thread))
+            text, blocks = text_message(answer.text, await self._link(caller, answer.thread))
             await respond(
                 text=text,
                 blocks=blocks,
@@ -373,20 +373,20 @@ class SlackAdapter:
 
         return reply
 
-    async def _link(self, caller: Caller, message_ts: str | None) -> str:
-        """A link to a posted message (a reply pointing at a thread), or nothing if Slack
-        cannot give one."""
+    async def _link(self, caller: Caller, message_ts: str | None) -> tuple[str, str] | None:
+        """A link to a posted message (a reply pointing at a thread), or None if Slack cannot
+        give one."""
         if message_ts is None:
-            return ""
+            return None
         try:
             found = await self._call(
                 "chat.getPermalink",
                 self._client.chat_getPermalink(channel=caller.channel_id, message_ts=message_ts),
             )
         except PlatformError:
-            return ""
+            return None
         permalink = found.get("permalink")
-        return f" <{permalink}|Open the thread>" if isinstance(permalink, str) else ""
+        return (permalink, "Open the thread") if isinstance(permalink, str) else None
 
     def _thread_replies(self, caller: Caller, thread_ts: str | None) -> Respond:
         """Replies in a card's thread: ephemeral ones to the caller only."""

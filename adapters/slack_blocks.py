@@ -237,10 +237,15 @@ def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:
     return fallback_text(fallback), blocks
 
 
-def text_message(text: str) -> tuple[str, list[Block]]:
+def text_message(text: str, link: tuple[str, str] | None = None) -> tuple[str, list[Block]]:
     """A reply (light markdown, already defused) as sections of at most 3,000 characters and at
-    most 50 blocks; what does not fit is cut with a note."""
+    most 50 blocks; what does not fit is cut with a note. `link` (url, label) is added as a
+    working link after the text."""
     pieces = chunks(escape(text))
     if len(pieces) > MAX_BLOCKS:
         pieces = [*pieces[: MAX_BLOCKS - 1], "_(cut: the answer is too long for one message)_"]
-    return fallback_text(text), [_section(piece) for piece in pieces]
+    blocks = [_section(piece) for piece in pieces]
+    if link is not None and len(blocks) < MAX_BLOCKS:
+        url, label = link
+        blocks.append(_section(f"<{escape(url)}|{escape(label)}>"))
+    return fallback_text(text), blocks

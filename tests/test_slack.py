@@ -224,7 +224,8 @@ async def test_today_again_links_to_the_thread_and_repost_posts_it_again(
     await slack.wait_until(lambda: any("already" in a["text"] for a in answers(slack, "today")))
     (told,) = [a for a in answers(slack, "today") if "already" in a["text"]]
     assert told["response_type"] == "ephemeral"
-    assert f"/archives/{CHANNEL}/p{parent_ts.replace('.', '')}|Open the thread>" in told["text"]
+    link = f"/archives/{CHANNEL}/p{parent_ts.replace('.', '')}|Open the thread>"
+    assert link in told["blocks"][-1]["text"]["text"]
     assert "`/arxiv today repost`" in told["text"]
     assert len(slack.channel_messages(CHANNEL)) == 13
     assert await command(adapter, slack, "today repost") == 200
