@@ -187,7 +187,7 @@ class DailyRunner:
             for row, settings in channels:
                 by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
             await _all(self._refresh_feed(key, members, now) for key, members in by_key.items())
-            await self._each(channels, lambda row, settings: self._serve(row, settings, now))
+            await self._each(channels, lambda row, settings: self._serve_or_say(row, settings, now))
             await self._prune(now)
             self.last_tick = now
 
@@ -212,6 +212,27 @@ class DailyRunner:
                     )
 
         await _all(one(row, settings) for row, settings in channels)
+
+    async def _serve_or_say(
+        self, row: ChannelRow, settings: ChannelSettings, now: datetime
+    ) -> None:
+        """Serve the channel; if that fails unexpectedly while a digest is due, the channel is
+        told once that day (never silence), and the next tick tries again."""
+        try:
+            await self._serve(row, settings, now)
+        except Exception as exc:
+            log.exception("daily post of %s:%s failed; retrying later", row.platform, row.id)
+            day = await self._store.latest_feed_day(categories_key(settings.categories))
+            if day is None or due_at(day, settings) > now:
+                return
+            await self._notify(
+                row,
+                day,
+                "error",
+                f"The arXiv digest of {day} ran into an error ({type(exc).__name__}) and is not "
+                "posted yet. I keep retrying every few minutes; whoever runs the bot can find "
+                "the details in its log.",
+            )
 
     async def _prune(self, now: datetime) -> None:
         """Once a day, forget full rankings older than the retention (digests stay)."""

@@ -478,6 +478,35 @@ async def test_a_platform_down_for_three_attempts_gets_the_digest_once(world: Wo
     assert "unreachable" in status["C1"].last_error
 
 
+@dataclass(slots=True)
+class BuggyChat(FakeChat):
+    """A platform adapter with a bug: its first parent post raises an unexpected error."""
+
+    bugs: int = 1
+
+    async def post_parent(self, channel_id: str, digest: Any) -> str:
+        if self.bugs:
+            self.bugs -= 1
+            raise RuntimeError("an adapter bug")
+        return await FakeChat.post_parent(self, channel_id, digest)
+
+
+async def test_an_unexpected_error_in_a_tick_is_said_in_the_channel_then_retried(
+    world: World,
+) -> None:
+    await subscribe(world)
+    chat = BuggyChat()
+    async with world.bot(platform=lambda core: chat) as bot:
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+        (notice,) = chat.of("C1", "notice")
+        assert f"The arXiv digest of {DAY} ran into an error (RuntimeError)" in notice.text
+        await bot.runner.tick()
+        await bot.runner.tick()
+    assert_exactly_once(chat)
+    assert len(chat.of("C1", "notice")) == 1  # said once, not every tick
+
+
 async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: World) -> None:
     world.env["ARXIV_BOT_DAILY_BUDGET"] = "0.02"
     world.env["ARXIV_BOT_BATCH_SIZE"] = "4"
