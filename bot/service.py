@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -127,6 +128,8 @@ class DigestService:
         self._prices = prices or PriceTable()
         self._daily_budget = daily_budget_usd
         self._work = work or Work(store)
+        # rankings are CPU work: more at once than cores only costs memory
+        self._ranking_gate = asyncio.Semaphore(os.cpu_count() or 1)
 
     @property
     def work(self) -> Work:
@@ -339,9 +342,10 @@ class DigestService:
         examples += await self._verdicts(
             ctx.key, [p.id for p in ctx.candidates], options.thresholds
         )
-        ranked = await asyncio.to_thread(
-            ranking.rank, ctx.candidates, ctx.criteria.text, examples, core
-        )
+        async with self._ranking_gate:
+            ranked = await asyncio.to_thread(
+                ranking.rank, ctx.candidates, ctx.criteria.text, examples, core
+            )
         result = RankingSet(
             ranked.version,
             tuple(r.paper_id for r in ranked.entries),
@@ -440,13 +444,14 @@ class DigestService:
             held_out = [e for e in examples if e.paper.id not in papers]
             announced = await self._store.announced(earlier, categories_key(options.categories))
             core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
-            redone = await asyncio.to_thread(
-                ranking.rank,
-                [papers[i] for i in ids if i in papers],
-                ctx.criteria.text,
-                held_out,
-                core,
-            )
+            async with self._ranking_gate:
+                redone = await asyncio.to_thread(
+                    ranking.rank,
+                    [papers[i] for i in ids if i in papers],
+                    ctx.criteria.text,
+                    held_out,
+                    core,
+                )
             k = ranking.sent_count(len(papers), options.budget.share, options.budget.min_papers)
             return ranking.recall(redone, sorted(wanted), k), earlier
         return None, None
