@@ -4,8 +4,12 @@
      ├── SettingsError       the settings are invalid; lists every problem at once
      ├── CriteriaError       the criteria file is missing, empty or unreadable
      ├── FeedError           arXiv's feed could not be read or is not a feed
-     │    └── ArxivUnavailable  arXiv did not answer (network error, timeout, 5xx after retries)
+     │    ├── ArxivUnavailable  arXiv did not answer (network error, timeout, 5xx after retries)
+     │    └── FeedUnreadable    the feed has items but none could be read (a format change):
+     │                          not a holiday, and retrying the same feed will not help
      ├── ScoringError        the LLM endpoint refused the whole job (bad key, unknown model)
+     │    └── LLMUnavailable    not one paper could be scored: the endpoint could not be
+     │                          reached or refused the key; carries the endpoint and a hint
      └── PlatformError       a chat platform refused a post (bot not in channel, bad request)
           └── PlatformUnavailable  the platform could not be reached (network, 5xx, rate limit
                                    beyond the SDK's retries): try again later
@@ -34,6 +38,11 @@ class FeedError(BotError):
 
 class ArxivUnavailable(FeedError):
     """arXiv could not be reached or kept failing."""
+
+
+class FeedUnreadable(FeedError):
+    """arXiv's feed has items, but not one of them could be read: arXiv changed its format, or
+    the feed is broken. It is never "no announcement today"."""
 
 
 class ScoringError(BotError):
