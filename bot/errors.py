@@ -49,6 +49,34 @@ class ScoringError(BotError):
     """The LLM endpoint refused the whole job; nothing can be scored until the cause is fixed."""
 
 
+class LLMUnavailable(ScoringError):
+    """Not one paper could be scored: the LLM endpoint could not be reached, or it refused the
+    API key. The message is one line naming the endpoint (never the key) and the variables that
+    set it; `reason` says what failed, `refused` whether it was the key (retrying cannot help
+    until the key is fixed), and `retry_hint` what to do, in words fit for a channel."""
+
+    def __init__(self, endpoint: str, reason: str, *, refused: bool = False) -> None:
+        self.endpoint = endpoint
+        self.reason = reason
+        self.refused = refused
+        if refused:
+            self.retry_hint = "retrying will not help until OPENAI_API_KEY is fixed"
+            message = (
+                f"the LLM endpoint {endpoint} {reason}: OPENAI_API_KEY sets the key "
+                "(and OPENAI_BASE_URL the endpoint)"
+            )
+        else:
+            self.retry_hint = (
+                "scoring is retried later; if it keeps failing, check that the LLM server is up "
+                "and OPENAI_BASE_URL points at it"
+            )
+            message = (
+                f"the LLM endpoint {endpoint} could not be reached ({reason}): "
+                "OPENAI_BASE_URL sets the endpoint (and OPENAI_API_KEY the key)"
+            )
+        super().__init__(message)
+
+
 class PlatformError(BotError):
     """A chat platform refused a post for a reason that retrying will not fix by itself."""
 
