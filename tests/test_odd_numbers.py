@@ -101,3 +101,36 @@ def test_settings_parsers_refuse_other_scripts_digits_with_a_setting_error() -> 
     ):
         with pytest.raises(SettingError):
             change()
+
+
+ODD_ARGUMENTS = (
+    "³",
+    HUGE,
+    "\x00\x07",
+    "\u202e\u2066",
+    "[x](https://evil.example)",
+    "```",
+    "-1",
+    "@everyone",
+    "<!channel>",
+    "x" * 5_000,
+    "1e999",
+    "nan",
+    "0",
+    "$",
+    "%",
+    ":",
+    "99:99 Mars/Base",
+    "../../etc/passwd",
+)
+
+
+@pytest.mark.parametrize("name", [s.name for s in commands.COMMANDS])
+async def test_no_command_input_ends_the_console_with_a_traceback(
+    core: Any, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    for odd in ODD_ARGUMENTS:
+        out = await say(core, f"{name} {odd}")
+        assert out.strip(), f"no reply to {name} {odd[:20]!r}"
+        assert "went wrong" not in out, f"{name} {odd[:20]!r} failed: {caplog.text[-2000:]}"
+    assert "Traceback" not in caplog.text
