@@ -164,16 +164,22 @@ async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
 async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     """Build today's (or a stored day's) digest and write it out."""
     progress = TerminalProgress()
-    async with open_core(settings) as core:
-        service = core.service
-        await service.use_criteria(CONSOLE_CHANNEL, core.criteria_text, changed_by="criteria file")
-        options = digest_options(settings)
-        if args.day is not None:
-            built = await service.build(CONSOLE_CHANNEL, args.day, options, progress)
-            outcome = DayOutcome(digest=built)
-        else:
-            outcome = await service.today(CONSOLE_CHANNEL, options, progress)
-    progress.clear()
+    # an error (the LLM or arXiv unusable) is printed as one line by main(): clear the
+    # progress line first so it does not share the terminal line with it
+    try:
+        async with open_core(settings) as core:
+            service = core.service
+            await service.use_criteria(
+                CONSOLE_CHANNEL, core.criteria_text, changed_by="criteria file"
+            )
+            options = digest_options(settings)
+            if args.day is not None:
+                built = await service.build(CONSOLE_CHANNEL, args.day, options, progress)
+                outcome = DayOutcome(digest=built)
+            else:
+                outcome = await service.today(CONSOLE_CHANNEL, options, progress)
+    finally:
+        progress.clear()
     if outcome.digest is None:
         when = f"on {args.day}" if args.day else "today"
         print(f"arxiv-bot: no arXiv announcement {when} (weekend or holiday).", file=sys.stderr)

@@ -311,9 +311,10 @@ class Conversation:
     async def _criteria_remove(self, caller: Caller, arg: str, respond: Respond) -> None:
         text, _ = await self._current(caller.channel_id)
         lines = _lines(text)
-        if not arg.strip().isdigit() or not 1 <= int(arg) <= len(lines):
+        number = commands.whole_number(arg)
+        if number is None or not 1 <= number <= len(lines):
             raise BotError(f"give a line number from 1 to {len(lines)} (see `/arxiv criteria`)")
-        kept = [line for n, line in enumerate(lines, 1) if n != int(arg)]
+        kept = [line for n, line in enumerate(lines, 1) if n != number]
         if not kept:
             raise BotError("that is the last line; use `criteria set` to replace the criteria")
         await self._set_criteria(caller, "\n".join(kept), "criteria remove", respond)
@@ -355,7 +356,7 @@ class Conversation:
 
     async def _explain(self, caller: Caller, arg: str, respond: Respond) -> None:
         m = _ARXIV_ID.match(arg.strip())
-        if m is not None and not arg.strip().isdigit():
+        if m is not None and commands.whole_number(arg) is None:
             paper_id = m.group(1)
             if await self._store.digest_showing(caller.channel_id, paper_id) is None:
                 await self._explain_unposted(caller, paper_id, respond)
@@ -413,12 +414,13 @@ class Conversation:
         showed it in this channel."""
         options = await self._options(caller)
         latest = await self._store.latest_feed_day(categories_key(options.categories))
-        if arg.isdigit():
+        card = commands.whole_number(arg)
+        if card is not None:
             digest = await self._stored_digest(caller.channel_id, latest)
-            if digest is None or not 1 <= int(arg) <= len(digest.entries):
+            if digest is None or not 1 <= card <= len(digest.entries):
                 count = len(digest.entries) if digest else 0
-                raise BotError(f"there is no card {arg[:6]} in the latest digest ({count} papers)")
-            return digest.entries[int(arg) - 1].paper.id, digest
+                raise BotError(f"there is no card {card} in the latest digest ({count} papers)")
+            return digest.entries[card - 1].paper.id, digest
         m = _ARXIV_ID.match(arg)
         if m is None:
             raise BotError(

@@ -110,6 +110,33 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
+class WrongShape:
+    """HTTP 200 with exactly this JSON body instead of a completion (`{"choices": "zzz"}`,
+    `{"choices": [{}]}`, a bare list...), as a broken compatible server might send."""
+
+    body: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotJson:
+    """HTTP 200 with this text as an HTML body, as a proxy's error page arrives."""
+
+    text: str = "<html><body>Bad gateway</body></html>"
+
+
+@dataclass(frozen=True, slots=True)
+class ContentParts:
+    """The right answer, with `content` as a list of text parts, as some servers send it."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAs:
+    """The right answer, with every usage count replaced by `value` ("12", "lots", null...)."""
+
+    value: Any = "lots"
+
+
+@dataclass(frozen=True, slots=True)
 class RejectSchema:
     """400 for a json_schema response_format, as servers without structured output answer;
     a request without one is answered normally and still uses up this fault."""
@@ -125,6 +152,10 @@ Fault = (
     | Garbage
     | Refusal
     | RejectSchema
+    | WrongShape
+    | NotJson
+    | ContentParts
+    | UsageAs
 )
 
 
@@ -212,8 +243,10 @@ class FakeOpenAI:
         model: str = DEFAULT_MODEL,
         latency: float = 0.0,
         reject_json_schema: bool = False,
+        valid_key: str | None = None,
     ) -> None:
         self.answerer: Answerer = answerer or LabelAnswerer({})
+        self.valid_key = valid_key  # when set, any other key gets OpenAI's 401
         self.model = model
         self.latency = latency
         self.reject_json_schema = reject_json_schema
@@ -280,6 +313,9 @@ class FakeOpenAI:
         if not _has_bearer(request):
             self.unauthorized += 1
             return _error(401, _NO_KEY_MESSAGE)
+        if self.valid_key is not None and _bearer(request) != self.valid_key:
+            self.unauthorized += 1
+            return _error(401, _wrong_key_message(_bearer(request)), code="invalid_api_key")
         try:
             body = json.loads(await request.read())
         except ValueError:
@@ -294,7 +330,16 @@ class FakeOpenAI:
         failed = self._error_response(fault, body)
         if failed is not None:
             return failed
+        if isinstance(fault, WrongShape | NotJson):
+            return self._malformed(fault)
         return await self._answer(body, fault)
+
+    def _malformed(self, fault: WrongShape | NotJson) -> web.Response:
+        """A 200 that is not a completion; billed as a call without tokens."""
+        self._count(Tokens(0, 0, 0))
+        if isinstance(fault, NotJson):
+            return web.Response(text=fault.text, content_type="text/html")
+        return web.json_response(fault.body, headers=_common_headers())
 
     def _record(self, body: dict[str, Any], request: web.Request) -> None:
         self.requests.append(body)
@@ -341,7 +386,7 @@ class FakeOpenAI:
             tokens=tokens,
             created=int(time.time()),
         )
-        return web.json_response(payload, headers=_common_headers())
+        return web.json_response(reshape(payload, fault), headers=_common_headers())
 
     def _count(self, tokens: Tokens) -> None:
         self._serial += 1
@@ -438,6 +483,26 @@ def make_reply(
     if max_tokens is not None and _tokens(len(text)) > max_tokens:
         return Reply(text[: max_tokens * CHARS_PER_TOKEN], finish_reason="length")
     return Reply(text)
+
+
+def reshape(payload: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
+    """A completion body with its content split into parts, or its usage counts replaced, as
+    `ContentParts` and `UsageAs` ask."""
+    if isinstance(fault, ContentParts):
+        message = payload["choices"][0]["message"]
+        text = message["content"] or ""
+        half = len(text) // 2
+        message["content"] = [
+            {"type": "text", "text": text[:half]},
+            {"type": "image_url", "image_url": {"url": "https://example.invalid/x.png"}},
+            {"type": "text", "text": text[half:]},
+        ]
+    if isinstance(fault, UsageAs):
+        usage = payload["usage"]
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            usage[key] = fault.value
+        usage["prompt_tokens_details"]["cached_tokens"] = fault.value
+    return payload
 
 
 Spans = tuple[tuple[int, int], ...]
@@ -580,6 +645,19 @@ def _reasoning_refusal(body: Mapping[str, Any]) -> web.Response | None:
             code="unsupported_parameter",
         )
     return None
+
+
+def _bearer(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").partition(" ")[2].strip()
+
+
+def _wrong_key_message(key: str) -> str:
+    """OpenAI's 401 text, which shows the start and end of the key it refused."""
+    masked = f"{key[:3]}{'*' * max(len(key) - 7, 0)}{key[-4:]}"
+    return (
+        f"Incorrect API key provided: {masked}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys."
+    )
 
 
 def _has_bearer(request: web.Request) -> bool:
