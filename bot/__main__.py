@@ -134,6 +134,7 @@ def wire_core(
         concurrency=settings.concurrency,
         structured=settings.structured_output,
         round_pause=settings.llm_round_pause,
+        unreachable_after=settings.llm_give_up,
     )
     service = DigestService(
         store,

@@ -28,14 +28,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.channels import ChannelSettings
 from bot.delivery import MISSED, POSTED, POSTING, Delivery
 from bot.digest import digest_from_json, digest_to_json
-from bot.errors import FeedError, PlatformError, ScoringError
+from bot.errors import FeedError, FeedUnreadable, LLMUnavailable, PlatformError, ScoringError
 from bot.ingest import categories_key
 from bot.models import Digest
 from bot.service import DigestOptions, DigestService
@@ -159,6 +159,7 @@ class DailyRunner:
         self._parallel = parallel
         self._keep_rankings = keep_rankings
         self._pruned: date | None = None
+        self._llm_down: tuple[LLMUnavailable, datetime] | None = None
         self._lock = asyncio.Lock()
         self._fetched: dict[str, datetime] = {}
         self._outages: dict[str, _Outage] = {}
@@ -260,6 +261,18 @@ class DailyRunner:
         categories = members[0][1].categories
         try:
             result = await self._service.ingest(categories, since=rebuild, now=now)
+        except FeedUnreadable as exc:
+            # not an outage: arXiv answered with a feed nobody can read; say so at once, once
+            await self._fetch_failed(key, members, now, rebuild, str(exc))
+            for row, _ in members:
+                await self._notify(
+                    row,
+                    rebuild.date(),
+                    "feed-unreadable",
+                    f"No digest yet: {exc}. I keep trying; whoever runs the bot may need to "
+                    "update it.",
+                )
+            return
         except FeedError as exc:
             await self._fetch_failed(key, members, now, rebuild, str(exc))
             return
@@ -274,7 +287,7 @@ class DailyRunner:
             "fetched %s for %s: %d new, %d cross-lists", key, result.day, result.new, result.cross
         )
         day = result.day
-        await self._each(members, lambda row, settings: self._build(row, settings, day))
+        await self._each(members, lambda row, settings: self._build(row, settings, day, now))
 
     async def _fetch_failed(
         self,
@@ -307,11 +320,21 @@ class DailyRunner:
         for row, _ in members:
             await self._notify(row, day, "arxiv-down", text)
 
-    async def _build(self, row: ChannelRow, settings: ChannelSettings, day: date) -> Digest | None:
-        """Score what the channel's digest of `day` lacks and store it; None if it cannot."""
+    async def _build(
+        self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime
+    ) -> Digest | None:
+        """Score what the channel's digest of `day` lacks and store it; None if it cannot. When
+        the LLM cannot be reached, the digest keeps what is scored and says when scoring is
+        tried again (and the other channels of this tick do not wait for it again)."""
         options = DigestOptions.for_channel(settings)
+        if self._llm_down is not None and self._llm_down[1] == now:
+            return await self._waiting_for_llm(row, settings, day, now, self._llm_down[0])
         try:
             digest = await self._service.build(row.id, day, options)
+        except LLMUnavailable as exc:
+            log.error("scoring %s: %s (retrying at the next tick)", day, exc)
+            self._llm_down = (exc, now)
+            return await self._waiting_for_llm(row, settings, day, now, exc)
         except ScoringError as exc:
             log.error("scoring for %s on %s failed: %s", row.id, day, exc)
             digest = await self._service.build(row.id, day, options, scored_only=True)
@@ -333,6 +356,37 @@ class DailyRunner:
                 u.total_tokens,
                 u.cost_usd,
             )
+        return digest
+
+    async def _waiting_for_llm(
+        self,
+        row: ChannelRow,
+        settings: ChannelSettings,
+        day: date,
+        now: datetime,
+        exc: LLMUnavailable,
+    ) -> Digest | None:
+        """The digest of what is scored, with a note saying the LLM could not be reached and
+        when scoring is tried again."""
+        options = DigestOptions.for_channel(settings)
+        digest = await self._service.build(row.id, day, options, scored_only=True)
+        if digest is None:
+            return None
+        again = (now + RESCORE_EVERY).astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
+        waiting = digest.counts.unscored
+        if exc.refused:
+            note = (
+                f"The LLM refused the bot's API key, so {waiting} of {digest.counts.sent} papers "
+                f"are not scored yet; {exc.retry_hint}."
+            )
+        else:
+            note = (
+                f"The LLM could not be reached ({exc.reason}), so {waiting} of "
+                f"{digest.counts.sent} papers are not scored yet. I will try again at {again} "
+                f"{settings.timezone} and add the ones that qualify to this digest."
+            )
+        digest = replace(digest, notes=(note,))
+        await self._store.save_digest(row.id, day, "scored", digest_to_json(digest))
         return digest
 
     # -- post ----------------------------------------------------------------------------------
@@ -394,7 +448,7 @@ class DailyRunner:
         self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime, attempts: int
     ) -> None:
         key = (row.id, day)
-        digest = await self._build(row, settings, day)
+        digest = await self._build(row, settings, day, now)
         if digest is None:
             return
         try:
@@ -434,17 +488,24 @@ class DailyRunner:
         now: datetime,
     ) -> None:
         """A posted digest with papers that could not be scored: score them again (every so
-        often) and add the ones that now qualify to the thread."""
+        often) and add the ones that now qualify to the thread; selected papers that are not
+        in the thread yet (scored by another process or before a restart) are added at once."""
         body = record[1] if record else None
-        if not isinstance(body, dict) or not digest_from_json(body).counts.unscored:
+        if not isinstance(body, dict):
             return
-        key = (row.id, day)
-        if now - self._rescored.get(key, datetime.min.replace(tzinfo=UTC)) < RESCORE_EVERY:
-            return
-        self._rescored[key] = now
-        digest = await self._build(row, settings, day)
-        if digest is None:
-            return
+        digest: Digest | None = digest_from_json(body)
+        assert digest is not None
+        posted = await self._store.daily_posted(row.id, day)
+        if all(e.paper.id in posted for e in digest.entries):
+            if not digest.counts.unscored:
+                return
+            key = (row.id, day)
+            if now - self._rescored.get(key, datetime.min.replace(tzinfo=UTC)) < RESCORE_EVERY:
+                return
+            self._rescored[key] = now
+            digest = await self._build(row, settings, day, now)
+            if digest is None:
+                return
         async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
             if not mine:
                 return

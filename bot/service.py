@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.digest import budget_note, digest_to_json, select, stage_counts, unscored_note
+from bot.errors import ScoringError
 from bot.ingest import Ingestor, IngestResult, categories_key
 from bot.models import (
     AnnounceType,
@@ -251,9 +252,19 @@ class DigestService:
                 sent, ranking_key = await self._decide(ctx, options, reactions)
             by_id = {p.id: p for p in ctx.candidates}
             liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
-            run_usage, capped = await self._score_missing(
-                [by_id[i] for i in sent if i in by_id], ctx, progress, liked
-            )
+            try:
+                run_usage, capped = await self._score_missing(
+                    [by_id[i] for i in sent if i in by_id], ctx, progress, liked
+                )
+            except ScoringError:
+                # the day is decided even when the LLM refuses: keep the decision and what is
+                # scored, so the digest counts the right papers as waiting
+                partial = await self._assemble(ctx, options, Usage(), replaced, sent)
+                frame = DigestFrame(_id(ctx.criteria), ranking_key, tuple(sent))
+                await self._store.save_digest(
+                    channel_id, day, "scored", digest_to_json(partial), frame
+                )
+                raise
         finally:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment

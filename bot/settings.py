@@ -75,6 +75,7 @@ class Settings(BaseModel):
     concurrency: int = Field(8, ge=1, le=64, validation_alias=_env("ARXIV_BOT_CONCURRENCY"))
     llm_timeout: float = Field(120.0, gt=0, validation_alias=_env("ARXIV_BOT_LLM_TIMEOUT"))
     llm_retries: int = Field(4, ge=0, le=10, validation_alias=_env("ARXIV_BOT_LLM_RETRIES"))
+    llm_give_up: float = Field(10.0, gt=0, le=600, validation_alias=_env("ARXIV_BOT_LLM_GIVE_UP"))
     llm_round_pause: float = Field(
         2.0, ge=0, le=600, validation_alias=_env("ARXIV_BOT_LLM_ROUND_PAUSE")
     )

@@ -34,7 +34,9 @@ async def test_digest_with_llm_down_exits_nonzero_naming_openai_base_url(
 ) -> None:
     serve_papers(arxiv, 40)
     dead = f"http://127.0.0.1:{closed_port()}/v1"
-    env = bot_env(arxiv, llm, tmp_path / "db.sqlite3", OPENAI_BASE_URL=dead)
+    env = bot_env(
+        arxiv, llm, tmp_path / "db.sqlite3", OPENAI_BASE_URL=dead, ARXIV_BOT_LLM_GIVE_UP="1"
+    )
     result = await run_cli(env, tmp_path, "digest")
     assert result.code == 1
     assert result.out == ""
@@ -46,8 +48,8 @@ async def test_digest_with_llm_down_exits_nonzero_naming_openai_base_url(
     assert "OPENAI_BASE_URL" in lines[0]
     assert "No paper met the thresholds" not in result.err
     assert TEST_KEY not in result.err
-    # the scorer gives up after 10 s of connection errors (plus start-up and the feed)
-    assert result.seconds < 20
+    # the scorer gives up after ARXIV_BOT_LLM_GIVE_UP (1 s here) of connection errors
+    assert result.seconds < 15
 
 
 async def test_digest_with_a_refused_key_exits_nonzero_naming_openai_api_key(
