@@ -1,10 +1,12 @@
 """The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, and the daily post.
 
 Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
-over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp and bolt
-verifies every request's signature. It implements `bot.platform.ChatPlatform`: the daily post is
-one parent message plus one card per paper in its thread, each tagged with message metadata
-(day, slot) so `recover` can find them after a crash.
+over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp, where
+`adapters.slack_verify` checks each request's signature before bolt parses anything.
+
+It implements `bot.platform.ChatPlatform`: the daily post is one parent message plus one card
+per paper in its thread, each tagged with message metadata (day, slot) so `recover` can find
+them after a crash.
 
 Slash commands are acknowledged before any work starts, then answered through `respond`
 (ephemeral for personal answers) or, for a digest, posted in the channel. Posts to one channel
@@ -61,6 +63,7 @@ from adapters.slack_blocks import (
     slot_of,
     text_message,
 )
+from adapters.slack_verify import SlackVerifier
 from bot.conversation import Caller, Conversation, Reply, Respond
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
@@ -146,6 +149,7 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         port: int = 3000,
         pacer: Pacer | None = None,
+        verifier: SlackVerifier | None = None,
     ) -> None:
         if app_token is None and not signing_secret:
             raise SettingsError(
@@ -158,6 +162,7 @@ class SlackAdapter:
         self._host = host
         self._wanted_port = port
         self._pacer = pacer or Pacer()
+        self._verifier = verifier or (SlackVerifier(signing_secret) if signing_secret else None)
         self._bound_port: int | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -221,7 +226,8 @@ class SlackAdapter:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack: connected over Socket Mode as %s", self._bot_user_id)
             return
-        web_app = web.Application()
+        assert self._verifier is not None, "HTTP mode has a signing secret (checked at init)"
+        web_app = web.Application(middlewares=[self._verifier.middleware(EVENTS_PATH)])
         web_app.router.add_post(EVENTS_PATH, self._on_http)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
@@ -247,7 +253,14 @@ class SlackAdapter:
                 log.warning("Slack: %d answers cancelled at shutdown", len(late))
 
     async def _on_http(self, request: web.Request) -> web.Response:
-        response = await self._app.async_dispatch(await to_bolt_request(request))
+        """A request the verifier let through (signed, a JSON object): bolt dispatches it. A
+        signed body bolt still cannot use (fields of the wrong type) is a bad request, not a
+        crash."""
+        try:
+            response = await self._app.async_dispatch(await to_bolt_request(request))
+        except Exception as exc:
+            log.warning("Slack: a signed request could not be dispatched (%s)", type(exc).__name__)
+            return web.Response(status=400, text="not a Slack payload this app can read")
         return await to_aiohttp_response(response)
 
     # -- listeners ------------------------------------------------------------------------------
