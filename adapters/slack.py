@@ -2,7 +2,8 @@
 
 Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
 over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp, where
-`adapters.slack_verify` checks each request's signature before bolt parses anything.
+`adapters.slack_verify` checks each request's signature before bolt parses anything. Start-up
+waits out an unreachable Slack with backoff and gives up only on a token Slack refuses.
 
 It implements `bot.platform.ChatPlatform`: the daily post is one parent message plus one card
 per paper in its thread, each tagged with message metadata (day, slot) so `recover` can find
@@ -79,6 +80,7 @@ RETRIES: Final = 3
 HISTORY_PAGES: Final = 10
 SEEN_EVENTS: Final = 2_048
 CLOSE_GRACE: Final = 30.0
+START_BACKOFF_CAP: Final = 300
 _UNAVAILABLE_CODES: Final = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -132,6 +134,12 @@ def web_client(
     )
 
 
+def start_backoff(attempt: int) -> float:
+    """Seconds before start-up try `attempt + 1` when Slack could not be reached: 1, 2, 4 …
+    up to 5 minutes."""
+    return float(min(2 ** min(attempt, 16), START_BACKOFF_CAP))
+
+
 def _api_base(url: str | None) -> str | None:
     return None if not url else url.rstrip("/") + "/"
 
@@ -149,6 +157,8 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         port: int = 3000,
         pacer: Pacer | None = None,
+        retry_in: Callable[[int], float] = start_backoff,
+        sleep: Sleep = asyncio.sleep,
         verifier: SlackVerifier | None = None,
     ) -> None:
         if app_token is None and not signing_secret:
@@ -162,6 +172,8 @@ class SlackAdapter:
         self._host = host
         self._wanted_port = port
         self._pacer = pacer or Pacer()
+        self._retry_in = retry_in
+        self._sleep = sleep
         self._verifier = verifier or (SlackVerifier(signing_secret) if signing_secret else None)
         self._bound_port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -216,15 +228,16 @@ class SlackAdapter:
         return self._app_token is not None
 
     async def start(self) -> None:
-        """Check the token, then connect Socket Mode or serve HTTP; returns once ready."""
-        identity = await self._call("auth.test", self._client.auth_test())
+        """Check the tokens with Slack, then connect Socket Mode or serve HTTP; returns once
+        ready. While Slack cannot be reached it tries again with backoff (one log line per
+        try), so a network blip at start stops nothing; a token Slack refuses raises
+        `PlatformError` naming its variable."""
+        identity = await self._until_reachable(
+            "auth.test", "SLACK_BOT_TOKEN", self._client.auth_test
+        )
         self._bot_user_id = identity.get("user_id")
         if self._app_token is not None:
-            self._socket = AsyncSocketModeHandler(
-                self._app, self._app_token, web_client=self._client
-            )
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            log.info("Slack: connected over Socket Mode as %s", self._bot_user_id)
+            await self._connect_socket(self._app_token)
             return
         assert self._verifier is not None, "HTTP mode has a signing secret (checked at init)"
         web_app = web.Application(middlewares=[self._verifier.middleware(EVENTS_PATH)])
@@ -234,6 +247,43 @@ class SlackAdapter:
         await web.TCPSite(self._runner, self._host, self._wanted_port).start()
         self._bound_port = int(self._runner.addresses[0][1])
         log.info("Slack: serving %s on port %s", EVENTS_PATH, self._bound_port)
+
+    async def _connect_socket(self, app_token: str) -> None:
+        """Socket Mode: ask for a WebSocket URL ourselves (the SDK's own loop would retry a
+        refused app token forever), then let the SDK connect to it."""
+        opened = await self._until_reachable(
+            "apps.connections.open",
+            "SLACK_APP_TOKEN",
+            lambda: self._client.apps_connections_open(app_token=app_token),
+        )
+        self._socket = AsyncSocketModeHandler(self._app, app_token, web_client=self._client)
+        self._socket.client.wss_uri = str(opened["url"])
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Slack: connected over Socket Mode as %s", self._bot_user_id)
+
+    async def _until_reachable(
+        self, method: str, variable: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
+    ) -> AsyncSlackResponse:
+        """`call` until Slack answers it: unreachable or failing Slack is tried again after
+        `retry_in(attempt)` seconds; a refusal of the token ends the start."""
+        attempt = 0
+        while True:
+            try:
+                return await self._call(method, call())
+            except PlatformUnavailable as exc:
+                pause = self._retry_in(attempt)
+                log.warning(
+                    "Slack: %s; trying again in %.0f s (the other platforms keep running)",
+                    exc,
+                    pause,
+                )
+            except PlatformError as exc:
+                raise PlatformError(
+                    f"{exc}: check {variable} (a token Slack refuses cannot work until it is "
+                    "replaced; see docs/slack.md)"
+                ) from None
+            await self._sleep(pause)
+            attempt += 1
 
     async def close(self, grace: float = CLOSE_GRACE) -> None:
         """Stop taking requests, give the work already acked `grace` seconds to finish (a

@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -34,6 +35,16 @@ from pydantic import (
 from bot.errors import SettingsError
 from scoring.pricing import PriceTable
 
+# Slack token kinds by prefix: what each Slack variable must hold, and names for the others.
+SLACK_TOKEN_KINDS = {
+    "xoxb-": "a bot token",
+    "xapp-": "an app-level token",
+    "xoxp-": "a user token",
+    "xoxe-": "a refresh token",
+    "xoxa-": "a workspace app token",
+}
+SLACK_TOKEN_PREFIX = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
+SLACK_TOKEN_HOME = {"xoxb-": "SLACK_BOT_TOKEN", "xapp-": "SLACK_APP_TOKEN"}
 CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 ARXIV_MIN_DELAY = 3.0  # arXiv's API terms: no more than one request every three seconds
 
@@ -186,6 +197,17 @@ class Settings(BaseModel):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _check_slack_token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> object:
+        if value is None:
+            return value
+        wanted = SLACK_TOKEN_PREFIX[str(info.field_name)]
+        problem = slack_token_problem(value.get_secret_value(), wanted)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("openai_base_url", "rss_url", "api_url", "slack_api_url", "discord_api_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -251,6 +273,21 @@ class Settings(BaseModel):
     def __repr__(self) -> str:
         # pydantic already masks SecretStr; keep the repr short for logs.
         return f"Settings(model={self.model!r}, db={str(self.db)!r}, categories={self.categories})"
+
+
+def slack_token_problem(token: str, wanted: str) -> str | None:
+    """Why `token` is not the kind of Slack token that starts with `wanted`, naming kinds by
+    their public prefix only (never a character of the token itself); None when it is."""
+    token = token.strip()
+    if token.startswith(wanted):
+        return None
+    expected = f"must be {SLACK_TOKEN_KINDS[wanted]} ({wanted}…)"
+    found = next((p for p in SLACK_TOKEN_KINDS if token.startswith(p)), None)
+    if found is None:
+        return f"{expected}; the value set does not look like a Slack token"
+    home = SLACK_TOKEN_HOME.get(found)
+    where = f": it belongs in {home}" if home else ""
+    return f"{expected}, not {SLACK_TOKEN_KINDS[found]} ({found}…){where}"
 
 
 def _read_prices_file(path: Path) -> str:

@@ -299,6 +299,7 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, f"http://127.0.0.1:{health_port}/healthz", proc)
+                await wait_listening(http_port, proc)  # Slack connects beside the schedule
                 body = command_form("subscribe", response_url=slack.response_url("sub"))
                 headers = {
                     **signed_headers("run-test-signing-secret", body),
@@ -335,11 +336,39 @@ async def start_run(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Proces
     )
 
 
+async def read_until(
+    proc: asyncio.subprocess.Process, text: str, times: int = 1, within: float = 30
+) -> str:
+    """The log of a `start_run` process up to the `times`-th line containing `text`."""
+    assert proc.stderr is not None
+    seen = ""
+    async with asyncio.timeout(within):
+        while seen.count(text) < times:
+            line = await proc.stderr.readline()
+            assert line, f"the bot exited before logging {text!r}: {seen[-2000:]}"
+            seen += line.decode()
+    return seen
+
+
 async def stop_run(proc: asyncio.subprocess.Process) -> str:
     """SIGTERM, then the whole log once it exited."""
     proc.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     return err.decode()
+
+
+async def wait_listening(port: int, proc: asyncio.subprocess.Process) -> None:
+    for _ in range(300):
+        assert proc.returncode is None, "the bot exited"
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise AssertionError(f"nothing listens on port {port}")
 
 
 async def wait_healthy(
@@ -377,8 +406,10 @@ async def test_run_serves_discord_and_stops_cleanly_on_sigterm(
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, f"http://127.0.0.1:{health_port}/healthz", proc)
+            connected = await read_until(proc, "discord adapter connected")
         finally:
             log = await stop_run(proc)
+    log = connected + log
     assert proc.returncode == 0, log[-2000:]
     assert "discord adapter connected" in log
     assert "stopped" in log
