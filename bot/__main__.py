@@ -146,6 +146,7 @@ def wire_core(
         default_criteria=load_criteria(settings.criteria_file),
         admins=frozenset(settings.admins),
         like_emoji=frozenset(settings.like_emoji),
+        limits=settings.rate_limits,
     )
     explainer = Explainer(client, settings.model, prices)
     conversation = Conversation(store, service, explainer, config)

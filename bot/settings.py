@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from bot.errors import SettingsError
+from bot.ratelimit import Limit, RateLimits, parse_limit
 from scoring.pricing import PriceTable
 
 # Slack token kinds by prefix: what each Slack variable must hold, and names for the others.
@@ -116,6 +117,16 @@ class Settings(BaseModel):
     fetch_deadline_hours: float = Field(
         6.0, gt=0, le=24, validation_alias=_env("ARXIV_BOT_FETCH_DEADLINE_HOURS")
     )
+    limit_user: Limit | None = Field(Limit(5, 60.0), validation_alias=_env("ARXIV_BOT_LIMIT_USER"))
+    limit_channel: Limit | None = Field(
+        Limit(15, 60.0), validation_alias=_env("ARXIV_BOT_LIMIT_CHANNEL")
+    )
+    edit_limit_user: Limit | None = Field(
+        Limit(10, 60.0), validation_alias=_env("ARXIV_BOT_EDIT_LIMIT_USER")
+    )
+    edit_limit_channel: Limit | None = Field(
+        Limit(20, 60.0), validation_alias=_env("ARXIV_BOT_EDIT_LIMIT_CHANNEL")
+    )
     health_port: int | None = Field(
         None, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HEALTH_PORT")
     )
@@ -158,6 +169,23 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator(
+        "limit_user", "limit_channel", "edit_limit_user", "edit_limit_channel", mode="before"
+    )
+    @classmethod
+    def _parse_limit(cls, value: object) -> object:
+        return parse_limit(value) if isinstance(value, str) else value
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """The limits on costly commands and channel changes, per person and per channel."""
+        return RateLimits(
+            costly_per_user=self.limit_user,
+            costly_per_channel=self.limit_channel,
+            edits_per_user=self.edit_limit_user,
+            edits_per_channel=self.edit_limit_channel,
+        )
 
     @field_validator("timezone")
     @classmethod
