@@ -287,7 +287,7 @@ class SlackAdapter:
 
     async def close(self, grace: float = CLOSE_GRACE) -> None:
         """Stop taking requests, give the work already acked `grace` seconds to finish (a
-        digest being posted), then cancel what is left."""
+        digest being posted), then cancel what is left (at once if the close is cancelled)."""
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
@@ -295,8 +295,12 @@ class SlackAdapter:
             await self._runner.cleanup()
             self._runner = None
         busy = {task for task in self._busy if task is not asyncio.current_task()}
-        if busy:
+        if not busy:
+            return
+        late = busy
+        try:
             _, late = await asyncio.wait(busy, timeout=grace)
+        finally:  # also when the close itself is cut short: nothing may outlive the store
             for task in late:
                 task.cancel()
             if late:

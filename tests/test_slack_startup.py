@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 import bot.__main__ as cli
@@ -26,7 +27,7 @@ from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
 from tests.test_end_to_end import read_until, run_cli, start_run, stop_run
 
 BOT_TOKEN = "xoxb-startup-bot-token-never-shown-41"
@@ -355,3 +356,52 @@ async def test_run_stops_promptly_on_sigterm_while_slack_is_unreachable(
 async def core(make_settings: Any) -> AsyncIterator[Any]:
     async with open_core(make_settings()) as c:
         yield c
+
+
+async def test_stop_cuts_a_slack_answer_short_within_the_bound(
+    make_settings: Any,
+    slack: FakeSlack,
+    llm: FakeOpenAI,
+    day_feed: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(cli, "SHUTDOWN_GRACE", 3.0)
+    monkeypatch.setattr(cli, "CLOSE_RESERVE", 1.0)
+    monkeypatch.setattr(cli, "EXIT_RESERVE", 0.5)
+    llm.latency = 30.0  # `/arxiv today` is still scoring when the stop comes
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        ARXIV_BOT_HTTP_PORT="0",
+        ARXIV_BOT_SLACK_API_URL=slack.api_url,
+        ARXIV_BOT_ADMINS="",
+    )
+    adapters: list[SlackAdapter] = []
+
+    def adapters_of(settings: Settings, conversation: Conversation) -> list[Any]:
+        adapters.append(SlackAdapter.from_settings(settings, conversation, host="127.0.0.1"))
+        return list(adapters)
+
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_bot(settings, stop, adapters_of))
+    await logged(caplog, "slack adapter connected")
+    body = command_form("today", response_url=slack.response_url("today"))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"http://127.0.0.1:{adapters[0].port}/slack/events", data=body, headers=headers
+        ) as r,
+    ):
+        assert r.status == 200
+    await slack.wait_until(lambda: bool(slack.responses))  # "Working on today's digest…"
+    stopped_at = time.monotonic()
+    stop.set()
+    assert await asyncio.wait_for(running, 10) == 0
+    took = time.monotonic() - stopped_at
+    assert took < 3.0 + 0.5
+    assert "Slack: 1 answers cancelled at shutdown" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert slack.channel_messages("C0TEAM") == []
