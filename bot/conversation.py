@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
 from bot.models import Digest, DigestEntry, ScoreKey
+from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
 from bot.service import FEED_FRESH_FOR, DigestOptions, DigestService
 from bot.store import Store
@@ -78,18 +79,30 @@ class ConversationConfig:
     default_criteria: str
     admins: frozenset[str]
     like_emoji: frozenset[str]
+    limits: RateLimits = field(default_factory=RateLimits)
+
+
+# Commands that post in the channel or spend LLM money; changes to a channel count separately.
+COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain"})
 
 
 class Conversation:
     """Answers `/arxiv` commands and records reactions for every platform."""
 
     def __init__(
-        self, store: Store, service: DigestService, explainer: Explainer, config: ConversationConfig
+        self,
+        store: Store,
+        service: DigestService,
+        explainer: Explainer,
+        config: ConversationConfig,
+        *,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._store = store
         self._service = service
         self._explainer = explainer
         self._config = config
+        self._limiter = limiter or RateLimiter()
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -98,11 +111,40 @@ class Conversation:
         try:
             command = commands.parse(text)
             await self._ensure_channel(caller)
-            if commands.spec(command.name).changes_channel:
+            changes = commands.spec(command.name).changes_channel
+            if changes:
                 self._check_permission(caller)
+            self._check_rate(caller, command.name, changes)
             await self._run(caller, command, respond)
         except BotError as exc:
             await respond(Reply(defuse(str(exc))))
+
+    def _check_rate(self, caller: Caller, name: str, changes: bool) -> None:
+        """Refuse, with when to try again, a costly command or a change over its limits."""
+        kind = "costly" if name in COSTLY_COMMANDS else "edits" if changes else None
+        if kind is None:
+            return
+        limits = self._config.limits
+        per_user, per_channel = (
+            (limits.costly_per_user, limits.costly_per_channel)
+            if kind == "costly"
+            else (limits.edits_per_user, limits.edits_per_channel)
+        )
+        place = f"{caller.platform}:{caller.channel_id}"
+        denied = self._limiter.acquire(
+            [
+                (f"{kind}:user:{caller.platform}:{caller.user_id}", per_user),
+                (f"{kind}:channel:{place}", per_channel),
+            ]
+        )
+        if denied is None:
+            return
+        what = "changes to this channel" if kind == "edits" else f"`{name}`"
+        who = "per person" if denied.index == 0 else "in this channel"
+        raise BotError(
+            f"Slow down a little: {what} can run {denied.limit} {who}. "
+            f"Please try again {denied.wait_text}."
+        )
 
     async def react(self, caller: Caller, message_id: str, emoji: str, added: bool) -> str | None:
         """A reaction on a posted message: like/unlike (or dislike) the paper it shows.

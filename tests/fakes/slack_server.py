@@ -7,7 +7,8 @@ unchanged: the Web API methods the adapter uses (`auth.test`, `chat.postMessage`
 and a Socket Mode WebSocket that delivers envelopes and collects their acks. It keeps the
 messages it was sent per channel (threads and metadata included), checks Block Kit limits as
 Slack does (`invalid_blocks`), and can be told to answer the next calls with 429 + Retry-After or
-a 5xx. It also builds the signed requests Slack would send to an app in HTTP mode.
+a 5xx, or stop listening for a while (`go_offline`, `go_online`). It also builds the signed
+requests Slack would send to an app in HTTP mode.
 
 It must not reach the internet or keep secrets: the Authorization header is checked for its
 kind of token only and never recorded.
@@ -148,6 +149,20 @@ class FakeSlack:
             await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # -- reachability ---------------------------------------------------------------------------
+
+    async def go_offline(self) -> None:
+        """Stop listening: connections to the port are refused, as when Slack is unreachable."""
+        assert self._runner is not None
+        for site in list(self._runner.sites):
+            await site.stop()
+
+    async def go_online(self) -> None:
+        """Listen again on the same port."""
+        assert self._runner is not None
+        if not self._runner.sites:
+            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
     # -- faults and queries ---------------------------------------------------------------------
 
