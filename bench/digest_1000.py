@@ -70,6 +70,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 sys.executable,
                 "-m",
                 "bot",
+                "--env-file",
+                str(Path(tmp) / "no.env"),  # only the environment given here
                 "digest",
                 "--format",
                 "json",

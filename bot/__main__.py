@@ -329,7 +329,7 @@ async def run_bot(
             await _serve_until(stop, starts)
             log.info("stopping: finishing the work in progress")
         finally:
-            await _shut_down(runner, scheduler, starts, health)
+            await _shut_down(scheduler, starts, health)
     log.info("stopped")
     return 0
 
@@ -352,7 +352,6 @@ async def _serve_until(stop: asyncio.Event, starts: dict[asyncio.Task[None], Cha
 
 
 async def _shut_down(
-    runner: DailyRunner,
     scheduler: DailyScheduler,
     starts: dict[asyncio.Task[None], ChatAdapter],
     health: web.AppRunner | None,
@@ -369,18 +368,11 @@ async def _shut_down(
         if task.done() and not task.cancelled():
             task.exception()  # reported already, or superseded by the first failure
     tick_grace = deadline - CLOSE_RESERVE - loop.time()
-    await _bounded("the daily tick", _stop_schedule(runner, scheduler, tick_grace), tick_grace + 1)
+    await _bounded("the daily tick", scheduler.shutdown(grace=tick_grace), tick_grace + 1)
     steps = {f"the {a.platform} adapter": a.close() for a in starts.values()}
     if health is not None:
         steps["the health endpoint"] = health.cleanup()
     await _bounded_all(steps, deadline - loop.time())
-
-
-async def _stop_schedule(runner: DailyRunner, scheduler: DailyScheduler, grace: float) -> None:
-    """The tick in progress finishes first (up to `grace`): apscheduler's shutdown cancels the
-    jobs still running, which would cut a post short and log a traceback."""
-    await runner.stop(grace)
-    await scheduler.shutdown(grace=0)
 
 
 async def _bounded(what: str, step: Awaitable[None], seconds: float) -> None:
