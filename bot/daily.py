@@ -147,7 +147,10 @@ class DailyRunner:
         clock: Clock = utc_now,
         parallel: int = 64,
         keep_rankings: timedelta = timedelta(days=60),
+        batch_margin: timedelta = timedelta(minutes=30),
     ) -> None:
+        self._batch_margin = batch_margin
+        self._batches: set[asyncio.Task[None]] = set()
         self._store = store
         self._service = service
         self._delivery = delivery
@@ -253,7 +256,24 @@ class DailyRunner:
             "fetched %s for %s: %d new, %d cross-lists", key, result.day, result.new, result.cross
         )
         day = result.day
+        if self._service.batching:
+            self._score_in_batch(members, day)
+            return
         await self._each(members, lambda row, settings: self._build(row, settings, day))
+
+    def _score_in_batch(
+        self, members: Sequence[tuple[ChannelRow, ChannelSettings]], day: date
+    ) -> None:
+        """The Batch API trigger: score the new day in the background at batch prices, each
+        channel until its post time minus the margin (then at once); a post or command that
+        comes meanwhile joins the build instead of scoring again."""
+
+        async def job(row: ChannelRow, settings: ChannelSettings) -> None:
+            await self._build(row, settings, day, due_at(day, settings) - self._batch_margin)
+
+        task = asyncio.create_task(self._each(members, job))
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
 
     async def _fetch_failed(
         self,
@@ -286,11 +306,17 @@ class DailyRunner:
         for row, _ in members:
             await self._notify(row, day, "arxiv-down", text)
 
-    async def _build(self, row: ChannelRow, settings: ChannelSettings, day: date) -> Digest | None:
+    async def _build(
+        self,
+        row: ChannelRow,
+        settings: ChannelSettings,
+        day: date,
+        batch_until: datetime | None = None,
+    ) -> Digest | None:
         """Score what the channel's digest of `day` lacks and store it; None if it cannot."""
         options = DigestOptions.for_channel(settings)
         try:
-            digest = await self._service.build(row.id, day, options)
+            digest = await self._service.build(row.id, day, options, batch_until=batch_until)
         except ScoringError as exc:
             log.error("scoring for %s on %s failed: %s", row.id, day, exc)
             digest = await self._service.build(row.id, day, options, scored_only=True)
@@ -473,6 +499,8 @@ class DailyRunner:
         """Let a tick in progress finish (up to `grace` seconds), then cancel it. Whatever it
         stored is consistent; a cancelled delivery resumes on the next start."""
         self._stopping = True
+        for batch in list(self._batches):  # a day left unscored is scored at its post
+            batch.cancel()
         task = self._current
         if task is None or task.done():
             return
