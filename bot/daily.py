@@ -148,8 +148,10 @@ class DailyRunner:
         parallel: int = 64,
         keep_rankings: timedelta = timedelta(days=60),
         batch_margin: timedelta = timedelta(minutes=30),
+        batch_grace: float = 10.0,
     ) -> None:
         self._batch_margin = batch_margin
+        self._batch_grace = batch_grace
         self._batches: set[asyncio.Task[None]] = set()
         self._store = store
         self._service = service
@@ -257,16 +259,17 @@ class DailyRunner:
         )
         day = result.day
         if self._service.batching:
-            self._score_in_batch(members, day)
+            await self._score_in_batch(members, day)
             return
         await self._each(members, lambda row, settings: self._build(row, settings, day))
 
-    def _score_in_batch(
+    async def _score_in_batch(
         self, members: Sequence[tuple[ChannelRow, ChannelSettings]], day: date
     ) -> None:
-        """The Batch API trigger: score the new day in the background at batch prices, each
-        channel until its post time minus the margin (then at once); a post or command that
-        comes meanwhile joins the build instead of scoring again."""
+        """The Batch API trigger: score the new day at batch prices, each channel until its
+        post time minus the margin (then at once). The tick waits `batch_grace` seconds (a
+        batch that is done at once, or a day scored at once, ends within the tick) and leaves
+        the rest running; a post or command that comes meanwhile joins the build."""
 
         async def job(row: ChannelRow, settings: ChannelSettings) -> None:
             await self._build(row, settings, day, due_at(day, settings) - self._batch_margin)
@@ -274,6 +277,9 @@ class DailyRunner:
         task = asyncio.create_task(self._each(members, job))
         self._batches.add(task)
         task.add_done_callback(self._batches.discard)
+        done, _ = await asyncio.wait([task], timeout=self._batch_grace)
+        if task in done:
+            task.result()  # what stops a process (a kill) stops it here too, as without batches
 
     async def _fetch_failed(
         self,

@@ -74,6 +74,27 @@ def more_like_liked(
     return tuple(liked[:limit])
 
 
+MORE_LIKE_TITLE = "More like what you liked"
+MORE_LIKE_NOTE = "just under the thresholds, ranked by what this channel liked"
+
+
+def share_line(digest: Digest) -> str | None:
+    """The footer line that says what a warm-up or a widened share cost, when there was one."""
+    s = digest.share
+    if s is None or s.reason == "base":
+        return None
+    why = (
+        f"warm-up while the ranking learns the criteria ({s.positives} selected LLM verdicts "
+        "so far)"
+        if s.reason == "warm-up"
+        else "widened because yesterday's picks reached the bottom of what was sent"
+    )
+    return (
+        f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "
+        f"about ${s.extra_usd:.4f} of today's scoring"
+    )
+
+
 def unscored_note(unscored: int, sent: int) -> str:
     """The honest note a digest carries when some of the papers sent to the LLM could not be
     scored."""
