@@ -25,6 +25,7 @@ import discord
 from adapters.markdown import money
 from bot import commands
 from bot.commands import CommandError
+from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, share_line
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt
 
@@ -144,6 +145,16 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
         lines += ["", "One card per paper in the thread: react 👍 to like, press Explain for why."]
     else:
         lines += ["", "No paper met the thresholds today."]
+    if digest.more_like:
+        lines += ["", f"**{MORE_LIKE_TITLE}** ({MORE_LIKE_NOTE})"]
+        lines += [
+            f"• [{link_label(e.paper.title, 150)}]({e.paper.abs_url}) — relevance "
+            f"{e.score.relevance}, novelty {e.score.novelty}"
+            for e in digest.more_like
+        ]
+    share = share_line(digest)
+    if share:
+        lines.append(f"*{inert(share)}*")
     u = digest.usage
     lines.append(
         f"LLM: {u.calls} calls, {u.total_tokens} tokens, {money(u.cost_usd, u.priced)} "

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Final
 
-from bot.digest import digest_to_json
+from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, digest_to_json, share_line
 from bot.models import Digest, DigestEntry, Usage
 from bot.safety import clip, excerpt, strip_controls
 
@@ -71,7 +71,20 @@ def _counts(digest: Digest) -> list[str]:
         f"Total scored papers: {c.scored}",
         f"Total relevant papers: {c.selected}",
     ]
-    return lines + [f"*{text(note)}*" for note in digest.notes]
+    share = share_line(digest)
+    return lines + [f"*{text(note)}*" for note in digest.notes] + ([f"*{share}*"] if share else [])
+
+
+def _more_like(digest: Digest) -> list[str]:
+    """The "more like what you liked" part: papers just under the thresholds."""
+    if not digest.more_like:
+        return []
+    items = [
+        f"- [{link_text(e.paper.title)}]({e.paper.abs_url}) (arXiv:{e.paper.id}): relevance "
+        f"{e.score.relevance}, novelty {e.score.novelty}"
+        for e in digest.more_like
+    ]
+    return [f"## {MORE_LIKE_TITLE}\n\n*{MORE_LIKE_NOTE}*\n\n" + "\n".join(items), "---"]
 
 
 def _toc_line(n: int, entry: DigestEntry) -> str:
@@ -112,6 +125,7 @@ def render_markdown(digest: Digest) -> str:
     else:
         parts.append("No paper met the thresholds today.")
         parts.append("---")
+    parts += _more_like(digest)
     parts += [
         f"# Paper Selection Criteria (version {digest.criteria_version})",
         f"Thresholds: relevance ≥ {digest.thresholds.relevance}, "

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any, Final
 
 from adapters.markdown import money
+from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, share_line
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt
 
@@ -201,12 +202,28 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
         _section(counts_line(digest)),
         _section("*Top papers*\n" + "\n".join(top)),
     ]
+    blocks += more_like_blocks(digest)
     blocks += [_context(inline(note)) for note in digest.notes[:3]]
+    share = share_line(digest)
+    if share:
+        blocks.append(_context(escape(share)))
     blocks.append(_context(cost_line(digest) + " · one paper per reply in the thread ↓"))
     fallback = f"{title}: {digest.counts.selected} papers selected — " + "; ".join(
         " ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]
     )
     return fallback_text(fallback), blocks
+
+
+def more_like_blocks(digest: Digest) -> list[Block]:
+    """The "more like what you liked" part of the summary message, labelled so."""
+    if not digest.more_like:
+        return []
+    items = [
+        f"• {link(e.paper.abs_url, inline(clip(e.paper.title, 300)))} — relevance "
+        f"{e.score.relevance}, novelty {e.score.novelty}"
+        for e in digest.more_like
+    ]
+    return [_section(f"*{MORE_LIKE_TITLE}* ({MORE_LIKE_NOTE})\n" + "\n".join(items))]
 
 
 def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:

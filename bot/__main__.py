@@ -44,6 +44,7 @@ from bot.service import DayOutcome, DigestOptions, DigestService, LLMBudget
 from bot.settings import Settings, load_settings
 from bot.store import ChannelRow, Store
 from bot.work import Work
+from scoring.batch import BatchScorer
 from scoring.criteria import load_criteria
 from scoring.explain import Explainer
 from scoring.pricing import PriceTable
@@ -140,6 +141,16 @@ def wire_core(
         round_pause=settings.llm_round_pause,
         unreachable_after=settings.llm_give_up,
     )
+    batch = None
+    if settings.batch == "auto":
+        batch = BatchScorer(
+            client,
+            settings.model,
+            prices,
+            batch_size=settings.batch_size,
+            structured=settings.structured_output != "off",
+            poll_seconds=settings.batch_poll_seconds,
+        )
     service = DigestService(
         store,
         ingestor,
@@ -147,6 +158,8 @@ def wire_core(
         prices,
         daily_budget_usd=settings.daily_budget_usd,
         work=Work(store, ttl=settings.lease_seconds),
+        adaptive_share=settings.adaptive_share,
+        batch=batch,
     )
     config = ConversationConfig(
         defaults=ChannelSettings.defaults(settings),
@@ -312,6 +325,7 @@ async def run_bot(
             fetch_deadline=timedelta(hours=settings.fetch_deadline_hours),
             parallel=settings.channel_concurrency,
             keep_rankings=timedelta(days=settings.keep_rankings_days),
+            batch_margin=timedelta(minutes=settings.batch_margin_minutes),
         )
         scheduler = DailyScheduler(runner, core.store, settings_of)
         health: web.AppRunner | None = None

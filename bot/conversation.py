@@ -447,7 +447,7 @@ class Conversation:
             Reply(
                 f"{note}*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
                 f"novelty {score.novelty} under criteria version {digest.criteria_version}:\n"
-                f"{defuse(text)}"
+                f"{defuse(text)}{_taste_text(paper_id, digest)}"
             )
         )
 
@@ -574,6 +574,30 @@ class Conversation:
         await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
 
     async def _learning_line(self, channel_id: str, s: ChannelSettings) -> str:
+        return f"{await self._taste_line(channel_id, s)}\n{await self._share_line(channel_id)}"
+
+    async def _share_line(self, channel_id: str) -> str:
+        """What the LLM share was on the latest day, and what warm-up and widened days cost."""
+        extra, wider, latest = 0.0, 0, None
+        for record in (await self._store.digest_records(channel_id))[:30]:
+            stored = await self._store.digest(channel_id, record.day)
+            body = stored[1] if stored else None
+            share = body.get("llm_share") if isinstance(body, dict) else None
+            if not isinstance(share, dict):
+                continue
+            latest = latest or share
+            if share.get("reason") != "base":
+                wider += 1
+                extra += float(share.get("extra_usd") or 0.0)
+        if latest is None:
+            return "LLM share: no digest decided yet"
+        return (
+            f"LLM share: {latest['share']:.0%} of the latest day ({latest['reason']}); warm-up "
+            f"and widened days in the last 30 digests: {wider}, costing about ${extra:.4f} "
+            "beyond the channel's share"
+        )
+
+    async def _taste_line(self, channel_id: str, s: ChannelSettings) -> str:
         state = await self._store.learning_state(channel_id)
         verdicts = f"{state.verdicts} earlier LLM verdicts under these criteria"
         if not s.learning:
@@ -591,6 +615,24 @@ class Conversation:
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))
+
+
+def _taste_text(paper_id: str, digest: Digest) -> str:
+    """What the channel's taste did to a paper in a digest, if anything."""
+    for n, entry in enumerate(digest.entries, 1):
+        if entry.paper.id == paper_id and entry.moved:
+            way = "up" if entry.moved > 0 else "down"
+            places = abs(entry.moved)
+            return (
+                f"\nTaste: the channel's likes moved it {way} {places} "
+                f"place{'s' if places != 1 else ''}, to card {n}."
+            )
+    if any(e.paper.id == paper_id for e in digest.more_like):
+        return (
+            "\nTaste: shown under “More like what you liked”: just under the thresholds, and "
+            "close to what this channel liked."
+        )
+    return ""
 
 
 def _lines(text: str) -> list[str]:

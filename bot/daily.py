@@ -147,7 +147,12 @@ class DailyRunner:
         clock: Clock = utc_now,
         parallel: int = 64,
         keep_rankings: timedelta = timedelta(days=60),
+        batch_margin: timedelta = timedelta(minutes=30),
+        batch_grace: float = 10.0,
     ) -> None:
+        self._batch_margin = batch_margin
+        self._batch_grace = batch_grace
+        self._batches: set[asyncio.Task[None]] = set()
         self._store = store
         self._service = service
         self._delivery = delivery
@@ -287,7 +292,28 @@ class DailyRunner:
             "fetched %s for %s: %d new, %d cross-lists", key, result.day, result.new, result.cross
         )
         day = result.day
+        if self._service.batching:
+            await self._score_in_batch(members, day, now)
+            return
         await self._each(members, lambda row, settings: self._build(row, settings, day, now))
+
+    async def _score_in_batch(
+        self, members: Sequence[tuple[ChannelRow, ChannelSettings]], day: date, now: datetime
+    ) -> None:
+        """The Batch API trigger: score the new day at batch prices, each channel until its
+        post time minus the margin (then at once). The tick waits `batch_grace` seconds (a
+        batch that is done at once, or a day scored at once, ends within the tick) and leaves
+        the rest running; a post or command that comes meanwhile joins the build."""
+
+        async def job(row: ChannelRow, settings: ChannelSettings) -> None:
+            await self._build(row, settings, day, now, due_at(day, settings) - self._batch_margin)
+
+        task = asyncio.create_task(self._each(members, job))
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
+        done, _ = await asyncio.wait([task], timeout=self._batch_grace)
+        if task in done:
+            task.result()  # what stops a process (a kill) stops it here too, as without batches
 
     async def _fetch_failed(
         self,
@@ -321,7 +347,12 @@ class DailyRunner:
             await self._notify(row, day, "arxiv-down", text)
 
     async def _build(
-        self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime
+        self,
+        row: ChannelRow,
+        settings: ChannelSettings,
+        day: date,
+        now: datetime,
+        batch_until: datetime | None = None,
     ) -> Digest | None:
         """Score what the channel's digest of `day` lacks and store it; None if it cannot. When
         the LLM cannot be reached, the digest keeps what is scored and says when scoring is
@@ -330,7 +361,7 @@ class DailyRunner:
         if self._llm_down is not None and self._llm_down[1] == now:
             return await self._waiting_for_llm(row, settings, day, now, self._llm_down[0])
         try:
-            digest = await self._service.build(row.id, day, options)
+            digest = await self._service.build(row.id, day, options, batch_until=batch_until)
         except LLMUnavailable as exc:
             log.error("scoring %s: %s (retrying at the next tick)", day, exc)
             self._llm_down = (exc, now)
@@ -555,6 +586,8 @@ class DailyRunner:
         """Let a tick in progress finish (up to `grace` seconds), then cancel it. Whatever it
         stored is consistent; a cancelled delivery resumes on the next start."""
         self._stopping = True
+        for batch in list(self._batches):  # a day left unscored is scored at its post
+            batch.cancel()
         task = self._current
         if task is None or task.done():
             return

@@ -27,7 +27,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.digest import budget_note, digest_to_json, select, stage_counts, unscored_note
+from bot.digest import (
+    budget_note,
+    digest_from_json,
+    digest_to_json,
+    more_like_liked,
+    select,
+    stage_counts,
+    taste_order,
+    unscored_note,
+)
 from bot.errors import ScoringError
 from bot.ingest import Ingestor, IngestResult, categories_key
 from bot.models import (
@@ -35,6 +44,7 @@ from bot.models import (
     Criteria,
     Digest,
     DigestEntry,
+    LLMShare,
     Paper,
     Score,
     ScoreKey,
@@ -43,7 +53,8 @@ from bot.models import (
 )
 from bot.store import Announcement, DigestFrame, RankingSet, Reaction, Store
 from bot.work import Work
-from scoring import ranking
+from scoring import ranking, share
+from scoring.batch import BatchScorer
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 from scoring.scorer import LLMScorer, SpendingCap
@@ -72,6 +83,7 @@ class LLMBudget:
     share: float = 0.3
     min_papers: int = 60
     dollars: float | None = None
+    adaptive: bool = True  # warm up a new ranking, widen after a rich tail (scoring/share.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +134,11 @@ class DigestService:
         *,
         daily_budget_usd: float | None = None,
         work: Work | None = None,
+        adaptive_share: bool = True,
+        batch: BatchScorer | None = None,
     ) -> None:
+        self._adaptive = adaptive_share
+        self._batch = batch
         self._store = store
         self._ingestor = ingestor
         self._scorer = scorer
@@ -131,6 +147,11 @@ class DigestService:
         self._work = work or Work(store)
         # rankings are CPU work: more at once than cores only costs memory
         self._ranking_gate = asyncio.Semaphore(os.cpu_count() or 1)
+
+    @property
+    def batching(self) -> bool:
+        """Whether the scheduled daily scoring may go through the Batch API."""
+        return self._batch is not None
 
     @property
     def work(self) -> Work:
@@ -205,17 +226,21 @@ class DigestService:
         replaced: int = 0,
         *,
         scored_only: bool = False,
+        batch_until: datetime | None = None,
     ) -> Digest | None:
         """The channel's digest of a stored day; None when the store has no announcement for
         that day. The first build decides the day (ranking, papers sent to the LLM); later
         builds reuse that decision and only score what is still missing (papers an outage
-        left unscored), unless `scored_only`, which never spends."""
+        left unscored), unless `scored_only`, which never spends. With `batch_until` (the
+        scheduled daily scoring) the papers go through the Batch API at half price first,
+        where the endpoint offers it, and whatever is not done by then is scored at once;
+        a caller asking meanwhile joins this build."""
         if scored_only:
             return await self._stored(channel_id, day, options)
         return await self._work.once(
             f"digest:{channel_id}:{day}",
             _nothing,
-            lambda: self._build(channel_id, day, options, progress, replaced),
+            lambda: self._build(channel_id, day, options, progress, replaced, batch_until),
         )
 
     async def _stored(self, channel_id: str, day: date, options: DigestOptions) -> Digest | None:
@@ -224,8 +249,10 @@ class DigestService:
         if ctx is None:
             return None
         frame = await self._store.digest_frame(channel_id, day)
-        sent = frame.sent_ids if frame is not None and _frozen(frame, ctx.criteria) else None
-        return await self._assemble(ctx, options, Usage(), 0, sent)
+        frozen = frame is not None and _frozen(frame, ctx.criteria)
+        sent = frame.sent_ids if frame is not None and frozen else None
+        before = await self._decided(channel_id, day) if frozen else None
+        return await self._assemble(ctx, options, Usage(), 0, sent, decided=before)
 
     async def _build(
         self,
@@ -234,32 +261,36 @@ class DigestService:
         options: DigestOptions,
         progress: StageCallback,
         replaced: int,
+        batch_until: datetime | None = None,
     ) -> Digest | None:
         ctx = await self._context(channel_id, day, options)
         if ctx is None:
             return None
         frame = await self._store.digest_frame(channel_id, day)
         enrichment = asyncio.create_task(self._enrich(day, options, ctx.candidates))
+        decided: Digest | None = None
+        chosen: share.ShareDecision | None = None
         try:
             if frame is not None and frame.sent_ids is not None and _frozen(frame, ctx.criteria):
                 sent, ranking_key = frame.sent_ids, frame.ranking_key
+                decided = await self._decided(channel_id, day)
                 reactions: list[Reaction] = []
                 if options.learning and options.prompt_examples:
                     reactions = await self._store.reactions(channel_id, 50)
             else:
                 progress("ranking locally", 0, len(ctx.candidates))
                 reactions = await self._reactions(channel_id, options)
-                sent, ranking_key = await self._decide(ctx, options, reactions)
+                sent, ranking_key, chosen = await self._decide(ctx, options, reactions)
             by_id = {p.id: p for p in ctx.candidates}
             liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
             try:
                 run_usage, capped = await self._score_missing(
-                    [by_id[i] for i in sent if i in by_id], ctx, progress, liked
+                    [by_id[i] for i in sent if i in by_id], ctx, progress, liked, batch_until
                 )
             except ScoringError:
                 # the day is decided even when the LLM refuses: keep the decision and what is
                 # scored, so the digest counts the right papers as waiting
-                partial = await self._assemble(ctx, options, Usage(), replaced, sent)
+                partial = await self._assemble(ctx, options, Usage(), replaced, sent, chosen=chosen)
                 frame = DigestFrame(_id(ctx.criteria), ranking_key, tuple(sent))
                 await self._store.save_digest(
                     channel_id, day, "scored", digest_to_json(partial), frame
@@ -268,7 +299,9 @@ class DigestService:
         finally:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment
-        digest = await self._assemble(ctx, options, run_usage, replaced, sent, capped)
+        digest = await self._assemble(
+            ctx, options, run_usage, replaced, sent, capped, chosen=chosen, decided=decided
+        )
         new_frame = DigestFrame(_id(ctx.criteria), ranking_key, tuple(sent))
         await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest), new_frame)
         return digest
@@ -280,7 +313,7 @@ class DigestService:
         ctx = await self._context(channel_id, day, options)
         if ctx is None:
             return []
-        _, key = await self._decide(ctx, options, await self._reactions(channel_id, options))
+        _, key, _ = await self._decide(ctx, options, await self._reactions(channel_id, options))
         ranked = await self._store.ranking_set(day, key)
         return list(ranked.ids) if ranked is not None else []
 
@@ -306,9 +339,10 @@ class DigestService:
 
     async def _decide(
         self, ctx: _Context, options: DigestOptions, reactions: Sequence[Reaction]
-    ) -> tuple[tuple[str, ...], str]:
+    ) -> tuple[tuple[str, ...], str, share.ShareDecision]:
         """Which papers of the day go to the LLM: the top of the day's shared ranking within the
-        channel's budget. Returns them and the ranking's key."""
+        channel's budget, widened while the ranking warms up or after a rich tail yesterday
+        (`scoring.share`). Returns them, the ranking's key and the share decision."""
         key = ranking_key(ctx.key, options, reactions)
         ranked = await self._work.once(
             f"rank:{ctx.day}:{key}",
@@ -316,20 +350,27 @@ class DigestService:
             lambda: self._rank(ctx, options, key, reactions),
         )
         budget = options.budget
-        k = ranking.sent_count(len(ranked.ids), budget.share, budget.min_papers)
+        chosen = share.decide_share(
+            budget.share,
+            await self._positives(ctx, options),
+            await self._yesterday(ctx, options),
+            adaptive=budget.adaptive and self._adaptive,
+        )
+        k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
         if budget.dollars is not None:
             by_id = {p.id: p for p in ctx.candidates}
             in_order = [by_id[pid] for pid in ranked.ids if pid in by_id]
             k = min(k, await self._affordable(in_order, budget.dollars, ctx.criteria, reactions))
         log.info(
             "channel %s, %s: %d papers ranked locally (learned from %d likes and %d LLM "
-            "verdicts), %d go to the LLM",
+            "verdicts), %d go to the LLM (%s)",
             ctx.channel_id,
             ctx.day,
             len(ranked.ids),
             ranked.liked,
             ranked.verdicts,
             k,
+            chosen.describe(),
         )
         recall, measured = (None, None)
         if options.learning and reactions:
@@ -338,7 +379,39 @@ class DigestService:
         await self._store.save_learning(
             ctx.channel_id, ranked.liked, ranked.verdicts, recall, measured
         )
-        return ranked.ids[:k], key
+        return ranked.ids[:k], key, chosen
+
+    async def _positives(self, ctx: _Context, options: DigestOptions) -> int:
+        """Selected LLM verdicts under the criteria key that the day's ranking learns from
+        (the day's own candidates left out, so the decision does not depend on when it runs)."""
+        verdicts = await self._verdicts(ctx.key, [p.id for p in ctx.candidates], options.thresholds)
+        return sum(1 for v in verdicts if v.label is ranking.SELECTED)
+
+    async def _yesterday(self, ctx: _Context, options: DigestOptions) -> share.Yesterday | None:
+        """The channel's previous decided day under the same criteria: its size, what it sent
+        and where its selections ranked among what was sent."""
+        earlier = await self._store.ranked_days(ctx.channel_id, ctx.day, limit=1)
+        if not earlier:
+            return None
+        frame = await self._store.digest_frame(ctx.channel_id, earlier[0])
+        if frame is None or frame.sent_ids is None or not _frozen(frame, ctx.criteria):
+            return None
+        assert frame.ranking_key is not None
+        ranked = await self._store.ranking_set(earlier[0], frame.ranking_key)
+        if ranked is None:
+            return None
+        scores = await self._store.scores(frame.sent_ids, ctx.key)
+        chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
+        ranks = share.selected_ranks(frame.sent_ids, chosen)
+        return share.Yesterday(len(ranked.ids), len(frame.sent_ids), ranks)
+
+    async def _decided(self, channel_id: str, day: date) -> Digest | None:
+        """The digest as first built, when the day was decided: its order, its "more like"
+        part and its share stay as they were."""
+        record = await self._store.digest(channel_id, day)
+        if record is None or not isinstance(record[1], dict):
+            return None
+        return digest_from_json(record[1])
 
     async def _rank(
         self,
@@ -473,6 +546,7 @@ class DigestService:
         ctx: _Context,
         progress: StageCallback,
         examples: Sequence[Paper] = (),
+        batch_until: datetime | None = None,
     ) -> tuple[Usage, bool]:
         """Score what the store lacks (with liked `examples` in the prompt), holding the
         criteria key's scoring lease so no other caller or process pays for the same papers;
@@ -501,6 +575,13 @@ class DigestService:
                 progress("scoring with the LLM", done, total)
 
             tick(0, len(todo))
+            batched = Usage()
+            if batch_until is not None and self._batch is not None and cap is None:
+                done = await self._batch.score(
+                    todo, ctx.criteria.text, sink, until=batch_until, examples=examples
+                )
+                batched, left = done.usage, set(done.unscored)
+                todo = [p for p in todo if p.id in left]
             report = await self._scorer.score(
                 todo, ctx.criteria.text, sink, tick, cap, examples=examples
             )
@@ -511,7 +592,7 @@ class DigestService:
                 day,
                 len(report.unscored),
             )
-        return report.usage, report.budget_reached
+        return batched + report.usage, report.budget_reached
 
     async def _assemble(
         self,
@@ -521,12 +602,23 @@ class DigestService:
         replaced: int,
         sent: Sequence[str] | None = None,
         budget_reached: bool = False,
+        *,
+        chosen: share.ShareDecision | None = None,
+        decided: Digest | None = None,
     ) -> Digest:
         ids = [p.id for p in ctx.candidates]
         scores = await self._store.scores(ids, ctx.key)
         papers = {p.id: p for p in ctx.candidates}
         papers.update(await self._store.papers(ids))  # enriched fields, when they arrived
         entries = select((papers[i] for i in ids), scores, options.thresholds)
+        near = select((papers[i] for i in ids), scores, _just_under(options.thresholds))
+        near = tuple(e for e in near if not options.thresholds.admits(e.score))
+        if decided is not None:  # a decided day keeps its order and its "more like" part
+            entries, more = _as_decided(entries, near, decided)
+        else:
+            taste, weight = await self._taste(ctx, options)
+            entries = taste_order(entries, taste, weight)
+            more = more_like_liked(near, taste) if weight > 0 else ()
         counts = stage_counts(
             [a.paper.id for a in ctx.announced], ids, scores, len(entries), replaced, sent
         )
@@ -540,6 +632,9 @@ class DigestService:
         usage = await self._store.usage(
             day=ctx.day, model=key.model, criteria_id=key.criteria_id, purpose="score"
         )
+        llm_share = decided.share if decided is not None else None
+        if chosen is not None:
+            llm_share = _llm_share(chosen, counts.sent, counts.considered, options, usage)
         return Digest(
             day=ctx.day,
             channel_id=ctx.channel_id,
@@ -552,7 +647,23 @@ class DigestService:
             usage=usage,
             run_usage=run_usage,
             notes=notes,
+            more_like=more,
+            share=llm_share,
         )
+
+    async def _taste(self, ctx: _Context, options: DigestOptions) -> tuple[dict[str, float], float]:
+        """The channel's taste over the day's candidates, learned from its reactions alone
+        (likes, 👎, posts nobody liked), and how much it weighs against the LLM's scores;
+        nothing when the channel does not learn or never liked a paper."""
+        reactions = await self._reactions(ctx.channel_id, options)
+        likes = sum(1 for r in reactions if r.value > 0)
+        if not likes or not ctx.candidates:
+            return {}, 0.0
+        examples = [_example(r) for r in reactions][: ranking.MAX_EXAMPLES]
+        texts = [ranking.paper_text(p) for p in ctx.candidates]
+        values = await asyncio.to_thread(ranking.learned_scores, texts, examples)
+        taste = {p.id: float(v) for p, v in zip(ctx.candidates, values, strict=True)}
+        return taste, taste_weight(likes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,6 +696,53 @@ def ranking_key(key: ScoreKey, options: DigestOptions, reactions: Sequence[React
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return f"{key.criteria_id}:{digest[:20]}"
+
+
+TASTE_HALF = 2
+"""Likes at which the channel's taste and the LLM's scores order the cards equally: a like is
+a person saying "more like this, first", so a few of them already count."""
+TASTE_MAX = 0.8
+"""The LLM's scores always keep some say in the order."""
+
+
+def taste_weight(likes: int) -> float:
+    """How much the channel's taste weighs in the order of its cards."""
+    return min(TASTE_MAX, likes / (likes + TASTE_HALF)) if likes > 0 else 0.0
+
+
+def _just_under(thresholds: Thresholds) -> Thresholds:
+    """One point under each threshold: the papers a "more like" part may show."""
+    return Thresholds(max(1, thresholds.relevance - 1), max(1, thresholds.novelty - 1))
+
+
+def _as_decided(
+    entries: Sequence[DigestEntry], near: Sequence[DigestEntry], decided: Digest
+) -> tuple[tuple[DigestEntry, ...], tuple[DigestEntry, ...]]:
+    """Today's entries in the order the day was first decided (papers scored since, after an
+    outage, follow in score order), and the "more like" papers it showed."""
+    place = {e.paper.id: (n, e.moved) for n, e in enumerate(decided.entries)}
+    known = sorted((e for e in entries if e.paper.id in place), key=lambda e: place[e.paper.id][0])
+    kept = tuple(DigestEntry(e.paper, e.score, place[e.paper.id][1]) for e in known)
+    late = tuple(e for e in entries if e.paper.id not in place)
+    shown = {e.paper.id for e in decided.more_like}
+    return kept + late, tuple(e for e in near if e.paper.id in shown)
+
+
+def _llm_share(
+    chosen: share.ShareDecision, sent: int, considered: int, options: DigestOptions, usage: Usage
+) -> LLMShare:
+    """What the day's share decision was and about what sending more than the channel's
+    share cost (the day's scoring spend, pro rata over the papers sent beyond it)."""
+    base_k = ranking.sent_count(considered, chosen.base, options.budget.min_papers)
+    extra = max(0, sent - base_k)
+    extra_usd = usage.cost_usd * extra / sent if sent else 0.0
+    return LLMShare(
+        round(sent / considered, 4) if considered else chosen.share,
+        chosen.base,
+        chosen.reason if extra else "base",
+        chosen.positives,
+        round(extra_usd, 6),
+    )
 
 
 def _frozen(frame: DigestFrame, criteria: Criteria) -> bool:

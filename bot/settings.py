@@ -101,6 +101,14 @@ class Settings(BaseModel):
     llm_min_papers: int = Field(60, ge=0, validation_alias=_env("ARXIV_BOT_LLM_MIN_PAPERS"))
     learning: bool = Field(True, validation_alias=_env("ARXIV_BOT_LEARNING"))
     prompt_examples: int = Field(5, ge=0, le=20, validation_alias=_env("ARXIV_BOT_PROMPT_EXAMPLES"))
+    adaptive_share: bool = Field(True, validation_alias=_env("ARXIV_BOT_ADAPTIVE_SHARE"))
+    batch: Literal["auto", "off"] = Field("auto", validation_alias=_env("ARXIV_BOT_BATCH"))
+    batch_margin_minutes: float = Field(
+        30.0, ge=0, le=1440, validation_alias=_env("ARXIV_BOT_BATCH_MARGIN_MINUTES")
+    )
+    batch_poll_seconds: float = Field(
+        60.0, gt=0, le=3600, validation_alias=_env("ARXIV_BOT_BATCH_POLL_SECONDS")
+    )
     post_time: str = Field(
         "08:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$", validation_alias=_env("ARXIV_BOT_POST_TIME")
     )

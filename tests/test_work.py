@@ -183,6 +183,7 @@ async def test_an_earlier_day_rebuilt_after_a_later_one_spends_nothing_and_keeps
 ) -> None:
     env = _digest_env(arxiv, llm, tmp_path / "bot.sqlite3")
     env["ARXIV_BOT_LLM_SHARE"] = "0.3"
+    env["ARXIV_BOT_ADAPTIVE_SHARE"] = "false"  # the fixed share these counts assume
     code, first_a, err = await _digest(env, tmp_path)
     assert code == 0, err
     papers_b = load_eval_day(DAY_B.isoformat())
@@ -201,7 +202,7 @@ async def test_an_earlier_day_rebuilt_after_a_later_one_spends_nothing_and_keeps
 async def test_channels_with_the_same_criteria_and_no_reactions_share_one_ranking(
     core: Any, llm: FakeOpenAI
 ) -> None:
-    options = DigestOptions(budget=LLMBudget(share=0.3, min_papers=60))
+    options = DigestOptions(budget=LLMBudget(share=0.3, min_papers=60, adaptive=False))
     await core.service.ingest(options.categories)
     for channel in ("team-a", "team-b", "team-c"):
         await core.service.use_criteria(channel, core.criteria_text, "test")
