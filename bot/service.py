@@ -69,6 +69,7 @@ StageCallback = Callable[[str, int, int], None]
 
 
 FEED_FRESH_FOR = timedelta(minutes=30)
+HURRY_FOR = 600.0  # seconds a "scores needed now" flag stays up for batches to see
 """A feed fetched this recently is shared by every caller instead of fetched again."""
 ESTIMATE_BATCH = 12  # papers per request assumed when turning dollars into papers
 ESTIMATE_COMPLETION_TOKENS = 60  # per paper: id, a one-line comment and two numbers
@@ -237,11 +238,24 @@ class DigestService:
         a caller asking meanwhile joins this build."""
         if scored_only:
             return await self._stored(channel_id, day, options)
+        if batch_until is None:
+            await self._hurry_batches(channel_id)
         return await self._work.once(
             f"digest:{channel_id}:{day}",
             _nothing,
             lambda: self._build(channel_id, day, options, progress, replaced, batch_until),
         )
+
+    async def _hurry_batches(self, channel_id: str) -> None:
+        """A caller that wants the digest now (a command, a post that is due) must not wait for
+        a batch of the channel's criteria: flag it, and it finishes early (cancelled, keeping
+        what it scored; the rest is scored at once)."""
+        current = await self._store.channel_criteria(channel_id)
+        if current is None:
+            return
+        key = ScoreKey(_id(current[0]), self._scorer.model, PROMPT_VERSION)
+        if await self._work.held(_scoring_unit(key)):
+            await self._work.signal(_hurry_flag(key), HURRY_FOR)
 
     async def _stored(self, channel_id: str, day: date, options: DigestOptions) -> Digest | None:
         """The digest from the store alone: the day's frozen selection and its scores."""
@@ -555,9 +569,7 @@ class DigestService:
         ids = [p.id for p in papers]
         if len(await self._store.scores(ids, key)) == len(set(ids)):
             return Usage(), False
-        async with self._work.exclusive(
-            f"score:{key.criteria_id}:{key.model}:{key.prompt_version}"
-        ):
+        async with self._work.exclusive(_scoring_unit(key)):
             have = await self._store.scores(ids, key)
             todo = [p for p in papers if p.id not in have]
             log.info("scoring %d papers (%d already scored)", len(todo), len(have))
@@ -577,8 +589,14 @@ class DigestService:
             tick(0, len(todo))
             batched = Usage()
             if batch_until is not None and self._batch is not None and cap is None:
+                flag = _hurry_flag(key)
                 done = await self._batch.score(
-                    todo, ctx.criteria.text, sink, until=batch_until, examples=examples
+                    todo,
+                    ctx.criteria.text,
+                    sink,
+                    until=batch_until,
+                    examples=examples,
+                    hurry=lambda: self._work.signalled(flag),
                 )
                 batched, left = done.usage, set(done.unscored)
                 todo = [p for p in todo if p.id in left]
@@ -743,6 +761,16 @@ def _llm_share(
         chosen.positives,
         round(extra_usd, 6),
     )
+
+
+def _scoring_unit(key: ScoreKey) -> str:
+    """The unit of work of scoring papers under one key (one holder at a time)."""
+    return f"score:{key.criteria_id}:{key.model}:{key.prompt_version}"
+
+
+def _hurry_flag(key: ScoreKey) -> str:
+    """The flag that asks a batch scoring under `key` to finish early."""
+    return f"hurry:{_scoring_unit(key)}"
 
 
 def _frozen(frame: DigestFrame, criteria: Criteria) -> bool:

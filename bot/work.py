@@ -148,6 +148,24 @@ class Work:
             async with self._holding(key):
                 yield True
 
+    async def signal(self, key: str, seconds: float) -> None:
+        """Raise a flag every process can see for `seconds` (e.g. "a command is waiting for
+        these scores": a batch in progress then finishes early)."""
+        now = self._clock()
+        await self._store.take_lease(key, self.owner, now, now + seconds)
+
+    async def signalled(self, key: str) -> bool:
+        """Whether a flag raised by any process is up."""
+        flag = await self._store.lease(key)
+        return flag is not None and flag.expires_at > self._clock()
+
+    async def held(self, key: str) -> bool:
+        """Whether some caller or process holds the unit right now."""
+        if self._lock(key).locked():
+            return True
+        lease = await self._store.lease(key)
+        return lease is not None and lease.expires_at > self._clock()
+
     async def leases(self) -> list[Lease]:
         """What every process holds (for `status`)."""
         return await self._store.leases()

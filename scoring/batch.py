@@ -41,6 +41,10 @@ Sleep = Callable[[float], Awaitable[None]]
 
 ENDPOINT: Final = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+HURRY_CHECK = 2.0  # seconds between asking whether a command is waiting for the scores
+
+Hurry = Callable[[], Awaitable[bool]]
+"""Whether someone (an interactive command) is waiting for the batch's scores right now."""
 
 
 def utc_now() -> datetime:
@@ -114,6 +118,7 @@ class BatchScorer:
         *,
         until: datetime,
         examples: Sequence[Paper] = (),
+        hurry: Hurry | None = None,
     ) -> BatchReport:
         """Score `papers` in one batch, storing results through `sink`, until `until` at the
         latest; the report names the papers left for the synchronous scorer."""
@@ -123,7 +128,7 @@ class BatchScorer:
         chunks = [papers[i : i + self._batch_size] for i in range(0, len(papers), self._batch_size)]
         try:
             batch = await self._submit(chunks, criteria_text, examples)
-            batch = await self._wait(batch, until)
+            batch = await self._wait(batch, until, hurry)
             tally = await self._collect(batch, chunks, sink)
         except openai.APIError as exc:
             log.warning("batch scoring failed, scoring synchronously: %s", exc)
@@ -169,18 +174,26 @@ class BatchScorer:
             metadata={"purpose": "arxiv-bot daily scoring"},
         )
 
-    async def _wait(self, batch: Any, until: datetime) -> Any:
-        """Poll until the batch ends; at `until`, cancel it and keep what it finished."""
+    async def _wait(self, batch: Any, until: datetime, hurry: Hurry | None) -> Any:
+        """Poll until the batch ends; at `until`, or as soon as `hurry()` says someone is
+        waiting for these scores now, cancel it and keep what it finished."""
+        polled = self._clock()
         while True:
             batch = await self._client.batches.retrieve(batch.id)
             if batch.status in TERMINAL:
                 return batch
-            left = (until - self._clock()).total_seconds()
-            if left <= 0:
-                log.info("batch %s not done by its deadline: cancelling it", batch.id)
-                await self._client.batches.cancel(batch.id)
-                return await self._client.batches.retrieve(batch.id)
-            await self._sleep(min(self._poll, left))
+            while True:
+                left = (until - self._clock()).total_seconds()
+                if left <= 0 or (hurry is not None and await hurry()):
+                    why = "someone needs the scores now" if left > 0 else "its deadline came"
+                    log.info("batch %s not done and %s: cancelling it", batch.id, why)
+                    await self._client.batches.cancel(batch.id)
+                    return await self._client.batches.retrieve(batch.id)
+                since = (self._clock() - polled).total_seconds()
+                if since >= self._poll:
+                    polled = self._clock()
+                    break
+                await self._sleep(min(self._poll - since, left, HURRY_CHECK))
 
     async def _collect(self, batch: Any, chunks: Sequence[Sequence[Paper]], sink: Sink) -> _Tally:
         tally = _Tally()

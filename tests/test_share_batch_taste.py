@@ -159,3 +159,33 @@ def test_likes_move_cards_and_fill_the_more_like_part_in_every_rendering() -> No
     assert any("More like what you liked" in str(b) for b in blocks)
     embed = parent_embed(d, daily=True)
     assert "More like what you liked" in (embed.description or "")
+
+
+async def test_a_batch_finishes_early_when_someone_needs_the_scores_now() -> None:
+    asked = 0
+
+    async def hurry() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 3  # a command arrives a few seconds into the batch
+
+    async with FakeOpenAI(model="gpt-4o", batch_plan=BatchPlan(polls=10_000)) as llm:
+        moment = [NOW]
+
+        async def nap(seconds: float) -> None:
+            moment[0] += timedelta(seconds=seconds)
+
+        async with AsyncOpenAI(api_key=TEST_KEY, base_url=llm.base_url, max_retries=0) as client:
+            scorer = BatchScorer(
+                client, "gpt-4o", PriceTable(), batch_size=10, clock=lambda: moment[0], sleep=nap
+            )
+
+            async def sink(scores: Sequence[Score], usage: Usage) -> None:
+                return None
+
+            report = await scorer.score(
+                PAPERS, "x", sink, until=NOW + timedelta(hours=6), hurry=hurry
+            )
+    assert report.status == "cancelled"
+    assert moment[0] - NOW < timedelta(seconds=30)  # not the hours until the deadline
+    assert len(report.unscored) == 30  # left for the synchronous scorer

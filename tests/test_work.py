@@ -8,7 +8,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from bot.store import MIGRATIONS, Store
 from bot.work import Work
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import BatchPlan, FakeOpenAI
 from tests.fakes.synth import load_eval_day, rss_feed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -244,3 +244,26 @@ async def test_the_bot_wide_ceiling_spaces_posts_from_many_channels() -> None:
     ceiling = Ceiling(4.0, clock=lambda: now[0], sleep=sleep)
     await asyncio.gather(*(ceiling.wait() for _ in range(5)))
     assert slept == [0.25, 0.5, 0.75, 1.0]  # the first goes at once, then 4 a second
+
+
+async def test_a_command_does_not_wait_for_the_days_batch_of_its_criteria(
+    core: Any, llm: FakeOpenAI
+) -> None:
+    llm.batch_plan = BatchPlan(polls=100_000)  # a batch that would run for hours
+    options = DigestOptions(budget=LLMBudget(share=0.3, min_papers=60))
+    await core.service.ingest(options.categories)
+    for channel in ("team-a", "team-b"):
+        await core.service.use_criteria(channel, core.criteria_text, "test")
+    far = datetime.now(UTC) + timedelta(hours=6)
+    daily = asyncio.create_task(core.service.build("team-a", DAY_A, options, batch_until=far))
+    for _ in range(500):
+        if llm.batch_calls:
+            break
+        await asyncio.sleep(0.02)
+    asked_now = await asyncio.wait_for(core.service.build("team-b", DAY_A, options), 30)
+    assert asked_now is not None
+    assert asked_now.counts.unscored == 0
+    assert (await daily) is not None
+    asked = [pid for batch in llm.asked_ids for pid in batch]
+    # the cancelled batch answered none: each paper sent was asked once, synchronously
+    assert len(asked) == len(set(asked)) == asked_now.counts.sent
