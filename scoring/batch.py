@@ -18,6 +18,7 @@ injected `sleep`; interactive commands never come here.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,6 +42,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 ENDPOINT: Final = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+ABANDONED = frozenset({"failed", "expired", "cancelled", "cancelling"})
 HURRY_CHECK = 2.0  # seconds between asking whether a command is waiting for the scores
 
 Hurry = Callable[[], Awaitable[bool]]
@@ -126,8 +128,15 @@ class BatchScorer:
         if not papers or self._clock() >= until or not await self.available():
             return BatchReport(0, everything, Usage(), "skipped")
         chunks = [papers[i : i + self._batch_size] for i in range(0, len(papers), self._batch_size)]
+        unit = _unit(self.model, criteria_text, chunks, examples)
         try:
-            batch = await self._submit(chunks, criteria_text, examples)
+            batch = await self._resumable(unit)
+            if batch is None:
+                batch = await self._submit(chunks, criteria_text, examples, unit)
+            else:
+                log.info(
+                    "batch %s for these papers is already %s: resuming", batch.id, batch.status
+                )
             batch = await self._wait(batch, until, hurry)
             tally = await self._collect(batch, chunks, sink)
         except openai.APIError as exc:
@@ -144,8 +153,22 @@ class BatchScorer:
         )
         return BatchReport(len(tally.done), left, tally.usage, batch.status, tuple(tally.problems))
 
+    async def _resumable(self, unit: str) -> Any | None:
+        """A batch of exactly this work that an earlier run submitted and did not collect (the
+        process stopped while it ran): resumed, not paid for twice."""
+        page = await self._client.batches.list(limit=100)
+        for batch in page.data:
+            metadata = batch.metadata or {}
+            if metadata.get("unit") == unit and batch.status not in ABANDONED:
+                return batch
+        return None
+
     async def _submit(
-        self, chunks: Sequence[Sequence[Paper]], criteria_text: str, examples: Sequence[Paper]
+        self,
+        chunks: Sequence[Sequence[Paper]],
+        criteria_text: str,
+        examples: Sequence[Paper],
+        unit: str,
     ) -> Any:
         lines = [
             json.dumps(
@@ -171,7 +194,7 @@ class BatchScorer:
             input_file_id=uploaded.id,
             endpoint=ENDPOINT,
             completion_window="24h",
-            metadata={"purpose": "arxiv-bot daily scoring"},
+            metadata={"purpose": "arxiv-bot daily scoring", "unit": unit},
         )
 
     async def _wait(self, batch: Any, until: datetime, hurry: Hurry | None) -> Any:
@@ -269,3 +292,16 @@ def _error(line: dict[str, Any]) -> str:
     if isinstance(error, dict):
         return str(error.get("message") or error.get("code") or "failed")
     return "failed"
+
+
+def _unit(
+    model: str,
+    criteria_text: str,
+    chunks: Sequence[Sequence[Paper]],
+    examples: Sequence[Paper],
+) -> str:
+    """What a batch does, as a short key kept in its metadata: the same papers in the same
+    requests under the same criteria, model and examples."""
+    parts = [model, criteria_text, *("|".join(p.id for p in c) for c in chunks)]
+    parts.append("|".join(p.id for p in examples))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

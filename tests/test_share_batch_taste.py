@@ -4,6 +4,8 @@ prices, and the taste-ordered digest with its "more like what you liked" part as
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -189,3 +191,24 @@ async def test_a_batch_finishes_early_when_someone_needs_the_scores_now() -> Non
     assert report.status == "cancelled"
     assert moment[0] - NOW < timedelta(seconds=30)  # not the hours until the deadline
     assert len(report.unscored) == 30  # left for the synchronous scorer
+
+
+async def test_a_batch_left_running_by_a_stopped_process_is_resumed_not_paid_twice() -> None:
+    async with FakeOpenAI(
+        LabelAnswerer(PICKS), model="gpt-4o", batch_plan=BatchPlan(polls=10_000)
+    ) as llm:
+        first = asyncio.create_task(score_in_batch(llm))
+        for _ in range(500):  # the first process submits its batch...
+            if llm.batches:
+                break
+            await asyncio.sleep(0.01)
+        first.cancel()  # ...and stops while it runs
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        llm.batch_plan = BatchPlan(polls=2)  # the batch goes on at the provider, and ends
+        stored, _, left, status = await score_in_batch(llm)  # the next process
+        assert status == "completed"
+        assert left == ()
+        assert {s.paper_id for s in stored} == {p.id for p in PAPERS}
+        assert len(llm.batches) == 1  # resumed, not submitted (and paid) again
+        assert llm.calls == 0

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Protocol
@@ -185,6 +185,7 @@ class _Batch:
     output_file_id: str | None = None
     error_file_id: str | None = None
     cancel: bool = False
+    metadata: dict[str, str] = field(default_factory=dict)
     total: int = 0
     done: int = 0
     failed: int = 0
@@ -487,6 +488,7 @@ class FakeOpenAI:
         if body.get("endpoint") != "/v1/chat/completions":
             return _error(400, "This fake batches chat completions only.", param="endpoint")
         batch = _Batch(f"batch_{uuid.uuid4().hex[:24]}", body["input_file_id"], int(time.time()))
+        batch.metadata = dict(body.get("metadata") or {})
         batch.total = len(_jsonl(self.files[batch.input_file_id]))
         self.batches[batch.id] = batch
         return web.json_response(_batch_card(batch))
@@ -494,7 +496,7 @@ class FakeOpenAI:
     async def _list_batches(self, request: web.Request) -> web.Response:
         if not _has_bearer(request):
             return _error(401, _NO_KEY_MESSAGE)
-        data = [_batch_card(b) for b in self.batches.values()]
+        data = [_batch_card(b) for b in reversed(self.batches.values())]  # newest first
         return web.json_response(
             {"object": "list", "data": data, "has_more": False, "first_id": None, "last_id": None}
         )
@@ -938,7 +940,7 @@ def _batch_card(batch: _Batch) -> dict[str, Any]:
             "completed": batch.done,
             "failed": batch.failed,
         },
-        "metadata": {},
+        "metadata": batch.metadata,
     }
 
 
