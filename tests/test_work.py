@@ -18,7 +18,7 @@ from bot.store import MIGRATIONS, Store
 from bot.work import Work
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.openai_server import BatchPlan, FakeOpenAI
+from tests.fakes.openai_server import BatchPlan, FakeOpenAI, load_labels
 from tests.fakes.synth import load_eval_day, rss_feed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -267,3 +267,15 @@ async def test_a_command_does_not_wait_for_the_days_batch_of_its_criteria(
     asked = [pid for batch in llm.asked_ids for pid in batch]
     # the cancelled batch answered none: each paper sent was asked once, synchronously
     assert len(asked) == len(set(asked)) == asked_now.counts.sent
+
+
+async def test_a_fresh_installs_first_digest_shows_the_reference_picks(
+    arxiv: FakeArxiv, llm: FakeOpenAI, day_feed: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    env = _digest_env(arxiv, llm, tmp_path / "fresh.sqlite3")
+    del env["ARXIV_BOT_LLM_SHARE"]  # the product's defaults: warm-up on an empty database
+    code, out, err = await _digest(env, tmp_path)
+    assert code == 0, err
+    picks = load_labels(DAY_A.isoformat())
+    shown = [pid for pid in picks if f"arxiv.org/abs/{pid}" in out]
+    assert len(shown) >= 0.95 * len(picks)
