@@ -434,7 +434,14 @@ class _Replies:
         if reply.digest is not None:
             await self._adapter.post_digest_reply(self._interaction, self, reply.digest)
             return
-        for chunk in render.message_chunks(reply.text):
+        text = reply.text
+        guild = self._interaction.guild_id
+        if reply.thread is not None and guild is not None:
+            channel = await self._adapter.home_channel(
+                self._interaction.channel, self._interaction.channel_id
+            )
+            text += f"\nhttps://discord.com/channels/{guild}/{channel}/{reply.thread}"
+        for chunk in render.message_chunks(text):
             await self.send(chunk, ephemeral=reply.ephemeral)
 
     async def send(
@@ -544,8 +551,9 @@ def arxiv_group() -> app_commands.Group:
         await _adapter(interaction).run_command(interaction, render.command_text(sub, options))
 
     @group.command(name="today", description="Today's digest for this channel")
-    async def today(interaction: discord.Interaction[Any]) -> None:
-        await run(interaction, "today")
+    @app_commands.describe(repost="post it here again even if it was already posted")
+    async def today(interaction: discord.Interaction[Any], repost: bool = False) -> None:
+        await run(interaction, "today repost" if repost else "today")
 
     @group.command(name="explain", description="Why a paper got its relevance and novelty here")
     @app_commands.describe(paper="arXiv id (e.g. 2505.00326) or card number")

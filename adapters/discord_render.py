@@ -3,8 +3,12 @@
 of the command tree with what Discord already has.
 
 Everything here is a function of its arguments: no I/O, no client, no clock. Paper and user text
-is defused (no `@everyone`, no role or user mention syntax) and escaped for Discord markdown
-before it is placed in a message; the adapter also sends every message with mentions disabled.
+is defused (no `@everyone`, no role or user mention syntax, no bidi or zero-width characters)
+and escaped for Discord markdown before it is placed in an embed; a reply's text (light
+markdown holding echoed user text, such as the criteria) is sent through `reply_markdown`, so
+masked links, code fences, headings, quotes and spoilers a user typed show as typed. Abstracts
+are clipped before anything else touches them. The adapter also sends every message with
+mentions disabled.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import discord
 from adapters.markdown import money
 from bot import commands
 from bot.commands import CommandError
+from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, share_line
 from bot.models import Digest, DigestEntry
-from bot.safety import clip, defuse
+from bot.safety import clip, defuse, excerpt
 
 MESSAGE_CHARS: Final = 2000
 EMBED_TITLE_CHARS: Final = 256
@@ -43,9 +48,11 @@ NO_MENTIONS: Final = discord.AllowedMentions.none()
 
 _ABS_URL: Final = re.compile(r"^https://arxiv\.org/abs/(?P<id>.+)$")
 _MARKDOWN: Final = re.compile(r"([\\*_~`|>\[\]()#]|^-)")
+_CODE_FENCE: Final = re.compile(r"`{3,}")
+_BLOCK_START: Final = re.compile(r"^([ \t]*)(#{1,3}[ \t]|-#[ \t]|>)", re.MULTILINE)
 
 # Commands whose answer is meant for the whole channel; everything else answers privately.
-_PUBLIC_COMMANDS: Final = frozenset({"today", "criteria preview"})
+_PUBLIC_COMMANDS: Final = frozenset({"today", "today repost", "criteria preview"})
 
 
 # -- text ----------------------------------------------------------------------------------------
@@ -58,11 +65,23 @@ def inert(value: str) -> str:
 
 def link_label(value: str, limit: int) -> str:
     """Text safe inside `[...](url)`, at most `limit` characters before escaping."""
-    return inert(clip(" ".join(value.split()), limit))
+    return inert(excerpt(value, limit))
+
+
+def reply_markdown(text: str) -> str:
+    """A reply's light markdown with what a user could have typed into it made literal: masked
+    links `[label](url)`, code fences, line-initial headings, subtext and quotes, spoilers.
+    The bot's own `*emphasis*` and `code` stay; text escaped by `inert` is left as it is."""
+    text = text.replace("](", "]\\(")
+    text = _CODE_FENCE.sub(lambda m: "\\`" * len(m.group()), text)
+    text = _BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    return text.replace("||", "\\|\\|")
 
 
 def message_chunks(text: str, limit: int = MESSAGE_CHARS) -> list[str]:
-    """`text` cut into messages of at most `limit` characters, at line breaks where possible."""
+    """A reply's text made safe (`reply_markdown`) and cut into messages of at most `limit`
+    characters, at line breaks where possible."""
+    text = reply_markdown(text)
     chunks: list[str] = []
     current = ""
     for line in text.splitlines():
@@ -126,6 +145,16 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
         lines += ["", "One card per paper in the thread: react 👍 to like, press Explain for why."]
     else:
         lines += ["", "No paper met the thresholds today."]
+    if digest.more_like:
+        lines += ["", f"**{MORE_LIKE_TITLE}** ({MORE_LIKE_NOTE})"]
+        lines += [
+            f"• [{link_label(e.paper.title, 150)}]({e.paper.abs_url}) — relevance "
+            f"{e.score.relevance}, novelty {e.score.novelty}"
+            for e in digest.more_like
+        ]
+    share = share_line(digest)
+    if share:
+        lines.append(f"*{inert(share)}*")
     u = digest.usage
     lines.append(
         f"LLM: {u.calls} calls, {u.total_tokens} tokens, {money(u.cost_usd, u.priced)} "
@@ -157,12 +186,13 @@ def card_embed(digest: Digest, entry: DigestEntry, number: int) -> discord.Embed
         embed.add_field(name="arXiv comment", value=_field(p.comment), inline=False)
     embed.set_footer(text=card_footer(entry, digest.day))
     room = EMBED_TOTAL_CHARS - len(embed)
-    embed.description = clip(inert(p.abstract), min(EMBED_DESCRIPTION_CHARS, room))
+    abstract = inert(excerpt(p.abstract, EMBED_DESCRIPTION_CHARS))
+    embed.description = clip(abstract, min(EMBED_DESCRIPTION_CHARS, room))
     return embed
 
 
 def _field(value: str) -> str:
-    return clip(inert(value), EMBED_FIELD_CHARS)
+    return clip(inert(excerpt(value, EMBED_FIELD_CHARS)), EMBED_FIELD_CHARS)
 
 
 def invite_permissions() -> discord.Permissions:

@@ -2,29 +2,40 @@
 
 The markdown reproduces the layout of the daily reports of the tool arxiv-bot replaces (title with
 date, token/cost table, counts, table of contents, one section per paper, the criteria sent),
-with honest per-stage counts. Pure functions: no I/O.
+with honest per-stage counts. Every text that came from a paper, the model or a user is
+stripped of control and invisible characters (bidi overrides, zero-width characters, BOMs) and
+bounded: an abstract is cut at ABSTRACT_CHARS. Pure functions: no I/O.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any, Final
 
-from bot.digest import digest_to_json
+from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, digest_to_json, share_line
 from bot.models import Digest, DigestEntry, Usage
+from bot.safety import clip, excerpt, strip_controls
+
+ABSTRACT_CHARS: Final = 3_000  # arXiv caps abstracts at 1,920; anything longer is not one
+TITLE_CHARS: Final = 500
+AUTHORS_CHARS: Final = 1_000
+COMMENT_CHARS: Final = 2_000
+CRITERIA_CHARS: Final = 20_000
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _LINK_TEXT = re.compile(r"([\[\]])")
 
 
-def text(value: str) -> str:
-    """Paper text made inert in markdown: no raw HTML tags, one line."""
-    return _TAG_START.sub("&lt;", " ".join(value.split()))
+def text(value: str, limit: int = COMMENT_CHARS) -> str:
+    """Paper text made inert in markdown: no raw HTML tags, no invisible characters, one line
+    of at most `limit` characters."""
+    return _TAG_START.sub("&lt;", excerpt(value, limit))
 
 
 def link_text(value: str) -> str:
     """Text safe inside `[...]` of a markdown link."""
-    return _LINK_TEXT.sub(r"\\\1", text(value))
+    return _LINK_TEXT.sub(r"\\\1", text(value, TITLE_CHARS))
 
 
 def money(dollars: float, priced: bool = True) -> str:
@@ -60,14 +71,27 @@ def _counts(digest: Digest) -> list[str]:
         f"Total scored papers: {c.scored}",
         f"Total relevant papers: {c.selected}",
     ]
-    return lines + [f"*{note}*" for note in digest.notes]
+    share = share_line(digest)
+    return lines + [f"*{text(note)}*" for note in digest.notes] + ([f"*{share}*"] if share else [])
+
+
+def _more_like(digest: Digest) -> list[str]:
+    """The "more like what you liked" part: papers just under the thresholds."""
+    if not digest.more_like:
+        return []
+    items = [
+        f"- [{link_text(e.paper.title)}]({e.paper.abs_url}) (arXiv:{e.paper.id}): relevance "
+        f"{e.score.relevance}, novelty {e.score.novelty}"
+        for e in digest.more_like
+    ]
+    return [f"## {MORE_LIKE_TITLE}\n\n*{MORE_LIKE_NOTE}*\n\n" + "\n".join(items), "---"]
 
 
 def _toc_line(n: int, entry: DigestEntry) -> str:
     p = entry.paper
     return (
         f"{n}. [{link_text(p.title)}](#user-content-link{n})\n"
-        f"**Authors:** {text(', '.join(p.authors))}"
+        f"**Authors:** {text(', '.join(p.authors), AUTHORS_CHARS)}"
     )
 
 
@@ -76,8 +100,8 @@ def _section(n: int, entry: DigestEntry) -> str:
     lines = [
         f'## {n}. [{link_text(p.title)}]({p.abs_url}) <a id="link{n}"></a>',
         f"**ArXiv ID:** {p.id}",
-        f"**Authors:** {text(', '.join(p.authors))}",
-        f"**Abstract:** {text(p.abstract)}",
+        f"**Authors:** {text(', '.join(p.authors), AUTHORS_CHARS)}",
+        f"**Abstract:** {text(p.abstract, ABSTRACT_CHARS)}",
     ]
     if p.comment:
         lines.append(f"**arXiv comment:** {text(p.comment)}")
@@ -101,15 +125,28 @@ def render_markdown(digest: Digest) -> str:
     else:
         parts.append("No paper met the thresholds today.")
         parts.append("---")
+    parts += _more_like(digest)
     parts += [
         f"# Paper Selection Criteria (version {digest.criteria_version})",
         f"Thresholds: relevance ≥ {digest.thresholds.relevance}, "
         f"novelty ≥ {digest.thresholds.novelty}.",
-        digest.criteria.text.strip(),
+        clip(strip_controls(digest.criteria.text).strip(), CRITERIA_CHARS),
     ]
     return "\n\n".join(parts) + "\n"
 
 
 def render_json(digest: Digest) -> str:
-    """The digest as JSON for scripts (stable keys, UTF-8)."""
-    return json.dumps(digest_to_json(digest), ensure_ascii=False, indent=2) + "\n"
+    """The digest as JSON for scripts (stable keys, UTF-8), without invisible characters in
+    its texts; nothing is shortened."""
+    return json.dumps(_visible(digest_to_json(digest)), ensure_ascii=False, indent=2) + "\n"
+
+
+def _visible(value: Any) -> Any:
+    """A JSON value with `strip_controls` applied to every string in it."""
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, dict):
+        return {key: _visible(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_visible(inner) for inner in value]
+    return value

@@ -1,10 +1,13 @@
 """The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, and the daily post.
 
 Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
-over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp and bolt
-verifies every request's signature. It implements `bot.platform.ChatPlatform`: the daily post is
-one parent message plus one card per paper in its thread, each tagged with message metadata
-(day, slot) so `recover` can find them after a crash.
+over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp, where
+`adapters.slack_verify` checks each request's signature before bolt parses anything. Start-up
+waits out an unreachable Slack with backoff and gives up only on a token Slack refuses.
+
+It implements `bot.platform.ChatPlatform`: the daily post is one parent message plus one card
+per paper in its thread, each tagged with message metadata (day, slot) so `recover` can find
+them after a crash.
 
 Slash commands are acknowledged before any work starts, then answered through `respond`
 (ephemeral for personal answers) or, for a digest, posted in the channel. Posts to one channel
@@ -61,6 +64,7 @@ from adapters.slack_blocks import (
     slot_of,
     text_message,
 )
+from adapters.slack_verify import SlackVerifier
 from bot.conversation import Caller, Conversation, Reply, Respond
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
@@ -76,6 +80,7 @@ RETRIES: Final = 3
 HISTORY_PAGES: Final = 10
 SEEN_EVENTS: Final = 2_048
 CLOSE_GRACE: Final = 30.0
+START_BACKOFF_CAP: Final = 300
 _UNAVAILABLE_CODES: Final = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -129,6 +134,12 @@ def web_client(
     )
 
 
+def start_backoff(attempt: int) -> float:
+    """Seconds before start-up try `attempt + 1` when Slack could not be reached: 1, 2, 4 …
+    up to 5 minutes."""
+    return float(min(2 ** min(attempt, 16), START_BACKOFF_CAP))
+
+
 def _api_base(url: str | None) -> str | None:
     return None if not url else url.rstrip("/") + "/"
 
@@ -146,6 +157,9 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         port: int = 3000,
         pacer: Pacer | None = None,
+        retry_in: Callable[[int], float] = start_backoff,
+        sleep: Sleep = asyncio.sleep,
+        verifier: SlackVerifier | None = None,
     ) -> None:
         if app_token is None and not signing_secret:
             raise SettingsError(
@@ -158,6 +172,9 @@ class SlackAdapter:
         self._host = host
         self._wanted_port = port
         self._pacer = pacer or Pacer()
+        self._retry_in = retry_in
+        self._sleep = sleep
+        self._verifier = verifier or (SlackVerifier(signing_secret) if signing_secret else None)
         self._bound_port: int | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -211,17 +228,19 @@ class SlackAdapter:
         return self._app_token is not None
 
     async def start(self) -> None:
-        """Check the token, then connect Socket Mode or serve HTTP; returns once ready."""
-        identity = await self._call("auth.test", self._client.auth_test())
+        """Check the tokens with Slack, then connect Socket Mode or serve HTTP; returns once
+        ready. While Slack cannot be reached it tries again with backoff (one log line per
+        try), so a network blip at start stops nothing; a token Slack refuses raises
+        `PlatformError` naming its variable."""
+        identity = await self._until_reachable(
+            "auth.test", "SLACK_BOT_TOKEN", self._client.auth_test
+        )
         self._bot_user_id = identity.get("user_id")
         if self._app_token is not None:
-            self._socket = AsyncSocketModeHandler(
-                self._app, self._app_token, web_client=self._client
-            )
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            log.info("Slack: connected over Socket Mode as %s", self._bot_user_id)
+            await self._connect_socket(self._app_token)
             return
-        web_app = web.Application()
+        assert self._verifier is not None, "HTTP mode has a signing secret (checked at init)"
+        web_app = web.Application(middlewares=[self._verifier.middleware(EVENTS_PATH)])
         web_app.router.add_post(EVENTS_PATH, self._on_http)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
@@ -229,9 +248,46 @@ class SlackAdapter:
         self._bound_port = int(self._runner.addresses[0][1])
         log.info("Slack: serving %s on port %s", EVENTS_PATH, self._bound_port)
 
+    async def _connect_socket(self, app_token: str) -> None:
+        """Socket Mode: ask for a WebSocket URL ourselves (the SDK's own loop would retry a
+        refused app token forever), then let the SDK connect to it."""
+        opened = await self._until_reachable(
+            "apps.connections.open",
+            "SLACK_APP_TOKEN",
+            lambda: self._client.apps_connections_open(app_token=app_token),
+        )
+        self._socket = AsyncSocketModeHandler(self._app, app_token, web_client=self._client)
+        self._socket.client.wss_uri = str(opened["url"])
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Slack: connected over Socket Mode as %s", self._bot_user_id)
+
+    async def _until_reachable(
+        self, method: str, variable: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
+    ) -> AsyncSlackResponse:
+        """`call` until Slack answers it: unreachable or failing Slack is tried again after
+        `retry_in(attempt)` seconds; a refusal of the token ends the start."""
+        attempt = 0
+        while True:
+            try:
+                return await self._call(method, call())
+            except PlatformUnavailable as exc:
+                pause = self._retry_in(attempt)
+                log.warning(
+                    "Slack: %s; trying again in %.0f s (the other platforms keep running)",
+                    exc,
+                    pause,
+                )
+            except PlatformError as exc:
+                raise PlatformError(
+                    f"{exc}: check {variable} (a token Slack refuses cannot work until it is "
+                    "replaced; see docs/slack.md)"
+                ) from None
+            await self._sleep(pause)
+            attempt += 1
+
     async def close(self, grace: float = CLOSE_GRACE) -> None:
         """Stop taking requests, give the work already acked `grace` seconds to finish (a
-        digest being posted), then cancel what is left."""
+        digest being posted), then cancel what is left (at once if the close is cancelled)."""
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
@@ -239,15 +295,26 @@ class SlackAdapter:
             await self._runner.cleanup()
             self._runner = None
         busy = {task for task in self._busy if task is not asyncio.current_task()}
-        if busy:
+        if not busy:
+            return
+        late = busy
+        try:
             _, late = await asyncio.wait(busy, timeout=grace)
+        finally:  # also when the close itself is cut short: nothing may outlive the store
             for task in late:
                 task.cancel()
             if late:
                 log.warning("Slack: %d answers cancelled at shutdown", len(late))
 
     async def _on_http(self, request: web.Request) -> web.Response:
-        response = await self._app.async_dispatch(await to_bolt_request(request))
+        """A request the verifier let through (signed, a JSON object): bolt dispatches it. A
+        signed body bolt still cannot use (fields of the wrong type) is a bad request, not a
+        crash."""
+        try:
+            response = await self._app.async_dispatch(await to_bolt_request(request))
+        except Exception as exc:
+            log.warning("Slack: a signed request could not be dispatched (%s)", type(exc).__name__)
+            return web.Response(status=400, text="not a Slack payload this app can read")
         return await to_aiohttp_response(response)
 
     # -- listeners ------------------------------------------------------------------------------
@@ -361,7 +428,7 @@ class SlackAdapter:
             if answer.digest is not None:
                 await self._post_requested_digest(caller, answer.digest, respond)
                 return
-            text, blocks = text_message(answer.text)
+            text, blocks = text_message(answer.text, await self._link(caller, answer.thread))
             await respond(
                 text=text,
                 blocks=blocks,
@@ -372,6 +439,21 @@ class SlackAdapter:
             )
 
         return reply
+
+    async def _link(self, caller: Caller, message_ts: str | None) -> tuple[str, str] | None:
+        """A link to a posted message (a reply pointing at a thread), or None if Slack cannot
+        give one."""
+        if message_ts is None:
+            return None
+        try:
+            found = await self._call(
+                "chat.getPermalink",
+                self._client.chat_getPermalink(channel=caller.channel_id, message_ts=message_ts),
+            )
+        except PlatformError:
+            return None
+        permalink = found.get("permalink")
+        return (permalink, "Open the thread") if isinstance(permalink, str) else None
 
     def _thread_replies(self, caller: Caller, thread_ts: str | None) -> Respond:
         """Replies in a card's thread: ephemeral ones to the caller only."""

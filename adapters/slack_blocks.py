@@ -4,7 +4,9 @@ metadata, and the emoji names Slack sends with reactions.
 Every function here is pure (literal values in, dicts and strings out) so the limits Slack
 enforces — 3,000 characters per text block, 150 per header, 75 per button label, 50 blocks per
 message — are checked by plain tests. Paper and user text is escaped for mrkdwn (`&`, `<`, `>`
-only), so nothing rendered here can mention anyone, open a link or break the markup.
+only), so nothing rendered here can mention anyone, open a link or break the markup; it is also
+stripped of bidi and zero-width characters, and a paper's texts are cut to a few hundred
+characters before anything else touches them, however long they arrive.
 
 This module must not do I/O or import an SDK.
 """
@@ -16,8 +18,9 @@ from datetime import date
 from typing import Any, Final
 
 from adapters.markdown import money
+from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, share_line
 from bot.models import Digest, DigestEntry
-from bot.safety import clip, defuse
+from bot.safety import clip, defuse, excerpt
 
 Block = dict[str, Any]
 
@@ -188,7 +191,7 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
         )
         return fallback_text(text), [_section(escape(text)), _context(cost_line(digest))]
     top = [
-        f"{n}. {link(e.paper.abs_url, inline(e.paper.title))}"
+        f"{n}. {link(e.paper.abs_url, inline(excerpt(e.paper.title, 400)))}"
         for n, e in enumerate(digest.entries[:TOP_TITLES], 1)
     ]
     more = len(digest.entries) - TOP_TITLES
@@ -199,7 +202,11 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
         _section(counts_line(digest)),
         _section("*Top papers*\n" + "\n".join(top)),
     ]
+    blocks += more_like_blocks(digest)
     blocks += [_context(inline(note)) for note in digest.notes[:3]]
+    share = share_line(digest)
+    if share:
+        blocks.append(_context(escape(share)))
     blocks.append(_context(cost_line(digest) + " · one paper per reply in the thread ↓"))
     fallback = f"{title}: {digest.counts.selected} papers selected — " + "; ".join(
         " ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]
@@ -207,20 +214,32 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
     return fallback_text(fallback), blocks
 
 
+def more_like_blocks(digest: Digest) -> list[Block]:
+    """The "more like what you liked" part of the summary message, labelled so."""
+    if not digest.more_like:
+        return []
+    items = [
+        f"• {link(e.paper.abs_url, inline(clip(e.paper.title, 300)))} — relevance "
+        f"{e.score.relevance}, novelty {e.score.novelty}"
+        for e in digest.more_like
+    ]
+    return [_section(f"*{MORE_LIKE_TITLE}* ({MORE_LIKE_NOTE})\n" + "\n".join(items))]
+
+
 def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:
     """One paper's card: linked title, authors, scores, the model's comment, the abstract
     folded to a readable length, and Explain / arXiv / PDF buttons."""
     p, s = entry.paper, entry.score
-    title = link(p.abs_url, inline(clip(p.title, 400)))
+    title = link(p.abs_url, inline(excerpt(p.title, 400)))
     category = f" · {escape(p.primary_category)}" if p.primary_category else ""
     head = (
-        f"*{n}. {title}*\n{inline(clip(authors_line(p.authors), 600))}\n"
+        f"*{n}. {title}*\n{inline(excerpt(authors_line(p.authors), 600))}\n"
         f"Relevance *{s.relevance}* · Novelty *{s.novelty}* · arXiv:{escape(p.id)}{category}"
     )
     blocks = [
         _section(head),
-        _section(f"_{inline(clip(s.comment, 500))}_"),
-        _section(inline(clip(" ".join(p.abstract.split()), ABSTRACT_CHARS))),
+        _section(f"_{inline(excerpt(s.comment, 500))}_"),
+        _section(inline(excerpt(p.abstract, ABSTRACT_CHARS))),
         {
             "type": "actions",
             "elements": [
@@ -231,16 +250,20 @@ def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:
         },
     ]
     fallback = (
-        f"{n}. {' '.join(p.title.split())} — relevance {s.relevance}, novelty {s.novelty} — "
-        f"{p.abs_url}"
+        f"{n}. {excerpt(p.title, 400)} — relevance {s.relevance}, novelty {s.novelty} — {p.abs_url}"
     )
     return fallback_text(fallback), blocks
 
 
-def text_message(text: str) -> tuple[str, list[Block]]:
+def text_message(text: str, link: tuple[str, str] | None = None) -> tuple[str, list[Block]]:
     """A reply (light markdown, already defused) as sections of at most 3,000 characters and at
-    most 50 blocks; what does not fit is cut with a note."""
+    most 50 blocks; what does not fit is cut with a note. `link` (url, label) is added as a
+    working link after the text."""
     pieces = chunks(escape(text))
     if len(pieces) > MAX_BLOCKS:
         pieces = [*pieces[: MAX_BLOCKS - 1], "_(cut: the answer is too long for one message)_"]
-    return fallback_text(text), [_section(piece) for piece in pieces]
+    blocks = [_section(piece) for piece in pieces]
+    if link is not None and len(blocks) < MAX_BLOCKS:
+        url, label = link
+        blocks.append(_section(f"<{escape(url)}|{escape(label)}>"))
+    return fallback_text(text), blocks

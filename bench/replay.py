@@ -15,26 +15,36 @@ Modes: **cold** (no likes: the ranking learns only from the LLM's verdicts on ea
 of each earlier day, and the bot's earlier digests are recorded as posted; nothing from the day
 itself). A measurement, not a test: it never gates CI.
 
-    python -m bench.replay [--mode cold|learning|both] [--days N] [--share 0.3]
+It runs on any data and with the product's defaults: the days come from
+`$ARXIV_BOT_SHARED_DIR/eval` (default `../shared`), the criteria from `ARXIV_BOT_CRITERIA_FILE`
+and the thresholds from `ARXIV_BOT_MIN_RELEVANCE` / `_MIN_NOVELTY` when set, and each day is
+scored as the daily post scores it: the share the product decides (warm-up, adaptive share;
+`--share` sets the channel's share, `--fixed-share` turns the adaptive rules off) through the
+Batch API at batch prices (`--no-batch`: synchronously). Each mode ends with one line:
+
+    replay cold: recall 0.912 (first day 1.000), $0.52 of the reference
+
+    python -m bench.replay [--mode cold|learning|both] [--days N] [--share 0.3] [--no-batch]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.__main__ import digest_options, open_core
-from bot.models import Usage
+from bot.models import Digest, Usage
 from bot.service import LLMBudget
 from bot.settings import Settings
 from scoring import ranking
@@ -43,6 +53,9 @@ from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, load_labels, shared_dir
 from tests.fakes.synth import eval_days, load_eval_day, rss_feed
+
+Reacting = Callable[[Any, date, Digest, Mapping[str, Mapping[str, Any]]], Awaitable[None]]
+"""A team's reaction to a day's digest: (store, day, digest, the day's reference picks)."""
 
 MODEL = "gpt-4o"
 CHANNEL = "replay"
@@ -64,6 +77,7 @@ class DayResult:
     reference_usd: float
     liked: int = 0
     verdicts: int = 0
+    shown: tuple[str, ...] = ()  # the digest's cards, in order
 
     @property
     def recall(self) -> float:
@@ -137,11 +151,16 @@ async def replay(
     days: Sequence[str],
     mode: str,
     *,
-    share: float = 0.3,
-    min_papers: int = 0,
+    share: float | None = None,
+    min_papers: int | None = None,
     timer: RankTimer | None = None,
+    adaptive: bool = True,
+    batch: bool = True,
+    react: Reacting | None = None,
 ) -> list[DayResult]:
-    """Replay `days` in order through a fresh store; `mode` is `cold` or `learning`."""
+    """Replay `days` in order through a fresh store; `mode` is `cold` or `learning`. `share`
+    and `min_papers` default to the product's settings; `react`, when given, is the team's
+    reaction to each day's digest instead of the learning mode's."""
     results: list[DayResult] = []
     async with FakeArxiv() as arxiv, FakeOpenAI(model=MODEL) as llm:
         with tempfile.TemporaryDirectory() as tmp:
@@ -150,13 +169,15 @@ async def replay(
                 llm,
                 Path(tmp) / "replay.sqlite3",
                 ARXIV_BOT_ENRICH="false",
-                ARXIV_BOT_LLM_SHARE=str(share),
-                ARXIV_BOT_LLM_MIN_PAPERS=str(min_papers),
                 ARXIV_BOT_LEARNING="true" if mode == "learning" else "false",
+                ARXIV_BOT_ADAPTIVE_SHARE="true" if adaptive else "false",
+                ARXIV_BOT_BATCH="auto" if batch else "off",
+                **_product_env(share, min_papers),
             )
             settings = Settings.from_env(env)
             options = replace(
-                digest_options(settings), budget=LLMBudget(share=share, min_papers=min_papers)
+                digest_options(settings),
+                budget=LLMBudget(settings.llm_share, settings.llm_min_papers, adaptive=adaptive),
             )
             async with open_core(settings) as core:
                 await core.service.use_criteria(CHANNEL, core.criteria_text, "replay")
@@ -165,8 +186,11 @@ async def replay(
                     labels = load_labels(name)
                     llm.answerer = LabelAnswerer(labels)
                     arxiv.set_feed(rss_feed(load_eval_day(name), day))
-                    outcome = await core.service.today(CHANNEL, options)
-                    digest = outcome.digest
+                    # as the daily post scores: after the fetch, through the Batch API
+                    ingest = await core.service.ingest(options.categories)
+                    assert ingest.day == day, f"{name}: the feed announced {ingest.day}"
+                    until = datetime.now(UTC) + timedelta(hours=1)
+                    digest = await core.service.build(CHANNEL, day, options, batch_until=until)
                     assert digest is not None, f"{name}: no digest"
                     listed = {e.paper.id for e in digest.entries}
                     ref = reference(name)
@@ -187,12 +211,46 @@ async def replay(
                             ),
                             liked=learned.learned_from,
                             verdicts=learned.verdicts,
+                            shown=tuple(e.paper.id for e in digest.entries),
                         )
                     )
-                    if mode == "learning":
+                    if react is not None:
+                        await react(core.store, day, digest, labels)
+                    elif mode == "learning":
                         await _team_reacts(core.store, day, [e.paper.id for e in digest.entries])
                         await _team_likes(core.store, day, sorted(labels))
     return results
+
+
+def _product_env(share: float | None, min_papers: int | None) -> dict[str, str]:
+    """The settings a replay takes from the caller's environment (criteria, thresholds, the
+    channel's share), over the product's defaults; `share`/`min_papers` override them."""
+    names = (
+        "ARXIV_BOT_CRITERIA_FILE",
+        "ARXIV_BOT_MIN_RELEVANCE",
+        "ARXIV_BOT_MIN_NOVELTY",
+        "ARXIV_BOT_LLM_MIN_PAPERS",
+    )
+    env = {name: os.environ[name] for name in names if name in os.environ}
+    env["ARXIV_BOT_LLM_SHARE"] = str(
+        share if share is not None else Settings.model_fields["llm_share"].default
+    )
+    if min_papers is not None:
+        env["ARXIV_BOT_LLM_MIN_PAPERS"] = str(min_papers)
+    elif "ARXIV_BOT_LLM_MIN_PAPERS" not in env:
+        env["ARXIV_BOT_LLM_MIN_PAPERS"] = str(Settings.model_fields["llm_min_papers"].default)
+    return env
+
+
+def summary(mode: str, results: Sequence[DayResult]) -> str:
+    """The mode's last line: recall over all days, the first day's, dollars vs the reference."""
+    total = totals(results)
+    first = results[0].recall if results else 0.0
+    dollars = total.usage.cost_usd / max(total.reference_usd, 1e-9)
+    return (
+        f"replay {mode}: recall {total.recall:.3f} (first day {first:.3f}), "
+        f"${dollars:.2f} of the reference"
+    )
 
 
 async def _team_reacts(store: Any, day: date, shown: Sequence[str]) -> None:
@@ -306,21 +364,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("cold", "learning", "both"), default="both")
     parser.add_argument("--days", type=int, default=0, help="only the first N days")
-    parser.add_argument("--share", type=float, default=0.3)
-    parser.add_argument("--min-papers", type=int, default=0)
+    parser.add_argument("--share", type=float, default=None, help="the channel's share")
+    parser.add_argument("--min-papers", type=int, default=None)
+    parser.add_argument("--fixed-share", action="store_true", help="no warm-up, no adaptive share")
+    parser.add_argument("--no-batch", action="store_true", help="score synchronously")
+    parser.add_argument("--no-cost", action="store_true", help="skip the ranking-cost figures")
     args = parser.parse_args()
     days = eval_days()[: args.days or None]
     modes = ("cold", "learning") if args.mode == "both" else (args.mode,)
     timer = RankTimer()
     ranking.rank = timer  # type: ignore[assignment]
     ranking.rank_off_loop = timer.off_loop  # type: ignore[assignment]
+    lines: list[str] = []
     try:
         for mode in modes:
-            report(
-                mode, asyncio.run(replay(days, mode, share=args.share, min_papers=args.min_papers))
+            results = asyncio.run(
+                replay(
+                    days,
+                    mode,
+                    share=args.share,
+                    min_papers=args.min_papers,
+                    adaptive=not args.fixed_share,
+                    batch=not args.no_batch,
+                )
             )
+            report(mode, results)
+            lines.append(summary(mode, results))
     finally:
         ranking.rank, ranking.rank_off_loop = _RANK, _RANK_OFF_LOOP
+    if not args.no_cost:
+        _ranking_figures(days, timer)
+    print()
+    for line in lines:
+        print(line)
+
+
+def _ranking_figures(days: Sequence[str], timer: RankTimer) -> None:
     per_1000, peak_mb = ranking_cost(days)
     print(
         f"\nranking in the pipeline: {timer.seconds:.1f} s for {timer.papers} papers "

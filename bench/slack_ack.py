@@ -101,6 +101,9 @@ async def run(args: argparse.Namespace) -> int:
                 "SLACK_SIGNING_SECRET": SECRET,
                 "ARXIV_BOT_HTTP_PORT": "0",
                 "ARXIV_BOT_SLACK_API_URL": slack.api_url,
+                # one user sends every command: this measures acks, not the rate limits
+                "ARXIV_BOT_LIMIT_USER": "off",
+                "ARXIV_BOT_LIMIT_CHANNEL": "off",
             }
             settings = Settings.from_env(env)
             async with open_core(settings) as core:

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 
 from adapters.markdown import render_json, render_markdown
 from bot import __version__
-from bot.delivery import Delivery
+from bot.delivery import Ceiling, Delivery
 from bot.errors import BotError, SettingsError
 from bot.models import Thresholds
 from bot.platform import ChatPlatform
 from bot.progress import TerminalProgress
 from bot.store import ChannelRow, Store
+from bot.work import Work
 from scoring.criteria import load_criteria
 from scoring.pricing import PriceTable
 
@@ -37,18 +38,23 @@ from scoring.pricing import PriceTable
 # they do not use, so these are imported where a command uses them.
 if TYPE_CHECKING:
     import aiohttp
+    from aiohttp import web
     from openai import AsyncOpenAI
 
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation
     from bot.daily import SettingsOf
+    from bot.scheduler import DailyScheduler
     from bot.service import DayOutcome, DigestOptions, DigestService
     from bot.settings import Settings
 
 log = logging.getLogger("arxiv_bot")
 
 CONSOLE_CHANNEL = "console"
-SHUTDOWN_GRACE = 25.0  # seconds a stop waits for the work in progress (supervisors allow ~30)
+SHUTDOWN_GRACE = 25.0  # seconds from SIGTERM to exit, all included (supervisors allow ~30)
+CLOSE_RESERVE = 5.0  # of which the adapters' closes get at least this much after the tick's
+EXIT_RESERVE = 2.0  # and this much is left for closing the core and the interpreter's exit
+START_CANCEL_WAIT = 1.0  # seconds an adapter still connecting gets to give up
 USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)"
 
 
@@ -115,6 +121,7 @@ def wire_core(
     from bot.conversation import Conversation, ConversationConfig
     from bot.ingest import FeedClient, Ingestor
     from bot.service import DigestService
+    from scoring.batch import BatchScorer
     from scoring.explain import Explainer
     from scoring.scorer import LLMScorer
 
@@ -145,15 +152,34 @@ def wire_core(
         concurrency=settings.concurrency,
         structured=settings.structured_output,
         round_pause=settings.llm_round_pause,
+        unreachable_after=settings.llm_give_up,
     )
+    batch = None
+    if settings.batch == "auto":
+        batch = BatchScorer(
+            client,
+            settings.model,
+            prices,
+            batch_size=settings.batch_size,
+            structured=settings.structured_output != "off",
+            poll_seconds=settings.batch_poll_seconds,
+        )
     service = DigestService(
-        store, ingestor, scorer, prices, daily_budget_usd=settings.daily_budget_usd
+        store,
+        ingestor,
+        scorer,
+        prices,
+        daily_budget_usd=settings.daily_budget_usd,
+        work=Work(store, ttl=settings.lease_seconds),
+        adaptive_share=settings.adaptive_share,
+        batch=batch,
     )
     config = ConversationConfig(
         defaults=ChannelSettings.defaults(settings),
         default_criteria=load_criteria(settings.criteria_file),
         admins=frozenset(settings.admins),
         like_emoji=frozenset(settings.like_emoji),
+        limits=settings.rate_limits,
     )
     explainer = Explainer(client, settings.model, prices)
     conversation = Conversation(store, service, explainer, config)
@@ -172,16 +198,22 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.service import DayOutcome
 
     progress = TerminalProgress()
-    async with open_core(settings) as core:
-        service = core.service
-        await service.use_criteria(CONSOLE_CHANNEL, core.criteria_text, changed_by="criteria file")
-        options = digest_options(settings)
-        if args.day is not None:
-            built = await service.build(CONSOLE_CHANNEL, args.day, options, progress)
-            outcome = DayOutcome(digest=built)
-        else:
-            outcome = await service.today(CONSOLE_CHANNEL, options, progress)
-    progress.clear()
+    # an error (the LLM or arXiv unusable) is printed as one line by main(): clear the
+    # progress line first so it does not share the terminal line with it
+    try:
+        async with open_core(settings) as core:
+            service = core.service
+            await service.use_criteria(
+                CONSOLE_CHANNEL, core.criteria_text, changed_by="criteria file"
+            )
+            options = digest_options(settings)
+            if args.day is not None:
+                built = await service.build(CONSOLE_CHANNEL, args.day, options, progress)
+                outcome = DayOutcome(digest=built)
+            else:
+                outcome = await service.today(CONSOLE_CHANNEL, options, progress)
+    finally:
+        progress.clear()
     if outcome.digest is None:
         when = f"on {args.day}" if args.day else "today"
         print(f"arxiv-bot: no arXiv announcement {when} (weekend or holiday).", file=sys.stderr)
@@ -260,6 +292,9 @@ def chat_adapters(settings: Settings, conversation: Conversation) -> list[ChatAd
     return adapters
 
 
+AdaptersOf = Callable[["Settings", "Conversation"], list[ChatAdapter]]
+
+
 def settings_resolver(settings: Settings) -> SettingsOf:
     """A channel's effective settings from its stored overrides."""
     from bot.channels import ChannelSettings
@@ -272,9 +307,17 @@ def settings_resolver(settings: Settings) -> SettingsOf:
     return settings_of
 
 
-async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> int:
+async def run_bot(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    adapters_of: AdaptersOf = chat_adapters,
+) -> int:
     """The long-running bot: chat adapters, the daily post and the health endpoint, until
-    SIGTERM/SIGINT (or `stop`)."""
+    SIGTERM/SIGINT (or `stop`).
+
+    Adapters connect in the background, each at its own pace (Slack waits out an unreachable
+    Slack), while the schedule runs; one that fails to start (a refused token) ends the run
+    with its error. Whatever the adapters are doing, a stop exits within SHUTDOWN_GRACE."""
     from bot.daily import DailyRunner
     from bot.health import health_app, start_health
     from bot.scheduler import DailyScheduler
@@ -283,20 +326,19 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with open_core(settings) as core, AsyncExitStack() as stack:
-        adapters = chat_adapters(settings, core.conversation)
+    async with open_core(settings) as core:
+        adapters = adapters_of(settings, core.conversation)
         if not adapters:
             raise SettingsError(
                 "no chat platform is configured: set SLACK_BOT_TOKEN (see docs/slack.md) "
                 "and/or DISCORD_BOT_TOKEN (see docs/discord.md); `arxiv-bot digest` and "
                 "`arxiv-bot console` need neither"
             )
-        for adapter in adapters:
-            await adapter.start()
-            stack.push_async_callback(adapter.close)
-            log.info("%s adapter connected", adapter.platform)
+        starts = {asyncio.create_task(a.start(), name=f"start {a.platform}"): a for a in adapters}
         settings_of = settings_resolver(settings)
-        delivery = Delivery(core.store, {a.platform: a for a in adapters})
+        delivery = Delivery(
+            core.store, {a.platform: a for a in adapters}, Ceiling(settings.posts_per_second)
+        )
         runner = DailyRunner(
             core.store,
             core.service,
@@ -304,24 +346,90 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> int:
             settings_of,
             catch_up=timedelta(hours=settings.catch_up_hours),
             fetch_deadline=timedelta(hours=settings.fetch_deadline_hours),
+            parallel=settings.channel_concurrency,
+            keep_rankings=timedelta(days=settings.keep_rankings_days),
+            batch_margin=timedelta(minutes=settings.batch_margin_minutes),
         )
         scheduler = DailyScheduler(runner, core.store, settings_of)
-        if settings.health_port is not None:
-            app = health_app(runner, delivery.platforms)
-            health = await start_health(app, settings.health_port)
-            stack.push_async_callback(health.cleanup)
-            log.info("health endpoint on port %d: GET /healthz", settings.health_port)
-        scheduler.start()
-        log.info(
-            "arxiv-bot %s running on %s; Ctrl-C or SIGTERM stops it",
-            __version__,
-            ", ".join(delivery.platforms),
-        )
-        await stop.wait()
-        log.info("stopping: finishing the work in progress")
-        await scheduler.shutdown(grace=SHUTDOWN_GRACE)
+        health: web.AppRunner | None = None
+        try:
+            if settings.health_port is not None:
+                app = health_app(runner, delivery.platforms)
+                health = await start_health(app, settings.health_port)
+                log.info("health endpoint on port %d: GET /healthz", settings.health_port)
+            scheduler.start()
+            log.info(
+                "arxiv-bot %s running on %s; Ctrl-C or SIGTERM stops it",
+                __version__,
+                ", ".join(delivery.platforms),
+            )
+            await _serve_until(stop, starts)
+            log.info("stopping: finishing the work in progress")
+        finally:
+            await _shut_down(scheduler, starts, health)
     log.info("stopped")
     return 0
+
+
+async def _serve_until(stop: asyncio.Event, starts: dict[asyncio.Task[None], ChatAdapter]) -> None:
+    """Wait for `stop`, logging each adapter once it is connected; the first adapter whose
+    start fails ends the wait with that error."""
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    pending: set[asyncio.Task[None]] = set(starts)
+    try:
+        while pending and not stop.is_set():
+            done, _ = await asyncio.wait({*pending, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            for task in [t for t in pending if t in done]:
+                pending.discard(task)
+                task.result()  # a start that failed raises its error here
+                log.info("%s adapter connected", starts[task].platform)
+        await stopping
+    finally:
+        stopping.cancel()
+
+
+async def _shut_down(
+    scheduler: DailyScheduler,
+    starts: dict[asyncio.Task[None], ChatAdapter],
+    health: web.AppRunner | None,
+) -> None:
+    """Stop everything within SHUTDOWN_GRACE (less what closing the core takes): the tick in
+    progress gets most of it, each adapter's close and the health endpoint the rest; a step
+    that overruns is left behind, not waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SHUTDOWN_GRACE - EXIT_RESERVE
+    for task in starts:
+        task.cancel()  # an adapter still connecting stops trying
+    await asyncio.wait(starts, timeout=START_CANCEL_WAIT)
+    for task in starts:
+        if task.done() and not task.cancelled():
+            task.exception()  # reported already, or superseded by the first failure
+    tick_grace = deadline - CLOSE_RESERVE - loop.time()
+    await _bounded("the daily tick", scheduler.shutdown(grace=tick_grace), tick_grace + 1)
+    steps = {f"the {a.platform} adapter": a.close() for a in starts.values()}
+    if health is not None:
+        steps["the health endpoint"] = health.cleanup()
+    await _bounded_all(steps, deadline - loop.time())
+
+
+async def _bounded(what: str, step: Awaitable[None], seconds: float) -> None:
+    await _bounded_all({what: step}, seconds)
+
+
+async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> None:
+    """Run shutdown steps side by side for at most `seconds`; one that fails or overruns is
+    logged in one line and left behind."""
+    tasks = {asyncio.ensure_future(step): what for what, step in steps.items()}
+    if not tasks:
+        return
+    done, late = await asyncio.wait(tasks, timeout=max(seconds, 0.0))
+    for task in late:
+        task.cancel()
+        log.warning("stopping: %s did not finish within %.0f s; left behind", tasks[task], seconds)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.warning("stopping: %s failed (%s)", tasks[task], type(error).__name__)
 
 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -333,6 +441,14 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     async with Store.open(settings.db) as store:
         statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
+        leases = await store.leases()
+    for lease in leases:
+        until = datetime.fromtimestamp(lease.expires_at, UTC)
+        state = "expired, free to take over" if until < datetime.now(UTC) else "held"
+        print(
+            f"work {lease.key}: {state} by {lease.owner} "
+            f"(until {until.isoformat(timespec='seconds')})"
+        )
     if not statuses:
         print("No subscribed channel: use `/arxiv subscribe` in a channel.")
         return 0

@@ -12,11 +12,13 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.commands import whole_number
 from bot.errors import BotError
 from bot.models import Thresholds
 from bot.settings import CATEGORY_RE, Settings
 
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# re.ASCII: `\d` alone also matches other scripts' digits, which the grammar does not accept
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 _ON = {"on", "yes", "true", "1"}
 _OFF = {"off", "no", "false", "0"}
 
@@ -111,9 +113,10 @@ def threshold_change(arg: str) -> dict[str, Any]:
     parts = arg.lower().split()
     if len(parts) != 2 or parts[0] not in ("relevance", "novelty"):
         raise SettingError("say which threshold and a value, e.g. `threshold relevance 7`")
-    if not parts[1].isdigit() or not 1 <= int(parts[1]) <= 10:
+    value = whole_number(parts[1])
+    if value is None or not 1 <= value <= 10:
         raise SettingError(f"a threshold is a whole number from 1 to 10, not {parts[1][:20]!r}")
-    return {parts[0]: int(parts[1])}
+    return {parts[0]: value}
 
 
 def time_change(arg: str, current_zone: str) -> dict[str, Any]:
@@ -155,8 +158,8 @@ def cross_lists_change(arg: str) -> dict[str, Any]:
     return {"cross_lists": word in _ON}
 
 
-_SHARE = re.compile(r"^(\d+(?:\.\d+)?)(%?)$")
-_DOLLARS = re.compile(r"^\$(\d+(?:\.\d+)?)$")
+_SHARE = re.compile(r"^(\d{1,6}(?:\.\d{1,6})?)(%?)$", re.ASCII)
+_DOLLARS = re.compile(r"^\$(\d{1,6}(?:\.\d{1,6})?)$", re.ASCII)
 
 
 def llm_share_change(arg: str) -> dict[str, Any]:

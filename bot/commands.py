@@ -2,7 +2,9 @@
 
 `parse(text)` turns what a user typed after `/arxiv` into a `Command`, or raises `CommandError`
 with the closest valid command and its help line. Every example in `COMMANDS` is parsed by a
-test, so the help can never advertise something the parser refuses.
+test, so the help can never advertise something the parser refuses. `whole_number` is the one
+way user text becomes a number (card, line, version, threshold): ASCII digits of bounded length,
+so `³`, `٣` or a 5,000-digit number is simply "not a number" instead of a crash in `int`.
 
 Pure: no I/O, no knowledge of channels or platforms.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from bot.errors import BotError
 
 MAX_COMMAND_CHARS = 40_000  # above the criteria limit, so long criteria get their own message
+MAX_NUMBER_DIGITS = 6  # no card, line, version or threshold the bot shows needs more
 
 
 class CommandError(BotError):
@@ -46,6 +49,12 @@ class CommandSpec:
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("today", "today", "today's digest for this channel", ("today",)),
+    CommandSpec(
+        "today repost",
+        "today repost",
+        "post today's digest here again, even if it was already posted",
+        ("today repost",),
+    ),
     CommandSpec(
         "subscribe",
         "subscribe",
@@ -235,6 +244,16 @@ def parse(text: str) -> Command:
     else:
         raise CommandError(_unknown(text))
     return _check(_BY_NAME[name], rest)
+
+
+def whole_number(text: str, max_digits: int = MAX_NUMBER_DIGITS) -> int | None:
+    """`text` (surrounding spaces aside) as a whole number when it is 1 to `max_digits` ASCII
+    digits, else None: no sign, no superscripts or other scripts' digits, nothing `int` would
+    refuse or take long over."""
+    word = text.strip()
+    if not 0 < len(word) <= max_digits or not (word.isascii() and word.isdigit()):
+        return None
+    return int(word)
 
 
 def _check(s: CommandSpec, arg: str) -> Command:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -31,8 +31,9 @@ from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
 from bot.models import Digest, DigestEntry, ScoreKey
+from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
-from bot.service import DigestOptions, DigestService
+from bot.service import FEED_FRESH_FOR, DigestOptions, DigestService
 from bot.store import Store
 from scoring.criteria import validate_criteria
 from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer
@@ -41,7 +42,6 @@ from scoring.prompt import PROMPT_VERSION
 log = logging.getLogger(__name__)
 
 DISLIKE = "👎"
-FEED_FRESH_FOR = timedelta(minutes=30)
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
@@ -59,11 +59,13 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An answer: text (light markdown, already defused), or a digest to render."""
+    """An answer: text (light markdown, already defused), or a digest to render; `thread` is
+    the id of a posted message the answer points to (adapters link to it)."""
 
     text: str
     ephemeral: bool = True
     digest: Digest | None = None
+    thread: str | None = None
 
 
 Respond = Callable[[Reply], Awaitable[None]]
@@ -77,18 +79,30 @@ class ConversationConfig:
     default_criteria: str
     admins: frozenset[str]
     like_emoji: frozenset[str]
+    limits: RateLimits = field(default_factory=RateLimits)
+
+
+# Commands that post in the channel or spend LLM money; changes to a channel count separately.
+COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain"})
 
 
 class Conversation:
     """Answers `/arxiv` commands and records reactions for every platform."""
 
     def __init__(
-        self, store: Store, service: DigestService, explainer: Explainer, config: ConversationConfig
+        self,
+        store: Store,
+        service: DigestService,
+        explainer: Explainer,
+        config: ConversationConfig,
+        *,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._store = store
         self._service = service
         self._explainer = explainer
         self._config = config
+        self._limiter = limiter or RateLimiter()
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -97,11 +111,40 @@ class Conversation:
         try:
             command = commands.parse(text)
             await self._ensure_channel(caller)
-            if commands.spec(command.name).changes_channel:
+            changes = commands.spec(command.name).changes_channel
+            if changes:
                 self._check_permission(caller)
+            self._check_rate(caller, command.name, changes)
             await self._run(caller, command, respond)
         except BotError as exc:
             await respond(Reply(defuse(str(exc))))
+
+    def _check_rate(self, caller: Caller, name: str, changes: bool) -> None:
+        """Refuse, with when to try again, a costly command or a change over its limits."""
+        kind = "costly" if name in COSTLY_COMMANDS else "edits" if changes else None
+        if kind is None:
+            return
+        limits = self._config.limits
+        per_user, per_channel = (
+            (limits.costly_per_user, limits.costly_per_channel)
+            if kind == "costly"
+            else (limits.edits_per_user, limits.edits_per_channel)
+        )
+        place = f"{caller.platform}:{caller.channel_id}"
+        denied = self._limiter.acquire(
+            [
+                (f"{kind}:user:{caller.platform}:{caller.user_id}", per_user),
+                (f"{kind}:channel:{place}", per_channel),
+            ]
+        )
+        if denied is None:
+            return
+        what = "changes to this channel" if kind == "edits" else f"`{name}`"
+        who = "per person" if denied.index == 0 else "in this channel"
+        raise BotError(
+            f"Slow down a little: {what} can run {denied.limit} {who}. "
+            f"Please try again {denied.wait_text}."
+        )
 
     async def react(self, caller: Caller, message_id: str, emoji: str, added: bool) -> str | None:
         """A reaction on a posted message: like/unlike (or dislike) the paper it shows.
@@ -135,6 +178,7 @@ class Conversation:
     async def _run(self, caller: Caller, command: Command, respond: Respond) -> None:
         handlers: dict[str, Callable[[Caller, str, Respond], Awaitable[None]]] = {
             "today": self._today,
+            "today repost": self._today_repost,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "criteria": self._criteria_show,
@@ -191,26 +235,52 @@ class Conversation:
 
     # -- today ----------------------------------------------------------------------------------
 
+    async def _today_repost(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._post_today(caller, respond, repost=True)
+
     async def _today(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._post_today(caller, respond, repost=False)
+
+    async def _post_today(self, caller: Caller, respond: Respond, *, repost: bool) -> None:
+        """Post the day's digest in the channel unless it is there already (then point to it
+        privately) or another `today` is posting it right now."""
         digest = await self.today_digest(caller, respond)
-        if digest is not None:
+        if digest is None:
+            return
+        posted = await self._store.thread_of(caller.channel_id, digest.day)
+        if posted is not None and not repost:
+            await respond(
+                Reply(
+                    f"The digest of {digest.day} is already posted in this channel: see its "
+                    "thread. `/arxiv today repost` posts it here again.",
+                    thread=posted,
+                )
+            )
+            return
+        # many `today` at once share one digest, and only one of them posts it
+        async with self._service.work.attempt(f"today:{caller.channel_id}:{digest.day}") as mine:
+            if not mine:
+                await respond(Reply(f"The digest of {digest.day} is being posted here right now."))
+                return
             await respond(Reply(f"arXiv digest for {digest.day}", ephemeral=False, digest=digest))
 
     async def today_digest(self, caller: Caller, respond: Respond | None = None) -> Digest | None:
         """The channel's digest of the latest announcement day: from the store when the feed
-        was fetched recently and everything is scored, otherwise computed now."""
+        was fetched in the last half hour and everything is scored, otherwise built now (a
+        caller asking while the same digest is being built joins that build)."""
         options = await self._options(caller)
         key = categories_key(options.categories)
-        fresh = await self._store.fresh_feed_day(key, datetime.now(UTC) - FEED_FRESH_FOR)
-        if fresh is not None:
-            stored = await self._service.build(caller.channel_id, fresh, options, scored_only=True)
-            if stored is not None and not stored.counts.unscored:
+        since = datetime.now(UTC) - FEED_FRESH_FOR
+        last = await self._store.last_fetch(key)
+        if last is not None and last.fetched_at >= since and last.day is not None:
+            stored = await self._service.build(
+                caller.channel_id, last.day, options, scored_only=True
+            )
+            if stored is not None and not stored.counts.unscored and stored.counts.sent:
                 return stored
         if respond is not None:
             await respond(Reply("Working on today's digest… I'll post it here when it's ready."))
-        if fresh is not None:  # the feed is recent: score what this channel lacks, no refetch
-            return await self._service.build(caller.channel_id, fresh, options)
-        outcome = await self._service.today(caller.channel_id, options)
+        outcome = await self._service.today(caller.channel_id, options, since=since)
         if outcome.digest is not None:
             return outcome.digest
         latest = await self._store.latest_feed_day(key)
@@ -283,9 +353,10 @@ class Conversation:
     async def _criteria_remove(self, caller: Caller, arg: str, respond: Respond) -> None:
         text, _ = await self._current(caller.channel_id)
         lines = _lines(text)
-        if not arg.strip().isdigit() or not 1 <= int(arg) <= len(lines):
+        number = commands.whole_number(arg)
+        if number is None or not 1 <= number <= len(lines):
             raise BotError(f"give a line number from 1 to {len(lines)} (see `/arxiv criteria`)")
-        kept = [line for n, line in enumerate(lines, 1) if n != int(arg)]
+        kept = [line for n, line in enumerate(lines, 1) if n != number]
         if not kept:
             raise BotError("that is the last line; use `criteria set` to replace the criteria")
         await self._set_criteria(caller, "\n".join(kept), "criteria remove", respond)
@@ -327,7 +398,7 @@ class Conversation:
 
     async def _explain(self, caller: Caller, arg: str, respond: Respond) -> None:
         m = _ARXIV_ID.match(arg.strip())
-        if m is not None and not arg.strip().isdigit():
+        if m is not None and commands.whole_number(arg) is None:
             paper_id = m.group(1)
             if await self._store.digest_showing(caller.channel_id, paper_id) is None:
                 await self._explain_unposted(caller, paper_id, respond)
@@ -376,7 +447,7 @@ class Conversation:
             Reply(
                 f"{note}*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
                 f"novelty {score.novelty} under criteria version {digest.criteria_version}:\n"
-                f"{defuse(text)}"
+                f"{defuse(text)}{_taste_text(paper_id, digest)}"
             )
         )
 
@@ -385,12 +456,13 @@ class Conversation:
         showed it in this channel."""
         options = await self._options(caller)
         latest = await self._store.latest_feed_day(categories_key(options.categories))
-        if arg.isdigit():
+        card = commands.whole_number(arg)
+        if card is not None:
             digest = await self._stored_digest(caller.channel_id, latest)
-            if digest is None or not 1 <= int(arg) <= len(digest.entries):
+            if digest is None or not 1 <= card <= len(digest.entries):
                 count = len(digest.entries) if digest else 0
-                raise BotError(f"there is no card {arg[:6]} in the latest digest ({count} papers)")
-            return digest.entries[int(arg) - 1].paper.id, digest
+                raise BotError(f"there is no card {card} in the latest digest ({count} papers)")
+            return digest.entries[card - 1].paper.id, digest
         m = _ARXIV_ID.match(arg)
         if m is None:
             raise BotError(
@@ -502,6 +574,30 @@ class Conversation:
         await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
 
     async def _learning_line(self, channel_id: str, s: ChannelSettings) -> str:
+        return f"{await self._taste_line(channel_id, s)}\n{await self._share_line(channel_id)}"
+
+    async def _share_line(self, channel_id: str) -> str:
+        """What the LLM share was on the latest day, and what warm-up and widened days cost."""
+        extra, wider, latest = 0.0, 0, None
+        for record in (await self._store.digest_records(channel_id))[:30]:
+            stored = await self._store.digest(channel_id, record.day)
+            body = stored[1] if stored else None
+            share = body.get("llm_share") if isinstance(body, dict) else None
+            if not isinstance(share, dict):
+                continue
+            latest = latest or share
+            if share.get("reason") != "base":
+                wider += 1
+                extra += float(share.get("extra_usd") or 0.0)
+        if latest is None:
+            return "LLM share: no digest decided yet"
+        return (
+            f"LLM share: {latest['share']:.0%} of the latest day ({latest['reason']}); warm-up "
+            f"and widened days in the last 30 digests: {wider}, costing about ${extra:.4f} "
+            "beyond the channel's share"
+        )
+
+    async def _taste_line(self, channel_id: str, s: ChannelSettings) -> str:
         state = await self._store.learning_state(channel_id)
         verdicts = f"{state.verdicts} earlier LLM verdicts under these criteria"
         if not s.learning:
@@ -519,6 +615,24 @@ class Conversation:
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))
+
+
+def _taste_text(paper_id: str, digest: Digest) -> str:
+    """What the channel's taste did to a paper in a digest, if anything."""
+    for n, entry in enumerate(digest.entries, 1):
+        if entry.paper.id == paper_id and entry.moved:
+            way = "up" if entry.moved > 0 else "down"
+            places = abs(entry.moved)
+            return (
+                f"\nTaste: the channel's likes moved it {way} {places} "
+                f"place{'s' if places != 1 else ''}, to card {n}."
+            )
+    if any(e.paper.id == paper_id for e in digest.more_like):
+        return (
+            "\nTaste: shown under “More like what you liked”: just under the thresholds, and "
+            "close to what this channel liked."
+        )
+    return ""
 
 
 def _lines(text: str) -> list[str]:

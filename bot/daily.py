@@ -7,6 +7,12 @@ calls to retry, and what a (re)start calls to catch up. Ticks never overlap, and
 idempotent (feeds are stored by day, scores by paper and criteria, posts by channel, day and
 slot), so calling it at any moment, any number of times, posts each digest once.
 
+A tick serves many channels at once (`parallel` at a time); the feed, the ranking and the
+scoring they share are done once through `bot.work`, and each channel-day's delivery is held by
+one process's lease, so several processes on one database post every card exactly once (a
+process killed mid-post is taken over when its lease expires, and the delivery's recovery
+finishes the thread without a duplicate).
+
 Time rules (US Eastern is arXiv's clock): announcements happen Sunday–Thursday at 20:00 and the
 feed of day D is ready at about 00:30 on D (Monday–Friday). A channel's digest of D is due at
 the first local post time at or after that. It is posted late if the bot was down at that
@@ -21,19 +27,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.channels import ChannelSettings
 from bot.delivery import MISSED, POSTED, POSTING, Delivery
 from bot.digest import digest_from_json, digest_to_json
-from bot.errors import FeedError, PlatformError, ScoringError
+from bot.errors import FeedError, FeedUnreadable, LLMUnavailable, PlatformError, ScoringError
 from bot.ingest import categories_key
 from bot.models import Digest
 from bot.service import DigestOptions, DigestService
 from bot.store import ChannelRow, Store
+from bot.work import Work
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +145,14 @@ class DailyRunner:
         catch_up: timedelta = timedelta(hours=18),
         fetch_deadline: timedelta = timedelta(hours=6),
         clock: Clock = utc_now,
+        parallel: int = 64,
+        keep_rankings: timedelta = timedelta(days=60),
+        batch_margin: timedelta = timedelta(minutes=30),
+        batch_grace: float = 10.0,
     ) -> None:
+        self._batch_margin = batch_margin
+        self._batch_grace = batch_grace
+        self._batches: set[asyncio.Task[None]] = set()
         self._store = store
         self._service = service
         self._delivery = delivery
@@ -146,6 +160,11 @@ class DailyRunner:
         self._catch_up = catch_up
         self._fetch_deadline = fetch_deadline
         self._clock = clock
+        self._work: Work = service.work
+        self._parallel = parallel
+        self._keep_rankings = keep_rankings
+        self._pruned: date | None = None
+        self._llm_down: tuple[LLMUnavailable, datetime] | None = None
         self._lock = asyncio.Lock()
         self._fetched: dict[str, datetime] = {}
         self._outages: dict[str, _Outage] = {}
@@ -173,18 +192,63 @@ class DailyRunner:
             by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
             for row, settings in channels:
                 by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
-            for key, members in by_key.items():
-                await self._refresh_feed(key, members, now)
-            for row, settings in channels:
+            await _all(self._refresh_feed(key, members, now) for key, members in by_key.items())
+            await self._each(channels, lambda row, settings: self._serve_or_say(row, settings, now))
+            await self._prune(now)
+            self.last_tick = now
+
+    async def _each(
+        self,
+        channels: Sequence[tuple[ChannelRow, ChannelSettings]],
+        job: Callable[[ChannelRow, ChannelSettings], Awaitable[object]],
+    ) -> None:
+        """Run `job` for every channel, `parallel` at a time; one channel's failure is logged
+        and retried on a later tick, never stops the others."""
+        gate = asyncio.Semaphore(self._parallel)
+
+        async def one(row: ChannelRow, settings: ChannelSettings) -> None:
+            async with gate:
                 if self._stopping:
-                    break
+                    return
                 try:
-                    await self._serve(row, settings, now)
+                    await job(row, settings)
                 except Exception:
                     log.exception(
                         "daily post of %s:%s failed; retrying later", row.platform, row.id
                     )
-            self.last_tick = now
+
+        await _all(one(row, settings) for row, settings in channels)
+
+    async def _serve_or_say(
+        self, row: ChannelRow, settings: ChannelSettings, now: datetime
+    ) -> None:
+        """Serve the channel; if that fails unexpectedly while a digest is due, the channel is
+        told once that day (never silence), and the next tick tries again."""
+        try:
+            await self._serve(row, settings, now)
+        except Exception as exc:
+            log.exception("daily post of %s:%s failed; retrying later", row.platform, row.id)
+            day = await self._store.latest_feed_day(categories_key(settings.categories))
+            if day is None or due_at(day, settings) > now:
+                return
+            await self._notify(
+                row,
+                day,
+                "error",
+                f"The arXiv digest of {day} ran into an error ({type(exc).__name__}) and is not "
+                "posted yet. I keep retrying every few minutes; whoever runs the bot can find "
+                "the details in its log.",
+            )
+
+    async def _prune(self, now: datetime) -> None:
+        """Once a day, forget full rankings older than the retention (digests stay)."""
+        today = now.date()
+        if self._pruned == today:
+            return
+        self._pruned = today
+        removed = await self._store.prune_rankings(today - self._keep_rankings)
+        if removed:
+            log.info("pruned %d day rankings older than %s", removed, self._keep_rankings)
 
     # -- fetch and score --------------------------------------------------------------------
 
@@ -201,7 +265,19 @@ class DailyRunner:
             return
         categories = members[0][1].categories
         try:
-            result = await self._service.ingest(categories)
+            result = await self._service.ingest(categories, since=rebuild, now=now)
+        except FeedUnreadable as exc:
+            # not an outage: arXiv answered with a feed nobody can read; say so at once, once
+            await self._fetch_failed(key, members, now, rebuild, str(exc))
+            for row, _ in members:
+                await self._notify(
+                    row,
+                    rebuild.date(),
+                    "feed-unreadable",
+                    f"No digest yet: {exc}. I keep trying; whoever runs the bot may need to "
+                    "update it.",
+                )
+            return
         except FeedError as exc:
             await self._fetch_failed(key, members, now, rebuild, str(exc))
             return
@@ -215,8 +291,29 @@ class DailyRunner:
         log.info(
             "fetched %s for %s: %d new, %d cross-lists", key, result.day, result.new, result.cross
         )
-        for row, settings in members:
-            await self._build(row, settings, result.day)
+        day = result.day
+        if self._service.batching:
+            await self._score_in_batch(members, day, now)
+            return
+        await self._each(members, lambda row, settings: self._build(row, settings, day, now))
+
+    async def _score_in_batch(
+        self, members: Sequence[tuple[ChannelRow, ChannelSettings]], day: date, now: datetime
+    ) -> None:
+        """The Batch API trigger: score the new day at batch prices, each channel until its
+        post time minus the margin (then at once). The tick waits `batch_grace` seconds (a
+        batch that is done at once, or a day scored at once, ends within the tick) and leaves
+        the rest running; a post or command that comes meanwhile joins the build."""
+
+        async def job(row: ChannelRow, settings: ChannelSettings) -> None:
+            await self._build(row, settings, day, now, due_at(day, settings) - self._batch_margin)
+
+        task = asyncio.create_task(self._each(members, job))
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
+        done, _ = await asyncio.wait([task], timeout=self._batch_grace)
+        if task in done:
+            task.result()  # what stops a process (a kill) stops it here too, as without batches
 
     async def _fetch_failed(
         self,
@@ -249,11 +346,26 @@ class DailyRunner:
         for row, _ in members:
             await self._notify(row, day, "arxiv-down", text)
 
-    async def _build(self, row: ChannelRow, settings: ChannelSettings, day: date) -> Digest | None:
-        """Score what the channel's digest of `day` lacks and store it; None if it cannot."""
+    async def _build(
+        self,
+        row: ChannelRow,
+        settings: ChannelSettings,
+        day: date,
+        now: datetime,
+        batch_until: datetime | None = None,
+    ) -> Digest | None:
+        """Score what the channel's digest of `day` lacks and store it; None if it cannot. When
+        the LLM cannot be reached, the digest keeps what is scored and says when scoring is
+        tried again (and the other channels of this tick do not wait for it again)."""
         options = DigestOptions.for_channel(settings)
+        if self._llm_down is not None and self._llm_down[1] == now:
+            return await self._waiting_for_llm(row, settings, day, now, self._llm_down[0])
         try:
-            digest = await self._service.build(row.id, day, options)
+            digest = await self._service.build(row.id, day, options, batch_until=batch_until)
+        except LLMUnavailable as exc:
+            log.error("scoring %s: %s (retrying at the next tick)", day, exc)
+            self._llm_down = (exc, now)
+            return await self._waiting_for_llm(row, settings, day, now, exc)
         except ScoringError as exc:
             log.error("scoring for %s on %s failed: %s", row.id, day, exc)
             digest = await self._service.build(row.id, day, options, scored_only=True)
@@ -275,6 +387,37 @@ class DailyRunner:
                 u.total_tokens,
                 u.cost_usd,
             )
+        return digest
+
+    async def _waiting_for_llm(
+        self,
+        row: ChannelRow,
+        settings: ChannelSettings,
+        day: date,
+        now: datetime,
+        exc: LLMUnavailable,
+    ) -> Digest | None:
+        """The digest of what is scored, with a note saying the LLM could not be reached and
+        when scoring is tried again."""
+        options = DigestOptions.for_channel(settings)
+        digest = await self._service.build(row.id, day, options, scored_only=True)
+        if digest is None:
+            return None
+        again = (now + RESCORE_EVERY).astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
+        waiting = digest.counts.unscored
+        if exc.refused:
+            note = (
+                f"The LLM refused the bot's API key, so {waiting} of {digest.counts.sent} papers "
+                f"are not scored yet; {exc.retry_hint}."
+            )
+        else:
+            note = (
+                f"The LLM could not be reached ({exc.reason}), so {waiting} of "
+                f"{digest.counts.sent} papers are not scored yet. I will try again at {again} "
+                f"{settings.timezone} and add the ones that qualify to this digest."
+            )
+        digest = replace(digest, notes=(note,))
+        await self._store.save_digest(row.id, day, "scored", digest_to_json(digest))
         return digest
 
     # -- post ----------------------------------------------------------------------------------
@@ -327,7 +470,16 @@ class DailyRunner:
         attempts, retry_at = self._retry.get(key, (0, now))
         if now < retry_at:
             return
-        digest = await self._build(row, settings, day)
+        async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
+            if not mine:  # another process (or tick) is delivering it right now
+                return
+            await self._deliver(row, settings, day, now, attempts)
+
+    async def _deliver(
+        self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime, attempts: int
+    ) -> None:
+        key = (row.id, day)
+        digest = await self._build(row, settings, day, now)
         if digest is None:
             return
         try:
@@ -367,21 +519,31 @@ class DailyRunner:
         now: datetime,
     ) -> None:
         """A posted digest with papers that could not be scored: score them again (every so
-        often) and add the ones that now qualify to the thread."""
+        often) and add the ones that now qualify to the thread; selected papers that are not
+        in the thread yet (scored by another process or before a restart) are added at once."""
         body = record[1] if record else None
-        if not isinstance(body, dict) or not digest_from_json(body).counts.unscored:
+        if not isinstance(body, dict):
             return
-        key = (row.id, day)
-        if now - self._rescored.get(key, datetime.min.replace(tzinfo=UTC)) < RESCORE_EVERY:
-            return
-        self._rescored[key] = now
-        digest = await self._build(row, settings, day)
-        if digest is None:
-            return
-        try:
-            await self._delivery.deliver(row.platform, digest)
-        except PlatformError as exc:
-            log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
+        digest: Digest | None = digest_from_json(body)
+        assert digest is not None
+        posted = await self._store.daily_posted(row.id, day)
+        if all(e.paper.id in posted for e in digest.entries):
+            if not digest.counts.unscored:
+                return
+            key = (row.id, day)
+            if now - self._rescored.get(key, datetime.min.replace(tzinfo=UTC)) < RESCORE_EVERY:
+                return
+            self._rescored[key] = now
+            digest = await self._build(row, settings, day, now)
+            if digest is None:
+                return
+        async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
+            if not mine:
+                return
+            try:
+                await self._delivery.deliver(row.platform, digest)
+            except PlatformError as exc:
+                log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
 
     async def _missed(
         self, row: ChannelRow, settings: ChannelSettings, day: date, due: datetime
@@ -406,10 +568,13 @@ class DailyRunner:
         )
 
     async def _notify(self, row: ChannelRow, day: date, kind: str, text: str) -> None:
-        try:
-            await self._delivery.notice(row.platform, row.id, day, kind, text)
-        except PlatformError as exc:
-            log.warning("notice to %s failed: %s", row.id, exc)
+        async with self._work.attempt(f"notice:{row.id}:{day}:{kind}") as mine:
+            if not mine:
+                return
+            try:
+                await self._delivery.notice(row.platform, row.id, day, kind, text)
+            except PlatformError as exc:
+                log.warning("notice to %s failed: %s", row.id, exc)
 
     # -- reporting and shutdown ------------------------------------------------------------
 
@@ -421,6 +586,8 @@ class DailyRunner:
         """Let a tick in progress finish (up to `grace` seconds), then cancel it. Whatever it
         stored is consistent; a cancelled delivery resumes on the next start."""
         self._stopping = True
+        for batch in list(self._batches):  # a day left unscored is scored at its post
+            batch.cancel()
         task = self._current
         if task is None or task.done():
             return
@@ -433,6 +600,15 @@ class DailyRunner:
                 await task
         except Exception:  # the tick logs its own failures
             return
+
+
+async def _all(jobs: Iterable[Awaitable[object]]) -> None:
+    """Await every job; a failure is logged, never stops the others."""
+    for result in await asyncio.gather(*jobs, return_exceptions=True):
+        if isinstance(result, Exception):
+            log.error("daily tick step failed: %s", result, exc_info=result)
+        elif isinstance(result, BaseException):
+            raise result
 
 
 async def channel_statuses(

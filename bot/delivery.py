@@ -7,15 +7,20 @@ accepted a message and before its id was recorded, is closed by asking the platf
 (`ChatPlatform.recover`) before posting anything into a digest that was left mid-way.
 
 Delivery is idempotent: calling it again for a posted digest posts only entries that were added
-since (papers scored on a later run), and nothing at all otherwise.
+since (papers scored on a later run), and nothing at all otherwise. Which process delivers is
+the caller's business (the daily runner holds the channel-day's lease in `bot.work`); every post
+here passes a bot-wide `Ceiling`, so many channels posting at once stay under a workspace's
+rate limit while each adapter keeps its own per-channel pacing.
 
 This module must not import a platform SDK, fetch feeds or score papers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -40,12 +45,42 @@ class Delivered:
     recovered: int  # messages found on the platform that the store had not recorded
 
 
+class Ceiling:
+    """At most `rate` posts per second across the whole bot: each post takes the next free
+    slot (clock and sleep injectable, so tests never wait)."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        """Return at this caller's slot."""
+        now = self._clock()
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+
 class Delivery:
     """Posts stored digests through the chat platform of each channel."""
 
-    def __init__(self, store: Store, platforms: Mapping[str, ChatPlatform]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        platforms: Mapping[str, ChatPlatform],
+        ceiling: Ceiling | None = None,
+    ) -> None:
         self._store = store
         self._platforms = dict(platforms)
+        self._ceiling = ceiling or Ceiling(1000.0)
 
     def platform(self, name: str) -> ChatPlatform:
         """The running adapter of a platform; PlatformError when none is configured."""
@@ -78,12 +113,14 @@ class Delivery:
             count = 0
             parent = posted.get(PARENT)
             if parent is None:
+                await self._ceiling.wait()
                 parent = await platform.post_parent(channel, digest)
                 await self._store.record_posted(channel, day, PARENT, parent, daily=True)
                 count += 1
             for entry in digest.entries:
                 if entry.paper.id in posted:
                     continue
+                await self._ceiling.wait()
                 message = await platform.post_card(channel, parent, digest, entry)
                 await self._store.record_posted(channel, day, entry.paper.id, message, daily=True)
                 count += 1
@@ -109,6 +146,7 @@ class Delivery:
         slot = f"{NOTICE}:{kind}"
         if slot in await self._store.daily_posted(channel_id, day):
             return False
+        await self._ceiling.wait()
         message = await self.platform(platform_name).post_notice(channel_id, text)
         await self._store.record_posted(channel_id, day, slot, message, daily=True)
         log.info("notice to %s:%s about %s: %s", platform_name, channel_id, day, kind)

@@ -16,6 +16,7 @@ from bot.models import (
     Criteria,
     Digest,
     DigestEntry,
+    LLMShare,
     Paper,
     Score,
     StageCounts,
@@ -35,6 +36,63 @@ def select(
         if p.id in scores and thresholds.admits(scores[p.id])
     ]
     return tuple(sorted(entries, key=digest_order))
+
+
+def taste_order(
+    entries: Sequence[DigestEntry], taste: Mapping[str, float], weight: float
+) -> tuple[DigestEntry, ...]:
+    """The selected papers in an order that blends the LLM's scores with the channel's taste:
+    each paper's place in the score order and in the taste order (ranks in (0, 1], 1 best)
+    are mixed with `weight` for the taste; ties keep the score order. Each entry records how
+    many places the taste moved it. Without taste (`weight` 0 or no taste values), the score
+    order as it is."""
+    if weight <= 0 or not taste or len(entries) < 2:
+        return tuple(entries)
+    n = len(entries)
+    by_taste = sorted(range(n), key=lambda i: (-taste.get(entries[i].paper.id, 0.0), i))
+    taste_rank = {i: 1 - pos / n for pos, i in enumerate(by_taste)}
+    blended = sorted(
+        range(n), key=lambda i: (-((1 - weight) * (1 - i / n) + weight * taste_rank[i]), i)
+    )
+    return tuple(
+        DigestEntry(entries[i].paper, entries[i].score, i - pos) for pos, i in enumerate(blended)
+    )
+
+
+def more_like_liked(
+    near: Iterable[DigestEntry], taste: Mapping[str, float], limit: int = 3
+) -> tuple[DigestEntry, ...]:
+    """Up to `limit` papers just under the thresholds that the channel's taste ranks highest
+    (only papers the taste ranks above the day's median: a weak match is not "more like")."""
+    pool = [e for e in near if e.paper.id in taste]
+    if not pool or not taste:
+        return ()
+    values = sorted(taste.values())
+    median = values[len(values) // 2]
+    liked = [e for e in pool if taste[e.paper.id] > median]
+    liked.sort(key=lambda e: (-taste[e.paper.id], e.paper.id))
+    return tuple(liked[:limit])
+
+
+MORE_LIKE_TITLE = "More like what you liked"
+MORE_LIKE_NOTE = "just under the thresholds, ranked by what this channel liked"
+
+
+def share_line(digest: Digest) -> str | None:
+    """The footer line that says what a warm-up or a widened share cost, when there was one."""
+    s = digest.share
+    if s is None or s.reason == "base":
+        return None
+    why = (
+        f"warm-up while the ranking learns the criteria ({s.positives} selected LLM verdicts "
+        "so far)"
+        if s.reason == "warm-up"
+        else "widened because yesterday's picks reached the bottom of what was sent"
+    )
+    return (
+        f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "
+        f"about ${s.extra_usd:.4f} of today's scoring"
+    )
 
 
 def unscored_note(unscored: int, sent: int) -> str:
@@ -91,6 +149,8 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "run_usage": _usage_json(digest.run_usage),
         "notes": list(digest.notes),
         "papers": [_entry_json(e) for e in digest.entries],
+        "more_like_liked": [_entry_json(e) for e in digest.more_like],
+        "llm_share": asdict(digest.share) if digest.share is not None else None,
     }
 
 
@@ -109,6 +169,8 @@ def digest_from_json(data: Mapping[str, Any]) -> Digest:
         usage=_usage_from_json(data["usage"]),
         run_usage=_usage_from_json(data["run_usage"]),
         notes=tuple(data["notes"]),
+        more_like=tuple(_entry_from_json(e) for e in data.get("more_like_liked", ())),
+        share=LLMShare(**data["llm_share"]) if data.get("llm_share") else None,
     )
 
 
@@ -136,6 +198,7 @@ def _entry_json(entry: DigestEntry) -> dict[str, Any]:
         "relevance": s.relevance,
         "novelty": s.novelty,
         "comment": s.comment,
+        "taste_moved": entry.moved,
     }
 
 
@@ -151,5 +214,7 @@ def _entry_from_json(data: Mapping[str, Any]) -> DigestEntry:
         version=int(data["version"]),
     )
     return DigestEntry(
-        paper, Score(data["id"], data["relevance"], data["novelty"], data["comment"])
+        paper,
+        Score(data["id"], data["relevance"], data["novelty"], data["comment"]),
+        int(data.get("taste_moved", 0)),
     )

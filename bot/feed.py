@@ -2,7 +2,9 @@
 
 This module owns reading rss.arxiv.org's XML: ids and versions, announce types, authors,
 categories, the announcement day, de-duplication inside one feed, and turning a broken or
-non-feed body into a one-line `FeedError`. A single bad item is skipped with a warning.
+non-feed body into a one-line `FeedError`. Bad items are skipped with one warning for the feed;
+a feed with items of which none can be read (or with items but no date) raises
+`FeedUnreadable`: only a feed without items means "no announcement".
 
 It must not do I/O (fetching lives elsewhere) or enrich papers: the feed does not say a
 paper's primary category, so `primary_category` stays None for the API step to fill.
@@ -14,7 +16,7 @@ import html
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 
@@ -22,7 +24,7 @@ from email.utils import parsedate_to_datetime
 from defusedxml import DefusedXmlException  # type: ignore[import-untyped,unused-ignore]
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped,unused-ignore]
 
-from bot.errors import FeedError
+from bot.errors import FeedError, FeedUnreadable
 from bot.models import AnnounceType, FeedDay, FeedItem, Paper
 from bot.texclean import collapse_whitespace, strip_announce_prefix, tex_to_unicode
 
@@ -42,6 +44,8 @@ _HTML_START = re.compile(
 )
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _LAST_AND = re.compile(r"(?:^|\s+)and\s+")
+_PROBLEMS_SHOWN = 3
+_PROBLEM_CHARS = 160
 
 # When one paper appears twice in a feed, the more telling announcement wins.
 _PREFERENCE = {
@@ -141,7 +145,7 @@ def _rss_day(root: ET.Element) -> FeedDay:
     items = channel.findall("item")
     stamps = [_text(channel, "pubDate"), *(_text(i, "pubDate") for i in items)]
     day = _first_date(_rfc822_date(s) for s in [*stamps, _text(channel, "lastBuildDate")])
-    return FeedDay(day=day, items=_dedupe(_parse_items(items, _rss_item)))
+    return _feed_day(day, items, _rss_item)
 
 
 def _rss_item(item: ET.Element) -> FeedItem:
@@ -174,7 +178,7 @@ def _atom_day(root: ET.Element) -> FeedDay:
     entries = root.findall(f"{ATOM}entry")
     stamps = [*(_text(e, f"{ATOM}published") for e in entries), _text(root, f"{ATOM}updated")]
     day = _first_date(_iso_date(s) for s in stamps)
-    return FeedDay(day=day, items=_dedupe(_parse_items(entries, _atom_entry)))
+    return _feed_day(day, entries, _atom_entry)
 
 
 def _atom_entry(entry: ET.Element) -> FeedItem:
@@ -211,12 +215,41 @@ def _iso_date(stamp: str) -> date | None:
 # --- shared item logic ----------------------------------------------------------------------
 
 
-def _parse_items(elements: Iterable[ET.Element], parse: _ItemParser) -> Iterator[FeedItem]:
+def _feed_day(day: date | None, elements: list[ET.Element], parse: _ItemParser) -> FeedDay:
+    """The feed's items read one by one; a feed with items must yield some, and a date."""
+    items, problems = _parse_items(elements, parse)
+    if elements and not items:
+        raise FeedUnreadable(
+            f"arXiv's feed had {len(elements)} items and none could be read "
+            f"(the first: {problems[0]}); arXiv may have changed its feed format"
+        )
+    if problems:
+        extra = len(problems) - _PROBLEMS_SHOWN
+        more = f"; … {extra} more" if extra > 0 else ""
+        logger.warning(
+            "Skipped %d of %d feed items: %s%s",
+            len(problems),
+            len(elements),
+            "; ".join(problems[:_PROBLEMS_SHOWN]),
+            more,
+        )
+    if items and day is None:
+        raise FeedUnreadable(f"arXiv's feed had {len(elements)} items but no announcement date")
+    return FeedDay(day=day, items=_dedupe(items))
+
+
+def _parse_items(
+    elements: Iterable[ET.Element], parse: _ItemParser
+) -> tuple[list[FeedItem], list[str]]:
+    """The items that could be read, and a short note for each one that could not."""
+    items: list[FeedItem] = []
+    problems: list[str] = []
     for position, element in enumerate(elements, start=1):
         try:
-            yield parse(element)
-        except _BadItem as err:
-            logger.warning("Skipping feed item %d: %s", position, err)
+            items.append(parse(element))
+        except ValueError as err:  # _BadItem, or text no cleaning could make sense of
+            problems.append(f"item {position}: {str(err)[:_PROBLEM_CHARS]}")
+    return items, problems
 
 
 def _item_id(guid: str, link: str, description: str) -> tuple[str, int]:

@@ -1,8 +1,10 @@
 """Ingest: fetch the day's arXiv announcement feed, store it, and enrich papers from the API.
 
 One combined RSS request covers every configured category. The announcement day comes from the
-feed; an empty feed (weekends, holidays) is a normal "no announcement" result. `new` and `cross`
-items are stored as the day's announcements; `replace` items only update papers we already know.
+feed; a feed without items (weekends, holidays) is a normal "no announcement" result, while a
+feed whose items cannot be read is an error (`FeedUnreadable`). Parsing runs in a worker thread,
+off the event loop. `new` and `cross` items are stored as the day's announcements; `replace`
+items only update papers we already know.
 Enrichment through the arXiv API is best effort: if the API is down the digest still works with
 the feed's fields, and the papers are enriched on a later run.
 
@@ -128,7 +130,9 @@ class Ingestor:
         Channels reading the same categories share one request at a time."""
         key = categories_key(categories)
         async with self._locks.setdefault(key, asyncio.Lock()):
-            feed_day = parse_feed(await self._feed.fetch(categories))
+            body = await self._feed.fetch(categories)
+            # TeX cleaning of a few thousand items takes CPU seconds: keep the loop answering
+            feed_day = await asyncio.to_thread(parse_feed, body)
             if feed_day.is_empty or feed_day.day is None:
                 log.info("arXiv feed %s: no announcement (day %s)", key, feed_day.day)
                 return IngestResult(day=None)

@@ -175,10 +175,25 @@ class StageCounts:
 
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
-    """One selected paper with its score."""
+    """One selected paper with its score; `moved` is how many places the channel's taste moved
+    it up (negative: down) from the order of the LLM's scores."""
 
     paper: Paper
     score: Score
+    moved: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LLMShare:
+    """How much of the day went to the LLM and why: the channel's `base` share, or more while
+    the ranking warms up ("warm-up") or after picks reached the bottom of yesterday's window
+    ("widened"); `extra_usd` is about what sending more than the base share cost."""
+
+    share: float
+    base: float
+    reason: str = "base"
+    positives: int = 0
+    extra_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +211,9 @@ class Digest:
     usage: Usage = field(default_factory=Usage)
     run_usage: Usage = field(default_factory=Usage)
     notes: tuple[str, ...] = ()
+    more_like: tuple[DigestEntry, ...] = ()
+    """"More like what you liked": papers just under the thresholds the taste ranks highest."""
+    share: LLMShare | None = None
 
 
 def digest_order(entry: DigestEntry) -> tuple[int, int, int, str]:

@@ -1,21 +1,47 @@
-"""Making user and paper text inert before it is echoed into a chat: no control characters, no
-mass mentions, no platform mention syntax. Adapters still escape for their own markup.
+"""Making user and paper text inert before it is echoed anywhere: no control or invisible
+characters (C0/C1 controls, bidi overrides and isolates, zero-width characters, BOMs), no mass
+mentions, no platform mention syntax, and no unbounded length. Adapters still escape for their
+own markup, and each rendering calls these before it does.
 
-Pure functions only.
+Pure functions only; no knowledge of any platform's markup.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Final
 
-_MASS_MENTION = re.compile(r"@(everyone|here|channel)\b", re.IGNORECASE)
-_MENTION_SYNTAX = re.compile(r"<([!@#])")
-_WORD_JOINER = "\u2060"
+_MASS_MENTION: Final = re.compile(r"@(everyone|here|channel)\b", re.IGNORECASE)
+_MENTION_SYNTAX: Final = re.compile(r"<([!@#])")
+_WORD_JOINER: Final = "\u2060"
+
+# Every Unicode control (Cc, except tab and newline), format character (Cf: soft hyphen, bidi
+# marks, embeddings, overrides and isolates, zero-width space/joiners, word joiner, BOM, tags)
+# and lone surrogate (Cs, which no encoder can write). A test checks the list against the
+# running Python's Unicode database. The word joiner that `defuse` puts after `@` or `<` stays,
+# so text defused once cannot be re-armed by a later pass.
+_INVISIBLE: Final = re.compile(
+    "(?<![@<])\u2060|["
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2061-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+    "\ud800-\udfff"
+    "]"
+)
+# Spaces other than ASCII's (no-break, en, em, thin, ideographic...) read as one space, and the
+# Unicode line and paragraph separators as a newline.
+_SPACES: Final = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_LINE_SEPARATORS: Final = re.compile("[\u2028\u2029]")
 
 
 def strip_controls(text: str) -> str:
-    """Drop control characters other than newline and tab."""
-    return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
+    """`text` without control or invisible characters; tabs and newlines stay, and other
+    Unicode spaces and line separators become plain ones."""
+    text = _INVISIBLE.sub("", text)
+    return _LINE_SEPARATORS.sub("\n", _SPACES.sub(" ", text))
 
 
 def defuse(text: str) -> str:
@@ -30,3 +56,14 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: max(limit - 1, 0)].rsplit(" ", 1)[0].rstrip() + "…"
+
+
+def excerpt(text: str, limit: int) -> str:
+    """`text` on one line, without invisible characters, at most `limit` characters (cut with
+    an ellipsis). Only the start of a huge text is looked at, so a 2 MB abstract costs what a
+    short one does."""
+    head = text[: limit * 4 + 64]
+    flat = " ".join(strip_controls(head).split())
+    if len(head) < len(text) and len(flat) <= limit:
+        flat = flat[: max(limit - 1, 0)].rstrip() + "…"
+    return clip(flat, limit)

@@ -87,10 +87,13 @@ class DailyScheduler:
         self._scheduler.start()
 
     async def shutdown(self, grace: float = 25.0) -> None:
-        """Stop planning new ticks, and let the current one finish within `grace` seconds."""
+        """Stop planning new ticks, let the current one finish within `grace` seconds, then stop
+        the scheduler (apscheduler's shutdown cancels running jobs, so it comes last)."""
+        if self._scheduler.running:
+            self._scheduler.pause()
+        await self._runner.stop(grace)
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        await self._runner.stop(grace)
 
     def jobs(self) -> dict[str, datetime | None]:
         """Every job and its next run time (for status and tests)."""

@@ -1,8 +1,16 @@
 """The digest service: today's announcements → scores → a channel's digest.
 
-It orchestrates ingest, the store and the scorer; each of those does its own job. A paper is
-scored at most once per (criteria, model, prompt version): scores come from the store when they
-exist, so building the same digest twice spends no tokens the second time.
+It orchestrates ingest, the store and the scorer; each of those does its own job. Every step is
+a unit of work shared through `bot.work` by all callers and processes:
+
+- a feed of a category set is fetched once however many channels and commands ask;
+- a day is ranked once per ranking key (criteria, model, prompt, thresholds, categories and,
+  for a channel that liked or disliked papers, its reactions): channels without reactions of
+  their own share one ranking;
+- a paper is scored at most once per (criteria, model, prompt version), under one lease per
+  criteria key, so concurrent channels never pay for the same paper twice;
+- a channel's digest of a day is decided once: the papers sent to the LLM are frozen with it,
+  and rebuilding that day (a later `today`, `digest --day`, the posting tick) reuses them.
 
 This module must not import a platform SDK or render for people.
 """
@@ -10,27 +18,43 @@ This module must not import a platform SDK or render for people.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
-from collections.abc import Callable, Sequence, Set
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.digest import budget_note, digest_to_json, select, stage_counts, unscored_note
+from bot.digest import (
+    budget_note,
+    digest_from_json,
+    digest_to_json,
+    more_like_liked,
+    select,
+    stage_counts,
+    taste_order,
+    unscored_note,
+)
+from bot.errors import ScoringError
 from bot.ingest import Ingestor, IngestResult, categories_key
 from bot.models import (
     AnnounceType,
     Criteria,
     Digest,
     DigestEntry,
+    LLMShare,
     Paper,
     Score,
     ScoreKey,
     Thresholds,
     Usage,
 )
-from bot.store import Announcement, Reaction, Store
-from scoring import ranking
+from bot.store import Announcement, DigestFrame, RankingSet, Reaction, Store
+from bot.work import Work
+from scoring import ranking, share
+from scoring.batch import BatchScorer
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 from scoring.scorer import LLMScorer, SpendingCap
@@ -44,6 +68,9 @@ StageCallback = Callable[[str, int, int], None]
 """Progress of a build: (stage name, done, total)."""
 
 
+FEED_FRESH_FOR = timedelta(minutes=30)
+HURRY_FOR = 600.0  # seconds a "scores needed now" flag stays up for batches to see
+"""A feed fetched this recently is shared by every caller instead of fetched again."""
 ESTIMATE_BATCH = 12  # papers per request assumed when turning dollars into papers
 ESTIMATE_COMPLETION_TOKENS = 60  # per paper: id, a one-line comment and two numbers
 CHARS_PER_TOKEN = 4
@@ -57,6 +84,7 @@ class LLMBudget:
     share: float = 0.3
     min_papers: int = 60
     dollars: float | None = None
+    adaptive: bool = True  # warm up a new ranking, widen after a rich tail (scoring/share.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +134,30 @@ class DigestService:
         prices: PriceTable | None = None,
         *,
         daily_budget_usd: float | None = None,
+        work: Work | None = None,
+        adaptive_share: bool = True,
+        batch: BatchScorer | None = None,
     ) -> None:
+        self._adaptive = adaptive_share
+        self._batch = batch
         self._store = store
         self._ingestor = ingestor
         self._scorer = scorer
         self._prices = prices or PriceTable()
         self._daily_budget = daily_budget_usd
+        self._work = work or Work(store)
+        # rankings are CPU work: more at once than cores only costs memory
+        self._ranking_gate = asyncio.Semaphore(os.cpu_count() or 1)
+
+    @property
+    def batching(self) -> bool:
+        """Whether the scheduled daily scoring may go through the Batch API."""
+        return self._batch is not None
+
+    @property
+    def work(self) -> Work:
+        """The units of work this service shares with other callers and processes."""
+        return self._work
 
     async def use_criteria(
         self, channel_id: str, text: str, changed_by: str
@@ -125,20 +171,48 @@ class DigestService:
         log.info("channel %s: criteria version %d by %s", channel_id, version, changed_by)
         return criteria, version
 
-    async def ingest(self, categories: Sequence[str]) -> IngestResult:
-        """Fetch and store the current feed of a category set (one request for all channels
-        reading it)."""
-        return await self._ingestor.fetch(categories)
+    async def ingest(
+        self,
+        categories: Sequence[str],
+        *,
+        since: datetime | None = None,
+        now: datetime | None = None,
+    ) -> IngestResult:
+        """The current feed of a category set, stored: one request for every caller. A fetch
+        completed at or after `since` (default: the moment of this call) is reused, whoever
+        made it, so callers asking together share one request; `now` is the daily runner's
+        clock, recorded as the fetch's time."""
+        key = categories_key(categories)
+        fresh_from = since if since is not None else (now or datetime.now(UTC))
+
+        async def load() -> IngestResult | None:
+            last = await self._store.last_fetch(key)
+            if last is None or last.fetched_at < fresh_from:
+                return None
+            return IngestResult(last.day, last.new, last.cross, last.replaced)
+
+        async def make() -> IngestResult:
+            result = await self._ingestor.fetch(categories)
+            day = result.day if result.announced else None
+            counts = (result.new, result.cross, result.replaced)
+            await self._store.record_fetch(key, now or datetime.now(UTC), day, counts)
+            return result
+
+        return await self._work.once(f"feed:{key}", load, make)
 
     async def today(
         self,
         channel_id: str,
         options: DigestOptions,
         progress: StageCallback = _no_progress,
+        *,
+        since: datetime | None = None,
     ) -> DayOutcome:
-        """Fetch today's feed and build the channel's digest for its announcement day."""
+        """Fetch today's feed (reusing a fetch completed after `since`, by default one that
+        completes while this call waits) and build the channel's digest of its announcement
+        day."""
         progress("fetching arXiv feed", 0, 1)
-        ingest = await self._ingestor.fetch(options.categories)
+        ingest = await self.ingest(options.categories, since=since)
         if not ingest.announced or ingest.day is None:
             return DayOutcome(digest=None, ingest=ingest)
         digest = await self.build(channel_id, ingest.day, options, progress, ingest.replaced)
@@ -153,9 +227,112 @@ class DigestService:
         replaced: int = 0,
         *,
         scored_only: bool = False,
+        batch_until: datetime | None = None,
     ) -> Digest | None:
-        """Build (scoring what is missing, unless `scored_only`) the channel's digest of a
-        stored day; None when the store has no announcement for that day."""
+        """The channel's digest of a stored day; None when the store has no announcement for
+        that day. The first build decides the day (ranking, papers sent to the LLM); later
+        builds reuse that decision and only score what is still missing (papers an outage
+        left unscored), unless `scored_only`, which never spends. With `batch_until` (the
+        scheduled daily scoring) the papers go through the Batch API at half price first,
+        where the endpoint offers it, and whatever is not done by then is scored at once;
+        a caller asking meanwhile joins this build."""
+        if scored_only:
+            return await self._stored(channel_id, day, options)
+        if batch_until is None:
+            await self._hurry_batches(channel_id)
+        return await self._work.once(
+            f"digest:{channel_id}:{day}",
+            _nothing,
+            lambda: self._build(channel_id, day, options, progress, replaced, batch_until),
+        )
+
+    async def _hurry_batches(self, channel_id: str) -> None:
+        """A caller that wants the digest now (a command, a post that is due) must not wait for
+        a batch of the channel's criteria: flag it, and it finishes early (cancelled, keeping
+        what it scored; the rest is scored at once)."""
+        current = await self._store.channel_criteria(channel_id)
+        if current is None:
+            return
+        key = ScoreKey(_id(current[0]), self._scorer.model, PROMPT_VERSION)
+        if await self._work.held(_scoring_unit(key)):
+            await self._work.signal(_hurry_flag(key), HURRY_FOR)
+
+    async def _stored(self, channel_id: str, day: date, options: DigestOptions) -> Digest | None:
+        """The digest from the store alone: the day's frozen selection and its scores."""
+        ctx = await self._context(channel_id, day, options)
+        if ctx is None:
+            return None
+        frame = await self._store.digest_frame(channel_id, day)
+        frozen = frame is not None and _frozen(frame, ctx.criteria)
+        sent = frame.sent_ids if frame is not None and frozen else None
+        before = await self._decided(channel_id, day) if frozen else None
+        return await self._assemble(ctx, options, Usage(), 0, sent, decided=before)
+
+    async def _build(
+        self,
+        channel_id: str,
+        day: date,
+        options: DigestOptions,
+        progress: StageCallback,
+        replaced: int,
+        batch_until: datetime | None = None,
+    ) -> Digest | None:
+        ctx = await self._context(channel_id, day, options)
+        if ctx is None:
+            return None
+        frame = await self._store.digest_frame(channel_id, day)
+        enrichment = asyncio.create_task(self._enrich(day, options, ctx.candidates))
+        decided: Digest | None = None
+        chosen: share.ShareDecision | None = None
+        try:
+            if frame is not None and frame.sent_ids is not None and _frozen(frame, ctx.criteria):
+                sent, ranking_key = frame.sent_ids, frame.ranking_key
+                decided = await self._decided(channel_id, day)
+                reactions: list[Reaction] = []
+                if options.learning and options.prompt_examples:
+                    reactions = await self._store.reactions(channel_id, 50)
+            else:
+                progress("ranking locally", 0, len(ctx.candidates))
+                reactions = await self._reactions(channel_id, options)
+                sent, ranking_key, chosen = await self._decide(ctx, options, reactions)
+            by_id = {p.id: p for p in ctx.candidates}
+            liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
+            try:
+                run_usage, capped = await self._score_missing(
+                    [by_id[i] for i in sent if i in by_id], ctx, progress, liked, batch_until
+                )
+            except ScoringError:
+                # the day is decided even when the LLM refuses: keep the decision and what is
+                # scored, so the digest counts the right papers as waiting
+                partial = await self._assemble(ctx, options, Usage(), replaced, sent, chosen=chosen)
+                frame = DigestFrame(_id(ctx.criteria), ranking_key, tuple(sent))
+                await self._store.save_digest(
+                    channel_id, day, "scored", digest_to_json(partial), frame
+                )
+                raise
+        finally:
+            progress("enriching from the arXiv API", 0, 1)
+            await enrichment
+        digest = await self._assemble(
+            ctx, options, run_usage, replaced, sent, capped, chosen=chosen, decided=decided
+        )
+        new_frame = DigestFrame(_id(ctx.criteria), ranking_key, tuple(sent))
+        await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest), new_frame)
+        return digest
+
+    async def ranking_for(self, channel_id: str, day: date, options: DigestOptions) -> list[str]:
+        """A stored day's local ranking under the channel's criteria and reactions as they are
+        now, best first: what a first build of that day would use (a built day keeps the
+        ranking it was decided on). Ranked once per ranking key, like every ranking."""
+        ctx = await self._context(channel_id, day, options)
+        if ctx is None:
+            return []
+        _, key, _ = await self._decide(ctx, options, await self._reactions(channel_id, options))
+        ranked = await self._store.ranking_set(day, key)
+        return list(ranked.ids) if ranked is not None else []
+
+    async def _context(self, channel_id: str, day: date, options: DigestOptions) -> _Context | None:
+        """Everything a decision about a channel's day needs, loaded once."""
         current = await self._store.channel_criteria(channel_id)
         if current is None:
             raise LookupError(f"channel {channel_id} has no criteria")
@@ -164,66 +341,117 @@ class DigestService:
         if not announced:
             return None
         candidates = await self._candidates(announced, day, options)
-        ids = [p.id for p in candidates]
         key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
-        sent: list[str] | None
-        if scored_only:
-            stored = await self._store.ranking(channel_id, day)
-            sent = [r.paper_id for r in stored if r.sent] if stored else None
-            run_usage, capped = Usage(), False
-        else:
-            sent, run_usage, capped = await self._rank_and_score(
-                channel_id, day, criteria, key, announced, candidates, options, progress
-            )
-        digest = await self._assemble(
-            channel_id,
-            day,
-            criteria,
-            version,
-            key,
-            announced,
-            ids,
-            options,
-            run_usage,
-            replaced,
-            sent,
-            budget_reached=capped,
-        )
-        if scored_only:
-            return digest
-        await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest))
-        return digest
+        return _Context(channel_id, day, criteria, version, key, tuple(announced), candidates)
 
-    async def _rank_and_score(
+    async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
+        """Best-effort enrichment of a day's candidates, once for every channel reading them."""
+        key = f"enrich:{categories_key(options.categories)}:{day}"
+        return await self._work.once(
+            key, _nothing, lambda: self._ingestor.enrich([p.id for p in papers])
+        )
+
+    async def _decide(
+        self, ctx: _Context, options: DigestOptions, reactions: Sequence[Reaction]
+    ) -> tuple[tuple[str, ...], str, share.ShareDecision]:
+        """Which papers of the day go to the LLM: the top of the day's shared ranking within the
+        channel's budget, widened while the ranking warms up or after a rich tail yesterday
+        (`scoring.share`). Returns them, the ranking's key and the share decision."""
+        key = ranking_key(ctx.key, options, reactions)
+        ranked = await self._work.once(
+            f"rank:{ctx.day}:{key}",
+            lambda: self._store.ranking_set(ctx.day, key),
+            lambda: self._rank(ctx, options, key, reactions),
+        )
+        budget = options.budget
+        chosen = share.decide_share(
+            budget.share,
+            await self._positives(ctx, options),
+            await self._yesterday(ctx, options),
+            adaptive=budget.adaptive and self._adaptive,
+        )
+        k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
+        if budget.dollars is not None:
+            by_id = {p.id: p for p in ctx.candidates}
+            in_order = [by_id[pid] for pid in ranked.ids if pid in by_id]
+            k = min(k, await self._affordable(in_order, budget.dollars, ctx.criteria, reactions))
+        log.info(
+            "channel %s, %s: %d papers ranked locally (learned from %d likes and %d LLM "
+            "verdicts), %d go to the LLM (%s)",
+            ctx.channel_id,
+            ctx.day,
+            len(ranked.ids),
+            ranked.liked,
+            ranked.verdicts,
+            k,
+            chosen.describe(),
+        )
+        recall, measured = (None, None)
+        if options.learning and reactions:
+            examples = [_example(r) for r in reactions]
+            recall, measured = await self._measure(ctx, options, examples)
+        await self._store.save_learning(
+            ctx.channel_id, ranked.liked, ranked.verdicts, recall, measured
+        )
+        return ranked.ids[:k], key, chosen
+
+    async def _positives(self, ctx: _Context, options: DigestOptions) -> int:
+        """Selected LLM verdicts under the criteria key that the day's ranking learns from
+        (the day's own candidates left out, so the decision does not depend on when it runs)."""
+        verdicts = await self._verdicts(ctx.key, [p.id for p in ctx.candidates], options.thresholds)
+        return sum(1 for v in verdicts if v.label is ranking.SELECTED)
+
+    async def _yesterday(self, ctx: _Context, options: DigestOptions) -> share.Yesterday | None:
+        """The channel's previous decided day under the same criteria: its size, what it sent
+        and where its selections ranked among what was sent."""
+        earlier = await self._store.ranked_days(ctx.channel_id, ctx.day, limit=1)
+        if not earlier:
+            return None
+        frame = await self._store.digest_frame(ctx.channel_id, earlier[0])
+        if frame is None or frame.sent_ids is None or not _frozen(frame, ctx.criteria):
+            return None
+        assert frame.ranking_key is not None
+        ranked = await self._store.ranking_set(earlier[0], frame.ranking_key)
+        if ranked is None:
+            return None
+        scores = await self._store.scores(frame.sent_ids, ctx.key)
+        chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
+        ranks = share.selected_ranks(frame.sent_ids, chosen)
+        return share.Yesterday(len(ranked.ids), len(frame.sent_ids), ranks)
+
+    async def _decided(self, channel_id: str, day: date) -> Digest | None:
+        """The digest as first built, when the day was decided: its order, its "more like"
+        part and its share stay as they were."""
+        record = await self._store.digest(channel_id, day)
+        if record is None or not isinstance(record[1], dict):
+            return None
+        return digest_from_json(record[1])
+
+    async def _rank(
         self,
-        channel_id: str,
-        day: date,
-        criteria: Criteria,
-        key: ScoreKey,
-        announced: Sequence[Announcement],
-        candidates: Sequence[Paper],
+        ctx: _Context,
         options: DigestOptions,
-        progress: StageCallback,
-    ) -> tuple[list[str], Usage, bool]:
-        """Rank the candidates, score the top that lacks a score (enriching meanwhile); returns
-        the ids sent to the LLM, what this run spent, and whether the daily budget stopped it."""
-        enrichment = asyncio.create_task(self._ingestor.enrich([p.id for p in candidates]))
-        try:
-            progress("ranking locally", 0, len(candidates))
-            reactions = await self._reactions(channel_id, options)
-            core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
-            chosen = await self._rank(
-                channel_id, day, criteria, key, candidates, core, options, reactions
+        key: str,
+        reactions: Sequence[Reaction],
+    ) -> RankingSet:
+        """Rank every candidate of the day locally and keep the ranking under its key."""
+        core = {a.paper.id for a in ctx.announced if a.announce_type is AnnounceType.NEW}
+        examples = [_example(r) for r in reactions]
+        examples += await self._verdicts(
+            ctx.key, [p.id for p in ctx.candidates], options.thresholds
+        )
+        async with self._ranking_gate:
+            ranked = await asyncio.to_thread(
+                ranking.rank, ctx.candidates, ctx.criteria.text, examples, core
             )
-            chosen_ids = set(chosen)
-            liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
-            run_usage, capped = await self._score_missing(
-                [p for p in candidates if p.id in chosen_ids], criteria, key, day, progress, liked
-            )
-        finally:
-            progress("enriching from the arXiv API", 0, 1)
-            await enrichment
-        return chosen, run_usage, capped
+        result = RankingSet(
+            ranked.version,
+            tuple(r.paper_id for r in ranked.entries),
+            tuple(r.score for r in ranked.entries),
+            ranked.liked,
+            ranked.verdicts,
+        )
+        return await self._store.save_ranking_set(ctx.day, key, result)
 
     async def selection_under(
         self, criteria: Criteria, day: date, options: DigestOptions
@@ -246,53 +474,13 @@ class DigestService:
         return [p for p in kept if p.id not in seen_before]
 
     async def _reactions(self, channel_id: str, options: DigestOptions) -> list[Reaction]:
-        """The channel's likes, dislikes and ignored posts, when it learns from them."""
-        return await self._store.reactions(channel_id) if options.learning else []
-
-    async def _rank(
-        self,
-        channel_id: str,
-        day: date,
-        criteria: Criteria,
-        key: ScoreKey,
-        candidates: Sequence[Paper],
-        core: Set[str],
-        options: DigestOptions,
-        reactions: Sequence[Reaction],
-    ) -> list[str]:
-        """Rank every candidate locally, keep the ranking, and return the ids worth the LLM."""
-        examples = [_example(r) for r in reactions]
-        examples += await self._verdicts(key, [p.id for p in candidates], options.thresholds)
-        ranked = await asyncio.to_thread(ranking.rank, candidates, criteria.text, examples, core)
-        budget = options.budget
-        k = ranking.sent_count(len(candidates), budget.share, budget.min_papers)
-        if budget.dollars is not None:
-            by_id = {p.id: p for p in candidates}
-            in_order = [by_id[pid] for pid in ranked.top(len(candidates))]
-            k = min(k, await self._affordable(in_order, budget.dollars, criteria, reactions))
-        await self._store.save_ranking(
-            channel_id,
-            day,
-            ranked.version,
-            [(r.paper_id, r.score, r.rank, r.rank <= k) for r in ranked.entries],
-        )
-        log.info(
-            "channel %s, %s: ranked %d papers locally (learned from %d likes and %d LLM "
-            "verdicts), %d go to the LLM",
-            channel_id,
-            day,
-            len(candidates),
-            ranked.liked,
-            ranked.verdicts,
-            k,
-        )
-        recall, measured = (
-            await self._measure(channel_id, day, criteria, options, examples)
-            if options.learning
-            else (None, None)
-        )
-        await self._store.save_learning(channel_id, ranked.liked, ranked.verdicts, recall, measured)
-        return ranked.top(k)
+        """What the ranking learns from this channel: its likes, dislikes and ignored posts,
+        when it learns and has liked or disliked anything (a channel that never reacted ranks
+        like every channel with its criteria, and shares their ranking)."""
+        if not options.learning:
+            return []
+        reactions = await self._store.reactions(channel_id)
+        return reactions if any(r.value for r in reactions) else []
 
     async def _verdicts(
         self, key: ScoreKey, exclude: Sequence[str], thresholds: Thresholds
@@ -336,9 +524,7 @@ class DigestService:
 
     async def _measure(
         self,
-        channel_id: str,
-        day: date,
-        criteria: Criteria,
+        ctx: _Context,
         options: DigestOptions,
         examples: Sequence[ranking.Example],
     ) -> tuple[float | None, date | None]:
@@ -347,8 +533,8 @@ class DigestService:
         liked = {e.paper.id for e in examples if e.label is ranking.LIKE}
         if not liked:
             return None, None
-        for earlier in await self._store.ranked_days(channel_id, day, limit=10):
-            ids = [r.paper_id for r in await self._store.ranking(channel_id, earlier)]
+        for earlier in await self._store.ranked_days(ctx.channel_id, ctx.day, limit=10):
+            ids = [r.paper_id for r in await self._store.ranking(ctx.channel_id, earlier)]
             wanted = liked & set(ids)
             if not wanted:
                 continue
@@ -356,13 +542,14 @@ class DigestService:
             held_out = [e for e in examples if e.paper.id not in papers]
             announced = await self._store.announced(earlier, categories_key(options.categories))
             core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
-            redone = await asyncio.to_thread(
-                ranking.rank,
-                [papers[i] for i in ids if i in papers],
-                criteria.text,
-                held_out,
-                core,
-            )
+            async with self._ranking_gate:
+                redone = await asyncio.to_thread(
+                    ranking.rank,
+                    [papers[i] for i in ids if i in papers],
+                    ctx.criteria.text,
+                    held_out,
+                    core,
+                )
             k = ranking.sent_count(len(papers), options.budget.share, options.budget.min_papers)
             return ranking.recall(redone, sorted(wanted), k), earlier
         return None, None
@@ -370,32 +557,52 @@ class DigestService:
     async def _score_missing(
         self,
         papers: Sequence[Paper],
-        criteria: Criteria,
-        key: ScoreKey,
-        day: date,
+        ctx: _Context,
         progress: StageCallback,
         examples: Sequence[Paper] = (),
+        batch_until: datetime | None = None,
     ) -> tuple[Usage, bool]:
-        """Score what the store lacks (with liked `examples` in the prompt); returns the run's
-        usage and whether the daily budget stopped it."""
-        have = await self._store.scores([p.id for p in papers], key)
-        todo = [p for p in papers if p.id not in have]
-        log.info("scoring %d papers (%d already scored)", len(todo), len(have))
-        if not todo:
+        """Score what the store lacks (with liked `examples` in the prompt), holding the
+        criteria key's scoring lease so no other caller or process pays for the same papers;
+        returns the run's usage and whether the daily budget stopped it."""
+        key, day = ctx.key, ctx.day
+        ids = [p.id for p in papers]
+        if len(await self._store.scores(ids, key)) == len(set(ids)):
             return Usage(), False
-        cap = None
-        if self._daily_budget is not None:
-            spent = (await self._store.usage(day=day)).cost_usd
-            cap = SpendingCap(self._daily_budget, spent_usd=spent)
+        async with self._work.exclusive(_scoring_unit(key)):
+            have = await self._store.scores(ids, key)
+            todo = [p for p in papers if p.id not in have]
+            log.info("scoring %d papers (%d already scored)", len(todo), len(have))
+            if not todo:
+                return Usage(), False
+            cap = None
+            if self._daily_budget is not None:
+                spent = (await self._store.usage(day=day)).cost_usd
+                cap = SpendingCap(self._daily_budget, spent_usd=spent)
 
-        async def sink(scores: Sequence[Score], usage: Usage) -> None:
-            await self._store.save_scores(scores, key, usage, day)
+            async def sink(scores: Sequence[Score], usage: Usage) -> None:
+                await self._store.save_scores(scores, key, usage, day)
 
-        def tick(done: int, total: int) -> None:
-            progress("scoring with the LLM", done, total)
+            def tick(done: int, total: int) -> None:
+                progress("scoring with the LLM", done, total)
 
-        tick(0, len(todo))
-        report = await self._scorer.score(todo, criteria.text, sink, tick, cap, examples=examples)
+            tick(0, len(todo))
+            batched = Usage()
+            if batch_until is not None and self._batch is not None and cap is None:
+                flag = _hurry_flag(key)
+                done = await self._batch.score(
+                    todo,
+                    ctx.criteria.text,
+                    sink,
+                    until=batch_until,
+                    examples=examples,
+                    hurry=lambda: self._work.signalled(flag),
+                )
+                batched, left = done.usage, set(done.unscored)
+                todo = [p for p in todo if p.id in left]
+            report = await self._scorer.score(
+                todo, ctx.criteria.text, sink, tick, cap, examples=examples
+            )
         if report.budget_reached:
             log.warning(
                 "daily LLM budget of %s reached on %s: %d papers not scored",
@@ -403,29 +610,35 @@ class DigestService:
                 day,
                 len(report.unscored),
             )
-        return report.usage, report.budget_reached
+        return batched + report.usage, report.budget_reached
 
     async def _assemble(
         self,
-        channel_id: str,
-        day: date,
-        criteria: Criteria,
-        version: int,
-        key: ScoreKey,
-        announced: Sequence[Announcement],
-        ids: Sequence[str],
+        ctx: _Context,
         options: DigestOptions,
         run_usage: Usage,
         replaced: int,
         sent: Sequence[str] | None = None,
-        *,
         budget_reached: bool = False,
+        *,
+        chosen: share.ShareDecision | None = None,
+        decided: Digest | None = None,
     ) -> Digest:
-        scores = await self._store.scores(ids, key)
-        papers = await self._store.papers(ids)
+        ids = [p.id for p in ctx.candidates]
+        scores = await self._store.scores(ids, ctx.key)
+        papers = {p.id: p for p in ctx.candidates}
+        papers.update(await self._store.papers(ids))  # enriched fields, when they arrived
         entries = select((papers[i] for i in ids), scores, options.thresholds)
+        near = select((papers[i] for i in ids), scores, _just_under(options.thresholds))
+        near = tuple(e for e in near if not options.thresholds.admits(e.score))
+        if decided is not None:  # a decided day keeps its order and its "more like" part
+            entries, more = _as_decided(entries, near, decided)
+        else:
+            taste, weight = await self._taste(ctx, options)
+            entries = taste_order(entries, taste, weight)
+            more = more_like_liked(near, taste) if weight > 0 else ()
         counts = stage_counts(
-            [a.paper.id for a in announced], ids, scores, len(entries), replaced, sent
+            [a.paper.id for a in ctx.announced], ids, scores, len(entries), replaced, sent
         )
         notes: tuple[str, ...] = ()
         # of the papers the ranking sent on: ranked-out papers were never meant to be scored
@@ -433,22 +646,140 @@ class DigestService:
             notes = (budget_note(counts.unscored, counts.sent, _dollars(self._daily_budget)),)
         elif counts.unscored:
             notes = (unscored_note(counts.unscored, counts.sent),)
+        key = ctx.key
         usage = await self._store.usage(
-            day=day, model=key.model, criteria_id=key.criteria_id, purpose="score"
+            day=ctx.day, model=key.model, criteria_id=key.criteria_id, purpose="score"
         )
+        llm_share = decided.share if decided is not None else None
+        if chosen is not None:
+            llm_share = _llm_share(chosen, counts.sent, counts.considered, options, usage)
         return Digest(
-            day=day,
-            channel_id=channel_id,
+            day=ctx.day,
+            channel_id=ctx.channel_id,
             model=key.model,
-            criteria=criteria,
-            criteria_version=version,
+            criteria=ctx.criteria,
+            criteria_version=ctx.version,
             thresholds=options.thresholds,
             counts=counts,
             entries=entries,
             usage=usage,
             run_usage=run_usage,
             notes=notes,
+            more_like=more,
+            share=llm_share,
         )
+
+    async def _taste(self, ctx: _Context, options: DigestOptions) -> tuple[dict[str, float], float]:
+        """The channel's taste over the day's candidates, learned from its reactions alone
+        (likes, 👎, posts nobody liked), and how much it weighs against the LLM's scores;
+        nothing when the channel does not learn or never liked a paper."""
+        reactions = await self._reactions(ctx.channel_id, options)
+        likes = sum(1 for r in reactions if r.value > 0)
+        if not likes or not ctx.candidates:
+            return {}, 0.0
+        examples = [_example(r) for r in reactions][: ranking.MAX_EXAMPLES]
+        texts = [ranking.paper_text(p) for p in ctx.candidates]
+        values = await asyncio.to_thread(ranking.learned_scores, texts, examples)
+        taste = {p.id: float(v) for p, v in zip(ctx.candidates, values, strict=True)}
+        return taste, taste_weight(likes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What deciding a channel's day needs, loaded once: criteria, the day's announcements and
+    the channel's candidates among them."""
+
+    channel_id: str
+    day: date
+    criteria: Criteria
+    version: int
+    key: ScoreKey
+    announced: tuple[Announcement, ...]
+    candidates: list[Paper]
+
+
+def ranking_key(key: ScoreKey, options: DigestOptions, reactions: Sequence[Reaction]) -> str:
+    """The key of a day's ranking: everything the ranking depends on. Channels with the same
+    criteria, model, prompt, thresholds and categories and no reactions of their own get the
+    same key, hence one shared ranking."""
+    parts: dict[str, object] = {
+        "v": ranking.RANKING_VERSION,
+        "criteria": key.criteria_id,
+        "model": key.model,
+        "prompt": key.prompt_version,
+        "categories": categories_key(options.categories),
+        "cross": options.cross_lists,
+        "thresholds": [options.thresholds.relevance, options.thresholds.novelty],
+        "reactions": sorted((r.paper.id, r.value) for r in reactions),
+    }
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return f"{key.criteria_id}:{digest[:20]}"
+
+
+TASTE_HALF = 2
+"""Likes at which the channel's taste and the LLM's scores order the cards equally: a like is
+a person saying "more like this, first", so a few of them already count."""
+TASTE_MAX = 0.8
+"""The LLM's scores always keep some say in the order."""
+
+
+def taste_weight(likes: int) -> float:
+    """How much the channel's taste weighs in the order of its cards."""
+    return min(TASTE_MAX, likes / (likes + TASTE_HALF)) if likes > 0 else 0.0
+
+
+def _just_under(thresholds: Thresholds) -> Thresholds:
+    """One point under each threshold: the papers a "more like" part may show."""
+    return Thresholds(max(1, thresholds.relevance - 1), max(1, thresholds.novelty - 1))
+
+
+def _as_decided(
+    entries: Sequence[DigestEntry], near: Sequence[DigestEntry], decided: Digest
+) -> tuple[tuple[DigestEntry, ...], tuple[DigestEntry, ...]]:
+    """Today's entries in the order the day was first decided (papers scored since, after an
+    outage, follow in score order), and the "more like" papers it showed."""
+    place = {e.paper.id: (n, e.moved) for n, e in enumerate(decided.entries)}
+    known = sorted((e for e in entries if e.paper.id in place), key=lambda e: place[e.paper.id][0])
+    kept = tuple(DigestEntry(e.paper, e.score, place[e.paper.id][1]) for e in known)
+    late = tuple(e for e in entries if e.paper.id not in place)
+    shown = {e.paper.id for e in decided.more_like}
+    return kept + late, tuple(e for e in near if e.paper.id in shown)
+
+
+def _llm_share(
+    chosen: share.ShareDecision, sent: int, considered: int, options: DigestOptions, usage: Usage
+) -> LLMShare:
+    """What the day's share decision was and about what sending more than the channel's
+    share cost (the day's scoring spend, pro rata over the papers sent beyond it)."""
+    base_k = ranking.sent_count(considered, chosen.base, options.budget.min_papers)
+    extra = max(0, sent - base_k)
+    extra_usd = usage.cost_usd * extra / sent if sent else 0.0
+    return LLMShare(
+        round(sent / considered, 4) if considered else chosen.share,
+        chosen.base,
+        chosen.reason if extra else "base",
+        chosen.positives,
+        round(extra_usd, 6),
+    )
+
+
+def _scoring_unit(key: ScoreKey) -> str:
+    """The unit of work of scoring papers under one key (one holder at a time)."""
+    return f"score:{key.criteria_id}:{key.model}:{key.prompt_version}"
+
+
+def _hurry_flag(key: ScoreKey) -> str:
+    """The flag that asks a batch scoring under `key` to finish early."""
+    return f"hurry:{_scoring_unit(key)}"
+
+
+def _frozen(frame: DigestFrame, criteria: Criteria) -> bool:
+    """Whether a stored decision still holds: it was made under the current criteria."""
+    return frame.sent_ids is not None and frame.criteria_id == criteria.id
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _dollars(value: float | None) -> str:

@@ -27,13 +27,25 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from bot.errors import SettingsError
+from bot.ratelimit import Limit, RateLimits, parse_limit
 from scoring.pricing import PriceTable
 
+# Slack token kinds by prefix: what each Slack variable must hold, and names for the others.
+SLACK_TOKEN_KINDS = {
+    "xoxb-": "a bot token",
+    "xapp-": "an app-level token",
+    "xoxp-": "a user token",
+    "xoxe-": "a refresh token",
+    "xoxa-": "a workspace app token",
+}
+SLACK_TOKEN_PREFIX = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
+SLACK_TOKEN_HOME = {"xoxb-": "SLACK_BOT_TOKEN", "xapp-": "SLACK_APP_TOKEN"}
 CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 ARXIV_MIN_DELAY = 3.0  # arXiv's API terms: no more than one request every three seconds
 
@@ -75,6 +87,7 @@ class Settings(BaseModel):
     concurrency: int = Field(8, ge=1, le=64, validation_alias=_env("ARXIV_BOT_CONCURRENCY"))
     llm_timeout: float = Field(120.0, gt=0, validation_alias=_env("ARXIV_BOT_LLM_TIMEOUT"))
     llm_retries: int = Field(4, ge=0, le=10, validation_alias=_env("ARXIV_BOT_LLM_RETRIES"))
+    llm_give_up: float = Field(10.0, gt=0, le=600, validation_alias=_env("ARXIV_BOT_LLM_GIVE_UP"))
     llm_round_pause: float = Field(
         2.0, ge=0, le=600, validation_alias=_env("ARXIV_BOT_LLM_ROUND_PAUSE")
     )
@@ -88,6 +101,14 @@ class Settings(BaseModel):
     llm_min_papers: int = Field(60, ge=0, validation_alias=_env("ARXIV_BOT_LLM_MIN_PAPERS"))
     learning: bool = Field(True, validation_alias=_env("ARXIV_BOT_LEARNING"))
     prompt_examples: int = Field(5, ge=0, le=20, validation_alias=_env("ARXIV_BOT_PROMPT_EXAMPLES"))
+    adaptive_share: bool = Field(True, validation_alias=_env("ARXIV_BOT_ADAPTIVE_SHARE"))
+    batch: Literal["auto", "off"] = Field("auto", validation_alias=_env("ARXIV_BOT_BATCH"))
+    batch_margin_minutes: float = Field(
+        30.0, ge=0, le=1440, validation_alias=_env("ARXIV_BOT_BATCH_MARGIN_MINUTES")
+    )
+    batch_poll_seconds: float = Field(
+        60.0, gt=0, le=3600, validation_alias=_env("ARXIV_BOT_BATCH_POLL_SECONDS")
+    )
     post_time: str = Field(
         "08:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$", validation_alias=_env("ARXIV_BOT_POST_TIME")
     )
@@ -105,8 +126,30 @@ class Settings(BaseModel):
     fetch_deadline_hours: float = Field(
         6.0, gt=0, le=24, validation_alias=_env("ARXIV_BOT_FETCH_DEADLINE_HOURS")
     )
+    limit_user: Limit | None = Field(Limit(5, 60.0), validation_alias=_env("ARXIV_BOT_LIMIT_USER"))
+    limit_channel: Limit | None = Field(
+        Limit(15, 60.0), validation_alias=_env("ARXIV_BOT_LIMIT_CHANNEL")
+    )
+    edit_limit_user: Limit | None = Field(
+        Limit(10, 60.0), validation_alias=_env("ARXIV_BOT_EDIT_LIMIT_USER")
+    )
+    edit_limit_channel: Limit | None = Field(
+        Limit(20, 60.0), validation_alias=_env("ARXIV_BOT_EDIT_LIMIT_CHANNEL")
+    )
     health_port: int | None = Field(
         None, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HEALTH_PORT")
+    )
+    lease_seconds: float = Field(
+        120.0, ge=1, le=3600, validation_alias=_env("ARXIV_BOT_LEASE_SECONDS")
+    )
+    channel_concurrency: int = Field(
+        64, ge=1, le=1000, validation_alias=_env("ARXIV_BOT_CHANNEL_CONCURRENCY")
+    )
+    posts_per_second: float = Field(
+        50.0, gt=0, le=1000, validation_alias=_env("ARXIV_BOT_POSTS_PER_SECOND")
+    )
+    keep_rankings_days: int = Field(
+        60, ge=1, le=3650, validation_alias=_env("ARXIV_BOT_KEEP_RANKINGS_DAYS")
     )
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
@@ -148,6 +191,23 @@ class Settings(BaseModel):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator(
+        "limit_user", "limit_channel", "edit_limit_user", "edit_limit_channel", mode="before"
+    )
+    @classmethod
+    def _parse_limit(cls, value: object) -> object:
+        return parse_limit(value) if isinstance(value, str) else value
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """The limits on costly commands and channel changes, per person and per channel."""
+        return RateLimits(
+            costly_per_user=self.limit_user,
+            costly_per_channel=self.limit_channel,
+            edits_per_user=self.edit_limit_user,
+            edits_per_channel=self.edit_limit_channel,
+        )
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
@@ -185,6 +245,17 @@ class Settings(BaseModel):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _check_slack_token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> object:
+        if value is None:
+            return value
+        wanted = SLACK_TOKEN_PREFIX[str(info.field_name)]
+        problem = slack_token_problem(value.get_secret_value(), wanted)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("openai_base_url", "rss_url", "api_url", "slack_api_url", "discord_api_url")
     @classmethod
@@ -251,6 +322,21 @@ class Settings(BaseModel):
     def __repr__(self) -> str:
         # pydantic already masks SecretStr; keep the repr short for logs.
         return f"Settings(model={self.model!r}, db={str(self.db)!r}, categories={self.categories})"
+
+
+def slack_token_problem(token: str, wanted: str) -> str | None:
+    """Why `token` is not the kind of Slack token that starts with `wanted`, naming kinds by
+    their public prefix only (never a character of the token itself); None when it is."""
+    token = token.strip()
+    if token.startswith(wanted):
+        return None
+    expected = f"must be {SLACK_TOKEN_KINDS[wanted]} ({wanted}…)"
+    found = next((p for p in SLACK_TOKEN_KINDS if token.startswith(p)), None)
+    if found is None:
+        return f"{expected}; the value set does not look like a Slack token"
+    home = SLACK_TOKEN_HOME.get(found)
+    where = f": it belongs in {home}" if home else ""
+    return f"{expected}, not {SLACK_TOKEN_KINDS[found]} ({found}…){where}"
 
 
 def _read_prices_file(path: Path) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import aiosqlite
 from bot.models import AnnounceType, Criteria, Paper, Score, ScoreKey, Usage
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
+BUSY_TIMEOUT_MS = 15_000  # another process's write (a migration, a day's scores) is waited for
 
 
 _M001_INITIAL = """
@@ -195,7 +197,59 @@ _M004_RANKING = """
         );
 """
 
-MIGRATIONS: tuple[str, ...] = (_M001_INITIAL, _M002_CONVERSATION, _M003_DELIVERY, _M004_RANKING)
+_M005_WORK = """
+        CREATE TABLE work (
+            key TEXT PRIMARY KEY,                -- a unit of work, e.g. score:3:gpt-4o:2
+            owner TEXT NOT NULL,                 -- the process holding it (host:pid:nonce)
+            taken_at REAL NOT NULL,              -- unix seconds
+            expires_at REAL NOT NULL             -- taken over by anyone after this
+        );
+        CREATE TABLE feed_fetches (
+            categories TEXT PRIMARY KEY,
+            fetched_at TEXT NOT NULL,            -- the latest completed fetch of this feed
+            day TEXT,                            -- its announcement day; NULL: no announcement
+            new INTEGER NOT NULL DEFAULT 0,
+            cross_lists INTEGER NOT NULL DEFAULT 0,
+            replaced INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO feed_fetches (categories, fetched_at, day, new)
+            SELECT categories, MAX(fetched_at), day, items FROM feed_days GROUP BY categories;
+        CREATE TABLE ranking_sets (
+            day TEXT NOT NULL,
+            key TEXT NOT NULL,                   -- the ranking key (criteria, model, learning)
+            model_version TEXT NOT NULL,
+            ids TEXT NOT NULL,                   -- JSON array of paper ids, best first
+            scores TEXT NOT NULL,                -- JSON array of scores, same order
+            liked INTEGER NOT NULL DEFAULT 0,    -- liked papers it learned from
+            verdicts INTEGER NOT NULL DEFAULT 0, -- earlier LLM verdicts it learned from
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (day, key)
+        );
+        INSERT INTO ranking_sets (day, key, model_version, ids, scores, created_at)
+            SELECT day, 'channel:' || channel_id, MAX(model_version), json_group_array(paper_id),
+                   json_group_array(round(score, 5)), datetime('now')
+            FROM (SELECT * FROM rankings ORDER BY channel_id, day, rank)
+            GROUP BY channel_id, day;
+        ALTER TABLE digests ADD COLUMN criteria_id INTEGER;
+        ALTER TABLE digests ADD COLUMN ranking_key TEXT;
+        ALTER TABLE digests ADD COLUMN sent_ids TEXT;    -- JSON: the papers sent to the LLM
+        UPDATE digests SET ranking_key = 'channel:' || channel_id,
+            sent_ids = (SELECT json_group_array(paper_id) FROM
+                (SELECT paper_id FROM rankings r WHERE r.channel_id = digests.channel_id
+                 AND r.day = digests.day AND r.sent = 1 ORDER BY r.rank))
+            WHERE EXISTS (SELECT 1 FROM rankings r WHERE r.channel_id = digests.channel_id
+                          AND r.day = digests.day);
+        DROP TABLE rankings;
+        CREATE INDEX posted_parent ON posted(channel_id, day) WHERE slot = 'parent';
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _M001_INITIAL,
+    _M002_CONVERSATION,
+    _M003_DELIVERY,
+    _M004_RANKING,
+    _M005_WORK,
+)
 """SQL scripts applied in order on open, each in one transaction; the database's `user_version`
 is the number applied. Append, never edit."""
 
@@ -263,6 +317,49 @@ class RankingRow:
     score: float
     rank: int
     sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RankingSet:
+    """A day's local ranking under one ranking key: paper ids best first, their scores, and
+    what the model learned from."""
+
+    model_version: str
+    ids: tuple[str, ...]
+    scores: tuple[float, ...]
+    liked: int = 0
+    verdicts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFrame:
+    """What a channel's digest of a day was decided on: the criteria, the ranking and the
+    papers sent to the LLM. Once stored, rebuilding that day reuses it."""
+
+    criteria_id: int | None
+    ranking_key: str | None
+    sent_ids: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A unit of work held by one process until `expires_at` (unix seconds)."""
+
+    key: str
+    owner: str
+    taken_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFetch:
+    """The latest completed fetch of a feed: when, and the day it announced (None: nothing)."""
+
+    fetched_at: datetime
+    day: date | None
+    new: int
+    cross: int
+    replaced: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,10 +460,10 @@ class Store:
         db = await aiosqlite.connect(str(path))
         try:
             db.row_factory = aiosqlite.Row
+            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA foreign_keys=ON")
-            await db.execute("PRAGMA busy_timeout=5000")
             await _migrate(db)
             yield cls(db)
         finally:
@@ -720,13 +817,33 @@ class Store:
     # -- digests ----------------------------------------------------------------------------
 
     @_serialized
-    async def save_digest(self, channel_id: str, day: date, state: str, body: Any) -> None:
-        """Keep a channel's digest of a day (JSON-serialisable body) and its delivery state."""
+    async def save_digest(
+        self, channel_id: str, day: date, state: str, body: Any, frame: DigestFrame | None = None
+    ) -> None:
+        """Keep a channel's digest of a day (JSON-serialisable body) and its delivery state; a
+        `frame` records what the day was decided on (kept when None)."""
+        f = frame or DigestFrame(None, None, None)
+        sent = (
+            json.dumps(list(f.sent_ids), separators=(",", ":")) if f.sent_ids is not None else None
+        )
         await self._db.execute(
-            "INSERT INTO digests (channel_id, day, state, body, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "INSERT INTO digests (channel_id, day, state, body, updated_at, criteria_id, "
+            "ranking_key, sent_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(channel_id, day) DO UPDATE SET body = excluded.body, "
-            "updated_at = excluded.updated_at",
-            (channel_id, day.isoformat(), state, json.dumps(body), _now()),
+            "updated_at = excluded.updated_at, "
+            "criteria_id = COALESCE(excluded.criteria_id, digests.criteria_id), "
+            "ranking_key = COALESCE(excluded.ranking_key, digests.ranking_key), "
+            "sent_ids = COALESCE(excluded.sent_ids, digests.sent_ids)",
+            (
+                channel_id,
+                day.isoformat(),
+                state,
+                json.dumps(body),
+                _now(),
+                f.criteria_id,
+                f.ranking_key,
+                sent,
+            ),
         )
         await self._db.commit()
 
@@ -739,6 +856,123 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         return (row[0], json.loads(row[1])) if row else None
+
+    @_serialized
+    async def digest_frame(self, channel_id: str, day: date) -> DigestFrame | None:
+        """What a channel's digest of a day was decided on, if it was built."""
+        return await self._frame(channel_id, day)
+
+    async def _frame(self, channel_id: str, day: date) -> DigestFrame | None:
+        async with self._db.execute(
+            "SELECT criteria_id, ranking_key, sent_ids FROM digests "
+            "WHERE channel_id = ? AND day = ?",
+            (channel_id, day.isoformat()),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        sent = tuple(json.loads(row[2])) if row[2] is not None else None
+        return DigestFrame(row[0], row[1], sent)
+
+    @_serialized
+    async def thread_of(self, channel_id: str, day: date) -> str | None:
+        """The parent message of a day's digest already posted in a channel (the daily post's,
+        or the newest `today`'s), or None."""
+        async with self._db.execute(
+            "SELECT message_id FROM posted WHERE channel_id = ? AND day = ? AND slot = 'parent' "
+            "ORDER BY daily DESC, posted_at DESC LIMIT 1",
+            (channel_id, day.isoformat()),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    # -- work leases and feed fetches -----------------------------------------------------------
+
+    @_serialized
+    async def take_lease(
+        self, key: str, owner: str, now: float, expires_at: float, *, replacing: str = ""
+    ) -> bool:
+        """Take a unit of work for `owner` unless another owner holds an unexpired lease on it
+        (`replacing` names a holder known to be dead, whose lease is taken at once); atomic
+        across processes. True if `owner` holds it now."""
+        cur = await self._db.execute(
+            "INSERT INTO work (key, owner, taken_at, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, "
+            "taken_at = excluded.taken_at, expires_at = excluded.expires_at "
+            "WHERE work.expires_at < ? OR work.owner = excluded.owner OR work.owner = ?",
+            (key, owner, now, expires_at, now, replacing),
+        )
+        await self._db.commit()
+        return cur.rowcount > 0
+
+    @_serialized
+    async def lease(self, key: str) -> Lease | None:
+        """Who holds a unit of work, if anyone."""
+        async with self._db.execute(
+            "SELECT key, owner, taken_at, expires_at FROM work WHERE key = ?", (key,)
+        ) as cur:
+            row = await cur.fetchone()
+        return Lease(str(row[0]), str(row[1]), float(row[2]), float(row[3])) if row else None
+
+    @_serialized
+    async def renew_lease(self, key: str, owner: str, expires_at: float) -> bool:
+        """Extend a lease `owner` still holds; False if it was lost (expired and taken)."""
+        cur = await self._db.execute(
+            "UPDATE work SET expires_at = ? WHERE key = ? AND owner = ?",
+            (expires_at, key, owner),
+        )
+        await self._db.commit()
+        return cur.rowcount > 0
+
+    @_serialized
+    async def release_lease(self, key: str, owner: str) -> None:
+        """Give a unit of work back (only the owner's own lease)."""
+        await self._db.execute("DELETE FROM work WHERE key = ? AND owner = ?", (key, owner))
+        await self._db.commit()
+
+    @_serialized
+    async def leases(self) -> list[Lease]:
+        """Every unit of work some process holds or held (expired leases included)."""
+        async with self._db.execute(
+            "SELECT key, owner, taken_at, expires_at FROM work ORDER BY key"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Lease(str(r[0]), str(r[1]), float(r[2]), float(r[3])) for r in rows]
+
+    @_serialized
+    async def record_fetch(
+        self,
+        categories: str,
+        at: datetime,
+        day: date | None,
+        counts: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
+        """Remember a completed feed fetch (its announcement day, or None for no announcement)."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO feed_fetches (categories, fetched_at, day, new, cross_lists, "
+            "replaced) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                categories,
+                at.astimezone(UTC).isoformat(timespec="microseconds"),
+                day.isoformat() if day else None,
+                *counts,
+            ),
+        )
+        await self._db.commit()
+
+    @_serialized
+    async def last_fetch(self, categories: str) -> FeedFetch | None:
+        """The latest completed fetch of a feed."""
+        async with self._db.execute(
+            "SELECT fetched_at, day, new, cross_lists, replaced FROM feed_fetches "
+            "WHERE categories = ?",
+            (categories,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        day = date.fromisoformat(row[1]) if row[1] else None
+        return FeedFetch(datetime.fromisoformat(row[0]), day, int(row[2]), int(row[3]), int(row[4]))
 
     @_serialized
     async def set_digest_state(
@@ -973,60 +1207,111 @@ class Store:
     # -- local ranking and learning -----------------------------------------------------------
 
     @_serialized
-    async def save_ranking(
-        self, channel_id: str, day: date, version: str, rows: Sequence[tuple[str, float, int, bool]]
-    ) -> None:
-        """Keep a channel's ranking of a day: (paper id, score, rank, sent) for every candidate;
-        it replaces an earlier ranking of the same day."""
+    async def save_ranking_set(self, day: date, key: str, ranking: RankingSet) -> RankingSet:
+        """Keep a day's ranking under a ranking key, compactly (one row: ids and scores as packed
+        arrays). The first ranking stored under a key wins, so a day once ranked stays as it
+        was; returns the stored one."""
         await self._db.execute(
-            "DELETE FROM rankings WHERE channel_id = ? AND day = ?", (channel_id, day.isoformat())
-        )
-        await self._db.executemany(
-            "INSERT INTO rankings (channel_id, day, paper_id, model_version, score, rank, sent) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (channel_id, day.isoformat(), pid, version, score, rank, int(sent))
-                for pid, score, rank, sent in rows
-            ],
+            "INSERT OR IGNORE INTO ranking_sets (day, key, model_version, ids, scores, liked, "
+            "verdicts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                day.isoformat(),
+                key,
+                ranking.model_version,
+                json.dumps(ranking.ids, separators=(",", ":")),
+                json.dumps([round(x, 5) for x in ranking.scores], separators=(",", ":")),
+                ranking.liked,
+                ranking.verdicts,
+                _now(),
+            ),
         )
         await self._db.commit()
+        stored = await self._ranking_set(day, key)
+        assert stored is not None
+        return stored
+
+    @_serialized
+    async def ranking_set(self, day: date, key: str) -> RankingSet | None:
+        """A day's stored ranking under a ranking key, best first."""
+        return await self._ranking_set(day, key)
+
+    async def _ranking_set(self, day: date, key: str) -> RankingSet | None:
+        async with self._db.execute(
+            "SELECT model_version, ids, scores, liked, verdicts FROM ranking_sets "
+            "WHERE day = ? AND key = ?",
+            (day.isoformat(), key),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return RankingSet(
+            str(row[0]),
+            tuple(json.loads(row[1])),
+            tuple(float(x) for x in json.loads(row[2])),
+            int(row[3]),
+            int(row[4]),
+        )
 
     @_serialized
     async def ranking(self, channel_id: str, day: date) -> list[RankingRow]:
-        """A channel's stored ranking of a day, best first (empty when it was never ranked)."""
-        async with self._db.execute(
-            "SELECT paper_id, day, model_version, score, rank, sent FROM rankings "
-            "WHERE channel_id = ? AND day = ? ORDER BY rank",
-            (channel_id, day.isoformat()),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [_ranking_row(r) for r in rows]
+        """The ranking a channel's digest of a day was built from, best first (empty when that
+        digest was never built or its ranking was pruned)."""
+        frame = await self._frame(channel_id, day)
+        if frame is None or frame.ranking_key is None:
+            return []
+        ranked = await self._ranking_set(day, frame.ranking_key)
+        if ranked is None:
+            return []
+        sent = set(frame.sent_ids or ())
+        return [
+            RankingRow(pid, day, ranked.model_version, score, n, pid in sent)
+            for n, (pid, score) in enumerate(zip(ranked.ids, ranked.scores, strict=True), 1)
+        ]
 
     @_serialized
     async def ranked_day(self, channel_id: str, paper_id: str) -> RankedDay | None:
-        """The newest ranking of a channel that placed this paper, with that day's totals."""
+        """The newest ranking of a channel's digests that placed this paper, with that day's
+        totals."""
         async with self._db.execute(
-            "SELECT r.paper_id, r.day, r.model_version, r.score, r.rank, r.sent, "
-            "(SELECT COUNT(*) FROM rankings t WHERE t.channel_id = r.channel_id "
-            " AND t.day = r.day), "
-            "(SELECT COUNT(*) FROM rankings t WHERE t.channel_id = r.channel_id "
-            " AND t.day = r.day AND t.sent = 1) "
-            "FROM rankings r WHERE r.channel_id = ? AND r.paper_id = ? ORDER BY r.day DESC LIMIT 1",
+            "SELECT d.day, d.sent_ids, r.model_version, r.scores, CAST(j.key AS INTEGER), "
+            "json_array_length(r.ids) FROM digests d "
+            "JOIN ranking_sets r ON r.day = d.day AND r.key = d.ranking_key, json_each(r.ids) j "
+            "WHERE d.channel_id = ? AND j.value = ? ORDER BY d.day DESC LIMIT 1",
             (channel_id, paper_id),
         ) as cur:
             row = await cur.fetchone()
-        return RankedDay(_ranking_row(row), int(row[6]), int(row[7])) if row else None
+        if row is None:
+            return None
+        sent = json.loads(row[1]) if row[1] else []
+        index = int(row[4])
+        score = float(json.loads(row[3])[index])
+        ranking_row = RankingRow(
+            paper_id, date.fromisoformat(row[0]), str(row[2]), score, index + 1, paper_id in sent
+        )
+        return RankedDay(ranking_row, int(row[5]), len(sent))
 
     @_serialized
     async def ranked_days(self, channel_id: str, before: date, limit: int = 30) -> list[date]:
-        """Days before `before` that the channel has a ranking of, newest first."""
+        """Days before `before` whose digest in this channel has a stored ranking, newest
+        first."""
         async with self._db.execute(
-            "SELECT DISTINCT day FROM rankings WHERE channel_id = ? AND day < ? "
-            "ORDER BY day DESC LIMIT ?",
+            "SELECT d.day FROM digests d JOIN ranking_sets r "
+            "ON r.day = d.day AND r.key = d.ranking_key "
+            "WHERE d.channel_id = ? AND d.day < ? ORDER BY d.day DESC LIMIT ?",
             (channel_id, before.isoformat(), limit),
         ) as cur:
             rows = await cur.fetchall()
         return [date.fromisoformat(r[0]) for r in rows]
+
+    @_serialized
+    async def prune_rankings(self, before: date) -> int:
+        """Forget the full rankings of days before `before` (what `explain` says of a paper that
+        was never sent to the LLM); digests keep the papers they sent. Returns rows removed."""
+        cur = await self._db.execute(
+            "DELETE FROM ranking_sets WHERE day < ?", (before.isoformat(),)
+        )
+        await self._db.commit()
+        return cur.rowcount
 
     @_serialized
     async def reactions(self, channel_id: str, limit: int = 2000) -> list[Reaction]:
@@ -1211,16 +1496,42 @@ def _usage_filter(
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:
-    async with db.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
-    applied = int(row[0]) if row else 0
-    for number, script in enumerate(MIGRATIONS[applied:], start=applied + 1):
-        # executescript commits whatever is pending first, so the transaction is spelled out in
-        # the script itself: a failing migration leaves the database at the previous version.
+    """Apply the missing migrations. Several processes may open a new database together: each
+    takes the write lock (BEGIN IMMEDIATE) and reads `user_version` inside it, so exactly one
+    applies a migration and the others find it done."""
+    while True:
+        async with db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        if (int(row[0]) if row else 0) >= len(MIGRATIONS):
+            return
+        await db.commit()
+        await db.execute("BEGIN IMMEDIATE")
         try:
-            await db.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
+            async with db.execute("PRAGMA user_version") as cur:
+                row = await cur.fetchone()
+            applied = int(row[0]) if row else 0
+            if applied < len(MIGRATIONS):
+                for statement in _statements(MIGRATIONS[applied]):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {applied + 1}")
+            await db.commit()
         except BaseException:
             await db.rollback()
             raise
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script cut into single statements (aiosqlite's executescript would commit
+    the open transaction first)."""
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            stripped = pending.strip()
+            if stripped.rstrip(";").strip():
+                out.append(stripped)
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out

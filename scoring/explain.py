@@ -1,7 +1,9 @@
 """Explanations: why a paper got its relevance and novelty under a channel's criteria, in a few
 sentences written by the LLM from the criteria version that was actually used.
 
-This module builds the request and reads the reply. Caching and the ledger are the caller's.
+This module builds the request and reads the reply, whatever its shape (`scoring.completion`):
+a reply it cannot read is a one-line `BotError`, never a crash. Caching and the ledger are the
+caller's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from openai import AsyncOpenAI
 
 from bot.errors import BotError, ScoringError
 from bot.models import Paper, Score, Usage
+from scoring.completion import read_completion
 from scoring.pricing import PriceTable
 from scoring.prompt import is_reasoning_model, paper_block
 
@@ -56,7 +59,7 @@ class Explainer:
             {"reasoning_effort": "low"} if is_reasoning_model(self.model) else {"temperature": 0}
         )
         try:
-            response = await self._client.chat.completions.create(
+            raw = await self._client.chat.completions.with_raw_response.create(
                 model=self.model,
                 messages=explain_messages(paper, score, criteria_text),  # type: ignore[arg-type]
                 **options,
@@ -69,16 +72,11 @@ class Explainer:
             raise BotError(
                 f"the LLM could not explain this right now ({type(exc).__name__}); try again later"
             ) from None
-        usage = response.usage
+        reply = read_completion(raw.content)
         cost = self._prices.usage(
-            self.model,
-            usage.prompt_tokens if usage else 0,
-            (usage.prompt_tokens_details.cached_tokens or 0)
-            if usage and usage.prompt_tokens_details
-            else 0,
-            usage.completion_tokens if usage else 0,
+            self.model, reply.prompt_tokens, reply.cached_tokens, reply.completion_tokens
         )
-        text = (response.choices[0].message.content or "").strip() if response.choices else ""
+        text = (reply.text or "").strip() if not reply.refusal else ""
         if not text:
             raise BotError("the LLM returned an empty explanation; try again later")
         return text[:MAX_EXPLANATION_CHARS], cost

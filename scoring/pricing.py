@@ -2,7 +2,9 @@
 
 Prices are US dollars per million tokens, as published by OpenAI (list prices, standard tier).
 A model missing from the table is costed at zero and marked unpriced, so reports say "price
-unknown" instead of inventing a number. This module must not call any API.
+unknown" instead of inventing a number. Requests made through the Batch API cost
+`BATCH_DISCOUNT` of the standard prices (OpenAI's batch tier is half price, cached input
+included). This module must not call any API.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ DEFAULT_PRICES: Mapping[str, Price] = {
 }
 
 
+BATCH_DISCOUNT = 0.5
+"""What a Batch API request costs relative to the standard tier."""
+
+
 class PriceTable:
     """Looks up a model's price by exact name, then by the longest known prefix
     (`gpt-4o-2024-08-06` is priced as `gpt-4o`)."""
@@ -52,15 +58,24 @@ class PriceTable:
         prefixes = [name for name in self._prices if model.startswith(name + "-")]
         return self._prices[max(prefixes, key=len)] if prefixes else None
 
-    def usage(self, model: str, prompt: int, cached: int, completion: int) -> Usage:
-        """One call's usage with its cost; cached tokens are part of `prompt`."""
+    def usage(
+        self, model: str, prompt: int, cached: int, completion: int, *, batch: bool = False
+    ) -> Usage:
+        """One call's usage with its cost; cached tokens are part of `prompt`. `batch`: the
+        call went through the Batch API, at batch prices."""
         price = self.price(model)
         if price is None:
             return Usage(1, prompt, cached, completion, priced=False)
+        factor = BATCH_DISCOUNT if batch else 1.0
         fresh = max(prompt - cached, 0)
-        prompt_cost = (fresh * price.input + cached * price.cached_input) / 1_000_000
+        prompt_cost = factor * (fresh * price.input + cached * price.cached_input) / 1_000_000
         return Usage(
-            1, prompt, cached, completion, prompt_cost, completion * price.output / 1_000_000
+            1,
+            prompt,
+            cached,
+            completion,
+            prompt_cost,
+            factor * completion * price.output / 1_000_000,
         )
 
 

@@ -23,10 +23,11 @@ Everything is rank-normalised, so the final score is in (0, 1]; ties break by ar
 whole computation is deterministic for fixed inputs.
 
 `rank` is pure and synchronous: no I/O, no clock, no randomness. The caller decides what to
-send on. `rank_off_loop` is the same computation for an event loop: it runs `rank` in a worker
-process that leaves when rankings stop coming, so scikit-learn, SciPy and NumPy (about 90 MB,
-and a second of CPU to import) are loaded there and released with it, never in the caller's
-process. This module must not import them at module level.
+send on. `rank_off_loop` (and `learned_scores_off_loop`, for a model of the examples alone) is
+the same computation for an event loop: it runs in a worker process that leaves when rankings
+stop coming, so scikit-learn, SciPy and NumPy (about 90 MB, and a second of CPU to import) are
+loaded there and released with it, never in the caller's process. This module must not import
+them at module level.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ import math
 import multiprocessing
 import re
 import threading
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from bot.models import Paper
 
@@ -87,6 +88,8 @@ BLEND_MAX = 0.9  # the criteria always keep some say
 NOT_WANTED_WEIGHT = 0.3
 CORE_LIFT = 0.3  # added to the (0, 1] similarity rank of a paper in a followed category
 MAX_EXAMPLES = 1000  # newest examples kept for training (about two weeks): bounded time
+T = TypeVar("T")
+
 WORKER_IDLE_SECONDS = 30.0  # the worker leaves this long after its last ranking
 
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
@@ -215,8 +218,20 @@ async def rank_off_loop(
     """
     if not papers:
         return Ranking(())
-    future = _WORKER.submit(list(papers), criteria_text, list(examples), frozenset(core))
-    return await asyncio.wrap_future(future)
+    args = (list(papers), criteria_text, list(examples), frozenset(core))
+    return await asyncio.wrap_future(_WORKER.submit(rank, *args))
+
+
+async def learned_scores_off_loop(texts: Sequence[str], examples: Sequence[Example]) -> list[float]:
+    """`learned_scores` (the model of the examples alone, e.g. a channel's taste), computed in
+    the ranking worker like `rank_off_loop`, as plain floats."""
+    if not texts:
+        return []
+    return await asyncio.wrap_future(_WORKER.submit(_learned_list, list(texts), list(examples)))
+
+
+def _learned_list(texts: list[str], examples: list[Example]) -> list[float]:
+    return [float(v) for v in learned_scores(texts, examples)]
 
 
 class _Worker:
@@ -234,13 +249,8 @@ class _Worker:
         self._pending = 0
         self._retire: threading.Timer | None = None
 
-    def submit(
-        self,
-        papers: list[Paper],
-        criteria_text: str,
-        examples: list[Example],
-        core: frozenset[str],
-    ) -> Future[Ranking]:
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        """`fn(*args)` in the worker; `fn` must be a module-level function (it is pickled)."""
         with self._lock:
             if self._retire is not None:
                 self._retire.cancel()
@@ -251,7 +261,7 @@ class _Worker:
             pool = self._pool
             self._pending += 1
         try:
-            future = pool.submit(rank, papers, criteria_text, examples, core)
+            future = pool.submit(fn, *args)
         except BrokenProcessPool:
             self._finished(pool, broken=True)
             raise
@@ -278,7 +288,7 @@ class _Worker:
         pool.shutdown(wait=False)
 
 
-def _broke(future: Future[Ranking]) -> bool:
+def _broke(future: Future[Any]) -> bool:
     return not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
 
 

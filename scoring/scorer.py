@@ -8,7 +8,12 @@ What it guarantees:
   batches), up to `rounds` times; an id the model invented is ignored;
 - a malformed reply never aborts the run: the good part of a batch is kept;
 - requests run concurrently under `concurrency`; the SDK retries 429/5xx honouring `Retry-After`;
-- a refusal of the whole job (bad key, unknown model) stops the run with a ScoringError;
+- a reply of the wrong shape (no choices, `message: null`, usage as text...) is a failed request
+  for its papers, asked again in the next round; `content` given as a list of parts is read;
+- until the endpoint has answered once in a run, connection errors are retried here (quietly,
+  without the SDK's retries) for at most `unreachable_after` seconds from the run's start, then
+  the run stops with `LLMUnavailable`; a refused key (401/403) raises it at once, and an
+  unknown model a plain ScoringError. `LLMUnavailable` names the endpoint, never the key;
 - with a `SpendingCap`, a batch is sent only if its estimated cost still fits under the cap, so
   the run stops at the cap instead of crossing it; what was not sent is reported as unscored.
 
@@ -19,16 +24,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import socket
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from openai import AsyncOpenAI
 
-from bot.errors import ScoringError
+from bot.errors import LLMUnavailable, ScoringError
 from bot.models import Paper, Score, Usage
 from scoring import prompt
+from scoring.completion import Completion, read_completion
 from scoring.parse import parse_reply
 from scoring.pricing import PriceTable
 
@@ -38,6 +48,11 @@ Sink = Callable[[Sequence[Score], Usage], Awaitable[None]]
 Progress = Callable[[int, int], None]
 StructuredMode = Literal["auto", "on", "off"]
 _ANSWER_TOKENS_PER_PAPER = 90
+UNREACHABLE_AFTER: Final = 10.0  # seconds of connection errors before a run gives up
+_FIRST_PAUSE: Final = 0.25  # between connection attempts, doubling
+_MIN_CONNECT_TIMEOUT: Final = 1.0
+_MAX_RETRY_AFTER: Final = 60.0
+_ERRNO: Final = re.compile(r"^\[Errno -?\d+\]\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,8 @@ class _Run:
     done: set[str] = field(default_factory=set)
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    answered: bool = False  # the endpoint sent an HTTP response (of any status) in this run
 
     async def accept(self, scores: Sequence[Score], usage: Usage) -> None:
         fresh = [s for s in scores if s.paper_id not in self.done]
@@ -111,6 +128,7 @@ class LLMScorer:
         structured: StructuredMode = "auto",
         rounds: int = 3,
         round_pause: float = 2.0,
+        unreachable_after: float = UNREACHABLE_AFTER,
     ) -> None:
         self._client = client
         self.model = model
@@ -121,6 +139,8 @@ class LLMScorer:
         self._may_fall_back = structured == "auto"
         self._rounds = rounds
         self._round_pause = round_pause
+        self._unreachable_after = unreachable_after
+        self.endpoint = public_url(str(client.base_url))
 
     async def score(
         self,
@@ -191,18 +211,18 @@ class LLMScorer:
     ) -> tuple[str | None, Usage]:
         """One request; returns the reply text (None when there is nothing to parse)."""
         structured = self._structured
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": prompt.messages(
+                criteria_text, papers, structured=structured, examples=run.examples
+            ),
+            **prompt.request_options(self.model, structured=structured),
+        }
         try:
-            response = await self._client.chat.completions.create(
-                model=self.model,
-                messages=prompt.messages(  # type: ignore[arg-type]
-                    criteria_text, papers, structured=structured, examples=run.examples
-                ),
-                **prompt.request_options(self.model, structured=structured),
-            )
+            body = await self._send(request, run)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise ScoringError(
-                f"the LLM endpoint refused the API key (HTTP {exc.status_code}); "
-                "check OPENAI_API_KEY"
+            raise LLMUnavailable(
+                self.endpoint, f"refused the API key (HTTP {exc.status_code})", refused=True
             ) from None
         except openai.NotFoundError:
             raise ScoringError(
@@ -217,7 +237,80 @@ class LLMScorer:
             return self._failed(run, papers, f"request rejected: {_short(exc)}")
         except openai.APIError as exc:
             return self._failed(run, papers, f"request failed: {_short(exc)}")
-        return _reply_text(response), self._usage(response)
+        completion = read_completion(body)
+        usage = self._usage(completion)
+        if completion.text is None:
+            return self._failed(run, papers, completion.problem or "no reply text", usage)
+        return completion.text, usage
+
+    async def _send(self, request: dict[str, Any], run: _Run) -> bytes:
+        """The body of one successful (HTTP 200) request.
+
+        Until the endpoint has answered once in this run, each attempt goes out without the
+        SDK's retries and with its connect timeout bounded by the time left, so a dead endpoint
+        costs `unreachable_after` seconds, not the SDK's backoff times the batches and rounds.
+        Once anything has answered, the SDK's retries apply as configured (less one used here).
+        """
+        client = self._client
+        pause = _FIRST_PAUSE
+        while not run.answered:
+            try:
+                raw = await self._probing(run).chat.completions.with_raw_response.create(**request)
+            except openai.APIConnectionError as exc:
+                if not run.answered:
+                    await self._still_unreachable(run, exc, pause)
+                    pause *= 2
+                    continue
+                # another request got through meanwhile: an ordinary failure, for the SDK
+                client = self._retrying(exc)
+                await asyncio.sleep(pause)
+            except openai.APIStatusError as exc:
+                run.answered = True
+                if not _sdk_retries(exc):
+                    raise
+                client = self._retrying(exc)
+                await asyncio.sleep(_retry_after(exc, pause))
+            else:
+                run.answered = True
+                return bytes(raw.content)
+        raw = await client.chat.completions.with_raw_response.create(**request)
+        run.answered = True
+        return bytes(raw.content)
+
+    def _probing(self, run: _Run) -> AsyncOpenAI:
+        """The client for one attempt before the endpoint has answered: no SDK retries, and no
+        waiting for a connection beyond the time left."""
+        left = run.started + self._unreachable_after - time.monotonic()
+        connect = max(left, _MIN_CONNECT_TIMEOUT)
+        return self._client.with_options(
+            max_retries=0, timeout=_with_connect_timeout(self._client.timeout, connect)
+        )
+
+    def _retrying(self, exc: openai.APIError) -> AsyncOpenAI:
+        """The client to send a request again after one attempt failed in `_send`: the SDK's
+        retries, one fewer; `exc` again when none are configured."""
+        if self._client.max_retries <= 0:
+            raise exc
+        return self._client.with_options(max_retries=self._client.max_retries - 1)
+
+    async def _still_unreachable(
+        self, run: _Run, exc: openai.APIConnectionError, pause: float
+    ) -> None:
+        """Wait before the next connection attempt, or give up with LLMUnavailable once
+        `unreachable_after` seconds have passed since the run started."""
+        reason = self._connection_reason(exc)
+        elapsed = time.monotonic() - run.started
+        left = self._unreachable_after - elapsed
+        log.info("LLM endpoint %s not reachable after %.1f s: %s", self.endpoint, elapsed, reason)
+        if left <= 0:
+            raise LLMUnavailable(self.endpoint, f"{reason}; gave up after {elapsed:.0f} s")
+        await asyncio.sleep(min(pause, left))
+
+    def _connection_reason(self, exc: openai.APIConnectionError) -> str:
+        """What went wrong with the connection, in a few words and without the key."""
+        text = connection_reason(exc)
+        key = self._client.api_key
+        return text.replace(key, "***") if key else text
 
     def _estimate(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> float:
         """A generous dollar estimate of one request (liked-paper examples included): about 3
@@ -230,29 +323,91 @@ class LLMScorer:
         completion_tokens = _ANSWER_TOKENS_PER_PAPER * len(papers) + 16
         return self._prices.usage(self.model, prompt_tokens, 0, completion_tokens).cost_usd
 
-    def _failed(self, run: _Run, papers: Sequence[Paper], why: str) -> tuple[None, Usage]:
+    def _failed(
+        self, run: _Run, papers: Sequence[Paper], why: str, usage: Usage | None = None
+    ) -> tuple[None, Usage]:
+        """A request that gave nothing to parse; its papers wait for the next round. `usage`
+        keeps a paid reply on the ledger even when it could not be read."""
         message = f"{len(papers)} papers not scored this round: {why}"
         log.warning("%s", message)
         run.problems.append(message)
-        return None, Usage()
+        return None, usage or Usage()
 
-    def _usage(self, response: object) -> Usage:
-        usage = getattr(response, "usage", None)
-        if usage is None:
+    def _usage(self, completion: Completion) -> Usage:
+        if not completion.has_usage:
             return Usage(calls=1, priced=self._prices.price(self.model) is not None)
-        details = getattr(usage, "prompt_tokens_details", None)
-        cached = int(getattr(details, "cached_tokens", 0) or 0)
         return self._prices.usage(
-            self.model, int(usage.prompt_tokens or 0), cached, int(usage.completion_tokens or 0)
+            self.model,
+            completion.prompt_tokens,
+            completion.cached_tokens,
+            completion.completion_tokens,
         )
 
 
-def _reply_text(response: object) -> str | None:
-    choices = getattr(response, "choices", None) or []
-    if not choices:
-        return None
-    message = choices[0].message
-    return message.content if message.content else (message.refusal or None)
+def connection_reason(exc: BaseException) -> str:
+    """A connection failure in a few words: the innermost cause the HTTP stack chained to it
+    (refused, host not found, timed out) rather than its generic wrappers."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "no answer within the request timeout (ARXIV_BOT_LLM_TIMEOUT)"
+    inner: BaseException = exc
+    for _ in range(10):  # the stack nests a few wrappers; a cycle must not hang us
+        cause = inner.__cause__ or inner.__context__
+        if cause is None:
+            break
+        inner = cause
+    if isinstance(inner, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(inner, socket.gaierror):
+        return "host name not found"
+    if isinstance(inner, TimeoutError):
+        return "connection timed out"
+    text = _ERRNO.sub("", " ".join(str(inner).split()))
+    return text[:120] or type(inner).__name__
+
+
+def public_url(url: str) -> str:
+    """An endpoint URL fit to print: no user, password, query or fragment (where keys hide)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "(an unparsable OPENAI_BASE_URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    return urlunsplit((parts.scheme, host + port, parts.path.rstrip("/"), "", ""))
+
+
+def _with_connect_timeout(timeout: object, connect: float) -> openai.Timeout:
+    """The client's timeout with the connect phase bounded by `connect` seconds."""
+    if isinstance(timeout, openai.Timeout):
+        bounded = min(connect, timeout.connect) if timeout.connect is not None else connect
+        return openai.Timeout(
+            connect=bounded, read=timeout.read, write=timeout.write, pool=timeout.pool
+        )
+    total = float(timeout) if isinstance(timeout, int | float) else None
+    return openai.Timeout(total, connect=min(connect, total) if total else connect)
+
+
+def _sdk_retries(exc: openai.APIStatusError) -> bool:
+    """Whether the SDK would retry this status (it honours `x-should-retry` first)."""
+    should = exc.response.headers.get("x-should-retry")
+    if should in ("true", "false"):
+        return should == "true"
+    return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+
+
+def _retry_after(exc: openai.APIStatusError, default: float) -> float:
+    """The pause a status error asks for (`retry-after-ms`, `retry-after` in seconds)."""
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) / scale
+        except ValueError:
+            continue
+        if 0 < seconds <= _MAX_RETRY_AFTER:
+            return seconds
+    return default
 
 
 def _about_response_format(exc: openai.BadRequestError) -> bool:

@@ -1,8 +1,16 @@
-"""Shared fixtures: the fake arXiv and OpenAI servers on 127.0.0.1, and settings for them."""
+"""Shared fixtures: the fake arXiv and OpenAI servers on 127.0.0.1, and settings for them.
+
+Tests never see the developer's configuration: a session-wide fixture removes every
+`ARXIV_BOT_*`, `OPENAI_*`, `SLACK_*` and `DISCORD_*` variable from the environment, and a bot
+started in a child process gets an explicit environment, a scratch working directory and an
+`--env-file` that does not exist (`child_env`, `NO_ENV_FILE`), so a `.env` in the checkout is
+never read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +24,41 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.synth import load_eval_day, rss_feed
 
 TEST_KEY = "sk-test-never-shown-7f3a9c"
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_PREFIXES = ("ARXIV_BOT_", "OPENAI_", "SLACK_", "DISCORD_")
+# Where the tests find ../shared/ (recorded fixtures), not a setting of the bot.
+TEST_INFRASTRUCTURE = frozenset({"ARXIV_BOT_SHARED_DIR"})
+NO_ENV_FILE = "--env-file=/nonexistent/arxiv-bot-tests/.env"
+
+
+def developer_config(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """The names of variables in `environ` that would configure the bot or its SDKs."""
+    return [
+        name
+        for name in environ
+        if name.startswith(CONFIG_PREFIXES) and name not in TEST_INFRASTRUCTURE
+    ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _without_developer_config() -> Iterator[None]:
+    """Hide the developer's bot, OpenAI, Slack and Discord variables from every test (the
+    SDKs read some of them, e.g. `OPENAI_BASE_URL`, when the bot passes nothing)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in developer_config(os.environ):
+            patch.delenv(name)
+        yield
+
+
+def child_env(env: dict[str, str]) -> dict[str, str]:
+    """The whole environment of a bot in a child process: `env`, plus what Python needs to find
+    the interpreter and this checkout's `tests` package, and nothing of the developer's."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO),
+        **{k: v for k, v in os.environ.items() if k in TEST_INFRASTRUCTURE},
+        **env,
+    }
 
 
 @pytest.fixture

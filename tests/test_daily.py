@@ -152,7 +152,9 @@ class World:
         async with (
             CrashingStore.open(self.db) as store,
             aiohttp.ClientSession() as http,
-            AsyncOpenAI(api_key=TEST_KEY, base_url=self.llm.base_url, max_retries=0) as client,
+            AsyncOpenAI(
+                api_key=TEST_KEY, base_url=self.env["OPENAI_BASE_URL"], max_retries=0
+            ) as client,
         ):
             cast(CrashingStore, store).crash = crash
             core = wire_core(settings, store, http, client)
@@ -463,6 +465,69 @@ async def test_llm_failures_post_what_is_scored_and_add_the_rest_later(world: Wo
     assert_exactly_once(world.chat)
 
 
+async def test_with_the_llm_unreachable_the_digest_says_so_and_when_it_tries_again(
+    world: World,
+) -> None:
+    live = world.env["OPENAI_BASE_URL"]
+    world.env["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"  # nothing listens there
+    world.env["ARXIV_BOT_LLM_GIVE_UP"] = "0.5"
+    await subscribe(world, "C1")
+    await subscribe(world, "C2")
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+    for channel in ("C1", "C2"):
+        (parent,) = world.chat.of(channel, "parent")
+        assert "nothing today" in parent.text  # posted on time with what is scored: nothing
+        record = await _digest_record(world, channel)
+        note = record["notes"][0]
+        assert "The LLM could not be reached" in note
+        assert "I will try again at 08:15 Europe/Berlin" in note  # the channel's zone
+    world.env["OPENAI_BASE_URL"] = live  # the LLM is back
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6, 20))
+        await bot.runner.tick()
+    assert sorted(card_ids(world.chat)) == SELECTED
+
+
+async def test_a_refused_key_is_said_in_the_digest(world: World) -> None:
+    world.llm.valid_key = "sk-another-key"
+    await subscribe(world)
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+    note = (await _digest_record(world, "C1"))["notes"][0]
+    assert "The LLM refused the bot's API key" in note
+    assert "OPENAI_API_KEY" in note
+    assert TEST_KEY not in note
+
+
+async def _digest_record(world: World, channel: str) -> dict[str, Any]:
+    async with Store.open(world.db) as store:
+        record = await store.digest(channel, DAY)
+    assert record is not None
+    body: dict[str, Any] = record[1]
+    return body
+
+
+async def test_an_unreadable_feed_is_told_to_the_channels_once_not_as_a_holiday(
+    world: World,
+) -> None:
+    await subscribe(world)
+    monday = date(2025, 5, 5)
+    papers = load_eval_day(monday.isoformat())[:20]
+    odd = {p["id"]: "revised" for p in papers}  # a feed format the bot does not know
+    world.arxiv.set_feed(rss_feed(papers, monday, announce_types=odd))
+    async with world.bot() as bot:
+        for minute in (35, 45, 58):
+            world.clock.at(utc(monday, 4, minute))
+            await bot.runner.tick()
+    told = [m.text for m in world.chat.of("C1", "notice") if "feed" in m.text]
+    assert len(told) == 1  # once, not on every retry
+    assert "20 items and none could be read" in told[0]
+    assert "holiday" not in told[0]
+
+
 async def test_a_platform_down_for_three_attempts_gets_the_digest_once(world: World) -> None:
     await subscribe(world)
     world.chat.down = 3
@@ -476,6 +541,35 @@ async def test_a_platform_down_for_three_attempts_gets_the_digest_once(world: Wo
     assert status["C1"].last_state == "posted"
     assert status["C1"].attempts == 3
     assert "unreachable" in status["C1"].last_error
+
+
+@dataclass(slots=True)
+class BuggyChat(FakeChat):
+    """A platform adapter with a bug: its first parent post raises an unexpected error."""
+
+    bugs: int = 1
+
+    async def post_parent(self, channel_id: str, digest: Any) -> str:
+        if self.bugs:
+            self.bugs -= 1
+            raise RuntimeError("an adapter bug")
+        return await FakeChat.post_parent(self, channel_id, digest)
+
+
+async def test_an_unexpected_error_in_a_tick_is_said_in_the_channel_then_retried(
+    world: World,
+) -> None:
+    await subscribe(world)
+    chat = BuggyChat()
+    async with world.bot(platform=lambda core: chat) as bot:
+        world.clock.at(utc(DAY, 6))
+        await bot.runner.tick()
+        (notice,) = chat.of("C1", "notice")
+        assert f"The arXiv digest of {DAY} ran into an error (RuntimeError)" in notice.text
+        await bot.runner.tick()
+        await bot.runner.tick()
+    assert_exactly_once(chat)
+    assert len(chat.of("C1", "notice")) == 1  # said once, not every tick
 
 
 async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: World) -> None:
@@ -497,6 +591,7 @@ async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: Worl
 
 async def test_the_daily_post_sends_only_the_channels_share_of_the_ranking(world: World) -> None:
     world.env["ARXIV_BOT_LLM_MIN_PAPERS"] = "0"
+    world.env["ARXIV_BOT_ADAPTIVE_SHARE"] = "false"  # no warm-up: the channel's share as set
     async with world.bot() as bot:
         assert "Subscribed" in await bot.say("C1", "subscribe")
         await bot.say("C1", "settings llm-share 10%")
@@ -612,6 +707,29 @@ async def test_a_process_killed_mid_thread_finishes_the_thread_once_on_restart(
     parents = server.of("C1", "parent")
     assert len(parents) == 1
     assert sorted(m.paper_id or "" for m in server.of("C1", "card")) == SELECTED
+
+
+async def test_two_processes_on_one_database_post_every_card_once(world: World) -> None:
+    await subscribe(world)  # fetched and scored at 04:00 UTC in this process
+    await subscribe(world, "C2")
+    async with ChatServer() as server:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            **world.env,
+            "ARXIV_BOT_TEST_NOW": utc(DAY, 6, 1).isoformat(),
+            "ARXIV_BOT_TEST_CHAT_URL": server.url,
+        }
+
+        async def bot_process() -> int:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.fakes.daily_process", env=env, cwd=REPO
+            )
+            return await asyncio.wait_for(proc.wait(), timeout=60)
+
+        assert list(await asyncio.gather(bot_process(), bot_process())) == [0, 0]
+    for channel in ("C1", "C2"):
+        assert len(server.of(channel, "parent")) == 1
+        assert sorted(m.paper_id or "" for m in server.of(channel, "card")) == SELECTED
 
 
 async def test_slack_daily_post_survives_a_kill_between_posting_and_recording(

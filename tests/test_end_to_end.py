@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
 import aiohttp
 
-from tests.conftest import TEST_KEY, bot_env
+from tests.conftest import NO_ENV_FILE, TEST_KEY, bot_env, child_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, load_labels
@@ -25,26 +25,28 @@ from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
 from tests.fakes.synth import load_eval_day, rss_feed
 
 DAY = "2025-05-02"
-REPO = Path(__file__).resolve().parents[1]
 
 
 async def run_cli(
-    env: dict[str, str], *args: str, stdin: str | None = None
+    env: dict[str, str], *args: str, stdin: str | None = None, cwd: Path | None = None
 ) -> tuple[int, str, str]:
-    """Run `python -m bot ...` in a child process while the fakes keep serving."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        cwd=REPO,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    data = stdin.encode() if stdin is not None else None
-    out, err = await asyncio.wait_for(proc.communicate(data), timeout=120)
+    """Run `python -m bot ...` in a child process while the fakes keep serving: with `env` as
+    its whole configuration, in `cwd` (a scratch directory by default), reading no `.env`."""
+    with tempfile.TemporaryDirectory(prefix="arxiv-bot-cli-") as scratch:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            NO_ENV_FILE,
+            *args,
+            env=child_env(env),
+            cwd=cwd or scratch,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        data = stdin.encode() if stdin is not None else None
+        out, err = await asyncio.wait_for(proc.communicate(data), timeout=120)
     return proc.returncode or 0, out.decode(), err.decode()
 
 
@@ -246,9 +248,10 @@ async def test_a_run_killed_mid_scoring_loses_nothing_already_paid_for(
         sys.executable,
         "-m",
         "bot",
+        NO_ENV_FILE,
         "digest",
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        cwd=REPO,
+        env=child_env(env),
+        cwd=tmp_path,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -292,10 +295,11 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(
             ARXIV_BOT_SLACK_API_URL=slack.api_url,
             ARXIV_BOT_HEALTH_PORT=str(health_port),
         )
-        proc = await start_run(env)
+        proc = await start_run(env, tmp_path)
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, f"http://127.0.0.1:{health_port}/healthz", proc)
+                await wait_listening(http_port, proc)  # Slack connects beside the schedule
                 body = command_form("subscribe", response_url=slack.response_url("sub"))
                 headers = {
                     **signed_headers("run-test-signing-secret", body),
@@ -316,18 +320,34 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(
     assert "run-test-signing-secret" not in log
 
 
-async def start_run(env: dict[str, str]) -> asyncio.subprocess.Process:
-    """`arxiv-bot run` in a child process, its log on a pipe."""
+async def start_run(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    """`arxiv-bot run` in a child process in `cwd`, configured by `env` alone, its log on a
+    pipe."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
+        NO_ENV_FILE,
         "run",
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        cwd=REPO,
+        env=child_env(env),
+        cwd=cwd,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def read_until(
+    proc: asyncio.subprocess.Process, text: str, times: int = 1, within: float = 30
+) -> str:
+    """The log of a `start_run` process up to the `times`-th line containing `text`."""
+    assert proc.stderr is not None
+    seen = ""
+    async with asyncio.timeout(within):
+        while seen.count(text) < times:
+            line = await proc.stderr.readline()
+            assert line, f"the bot exited before logging {text!r}: {seen[-2000:]}"
+            seen += line.decode()
+    return seen
 
 
 async def stop_run(proc: asyncio.subprocess.Process) -> str:
@@ -335,6 +355,20 @@ async def stop_run(proc: asyncio.subprocess.Process) -> str:
     proc.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     return err.decode()
+
+
+async def wait_listening(port: int, proc: asyncio.subprocess.Process) -> None:
+    for _ in range(300):
+        assert proc.returncode is None, "the bot exited"
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise AssertionError(f"nothing listens on port {port}")
 
 
 async def wait_healthy(
@@ -368,12 +402,14 @@ async def test_run_serves_discord_and_stops_cleanly_on_sigterm(
             ARXIV_BOT_DISCORD_GUILDS=str(GUILD_ID),
             ARXIV_BOT_HEALTH_PORT=str(health_port),
         )
-        proc = await start_run(env)
+        proc = await start_run(env, tmp_path)
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, f"http://127.0.0.1:{health_port}/healthz", proc)
+            connected = await read_until(proc, "discord adapter connected")
         finally:
             log = await stop_run(proc)
+    log = connected + log
     assert proc.returncode == 0, log[-2000:]
     assert "discord adapter connected" in log
     assert "stopped" in log

@@ -25,13 +25,18 @@ OPTIONS = DigestOptions(budget=LLMBudget(share=0.3, min_papers=60))
 
 @pytest.fixture
 async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncIterator[Any]:
-    async with open_core(make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3")) as c:
+    async with open_core(
+        make_settings(
+            ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3", ARXIV_BOT_ADAPTIVE_SHARE="false"
+        )
+    ) as c:
         yield c
 
 
 async def order(core: Any, channel: str, options: DigestOptions = OPTIONS) -> list[str]:
-    await core.service.build(channel, DAY_DATE, options)
-    return [r.paper_id for r in await core.store.ranking(channel, DAY_DATE)]
+    """The day's ranking as a first build would make it now (a built day stays as decided)."""
+    ranked: list[str] = await core.service.ranking_for(channel, DAY_DATE, options)
+    return ranked
 
 
 async def test_only_the_top_of_the_ranking_is_scored_and_counts_say_so(
@@ -112,7 +117,10 @@ async def test_an_outage_counts_only_the_papers_sent_as_unscored(
     make_settings: Any, day_feed: list[dict[str, Any]], llm: FakeOpenAI
 ) -> None:
     settings = make_settings(
-        ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3", ARXIV_BOT_LLM_RETRIES="0"
+        ARXIV_BOT_ADMINS="",
+        ARXIV_BOT_LLM_SHARE="0.3",
+        ARXIV_BOT_ADAPTIVE_SHARE="false",
+        ARXIV_BOT_LLM_RETRIES="0",
     )
     llm.enqueue(*[ServerError(503)] * 500)
     async with open_core(settings) as core:
@@ -136,7 +144,7 @@ async def test_llm_share_setting(core: Any, llm: FakeOpenAI) -> None:
 async def test_a_two_day_replay_computes_recall_and_tokens_honestly() -> None:
     days = eval_days()[:2]
     timer = RankTimer()
-    results = await replay(days, "learning", timer=timer)
+    results = await replay(days, "learning", timer=timer, share=0.3, min_papers=0, adaptive=False)
     for name, r in zip(days, results, strict=True):
         picks = load_labels(name)
         assert r.picks == len(picks)

@@ -8,9 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.models import Paper
 from scoring import ranking
-from scoring.ranking import LIKE, SELECTED, Example, rank, rank_off_loop
+from scoring.ranking import (
+    LIKE,
+    SELECTED,
+    Example,
+    learned_scores,
+    learned_scores_off_loop,
+    paper_text,
+    rank,
+    rank_off_loop,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CRITERIA = "1. Model compression: pruning, quantization, sparsity.\n2. Mixture-of-experts.\n"
@@ -40,9 +51,10 @@ from scoring import ranking
 
 async def main():
     ranking.WORKER_IDLE_SECONDS = 0.3
-    ranked, again = await asyncio.gather(  # two at once take turns in one worker
+    ranked, again, taste = await asyncio.gather(  # at once, they take turns in one worker
         ranking.rank_off_loop(PAPERS, CRITERIA, EXAMPLES, CORE),
         ranking.rank_off_loop(PAPERS, CRITERIA),
+        ranking.learned_scores_off_loop([ranking.paper_text(p) for p in PAPERS], EXAMPLES),
     )
     workers = len(multiprocessing.active_children())
     for _ in range(100):  # the idle worker leaves
@@ -51,7 +63,7 @@ async def main():
             break
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
     print(json.dumps({"top": ranked.top(4), "liked": ranked.liked, "loaded": loaded,
-                      "plain": again.top(4), "workers": workers,
+                      "plain": again.top(4), "workers": workers, "taste": taste,
                       "left": len(multiprocessing.active_children())}))
 
 if __name__ == "__main__":
@@ -67,6 +79,8 @@ def test_the_worker_ranks_like_rank_and_the_caller_loads_no_numerics() -> None:
     reported = json.loads(run.stdout)
     expected = rank(PAPERS, CRITERIA, EXAMPLES, CORE)
     plain = rank(PAPERS, CRITERIA).top(4)
+    taste = learned_scores([paper_text(p) for p in PAPERS], EXAMPLES)
+    assert reported.pop("taste") == pytest.approx(list(taste))
     assert reported == {
         "top": expected.top(4),
         "liked": 1,
@@ -79,3 +93,4 @@ def test_the_worker_ranks_like_rank_and_the_caller_loads_no_numerics() -> None:
 
 async def test_an_empty_day_needs_no_worker() -> None:
     assert await rank_off_loop([], CRITERIA) == ranking.Ranking(())
+    assert await learned_scores_off_loop([], EXAMPLES) == []

@@ -23,6 +23,7 @@ from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
 from bot.platform import PARENT
 from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import (
     BOT_USER,
     FakeSlack,
@@ -72,7 +73,12 @@ async def core(make_settings: Any, arxiv: FakeArxiv) -> AsyncIterator[Any]:
     papers = load_eval_day(DAY)
     arxiv.set_feed(rss_feed(papers, date.fromisoformat(DAY)))
     arxiv.add_papers(papers)
-    async with open_core(make_settings(ARXIV_BOT_ADMINS="")) as c:
+    # rate limits have their own tests (tests/test_ratelimit.py); here many commands arrive
+    # at once on purpose
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="", ARXIV_BOT_LIMIT_USER="off", ARXIV_BOT_LIMIT_CHANNEL="off"
+    )
+    async with open_core(settings) as c:
         yield c
 
 
@@ -195,6 +201,41 @@ async def test_today_posts_a_parent_and_one_threaded_card_per_paper(
     assert parent.metadata is None  # only the daily post is tagged for recovery
     assert len(fake_time.slept) == 12  # 13 posts to one channel, one per second
     assert answers(slack, "today")[0]["text"].startswith("Working on today's digest")
+
+
+async def test_twenty_todays_at_once_pay_for_one_scoring_and_post_one_digest(
+    adapter: SlackAdapter, slack: FakeSlack, llm: FakeOpenAI
+):
+    statuses = await asyncio.gather(*(command(adapter, slack, "today") for _ in range(20)))
+    assert statuses == [200] * 20
+    await slack.wait_until(lambda: len(slack.channel_messages(CHANNEL)) == 13, within=20)
+    await slack.wait_until(lambda: len(answers(slack, "today")) >= 39, within=20)
+    asked = [pid for batch in llm.asked_ids for pid in batch]
+    assert len(asked) == len(set(asked)) == 206  # every paper asked once, for all 20
+    parents = [m for m in slack.channel_messages(CHANNEL) if m.thread_ts is None]
+    assert len(parents) == 1  # not a megaphone: one digest in the channel
+    told = [a["text"] for a in answers(slack, "today") if not a["text"].startswith("Working")]
+    assert len(told) == 19
+    assert all(a["response_type"] == "ephemeral" for a in answers(slack, "today"))
+    assert all("being posted here right now" in t or "already posted" in t for t in told)
+
+
+async def test_today_again_links_to_the_thread_and_repost_posts_it_again(
+    adapter: SlackAdapter, slack: FakeSlack, llm: FakeOpenAI
+):
+    parent_ts, _ = await post_today(adapter, slack)
+    calls = llm.calls
+    assert await command(adapter, slack, "today") == 200
+    await slack.wait_until(lambda: any("already" in a["text"] for a in answers(slack, "today")))
+    (told,) = [a for a in answers(slack, "today") if "already" in a["text"]]
+    assert told["response_type"] == "ephemeral"
+    link = f"/archives/{CHANNEL}/p{parent_ts.replace('.', '')}|Open the thread>"
+    assert link in told["blocks"][-1]["text"]["text"]
+    assert "`/arxiv today repost`" in told["text"]
+    assert len(slack.channel_messages(CHANNEL)) == 13
+    assert await command(adapter, slack, "today repost") == 200
+    await slack.wait_until(lambda: len(slack.channel_messages(CHANNEL)) == 26, within=10)
+    assert llm.calls == calls  # the same digest, from the store
 
 
 async def test_today_outside_the_channel_says_how_to_invite(

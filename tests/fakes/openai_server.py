@@ -5,7 +5,10 @@ This module owns `FakeOpenAI`: an aiohttp server that speaks enough of OpenAI's 
 `openai.AsyncOpenAI` client to work against it unchanged. Papers are answered by a policy, by
 default the reference picks recorded in `shared/eval/labels/<day>.json`; faults queued with
 `enqueue` break upcoming requests one by one; token usage, prompt caching included, is counted
-deterministically from text lengths.
+deterministically from text lengths. It also offers the Batch API (`/v1/files` and
+`/v1/batches`): a batch moves validating → in_progress → completed (or expired, failed,
+cancelled) as it is polled, following a `BatchPlan`, with partial results and an error file;
+`offers_batches=False` plays a server without the endpoint (404).
 
 It must not reach the internet, sleep in ways that block the loop, or keep secrets: the
 `Authorization` header is checked for presence only, and neither the key nor any other
@@ -23,7 +26,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Protocol
@@ -110,6 +113,33 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
+class WrongShape:
+    """HTTP 200 with exactly this JSON body instead of a completion (`{"choices": "zzz"}`,
+    `{"choices": [{}]}`, a bare list...), as a broken compatible server might send."""
+
+    body: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotJson:
+    """HTTP 200 with this text as an HTML body, as a proxy's error page arrives."""
+
+    text: str = "<html><body>Bad gateway</body></html>"
+
+
+@dataclass(frozen=True, slots=True)
+class ContentParts:
+    """The right answer, with `content` as a list of text parts, as some servers send it."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAs:
+    """The right answer, with every usage count replaced by `value` ("12", "lots", null...)."""
+
+    value: Any = "lots"
+
+
+@dataclass(frozen=True, slots=True)
 class RejectSchema:
     """400 for a json_schema response_format, as servers without structured output answer;
     a request without one is answered normally and still uses up this fault."""
@@ -125,7 +155,40 @@ Fault = (
     | Garbage
     | Refusal
     | RejectSchema
+    | WrongShape
+    | NotJson
+    | ContentParts
+    | UsageAs
 )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """How the fake's batches behave: `polls` retrievals spent in_progress before the batch
+    ends as `outcome` (completed, expired or failed); `finish` requests answered (None: all;
+    an expired batch's unanswered ones go to its error file); `errors` request indexes
+    answered with an error line."""
+
+    polls: int = 0
+    outcome: str = "completed"
+    finish: int | None = None
+    errors: frozenset[int] = frozenset()
+
+
+@dataclass(slots=True)
+class _Batch:
+    id: str
+    input_file_id: str
+    created_at: int
+    status: str = "validating"
+    polls: int = 0
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    cancel: bool = False
+    metadata: dict[str, str] = field(default_factory=dict)
+    total: int = 0
+    done: int = 0
+    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,8 +275,17 @@ class FakeOpenAI:
         model: str = DEFAULT_MODEL,
         latency: float = 0.0,
         reject_json_schema: bool = False,
+        valid_key: str | None = None,
+        offers_batches: bool = True,
+        batch_plan: BatchPlan | None = None,
     ) -> None:
+        self.offers_batches = offers_batches
+        self.batch_plan = batch_plan or BatchPlan()
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, _Batch] = {}
+        self.batch_calls = 0
         self.answerer: Answerer = answerer or LabelAnswerer({})
+        self.valid_key = valid_key  # when set, any other key gets OpenAI's 401
         self.model = model
         self.latency = latency
         self.reject_json_schema = reject_json_schema
@@ -257,6 +329,13 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_get("/v1/models", self._list_models)
         app.router.add_get("/v1/models/{model}", self._get_model)
+        if self.offers_batches:
+            app.router.add_post("/v1/files", self._upload)
+            app.router.add_get("/v1/files/{file}/content", self._file_content)
+            app.router.add_post("/v1/batches", self._create_batch)
+            app.router.add_get("/v1/batches", self._list_batches)
+            app.router.add_get("/v1/batches/{batch}", self._retrieve_batch)
+            app.router.add_post("/v1/batches/{batch}/cancel", self._cancel_batch)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         # A client that gives up (timeout) cancels its handler, and closing does not wait
         # for stalled handlers, so a Stall(60) costs a test nothing.
@@ -280,6 +359,9 @@ class FakeOpenAI:
         if not _has_bearer(request):
             self.unauthorized += 1
             return _error(401, _NO_KEY_MESSAGE)
+        if self.valid_key is not None and _bearer(request) != self.valid_key:
+            self.unauthorized += 1
+            return _error(401, _wrong_key_message(_bearer(request)), code="invalid_api_key")
         try:
             body = json.loads(await request.read())
         except ValueError:
@@ -294,7 +376,16 @@ class FakeOpenAI:
         failed = self._error_response(fault, body)
         if failed is not None:
             return failed
+        if isinstance(fault, WrongShape | NotJson):
+            return self._malformed(fault)
         return await self._answer(body, fault)
+
+    def _malformed(self, fault: WrongShape | NotJson) -> web.Response:
+        """A 200 that is not a completion; billed as a call without tokens."""
+        self._count(Tokens(0, 0, 0))
+        if isinstance(fault, NotJson):
+            return web.Response(text=fault.text, content_type="text/html")
+        return web.json_response(fault.body, headers=_common_headers())
 
     def _record(self, body: dict[str, Any], request: web.Request) -> None:
         self.requests.append(body)
@@ -341,7 +432,7 @@ class FakeOpenAI:
             tokens=tokens,
             created=int(time.time()),
         )
-        return web.json_response(payload, headers=_common_headers())
+        return web.json_response(reshape(payload, fault), headers=_common_headers())
 
     def _count(self, tokens: Tokens) -> None:
         self._serial += 1
@@ -365,6 +456,144 @@ class FakeOpenAI:
             message = f"The model '{name}' does not exist or you do not have access to it."
             return _error(404, message, param="model", code="model_not_found")
         return web.json_response(_model_card(name))
+
+    # -- the Batch API ----------------------------------------------------------------------
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _error(401, _NO_KEY_MESSAGE)
+        form = await request.post()
+        upload = form.get("file")
+        if form.get("purpose") != "batch" or not isinstance(upload, web.FileField):
+            return _error(400, "Expected a file and purpose 'batch'.", param="file")
+        data = upload.file.read()
+        file_id = f"file-{uuid.uuid4().hex[:24]}"
+        self.files[file_id] = data
+        return web.json_response(_file_card(file_id, len(data), upload.filename, "batch"))
+
+    async def _file_content(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _error(401, _NO_KEY_MESSAGE)
+        data = self.files.get(request.match_info["file"])
+        if data is None:
+            return _error(404, "No such File object.")
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    async def _create_batch(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _error(401, _NO_KEY_MESSAGE)
+        body = json.loads(await request.read())
+        if body.get("input_file_id") not in self.files:
+            return _error(400, "Invalid input_file_id.", param="input_file_id")
+        if body.get("endpoint") != "/v1/chat/completions":
+            return _error(400, "This fake batches chat completions only.", param="endpoint")
+        batch = _Batch(f"batch_{uuid.uuid4().hex[:24]}", body["input_file_id"], int(time.time()))
+        batch.metadata = dict(body.get("metadata") or {})
+        batch.total = len(_jsonl(self.files[batch.input_file_id]))
+        self.batches[batch.id] = batch
+        return web.json_response(_batch_card(batch))
+
+    async def _list_batches(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _error(401, _NO_KEY_MESSAGE)
+        data = [_batch_card(b) for b in reversed(self.batches.values())]  # newest first
+        return web.json_response(
+            {"object": "list", "data": data, "has_more": False, "first_id": None, "last_id": None}
+        )
+
+    async def _retrieve_batch(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _error(401, _NO_KEY_MESSAGE)
+        batch = self.batches.get(request.match_info["batch"])
+        if batch is None:
+            return _error(404, "No such Batch object.")
+        self._advance(batch)
+        return web.json_response(_batch_card(batch))
+
+    async def _cancel_batch(self, request: web.Request) -> web.Response:
+        if not _has_bearer(request):
+            return _error(401, _NO_KEY_MESSAGE)
+        batch = self.batches.get(request.match_info["batch"])
+        if batch is None:
+            return _error(404, "No such Batch object.")
+        if batch.status not in ("completed", "failed", "expired", "cancelled"):
+            batch.status, batch.cancel = "cancelling", True
+        return web.json_response(_batch_card(batch))
+
+    def _advance(self, batch: _Batch) -> None:
+        """One poll's worth of progress, as the plan says."""
+        plan = self.batch_plan
+        if batch.status == "cancelling":
+            self._finish(batch, "cancelled", plan.finish if plan.finish is not None else 0)
+        elif batch.status == "validating":
+            batch.status = "in_progress"
+            if plan.polls == 0:
+                self._advance(batch)
+        elif batch.status == "in_progress":
+            batch.polls += 1
+            if batch.polls > plan.polls or plan.polls == 0:
+                if plan.outcome == "failed":
+                    batch.status = "failed"
+                else:
+                    self._finish(batch, plan.outcome, plan.finish)
+
+    def _finish(self, batch: _Batch, status: str, finish: int | None) -> None:
+        """Answer the batch's requests (the first `finish` of them) into its output file;
+        errors and unanswered requests go to its error file."""
+        requests = _jsonl(self.files[batch.input_file_id])
+        answered = len(requests) if finish is None else min(finish, len(requests))
+        out: list[str] = []
+        errors: list[str] = []
+        for n, line in enumerate(requests):
+            custom_id = line.get("custom_id")
+            if n >= answered:
+                if status != "cancelled":
+                    errors.append(_batch_error(custom_id, "batch_expired", "not done in time"))
+                continue
+            if n in self.batch_plan.errors:
+                errors.append(_batch_error(custom_id, "server_error", "The server had an error."))
+                continue
+            out.append(json.dumps(self._batch_answer(line)))
+        batch.done, batch.failed = len(out), len(errors)
+        batch.status = status
+        if out:
+            batch.output_file_id = self._store_file("\n".join(out) + "\n")
+        if errors:
+            batch.error_file_id = self._store_file("\n".join(errors) + "\n")
+
+    def _batch_answer(self, line: Mapping[str, Any]) -> dict[str, Any]:
+        body = line.get("body") or {}
+        system = _system_text(body)
+        warm = system in self._seen_prefixes
+        self._seen_prefixes.add(system)
+        ids = asked_ids(body)
+        structured = _response_format_type(body) == "json_schema"
+        reply = make_reply(self.answerer.answer(ids), None, structured, _max_tokens(body))
+        tokens = count_tokens(body, reply, warm=warm)
+        self._serial += 1
+        self.batch_calls += 1
+        self.asked_ids.append(ids)
+        self.total_prompt_tokens += tokens.prompt
+        self.total_completion_tokens += tokens.completion
+        self.total_cached_tokens += tokens.cached
+        payload = completion_body(
+            serial=self._serial,
+            model=str(body.get("model")),
+            reply=reply,
+            tokens=tokens,
+            created=int(time.time()),
+        )
+        return {
+            "id": f"batch_req_{self._serial}",
+            "custom_id": line.get("custom_id"),
+            "response": {"status_code": 200, "request_id": f"req_{self._serial}", "body": payload},
+            "error": None,
+        }
+
+    def _store_file(self, text: str) -> str:
+        file_id = f"file-{uuid.uuid4().hex[:24]}"
+        self.files[file_id] = text.encode("utf-8")
+        return file_id
 
     async def _unknown_route(self, request: web.Request) -> web.Response:
         return _error(404, f"Invalid URL ({request.method} {request.path})")
@@ -438,6 +667,26 @@ def make_reply(
     if max_tokens is not None and _tokens(len(text)) > max_tokens:
         return Reply(text[: max_tokens * CHARS_PER_TOKEN], finish_reason="length")
     return Reply(text)
+
+
+def reshape(payload: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
+    """A completion body with its content split into parts, or its usage counts replaced, as
+    `ContentParts` and `UsageAs` ask."""
+    if isinstance(fault, ContentParts):
+        message = payload["choices"][0]["message"]
+        text = message["content"] or ""
+        half = len(text) // 2
+        message["content"] = [
+            {"type": "text", "text": text[:half]},
+            {"type": "image_url", "image_url": {"url": "https://example.invalid/x.png"}},
+            {"type": "text", "text": text[half:]},
+        ]
+    if isinstance(fault, UsageAs):
+        usage = payload["usage"]
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            usage[key] = fault.value
+        usage["prompt_tokens_details"]["cached_tokens"] = fault.value
+    return payload
 
 
 Spans = tuple[tuple[int, int], ...]
@@ -582,6 +831,19 @@ def _reasoning_refusal(body: Mapping[str, Any]) -> web.Response | None:
     return None
 
 
+def _bearer(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").partition(" ")[2].strip()
+
+
+def _wrong_key_message(key: str) -> str:
+    """OpenAI's 401 text, which shows the start and end of the key it refused."""
+    masked = f"{key[:3]}{'*' * max(len(key) - 7, 0)}{key[-4:]}"
+    return (
+        f"Incorrect API key provided: {masked}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys."
+    )
+
+
 def _has_bearer(request: web.Request) -> bool:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and bool(key.strip())
@@ -625,6 +887,60 @@ def _common_headers() -> dict[str, str]:
         "x-request-id": f"req_{uuid.uuid4().hex}",
         "openai-version": "2020-10-01",
         "openai-processing-ms": "1",
+    }
+
+
+def _jsonl(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+def _batch_error(custom_id: object, code: str, message: str) -> str:
+    return json.dumps(
+        {
+            "id": f"batch_req_{uuid.uuid4().hex[:12]}",
+            "custom_id": custom_id,
+            "response": None,
+            "error": {"code": code, "message": message},
+        }
+    )
+
+
+def _file_card(file_id: str, size: int, filename: str, purpose: str) -> dict[str, Any]:
+    return {
+        "id": file_id,
+        "object": "file",
+        "bytes": size,
+        "created_at": int(time.time()),
+        "filename": filename,
+        "purpose": purpose,
+        "status": "processed",
+    }
+
+
+def _batch_card(batch: _Batch) -> dict[str, Any]:
+    """A `batch` object shaped like the live API's."""
+    errors = (
+        {"object": "list", "data": [{"code": "invalid_request", "message": "validation failed"}]}
+        if batch.status == "failed"
+        else None
+    )
+    return {
+        "id": batch.id,
+        "object": "batch",
+        "endpoint": "/v1/chat/completions",
+        "errors": errors,
+        "input_file_id": batch.input_file_id,
+        "completion_window": "24h",
+        "status": batch.status,
+        "output_file_id": batch.output_file_id,
+        "error_file_id": batch.error_file_id,
+        "created_at": batch.created_at,
+        "request_counts": {
+            "total": batch.total,
+            "completed": batch.done,
+            "failed": batch.failed,
+        },
+        "metadata": batch.metadata,
     }
 
 

@@ -7,7 +7,8 @@ unchanged: the Web API methods the adapter uses (`auth.test`, `chat.postMessage`
 and a Socket Mode WebSocket that delivers envelopes and collects their acks. It keeps the
 messages it was sent per channel (threads and metadata included), checks Block Kit limits as
 Slack does (`invalid_blocks`), and can be told to answer the next calls with 429 + Retry-After or
-a 5xx. It also builds the signed requests Slack would send to an app in HTTP mode.
+a 5xx, or stop listening for a while (`go_offline`, `go_online`). It also builds the signed
+requests Slack would send to an app in HTTP mode.
 
 It must not reach the internet or keep secrets: the Authorization header is checked for its
 kind of token only and never recorded.
@@ -149,6 +150,20 @@ class FakeSlack:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    # -- reachability ---------------------------------------------------------------------------
+
+    async def go_offline(self) -> None:
+        """Stop listening: connections to the port are refused, as when Slack is unreachable."""
+        assert self._runner is not None
+        for site in list(self._runner.sites):
+            await site.stop()
+
+    async def go_online(self) -> None:
+        """Listen again on the same port."""
+        assert self._runner is not None
+        if not self._runner.sites:
+            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
     # -- faults and queries ---------------------------------------------------------------------
 
     def enqueue(self, *faults: Fault, method: str | None = None) -> None:
@@ -243,6 +258,7 @@ class FakeSlack:
             "apps.connections.open": self._connections_open,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
+            "chat.getPermalink": self._permalink,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
         }.get(method)
@@ -299,6 +315,12 @@ class FakeSlack:
             return _error(message)
         self.messages.append(message)
         return _ok(message_ts=message.ts)
+
+    def _permalink(self, args: dict[str, Any]) -> web.Response:
+        channel, ts = str(args.get("channel") or ""), str(args.get("message_ts") or "")
+        if not any(m.channel == channel and m.ts == ts for m in self.messages):
+            return _error("message_not_found")
+        return _ok(permalink=f"https://team.slack.test/archives/{channel}/p{ts.replace('.', '')}")
 
     def _history(self, args: dict[str, Any]) -> web.Response:
         channel = str(args.get("channel") or "")

@@ -1,0 +1,162 @@
+"""Benchmark: the daily post for many channels, from the tick to the last card.
+
+N subscribed Slack channels read one feed; their criteria come in K distinct versions. The
+daily runner fetches at the feed's rebuild (building every channel's digest), then posts at the
+channels' post time through the real Slack adapter against the fake Slack Web API with Slack's
+pacing (one message per second per channel) and the bot-wide ceiling. The LLM answers at once
+(zero latency), so the figures are the bot's own: time from each tick to its last card, LLM
+requests against those of K distinct criteria alone, Slack calls, and the database's size.
+
+    python -m bench.channels [--channels 10,100] [--criteria 1,100] [--papers 1000]
+
+It prints figures and never gates CI. The last line compares the biggest run against the goal
+(1,000 channels with 100 criteria posted within 10 minutes of the tick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.slack import Pacer, SlackAdapter, web_client
+from bench.digest_1000 import papers_for
+from bot.__main__ import open_core, settings_resolver
+from bot.daily import DailyRunner
+from bot.delivery import Ceiling, Delivery
+from bot.settings import Settings
+from tests.conftest import bot_env
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, load_labels
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.synth import eval_days, rss_feed
+
+DAY = date(2025, 5, 2)
+FETCH_AT = datetime(2025, 5, 2, 4, 31, tzinfo=UTC)  # just after the feed's rebuild
+POST_AT = datetime(2025, 5, 2, 8, 0, tzinfo=UTC)  # the channels' post time
+
+
+def criteria_versions(base: str, k: int) -> list[str]:
+    """`k` distinct criteria texts (each a new scoring key)."""
+    return [
+        base if i == 0 else f"{base.rstrip()}\n- Variant {i}: robustness of {i}-step methods\n"
+        for i in range(k)
+    ]
+
+
+async def one_run(
+    channels: int, k: int, papers: list[dict[str, Any]], share: float
+) -> dict[str, Any]:
+    labels: dict[str, dict[str, Any]] = {}
+    for day in eval_days():
+        labels.update(load_labels(day))
+    async with (
+        FakeArxiv() as arxiv,
+        FakeOpenAI(LabelAnswerer(labels), model="gpt-4o") as llm,
+        FakeSlack() as slack,
+    ):
+        arxiv.set_feed(rss_feed(papers, DAY))
+        arxiv.add_papers(papers)
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "bench.sqlite3"
+            env = bot_env(arxiv, llm, db, ARXIV_BOT_LLM_SHARE=str(share), ARXIV_BOT_ENRICH="false")
+            settings = Settings.from_env(env)
+            clock = [FETCH_AT]
+            async with open_core(settings) as core:
+                texts = criteria_versions(core.criteria_text, k)
+                for n in range(channels):
+                    cid = f"C{n:05d}"
+                    await core.store.channel(cid, "slack")
+                    await core.store.set_subscribed(cid, True)
+                    await core.service.use_criteria(cid, texts[n % k], "bench")
+                adapter = SlackAdapter(
+                    core.conversation,
+                    web_client("xoxb-bench", slack.api_url),
+                    signing_secret="bench",
+                    pacer=Pacer(interval=1.0),
+                )
+                delivery = Delivery(
+                    core.store, {"slack": adapter}, Ceiling(settings.posts_per_second)
+                )
+                runner = DailyRunner(
+                    core.store,
+                    core.service,
+                    delivery,
+                    settings_resolver(settings),
+                    clock=lambda: clock[0],
+                    parallel=settings.channel_concurrency,
+                )
+                start = time.perf_counter()
+                await runner.tick()  # fetch, rank, score, build every channel
+                built = time.perf_counter() - start
+                clock[0] = POST_AT
+                start = time.perf_counter()
+                await runner.tick()  # post every channel
+                posted = time.perf_counter() - start
+            size = _size(Path(tmp))
+    return {
+        "channels": channels,
+        "criteria": k,
+        "build_s": built,
+        "post_s": posted,
+        "llm_requests": llm.calls,
+        "slack_calls": len(slack.calls),
+        "messages": len(slack.messages),
+        "db_mb": size / 1e6,
+    }
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.glob("bench.sqlite3*"))
+
+
+async def run(args: argparse.Namespace) -> None:
+    papers = papers_for(args.papers)
+    print(
+        f"{args.papers} papers, {args.share:.0%} sent to the LLM, zero LLM latency, "
+        "Slack pacing 1 message/s per channel"
+    )
+    print("channels criteria  build s   post s  total s  LLM req  floor req  Slack calls   DB MB")
+    floors: dict[int, int] = {}
+    last: dict[str, Any] | None = None
+    for k in args.criteria:
+        if k not in floors:  # the LLM requests of K distinct criteria, one channel each
+            floors[k] = (await one_run(k, k, papers, args.share))["llm_requests"]
+        for n in args.channels:
+            if n < k:
+                continue
+            r = await one_run(n, k, papers, args.share)
+            total = r["build_s"] + r["post_s"]
+            print(
+                f"{n:8d} {k:8d} {r['build_s']:8.1f} {r['post_s']:8.1f} {total:8.1f} "
+                f"{r['llm_requests']:8d} {floors[k]:10d} {r['slack_calls']:12d} "
+                f"{r['db_mb']:7.1f}"
+            )
+            last = r
+    if last is not None:
+        total = last["build_s"] + last["post_s"]
+        print(
+            f"biggest run: {last['channels']} channels, {last['criteria']} criteria: "
+            f"{total / 60:.1f} min from tick to last card (goal 10), LLM requests "
+            f"{last['llm_requests']} vs {floors[last['criteria']]} for the criteria alone"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--channels", default="10,100", help="comma-separated channel counts")
+    parser.add_argument("--criteria", default="1,100", help="comma-separated distinct criteria")
+    parser.add_argument("--papers", type=int, default=1000)
+    parser.add_argument("--share", type=float, default=0.3)
+    args = parser.parse_args()
+    args.channels = [int(x) for x in args.channels.split(",")]
+    args.criteria = [int(x) for x in args.criteria.split(",")]
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

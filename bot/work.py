@@ -1,0 +1,210 @@
+"""Work done once: whether a unit of work is done, in progress, or free, for every caller.
+
+Every unit of work the bot does (a day's feed for a category set, a day's ranking under a
+ranking key, the scoring of papers under one criteria, model and prompt, a channel's digest of a
+day, its delivery) has a key. This module is the only place that decides who does a unit:
+
+- inside one process, concurrent callers of the same key share one task (`once`) or queue for
+  one lock (`exclusive`), like Go's singleflight;
+- across processes sharing a database, the caller that does the work holds a lease row in the
+  store (owner, expiry, taken atomically). The holder renews it while it works; a lease whose
+  owner died expires after `ttl` seconds and the next caller takes over, finishing what is left
+  (every unit's result is stored as it is made, so a take-over redoes only what was lost).
+
+Whether a unit is already done is the caller's question (`load`), answered from the store: a
+unit's result is its stored row, so a unit done by another process is found, not redone.
+
+This module must not know what the work is: it never fetches, ranks, scores or posts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar, cast
+
+from bot.store import Lease, Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_TTL = 120.0
+"""Seconds a lease lasts without renewal: how long a dead process's work waits for a
+take-over."""
+
+
+def process_name() -> str:
+    """This process's name as a lease owner: host, pid and a nonce (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _dead_here(owner: str) -> bool:
+    """Whether a lease owner was a process of this host that no longer runs (a restart after a
+    crash need not wait for its own old lease to expire). Owners elsewhere are never judged."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isascii() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+class Work:
+    """Shares units of work between concurrent callers and processes (see module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        owner: str | None = None,
+        ttl: float = DEFAULT_TTL,
+        poll: float = 0.25,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self.owner = owner or process_name()
+        self.ttl = ttl
+        self._poll = poll
+        self._clock = clock
+        self._inflight: dict[str, asyncio.Task[object]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def once(
+        self,
+        key: str,
+        load: Callable[[], Awaitable[T | None]],
+        make: Callable[[], Awaitable[T]],
+    ) -> T:
+        """The unit's result: `load()` when it is done already, otherwise `make()` run by
+        exactly one caller in one process while everyone else waits for it. A caller that is
+        cancelled does not cancel the shared work."""
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._load_or_make(key, load, make))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _: self._forget(key, task))
+        return cast(T, await asyncio.shield(task))
+
+    async def _load_or_make(
+        self,
+        key: str,
+        load: Callable[[], Awaitable[T | None]],
+        make: Callable[[], Awaitable[T]],
+    ) -> T:
+        done = await load()
+        if done is not None:
+            return done
+        async with self.exclusive(key):
+            done = await load()  # another process may have finished it while we waited
+            if done is not None:
+                return done
+            return await make()
+
+    def _forget(self, key: str, task: asyncio.Task[object]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled() and task.exception() is not None:
+            task.exception()  # retrieved: the callers re-raise it
+
+    @asynccontextmanager
+    async def exclusive(self, key: str) -> AsyncIterator[None]:
+        """Hold the unit alone: one caller of this process at a time, and no other process
+        while the lease is held (waiting, polling, for a live holder to finish or a dead one's
+        lease to expire)."""
+        async with self._lock(key):
+            while not await self._take(key):  # noqa: ASYNC110 - the holder is another process
+                await asyncio.sleep(self._poll)
+            async with self._holding(key):
+                yield
+
+    @asynccontextmanager
+    async def attempt(self, key: str) -> AsyncIterator[bool]:
+        """Hold the unit if nobody else does, without waiting: yields False when another
+        caller or process is doing it (and then does nothing)."""
+        lock = self._lock(key)
+        if lock.locked():
+            yield False
+            return
+        async with lock:
+            if not await self._take(key):
+                yield False
+                return
+            async with self._holding(key):
+                yield True
+
+    async def signal(self, key: str, seconds: float) -> None:
+        """Raise a flag every process can see for `seconds` (e.g. "a command is waiting for
+        these scores": a batch in progress then finishes early)."""
+        now = self._clock()
+        await self._store.take_lease(key, self.owner, now, now + seconds)
+
+    async def signalled(self, key: str) -> bool:
+        """Whether a flag raised by any process is up."""
+        flag = await self._store.lease(key)
+        return flag is not None and flag.expires_at > self._clock()
+
+    async def held(self, key: str) -> bool:
+        """Whether some caller or process holds the unit right now."""
+        if self._lock(key).locked():
+            return True
+        lease = await self._store.lease(key)
+        return lease is not None and lease.expires_at > self._clock()
+
+    async def leases(self) -> list[Lease]:
+        """What every process holds (for `status`)."""
+        return await self._store.leases()
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    async def _take(self, key: str) -> bool:
+        now = self._clock()
+        if await self._store.take_lease(key, self.owner, now, now + self.ttl):
+            return True
+        holder = await self._store.lease(key)
+        if holder is None or not _dead_here(holder.owner):
+            return False
+        log.info("work %s: its holder %s is no longer running; taking it over", key, holder.owner)
+        return await self._store.take_lease(
+            key, self.owner, now, now + self.ttl, replacing=holder.owner
+        )
+
+    @asynccontextmanager
+    async def _holding(self, key: str) -> AsyncIterator[None]:
+        """Renew the lease while the body runs; give it back afterwards."""
+        renewal = asyncio.create_task(self._renew(key))
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            # a cancelled holder still gives its lease back, so nobody waits out the ttl
+            await asyncio.shield(self._store.release_lease(key, self.owner))
+
+    async def _renew(self, key: str) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            if not await self._store.renew_lease(key, self.owner, self._clock() + self.ttl):
+                log.warning(
+                    "work %s: the lease expired while this process was busy and another "
+                    "process took it over; both finish, stored results are shared",
+                    key,
+                )
+                return

@@ -1,0 +1,237 @@
+"""Rate limits on costly commands and channel changes: the pure limiter with a fake clock, the
+conversation through the console adapter, and the private reply on Slack."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from openai import AsyncOpenAI
+
+from adapters.console import ConsoleAdapter
+from adapters.slack import SlackAdapter
+from bot.__main__ import open_core
+from bot.channels import ChannelSettings
+from bot.conversation import Conversation, ConversationConfig
+from bot.errors import SettingsError
+from bot.ratelimit import Limit, RateLimiter, RateLimits, parse_limit
+from bot.settings import Settings
+from scoring.criteria import load_criteria
+from scoring.explain import Explainer
+from scoring.pricing import PriceTable
+from tests.conftest import TEST_KEY
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- the limiter --
+
+
+def test_a_sliding_window_admits_count_uses_then_says_when() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    per_minute = Limit(3, 60.0)
+    for _ in range(3):
+        assert limiter.acquire([("u", per_minute)]) is None
+        clock.now += 10
+    denied = limiter.acquire([("u", per_minute)])
+    assert denied is not None
+    assert denied.retry_after == pytest.approx(30.0)  # the first use leaves the window at 60 s
+    assert denied.wait_text == "in 30 s"
+    clock.now += 30
+    assert limiter.acquire([("u", per_minute)]) is None
+
+
+def test_a_use_is_recorded_only_when_every_limit_admits_it() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    user, channel = Limit(5, 60.0), Limit(2, 60.0)
+    assert limiter.acquire([("alice", user), ("team", channel)]) is None
+    assert limiter.acquire([("bob", user), ("team", channel)]) is None
+    denied = limiter.acquire([("carol", user), ("team", channel)])
+    assert denied is not None
+    assert (denied.index, denied.limit) == (1, channel)
+    clock.now += 61
+    for _ in range(5):  # carol's refused try above did not count against her
+        assert limiter.acquire([("carol", user), ("elsewhere", None)]) is None
+    assert limiter.acquire([("carol", user)]) is not None
+
+
+def test_idle_keys_are_forgotten() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock, max_keys=10)
+    for n in range(50):
+        limiter.acquire([(f"user{n}", Limit(1, 60.0))])
+        clock.now += 61
+    assert limiter.tracked <= 11
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [
+        ("5/min", Limit(5, 60.0)),
+        ("30/h", Limit(30, 3600.0)),
+        ("10/90s", Limit(10, 90.0)),
+        (" 2 / 5 min ", Limit(2, 300.0)),
+        ("off", None),
+    ],
+)
+def test_limits_are_written_as_uses_per_time(text: str, limit: Limit | None) -> None:
+    assert parse_limit(text) == limit
+
+
+@pytest.mark.parametrize("text", ["lots", "5", "5/fortnight", "0/min", "5/0s", "-1/min", "5/min!"])
+def test_a_limit_that_cannot_be_read_is_a_settings_error(text: str) -> None:
+    with pytest.raises(SettingsError, match=r"ARXIV_BOT_LIMIT_USER: (expected|both)"):
+        Settings.from_env({"ARXIV_BOT_LIMIT_USER": text})
+
+
+def test_settings_carry_sane_default_limits() -> None:
+    limits = Settings.from_env({}).rate_limits
+    assert limits == RateLimits()
+    assert str(limits.costly_per_user) == "5 per minute"
+
+
+# -- the conversation, through the console adapter --
+
+
+@pytest.fixture
+async def console(
+    make_settings: Any, llm: FakeOpenAI, day_feed: list[dict[str, Any]]
+) -> AsyncIterator[tuple[ConsoleAdapter, Clock]]:
+    """A console whose conversation has a fake clock and small limits."""
+    settings = make_settings(ARXIV_BOT_ADMINS="")
+    clock = Clock()
+    limits = RateLimits(Limit(2, 60.0), Limit(3, 60.0), Limit(2, 60.0), Limit(3, 60.0))
+    async with (
+        open_core(settings) as core,
+        AsyncOpenAI(api_key=TEST_KEY, base_url=llm.base_url) as client,
+    ):
+        config = ConversationConfig(
+            defaults=ChannelSettings.defaults(settings),
+            default_criteria=load_criteria(None),
+            admins=frozenset(),
+            like_emoji=frozenset(settings.like_emoji),
+            limits=limits,
+        )
+        explainer = Explainer(client, settings.model, PriceTable({}))
+        conversation = Conversation(
+            core.store, core.service, explainer, config, limiter=RateLimiter(clock)
+        )
+        yield (
+            ConsoleAdapter(conversation, channel_id="team", user_id="alice", out=io.StringIO()),
+            clock,
+        )
+
+
+def said(console: ConsoleAdapter) -> str:
+    out = console.out
+    assert isinstance(out, io.StringIO)
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
+async def test_criteria_edits_too_fast_get_a_reply_saying_when_to_try_again(
+    console: tuple[ConsoleAdapter, Clock],
+) -> None:
+    adapter, clock = console
+    await adapter.line("criteria add graph neural networks")
+    await adapter.line("criteria add protein folding")
+    said(adapter)
+    await adapter.line("criteria add a third topic")
+    assert said(adapter) == (
+        "Slow down a little: changes to this channel can run 2 per minute per person. "
+        "Please try again in 60 s.\n"
+    )
+    await adapter.line(":user bob")
+    await adapter.line("criteria add a topic from bob")
+    await adapter.line("criteria add another from bob")
+    assert "can run 3 per minute in this channel" in said(adapter)
+    await adapter.line("criteria")
+    shown = said(adapter)
+    assert "third topic" not in shown
+    assert "another from bob" not in shown
+    clock.now += 60
+    await adapter.line("criteria add another from bob")
+    assert "Slow down" not in said(adapter)
+
+
+async def test_today_too_often_is_refused_privately_while_reading_stays_open(
+    console: tuple[ConsoleAdapter, Clock], llm: FakeOpenAI
+) -> None:
+    adapter, _ = console
+    await adapter.line("today")
+    await adapter.line("today")
+    assert said(adapter).count("# Personalized Daily ArXiv Papers") == 2
+    calls = llm.calls
+    await adapter.line("explain 2505.00001")
+    assert said(adapter).startswith("Slow down a little: `explain` can run 2 per minute per person")
+    assert llm.calls == calls
+    for command in ("help", "criteria", "settings", "likes", "stats"):
+        await adapter.line(command)
+        assert "Slow down" not in said(adapter), command
+
+
+# -- Slack: the refusal is a private reply --
+
+
+SECRET = "ratelimit-signing-secret"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+async def test_on_slack_the_refusal_is_visible_only_to_the_caller(
+    make_settings: Any, slack: FakeSlack
+) -> None:
+    settings = make_settings(
+        SLACK_BOT_TOKEN="xoxb-ratelimit",
+        SLACK_SIGNING_SECRET=SECRET,
+        ARXIV_BOT_HTTP_PORT="0",
+        ARXIV_BOT_SLACK_API_URL=slack.api_url,
+        ARXIV_BOT_LIMIT_USER="1/h",
+    )
+    async with open_core(settings) as core:
+        adapter = SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1")
+        await adapter.start()
+        try:
+            for name in ("first", "second"):
+                body = command_form("explain 2505.99999", response_url=slack.response_url(name))
+                headers = {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    **signed_headers(SECRET, body),
+                }
+                url = f"http://127.0.0.1:{adapter.port}/slack/events"
+                assert await post(url, body, headers) == 200
+            await slack.wait_until(lambda: len(slack.responses) == 2)
+        finally:
+            await adapter.close()
+    answers = {name: payload for name, payload, _ in slack.responses}
+    assert "Slow down" not in json.dumps(answers["first"])
+    assert answers["second"]["response_type"] == "ephemeral"
+    assert answers["second"]["text"].startswith(
+        "Slow down a little: `explain` can run 1 per hour per person. Please try again in 60 min."
+    )
+    assert slack.calls_of("chat.postMessage") == []
+
+
+async def post(url: str, body: str, headers: dict[str, str]) -> int:
+    async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as r:
+        return r.status
