@@ -209,6 +209,9 @@ async def run_during_day(args: argparse.Namespace) -> int:
                 "ARXIV_BOT_ARXIV_DELAY": "3",
                 "ARXIV_BOT_CONCURRENCY": "8",
                 "ARXIV_BOT_LLM_TIMEOUT": "60",
+                # one user sends every command: this measures acks, not the rate limits
+                "ARXIV_BOT_LIMIT_USER": "off",
+                "ARXIV_BOT_LIMIT_CHANNEL": "off",
             }
             bot = await asyncio.create_subprocess_exec(
                 sys.executable,
