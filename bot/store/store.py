@@ -269,20 +269,24 @@ class Store:
     async def set_channel_criteria(
         self, channel_id: str, criteria: Criteria, changed_by: str, note: str = ""
     ) -> int:
-        """Make `criteria` the channel's current version; returns the new version number."""
+        """Make `criteria` the channel's current version; returns the new version number.
+        Processes setting a channel's criteria at once each get a version of their own (a
+        number taken meanwhile by another process is skipped, not an error)."""
         assert criteria.id is not None
-        async with self._b.write() as db:
-            row = await db.fetchone(
-                "SELECT COALESCE(MAX(version), 0) FROM channel_criteria WHERE channel_id = ?",
-                (channel_id,),
-            )
-            version = (int(row[0]) if row else 0) + 1
-            await db.execute(
-                "INSERT INTO channel_criteria (channel_id, version, criteria_id, changed_by, "
-                "changed_at, note) VALUES (?, ?, ?, ?, ?, ?)",
-                (channel_id, version, criteria.id, changed_by, _now(), note),
-            )
-        return version
+        while True:
+            async with self._b.write() as db:
+                row = await db.fetchone(
+                    "SELECT COALESCE(MAX(version), 0) FROM channel_criteria WHERE channel_id = ?",
+                    (channel_id,),
+                )
+                version = (int(row[0]) if row else 0) + 1
+                added = await db.execute(
+                    "INSERT INTO channel_criteria (channel_id, version, criteria_id, changed_by, "
+                    "changed_at, note) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (channel_id, version, criteria.id, changed_by, _now(), note),
+                )
+            if added:
+                return version
 
     # -- scores and usage -----------------------------------------------------------------------
 
