@@ -121,7 +121,9 @@ async def test_logs_and_status_never_show_the_password(
     tmp_path: Path,
     postgres: str,
 ) -> None:
-    env = bot_env(arxiv, llm, Path(), ARXIV_BOT_DB=with_password(postgres))
+    env = bot_env(
+        arxiv, llm, Path(), ARXIV_BOT_DB=with_password(postgres), ARXIV_BOT_LLM_SHARE="0.3"
+    )
     code, out, err = await _bot(env, tmp_path, "-v", "digest")
     assert code == 0, err
     code, status, err2 = await _bot(env, tmp_path, "status")
