@@ -9,6 +9,10 @@ insertion order matters (a column of that name on PostgreSQL).
 Durability rules: each method commits before it returns, so whatever a method reported as stored
 survives a crash; a write that fails is rolled back whole. Nothing here deletes papers, scores,
 usage or likes.
+
+This module must not ask which engine runs it: a query that only one dialect can run belongs
+in `bot.store.backend` (or its JSON part in Python here), and parameters keep the column's
+type (asyncpg refuses an int for a TEXT column where SQLite would store it).
 """
 
 from __future__ import annotations
@@ -85,11 +89,6 @@ class Store:
             yield cls(backend)
         finally:
             await backend.close()
-
-    @property
-    def dialect(self) -> str:
-        """'sqlite' or 'postgresql'."""
-        return self._b.dialect
 
     async def schema_version(self) -> int:
         """The number of migrations applied."""
