@@ -32,8 +32,8 @@ from tests.fakes.synth import load_eval_day, rss_feed
 TEST_KEY = "sk-test-never-shown-7f3a9c"
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_PREFIXES = ("ARXIV_BOT_", "OPENAI_", "SLACK_", "DISCORD_")
-# Where the tests find ../shared/ (recorded fixtures), not a setting of the bot.
-# The PostgreSQL server the store's tests use (`.ci/run` starts one), not a setting either.
+# Where the tests find ../shared/ (recorded fixtures) and the PostgreSQL server the store's
+# tests use (`.ci/run` starts one): not settings of the bot.
 TEST_INFRASTRUCTURE = frozenset({"ARXIV_BOT_SHARED_DIR", "ARXIV_BOT_TEST_PG"})
 NO_ENV_FILE = "--env-file=/nonexistent/arxiv-bot-tests/.env"
 
