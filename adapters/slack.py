@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -144,6 +144,14 @@ def _api_base(url: str | None) -> str | None:
     return None if not url else url.rstrip("/") + "/"
 
 
+class EventLedger(Protocol):
+    """Event ids seen by any process sharing the database (the store)."""
+
+    async def first_sight(self, event_id: str, now: float, keep: float = ...) -> bool:
+        """True the first time any process asks about this id."""
+        ...
+
+
 class SlackAdapter:
     """Slack for the bot: bolt listeners, the HTTP or Socket Mode transport, and the daily post."""
 
@@ -160,6 +168,7 @@ class SlackAdapter:
         retry_in: Callable[[int], float] = start_backoff,
         sleep: Sleep = asyncio.sleep,
         verifier: SlackVerifier | None = None,
+        events: EventLedger | None = None,
     ) -> None:
         if app_token is None and not signing_secret:
             raise SettingsError(
@@ -179,6 +188,7 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._bot_user_id: str | None = None
+        self._events = events
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._busy: set[asyncio.Task[Any]] = set()
         self._app = AsyncApp(
@@ -375,7 +385,7 @@ class SlackAdapter:
             return
         if user in (self._bot_user_id, context.bot_user_id):
             return
-        if self._seen(str(body.get("event_id") or "")):
+        if await self._seen(str(body.get("event_id") or "")):
             return
         caller = Caller(PLATFORM, item["channel"], user)
         emoji = emoji_from_name(str(event.get("reaction") or ""))
@@ -383,11 +393,14 @@ class SlackAdapter:
         if paper is not None:
             log.info("Slack: %s %s arXiv:%s", user, "liked" if added else "unliked", paper)
 
-    def _seen(self, event_id: str) -> bool:
+    async def _seen(self, event_id: str) -> bool:
         """Whether this event was handled already (Slack redelivers events it thinks were
-        lost); remembers the last few thousand ids."""
+        lost, to any replica): asked of the shared store when there is one, otherwise of the
+        last few thousand ids this process saw."""
         if not event_id:
             return False
+        if self._events is not None:
+            return not await self._events.first_sight(event_id, time.time())
         if event_id in self._seen_events:
             return True
         self._seen_events[event_id] = None

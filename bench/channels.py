@@ -63,7 +63,17 @@ async def one_run(
         arxiv.add_papers(papers)
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.sqlite3"
-            env = bot_env(arxiv, llm, db, ARXIV_BOT_LLM_SHARE=str(share), ARXIV_BOT_ENRICH="false")
+            env = bot_env(
+                arxiv,
+                llm,
+                db,
+                ARXIV_BOT_LLM_SHARE=str(share),
+                ARXIV_BOT_ENRICH="false",
+                # a steady day: the criteria's warm-up (whole first days) is measured by
+                # bench.replay; here every channel sends its share
+                ARXIV_BOT_ADAPTIVE_SHARE="false",
+                ARXIV_BOT_BATCH="off",
+            )
             settings = Settings.from_env(env)
             clock = [FETCH_AT]
             async with open_core(settings) as core:

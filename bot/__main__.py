@@ -1,4 +1,4 @@
-"""The composition root and command line: `arxiv-bot digest` and `arxiv-bot run`.
+"""The composition root and command line: `arxiv-bot digest`, `run`, `status`, `migrate-db`.
 
 Settings are read once here; resources (database, HTTP session, OpenAI client) are opened with
 `async with` and closed on the way out; the service is built from them. Nothing is created at
@@ -23,19 +23,16 @@ from zoneinfo import ZoneInfo
 
 from adapters.markdown import render_json, render_markdown
 from bot import __version__
-from bot.delivery import Ceiling, Delivery
 from bot.errors import BotError, SettingsError
 from bot.models import Thresholds
 from bot.platform import ChatPlatform
 from bot.progress import TerminalProgress
-from bot.store import ChannelRow, Store
-from bot.work import Work
 from scoring.criteria import load_criteria
 from scoring.pricing import PriceTable
 
-# The HTTP, OpenAI and scheduling libraries (and the modules built on them) take most of a
-# second to import, pydantic's settings a tenth: `--help` and `status` must not wait for what
-# they do not use, so these are imported where a command uses them.
+# The HTTP, OpenAI, database and scheduling libraries (and the modules built on them) take
+# most of a second to import: `--help` and `status` must not wait for what they do not use, so
+# these are imported where a command uses them.
 if TYPE_CHECKING:
     import aiohttp
     from aiohttp import web
@@ -47,6 +44,7 @@ if TYPE_CHECKING:
     from bot.scheduler import DailyScheduler
     from bot.service import DayOutcome, DigestOptions, DigestService
     from bot.settings import Settings
+    from bot.store import ChannelRow, Store
 
 log = logging.getLogger("arxiv_bot")
 
@@ -103,6 +101,8 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
     """Open every resource the bot needs and wire the core on them."""
     import aiohttp
 
+    from bot.store import Store
+
     client = _openai_client(settings)
     async with (
         Store.open(settings.db) as store,
@@ -121,6 +121,7 @@ def wire_core(
     from bot.conversation import Conversation, ConversationConfig
     from bot.ingest import FeedClient, Ingestor
     from bot.service import DigestService
+    from bot.work import Work
     from scoring.batch import BatchScorer
     from scoring.explain import Explainer
     from scoring.scorer import LLMScorer
@@ -277,14 +278,17 @@ class ChatAdapter(ChatPlatform, Protocol):
         ...
 
 
-def chat_adapters(settings: Settings, conversation: Conversation) -> list[ChatAdapter]:
+def chat_adapters(
+    settings: Settings, conversation: Conversation, store: Store | None = None
+) -> list[ChatAdapter]:
     """The adapters whose tokens are set (imported only then: a platform SDK loads only when
-    it is used)."""
+    it is used). With a store, Slack's redelivered events are recognised across replicas."""
     adapters: list[ChatAdapter] = []
     if settings.slack_bot_token is not None:
         from adapters.slack import SlackAdapter
 
-        adapters.append(SlackAdapter.from_settings(settings, conversation))
+        events = {"events": store} if store is not None else {}
+        adapters.append(SlackAdapter.from_settings(settings, conversation, **events))
     if settings.discord_bot_token is not None:
         from adapters.discord import DiscordAdapter
 
@@ -310,7 +314,7 @@ def settings_resolver(settings: Settings) -> SettingsOf:
 async def run_bot(
     settings: Settings,
     stop: asyncio.Event | None = None,
-    adapters_of: AdaptersOf = chat_adapters,
+    adapters_of: AdaptersOf | None = None,
 ) -> int:
     """The long-running bot: chat adapters, the daily post and the health endpoint, until
     SIGTERM/SIGINT (or `stop`).
@@ -319,6 +323,7 @@ async def run_bot(
     Slack), while the schedule runs; one that fails to start (a refused token) ends the run
     with its error. Whatever the adapters are doing, a stop exits within SHUTDOWN_GRACE."""
     from bot.daily import DailyRunner
+    from bot.delivery import Ceiling, Delivery
     from bot.health import health_app, start_health
     from bot.scheduler import DailyScheduler
 
@@ -327,7 +332,11 @@ async def run_bot(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with open_core(settings) as core:
-        adapters = adapters_of(settings, core.conversation)
+        adapters = (
+            adapters_of(settings, core.conversation)
+            if adapters_of is not None
+            else chat_adapters(settings, core.conversation, core.store)
+        )
         if not adapters:
             raise SettingsError(
                 "no chat platform is configured: set SLACK_BOT_TOKEN (see docs/slack.md) "
@@ -435,10 +444,12 @@ async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
     from bot.daily import channel_statuses
+    from bot.store import Store, describe
 
-    if not settings.db.exists():
+    if isinstance(settings.db, Path) and not settings.db.exists():
         print(f"No database at {settings.db} yet: the bot has not run here.")
         return 0
+    print(f"database: {describe(settings.db)}")
     async with Store.open(settings.db) as store:
         statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
         leases = await store.leases()
@@ -461,6 +472,31 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
             line += f" ({s.attempts} failed attempts: {s.last_error})"
         print(line)
     return 0
+
+
+async def migrate_db_command(args: argparse.Namespace) -> int:
+    """Copy every table of one database into another, empty one, and verify the counts."""
+    from bot.store import describe, parse_database
+    from bot.store.copy import copy_database
+
+    source, target = parse_database(args.source), parse_database(args.target)
+    if isinstance(source, Path) and not source.exists():
+        print(f"arxiv-bot: error: no database at {source}", file=sys.stderr)
+        return 1
+    print(f"copying {describe(source)} to {describe(target)}")
+    for table in await copy_database(source, target):
+        print(f"{table.table}: {table.source_rows} rows copied, {table.target_rows} in TO: ok")
+    return 0
+
+
+def _database(value: str) -> str:
+    from bot.store import parse_database
+
+    try:
+        parse_database(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def _day(value: str) -> date:
@@ -495,6 +531,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("run", help="start the long-running bot (chat adapters and the daily post)")
     sub.add_parser("status", help="each channel's next post time and last outcome")
+    mig = sub.add_parser(
+        "migrate-db",
+        help="copy everything from one database to another, empty one (e.g. SQLite to PostgreSQL)",
+    )
+    mig.add_argument("source", metavar="FROM", type=_database, help="a SQLite path or URL")
+    mig.add_argument("target", metavar="TO", type=_database, help="e.g. postgresql://u:p@h/db")
     con = sub.add_parser("console", help="talk to the bot from the terminal (/arxiv commands)")
     con.add_argument("--channel", default=CONSOLE_CHANNEL, help="channel to speak in")
     con.add_argument("--user", default="me", help="who is speaking")
@@ -504,6 +546,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `arxiv-bot` console script."""
     args = build_parser().parse_args(argv)
+    if args.command == "migrate-db":
+        logging.basicConfig(level="WARNING", stream=sys.stderr)
+        try:
+            return asyncio.run(migrate_db_command(args))
+        except BotError as exc:
+            print(f"arxiv-bot: error: {exc}", file=sys.stderr)
+            return 1
     from bot.settings import load_settings
 
     try:

@@ -34,6 +34,7 @@ from pydantic import (
 
 from bot.errors import SettingsError
 from bot.ratelimit import Limit, RateLimits, parse_limit
+from bot.store.url import PostgresURL, parse_database
 from scoring.pricing import PriceTable
 
 # Slack token kinds by prefix: what each Slack variable must hold, and names for the others.
@@ -65,7 +66,9 @@ class Settings(BaseModel):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     model: str = Field("gpt-4.1-mini", min_length=1, validation_alias=_env("ARXIV_BOT_MODEL"))
-    db: Path = Field(Path("arxiv-bot.sqlite3"), validation_alias=_env("ARXIV_BOT_DB"))
+    db: Path | PostgresURL = Field(
+        Path("arxiv-bot.sqlite3"), union_mode="left_to_right", validation_alias=_env("ARXIV_BOT_DB")
+    )
     categories: tuple[str, ...] = Field(
         ("cs.LG", "cs.AI"), min_length=1, validation_alias=_env("ARXIV_BOT_CATEGORIES")
     )
@@ -207,6 +210,13 @@ class Settings(BaseModel):
             edits_per_user=self.edit_limit_user,
             edits_per_channel=self.edit_limit_channel,
         )
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _parse_db(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return Path("arxiv-bot.sqlite3")
+        return parse_database(value) if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod

@@ -1,4 +1,6 @@
-"""Shared fixtures: the fake arXiv and OpenAI servers on 127.0.0.1, and settings for them.
+"""Shared fixtures: the fake arXiv and OpenAI servers on 127.0.0.1, settings for them, and fresh
+databases of both kinds (SQLite files; PostgreSQL databases on the server named by
+ARXIV_BOT_TEST_PG, one per test).
 
 Tests never see the developer's configuration: a session-wide fixture removes every
 `ARXIV_BOT_*`, `OPENAI_*`, `SLACK_*` and `DISCORD_*` variable from the environment, and a bot
@@ -10,15 +12,19 @@ never read.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.__main__ import open_core
 from bot.settings import Settings
+from bot.store import PostgresURL, parse_database
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.synth import load_eval_day, rss_feed
@@ -26,8 +32,9 @@ from tests.fakes.synth import load_eval_day, rss_feed
 TEST_KEY = "sk-test-never-shown-7f3a9c"
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_PREFIXES = ("ARXIV_BOT_", "OPENAI_", "SLACK_", "DISCORD_")
-# Where the tests find ../shared/ (recorded fixtures), not a setting of the bot.
-TEST_INFRASTRUCTURE = frozenset({"ARXIV_BOT_SHARED_DIR"})
+# Where the tests find ../shared/ (recorded fixtures) and the PostgreSQL server the store's
+# tests use (`.ci/run` starts one): not settings of the bot.
+TEST_INFRASTRUCTURE = frozenset({"ARXIV_BOT_SHARED_DIR", "ARXIV_BOT_TEST_PG"})
 NO_ENV_FILE = "--env-file=/nonexistent/arxiv-bot-tests/.env"
 
 
@@ -121,3 +128,51 @@ async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncItera
     """The bot's core on that day; anyone may change settings."""
     async with open_core(make_settings(ARXIV_BOT_ADMINS="")) as c:
         yield c
+
+
+PG_VARIABLE = "ARXIV_BOT_TEST_PG"
+"""A PostgreSQL server for the tests (`postgresql://user@host:port/db`); `.ci/run` starts one."""
+
+
+@asynccontextmanager
+async def fresh_postgres() -> AsyncIterator[str]:
+    """A new, empty database on the test server (dropped afterwards): tests never share one."""
+    server = os.environ.get(PG_VARIABLE, "")
+    if not server:
+        why = f"{PG_VARIABLE} is not set: no PostgreSQL server to test against (.ci/run starts one)"
+        if os.environ.get("CI"):
+            pytest.fail(why + "; CI must run the PostgreSQL tests")
+        pytest.skip(why)
+    url = parse_database(server)
+    assert isinstance(url, PostgresURL), f"{PG_VARIABLE} must be a postgresql:// URL"
+    name = f"t_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(url.dsn())
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    try:
+        yield url.with_database(name).dsn()
+    finally:
+        admin = await asyncpg.connect(url.dsn())
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database of each kind: a SQLite file, then a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "bot.sqlite3")
+        return
+    async with fresh_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database (skipped, saying why, when no server is given)."""
+    async with fresh_postgres() as url:
+        yield url

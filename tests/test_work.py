@@ -1,10 +1,12 @@
 """Work done once: concurrent callers share a unit, processes share it through leases in the
 store, a dead holder's work is taken over, several processes opening a new database migrate it
-once, and a day once decided stays decided."""
+once, and a day once decided stays decided. The store and lease tests run on SQLite and on
+PostgreSQL (the `database` fixture); the digest processes run on both too."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -36,8 +38,8 @@ class Clock:
         return self.now
 
 
-async def test_twenty_concurrent_callers_share_one_run_of_a_unit(tmp_path: Path) -> None:
-    async with Store.open(tmp_path / "w.sqlite3") as store:
+async def test_twenty_concurrent_callers_share_one_run_of_a_unit(database: str) -> None:
+    async with Store.open(database) as store:
         work = Work(store)
         runs = 0
 
@@ -57,9 +59,9 @@ async def test_twenty_concurrent_callers_share_one_run_of_a_unit(tmp_path: Path)
 
 
 async def test_a_lease_is_held_by_one_process_and_taken_over_after_it_expires(
-    tmp_path: Path,
+    database: str,
 ) -> None:
-    db = tmp_path / "w.sqlite3"
+    db = database
     clock = Clock()
     async with Store.open(db) as first, Store.open(db) as second:
         elsewhere = Work(first, owner="other-host:1:aa", ttl=60, clock=clock)
@@ -77,13 +79,13 @@ async def test_a_lease_is_held_by_one_process_and_taken_over_after_it_expires(
                 assert lease.owner == "this-host:2:bb"
 
 
-async def test_a_holder_that_died_on_this_host_is_taken_over_at_once(tmp_path: Path) -> None:
+async def test_a_holder_that_died_on_this_host_is_taken_over_at_once(database: str) -> None:
     dead = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "import os; print(os.getpid())", stdout=asyncio.subprocess.PIPE
     )
     out, _ = await dead.communicate()
     pid = int(out)
-    async with Store.open(tmp_path / "w.sqlite3") as store:
+    async with Store.open(database) as store:
         mine = Work(store)
         host = mine.owner.split(":")[0]
         clock = Clock()
@@ -92,8 +94,8 @@ async def test_a_holder_that_died_on_this_host_is_taken_over_at_once(tmp_path: P
             assert taken
 
 
-async def test_an_exclusive_unit_waits_for_the_other_process_to_finish(tmp_path: Path) -> None:
-    db = tmp_path / "w.sqlite3"
+async def test_an_exclusive_unit_waits_for_the_other_process_to_finish(database: str) -> None:
+    db = database
     order: list[str] = []
     async with Store.open(db) as first, Store.open(db) as second:
         a = Work(first, owner="host-a:1:aa", poll=0.01)
@@ -109,8 +111,8 @@ async def test_an_exclusive_unit_waits_for_the_other_process_to_finish(tmp_path:
     assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
 
 
-def test_processes_opening_a_new_database_together_migrate_it_once(tmp_path: Path) -> None:
-    db = tmp_path / "new.sqlite3"
+def test_processes_opening_a_new_database_together_migrate_it_once(database: str) -> None:
+    db = database  # a new SQLite file, or a new PostgreSQL database with no table yet
     script = (
         "import asyncio, sys\n"
         "from bot.store import Store\n"
@@ -134,8 +136,8 @@ def test_processes_opening_a_new_database_together_migrate_it_once(tmp_path: Pat
     assert {out.strip() for out, _ in outs} == {str(len(MIGRATIONS))}
 
 
-def _digest_env(arxiv: FakeArxiv, llm: FakeOpenAI, db: Path) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", ""), **bot_env(arxiv, llm, db)}
+def _digest_env(arxiv: FakeArxiv, llm: FakeOpenAI, db: Path | str) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", ""), **bot_env(arxiv, llm, Path(), ARXIV_BOT_DB=str(db))}
 
 
 async def _digest(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
@@ -279,3 +281,53 @@ async def test_a_fresh_installs_first_digest_shows_the_reference_picks(
     picks = load_labels(DAY_A.isoformat())
     shown = [pid for pid in picks if f"arxiv.org/abs/{pid}" in out]
     assert len(shown) >= 0.95 * len(picks)
+
+
+async def test_four_digest_processes_on_a_fresh_postgresql_database_agree_and_pay_once(
+    arxiv: FakeArxiv,
+    llm: FakeOpenAI,
+    day_feed: list[dict[str, Any]],
+    tmp_path: Path,
+    postgres: str,
+) -> None:
+    alone = await _digest(_digest_env(arxiv, llm, tmp_path / "alone.sqlite3"), tmp_path)
+    assert alone[0] == 0, alone[2]
+    one_run = llm.calls
+    assert one_run > 0
+
+    env = _digest_env(arxiv, llm, postgres)
+    runs = await asyncio.gather(*(_digest(env, tmp_path) for _ in range(4)))
+    assert [code for code, _, _ in runs] == [0, 0, 0, 0], [err for _, _, err in runs]
+    assert llm.calls - one_run == one_run  # the four together: the requests of one run
+    assert len({out for _, out, _ in runs}) == 1  # one digest for all four
+    assert _papers(runs[0][1]) == _papers(alone[1]) != []
+    assert "Traceback" not in "".join(err for _, _, err in runs)
+
+
+async def test_a_digest_on_postgresql_is_the_digest_on_sqlite_with_the_same_requests(
+    arxiv: FakeArxiv,
+    llm: FakeOpenAI,
+    day_feed: list[dict[str, Any]],
+    tmp_path: Path,
+    postgres: str,
+) -> None:
+    code, on_sqlite, err = await _digest(
+        _digest_env(arxiv, llm, tmp_path / "bot.sqlite3"), tmp_path
+    )
+    assert code == 0, err
+    async with FakeOpenAI.from_labels("2025-05-02", model="gpt-4o") as cold:  # a cold cache too
+        code, on_postgres, err = await _digest(_digest_env(arxiv, cold, postgres), tmp_path)
+        assert code == 0, err
+        assert on_postgres == on_sqlite != ""
+        assert _requests(cold) == _requests(llm)
+        code, again, err = await _digest(_digest_env(arxiv, cold, postgres), tmp_path)
+        assert (code, again) == (0, on_postgres)
+        assert len(cold.requests) == len(llm.requests)  # the second run spent nothing
+    async with Store.open(postgres) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        assert await store.latest_feed_day("cs.LG+cs.AI") == DAY_A
+
+
+def _requests(llm: FakeOpenAI) -> list[str]:
+    """The LLM requests sent, in a stable order (batches run concurrently)."""
+    return sorted(json.dumps(body, sort_keys=True) for body in llm.requests)

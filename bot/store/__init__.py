@@ -1,0 +1,62 @@
+"""All storage of the bot: SQLite (embedded, the default) or PostgreSQL (shared by replicas).
+
+Every SQL statement of the project lives in this package, behind the intent-named async methods
+of `Store`; callers import from here (`from bot.store import Store, Lease, ...`).
+
+    url.py      what `ARXIV_BOT_DB` names: a SQLite path or a PostgreSQL URL (password masked)
+    schema.py   the numbered migrations, one script per dialect
+    backend.py  the two engines (aiosqlite, asyncpg): transactions, placeholders, migrating once
+    store.py    the bot's queries, the same text on both engines
+    records.py  the value types the queries return
+    copy.py     copying a whole database to another (`arxiv-bot migrate-db`)
+
+This package must not import the rest of the bot beyond `bot.models` and `bot.errors`.
+"""
+
+from bot.store.backend import StoreUnavailable
+from bot.store.records import (
+    Announcement,
+    ChannelEvent,
+    ChannelRow,
+    CriteriaVersion,
+    DigestFrame,
+    DigestRecord,
+    FeedFetch,
+    LearningState,
+    Lease,
+    Like,
+    RankedDay,
+    RankingRow,
+    RankingSet,
+    Reaction,
+)
+from bot.store.schema import MIGRATIONS, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, TABLES
+from bot.store.store import Store
+from bot.store.url import Database, PostgresURL, describe, parse_database
+
+__all__ = [
+    "MIGRATIONS",
+    "POSTGRES_MIGRATIONS",
+    "SQLITE_MIGRATIONS",
+    "TABLES",
+    "Announcement",
+    "ChannelEvent",
+    "ChannelRow",
+    "CriteriaVersion",
+    "Database",
+    "DigestFrame",
+    "DigestRecord",
+    "FeedFetch",
+    "LearningState",
+    "Lease",
+    "Like",
+    "PostgresURL",
+    "RankedDay",
+    "RankingRow",
+    "RankingSet",
+    "Reaction",
+    "Store",
+    "StoreUnavailable",
+    "describe",
+    "parse_database",
+]

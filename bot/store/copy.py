@@ -1,0 +1,113 @@
+"""Copying a whole database into another: `arxiv-bot migrate-db FROM TO`.
+
+Both databases are opened (and so migrated to the same schema); the target must be empty.
+Each table is copied in one transaction, in an order that satisfies its references, with its
+ids (and the `rowid` order the store reads), values converted to the target column's type;
+then rows are counted on both sides. A mismatch is an error; nothing is deleted from the source.
+
+This module must not change the source, nor print: it returns one result per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import BotError
+from bot.store.backend import Backend, open_backend
+from bot.store.schema import ROWID_TABLES, TABLES
+from bot.store.url import Database, describe
+
+_BATCH = 1000
+
+
+class CopyError(BotError):
+    """The copy cannot start (target not empty) or did not arrive whole (counts differ)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableCopy:
+    """One table's copy: rows read from the source and rows found in the target after it."""
+
+    table: str
+    source_rows: int
+    target_rows: int
+
+    @property
+    def verified(self) -> bool:
+        """Whether every row arrived."""
+        return self.source_rows == self.target_rows
+
+
+async def copy_database(source: Database, target: Database) -> list[TableCopy]:
+    """Copy every table of `source` into the empty `target`; raises CopyError if the target
+    has data or a table's counts differ afterwards."""
+    if describe(source) == describe(target):
+        raise CopyError("FROM and TO are the same database")
+    src = await open_backend(source)
+    try:
+        dst = await open_backend(target)
+        try:
+            return await _copy(src, dst, describe(target))
+        finally:
+            await dst.close()
+    finally:
+        await src.close()
+
+
+async def _copy(src: Backend, dst: Backend, target_name: str) -> list[TableCopy]:
+    for table in TABLES:
+        if await _count(dst, table):
+            raise CopyError(
+                f"{target_name} already has rows in {table}: migrate-db copies into an empty "
+                "database"
+            )
+    done: list[TableCopy] = []
+    for table in TABLES:
+        columns = await dst.columns(table)
+        if table in ROWID_TABLES and "rowid" not in {name for name, _ in columns}:
+            columns = [("rowid", int), *columns]
+        rows = await _read(src, table, [name for name, _ in columns])
+        await _write(dst, table, columns, rows)
+        await dst.after_copy(table)
+        done.append(TableCopy(table, len(rows), await _count(dst, table)))
+        if not done[-1].verified:
+            raise CopyError(
+                f"{table}: {len(rows)} rows read but {done[-1].target_rows} found after the copy"
+            )
+    return done
+
+
+async def _count(backend: Backend, table: str) -> int:
+    async with backend.read() as db:
+        row = await db.fetchone(f"SELECT COUNT(*) FROM {table}")
+    return int(row[0]) if row else 0
+
+
+async def _read(backend: Backend, table: str, names: Sequence[str]) -> list[tuple[Any, ...]]:
+    order = " ORDER BY rowid" if table in ROWID_TABLES else ""
+    async with backend.read() as db:
+        rows = await db.fetchall(f"SELECT {', '.join(names)} FROM {table}{order}")
+    return [tuple(r[i] for i in range(len(names))) for r in rows]
+
+
+async def _write(
+    backend: Backend,
+    table: str,
+    columns: Sequence[tuple[str, type]],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    names = ", ".join(name for name, _ in columns)
+    marks = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+    kinds = [kind for _, kind in columns]
+    async with backend.write() as db:
+        for start in range(0, len(rows), _BATCH):
+            await db.executemany(
+                sql,
+                [
+                    tuple(None if v is None else kind(v) for v, kind in zip(r, kinds, strict=True))
+                    for r in rows[start : start + _BATCH]
+                ],
+            )

@@ -1,0 +1,518 @@
+"""The database schema: numbered migrations, one script per dialect for each number.
+
+`SQLITE_MIGRATIONS[n]` and `POSTGRES_MIGRATIONS[n]` make the same change, so a database of
+either kind at version n has the same tables, columns and meaning. SQLite keeps the number
+applied in `PRAGMA user_version`; PostgreSQL in the table `schema_migrations`. Append, never
+edit: a released script has run on someone's database.
+
+PostgreSQL spellings of SQLite's: `INTEGER PRIMARY KEY` is an identity column; REAL is DOUBLE
+PRECISION; tables whose insertion order the store reads (announcements, posted, likes) carry an
+identity column named `rowid`, so one query reads both. Dates and times stay ISO-8601 TEXT, as
+in SQLite, so comparisons and the store's values are the same on both.
+
+This module must not run anything: `bot.store.backend` applies the scripts.
+"""
+
+from __future__ import annotations
+
+_M001_INITIAL = """
+        CREATE TABLE papers (
+            id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL,
+            authors TEXT NOT NULL,            -- JSON list
+            categories TEXT NOT NULL,         -- JSON list, primary first when known
+            primary_category TEXT,
+            comment TEXT,
+            enriched INTEGER NOT NULL DEFAULT 0,
+            first_seen TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE feed_days (
+            day TEXT NOT NULL,
+            categories TEXT NOT NULL,         -- the feed's category set, e.g. cs.LG+cs.AI
+            items INTEGER NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (day, categories)
+        );
+        CREATE TABLE announcements (
+            day TEXT NOT NULL,
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            announce_type TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            PRIMARY KEY (day, paper_id, categories)
+        );
+        CREATE INDEX announcements_paper ON announcements(paper_id, day);
+        CREATE TABLE criteria (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE channels (
+            id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',   -- JSON overrides of the defaults
+            subscribed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE channel_criteria (
+            channel_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            changed_by TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (channel_id, version)
+        );
+        CREATE TABLE scores (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            relevance INTEGER NOT NULL,
+            novelty INTEGER NOT NULL,
+            comment TEXT NOT NULL,
+            scored_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, criteria_id, model, prompt_version)
+        );
+        CREATE TABLE digests (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            state TEXT NOT NULL,                 -- scored, posting, posted
+            body TEXT NOT NULL,                  -- JSON of the rendered selection
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, day)
+        );
+        CREATE TABLE posted_messages (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            slot TEXT NOT NULL,                  -- 'parent' or a paper id
+            message_id TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, day, slot)
+        );
+        CREATE INDEX posted_messages_by_id ON posted_messages(message_id);
+        CREATE TABLE likes (
+            channel_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            value INTEGER NOT NULL,              -- 1 like, -1 explicit dislike
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, user_id, paper_id)
+        );
+        CREATE TABLE llm_usage (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            day TEXT,                            -- the announcement day the call served
+            purpose TEXT NOT NULL,               -- score, explain, ...
+            model TEXT NOT NULL,
+            criteria_id INTEGER,
+            calls INTEGER NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            cached_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            prompt_cost_usd REAL NOT NULL,
+            completion_cost_usd REAL NOT NULL,
+            priced INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX llm_usage_day ON llm_usage(day, model, criteria_id, purpose);
+"""
+
+_M002_CONVERSATION = """
+        CREATE TABLE explanations (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, criteria_id, model, prompt_version)
+        );
+        CREATE TABLE channel_events (
+            id INTEGER PRIMARY KEY,
+            channel_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX channel_events_by_channel ON channel_events(channel_id, id);
+        CREATE INDEX likes_by_channel ON likes(channel_id, updated_at);
+"""
+
+_M003_DELIVERY = """
+        CREATE TABLE posted (
+            channel_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            slot TEXT NOT NULL,                  -- 'parent', 'notice' or a paper id
+            daily INTEGER NOT NULL,              -- 1: the scheduled daily post; 0: an answer
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, message_id)
+        );
+        INSERT INTO posted (channel_id, message_id, day, slot, daily, posted_at)
+            SELECT channel_id, message_id, day, slot, 0, posted_at FROM posted_messages;
+        DROP TABLE posted_messages;
+        CREATE UNIQUE INDEX posted_daily_slot ON posted(channel_id, day, slot) WHERE daily = 1;
+        ALTER TABLE digests ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE digests ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+"""
+
+_M004_RANKING = """
+        CREATE TABLE rankings (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            model_version TEXT NOT NULL,         -- the local ranking method, e.g. tfidf-1
+            score REAL NOT NULL,                 -- in (0, 1], higher ranks first
+            rank INTEGER NOT NULL,               -- 1 is the best of the day's candidates
+            sent INTEGER NOT NULL,               -- 1: among the top sent to the LLM
+            PRIMARY KEY (channel_id, day, paper_id)
+        );
+        CREATE TABLE learning (
+            channel_id TEXT PRIMARY KEY,
+            reset_at TEXT,                       -- reactions before a reset are not learned from
+            reset_like INTEGER NOT NULL DEFAULT 0,    -- highest likes rowid at the reset
+            reset_posted INTEGER NOT NULL DEFAULT 0,  -- highest posted rowid at the reset
+            learned_from INTEGER NOT NULL DEFAULT 0,  -- liked papers of the latest ranking
+            verdicts INTEGER NOT NULL DEFAULT 0,      -- earlier LLM verdicts it learned from
+            recall REAL,                         -- liked papers a held-out ranking sent on
+            measured_day TEXT,
+            updated_at TEXT NOT NULL
+        );
+"""
+
+_M005_WORK = """
+        CREATE TABLE work (
+            key TEXT PRIMARY KEY,                -- a unit of work, e.g. score:3:gpt-4o:2
+            owner TEXT NOT NULL,                 -- the process holding it (host:pid:nonce)
+            taken_at REAL NOT NULL,              -- unix seconds
+            expires_at REAL NOT NULL             -- taken over by anyone after this
+        );
+        CREATE TABLE feed_fetches (
+            categories TEXT PRIMARY KEY,
+            fetched_at TEXT NOT NULL,            -- the latest completed fetch of this feed
+            day TEXT,                            -- its announcement day; NULL: no announcement
+            new INTEGER NOT NULL DEFAULT 0,
+            cross_lists INTEGER NOT NULL DEFAULT 0,
+            replaced INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO feed_fetches (categories, fetched_at, day, new)
+            SELECT categories, MAX(fetched_at), day, items FROM feed_days GROUP BY categories;
+        CREATE TABLE ranking_sets (
+            day TEXT NOT NULL,
+            key TEXT NOT NULL,                   -- the ranking key (criteria, model, learning)
+            model_version TEXT NOT NULL,
+            ids TEXT NOT NULL,                   -- JSON array of paper ids, best first
+            scores TEXT NOT NULL,                -- JSON array of scores, same order
+            liked INTEGER NOT NULL DEFAULT 0,    -- liked papers it learned from
+            verdicts INTEGER NOT NULL DEFAULT 0, -- earlier LLM verdicts it learned from
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (day, key)
+        );
+        INSERT INTO ranking_sets (day, key, model_version, ids, scores, created_at)
+            SELECT day, 'channel:' || channel_id, MAX(model_version), json_group_array(paper_id),
+                   json_group_array(round(score, 5)), datetime('now')
+            FROM (SELECT * FROM rankings ORDER BY channel_id, day, rank)
+            GROUP BY channel_id, day;
+        ALTER TABLE digests ADD COLUMN criteria_id INTEGER;
+        ALTER TABLE digests ADD COLUMN ranking_key TEXT;
+        ALTER TABLE digests ADD COLUMN sent_ids TEXT;    -- JSON: the papers sent to the LLM
+        UPDATE digests SET ranking_key = 'channel:' || channel_id,
+            sent_ids = (SELECT json_group_array(paper_id) FROM
+                (SELECT paper_id FROM rankings r WHERE r.channel_id = digests.channel_id
+                 AND r.day = digests.day AND r.sent = 1 ORDER BY r.rank))
+            WHERE EXISTS (SELECT 1 FROM rankings r WHERE r.channel_id = digests.channel_id
+                          AND r.day = digests.day);
+        DROP TABLE rankings;
+        CREATE INDEX posted_parent ON posted(channel_id, day) WHERE slot = 'parent';
+"""
+
+_M006_EVENTS = """
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,                 -- a platform event id, e.g. Slack's event_id
+            seen_at REAL NOT NULL                -- unix seconds; forgotten after a while
+        );
+        CREATE INDEX events_seen ON events(seen_at);
+"""
+
+SQLITE_MIGRATIONS: tuple[str, ...] = (
+    _M001_INITIAL,
+    _M002_CONVERSATION,
+    _M003_DELIVERY,
+    _M004_RANKING,
+    _M005_WORK,
+    _M006_EVENTS,
+)
+"""SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+_PG001_INITIAL = """
+        CREATE TABLE papers (
+            id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL,
+            authors TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            primary_category TEXT,
+            comment TEXT,
+            enriched INTEGER NOT NULL DEFAULT 0,
+            first_seen TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE feed_days (
+            day TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            items INTEGER NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (day, categories)
+        );
+        CREATE TABLE announcements (
+            rowid BIGINT GENERATED BY DEFAULT AS IDENTITY UNIQUE,
+            day TEXT NOT NULL,
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            announce_type TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            PRIMARY KEY (day, paper_id, categories)
+        );
+        CREATE INDEX announcements_paper ON announcements(paper_id, day);
+        CREATE TABLE criteria (
+            id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE channels (
+            id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            subscribed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE channel_criteria (
+            channel_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            changed_by TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (channel_id, version)
+        );
+        CREATE TABLE scores (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            relevance INTEGER NOT NULL,
+            novelty INTEGER NOT NULL,
+            comment TEXT NOT NULL,
+            scored_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, criteria_id, model, prompt_version)
+        );
+        CREATE TABLE digests (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, day)
+        );
+        CREATE TABLE posted_messages (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            slot TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, day, slot)
+        );
+        CREATE INDEX posted_messages_by_id ON posted_messages(message_id);
+        CREATE TABLE likes (
+            rowid BIGINT GENERATED BY DEFAULT AS IDENTITY UNIQUE,
+            channel_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, user_id, paper_id)
+        );
+        CREATE TABLE llm_usage (
+            id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            at TEXT NOT NULL,
+            day TEXT,
+            purpose TEXT NOT NULL,
+            model TEXT NOT NULL,
+            criteria_id INTEGER,
+            calls INTEGER NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            cached_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            prompt_cost_usd DOUBLE PRECISION NOT NULL,
+            completion_cost_usd DOUBLE PRECISION NOT NULL,
+            priced INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX llm_usage_day ON llm_usage(day, model, criteria_id, purpose);
+"""
+
+_PG002_CONVERSATION = """
+        CREATE TABLE explanations (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            criteria_id INTEGER NOT NULL REFERENCES criteria(id),
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, criteria_id, model, prompt_version)
+        );
+        CREATE TABLE channel_events (
+            id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            channel_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX channel_events_by_channel ON channel_events(channel_id, id);
+        CREATE INDEX likes_by_channel ON likes(channel_id, updated_at);
+"""
+
+_PG003_DELIVERY = """
+        CREATE TABLE posted (
+            rowid BIGINT GENERATED BY DEFAULT AS IDENTITY UNIQUE,
+            channel_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            slot TEXT NOT NULL,
+            daily INTEGER NOT NULL,
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, message_id)
+        );
+        INSERT INTO posted (channel_id, message_id, day, slot, daily, posted_at)
+            SELECT channel_id, message_id, day, slot, 0, posted_at FROM posted_messages;
+        DROP TABLE posted_messages;
+        CREATE UNIQUE INDEX posted_daily_slot ON posted(channel_id, day, slot) WHERE daily = 1;
+        ALTER TABLE digests ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE digests ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+"""
+
+_PG004_RANKING = """
+        CREATE TABLE rankings (
+            channel_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            model_version TEXT NOT NULL,
+            score DOUBLE PRECISION NOT NULL,
+            rank INTEGER NOT NULL,
+            sent INTEGER NOT NULL,
+            PRIMARY KEY (channel_id, day, paper_id)
+        );
+        CREATE TABLE learning (
+            channel_id TEXT PRIMARY KEY,
+            reset_at TEXT,
+            reset_like BIGINT NOT NULL DEFAULT 0,
+            reset_posted BIGINT NOT NULL DEFAULT 0,
+            learned_from INTEGER NOT NULL DEFAULT 0,
+            verdicts INTEGER NOT NULL DEFAULT 0,
+            recall DOUBLE PRECISION,
+            measured_day TEXT,
+            updated_at TEXT NOT NULL
+        );
+"""
+
+_PG005_WORK = """
+        CREATE TABLE work (
+            key TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            taken_at DOUBLE PRECISION NOT NULL,
+            expires_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE TABLE feed_fetches (
+            categories TEXT PRIMARY KEY,
+            fetched_at TEXT NOT NULL,
+            day TEXT,
+            new INTEGER NOT NULL DEFAULT 0,
+            cross_lists INTEGER NOT NULL DEFAULT 0,
+            replaced INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO feed_fetches (categories, fetched_at, day, new)
+            SELECT DISTINCT ON (categories) categories, fetched_at, day, items FROM feed_days
+            ORDER BY categories, fetched_at DESC;
+        CREATE TABLE ranking_sets (
+            day TEXT NOT NULL,
+            key TEXT NOT NULL,
+            model_version TEXT NOT NULL,
+            ids TEXT NOT NULL,
+            scores TEXT NOT NULL,
+            liked INTEGER NOT NULL DEFAULT 0,
+            verdicts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (day, key)
+        );
+        INSERT INTO ranking_sets (day, key, model_version, ids, scores, created_at)
+            SELECT day, 'channel:' || channel_id, MAX(model_version),
+                   json_agg(paper_id ORDER BY rank)::text,
+                   json_agg(round(score::numeric, 5) ORDER BY rank)::text,
+                   to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+            FROM rankings GROUP BY channel_id, day;
+        ALTER TABLE digests ADD COLUMN criteria_id INTEGER;
+        ALTER TABLE digests ADD COLUMN ranking_key TEXT;
+        ALTER TABLE digests ADD COLUMN sent_ids TEXT;
+        UPDATE digests SET ranking_key = 'channel:' || channel_id,
+            sent_ids = COALESCE((SELECT json_agg(r.paper_id ORDER BY r.rank)::text FROM rankings r
+                WHERE r.channel_id = digests.channel_id AND r.day = digests.day AND r.sent = 1),
+                '[]')
+            WHERE EXISTS (SELECT 1 FROM rankings r WHERE r.channel_id = digests.channel_id
+                          AND r.day = digests.day);
+        DROP TABLE rankings;
+        CREATE INDEX posted_parent ON posted(channel_id, day) WHERE slot = 'parent';
+"""
+
+_PG006_EVENTS = """
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            seen_at DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX events_seen ON events(seen_at);
+"""
+
+POSTGRES_MIGRATIONS: tuple[str, ...] = (
+    _PG001_INITIAL,
+    _PG002_CONVERSATION,
+    _PG003_DELIVERY,
+    _PG004_RANKING,
+    _PG005_WORK,
+    _PG006_EVENTS,
+)
+"""PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
+
+MIGRATIONS = SQLITE_MIGRATIONS
+"""The migrations (one per number; both dialects have as many)."""
+
+TABLES: tuple[str, ...] = (
+    "papers",
+    "feed_days",
+    "feed_fetches",
+    "announcements",
+    "criteria",
+    "channels",
+    "channel_criteria",
+    "scores",
+    "explanations",
+    "digests",
+    "posted",
+    "likes",
+    "llm_usage",
+    "channel_events",
+    "learning",
+    "ranking_sets",
+    "work",
+    "events",
+)
+"""Every table of the current schema, each after the tables it references (copy order)."""
+
+ROWID_TABLES = frozenset({"announcements", "posted", "likes"})
+"""Tables whose insertion order the store reads through `rowid`."""
