@@ -14,7 +14,7 @@ import re
 from typing import Any, Final
 
 from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, digest_to_json, share_line
-from bot.models import Digest, DigestEntry, Usage
+from bot.models import Digest, DigestEntry, LocalView, Usage
 from bot.safety import clip, excerpt, strip_controls
 
 ABSTRACT_CHARS: Final = 3_000  # arXiv caps abstracts at 1,920; anything longer is not one
@@ -133,6 +133,55 @@ def render_markdown(digest: Digest) -> str:
         clip(strip_controls(digest.criteria.text).strip(), CRITERIA_CHARS),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+LOCAL_NOTE: Final = "ranked locally, not scored by an LLM: set OPENAI_API_KEY to score"
+
+
+def render_local_markdown(view: LocalView) -> str:
+    """A day ranked on this machine only, clearly labelled as such."""
+    learned = (f" and {view.verdicts} earlier LLM verdicts" if view.verdicts else "") + (
+        f" and {view.liked} likes" if view.liked else ""
+    )
+    parts = [
+        f"# ArXiv Papers {view.day.isoformat()} ({LOCAL_NOTE})",
+        f"*{LOCAL_NOTE[0].upper()}{LOCAL_NOTE[1:]}.* {view.announced} papers announced, "
+        f"{view.considered} considered; the {len(view.top)} below rank highest by similarity "
+        f"to the criteria{learned}.",
+        "---",
+    ]
+    for n, (p, score) in enumerate(view.top, 1):
+        lines = [
+            f"## {n}. [{link_text(p.title)}]({p.abs_url})",
+            f"**ArXiv ID:** {p.id} · **local score:** {score:.2f}",
+            f"**Authors:** {text(', '.join(p.authors), AUTHORS_CHARS)}",
+            f"**Abstract:** {text(p.abstract, ABSTRACT_CHARS)}",
+        ]
+        parts += ["\n\n".join(lines), "---"]
+    return "\n\n".join(parts) + "\n"
+
+
+def render_local_json(view: LocalView) -> str:
+    """The same for scripts: `"scored": false` says no LLM was asked."""
+    data = {
+        "day": view.day.isoformat(),
+        "scored": False,
+        "note": LOCAL_NOTE,
+        "announced": view.announced,
+        "considered": view.considered,
+        "papers": [
+            {
+                "rank": n,
+                "id": p.id,
+                "title": strip_controls(p.title),
+                "authors": [strip_controls(a) for a in p.authors],
+                "abs_url": p.abs_url,
+                "local_score": round(score, 4),
+            }
+            for n, (p, score) in enumerate(view.top, 1)
+        ],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def render_json(digest: Digest) -> str:

@@ -77,6 +77,17 @@ class LLMUnavailable(ScoringError):
         super().__init__(message)
 
 
+class LLMKeyMissing(ScoringError):
+    """No OPENAI_API_KEY is set: nothing can be scored, but the day can still be ranked locally
+    and stored days can be shown."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "OPENAI_API_KEY is not set: put it in .env or the environment to score papers "
+            "(for a local server that needs no key, any value works)"
+        )
+
+
 class PlatformError(BotError):
     """A chat platform refused a post for a reason that retrying will not fix by itself."""
 

@@ -220,3 +220,16 @@ def digest_order(entry: DigestEntry) -> tuple[int, int, int, str]:
     """Deterministic digest order: best total first, then relevance, novelty, and arXiv id."""
     s = entry.score
     return (-s.total, -s.relevance, -s.novelty, entry.paper.id)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalView:
+    """A day ranked on this machine only, with no LLM score: what `digest` shows when no API
+    key is set. `top` holds the best papers and their local ranking scores."""
+
+    day: date
+    announced: int
+    considered: int
+    top: tuple[tuple[Paper, float], ...]
+    verdicts: int = 0
+    liked: int = 0

@@ -45,6 +45,7 @@ from bot.models import (
     Digest,
     DigestEntry,
     LLMShare,
+    LocalView,
     Paper,
     Score,
     ScoreKey,
@@ -57,7 +58,7 @@ from scoring import ranking, share
 from scoring.batch import BatchScorer
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
-from scoring.scorer import LLMScorer, SpendingCap
+from scoring.scorer import Scorer, SpendingCap
 
 if TYPE_CHECKING:
     from bot.channels import ChannelSettings
@@ -130,7 +131,7 @@ class DigestService:
         self,
         store: Store,
         ingestor: Ingestor,
-        scorer: LLMScorer,
+        scorer: Scorer,
         prices: PriceTable | None = None,
         *,
         daily_budget_usd: float | None = None,
@@ -319,6 +320,41 @@ class DigestService:
         new_frame = DigestFrame(_id(ctx.criteria), ranking_key, tuple(sent))
         await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest), new_frame)
         return digest
+
+    async def ranked_locally(
+        self, channel_id: str, day: date, options: DigestOptions, top: int = 15
+    ) -> LocalView | None:
+        """A stored day ranked on this machine only (the ranking the day was decided on, or the
+        one a first build would make now): what can be shown without an LLM."""
+        ctx = await self._context(channel_id, day, options)
+        if ctx is None:
+            return None
+        frame = await self._store.digest_frame(channel_id, day)
+        ranked = None
+        if frame is not None and frame.ranking_key and _frozen(frame, ctx.criteria):
+            ranked = await self._store.ranking_set(day, frame.ranking_key)
+        if ranked is None:
+            reactions = await self._reactions(channel_id, options)
+            _, key, _ = await self._decide(ctx, options, reactions)
+            ranked = await self._store.ranking_set(day, key)
+        by_id = {p.id: p for p in ctx.candidates}
+        best = (
+            [
+                (by_id[pid], score)
+                for pid, score in zip(ranked.ids, ranked.scores, strict=True)
+                if pid in by_id
+            ][:top]
+            if ranked is not None
+            else []
+        )
+        return LocalView(
+            day,
+            len({a.paper.id for a in ctx.announced}),
+            len(ctx.candidates),
+            tuple(best),
+            ranked.verdicts if ranked is not None else 0,
+            ranked.liked if ranked is not None else 0,
+        )
 
     async def ranking_for(self, channel_id: str, day: date, options: DigestOptions) -> list[str]:
         """A stored day's local ranking under the channel's criteria and reactions as they are

@@ -29,13 +29,13 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from openai import AsyncOpenAI
 
-from bot.errors import LLMUnavailable, ScoringError
+from bot.errors import LLMKeyMissing, LLMUnavailable, ScoringError
 from bot.models import Paper, Score, Usage
 from scoring import prompt
 from scoring.completion import Completion, read_completion
@@ -419,3 +419,52 @@ def _short(exc: openai.APIError) -> str:
     status = getattr(exc, "status_code", None)
     kind = type(exc).__name__
     return f"{kind} (HTTP {status})" if status else kind
+
+
+class Scorer(Protocol):
+    """What the digest service needs of a scorer: its model and `score`."""
+
+    @property
+    def model(self) -> str:
+        """The model scores are made (and stored) under."""
+        ...
+
+    async def score(
+        self,
+        papers: Sequence[Paper],
+        criteria_text: str,
+        sink: Sink,
+        progress: Progress | None = None,
+        cap: SpendingCap | None = None,
+        *,
+        examples: Sequence[Paper] = (),
+    ) -> ScoringReport:
+        """Score the papers (see `LLMScorer.score`)."""
+        ...
+
+
+class NoKeyScorer:
+    """Stands in for the LLM when no OPENAI_API_KEY is set: scores already stored are used as
+    ever, and asking for a new one raises `LLMKeyMissing` (the caller shows the day ranked
+    locally instead)."""
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+
+    @property
+    def model(self) -> str:
+        """The model the stored scores were made under."""
+        return self._model
+
+    async def score(
+        self,
+        papers: Sequence[Paper],
+        criteria_text: str,
+        sink: Sink,
+        progress: Progress | None = None,
+        cap: SpendingCap | None = None,
+        *,
+        examples: Sequence[Paper] = (),
+    ) -> ScoringReport:
+        """Never scores: there is no key."""
+        raise LLMKeyMissing()
