@@ -228,9 +228,15 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
+    if outcome.digest is None and args.day is not None:
+        print(
+            f"arxiv-bot: {args.day} is not in the store: `--day` shows days the bot fetched "
+            "(run `arxiv-bot digest` on an announcement day to fetch it).",
+            file=sys.stderr,
+        )
+        return 1
     if outcome.digest is None:
-        when = f"on {args.day}" if args.day else "today"
-        print(f"arxiv-bot: no arXiv announcement {when} (weekend or holiday).", file=sys.stderr)
+        print("arxiv-bot: no arXiv announcement today (weekend or holiday).", file=sys.stderr)
         return 0
     rendered = (render_json if args.format == "json" else render_markdown)(outcome.digest)
     _write(rendered, args.output)
