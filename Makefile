@@ -13,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-digest: install  ## today's digest in the terminal (needs OPENAI_API_KEY in .env or the environment)
+digest: install  ## today's digest in the terminal (scored when OPENAI_API_KEY is set, else ranked locally)
 	$(BIN)/arxiv-bot digest
 
 run: install

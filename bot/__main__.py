@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -21,10 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from adapters.markdown import render_json, render_markdown
+from adapters.markdown import (
+    render_json,
+    render_local_json,
+    render_local_markdown,
+    render_markdown,
+)
 from bot import __version__
-from bot.errors import BotError, SettingsError
-from bot.models import Thresholds
+from bot.errors import BotError, LLMKeyMissing, SettingsError
+from bot.models import LocalView, Thresholds
 from bot.platform import ChatPlatform
 from bot.progress import TerminalProgress
 from scoring.criteria import load_criteria
@@ -45,6 +51,7 @@ if TYPE_CHECKING:
     from bot.service import DayOutcome, DigestOptions, DigestService
     from bot.settings import Settings
     from bot.store import ChannelRow, Store
+    from scoring.scorer import Scorer
 
 log = logging.getLogger("arxiv_bot")
 
@@ -70,14 +77,12 @@ def digest_options(settings: Settings) -> DigestOptions:
     )
 
 
-def _openai_client(settings: Settings) -> AsyncOpenAI:
+def _openai_client(settings: Settings) -> AsyncOpenAI | None:
+    """The LLM client, or None when no OPENAI_API_KEY is set."""
     from openai import AsyncOpenAI
 
     if settings.openai_api_key is None:
-        raise SettingsError(
-            "OPENAI_API_KEY is not set: put it in .env or the environment "
-            "(for a local server that needs no key, any value works)"
-        )
+        return None
     return AsyncOpenAI(
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url,
@@ -97,23 +102,26 @@ class Core:
 
 
 @asynccontextmanager
-async def open_core(settings: Settings) -> AsyncIterator[Core]:
-    """Open every resource the bot needs and wire the core on them."""
+async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterator[Core]:
+    """Open every resource the bot needs and wire the core on them. Without an API key the
+    core still ranks and shows stored days (`need_llm=False`), and refuses otherwise."""
     import aiohttp
 
     from bot.store import Store
 
     client = _openai_client(settings)
+    if client is None and need_llm:
+        raise SettingsError(str(LLMKeyMissing()))
     async with (
         Store.open(settings.db) as store,
         aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as http,
-        client,
+        client if client is not None else contextlib.nullcontext(),
     ):
         yield wire_core(settings, store, http, client)
 
 
 def wire_core(
-    settings: Settings, store: Store, http: aiohttp.ClientSession, client: AsyncOpenAI
+    settings: Settings, store: Store, http: aiohttp.ClientSession, client: AsyncOpenAI | None
 ) -> Core:
     """Build the core on open resources (the store, an HTTP session, the OpenAI client)."""
     from bot.arxiv_api import ArxivApi
@@ -124,7 +132,7 @@ def wire_core(
     from bot.work import Work
     from scoring.batch import BatchScorer
     from scoring.explain import Explainer
-    from scoring.scorer import LLMScorer
+    from scoring.scorer import LLMScorer, NoKeyScorer
 
     feed = FeedClient(
         http,
@@ -145,18 +153,20 @@ def wire_core(
             f"ARXIV_BOT_DAILY_BUDGET needs a price for model {settings.model!r}: "
             "add it to ARXIV_BOT_PRICES"
         )
-    scorer = LLMScorer(
-        client,
-        settings.model,
-        prices,
-        batch_size=settings.batch_size,
-        concurrency=settings.concurrency,
-        structured=settings.structured_output,
-        round_pause=settings.llm_round_pause,
-        unreachable_after=settings.llm_give_up,
-    )
+    scorer: Scorer = NoKeyScorer(settings.model)
+    if client is not None:
+        scorer = LLMScorer(
+            client,
+            settings.model,
+            prices,
+            batch_size=settings.batch_size,
+            concurrency=settings.concurrency,
+            structured=settings.structured_output,
+            round_pause=settings.llm_round_pause,
+            unreachable_after=settings.llm_give_up,
+        )
     batch = None
-    if settings.batch == "auto":
+    if settings.batch == "auto" and client is not None:
         batch = BatchScorer(
             client,
             settings.model,
@@ -195,29 +205,54 @@ async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
 
 
 async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Build today's (or a stored day's) digest and write it out."""
+    """Build today's (or a stored day's) digest and write it out. Without an API key, show the
+    day ranked locally (clearly labelled) unless the store already has it scored."""
     from bot.service import DayOutcome
 
     progress = TerminalProgress()
+    local: LocalView | None = None
     # an error (the LLM or arXiv unusable) is printed as one line by main(): clear the
     # progress line first so it does not share the terminal line with it
     try:
-        async with open_core(settings) as core:
+        async with open_core(settings, need_llm=False) as core:
             service = core.service
             await service.use_criteria(
                 CONSOLE_CHANNEL, core.criteria_text, changed_by="criteria file"
             )
             options = digest_options(settings)
-            if args.day is not None:
-                built = await service.build(CONSOLE_CHANNEL, args.day, options, progress)
-                outcome = DayOutcome(digest=built)
-            else:
-                outcome = await service.today(CONSOLE_CHANNEL, options, progress)
+            day, replaced = args.day, 0
+            if day is None:
+                progress("fetching arXiv feed", 0, 1)
+                ingest = await service.ingest(options.categories)
+                day = ingest.day if ingest.announced else None
+                replaced = ingest.replaced
+            outcome = DayOutcome(digest=None)
+            if day is not None:
+                try:
+                    built = await service.build(CONSOLE_CHANNEL, day, options, progress, replaced)
+                    outcome = DayOutcome(digest=built)
+                except LLMKeyMissing:
+                    local = await service.ranked_locally(CONSOLE_CHANNEL, day, options)
     finally:
         progress.clear()
+    if local is not None:
+        rendered = (render_local_json if args.format == "json" else render_local_markdown)(local)
+        _write(rendered, args.output)
+        print(
+            f"arxiv-bot: {local.day}: {local.considered} papers ranked locally, none scored: "
+            "OPENAI_API_KEY is not set (put it in .env to have the LLM score them).",
+            file=sys.stderr,
+        )
+        return 0
+    if outcome.digest is None and args.day is not None:
+        print(
+            f"arxiv-bot: {args.day} is not in the store: `--day` shows days the bot fetched "
+            "(run `arxiv-bot digest` on an announcement day to fetch it).",
+            file=sys.stderr,
+        )
+        return 1
     if outcome.digest is None:
-        when = f"on {args.day}" if args.day else "today"
-        print(f"arxiv-bot: no arXiv announcement {when} (weekend or holiday).", file=sys.stderr)
+        print("arxiv-bot: no arXiv announcement today (weekend or holiday).", file=sys.stderr)
         return 0
     rendered = (render_json if args.format == "json" else render_markdown)(outcome.digest)
     _write(rendered, args.output)

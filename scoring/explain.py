@@ -13,7 +13,7 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
-from bot.errors import BotError, ScoringError
+from bot.errors import BotError, LLMKeyMissing, ScoringError
 from bot.models import Paper, Score, Usage
 from scoring.completion import read_completion
 from scoring.pricing import PriceTable
@@ -48,13 +48,15 @@ def explain_messages(paper: Paper, score: Score, criteria_text: str) -> list[dic
 class Explainer:
     """Asks the LLM for an explanation of one score."""
 
-    def __init__(self, client: AsyncOpenAI, model: str, prices: PriceTable) -> None:
+    def __init__(self, client: AsyncOpenAI | None, model: str, prices: PriceTable) -> None:
         self._client = client
         self.model = model
         self._prices = prices
 
     async def explain(self, paper: Paper, score: Score, criteria_text: str) -> tuple[str, Usage]:
-        """The explanation text and what it cost."""
+        """The explanation text and what it cost (LLMKeyMissing without a key)."""
+        if self._client is None:
+            raise LLMKeyMissing()
         options: dict[str, Any] = (
             {"reasoning_effort": "low"} if is_reasoning_model(self.model) else {"temperature": 0}
         )

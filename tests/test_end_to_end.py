@@ -14,6 +14,7 @@ import sys
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -146,17 +147,46 @@ async def test_weekend_feed_is_a_normal_no_announcement(
     assert llm.calls == 0
 
 
-async def test_missing_key_is_one_clear_line(
+async def test_without_a_key_digest_shows_the_day_ranked_locally_and_says_so(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path, day_feed: list[dict[str, Any]]
+) -> None:
+    env = bot_env(arxiv, llm, tmp_path / "db.sqlite3")
+    env.pop("OPENAI_API_KEY")
+    code, out, err = await run_cli(env, "digest")
+    assert code == 0, err
+    assert "ranked locally, not scored by an LLM: set OPENAI_API_KEY to score" in out
+    assert out.count("arxiv.org/abs/") >= 10
+    assert "OPENAI_API_KEY is not set" in err
+    assert "Traceback" not in err
+    assert llm.calls == 0
+    code, out, _ = await run_cli(env, "digest", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["scored"] is False
+
+
+async def test_a_stored_day_is_shown_again_without_a_key(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path, day_feed: list[dict[str, Any]]
+) -> None:
+    env = bot_env(arxiv, llm, tmp_path / "db.sqlite3")
+    code, scored, err = await run_cli(env, "digest")
+    assert code == 0, err
+    env.pop("OPENAI_API_KEY")
+    code, again, err = await run_cli(env, "digest", "--day", "2025-05-02")
+    assert code == 0, err
+    assert again == scored
+
+
+async def test_the_long_running_bot_without_a_key_is_one_clear_line(
     arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path
 ) -> None:
     env = bot_env(arxiv, llm, tmp_path / "db.sqlite3")
     env.pop("OPENAI_API_KEY")
-    code, _out, err = await run_cli(env, "digest")
+    code, _out, err = await run_cli(env, "run")
     assert code == 2
-    assert err.strip().splitlines() == [
-        "arxiv-bot: error: OPENAI_API_KEY is not set: put it in .env or the environment "
-        "(for a local server that needs no key, any value works)"
-    ]
+    assert err.strip().splitlines()[-1] == (
+        "arxiv-bot: error: OPENAI_API_KEY is not set: put it in .env or the environment to "
+        "score papers (for a local server that needs no key, any value works)"
+    )
 
 
 async def test_unreachable_arxiv_is_one_clear_line(

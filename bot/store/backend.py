@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -144,9 +145,15 @@ class SQLiteBackend:
 
     @classmethod
     async def open(cls, path: str) -> SQLiteBackend:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
+        """Open and migrate the file; what makes that impossible (not a database, a folder,
+        no permission, a read-only or full disk, a lock held too long) is one line naming
+        ARXIV_BOT_DB."""
+        try:
+            if path != ":memory:":
+                _check_file(Path(path))
+            db = await aiosqlite.connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(_sqlite_reason(path, exc)) from None
         try:
             db.row_factory = aiosqlite.Row
             await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -154,6 +161,9 @@ class SQLiteBackend:
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA foreign_keys=ON")
             await _migrate_sqlite(db)
+        except (OSError, sqlite3.Error) as exc:
+            await db.close()
+            raise StoreUnavailable(_sqlite_reason(path, exc)) from None
         except BaseException:
             await db.close()
             raise
@@ -386,3 +396,27 @@ def _reason(exc: BaseException, url: PostgresURL) -> str:
     if url.password is not None and url.password.get_secret_value():
         text = text.replace(url.password.get_secret_value(), "***")
     return text[:200]
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what SQLite cannot open before it tries (a failed open leaves aiosqlite's worker
+    thread behind)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file():
+        raise sqlite3.OperationalError("unable to open database file")
+    if path.exists() and not os.access(path, os.R_OK):
+        raise sqlite3.OperationalError("unable to open database file")
+
+
+def _sqlite_reason(path: str, exc: BaseException) -> str:
+    """One line for a SQLite file that cannot be used."""
+    message = str(exc).strip() or type(exc).__name__
+    hints = {
+        "file is not a database": "it is not a SQLite database (corrupt, or another kind of file)",
+        "unable to open database file": "it cannot be opened (a folder, or no permission)",
+        "attempt to write a readonly database": "it is read-only",
+        "database or disk is full": "the disk is full",
+        "database is locked": "another process held it locked for too long",
+    }
+    why = next((hint for key, hint in hints.items() if key in message.lower()), message)
+    return f"cannot use the database ARXIV_BOT_DB={path}: {why}"
