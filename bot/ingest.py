@@ -19,14 +19,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
-import aiohttp
-
-from bot.arxiv_api import ArxivApi
 from bot.errors import ArxivUnavailable, FeedError
 from bot.feed import parse_feed
 from bot.models import AnnounceType, FeedDay
-from bot.store import Store
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from bot.arxiv_api import ArxivApi
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,8 @@ class FeedClient:
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/") + "/"
+        import aiohttp  # loaded when a feed is fetched, not when the command line starts
+
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._attempts = attempts
         self._backoff = backoff
@@ -77,6 +82,8 @@ class FeedClient:
 
     async def fetch(self, categories: Sequence[str]) -> bytes:
         """The feed's body; raises ArxivUnavailable after the last failed attempt."""
+        import aiohttp
+
         url = self.url(categories)
         why, wait = "no attempt made", 0.0
         for attempt in range(self._attempts):

@@ -21,7 +21,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -38,7 +37,7 @@ from bot.digest import (
     unscored_note,
 )
 from bot.errors import ScoringError
-from bot.ingest import Ingestor, IngestResult, categories_key
+from bot.ingest import IngestResult, categories_key
 from bot.models import (
     AnnounceType,
     Criteria,
@@ -55,13 +54,14 @@ from bot.models import (
 from bot.store import Announcement, DigestFrame, RankingSet, Reaction, Store
 from bot.work import Work
 from scoring import ranking, share
-from scoring.batch import BatchScorer
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
-from scoring.scorer import Scorer, SpendingCap
 
 if TYPE_CHECKING:
     from bot.channels import ChannelSettings
+    from bot.ingest import Ingestor
+    from scoring.batch import BatchScorer
+    from scoring.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,6 @@ class DigestService:
         self._prices = prices or PriceTable()
         self._daily_budget = daily_budget_usd
         self._work = work or Work(store)
-        # rankings are CPU work: more at once than cores only costs memory
-        self._ranking_gate = asyncio.Semaphore(os.cpu_count() or 1)
 
     @property
     def batching(self) -> bool:
@@ -476,10 +474,7 @@ class DigestService:
         examples += await self._verdicts(
             ctx.key, [p.id for p in ctx.candidates], options.thresholds
         )
-        async with self._ranking_gate:
-            ranked = await asyncio.to_thread(
-                ranking.rank, ctx.candidates, ctx.criteria.text, examples, core
-            )
+        ranked = await ranking.rank_off_loop(ctx.candidates, ctx.criteria.text, examples, core)
         result = RankingSet(
             ranked.version,
             tuple(r.paper_id for r in ranked.entries),
@@ -578,14 +573,9 @@ class DigestService:
             held_out = [e for e in examples if e.paper.id not in papers]
             announced = await self._store.announced(earlier, categories_key(options.categories))
             core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
-            async with self._ranking_gate:
-                redone = await asyncio.to_thread(
-                    ranking.rank,
-                    [papers[i] for i in ids if i in papers],
-                    ctx.criteria.text,
-                    held_out,
-                    core,
-                )
+            redone = await ranking.rank_off_loop(
+                [papers[i] for i in ids if i in papers], ctx.criteria.text, held_out, core
+            )
             k = ranking.sent_count(len(papers), options.budget.share, options.budget.min_papers)
             return ranking.recall(redone, sorted(wanted), k), earlier
         return None, None
@@ -614,6 +604,8 @@ class DigestService:
             cap = None
             if self._daily_budget is not None:
                 spent = (await self._store.usage(day=day)).cost_usd
+                from scoring.scorer import SpendingCap  # the LLM client loads only to score
+
                 cap = SpendingCap(self._daily_budget, spent_usd=spent)
 
             async def sink(scores: Sequence[Score], usage: Usage) -> None:
@@ -715,7 +707,7 @@ class DigestService:
             return {}, 0.0
         examples = [_example(r) for r in reactions][: ranking.MAX_EXAMPLES]
         texts = [ranking.paper_text(p) for p in ctx.candidates]
-        values = await asyncio.to_thread(ranking.learned_scores, texts, examples)
+        values = await ranking.learned_scores_off_loop(texts, examples)
         taste = {p.id: float(v) for p, v in zip(ctx.candidates, values, strict=True)}
         return taste, taste_weight(likes)
 
