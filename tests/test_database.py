@@ -3,9 +3,6 @@ never shown, and `arxiv-bot migrate-db` moving a SQLite database to PostgreSQL w
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ from bot.errors import SettingsError
 from bot.models import AnnounceType, Criteria, Paper
 from bot.settings import Settings
 from bot.store import TABLES, PostgresURL, Store, StoreUnavailable, parse_database
+from tests.cli import run_cli
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI
@@ -98,20 +96,8 @@ async def test_a_missing_database_is_one_masked_line(postgres: str) -> None:
 
 
 async def _bot(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(cwd / "no.env"),
-        *args,
-        env={"PATH": os.environ.get("PATH", ""), **env, "PYTHONPATH": str(REPO)},
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    return proc.returncode or 0, out.decode(), err.decode()
+    result = await run_cli(env, cwd, *args)
+    return result.code, result.out, result.err
 
 
 async def test_logs_and_status_never_show_the_password(

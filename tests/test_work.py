@@ -18,6 +18,7 @@ from bot.delivery import Ceiling
 from bot.service import DigestOptions, LLMBudget
 from bot.store import MIGRATIONS, Store
 from bot.work import Work
+from tests.cli import run_cli
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import BatchPlan, FakeOpenAI, load_labels
@@ -141,21 +142,8 @@ def _digest_env(arxiv: FakeArxiv, llm: FakeOpenAI, db: Path | str) -> dict[str, 
 
 
 async def _digest(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(cwd / "no.env"),
-        "digest",
-        *args,
-        env={**env, "PYTHONPATH": str(REPO)},
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
-    return proc.returncode or 0, out.decode(), err.decode()
+    result = await run_cli(env, cwd, "digest", *args)
+    return result.code, result.out, result.err
 
 
 async def test_four_digest_processes_on_a_fresh_database_agree_and_pay_once(
