@@ -26,14 +26,16 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiosqlite
-import asyncpg
 
 from bot.errors import BotError
 from bot.store.schema import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from bot.store.url import Database, PostgresURL
+
+if TYPE_CHECKING:
+    import asyncpg
 
 BUSY_TIMEOUT_MS = 15_000  # another process's write (a migration, a day's scores) is waited for
 POOL_SIZE = 8  # connections per process on PostgreSQL; replicas x this stays under max_connections
@@ -301,6 +303,8 @@ class PostgresBackend:
 
     @classmethod
     async def open(cls, url: PostgresURL) -> PostgresBackend:
+        import asyncpg  # loaded only where the database is PostgreSQL
+
         try:
             pool = await asyncpg.create_pool(url.dsn(), min_size=1, max_size=POOL_SIZE)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
