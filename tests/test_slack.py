@@ -23,7 +23,7 @@ from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
 from bot.platform import PARENT
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, load_labels
 from tests.fakes.slack_server import (
     BOT_USER,
     FakeSlack,
@@ -459,3 +459,29 @@ def digest_of(n: int, title: str = "", authors: int = 3, words: int = 40) -> Dig
         counts=StageCounts(n, n, n, n),
         entries=entries,
     )
+
+
+async def test_a_fresh_installs_first_today_on_slack_shows_the_reference_picks(
+    make_settings: Any, arxiv: FakeArxiv, slack: FakeSlack, fake_time: FakeTime
+):
+    papers = load_eval_day(DAY)
+    arxiv.set_feed(rss_feed(papers, date.fromisoformat(DAY)))
+    arxiv.add_papers(papers)
+    picks = load_labels(DAY)
+
+    def shown() -> list[str]:
+        text = " ".join(m.text for m in slack.channel_messages(CHANNEL))
+        return [pid for pid in picks if pid in text]
+
+    # the product's defaults: 30% share, warm-up while the criteria have no verdicts
+    settings = make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3", **slack_env(slack))
+    async with open_core(settings) as core:
+        pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
+        bot = SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1", pacer=pacer)
+        await bot.start()
+        try:
+            assert await command(bot, slack, "today") == 200
+            await slack.wait_until(lambda: len(shown()) >= 0.95 * len(picks), within=20)
+        finally:
+            await bot.close()
+    assert len(shown()) >= 0.95 * len(picks)
