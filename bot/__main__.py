@@ -46,10 +46,10 @@ if TYPE_CHECKING:
 
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation
-    from bot.daily import SettingsOf
     from bot.scheduler import DailyScheduler
     from bot.service import DayOutcome, DigestOptions, DigestService
     from bot.settings import Settings
+    from bot.status import SettingsOf
     from bot.store import ChannelRow, Store
     from scoring.scorer import Scorer
 
@@ -478,7 +478,7 @@ async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> 
 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
-    from bot.daily import channel_statuses
+    from bot.status import channel_statuses
     from bot.store import Store, describe
 
     if isinstance(settings.db, Path) and not settings.db.exists():

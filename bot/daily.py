@@ -39,6 +39,10 @@ from bot.errors import FeedError, FeedUnreadable, LLMUnavailable, PlatformError,
 from bot.ingest import categories_key
 from bot.models import Digest
 from bot.service import DigestOptions, DigestService
+from bot.status import ChannelStatus as ChannelStatus
+from bot.status import SettingsOf as SettingsOf
+from bot.status import channel_statuses as channel_statuses
+from bot.status import next_post_time as next_post_time
 from bot.store import ChannelRow, Store
 from bot.work import Work
 
@@ -54,7 +58,6 @@ RETRY_MAX = timedelta(minutes=30)
 RESCORE_EVERY = timedelta(minutes=15)
 
 Clock = Callable[[], datetime]
-SettingsOf = Callable[[ChannelRow], ChannelSettings]
 
 
 def utc_now() -> datetime:
@@ -89,18 +92,6 @@ def due_at(day: date, settings: ChannelSettings) -> datetime:
     )
 
 
-def next_post_time(now: datetime, settings: ChannelSettings) -> datetime:
-    """The channel's next local post time after `now` (whether or not a digest is due then)."""
-    zone = ZoneInfo(settings.timezone)
-    local = now.astimezone(zone)
-    candidate = datetime.combine(local.date(), settings.post_time, zone)
-    return (
-        candidate
-        if candidate > now
-        else datetime.combine(local.date() + timedelta(1), settings.post_time, zone)
-    )
-
-
 def backoff(attempts: int) -> timedelta:
     """Wait before the next attempt after `attempts` failures: 1, 2, 4 … 30 minutes."""
     wait: timedelta = RETRY_BASE * (2 ** min(max(attempts - 1, 0), 16))
@@ -116,20 +107,6 @@ class _Outage:
     attempts: int = 0
     reason: str = ""
     reported: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelStatus:
-    """What `arxiv-bot status` shows for a subscribed channel."""
-
-    channel_id: str
-    platform: str
-    settings: ChannelSettings
-    next_post: datetime
-    last_day: date | None
-    last_state: str | None
-    attempts: int
-    last_error: str
 
 
 class DailyRunner:
@@ -609,27 +586,3 @@ async def _all(jobs: Iterable[Awaitable[object]]) -> None:
             log.error("daily tick step failed: %s", result, exc_info=result)
         elif isinstance(result, BaseException):
             raise result
-
-
-async def channel_statuses(
-    store: Store, settings_of: SettingsOf, now: datetime
-) -> list[ChannelStatus]:
-    """Each subscribed channel's next post time and its latest digest's outcome."""
-    out = []
-    for row in await store.subscribed_channels():
-        settings = settings_of(row)
-        records = await store.digest_records(row.id)
-        last = records[0] if records else None
-        out.append(
-            ChannelStatus(
-                channel_id=row.id,
-                platform=row.platform,
-                settings=settings,
-                next_post=next_post_time(now, settings),
-                last_day=last.day if last else None,
-                last_state=last.state if last else None,
-                attempts=last.attempts if last else 0,
-                last_error=last.last_error if last else "",
-            )
-        )
-    return out
