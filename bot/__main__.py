@@ -32,7 +32,7 @@ from bot import __version__
 from bot.errors import BotError, LLMKeyMissing, SettingsError
 from bot.models import LocalView, Thresholds
 from bot.platform import ChatPlatform
-from bot.progress import TerminalProgress
+from bot.progress import progress_display
 from scoring.criteria import load_criteria
 from scoring.pricing import PriceTable
 
@@ -209,7 +209,7 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     day ranked locally (clearly labelled) unless the store already has it scored."""
     from bot.service import DayOutcome
 
-    progress = TerminalProgress()
+    progress = progress_display()
     local: LocalView | None = None
     # an error (the LLM or arXiv unusable) is printed as one line by main(): clear the
     # progress line first so it does not share the terminal line with it
@@ -554,7 +554,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path(".env"),
         help="settings file read under the environment (default: .env)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log the bot's own debug lines to stderr; -vv adds the libraries' (HTTP, SDKs)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     dig = sub.add_parser("digest", help="print today's digest")
     dig.add_argument("--format", choices=("markdown", "json"), default="markdown")
@@ -578,6 +584,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OWN_LOGGERS = ("arxiv_bot", "bot", "scoring", "adapters")
+LIBRARY_LOGGERS = (
+    "openai",
+    "httpx",
+    "httpx2",
+    "aiohttp",
+    "slack_sdk",
+    "slack_bolt",
+    "discord",
+    "pylatexenc",
+    "apscheduler",
+    "asyncio",
+)
+
+
+def configure_logging(own_level: str | None, *, libraries_too: bool = False) -> None:
+    """Warnings from everyone; the bot's own loggers at `own_level` (None: warnings only); the
+    libraries' (one line per HTTP request, parse errors) stay at WARNING unless `libraries_too`."""
+    logging.basicConfig(
+        level="DEBUG" if libraries_too else "WARNING",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own_level or "WARNING")
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel("DEBUG" if libraries_too else "WARNING")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `arxiv-bot` console script."""
     args = build_parser().parse_args(argv)
@@ -595,10 +630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"arxiv-bot: {exc}", file=sys.stderr)
         return 2
-    level = settings.log_level if args.verbose or args.command == "run" else "WARNING"
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    own_level = "DEBUG" if args.verbose else settings.log_level if args.command == "run" else None
+    configure_logging(own_level, libraries_too=args.verbose >= 2)
     try:
         if args.command == "digest":
             return asyncio.run(digest_command(settings, args))

@@ -1,4 +1,5 @@
-"""A one-line progress display on stderr, shown only when stderr is a terminal.
+"""Progress of a digest on stderr: a redrawn status line on a terminal, one line per stage
+elsewhere (a pipe, a log file, cron).
 
 It owns nothing but the display; pipelines report (stage, done, total) to it.
 """
@@ -6,7 +7,27 @@ It owns nothing but the display; pipelines report (stage, done, total) to it.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+import time
+from collections.abc import Callable
+from typing import Protocol, TextIO
+
+
+class Progress(Protocol):
+    """What a command reports its stages to, and clears before printing its result."""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """The pipeline is at `stage`, `done` of `total` (a total of 1 means no counter)."""
+        ...
+
+    def clear(self) -> None:
+        """Finish the display before the result (or an error) is printed."""
+        ...
+
+
+def progress_display(stream: TextIO | None = None) -> Progress:
+    """A status line when the stream (stderr by default) is a terminal, else stage lines."""
+    out = stream if stream is not None else sys.stderr
+    return TerminalProgress(out) if out.isatty() else StageLines(out)
 
 
 class TerminalProgress:
@@ -31,3 +52,40 @@ class TerminalProgress:
             self._stream.write("\r\x1b[K")
             self._stream.flush()
             self._drawn = False
+
+
+class StageLines:
+    """One line per finished stage, with its count and seconds, e.g.
+    ``arxiv-bot: scoring with the LLM: 1000/1000 papers in 22.4 s``."""
+
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
+        self._stream = stream
+        self._clock = clock
+        self._stage: str | None = None
+        self._started = 0.0
+        self._done = 0
+        self._total = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self._finish()
+            self._stage, self._started = stage, self._clock()
+        self._done, self._total = done, total
+
+    def clear(self) -> None:
+        """Write the stage in progress (the last one, or where an error stopped)."""
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._stage is None:
+            return
+        seconds = self._clock() - self._started
+        if self._total <= 1:
+            count = ""
+        elif self._done == 0:
+            count = f"{self._total} papers in "
+        else:
+            count = f"{self._done}/{self._total} papers in "
+        self._stream.write(f"arxiv-bot: {self._stage}: {count}{seconds:.1f} s\n")
+        self._stream.flush()
+        self._stage = None
