@@ -233,6 +233,7 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
                     outcome = DayOutcome(digest=built)
                 except LLMKeyMissing:
                     local = await service.ranked_locally(CONSOLE_CHANNEL, day, options)
+        progress.finish()
     finally:
         progress.clear()
     if local is not None:

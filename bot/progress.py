@@ -19,8 +19,12 @@ class Progress(Protocol):
         """The pipeline is at `stage`, `done` of `total` (a total of 1 means no counter)."""
         ...
 
+    def finish(self) -> None:
+        """The command's work is done: show the last stage as finished."""
+        ...
+
     def clear(self) -> None:
-        """Finish the display before the result (or an error) is printed."""
+        """Take the display away before the result (or an error) is printed."""
         ...
 
 
@@ -45,6 +49,10 @@ class TerminalProgress:
         self._stream.write(f"\r\x1b[K{stage}{counter}")
         self._stream.flush()
         self._drawn = True
+
+    def finish(self) -> None:
+        """Nothing to add: the result follows."""
+        self.clear()
 
     def clear(self) -> None:
         """Erase the status line before the result is printed."""
@@ -72,9 +80,13 @@ class StageLines:
             self._stage, self._started = stage, self._clock()
         self._done, self._total = done, total
 
-    def clear(self) -> None:
-        """Write the stage in progress (the last one, or where an error stopped)."""
+    def finish(self) -> None:
+        """Write the last stage's line."""
         self._finish()
+
+    def clear(self) -> None:
+        """Drop the stage in progress unwritten: an error line says where it stopped."""
+        self._stage = None
 
     def _finish(self) -> None:
         if self._stage is None:
