@@ -600,18 +600,18 @@ LIBRARY_LOGGERS = (
 )
 
 
-def configure_logging(own_level: str | None, *, libraries_too: bool = False) -> None:
-    """Warnings from everyone; the bot's own loggers at `own_level` (None: warnings only); the
-    libraries' (one line per HTTP request, parse errors) stay at WARNING unless `libraries_too`."""
+def configure_logging(*, own: str, libraries: str) -> None:
+    """One format on stderr; the bot's own loggers at `own`, everyone else's (one line per HTTP
+    request, the TeX parser's complaints) at `libraries`."""
     logging.basicConfig(
-        level="DEBUG" if libraries_too else "WARNING",
+        level=libraries,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     for name in OWN_LOGGERS:
-        logging.getLogger(name).setLevel(own_level or "WARNING")
+        logging.getLogger(name).setLevel(own)
     for name in LIBRARY_LOGGERS:
-        logging.getLogger(name).setLevel("DEBUG" if libraries_too else "WARNING")
+        logging.getLogger(name).setLevel(libraries)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -631,8 +631,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"arxiv-bot: {exc}", file=sys.stderr)
         return 2
-    own_level = "DEBUG" if args.verbose else settings.log_level if args.command == "run" else None
-    configure_logging(own_level, libraries_too=args.verbose >= 2)
+    # `run` logs at ARXIV_BOT_LOG_LEVEL (the scheduler's job lines too); other commands only warn
+    usual = settings.log_level if args.command == "run" else "WARNING"
+    configure_logging(
+        own="DEBUG" if args.verbose else usual,
+        libraries="DEBUG" if args.verbose >= 2 else usual,
+    )
     try:
         if args.command == "digest":
             return asyncio.run(digest_command(settings, args))
