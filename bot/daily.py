@@ -524,19 +524,12 @@ class DailyRunner:
         body = record[1] if record else None
         if not isinstance(body, dict):
             return
-        digest: Digest | None = digest_from_json(body)
-        assert digest is not None
+        stored = digest_from_json(body)
         posted = await self._store.daily_posted(row.id, day)
-        if all(e.paper.id in posted for e in digest.entries):
-            if not digest.counts.unscored:
-                return
-            key = (row.id, day)
-            if now - self._rescored.get(key, datetime.min.replace(tzinfo=UTC)) < RESCORE_EVERY:
-                return
-            self._rescored[key] = now
-            digest = await self._build(row, settings, day, now)
-            if digest is None:
-                return
+        missing = any(e.paper.id not in posted for e in stored.entries)
+        digest = stored if missing else await self._rescore(row, settings, day, stored, now)
+        if digest is None:
+            return
         async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
             if not mine:
                 return
@@ -544,6 +537,18 @@ class DailyRunner:
                 await self._delivery.deliver(row.platform, digest)
             except PlatformError as exc:
                 log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
+
+    async def _rescore(
+        self, row: ChannelRow, settings: ChannelSettings, day: date, stored: Digest, now: datetime
+    ) -> Digest | None:
+        """The digest with its unscored papers tried again, at most every RESCORE_EVERY; None
+        when there is nothing to try (yet)."""
+        key = (row.id, day)
+        last = self._rescored.get(key, datetime.min.replace(tzinfo=UTC))
+        if not stored.counts.unscored or now - last < RESCORE_EVERY:
+            return None
+        self._rescored[key] = now
+        return await self._build(row, settings, day, now)
 
     async def _missed(
         self, row: ChannelRow, settings: ChannelSettings, day: date, due: datetime
