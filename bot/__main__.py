@@ -47,8 +47,9 @@ if TYPE_CHECKING:
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation
     from bot.daily import SettingsOf
+    from bot.deciding import DigestOptions
     from bot.scheduler import DailyScheduler
-    from bot.service import DayOutcome, DigestOptions, DigestService
+    from bot.service import DayOutcome, DigestService
     from bot.settings import Settings
     from bot.store import ChannelRow, Store
     from scoring.scorer import Scorer
@@ -65,7 +66,7 @@ USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)
 
 def digest_options(settings: Settings) -> DigestOptions:
     """The default channel options from settings."""
-    from bot.service import DigestOptions, LLMBudget
+    from bot.deciding import DigestOptions, LLMBudget
 
     return DigestOptions(
         categories=settings.categories,

@@ -27,13 +27,14 @@ from bot.channels import (
     time_change,
 )
 from bot.commands import Command
+from bot.deciding import DigestOptions
 from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
 from bot.models import Digest, DigestEntry, ScoreKey
 from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
-from bot.service import FEED_FRESH_FOR, DigestOptions, DigestService
+from bot.service import FEED_FRESH_FOR, DigestService
 from bot.store import Store
 from scoring.criteria import validate_criteria
 from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer

@@ -33,12 +33,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.channels import ChannelSettings
+from bot.deciding import DigestOptions
 from bot.delivery import MISSED, POSTED, POSTING, Delivery
 from bot.digest import digest_from_json, digest_to_json
 from bot.errors import FeedError, FeedUnreadable, LLMUnavailable, PlatformError, ScoringError
 from bot.ingest import categories_key
 from bot.models import Digest
-from bot.service import DigestOptions, DigestService
+from bot.service import DigestService
 from bot.store import ChannelRow, Store
 from bot.work import Work
 
