@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.arxiv_categories import check_categories
 from bot.errors import SettingsError
 from bot.ratelimit import Limit, RateLimits, parse_limit
 from bot.store.url import PostgresURL, parse_database
@@ -235,7 +236,7 @@ class Settings(BaseModel):
         bad = [c for c in value if not CATEGORY_RE.match(c)]
         if bad:
             raise ValueError(f"not an arXiv category: {', '.join(bad)} (expected e.g. cs.LG)")
-        return tuple(dict.fromkeys(value))
+        return check_categories(value)
 
     @field_validator(
         "openai_api_key",
