@@ -69,7 +69,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ("unsubscribe",),
         changes_channel=True,
     ),
-    CommandSpec("criteria", "criteria", "show this channel's criteria and version", ("criteria",)),
+    CommandSpec(
+        "criteria",
+        "criteria",
+        "this channel's criteria topics, numbered, and version",
+        ("criteria",),
+    ),
     CommandSpec(
         "criteria set",
         "criteria set <text>",
@@ -91,16 +96,32 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "criteria remove",
         "criteria remove <n>",
-        "remove topic line n (see `criteria`)",
+        "remove topic n (see `criteria`)",
         ("criteria remove 2",),
         takes_arg=True,
         arg_required=True,
         changes_channel=True,
     ),
     CommandSpec(
+        "criteria show",
+        "criteria show <version>",
+        "the full text of a criteria version",
+        ("criteria show 1",),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "criteria diff",
+        "criteria diff <version> <version>",
+        "what changed between two criteria versions",
+        ("criteria diff 1 2",),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
         "criteria history",
         "criteria history",
-        "every criteria version: who and when",
+        "every criteria version: who, when and what changed",
         ("criteria history",),
     ),
     CommandSpec(

@@ -9,6 +9,7 @@ This module must not import a platform SDK or render platform markup.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from bot.channels import (
     time_change,
 )
 from bot.commands import Command
+from bot.criteria_topics import add_topic, change_summary, remove_topic, topics
 from bot.deciding import DigestOptions
 from bot.digest import digest_from_json
 from bot.errors import BotError
@@ -43,6 +45,7 @@ from scoring.prompt import PROMPT_VERSION
 log = logging.getLogger(__name__)
 
 DISLIKE = "👎"
+MAX_DIFF_LINES = 60
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
@@ -186,6 +189,8 @@ class Conversation:
             "criteria set": self._criteria_set,
             "criteria add": self._criteria_add,
             "criteria remove": self._criteria_remove,
+            "criteria show": self._criteria_show_version,
+            "criteria diff": self._criteria_diff,
             "criteria history": self._criteria_history,
             "criteria revert": self._criteria_revert,
             "criteria preview": self._criteria_preview,
@@ -323,8 +328,14 @@ class Conversation:
 
     async def _criteria_show(self, caller: Caller, _: str, respond: Respond) -> None:
         text, version = await self._current(caller.channel_id)
-        numbered = "\n".join(f"{n}. {line}" for n, line in enumerate(_lines(text), 1))
-        await respond(Reply(f"Criteria version {version}:\n{defuse(numbered)}"))
+        found = topics(text)
+        numbered = "\n".join(f"{n}. {t.label}" for n, t in enumerate(found, 1))
+        await respond(
+            Reply(
+                f"Criteria version {version}, {len(found)} topics (`/arxiv criteria show "
+                f"{version}` for the full text):\n{defuse(numbered)}"
+            )
+        )
 
     async def _set_criteria(self, caller: Caller, text: str, action: str, respond: Respond) -> None:
         text = validate_criteria(text)
@@ -349,27 +360,78 @@ class Conversation:
     async def _criteria_add(self, caller: Caller, arg: str, respond: Respond) -> None:
         topic = " ".join(arg.split())
         text, _ = await self._current(caller.channel_id)
-        await self._set_criteria(caller, f"{text.rstrip()}\n- {topic}\n", "criteria add", respond)
+        await self._set_criteria(caller, add_topic(text, topic), "criteria add", respond)
 
     async def _criteria_remove(self, caller: Caller, arg: str, respond: Respond) -> None:
         text, _ = await self._current(caller.channel_id)
-        lines = _lines(text)
+        found = topics(text)
         number = commands.whole_number(arg)
-        if number is None or not 1 <= number <= len(lines):
-            raise BotError(f"give a line number from 1 to {len(lines)} (see `/arxiv criteria`)")
-        kept = [line for n, line in enumerate(lines, 1) if n != number]
-        if not kept:
-            raise BotError("that is the last line; use `criteria set` to replace the criteria")
-        await self._set_criteria(caller, "\n".join(kept), "criteria remove", respond)
+        if number is None or not 1 <= number <= len(found):
+            raise BotError(f"give a topic number from 1 to {len(found)} (see `/arxiv criteria`)")
+        if len(found) == 1:
+            raise BotError("that is the last topic; use `criteria set` to replace the criteria")
+        kept = remove_topic(text, found[number - 1])
+        await self._set_criteria(caller, kept, "criteria remove", respond)
 
     async def _criteria_history(self, caller: Caller, _: str, respond: Respond) -> None:
         history = await self._store.criteria_history(caller.channel_id)
-        rows = [
-            f"v{h.version} — {h.changed_at} by {defuse(h.changed_by)} — "
-            f"{defuse(clip(' '.join(h.criteria.text.split()), 80))}"
-            for h in history[:20]
-        ]
+        rows = []
+        for n, h in enumerate(history[:20]):
+            earlier = history[n + 1].criteria.text if n + 1 < len(history) else None
+            same = [o.version for o in history[n + 1 :] if o.criteria.text == h.criteria.text]
+            what = f"same as v{same[0]}" if same else change_summary(earlier, h.criteria.text)
+            rows.append(
+                f"v{h.version} — {h.changed_at} by {defuse(h.changed_by)} — "
+                f"{defuse(clip(what, 160))}"
+            )
         await respond(Reply("Criteria history (newest first):\n" + "\n".join(rows)))
+
+    async def _criteria_version(self, caller: Caller, arg: str) -> tuple[int, str]:
+        """A stored version of this channel's criteria by number (`3` or `v3`)."""
+        history = await self._store.criteria_history(caller.channel_id)
+        wanted = commands.whole_number(arg.strip().lower().removeprefix("v"))
+        for h in history:
+            if h.version == wanted:
+                return h.version, h.criteria.text
+        raise BotError(
+            f"there is no criteria version {clip(arg, 20)!r} (versions 1 to "
+            f"{history[0].version if history else 0}); see `/arxiv criteria history`"
+        )
+
+    async def _criteria_show_version(self, caller: Caller, arg: str, respond: Respond) -> None:
+        version, text = await self._criteria_version(caller, arg)
+        _, current = await self._current(caller.channel_id)
+        now = " (the current one)" if version == current else f" (now {current})"
+        await respond(Reply(f"Criteria version {version}{now}:\n{defuse(text.strip())}"))
+
+    async def _criteria_diff(self, caller: Caller, arg: str, respond: Respond) -> None:
+        words = arg.split()
+        if len(words) != 2:
+            raise BotError("give two versions, e.g. `/arxiv criteria diff 1 2`")
+        a, old = await self._criteria_version(caller, words[0])
+        b, new = await self._criteria_version(caller, words[1])
+        diff = list(
+            difflib.unified_diff(
+                old.strip().splitlines(),
+                new.strip().splitlines(),
+                f"version {a}",
+                f"version {b}",
+                n=1,
+                lineterm="",
+            )
+        )
+        if not diff:
+            await respond(Reply(f"Versions {a} and {b} have the same text."))
+            return
+        shown = [clip(line, 200) for line in diff[:MAX_DIFF_LINES]]
+        if len(diff) > MAX_DIFF_LINES:
+            shown.append(f"… {len(diff) - MAX_DIFF_LINES} more lines")
+        summary = change_summary(old, new)
+        await respond(
+            Reply(
+                f"Version {a} → {b}: {defuse(summary)}\n```\n" + defuse("\n".join(shown)) + "\n```"
+            )
+        )
 
     async def _criteria_revert(self, caller: Caller, arg: str, respond: Respond) -> None:
         history = await self._store.criteria_history(caller.channel_id)
@@ -634,10 +696,6 @@ def _taste_text(paper_id: str, digest: Digest) -> str:
             "close to what this channel liked."
         )
     return ""
-
-
-def _lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
 
 
 def _diff_text(day: date, before: tuple[DigestEntry, ...], now: Digest) -> str:
