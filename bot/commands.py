@@ -141,9 +141,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "explain",
-        "explain <arXiv id | card number>",
-        "why a paper got its relevance and novelty here, or where the local ranking put it",
-        ("explain 2505.00326", "explain 3"),
+        "explain <arXiv id | link | card number> [fresh]",
+        "why a paper got its relevance and novelty here, or where the local ranking put it; "
+        "`fresh` asks again under the current criteria",
+        ("explain 2505.00326", "explain 3", "explain https://arxiv.org/abs/2505.00326v2 fresh"),
         takes_arg=True,
         arg_required=True,
     ),

@@ -39,7 +39,7 @@ from bot.safety import clip, defuse
 from bot.service import FEED_FRESH_FOR, DigestService
 from bot.store import Store
 from scoring.criteria import validate_criteria
-from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer
+from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer, as_prose
 from scoring.prompt import PROMPT_VERSION
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,21 @@ MAX_DIFF_LINES = 60
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
+
+
+_ARXIV_LINK = re.compile(
+    r"^<?(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/([^\s|>?#]+?)(?:\.pdf)?/?"
+    r"(?:[?#][^\s|>]*)?(?:\|[^>]*)?>?$",
+    re.IGNORECASE,
+)
+
+
+def paper_reference(text: str) -> str:
+    """What `explain` was given, with an arXiv abstract or PDF link (with or without a version,
+    `.pdf`, or the angle brackets chat platforms put around links) reduced to its id."""
+    ref = text.strip()
+    m = _ARXIV_LINK.match(ref)
+    return m.group(1) if m else ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,16 +475,25 @@ class Conversation:
     # -- explain --------------------------------------------------------------------------------
 
     async def _explain(self, caller: Caller, arg: str, respond: Respond) -> None:
-        m = _ARXIV_ID.match(arg.strip())
-        if m is not None and commands.whole_number(arg) is None:
+        words = arg.split()
+        fresh = len(words) > 1 and words[-1].lower() == "fresh"
+        if fresh or len(words) > 1:
+            words = words[:-1] if fresh else words
+            if len(words) != 1:
+                raise BotError("say `/arxiv explain <arXiv id | link | card number> [fresh]`")
+        ref = paper_reference(" ".join(words))
+        m = _ARXIV_ID.match(ref)
+        if m is not None and commands.whole_number(ref) is None:
             paper_id = m.group(1)
             if await self._store.digest_showing(caller.channel_id, paper_id) is None:
-                await self._explain_unposted(caller, paper_id, respond)
+                await self._explain_unposted(caller, paper_id, respond, fresh=fresh)
                 return
-        paper_id, digest = await self._resolve_paper(caller, arg.strip())
-        await self._explain_score(paper_id, digest, respond)
+        paper_id, digest = await self._resolve_paper(caller, ref)
+        await self._explain_score(caller, paper_id, digest, respond, fresh=fresh)
 
-    async def _explain_unposted(self, caller: Caller, paper_id: str, respond: Respond) -> None:
+    async def _explain_unposted(
+        self, caller: Caller, paper_id: str, respond: Respond, *, fresh: bool = False
+    ) -> None:
         """A paper this channel never showed: where the local ranking put it, and its score if
         the LLM saw it."""
         placed = await self._store.ranked_day(caller.channel_id, paper_id)
@@ -489,28 +513,61 @@ class Conversation:
         digest = await self._stored_digest(caller.channel_id, row.day)
         if digest is None:
             raise BotError(f"arXiv:{paper_id} was {where}, but its digest is not stored")
-        await self._explain_score(paper_id, digest, respond, note=f"Sent to the LLM ({where}). ")
+        await self._explain_score(
+            caller, paper_id, digest, respond, note=f"Sent to the LLM ({where}). ", fresh=fresh
+        )
 
     async def _explain_score(
-        self, paper_id: str, digest: Digest, respond: Respond, note: str = ""
+        self,
+        caller: Caller,
+        paper_id: str,
+        digest: Digest,
+        respond: Respond,
+        note: str = "",
+        *,
+        fresh: bool = False,
     ) -> None:
-        criteria = await self._store.criteria(digest.criteria.text)
+        """Why the paper scored as it did: under the criteria of the digest that showed it, or
+        with `fresh`, asked again under the channel's current criteria."""
+        current = await self._store.channel_criteria(caller.channel_id)
+        assert current is not None, "channels get default criteria on first contact"
+        now_criteria, now_version = current
+        if fresh:
+            criteria, version = now_criteria, now_version
+        else:
+            criteria, version = await self._store.criteria(digest.criteria.text), None
         assert criteria.id is not None
         key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
         score = (await self._store.scores([paper_id], key)).get(paper_id)
         paper = (await self._store.papers([paper_id])).get(paper_id)
-        if score is None or paper is None:
+        if paper is None or score is None:
+            if fresh:
+                raise BotError(
+                    f"arXiv:{paper_id} has no score under criteria version {now_version} yet: "
+                    "papers are scored under new criteria with the next digest or "
+                    "`/arxiv criteria preview`"
+                )
             raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
         explain_key = ScoreKey(criteria.id, self._explainer.model, EXPLAIN_PROMPT_VERSION)
-        text = await self._store.explanation(paper_id, explain_key)
+        text = None if fresh else await self._store.explanation(paper_id, explain_key)
         if text is None:
             text, usage = await self._explainer.explain(paper, score, criteria.text)
             await self._store.save_explanation(paper_id, explain_key, text, usage, digest.day)
+        scored_under = version or digest.criteria_version
+        if scored_under == now_version:
+            under = f"under criteria version {scored_under}"
+            offer = ""
+        else:
+            under = f"scored under criteria version {scored_under} (now {now_version})"
+            offer = (
+                f"\nThe criteria changed since: `/arxiv explain {paper_id} fresh` explains it "
+                "under the current ones."
+            )
         await respond(
             Reply(
                 f"{note}*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
-                f"novelty {score.novelty} under criteria version {digest.criteria_version}:\n"
-                f"{defuse(text)}{_taste_text(paper_id, digest)}"
+                f"novelty {score.novelty} {under}:\n"
+                f"{defuse(as_prose(text))}{_taste_text(paper_id, digest)}{offer}"
             )
         )
 

@@ -166,6 +166,7 @@ def test_recover_reads_back_what_was_rendered() -> None:
         ("criteria", {"action": "diff", "value": "1 2"}, "criteria diff 1 2"),
         ("settings", {"action": "llm-share", "value": "30% $0.05"}, "settings llm-share 30% $0.05"),
         ("settings", {"action": "learning", "value": "reset"}, "settings learning reset"),
+        ("explain", {"paper": "2505.00326", "fresh": True}, "explain 2505.00326 fresh"),
         ("help", {}, "help"),
     ],
 )  # fmt: skip
