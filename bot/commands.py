@@ -135,9 +135,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "criteria preview",
-        "criteria preview",
-        "re-score today under the current criteria and show which papers enter or leave",
-        ("criteria preview",),
+        "criteria preview [confirm]",
+        "re-score today under the current criteria and show which papers enter or leave; says "
+        "what it will cost first, and waits for `confirm` above a small amount",
+        ("criteria preview", "criteria preview confirm"),
+        takes_arg=True,
     ),
     CommandSpec(
         "explain",

@@ -29,18 +29,24 @@ from bot.channels import (
 )
 from bot.commands import Command
 from bot.criteria_topics import add_topic, change_summary, remove_topic, topics
-from bot.deciding import DigestOptions
+from bot.deciding import (
+    CHARS_PER_TOKEN,
+    ESTIMATE_BATCH,
+    ESTIMATE_COMPLETION_TOKENS,
+    DigestOptions,
+)
 from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
-from bot.models import Digest, DigestEntry, ScoreKey
+from bot.models import Criteria, Digest, DigestEntry, ScoreKey
 from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
 from bot.service import FEED_FRESH_FOR, DigestService
 from bot.store import Store
+from scoring import ranking
 from scoring.criteria import validate_criteria
 from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer, as_prose
-from scoring.prompt import PROMPT_VERSION
+from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,7 @@ class ConversationConfig:
     admins: frozenset[str]
     like_emoji: frozenset[str]
     limits: RateLimits = field(default_factory=RateLimits)
+    preview_confirm_usd: float = 0.05  # `criteria preview` above this waits for `confirm`
 
 
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
@@ -458,19 +465,62 @@ class Conversation:
             )
         await self._set_criteria(caller, match[0].criteria.text, "criteria revert", respond)
 
-    async def _criteria_preview(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _criteria_preview(self, caller: Caller, arg: str, respond: Respond) -> None:
+        word = arg.strip().lower()
+        if word not in ("", "confirm"):
+            raise BotError("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`")
         history = await self._store.criteria_history(caller.channel_id)
         options = await self._options(caller)
         day = await self._store.latest_feed_day(categories_key(options.categories))
         if day is None:
             raise BotError("there is no announcement day in the store yet; try `/arxiv today`")
-        await respond(Reply(f"Re-scoring {day} under criteria version {history[0].version}…"))
+        version = history[0].version
+        count, dollars = await self._preview_cost(caller, day, options, history[0].criteria)
+        model = self._explainer.model
+        cost = f"about ${dollars:.2f}" if dollars is not None else f"an unknown amount ({model})"
+        to_score = f"{count} paper{'s' if count != 1 else ''} not yet scored under it, {cost}"
+        limit = self._config.preview_confirm_usd
+        if count and word != "confirm" and (dollars is None or dollars > limit):
+            await respond(
+                Reply(
+                    f"Previewing {day} under criteria version {version} means scoring "
+                    f"{to_score}. Run `/arxiv criteria preview confirm` to go ahead."
+                )
+            )
+            return
+        await respond(Reply(f"Re-scoring {day} under criteria version {version} ({to_score})…"))
         now = await self._service.build(caller.channel_id, day, options)
         assert now is not None
         before = await self._service.selection_under(
             history[1].criteria if len(history) > 1 else history[0].criteria, day, options
         )
         await respond(Reply(_diff_text(day, before, now), ephemeral=False))
+
+    async def _preview_cost(
+        self, caller: Caller, day: date, options: DigestOptions, criteria: Criteria
+    ) -> tuple[int, float | None]:
+        """How many papers a first build of `day` under `criteria` would send to the LLM that
+        have no score under them yet, and roughly what they cost (None: the model's price is
+        unknown), estimated the way the LLM budget is."""
+        ranked = await self._service.ranking_for(caller.channel_id, day, options)
+        budget = options.budget
+        top = ranked[: ranking.sent_count(len(ranked), budget.share, budget.min_papers)]
+        model = self._explainer.model
+        assert criteria.id is not None
+        have = await self._store.scores(top, ScoreKey(criteria.id, model, PROMPT_VERSION))
+        missing = [pid for pid in top if pid not in have]
+        price = self._explainer.prices.price(model)
+        if price is None or not missing:
+            return len(missing), None if missing else 0.0
+        shared = len(system_message(criteria.text, structured=True)) / CHARS_PER_TOKEN
+        per_request = shared / ESTIMATE_BATCH
+        dollars = 0.0
+        for paper in (await self._store.papers(missing)).values():
+            tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + per_request
+            dollars += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
+        if budget.dollars is not None:
+            dollars = min(dollars, budget.dollars)
+        return len(missing), dollars
 
     # -- explain --------------------------------------------------------------------------------
 

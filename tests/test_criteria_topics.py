@@ -6,10 +6,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from adapters.console import ConsoleAdapter
+from bot.channels import ChannelSettings
+from bot.conversation import Conversation, ConversationConfig
 from bot.criteria_topics import topics
 from scoring.criteria import default_criteria_text
+from scoring.explain import Explainer
+from scoring.pricing import PriceTable
 from scoring.ranking import criteria_topics
-from tests.test_conversation import session
+from tests.test_conversation import Session, session
 
 
 def test_the_numbered_topics_are_the_rankings_topics_without_section_headings() -> None:
@@ -71,3 +76,25 @@ async def test_criteria_diff_is_a_clipped_unified_diff(core: Any) -> None:
     long = await s.say("criteria diff 1 3")
     assert "more lines" in long
     assert "give two versions" in await s.say("criteria diff 1")
+
+
+async def test_a_preview_cheaper_than_the_confirmation_amount_runs_at_once(
+    core: Any, make_settings: Any
+) -> None:
+    config = ConversationConfig(
+        ChannelSettings.defaults(make_settings()),
+        default_criteria_text(),
+        frozenset(),
+        frozenset({"👍"}),
+        preview_confirm_usd=1.0,
+    )
+    explainer = Explainer(None, make_settings().model, PriceTable())
+    generous = Conversation(core.store, core.service, explainer, config)
+    s = Session(ConsoleAdapter(generous, channel_id="team-a", user_id="alice"))
+    await s.say("today")
+    await s.say("criteria set Reinforcement learning for robots.")
+    out = await s.say("criteria preview")
+    assert "Re-scoring 2025-05-02 under criteria version 2 (206 papers" in out
+    assert "about $0." in out
+    assert "2025-05-02's digest would" in out
+    assert "say `/arxiv criteria preview` or" in await s.say("criteria preview please")

@@ -63,7 +63,7 @@ async def test_explain_says_the_score_is_from_older_criteria_and_offers_a_fresh_
     assert "scored under criteria version 1 (now 2)" in old
     assert f"`/arxiv explain {paper_id} fresh`" in old
     assert "no score under criteria version 2 yet" in await s.say(f"explain {paper_id} fresh")
-    await s.say("criteria preview")
+    await s.say("criteria preview confirm")
     calls = llm.calls
     fresh = await session(core, user="bob").say(f"explain {paper_id} fresh")
     assert "under criteria version 2:" in fresh
