@@ -192,6 +192,7 @@ def wire_core(
         admins=frozenset(settings.admins),
         like_emoji=frozenset(settings.like_emoji),
         limits=settings.rate_limits,
+        preview_confirm_usd=settings.preview_confirm_usd,
     )
     explainer = Explainer(client, settings.model, prices)
     conversation = Conversation(store, service, explainer, config)
@@ -288,7 +289,7 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
     """Talk to the bot from the terminal: one command per line, as on a chat platform."""
     from adapters.console import ConsoleAdapter
 
-    async with open_core(settings) as core:
+    async with open_core(settings, need_llm=False) as core:
         adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
         interactive = sys.stdin.isatty()
         if interactive:

@@ -143,6 +143,9 @@ class Settings(BaseModel):
     health_port: int | None = Field(
         None, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HEALTH_PORT")
     )
+    preview_confirm_usd: float = Field(
+        0.05, ge=0, le=1000, validation_alias=_env("ARXIV_BOT_PREVIEW_CONFIRM_USD")
+    )
     lease_seconds: float = Field(
         120.0, ge=1, le=3600, validation_alias=_env("ARXIV_BOT_LEASE_SECONDS")
     )
