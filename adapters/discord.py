@@ -553,12 +553,17 @@ def arxiv_group() -> app_commands.Group:
     @group.command(name="today", description="Today's digest for this channel")
     @app_commands.describe(repost="post it here again even if it was already posted")
     async def today(interaction: discord.Interaction[Any], repost: bool = False) -> None:
-        await run(interaction, "today repost" if repost else "today")
+        await run(interaction, "today", repost=repost)
 
     @group.command(name="explain", description="Why a paper got its relevance and novelty here")
-    @app_commands.describe(paper="arXiv id (e.g. 2505.00326) or card number")
-    async def explain(interaction: discord.Interaction[Any], paper: str) -> None:
-        await run(interaction, "explain", paper=paper)
+    @app_commands.describe(
+        paper="arXiv id or link (e.g. 2505.00326) or card number",
+        fresh="ask the LLM again under the current criteria",
+    )
+    async def explain(
+        interaction: discord.Interaction[Any], paper: str, fresh: bool = False
+    ) -> None:
+        await run(interaction, "explain", paper=paper, fresh=fresh)
 
     @explain.autocomplete("paper")
     async def explain_papers(
@@ -568,12 +573,16 @@ def arxiv_group() -> app_commands.Group:
 
     @group.command(name="criteria", description="Show or change this channel's criteria")
     @app_commands.describe(
-        action="show (default), edit in a form, add/remove a line, history, revert, preview",
-        value="the topic to add, the line number to remove, or the version to revert to",
+        action="list the topics (default), edit in a form, set, add/remove a topic, show a "
+        "version, diff two versions, history, revert, preview",
+        value="the new criteria, the topic to add, the topic number to remove, a version (two "
+        "for diff), or 'confirm' for a preview",
     )
     async def criteria(
         interaction: discord.Interaction[Any],
-        action: Literal["show", "edit", "add", "remove", "history", "revert", "preview"] = "show",
+        action: Literal[
+            "list", "edit", "set", "add", "remove", "show", "diff", "history", "revert", "preview"
+        ] = "list",
         value: str | None = None,
     ) -> None:
         if action == "edit":
@@ -584,11 +593,20 @@ def arxiv_group() -> app_commands.Group:
     @group.command(name="settings", description="Show or change this channel's settings")
     @app_commands.describe(
         action="show (default) or the setting to change",
-        value="e.g. 'relevance 7', '08:30 Europe/Berlin', 'cs.CL,cs.LG', 'off'",
+        value="e.g. 'relevance 7', '08:30 Europe/Berlin', 'cs.CL,cs.LG', 'off', '30% $0.05'",
     )
     async def settings(
         interaction: discord.Interaction[Any],
-        action: Literal["show", "threshold", "time", "categories", "cross-lists", "reset"] = "show",
+        action: Literal[
+            "show",
+            "threshold",
+            "time",
+            "categories",
+            "cross-lists",
+            "llm-share",
+            "learning",
+            "reset",
+        ] = "show",
         value: str | None = None,
     ) -> None:
         await run(interaction, "settings", action=action, value=value)
@@ -604,9 +622,12 @@ def arxiv_group() -> app_commands.Group:
         await run(interaction, "stats")
 
     @group.command(name="subscribe", description="Post the digest here every announcement day")
-    @app_commands.describe(enabled="false stops the daily post here")
-    async def subscribe(interaction: discord.Interaction[Any], enabled: bool = True) -> None:
-        await run(interaction, "subscribe", enabled=enabled)
+    async def subscribe(interaction: discord.Interaction[Any]) -> None:
+        await run(interaction, "subscribe")
+
+    @group.command(name="unsubscribe", description="Stop the daily post here")
+    async def unsubscribe(interaction: discord.Interaction[Any]) -> None:
+        await run(interaction, "unsubscribe")
 
     @group.command(name="help", description="Every /arxiv command")
     async def help_(interaction: discord.Interaction[Any]) -> None:

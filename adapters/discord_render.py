@@ -246,15 +246,21 @@ def command_text(subcommand: str, options: Mapping[str, object]) -> str:
     """The command grammar text (without `/arxiv`) of an `/arxiv <subcommand>` interaction and
     its options; unknown subcommands are passed through for the grammar to reject."""
     value = _option(options, "value")
+    if subcommand == "today":
+        return "today repost" if options.get("repost") is True else "today"
     if subcommand == "explain":
-        return f"explain {_option(options, 'paper')}".strip()
-    if subcommand in ("criteria", "settings"):
+        fresh = " fresh" if options.get("fresh") is True else ""
+        return f"explain {_option(options, 'paper')}{fresh}".strip()
+    if subcommand == "criteria":
+        action = _option(options, "action") or "list"
+        if action == "list" or (action == "show" and not value):
+            return "criteria"
+        return f"criteria {action} {value}".strip()
+    if subcommand == "settings":
         action = _option(options, "action") or "show"
-        return subcommand if action == "show" else f"{subcommand} {action} {value}".strip()
+        return "settings" if action == "show" else f"settings {action} {value}".strip()
     if subcommand == "likes":
         return "likes me" if _option(options, "whose") == "me" else "likes"
-    if subcommand == "subscribe":
-        return "unsubscribe" if options.get("enabled") is False else "subscribe"
     return subcommand
 
 

@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation
+    from bot.deciding import DigestOptions
     from bot.scheduler import DailyScheduler
-    from bot.service import DayOutcome, DigestOptions, DigestService
+    from bot.service import DayOutcome, DigestService
     from bot.settings import Settings
     from bot.status import SettingsOf
     from bot.store import ChannelRow, Store
@@ -65,7 +66,7 @@ USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)
 
 def digest_options(settings: Settings) -> DigestOptions:
     """The default channel options from settings."""
-    from bot.service import DigestOptions, LLMBudget
+    from bot.deciding import DigestOptions, LLMBudget
 
     return DigestOptions(
         categories=settings.categories,
@@ -191,6 +192,7 @@ def wire_core(
         admins=frozenset(settings.admins),
         like_emoji=frozenset(settings.like_emoji),
         limits=settings.rate_limits,
+        preview_confirm_usd=settings.preview_confirm_usd,
     )
     explainer = Explainer(client, settings.model, prices)
     conversation = Conversation(store, service, explainer, config)
@@ -288,7 +290,7 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
     """Talk to the bot from the terminal: one command per line, as on a chat platform."""
     from adapters.console import ConsoleAdapter
 
-    async with open_core(settings) as core:
+    async with open_core(settings, need_llm=False) as core:
         adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
         interactive = sys.stdin.isatty()
         if interactive:

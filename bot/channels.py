@@ -12,6 +12,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.arxiv_categories import check_categories
 from bot.commands import whole_number
 from bot.errors import BotError
 from bot.models import Thresholds
@@ -147,7 +148,10 @@ def categories_change(arg: str) -> dict[str, Any]:
         raise SettingError(f"not arXiv categories: {shown} (expected e.g. cs.CL,cs.LG)")
     if len(cats) > 20:
         raise SettingError("at most 20 categories per channel")
-    return {"categories": cats}
+    try:
+        return {"categories": list(check_categories(cats))}
+    except ValueError as exc:
+        raise SettingError(f"{exc}; the categories are unchanged") from None
 
 
 def cross_lists_change(arg: str) -> dict[str, Any]:

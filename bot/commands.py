@@ -69,7 +69,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ("unsubscribe",),
         changes_channel=True,
     ),
-    CommandSpec("criteria", "criteria", "show this channel's criteria and version", ("criteria",)),
+    CommandSpec(
+        "criteria",
+        "criteria",
+        "this channel's criteria topics, numbered, and version",
+        ("criteria",),
+    ),
     CommandSpec(
         "criteria set",
         "criteria set <text>",
@@ -91,16 +96,32 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "criteria remove",
         "criteria remove <n>",
-        "remove topic line n (see `criteria`)",
+        "remove topic n (see `criteria`)",
         ("criteria remove 2",),
         takes_arg=True,
         arg_required=True,
         changes_channel=True,
     ),
     CommandSpec(
+        "criteria show",
+        "criteria show <version>",
+        "the full text of a criteria version",
+        ("criteria show 1",),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "criteria diff",
+        "criteria diff <version> <version>",
+        "what changed between two criteria versions",
+        ("criteria diff 1 2",),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
         "criteria history",
         "criteria history",
-        "every criteria version: who and when",
+        "every criteria version: who, when and what changed",
         ("criteria history",),
     ),
     CommandSpec(
@@ -114,15 +135,18 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "criteria preview",
-        "criteria preview",
-        "re-score today under the current criteria and show which papers enter or leave",
-        ("criteria preview",),
+        "criteria preview [confirm]",
+        "re-score today under the current criteria and show which papers enter or leave; says "
+        "what it will cost first, and waits for `confirm` above a small amount",
+        ("criteria preview", "criteria preview confirm"),
+        takes_arg=True,
     ),
     CommandSpec(
         "explain",
-        "explain <arXiv id | card number>",
-        "why a paper got its relevance and novelty here, or where the local ranking put it",
-        ("explain 2505.00326", "explain 3"),
+        "explain <arXiv id | link | card number> [fresh]",
+        "why a paper got its relevance and novelty here, or where the local ranking put it; "
+        "`fresh` asks again under the current criteria",
+        ("explain 2505.00326", "explain 3", "explain https://arxiv.org/abs/2505.00326v2 fresh"),
         takes_arg=True,
         arg_required=True,
     ),

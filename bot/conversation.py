@@ -9,6 +9,7 @@ This module must not import a platform SDK or render platform markup.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -27,24 +28,48 @@ from bot.channels import (
     time_change,
 )
 from bot.commands import Command
+from bot.criteria_topics import add_topic, change_summary, remove_topic, topics
+from bot.deciding import (
+    CHARS_PER_TOKEN,
+    ESTIMATE_BATCH,
+    ESTIMATE_COMPLETION_TOKENS,
+    DigestOptions,
+)
 from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
-from bot.models import Digest, DigestEntry, ScoreKey
+from bot.models import Criteria, Digest, DigestEntry, ScoreKey
 from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
-from bot.service import FEED_FRESH_FOR, DigestOptions, DigestService
+from bot.service import FEED_FRESH_FOR, DigestService
 from bot.store import Store
+from scoring import ranking
 from scoring.criteria import validate_criteria
-from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer
-from scoring.prompt import PROMPT_VERSION
+from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer, as_prose
+from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
 log = logging.getLogger(__name__)
 
 DISLIKE = "👎"
+MAX_DIFF_LINES = 60
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
+
+
+_ARXIV_LINK = re.compile(
+    r"^<?(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/([^\s|>?#]+?)(?:\.pdf)?/?"
+    r"(?:[?#][^\s|>]*)?(?:\|[^>]*)?>?$",
+    re.IGNORECASE,
+)
+
+
+def paper_reference(text: str) -> str:
+    """What `explain` was given, with an arXiv abstract or PDF link (with or without a version,
+    `.pdf`, or the angle brackets chat platforms put around links) reduced to its id."""
+    ref = text.strip()
+    m = _ARXIV_LINK.match(ref)
+    return m.group(1) if m else ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +105,7 @@ class ConversationConfig:
     admins: frozenset[str]
     like_emoji: frozenset[str]
     limits: RateLimits = field(default_factory=RateLimits)
+    preview_confirm_usd: float = 0.05  # `criteria preview` above this waits for `confirm`
 
 
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
@@ -185,6 +211,8 @@ class Conversation:
             "criteria set": self._criteria_set,
             "criteria add": self._criteria_add,
             "criteria remove": self._criteria_remove,
+            "criteria show": self._criteria_show_version,
+            "criteria diff": self._criteria_diff,
             "criteria history": self._criteria_history,
             "criteria revert": self._criteria_revert,
             "criteria preview": self._criteria_preview,
@@ -322,8 +350,14 @@ class Conversation:
 
     async def _criteria_show(self, caller: Caller, _: str, respond: Respond) -> None:
         text, version = await self._current(caller.channel_id)
-        numbered = "\n".join(f"{n}. {line}" for n, line in enumerate(_lines(text), 1))
-        await respond(Reply(f"Criteria version {version}:\n{defuse(numbered)}"))
+        found = topics(text)
+        numbered = "\n".join(f"{n}. {t.label}" for n, t in enumerate(found, 1))
+        await respond(
+            Reply(
+                f"Criteria version {version}, {len(found)} topics (`/arxiv criteria show "
+                f"{version}` for the full text):\n{defuse(numbered)}"
+            )
+        )
 
     async def _set_criteria(self, caller: Caller, text: str, action: str, respond: Respond) -> None:
         text = validate_criteria(text)
@@ -348,27 +382,78 @@ class Conversation:
     async def _criteria_add(self, caller: Caller, arg: str, respond: Respond) -> None:
         topic = " ".join(arg.split())
         text, _ = await self._current(caller.channel_id)
-        await self._set_criteria(caller, f"{text.rstrip()}\n- {topic}\n", "criteria add", respond)
+        await self._set_criteria(caller, add_topic(text, topic), "criteria add", respond)
 
     async def _criteria_remove(self, caller: Caller, arg: str, respond: Respond) -> None:
         text, _ = await self._current(caller.channel_id)
-        lines = _lines(text)
+        found = topics(text)
         number = commands.whole_number(arg)
-        if number is None or not 1 <= number <= len(lines):
-            raise BotError(f"give a line number from 1 to {len(lines)} (see `/arxiv criteria`)")
-        kept = [line for n, line in enumerate(lines, 1) if n != number]
-        if not kept:
-            raise BotError("that is the last line; use `criteria set` to replace the criteria")
-        await self._set_criteria(caller, "\n".join(kept), "criteria remove", respond)
+        if number is None or not 1 <= number <= len(found):
+            raise BotError(f"give a topic number from 1 to {len(found)} (see `/arxiv criteria`)")
+        if len(found) == 1:
+            raise BotError("that is the last topic; use `criteria set` to replace the criteria")
+        kept = remove_topic(text, found[number - 1])
+        await self._set_criteria(caller, kept, "criteria remove", respond)
 
     async def _criteria_history(self, caller: Caller, _: str, respond: Respond) -> None:
         history = await self._store.criteria_history(caller.channel_id)
-        rows = [
-            f"v{h.version} — {h.changed_at} by {defuse(h.changed_by)} — "
-            f"{defuse(clip(' '.join(h.criteria.text.split()), 80))}"
-            for h in history[:20]
-        ]
+        rows = []
+        for n, h in enumerate(history[:20]):
+            earlier = history[n + 1].criteria.text if n + 1 < len(history) else None
+            same = [o.version for o in history[n + 1 :] if o.criteria.text == h.criteria.text]
+            what = f"same as v{same[0]}" if same else change_summary(earlier, h.criteria.text)
+            rows.append(
+                f"v{h.version} — {h.changed_at} by {defuse(h.changed_by)} — "
+                f"{defuse(clip(what, 160))}"
+            )
         await respond(Reply("Criteria history (newest first):\n" + "\n".join(rows)))
+
+    async def _criteria_version(self, caller: Caller, arg: str) -> tuple[int, str]:
+        """A stored version of this channel's criteria by number (`3` or `v3`)."""
+        history = await self._store.criteria_history(caller.channel_id)
+        wanted = commands.whole_number(arg.strip().lower().removeprefix("v"))
+        for h in history:
+            if h.version == wanted:
+                return h.version, h.criteria.text
+        raise BotError(
+            f"there is no criteria version {clip(arg, 20)!r} (versions 1 to "
+            f"{history[0].version if history else 0}); see `/arxiv criteria history`"
+        )
+
+    async def _criteria_show_version(self, caller: Caller, arg: str, respond: Respond) -> None:
+        version, text = await self._criteria_version(caller, arg)
+        _, current = await self._current(caller.channel_id)
+        now = " (the current one)" if version == current else f" (now {current})"
+        await respond(Reply(f"Criteria version {version}{now}:\n{defuse(text.strip())}"))
+
+    async def _criteria_diff(self, caller: Caller, arg: str, respond: Respond) -> None:
+        words = arg.split()
+        if len(words) != 2:
+            raise BotError("give two versions, e.g. `/arxiv criteria diff 1 2`")
+        a, old = await self._criteria_version(caller, words[0])
+        b, new = await self._criteria_version(caller, words[1])
+        diff = list(
+            difflib.unified_diff(
+                old.strip().splitlines(),
+                new.strip().splitlines(),
+                f"version {a}",
+                f"version {b}",
+                n=1,
+                lineterm="",
+            )
+        )
+        if not diff:
+            await respond(Reply(f"Versions {a} and {b} have the same text."))
+            return
+        shown = [clip(line, 200) for line in diff[:MAX_DIFF_LINES]]
+        if len(diff) > MAX_DIFF_LINES:
+            shown.append(f"… {len(diff) - MAX_DIFF_LINES} more lines")
+        summary = change_summary(old, new)
+        await respond(
+            Reply(
+                f"Version {a} → {b}: {defuse(summary)}\n```\n" + defuse("\n".join(shown)) + "\n```"
+            )
+        )
 
     async def _criteria_revert(self, caller: Caller, arg: str, respond: Respond) -> None:
         history = await self._store.criteria_history(caller.channel_id)
@@ -380,13 +465,30 @@ class Conversation:
             )
         await self._set_criteria(caller, match[0].criteria.text, "criteria revert", respond)
 
-    async def _criteria_preview(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _criteria_preview(self, caller: Caller, arg: str, respond: Respond) -> None:
+        word = arg.strip().lower()
+        if word not in ("", "confirm"):
+            raise BotError("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`")
         history = await self._store.criteria_history(caller.channel_id)
         options = await self._options(caller)
         day = await self._store.latest_feed_day(categories_key(options.categories))
         if day is None:
             raise BotError("there is no announcement day in the store yet; try `/arxiv today`")
-        await respond(Reply(f"Re-scoring {day} under criteria version {history[0].version}…"))
+        version = history[0].version
+        count, dollars = await self._preview_cost(caller, day, options, history[0].criteria)
+        model = self._explainer.model
+        cost = f"about ${dollars:.2f}" if dollars is not None else f"an unknown amount ({model})"
+        to_score = f"{count} paper{'s' if count != 1 else ''} not yet scored under it, {cost}"
+        limit = self._config.preview_confirm_usd
+        if count and word != "confirm" and (dollars is None or dollars > limit):
+            await respond(
+                Reply(
+                    f"Previewing {day} under criteria version {version} means scoring "
+                    f"{to_score}. Run `/arxiv criteria preview confirm` to go ahead."
+                )
+            )
+            return
+        await respond(Reply(f"Re-scoring {day} under criteria version {version} ({to_score})…"))
         now = await self._service.build(caller.channel_id, day, options)
         assert now is not None
         before = await self._service.selection_under(
@@ -394,19 +496,54 @@ class Conversation:
         )
         await respond(Reply(_diff_text(day, before, now), ephemeral=False))
 
+    async def _preview_cost(
+        self, caller: Caller, day: date, options: DigestOptions, criteria: Criteria
+    ) -> tuple[int, float | None]:
+        """How many papers a first build of `day` under `criteria` would send to the LLM that
+        have no score under them yet, and roughly what they cost (None: the model's price is
+        unknown), estimated the way the LLM budget is."""
+        ranked = await self._service.ranking_for(caller.channel_id, day, options)
+        budget = options.budget
+        top = ranked[: ranking.sent_count(len(ranked), budget.share, budget.min_papers)]
+        model = self._explainer.model
+        assert criteria.id is not None
+        have = await self._store.scores(top, ScoreKey(criteria.id, model, PROMPT_VERSION))
+        missing = [pid for pid in top if pid not in have]
+        price = self._explainer.prices.price(model)
+        if price is None or not missing:
+            return len(missing), None if missing else 0.0
+        shared = len(system_message(criteria.text, structured=True)) / CHARS_PER_TOKEN
+        per_request = shared / ESTIMATE_BATCH
+        dollars = 0.0
+        for paper in (await self._store.papers(missing)).values():
+            tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + per_request
+            dollars += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
+        if budget.dollars is not None:
+            dollars = min(dollars, budget.dollars)
+        return len(missing), dollars
+
     # -- explain --------------------------------------------------------------------------------
 
     async def _explain(self, caller: Caller, arg: str, respond: Respond) -> None:
-        m = _ARXIV_ID.match(arg.strip())
-        if m is not None and commands.whole_number(arg) is None:
+        words = arg.split()
+        fresh = len(words) > 1 and words[-1].lower() == "fresh"
+        if fresh or len(words) > 1:
+            words = words[:-1] if fresh else words
+            if len(words) != 1:
+                raise BotError("say `/arxiv explain <arXiv id | link | card number> [fresh]`")
+        ref = paper_reference(" ".join(words))
+        m = _ARXIV_ID.match(ref)
+        if m is not None and commands.whole_number(ref) is None:
             paper_id = m.group(1)
             if await self._store.digest_showing(caller.channel_id, paper_id) is None:
-                await self._explain_unposted(caller, paper_id, respond)
+                await self._explain_unposted(caller, paper_id, respond, fresh=fresh)
                 return
-        paper_id, digest = await self._resolve_paper(caller, arg.strip())
-        await self._explain_score(paper_id, digest, respond)
+        paper_id, digest = await self._resolve_paper(caller, ref)
+        await self._explain_score(caller, paper_id, digest, respond, fresh=fresh)
 
-    async def _explain_unposted(self, caller: Caller, paper_id: str, respond: Respond) -> None:
+    async def _explain_unposted(
+        self, caller: Caller, paper_id: str, respond: Respond, *, fresh: bool = False
+    ) -> None:
         """A paper this channel never showed: where the local ranking put it, and its score if
         the LLM saw it."""
         placed = await self._store.ranked_day(caller.channel_id, paper_id)
@@ -426,28 +563,61 @@ class Conversation:
         digest = await self._stored_digest(caller.channel_id, row.day)
         if digest is None:
             raise BotError(f"arXiv:{paper_id} was {where}, but its digest is not stored")
-        await self._explain_score(paper_id, digest, respond, note=f"Sent to the LLM ({where}). ")
+        await self._explain_score(
+            caller, paper_id, digest, respond, note=f"Sent to the LLM ({where}). ", fresh=fresh
+        )
 
     async def _explain_score(
-        self, paper_id: str, digest: Digest, respond: Respond, note: str = ""
+        self,
+        caller: Caller,
+        paper_id: str,
+        digest: Digest,
+        respond: Respond,
+        note: str = "",
+        *,
+        fresh: bool = False,
     ) -> None:
-        criteria = await self._store.criteria(digest.criteria.text)
+        """Why the paper scored as it did: under the criteria of the digest that showed it, or
+        with `fresh`, asked again under the channel's current criteria."""
+        current = await self._store.channel_criteria(caller.channel_id)
+        assert current is not None, "channels get default criteria on first contact"
+        now_criteria, now_version = current
+        if fresh:
+            criteria, version = now_criteria, now_version
+        else:
+            criteria, version = await self._store.criteria(digest.criteria.text), None
         assert criteria.id is not None
         key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
         score = (await self._store.scores([paper_id], key)).get(paper_id)
         paper = (await self._store.papers([paper_id])).get(paper_id)
-        if score is None or paper is None:
+        if paper is None or score is None:
+            if fresh:
+                raise BotError(
+                    f"arXiv:{paper_id} has no score under criteria version {now_version} yet: "
+                    "papers are scored under new criteria with the next digest or "
+                    "`/arxiv criteria preview`"
+                )
             raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
         explain_key = ScoreKey(criteria.id, self._explainer.model, EXPLAIN_PROMPT_VERSION)
-        text = await self._store.explanation(paper_id, explain_key)
+        text = None if fresh else await self._store.explanation(paper_id, explain_key)
         if text is None:
             text, usage = await self._explainer.explain(paper, score, criteria.text)
             await self._store.save_explanation(paper_id, explain_key, text, usage, digest.day)
+        scored_under = version or digest.criteria_version
+        if scored_under == now_version:
+            under = f"under criteria version {scored_under}"
+            offer = ""
+        else:
+            under = f"scored under criteria version {scored_under} (now {now_version})"
+            offer = (
+                f"\nThe criteria changed since: `/arxiv explain {paper_id} fresh` explains it "
+                "under the current ones."
+            )
         await respond(
             Reply(
                 f"{note}*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
-                f"novelty {score.novelty} under criteria version {digest.criteria_version}:\n"
-                f"{defuse(text)}{_taste_text(paper_id, digest)}"
+                f"novelty {score.novelty} {under}:\n"
+                f"{defuse(as_prose(text))}{_taste_text(paper_id, digest)}{offer}"
             )
         )
 
@@ -633,10 +803,6 @@ def _taste_text(paper_id: str, digest: Digest) -> str:
             "close to what this channel liked."
         )
     return ""
-
-
-def _lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
 
 
 def _diff_text(day: date, before: tuple[DigestEntry, ...], now: Digest) -> str:

@@ -33,12 +33,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.channels import ChannelSettings
+from bot.deciding import DigestOptions
 from bot.delivery import MISSED, POSTED, POSTING, Delivery
 from bot.digest import digest_from_json, digest_to_json
 from bot.errors import FeedError, FeedUnreadable, LLMUnavailable, PlatformError, ScoringError
 from bot.ingest import categories_key
 from bot.models import Digest
-from bot.service import DigestOptions, DigestService
+from bot.service import DigestService
 from bot.status import ChannelStatus as ChannelStatus
 from bot.status import SettingsOf as SettingsOf
 from bot.status import channel_statuses as channel_statuses
@@ -501,19 +502,12 @@ class DailyRunner:
         body = record[1] if record else None
         if not isinstance(body, dict):
             return
-        digest: Digest | None = digest_from_json(body)
-        assert digest is not None
+        stored = digest_from_json(body)
         posted = await self._store.daily_posted(row.id, day)
-        if all(e.paper.id in posted for e in digest.entries):
-            if not digest.counts.unscored:
-                return
-            key = (row.id, day)
-            if now - self._rescored.get(key, datetime.min.replace(tzinfo=UTC)) < RESCORE_EVERY:
-                return
-            self._rescored[key] = now
-            digest = await self._build(row, settings, day, now)
-            if digest is None:
-                return
+        missing = any(e.paper.id not in posted for e in stored.entries)
+        digest = stored if missing else await self._rescore(row, settings, day, stored, now)
+        if digest is None:
+            return
         async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
             if not mine:
                 return
@@ -521,6 +515,18 @@ class DailyRunner:
                 await self._delivery.deliver(row.platform, digest)
             except PlatformError as exc:
                 log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
+
+    async def _rescore(
+        self, row: ChannelRow, settings: ChannelSettings, day: date, stored: Digest, now: datetime
+    ) -> Digest | None:
+        """The digest with its unscored papers tried again, at most every RESCORE_EVERY; None
+        when there is nothing to try (yet)."""
+        key = (row.id, day)
+        last = self._rescored.get(key, datetime.min.replace(tzinfo=UTC))
+        if not stored.counts.unscored or now - last < RESCORE_EVERY:
+            return None
+        self._rescored[key] = now
+        return await self._build(row, settings, day, now)
 
     async def _missed(
         self, row: ChannelRow, settings: ChannelSettings, day: date, due: datetime

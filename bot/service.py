@@ -18,14 +18,13 @@ This module must not import a platform SDK or render for people.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.deciding import DayContext, DayDecider, DigestOptions, example, frozen
 from bot.digest import (
     budget_note,
     digest_from_json,
@@ -51,14 +50,13 @@ from bot.models import (
     Thresholds,
     Usage,
 )
-from bot.store import Announcement, DigestFrame, RankingSet, Reaction, Store
+from bot.store import Announcement, DigestFrame, Reaction, Store
 from bot.work import Work
 from scoring import ranking, share
 from scoring.pricing import PriceTable
-from scoring.prompt import PROMPT_VERSION, paper_block, system_message
+from scoring.prompt import PROMPT_VERSION
 
 if TYPE_CHECKING:
-    from bot.channels import ChannelSettings
     from bot.ingest import Ingestor
     from scoring.batch import BatchScorer
     from scoring.scorer import Scorer
@@ -72,44 +70,6 @@ StageCallback = Callable[[str, int, int], None]
 FEED_FRESH_FOR = timedelta(minutes=30)
 HURRY_FOR = 600.0  # seconds a "scores needed now" flag stays up for batches to see
 """A feed fetched this recently is shared by every caller instead of fetched again."""
-ESTIMATE_BATCH = 12  # papers per request assumed when turning dollars into papers
-ESTIMATE_COMPLETION_TOKENS = 60  # per paper: id, a one-line comment and two numbers
-CHARS_PER_TOKEN = 4
-
-
-@dataclass(frozen=True, slots=True)
-class LLMBudget:
-    """How much of a day goes to the LLM after the local ranking: the top `share` of the
-    candidates, at least `min_papers`, and (if set) no more than `dollars` of estimated spend."""
-
-    share: float = 0.3
-    min_papers: int = 60
-    dollars: float | None = None
-    adaptive: bool = True  # warm up a new ranking, widen after a rich tail (scoring/share.py)
-
-
-@dataclass(frozen=True, slots=True)
-class DigestOptions:
-    """What a channel's digest depends on besides its criteria."""
-
-    categories: tuple[str, ...] = ("cs.LG", "cs.AI")
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    cross_lists: bool = True
-    budget: LLMBudget = field(default_factory=LLMBudget)
-    learning: bool = True
-    prompt_examples: int = 5
-
-    @classmethod
-    def for_channel(cls, s: ChannelSettings) -> DigestOptions:
-        """A channel's options from its resolved settings (LLM budget and learning included)."""
-        return cls(
-            categories=s.categories,
-            thresholds=s.thresholds,
-            cross_lists=s.cross_lists,
-            budget=LLMBudget(s.llm_share, s.llm_min_papers, s.llm_dollars),
-            learning=s.learning,
-            prompt_examples=s.prompt_examples,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +99,6 @@ class DigestService:
         adaptive_share: bool = True,
         batch: BatchScorer | None = None,
     ) -> None:
-        self._adaptive = adaptive_share
         self._batch = batch
         self._store = store
         self._ingestor = ingestor
@@ -147,6 +106,9 @@ class DigestService:
         self._prices = prices or PriceTable()
         self._daily_budget = daily_budget_usd
         self._work = work or Work(store)
+        self._decider = DayDecider(
+            store, self._work, self._prices, scorer.model, adaptive=adaptive_share
+        )
 
     @property
     def batching(self) -> bool:
@@ -262,9 +224,9 @@ class DigestService:
         if ctx is None:
             return None
         frame = await self._store.digest_frame(channel_id, day)
-        frozen = frame is not None and _frozen(frame, ctx.criteria)
-        sent = frame.sent_ids if frame is not None and frozen else None
-        before = await self._decided(channel_id, day) if frozen else None
+        decided = frame is not None and frozen(frame, ctx.criteria)
+        sent = frame.sent_ids if frame is not None and decided else None
+        before = await self._decided(channel_id, day) if decided else None
         return await self._assemble(ctx, options, Usage(), 0, sent, decided=before)
 
     async def _build(
@@ -284,7 +246,7 @@ class DigestService:
         decided: Digest | None = None
         chosen: share.ShareDecision | None = None
         try:
-            if frame is not None and frame.sent_ids is not None and _frozen(frame, ctx.criteria):
+            if frame is not None and frame.sent_ids is not None and frozen(frame, ctx.criteria):
                 sent, ranking_key = frame.sent_ids, frame.ranking_key
                 decided = await self._decided(channel_id, day)
                 reactions: list[Reaction] = []
@@ -292,8 +254,8 @@ class DigestService:
                     reactions = await self._store.reactions(channel_id, 50)
             else:
                 progress("ranking locally", 0, len(ctx.candidates))
-                reactions = await self._reactions(channel_id, options)
-                sent, ranking_key, chosen = await self._decide(ctx, options, reactions)
+                reactions = await self._decider.reactions(channel_id, options)
+                sent, ranking_key, chosen = await self._decider.decide(ctx, options, reactions)
             by_id = {p.id: p for p in ctx.candidates}
             liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
             try:
@@ -329,11 +291,11 @@ class DigestService:
             return None
         frame = await self._store.digest_frame(channel_id, day)
         ranked = None
-        if frame is not None and frame.ranking_key and _frozen(frame, ctx.criteria):
+        if frame is not None and frame.ranking_key and frozen(frame, ctx.criteria):
             ranked = await self._store.ranking_set(day, frame.ranking_key)
         if ranked is None:
-            reactions = await self._reactions(channel_id, options)
-            _, key, _ = await self._decide(ctx, options, reactions)
+            reactions = await self._decider.reactions(channel_id, options)
+            _, key, _ = await self._decider.decide(ctx, options, reactions)
             ranked = await self._store.ranking_set(day, key)
         by_id = {p.id: p for p in ctx.candidates}
         best = (
@@ -361,11 +323,15 @@ class DigestService:
         ctx = await self._context(channel_id, day, options)
         if ctx is None:
             return []
-        _, key, _ = await self._decide(ctx, options, await self._reactions(channel_id, options))
+        _, key, _ = await self._decider.decide(
+            ctx, options, await self._decider.reactions(channel_id, options)
+        )
         ranked = await self._store.ranking_set(day, key)
         return list(ranked.ids) if ranked is not None else []
 
-    async def _context(self, channel_id: str, day: date, options: DigestOptions) -> _Context | None:
+    async def _context(
+        self, channel_id: str, day: date, options: DigestOptions
+    ) -> DayContext | None:
         """Everything a decision about a channel's day needs, loaded once."""
         current = await self._store.channel_criteria(channel_id)
         if current is None:
@@ -376,7 +342,7 @@ class DigestService:
             return None
         candidates = await self._candidates(announced, day, options)
         key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
-        return _Context(channel_id, day, criteria, version, key, tuple(announced), candidates)
+        return DayContext(channel_id, day, criteria, version, key, tuple(announced), candidates)
 
     async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
         """Best-effort enrichment of a day's candidates, once for every channel reading them."""
@@ -385,74 +351,6 @@ class DigestService:
             key, _nothing, lambda: self._ingestor.enrich([p.id for p in papers])
         )
 
-    async def _decide(
-        self, ctx: _Context, options: DigestOptions, reactions: Sequence[Reaction]
-    ) -> tuple[tuple[str, ...], str, share.ShareDecision]:
-        """Which papers of the day go to the LLM: the top of the day's shared ranking within the
-        channel's budget, widened while the ranking warms up or after a rich tail yesterday
-        (`scoring.share`). Returns them, the ranking's key and the share decision."""
-        key = ranking_key(ctx.key, options, reactions)
-        ranked = await self._work.once(
-            f"rank:{ctx.day}:{key}",
-            lambda: self._store.ranking_set(ctx.day, key),
-            lambda: self._rank(ctx, options, key, reactions),
-        )
-        budget = options.budget
-        chosen = share.decide_share(
-            budget.share,
-            await self._positives(ctx, options),
-            await self._yesterday(ctx, options),
-            adaptive=budget.adaptive and self._adaptive,
-        )
-        k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
-        if budget.dollars is not None:
-            by_id = {p.id: p for p in ctx.candidates}
-            in_order = [by_id[pid] for pid in ranked.ids if pid in by_id]
-            k = min(k, await self._affordable(in_order, budget.dollars, ctx.criteria, reactions))
-        log.info(
-            "channel %s, %s: %d papers ranked locally (learned from %d likes and %d LLM "
-            "verdicts), %d go to the LLM (%s)",
-            ctx.channel_id,
-            ctx.day,
-            len(ranked.ids),
-            ranked.liked,
-            ranked.verdicts,
-            k,
-            chosen.describe(),
-        )
-        recall, measured = (None, None)
-        if options.learning and reactions:
-            examples = [_example(r) for r in reactions]
-            recall, measured = await self._measure(ctx, options, examples)
-        await self._store.save_learning(
-            ctx.channel_id, ranked.liked, ranked.verdicts, recall, measured
-        )
-        return ranked.ids[:k], key, chosen
-
-    async def _positives(self, ctx: _Context, options: DigestOptions) -> int:
-        """Selected LLM verdicts under the criteria key that the day's ranking learns from
-        (the day's own candidates left out, so the decision does not depend on when it runs)."""
-        verdicts = await self._verdicts(ctx.key, [p.id for p in ctx.candidates], options.thresholds)
-        return sum(1 for v in verdicts if v.label is ranking.SELECTED)
-
-    async def _yesterday(self, ctx: _Context, options: DigestOptions) -> share.Yesterday | None:
-        """The channel's previous decided day under the same criteria: its size, what it sent
-        and where its selections ranked among what was sent."""
-        earlier = await self._store.ranked_days(ctx.channel_id, ctx.day, limit=1)
-        if not earlier:
-            return None
-        frame = await self._store.digest_frame(ctx.channel_id, earlier[0])
-        if frame is None or frame.sent_ids is None or not _frozen(frame, ctx.criteria):
-            return None
-        assert frame.ranking_key is not None
-        ranked = await self._store.ranking_set(earlier[0], frame.ranking_key)
-        if ranked is None:
-            return None
-        scores = await self._store.scores(frame.sent_ids, ctx.key)
-        chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
-        ranks = share.selected_ranks(frame.sent_ids, chosen)
-        return share.Yesterday(len(ranked.ids), len(frame.sent_ids), ranks)
-
     async def _decided(self, channel_id: str, day: date) -> Digest | None:
         """The digest as first built, when the day was decided: its order, its "more like"
         part and its share stay as they were."""
@@ -460,29 +358,6 @@ class DigestService:
         if record is None or not isinstance(record[1], dict):
             return None
         return digest_from_json(record[1])
-
-    async def _rank(
-        self,
-        ctx: _Context,
-        options: DigestOptions,
-        key: str,
-        reactions: Sequence[Reaction],
-    ) -> RankingSet:
-        """Rank every candidate of the day locally and keep the ranking under its key."""
-        core = {a.paper.id for a in ctx.announced if a.announce_type is AnnounceType.NEW}
-        examples = [_example(r) for r in reactions]
-        examples += await self._verdicts(
-            ctx.key, [p.id for p in ctx.candidates], options.thresholds
-        )
-        ranked = await ranking.rank_off_loop(ctx.candidates, ctx.criteria.text, examples, core)
-        result = RankingSet(
-            ranked.version,
-            tuple(r.paper_id for r in ranked.entries),
-            tuple(r.score for r in ranked.entries),
-            ranked.liked,
-            ranked.verdicts,
-        )
-        return await self._store.save_ranking_set(ctx.day, key, result)
 
     async def selection_under(
         self, criteria: Criteria, day: date, options: DigestOptions
@@ -504,86 +379,10 @@ class DigestService:
         seen_before = await self._store.announced_before([p.id for p in kept], day)
         return [p for p in kept if p.id not in seen_before]
 
-    async def _reactions(self, channel_id: str, options: DigestOptions) -> list[Reaction]:
-        """What the ranking learns from this channel: its likes, dislikes and ignored posts,
-        when it learns and has liked or disliked anything (a channel that never reacted ranks
-        like every channel with its criteria, and shares their ranking)."""
-        if not options.learning:
-            return []
-        reactions = await self._store.reactions(channel_id)
-        return reactions if any(r.value for r in reactions) else []
-
-    async def _verdicts(
-        self, key: ScoreKey, exclude: Sequence[str], thresholds: Thresholds
-    ) -> list[ranking.Example]:
-        """The LLM's earlier verdicts under these criteria as training examples: selected by
-        the channel's thresholds or not. The papers being ranked are left out."""
-        return [
-            ranking.Example(
-                paper, ranking.SELECTED if thresholds.admits(score) else ranking.REJECTED
-            )
-            for paper, score in await self._store.verdicts(key, exclude, ranking.MAX_EXAMPLES)
-        ]
-
-    async def _affordable(
-        self,
-        in_order: Sequence[Paper],
-        dollars: float,
-        criteria: Criteria,
-        reactions: Sequence[Reaction],
-    ) -> int:
-        """How many of the best-ranked papers fit in `dollars` of estimated LLM spend (papers
-        already scored under this model are free)."""
-        price = self._prices.price(self._scorer.model)
-        if price is None:
-            return len(in_order)
-        have = await self._store.scores(
-            [p.id for p in in_order],
-            ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION),
-        )
-        system = system_message(criteria.text, structured=True)
-        shared = len(system) / CHARS_PER_TOKEN / ESTIMATE_BATCH
-        spent = 0.0
-        for n, paper in enumerate(in_order):
-            if paper.id in have:
-                continue
-            tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + shared
-            spent += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
-            if spent > dollars:
-                return n
-        return len(in_order)
-
-    async def _measure(
-        self,
-        ctx: _Context,
-        options: DigestOptions,
-        examples: Sequence[ranking.Example],
-    ) -> tuple[float | None, date | None]:
-        """Recall of liked papers on the latest earlier ranked day that has any: that day
-        re-ranked without its own reactions, the share of its liked papers the budget sends on."""
-        liked = {e.paper.id for e in examples if e.label is ranking.LIKE}
-        if not liked:
-            return None, None
-        for earlier in await self._store.ranked_days(ctx.channel_id, ctx.day, limit=10):
-            ids = [r.paper_id for r in await self._store.ranking(ctx.channel_id, earlier)]
-            wanted = liked & set(ids)
-            if not wanted:
-                continue
-            papers = await self._store.papers(ids)
-            held_out = [e for e in examples if e.paper.id not in papers]
-            announced = await self._store.announced(earlier, categories_key(options.categories))
-            core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
-            redone = await ranking.rank_off_loop(
-                [papers[i] for i in ids if i in papers], ctx.criteria.text, held_out, core
-            )
-            k = ranking.sent_count(len(papers), options.budget.share, options.budget.min_papers)
-            return ranking.recall(redone, sorted(wanted), k), earlier
-        return None, None
-
     async def _score_missing(
         self,
         papers: Sequence[Paper],
-        ctx: _Context,
+        ctx: DayContext,
         progress: StageCallback,
         examples: Sequence[Paper] = (),
         batch_until: datetime | None = None,
@@ -642,7 +441,7 @@ class DigestService:
 
     async def _assemble(
         self,
-        ctx: _Context,
+        ctx: DayContext,
         options: DigestOptions,
         run_usage: Usage,
         replaced: int,
@@ -697,51 +496,21 @@ class DigestService:
             share=llm_share,
         )
 
-    async def _taste(self, ctx: _Context, options: DigestOptions) -> tuple[dict[str, float], float]:
+    async def _taste(
+        self, ctx: DayContext, options: DigestOptions
+    ) -> tuple[dict[str, float], float]:
         """The channel's taste over the day's candidates, learned from its reactions alone
         (likes, 👎, posts nobody liked), and how much it weighs against the LLM's scores;
         nothing when the channel does not learn or never liked a paper."""
-        reactions = await self._reactions(ctx.channel_id, options)
+        reactions = await self._decider.reactions(ctx.channel_id, options)
         likes = sum(1 for r in reactions if r.value > 0)
         if not likes or not ctx.candidates:
             return {}, 0.0
-        examples = [_example(r) for r in reactions][: ranking.MAX_EXAMPLES]
+        examples = [example(r) for r in reactions][: ranking.MAX_EXAMPLES]
         texts = [ranking.paper_text(p) for p in ctx.candidates]
         values = await ranking.learned_scores_off_loop(texts, examples)
         taste = {p.id: float(v) for p, v in zip(ctx.candidates, values, strict=True)}
         return taste, taste_weight(likes)
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    """What deciding a channel's day needs, loaded once: criteria, the day's announcements and
-    the channel's candidates among them."""
-
-    channel_id: str
-    day: date
-    criteria: Criteria
-    version: int
-    key: ScoreKey
-    announced: tuple[Announcement, ...]
-    candidates: list[Paper]
-
-
-def ranking_key(key: ScoreKey, options: DigestOptions, reactions: Sequence[Reaction]) -> str:
-    """The key of a day's ranking: everything the ranking depends on. Channels with the same
-    criteria, model, prompt, thresholds and categories and no reactions of their own get the
-    same key, hence one shared ranking."""
-    parts: dict[str, object] = {
-        "v": ranking.RANKING_VERSION,
-        "criteria": key.criteria_id,
-        "model": key.model,
-        "prompt": key.prompt_version,
-        "categories": categories_key(options.categories),
-        "cross": options.cross_lists,
-        "thresholds": [options.thresholds.relevance, options.thresholds.novelty],
-        "reactions": sorted((r.paper.id, r.value) for r in reactions),
-    }
-    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-    return f"{key.criteria_id}:{digest[:20]}"
 
 
 TASTE_HALF = 2
@@ -801,28 +570,12 @@ def _hurry_flag(key: ScoreKey) -> str:
     return f"hurry:{_scoring_unit(key)}"
 
 
-def _frozen(frame: DigestFrame, criteria: Criteria) -> bool:
-    """Whether a stored decision still holds: it was made under the current criteria."""
-    return frame.sent_ids is not None and frame.criteria_id == criteria.id
-
-
 async def _nothing() -> None:
     return None
 
 
 def _dollars(value: float | None) -> str:
     return f"${value:,.2f}" if value is not None else "(none)"
-
-
-def _example(reaction: Reaction) -> ranking.Example:
-    label = (
-        ranking.LIKE
-        if reaction.value > 0
-        else ranking.DISLIKE
-        if reaction.value < 0
-        else ranking.POSTED
-    )
-    return ranking.Example(reaction.paper, label)
 
 
 def _id(criteria: Criteria) -> int:

@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.arxiv_categories import check_categories
 from bot.errors import SettingsError
 from bot.ratelimit import Limit, RateLimits, parse_limit
 from bot.store.url import PostgresURL, parse_database
@@ -142,6 +143,9 @@ class Settings(BaseModel):
     health_port: int | None = Field(
         None, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HEALTH_PORT")
     )
+    preview_confirm_usd: float = Field(
+        0.05, ge=0, le=1000, validation_alias=_env("ARXIV_BOT_PREVIEW_CONFIRM_USD")
+    )
     lease_seconds: float = Field(
         120.0, ge=1, le=3600, validation_alias=_env("ARXIV_BOT_LEASE_SECONDS")
     )
@@ -235,7 +239,7 @@ class Settings(BaseModel):
         bad = [c for c in value if not CATEGORY_RE.match(c)]
         if bad:
             raise ValueError(f"not an arXiv category: {', '.join(bad)} (expected e.g. cs.LG)")
-        return tuple(dict.fromkeys(value))
+        return check_categories(value)
 
     @field_validator(
         "openai_api_key",

@@ -43,7 +43,17 @@ take-over."""
 
 def process_name() -> str:
     """This process's name as a lease owner: host, pid and a nonce (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    return f"{_here()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _here() -> str:
+    """This host and pid namespace: two containers with one hostname do not see each other's
+    pids, so a pid is only judged where it was taken."""
+    try:
+        namespace = f"/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}{namespace}"
 
 
 def _dead_here(owner: str) -> bool:
@@ -51,7 +61,7 @@ def _dead_here(owner: str) -> bool:
     crash need not wait for its own old lease to expire). Owners elsewhere are never judged."""
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isascii() or not pid_text.isdigit():
+    if host != _here() or not pid_text.isascii() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():

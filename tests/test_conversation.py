@@ -131,16 +131,16 @@ async def test_channels_with_different_criteria_get_different_digests(
 async def test_criteria_lifecycle(core: Any) -> None:
     s = session(core)
     shown = await s.say("criteria")
-    assert shown.startswith("Criteria version 1:")
-    assert "1. ## Relevant Topics" in shown
+    assert shown.startswith("Criteria version 1, 8 topics")
+    assert "2. Representation Learning" in shown
     out = await s.say("criteria set Sparse models.")
     assert "Criteria updated to version 2 by alice" in out
     assert "criteria preview" in out
     assert "unchanged" in await s.say("criteria set Sparse models.")
     await s.say("criteria add Diffusion models for proteins")
-    assert "2. - Diffusion models for proteins" in await s.say("criteria")
+    assert "2. Diffusion models for proteins" in await s.say("criteria")
     await s.say("criteria remove 1")
-    assert (await s.say("criteria")).splitlines()[1] == "1. - Diffusion models for proteins"
+    assert (await s.say("criteria")).splitlines()[1] == "1. Diffusion models for proteins"
     history = await s.say("criteria history")
     assert [line.split(" — ")[0] for line in history.splitlines()[1:]] == ["v4", "v3", "v2", "v1"]
     assert "by alice" in history
@@ -154,8 +154,8 @@ async def test_criteria_lifecycle(core: Any) -> None:
     [
         ("criteria set    ", "needs an argument"),
         ("criteria set \x00\x01\x02", "the criteria are empty"),
-        ("criteria remove 99", "give a line number from 1 to"),
-        ("criteria remove x", "give a line number from 1 to"),
+        ("criteria remove 99", "give a topic number from 1 to 8"),
+        ("criteria remove x", "give a topic number from 1 to 8"),
         ("criteria revert 42", "there is no criteria version '42'"),
     ],
 )
@@ -185,8 +185,16 @@ async def test_preview_shows_papers_entering_and_leaving(core: Any, llm: FakeOpe
     await s.say("criteria set Reinforcement learning for robots.")
     # under the new criteria the model picks the papers it picked on another day
     llm.answerer = LabelAnswerer(load_labels("2025-05-08"))
-    out = await s.say("criteria preview")
-    assert "Re-scoring 2025-05-02 under criteria version 2" in out
+    calls = llm.calls
+    ask = await s.say("criteria preview")
+    assert "Previewing 2025-05-02 under criteria version 2 means scoring 206 papers" in ask
+    assert "about $" in ask
+    assert "`/arxiv criteria preview confirm`" in ask
+    assert llm.calls == calls  # nothing spent before the confirmation
+    asked = sum(len(ids) for ids in llm.asked_ids)
+    out = await s.say("criteria preview confirm")
+    assert "Re-scoring 2025-05-02 under criteria version 2 (206 papers" in out
+    assert sum(len(ids) for ids in llm.asked_ids) - asked == 206  # as estimated
     assert "would have 0 papers (was 12)" in out
     assert out.count("\n− ") == 12
 

@@ -6,6 +6,7 @@ as likes, a 429 waited out, and a token that never shows."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
@@ -15,7 +16,9 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters import discord_render as render
 from adapters.discord import APOLOGY, DiscordAdapter
+from bot import commands
 from bot.conversation import Caller, Reply
 from bot.errors import PlatformError
 from bot.models import Digest
@@ -26,6 +29,7 @@ DAY = "2025-05-02"
 TOKEN = "discord-token-never-shown-5d1e8a"
 CHANNEL = str(CHANNEL_ID)
 GUILDS_AND_REACTIONS = 1 | 1 << 10
+BOOLEAN = 5  # the type of a true/false option of an application command
 
 
 @pytest.fixture
@@ -142,6 +146,7 @@ async def test_login_uses_minimal_intents_and_syncs_commands_only_when_they_chan
         "likes",
         "stats",
         "subscribe",
+        "unsubscribe",
         "help",
     }
     explain = next(o for o in group["options"] if o["name"] == "explain")
@@ -400,3 +405,40 @@ async def test_explain_autocompletes_the_papers_of_the_latest_digest(
     assert first["value"] == wanted.id
     assert first["name"].startswith("1. ")
     assert len(first["name"]) <= 100
+
+
+def invocations(sub: dict[str, Any], example: str) -> Iterator[dict[str, object]]:
+    """Every way to fill a synced subcommand's options: each choice or boolean, and for text
+    options each tail or word of `example`."""
+    words = example.split()
+    texts = {" ".join(words[i:]) for i in range(1, len(words))} | set(words[1:])
+    per_option: list[list[tuple[str, object]]] = []
+    for option in sub.get("options", []):
+        values: list[object]
+        if option.get("choices"):
+            values = [c["value"] for c in option["choices"]]
+        elif option["type"] == BOOLEAN:
+            values = [True, False]
+        else:
+            values = [*sorted(texts)]
+        if not option.get("required"):
+            values.append(None)
+        per_option.append([(option["name"], v) for v in values])
+    for combo in itertools.product(*per_option):
+        yield {name: value for name, value in combo if value is not None}
+
+
+@pytest.mark.parametrize("spec", commands.COMMANDS, ids=lambda s: s.name)
+async def test_every_command_of_the_grammar_can_be_run_from_discords_command_tree(
+    fake: FakeDiscord, bot: DiscordAdapter, spec: commands.CommandSpec
+) -> None:
+    """What Discord was given to show users reaches every command and every help example."""
+    (put,) = fake.requests_of("PUT", rf"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
+    subcommands = {o["name"]: o for o in put.body[0]["options"]}
+    (group,) = bot.client.tree.get_commands()  # type: ignore[attr-defined]
+    local = {c.name for c in group.commands}
+    assert spec.name.split()[0] in subcommands.keys() & local
+    for example in spec.examples:
+        sub = subcommands[example.split()[0]]
+        reachable = {render.command_text(sub["name"], o) for o in invocations(sub, example)}
+        assert example in reachable, f"Discord cannot send `{example}`"

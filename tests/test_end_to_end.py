@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import signal
 import socket
 import sys
@@ -445,3 +447,32 @@ async def test_run_serves_discord_and_stops_cleanly_on_sigterm(
     assert "stopped" in log
     assert "Traceback" not in log
     assert token not in log
+
+
+async def test_the_console_works_without_a_key_and_says_what_needs_one(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path, day_feed: list[dict[str, Any]]
+) -> None:
+    env = bot_env(arxiv, llm, tmp_path / "db.sqlite3")
+    env.pop("OPENAI_API_KEY")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "console",
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    lines = "criteria\ncriteria show 1\nsettings categories cs.FOO\nsettings\ntoday\n"
+    out, err = await asyncio.wait_for(proc.communicate(lines.encode()), timeout=60)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    numbered = [line for line in text.splitlines() if re.match(r"\d+\. ", line)]
+    assert 6 <= len(numbered) <= 12 + 3  # the topics, then the version shown in full
+    assert "did you mean" in text
+    assert "cs.LG" in text
+    assert "OPENAI_API_KEY is not set" in text  # `today` needs the LLM, and says so
+    assert "Traceback" not in err.decode()
+    assert llm.calls == 0

@@ -44,11 +44,11 @@ async def test_explain_with_an_odd_number_says_it_is_not_a_card_number(core: Any
 
 
 @pytest.mark.parametrize("odd", ODD_NUMBERS)
-async def test_criteria_remove_with_an_odd_number_asks_for_a_line_number(
+async def test_criteria_remove_with_an_odd_number_asks_for_a_topic_number(
     core: Any, odd: str
 ) -> None:
     out = await say(core, f"criteria remove {odd}")
-    assert "give a line number from 1 to" in out
+    assert "give a topic number from 1 to" in out
 
 
 @pytest.mark.parametrize("odd", ODD_NUMBERS)

@@ -17,11 +17,15 @@ import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from adapters.slack import Pacer, SlackAdapter, web_client
+from bot import commands
 from bot.__main__ import open_core
-from bot.conversation import Caller
+from bot.channels import ChannelSettings
+from bot.conversation import Caller, Conversation, ConversationConfig, Reply, Respond
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
 from bot.platform import PARENT
+from scoring.explain import Explainer
+from scoring.pricing import PriceTable
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, load_labels
 from tests.fakes.slack_server import (
@@ -485,3 +489,37 @@ async def test_a_fresh_installs_first_today_on_slack_shows_the_reference_picks(
         finally:
             await bot.close()
     assert len(shown()) >= 0.95 * len(picks)
+
+
+class ParsedOnly(Conversation):
+    """The real conversation that only says which command of the grammar it was given."""
+
+    async def handle(self, caller: Caller, text: str, respond: Respond) -> None:
+        await respond(Reply(f"parsed: {commands.parse(text).name}"))
+
+
+@pytest.mark.parametrize("spec", commands.COMMANDS, ids=lambda s: s.name)
+async def test_every_command_of_the_grammar_reaches_the_bot_through_slash_arxiv(
+    make_settings: Any, core: Any, slack: FakeSlack, spec: commands.CommandSpec
+) -> None:
+    """Slack has one `/arxiv <text>` command: every help example arrives as the command it is."""
+    conversation = ParsedOnly(
+        core.store,
+        core.service,
+        Explainer(None, "gpt-4.1-mini", PriceTable()),
+        ConversationConfig(
+            ChannelSettings.defaults(make_settings()), "x", frozenset(), frozenset()
+        ),
+    )
+    settings = make_settings(**slack_env(slack))
+    bot = SlackAdapter.from_settings(settings, conversation, host="127.0.0.1")
+    await bot.start()
+    try:
+        for example in spec.examples:
+            name = example.split(" ")[0]
+            before = len(answers(slack, name))
+            assert await command(bot, slack, example) == 200
+            await slack.wait_until(lambda: len(answers(slack, name)) > before, within=5)  # noqa: B023
+            assert answers(slack, name)[-1]["text"] == f"parsed: {spec.name}"
+    finally:
+        await bot.close()
