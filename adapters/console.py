@@ -91,7 +91,13 @@ class ConsoleAdapter:
             changed = await self.conversation.react(
                 self.caller, message_id, words[2], added=words[0] == "react"
             )
-            self.out.write(f"({words[0]}ed: {changed})\n" if changed else "(no change)\n")
+            if changed:
+                self.out.write(f"({words[0]}ed: {changed})\n")
+            else:
+                self.out.write(
+                    f"(no change) {words[2]} is not a like or 👎 here, or it was already "
+                    "recorded; ARXIV_BOT_LIKE_EMOJI sets the likes\n"
+                )
         else:
             self.out.write("(console: `:user NAME`, `:react N EMOJI`, `:unreact N EMOJI`)\n")
 

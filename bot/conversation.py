@@ -320,18 +320,30 @@ class Conversation:
     # -- subscription ---------------------------------------------------------------------------
 
     async def _subscribe(self, caller: Caller, _: str, respond: Respond) -> None:
+        s = await self.channel_settings(caller.channel_id, caller.platform)
+        when = f"{s.post_time.strftime('%H:%M')} {s.timezone}"
+        row = await self._store.channel(caller.channel_id, caller.platform)
+        if row.subscribed:
+            await respond(
+                Reply(
+                    f"Subscribed already: the digest comes here every announcement day at {when}."
+                )
+            )
+            return
         await self._store.set_subscribed(caller.channel_id, True)
         await self._audit(caller, "subscribe", "")
-        s = await self.channel_settings(caller.channel_id, caller.platform)
         await respond(
             Reply(
-                f"Subscribed: the digest will be posted here every announcement day "
-                f"at {s.post_time.strftime('%H:%M')} {s.timezone}.",
+                f"Subscribed: the digest will be posted here every announcement day at {when}.",
                 ephemeral=False,
             )
         )
 
     async def _unsubscribe(self, caller: Caller, _: str, respond: Respond) -> None:
+        row = await self._store.channel(caller.channel_id, caller.platform)
+        if not row.subscribed:
+            await respond(Reply("This channel is not subscribed; nothing to stop."))
+            return
         await self._store.set_subscribed(caller.channel_id, False)
         await self._audit(caller, "unsubscribe", "")
         await respond(

@@ -333,3 +333,13 @@ async def test_changes_are_limited_to_admins(
         replies.clear()
         await core.conversation.handle(Caller("console", "c", "mallory"), "criteria", respond)
         assert replies[-1].text.startswith("Criteria version")
+
+
+async def test_subscribing_twice_says_so_and_unsubscribing_when_not_subscribed_too(
+    core: Any,
+) -> None:
+    s = session(core)
+    assert "Subscribed:" in await s.say("subscribe")
+    assert "Subscribed already" in await s.say("subscribe")
+    assert "Unsubscribed" in await s.say("unsubscribe")
+    assert "not subscribed" in await s.say("unsubscribe")
