@@ -224,7 +224,7 @@ class DayDecider:
             return len(in_order)
         have = await self._store.scores(
             [p.id for p in in_order],
-            ScoreKey(_id(criteria), self._model, PROMPT_VERSION),
+            ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION),
         )
         system = system_message(criteria.text, structured=True)
         shared = len(system) / CHARS_PER_TOKEN / ESTIMATE_BATCH
@@ -301,6 +301,7 @@ def example(reaction: Reaction) -> ranking.Example:
     return ranking.Example(reaction.paper, label)
 
 
-def _id(criteria: Criteria) -> int:
+def criteria_id(criteria: Criteria) -> int:
+    """A stored criteria's id (criteria are stored before any decision uses them)."""
     assert criteria.id is not None, "criteria must be stored before use"
     return criteria.id

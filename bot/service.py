@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.deciding import DayContext, DayDecider, DigestOptions, example, frozen
+from bot.deciding import (
+    DayContext,
+    DayDecider,
+    DigestOptions,
+    criteria_id,
+    example,
+    frozen,
+)
 from bot.digest import (
     budget_note,
     digest_from_json,
@@ -214,7 +221,7 @@ class DigestService:
         current = await self._store.channel_criteria(channel_id)
         if current is None:
             return
-        key = ScoreKey(_id(current[0]), self._scorer.model, PROMPT_VERSION)
+        key = ScoreKey(criteria_id(current[0]), self._scorer.model, PROMPT_VERSION)
         if await self._work.held(_scoring_unit(key)):
             await self._work.signal(_hurry_flag(key), HURRY_FOR)
 
@@ -266,7 +273,7 @@ class DigestService:
                 # the day is decided even when the LLM refuses: keep the decision and what is
                 # scored, so the digest counts the right papers as waiting
                 partial = await self._assemble(ctx, options, Usage(), replaced, sent, chosen=chosen)
-                frame = DigestFrame(_id(ctx.criteria), ranking_key, tuple(sent))
+                frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
                 await self._store.save_digest(
                     channel_id, day, "scored", digest_to_json(partial), frame
                 )
@@ -277,7 +284,7 @@ class DigestService:
         digest = await self._assemble(
             ctx, options, run_usage, replaced, sent, capped, chosen=chosen, decided=decided
         )
-        new_frame = DigestFrame(_id(ctx.criteria), ranking_key, tuple(sent))
+        new_frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
         await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest), new_frame)
         return digest
 
@@ -341,7 +348,7 @@ class DigestService:
         if not announced:
             return None
         candidates = await self._candidates(announced, day, options)
-        key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
+        key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
         return DayContext(channel_id, day, criteria, version, key, tuple(announced), candidates)
 
     async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
@@ -365,7 +372,7 @@ class DigestService:
         """What a day's digest selects under other criteria, from stored scores only."""
         announced = await self._store.announced(day, categories_key(options.categories))
         ids = [p.id for p in await self._candidates(announced, day, options)]
-        key = ScoreKey(_id(criteria), self._scorer.model, PROMPT_VERSION)
+        key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
         scores = await self._store.scores(ids, key)
         papers = await self._store.papers(ids)
         return select((papers[i] for i in ids), scores, options.thresholds)
@@ -576,8 +583,3 @@ async def _nothing() -> None:
 
 def _dollars(value: float | None) -> str:
     return f"${value:,.2f}" if value is not None else "(none)"
-
-
-def _id(criteria: Criteria) -> int:
-    assert criteria.id is not None, "criteria must be stored before use"
-    return criteria.id

@@ -21,8 +21,11 @@ class CliResult:
     seconds: float
 
 
-async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> CliResult:
-    """`python -m bot ARGS` in `cwd` with exactly `env` (and PATH) while the fakes keep serving."""
+async def run_cli(
+    env: dict[str, str], cwd: Path, *args: str, stdin: str | None = None
+) -> CliResult:
+    """`python -m bot ARGS` in `cwd` with exactly `env` (and PATH) while the fakes keep serving;
+    `stdin` is what a user types (nothing when None)."""
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -31,9 +34,10 @@ async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> CliResult:
         *args,
         env={"PATH": os.environ.get("PATH", ""), **env},
         cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    typed = stdin.encode() if stdin is not None else None
+    out, err = await asyncio.wait_for(proc.communicate(typed), timeout=120)
     return CliResult(proc.returncode or 0, out.decode(), err.decode(), time.monotonic() - started)

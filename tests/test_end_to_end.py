@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import socket
@@ -20,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from tests import cli
 from tests.conftest import NO_ENV_FILE, TEST_KEY, bot_env, child_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord
@@ -454,25 +454,13 @@ async def test_the_console_works_without_a_key_and_says_what_needs_one(
 ) -> None:
     env = bot_env(arxiv, llm, tmp_path / "db.sqlite3")
     env.pop("OPENAI_API_KEY")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "console",
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        cwd=tmp_path,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
     lines = "criteria\ncriteria show 1\nsettings categories cs.FOO\nsettings\ntoday\n"
-    out, err = await asyncio.wait_for(proc.communicate(lines.encode()), timeout=60)
-    text = out.decode()
-    assert proc.returncode == 0, err.decode()
-    numbered = [line for line in text.splitlines() if re.match(r"\d+\. ", line)]
+    result = await cli.run_cli(env, tmp_path, "console", stdin=lines)
+    assert result.code == 0, result.err
+    numbered = [line for line in result.out.splitlines() if re.match(r"\d+\. ", line)]
     assert 6 <= len(numbered) <= 12 + 3  # the topics, then the version shown in full
-    assert "did you mean" in text
-    assert "cs.LG" in text
-    assert "OPENAI_API_KEY is not set" in text  # `today` needs the LLM, and says so
-    assert "Traceback" not in err.decode()
+    assert "did you mean" in result.out
+    assert "cs.LG" in result.out
+    assert "OPENAI_API_KEY is not set" in result.out  # `today` needs the LLM, and says so
+    assert "Traceback" not in result.err
     assert llm.calls == 0
