@@ -5,6 +5,12 @@ over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with 
 `adapters.slack_verify` checks each request's signature before bolt parses anything. Start-up
 waits out an unreachable Slack with backoff and gives up only on a token Slack refuses.
 
+For many workspaces (SLACK_CLIENT_ID, no SLACK_BOT_TOKEN) it also serves bolt's OAuth flow
+(`GET /slack/install`, `GET /slack/oauth_redirect`, see `adapters.slack_install`), bolt finds each
+request's token in the installation store, and every call the bot makes itself (the daily post
+included) uses the token of the channel's workspace (`adapters.slack_workspaces`).
+`app_uninstalled` and `tokens_revoked` remove the workspace's installation and pause its channels.
+
 It implements `bot.platform.ChatPlatform`: the daily post is one parent message plus one card
 per paper in its thread, each tagged with message metadata (day, slot) so `recover` can find
 them after a crash.
@@ -40,6 +46,8 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -64,12 +72,26 @@ from adapters.slack_blocks import (
     slot_of,
     text_message,
 )
+from adapters.slack_install import (
+    INSTALL_PATH,
+    REDIRECT_PATH,
+    StoreInstallations,
+    StoreStates,
+    TokenBox,
+    handle_install,
+    handle_redirect,
+    oauth_settings,
+    quiet_oauth_logger,
+    workspace_key,
+)
 from adapters.slack_verify import SlackVerifier
+from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspace, Workspaces
 from bot.conversation import Caller, Conversation, Reply, Respond
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.settings import Settings
+from bot.store import Installations
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +136,7 @@ class Pacer:
 
 
 def web_client(
-    token: str,
+    token: str | None,
     base_url: str | None = None,
     *,
     retries: int = RETRIES,
@@ -152,6 +174,14 @@ class EventLedger(Protocol):
         ...
 
 
+class HomeLedger(Protocol):
+    """Where a single-token deployment records its workspace (the store's installations)."""
+
+    async def note_home(self, platform: str, workspace: str) -> str:
+        """Record the platform's home workspace once; returns the one recorded."""
+        ...
+
+
 class SlackAdapter:
     """Slack for the bot: bolt listeners, the HTTP or Socket Mode transport, and the daily post."""
 
@@ -169,6 +199,9 @@ class SlackAdapter:
         sleep: Sleep = asyncio.sleep,
         verifier: SlackVerifier | None = None,
         events: EventLedger | None = None,
+        homes: HomeLedger | None = None,
+        workspaces: Workspaces | None = None,
+        oauth: tuple[AsyncOAuthSettings, StoreInstallations] | None = None,
     ) -> None:
         if app_token is None and not signing_secret:
             raise SettingsError(
@@ -189,6 +222,9 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._bot_user_id: str | None = None
         self._events = events
+        self._homes = homes
+        self._workspaces = workspaces or OneWorkspace(client)
+        self._many = oauth is not None
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._busy: set[asyncio.Task[Any]] = set()
         self._app = AsyncApp(
@@ -197,14 +233,31 @@ class SlackAdapter:
             request_verification_enabled=app_token is None,
             process_before_response=False,
             logger=logging.getLogger(f"{__name__}.bolt"),
+            oauth_flow=(
+                AsyncOAuthFlow(client=client, logger=quiet_oauth_logger(), settings=oauth[0])
+                if oauth is not None
+                else None
+            ),
+            installation_store=oauth[1] if oauth is not None else None,
         )
+        self._installations = oauth[1] if oauth is not None else None
         self._register()
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, conversation: Conversation, **options: Any
+        cls,
+        settings: Settings,
+        conversation: Conversation,
+        installations: Installations | None = None,
+        **options: Any,
     ) -> SlackAdapter:
-        """The adapter configured by SLACK_* settings (SLACK_BOT_TOKEN must be set)."""
+        """The adapter configured by SLACK_* settings: SLACK_BOT_TOKEN for one workspace, or
+        SLACK_CLIENT_ID and its fellows for many (which keep their installations in
+        `installations`, the store's)."""
+        if settings.slack_many_workspaces:
+            if installations is None:
+                raise SettingsError("Slack for many workspaces needs the bot's database")
+            return cls._for_many(settings, conversation, installations, **options)
         if settings.slack_bot_token is None:
             raise SettingsError("SLACK_BOT_TOKEN is not set: the Slack adapter is disabled")
         secret = settings.slack_signing_secret
@@ -217,6 +270,42 @@ class SlackAdapter:
             signing_secret=secret.get_secret_value() if secret else None,
             app_token=app_token.get_secret_value() if app_token else None,
             port=settings.http_port,
+            homes=installations,
+            **options,
+        )
+
+    @classmethod
+    def _for_many(
+        cls,
+        settings: Settings,
+        conversation: Conversation,
+        installations: Installations,
+        **options: Any,
+    ) -> SlackAdapter:
+        assert settings.slack_client_id
+        assert settings.slack_client_secret
+        assert settings.slack_signing_secret
+        assert settings.token_key
+        base = _api_base(settings.slack_api_url)
+        store = StoreInstallations(installations, TokenBox(settings.token_key.get_secret_value()))
+        workspaces = ManyWorkspaces(installations, store, lambda token: web_client(token, base))
+        store.on_change(workspaces.changed)
+        oauth = oauth_settings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret.get_secret_value(),
+            installations=store,
+            states=StoreStates(installations),
+            authorize_url=settings.slack_authorize_url,
+            redirect_url=settings.slack_redirect_url,
+        )
+        return cls(
+            conversation,
+            web_client(None, base),
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            port=settings.http_port,
+            workspaces=workspaces,
+            oauth=(oauth, store),
+            homes=installations,
             **options,
         )
 
@@ -242,21 +331,45 @@ class SlackAdapter:
         ready. While Slack cannot be reached it tries again with backoff (one log line per
         try), so a network blip at start stops nothing; a token Slack refuses raises
         `PlatformError` naming its variable."""
-        identity = await self._until_reachable(
-            "auth.test", "SLACK_BOT_TOKEN", self._client.auth_test
-        )
-        self._bot_user_id = identity.get("user_id")
+        if self._many:
+            await self._learn_home()
+        else:
+            identity = await self._until_reachable(
+                "auth.test", "SLACK_BOT_TOKEN", self._client.auth_test
+            )
+            self._bot_user_id = identity.get("user_id")
+            if self._homes is not None and identity.get("team_id"):
+                await self._homes.note_home(PLATFORM, str(identity["team_id"]))
         if self._app_token is not None:
             await self._connect_socket(self._app_token)
             return
         assert self._verifier is not None, "HTTP mode has a signing secret (checked at init)"
         web_app = web.Application(middlewares=[self._verifier.middleware(EVENTS_PATH)])
         web_app.router.add_post(EVENTS_PATH, self._on_http)
+        flow = self._app.oauth_flow
+        if flow is not None:
+            web_app.router.add_get(INSTALL_PATH, lambda request: handle_install(flow, request))
+            web_app.router.add_get(REDIRECT_PATH, lambda request: handle_redirect(flow, request))
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._wanted_port).start()
         self._bound_port = int(self._runner.addresses[0][1])
-        log.info("Slack: serving %s on port %s", EVENTS_PATH, self._bound_port)
+        if flow is not None:
+            log.info(
+                "Slack: serving %s, %s and %s on port %s (many workspaces)",
+                EVENTS_PATH,
+                INSTALL_PATH,
+                REDIRECT_PATH,
+                self._bound_port,
+            )
+        else:
+            log.info("Slack: serving %s on port %s", EVENTS_PATH, self._bound_port)
+
+    async def _learn_home(self) -> None:
+        """Many workspaces: the workspace a single-token run recorded keeps its bare channel
+        ids (so what it stored keeps its meaning)."""
+        if isinstance(self._workspaces, ManyWorkspaces) and isinstance(self._homes, Installations):
+            self._workspaces.home = (await self._homes.homes()).get(PLATFORM)
 
     async def _connect_socket(self, app_token: str) -> None:
         """Socket Mode: ask for a WebSocket URL ourselves (the SDK's own loop would retry a
@@ -336,25 +449,43 @@ class SlackAdapter:
         app.action(re.compile(f"^{LINK_ACTION_PREFIX}"))(self._on_link)
         app.event("reaction_added")(self._on_reaction_added)
         app.event("reaction_removed")(self._on_reaction_removed)
+        app.event("app_uninstalled")(self._on_uninstalled)
+        app.event("tokens_revoked")(self._on_tokens_revoked)
         app.error(self._on_error)
 
+    def _channel(self, context: AsyncBoltContext, channel: str) -> str:
+        """The bot's id for a channel of this request's workspace."""
+        workspace = workspace_key(
+            context.enterprise_id, context.team_id, context.is_enterprise_install
+        )
+        return self._workspaces.channel_key(workspace, channel)
+
     async def _on_command(
-        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
-        await self._guarded(command, self._run_command(command, respond))
+        await self._guarded(command, self._run_command(command, respond, context))
 
-    async def _run_command(self, command: dict[str, Any], respond: AsyncRespond) -> None:
-        caller = Caller(PLATFORM, command["channel_id"], command["user_id"])
+    async def _run_command(
+        self, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        channel = self._channel(context, command["channel_id"])
+        caller = Caller(PLATFORM, channel, command["user_id"])
         text = str(command.get("text") or "")
         await self._conversation.handle(caller, text, self._command_replies(caller, respond))
 
-    async def _on_explain(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_explain(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         await ack()
-        await self._guarded(body, self._explain(body))
+        await self._guarded(body, self._explain(body, context))
 
-    async def _explain(self, body: dict[str, Any]) -> None:
-        channel_id = body["channel"]["id"]
+    async def _explain(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        channel_id = self._channel(context, body["channel"]["id"])
         message = body.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts")
         caller = Caller(PLATFORM, channel_id, body["user"]["id"])
@@ -387,11 +518,39 @@ class SlackAdapter:
             return
         if await self._seen(str(body.get("event_id") or "")):
             return
-        caller = Caller(PLATFORM, item["channel"], user)
+        caller = Caller(PLATFORM, self._channel(context, item["channel"]), user)
         emoji = emoji_from_name(str(event.get("reaction") or ""))
         paper = await self._conversation.react(caller, item["ts"], emoji, added)
         if paper is not None:
             log.info("Slack: %s %s arXiv:%s", user, "liked" if added else "unliked", paper)
+
+    async def _on_uninstalled(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._guarded(body, self._uninstalled(body, context, "uninstalled"))
+
+    async def _on_tokens_revoked(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        revoked = ((body.get("event") or {}).get("tokens") or {}).get("bot") or []
+        if revoked:  # the app keeps no user tokens: only the bot's matter
+            await self._guarded(body, self._uninstalled(body, context, "tokens revoked"))
+
+    async def _uninstalled(self, body: dict[str, Any], context: AsyncBoltContext, why: str) -> None:
+        """The workspace removed the app (or its token): forget the installation, pause its
+        channels; their papers, likes and criteria stay (`arxiv-bot forget-workspace`)."""
+        if self._installations is None:
+            log.warning("Slack: the app was %s from workspace %s", why, context.team_id)
+            return
+        workspace = workspace_key(
+            context.enterprise_id,
+            context.team_id,
+            bool(body.get("is_enterprise_install") or context.is_enterprise_install),
+        )
+        if await self._installations.remove(workspace, why):
+            log.info(
+                "Slack: workspace %s %s the app: installation removed, its channels paused "
+                "(`arxiv-bot forget-workspace %s` deletes their data)",
+                workspace,
+                "uninstalled" if why == "uninstalled" else "revoked the token of",
+                workspace,
+            )
 
     async def _seen(self, event_id: str) -> bool:
         """Whether this event was handled already (Slack redelivers events it thinks were
@@ -459,9 +618,11 @@ class SlackAdapter:
         if message_ts is None:
             return None
         try:
+            client, channel, workspace = await self._workspaces.client_for(caller.channel_id)
             found = await self._call(
                 "chat.getPermalink",
-                self._client.chat_getPermalink(channel=caller.channel_id, message_ts=message_ts),
+                client.chat_getPermalink(channel=channel, message_ts=message_ts),
+                workspace,
             )
         except PlatformError:
             return None
@@ -474,15 +635,17 @@ class SlackAdapter:
         async def reply(answer: Reply) -> None:
             text, blocks = text_message(answer.text)
             if answer.ephemeral:
+                client, channel, workspace = await self._workspaces.client_for(caller.channel_id)
                 await self._call(
                     "chat.postEphemeral",
-                    self._client.chat_postEphemeral(
-                        channel=caller.channel_id,
+                    client.chat_postEphemeral(
+                        channel=channel,
                         user=caller.user_id,
                         text=text,
                         blocks=blocks,
                         thread_ts=thread_ts,
                     ),
+                    workspace,
                 )
             else:
                 await self._post(caller.channel_id, text, blocks, thread_ts=thread_ts)
@@ -570,16 +733,25 @@ class SlackAdapter:
                 return str(message["ts"])
         return None
 
-    async def _pages(self, method: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
+    async def _pages(
+        self, method: str, channel: str, **params: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        client, slack_channel, workspace = await self._workspaces.client_for(channel)
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             page = await self._call(
                 method,
-                self._client.api_call(
+                client.api_call(
                     method,
                     http_verb="GET",
-                    params={**params, "limit": 200, **({"cursor": cursor} if cursor else {})},
+                    params={
+                        **params,
+                        "channel": slack_channel,
+                        "limit": 200,
+                        **({"cursor": cursor} if cursor else {}),
+                    },
                 ),
+                workspace,
             )
             for message in page.get("messages") or []:
                 yield message
@@ -598,12 +770,14 @@ class SlackAdapter:
         thread_ts: str | None = None,
         meta: dict[str, Any] | None = None,
     ) -> str:
-        """chat.postMessage, paced per channel, no unfurling; returns the message ts."""
+        """chat.postMessage with the token of the channel's workspace, paced per channel, no
+        unfurling; returns the message ts."""
+        client, channel, workspace = await self._workspaces.client_for(channel_id)
         await self._pacer.wait(channel_id)
         response = await self._call(
             "chat.postMessage",
-            self._client.chat_postMessage(
-                channel=channel_id,
+            client.chat_postMessage(
+                channel=channel,
                 text=text,
                 blocks=blocks,
                 thread_ts=thread_ts,
@@ -611,16 +785,25 @@ class SlackAdapter:
                 unfurl_links=False,
                 unfurl_media=False,
             ),
+            workspace,
         )
         return str(response["ts"])
 
-    async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
-        """Await a Web API call, turning Slack's failures into the bot's platform errors."""
+    async def _call(
+        self,
+        method: str,
+        call: Awaitable[AsyncSlackResponse],
+        workspace: str | None = None,
+    ) -> AsyncSlackResponse:
+        """Await a Web API call, turning Slack's failures into the bot's platform errors; a
+        workspace whose token Slack refuses for good is paused."""
         try:
             return await call
         except SlackApiError as exc:
             status = exc.response.status_code
             code = str(exc.response.get("error") or f"HTTP {status}")
+            if code in REFUSED_TOKEN and workspace is not None:
+                await self._workspaces.refused(workspace, code)
             if status == 429 or status >= 500 or code in _UNAVAILABLE_CODES:
                 raise PlatformUnavailable(f"Slack {method} failed: {code}") from exc
             raise PlatformError(f"Slack refused {method}: {code}") from exc

@@ -322,11 +322,17 @@ def chat_adapters(
     """The adapters whose tokens are set (imported only then: a platform SDK loads only when
     it is used). With a store, Slack's redelivered events are recognised across replicas."""
     adapters: list[ChatAdapter] = []
-    if settings.slack_bot_token is not None:
+    if settings.slack_bot_token is not None or settings.slack_many_workspaces:
         from adapters.slack import SlackAdapter
 
-        events = {"events": store} if store is not None else {}
-        adapters.append(SlackAdapter.from_settings(settings, conversation, **events))
+        adapters.append(
+            SlackAdapter.from_settings(
+                settings,
+                conversation,
+                store.installations if store is not None else None,
+                events=store,
+            )
+        )
     if settings.discord_bot_token is not None:
         from adapters.discord import DiscordAdapter
 

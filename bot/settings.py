@@ -9,6 +9,7 @@ This module must not open files other than `.env`, nor create clients.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import os
@@ -163,6 +164,18 @@ class Settings(BaseModel):
     slack_signing_secret: SecretStr | None = Field(
         None, validation_alias=_env("SLACK_SIGNING_SECRET")
     )
+    slack_client_id: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_CLIENT_SECRET")
+    )
+    slack_redirect_url: str | None = Field(
+        None, validation_alias=_env("ARXIV_BOT_SLACK_REDIRECT_URL")
+    )
+    slack_authorize_url: str = Field(
+        "https://slack.com/oauth/v2/authorize",
+        validation_alias=_env("ARXIV_BOT_SLACK_AUTHORIZE_URL"),
+    )
+    token_key: SecretStr | None = Field(None, validation_alias=_env("ARXIV_BOT_TOKEN_KEY"))
     http_port: int = Field(3000, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HTTP_PORT"))
     slack_api_url: str | None = Field(None, validation_alias=_env("ARXIV_BOT_SLACK_API_URL"))
     discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
@@ -251,6 +264,10 @@ class Settings(BaseModel):
         "slack_app_token",
         "slack_signing_secret",
         "slack_api_url",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_redirect_url",
+        "token_key",
         "discord_bot_token",
         "discord_api_url",
         "discord_gateway_url",
@@ -271,7 +288,24 @@ class Settings(BaseModel):
             raise ValueError(problem)
         return value
 
-    @field_validator("openai_base_url", "rss_url", "api_url", "slack_api_url", "discord_api_url")
+    @field_validator("token_key")
+    @classmethod
+    def _check_token_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            problem = token_key_problem(value.get_secret_value())
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator(
+        "openai_base_url",
+        "rss_url",
+        "api_url",
+        "slack_api_url",
+        "slack_redirect_url",
+        "slack_authorize_url",
+        "discord_api_url",
+    )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
@@ -320,6 +354,44 @@ class Settings(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _check_many_workspaces(self) -> Settings:
+        if self.slack_client_id is None and self.slack_client_secret is None:
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_CLIENT_ID", self.slack_client_id),
+                ("SLACK_CLIENT_SECRET", self.slack_client_secret),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+                ("ARXIV_BOT_TOKEN_KEY", self.token_key),
+            )
+            if value is None
+        ]
+        problems = []
+        if missing:
+            problems.append(f"Slack for many workspaces (OAuth) also needs {', '.join(missing)}")
+        if self.token_key is None:
+            problems.append(f"ARXIV_BOT_TOKEN_KEY encrypts the workspaces' tokens: {MAKE_KEY}")
+        if self.slack_bot_token is not None:
+            problems.append(
+                "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET (many workspaces, each installing the app), not both"
+            )
+        if self.slack_app_token is not None:
+            problems.append(
+                "Slack for many workspaces runs in HTTP mode: unset SLACK_APP_TOKEN (Socket "
+                "Mode apps cannot be distributed)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def slack_many_workspaces(self) -> bool:
+        """Whether Slack runs for many workspaces, each installing the app through OAuth."""
+        return self.slack_client_id is not None
+
+    @model_validator(mode="after")
     def _check_arxiv_delay(self) -> Settings:
         if self.arxiv_delay < ARXIV_MIN_DELAY and not _is_loopback(self.api_url):
             raise ValueError(
@@ -351,6 +423,26 @@ def slack_token_problem(token: str, wanted: str) -> str | None:
     home = SLACK_TOKEN_HOME.get(found)
     where = f": it belongs in {home}" if home else ""
     return f"{expected}, not {SLACK_TOKEN_KINDS[found]} ({found}…){where}"
+
+
+MAKE_KEY = (
+    "make one with `python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'` and keep it as secret as the database"
+)
+
+
+def token_key_problem(value: str) -> str | None:
+    """Why ARXIV_BOT_TOKEN_KEY is not one or more comma-separated Fernet keys (32 bytes in
+    URL-safe base64; the first encrypts, all decrypt, so a key can be rotated); None when it
+    is. Checked without loading the cryptography library, and never echoing the value."""
+    for key in value.split(","):
+        try:
+            raw = base64.urlsafe_b64decode(key.strip().encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            return f"must be a Fernet key (32 bytes, URL-safe base64): {MAKE_KEY}"
+    return None
 
 
 def _read_prices_file(path: Path) -> str:

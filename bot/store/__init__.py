@@ -8,12 +8,14 @@ of `Store`; callers import from here (`from bot.store import Store, Lease, ...`)
     backend.py  the two engines (aiosqlite, asyncpg): transactions, placeholders, migrating once
     store.py    the bot's queries, the same text on both engines
     records.py  the value types the queries return
+    installations.py  installations in many workspaces, OAuth states, paused workspaces
     copy.py     copying a whole database to another (`arxiv-bot migrate-db`)
 
 This package must not import the rest of the bot beyond `bot.models` and `bot.errors`.
 """
 
 from bot.store.backend import StoreUnavailable
+from bot.store.installations import Forgotten, InstallationRow, Installations, workspace_of
 from bot.store.records import (
     Announcement,
     ChannelEvent,
@@ -47,6 +49,9 @@ __all__ = [
     "DigestFrame",
     "DigestRecord",
     "FeedFetch",
+    "Forgotten",
+    "InstallationRow",
+    "Installations",
     "LearningState",
     "Lease",
     "Like",
@@ -59,4 +64,5 @@ __all__ = [
     "StoreUnavailable",
     "describe",
     "parse_database",
+    "workspace_of",
 ]

@@ -238,6 +238,34 @@ _M006_EVENTS = """
         CREATE INDEX events_seen ON events(seen_at);
 """
 
+_M007_INSTALLATIONS = """
+        CREATE TABLE IF NOT EXISTS installations (
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,             -- Slack: team id, or enterprise id (org-wide)
+            enterprise_id TEXT,
+            team_id TEXT,
+            sealed TEXT NOT NULL,                -- the installation, tokens included, encrypted
+            installed_at TEXT NOT NULL,
+            PRIMARY KEY (platform, workspace)
+        );
+        CREATE TABLE IF NOT EXISTS oauth_states (
+            state TEXT PRIMARY KEY,              -- handed out by the install page, used once
+            expires_at REAL NOT NULL             -- unix seconds
+        );
+        CREATE TABLE IF NOT EXISTS paused_workspaces (
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            reason TEXT NOT NULL,                -- uninstalled, token_revoked, ...
+            paused_at TEXT NOT NULL,
+            PRIMARY KEY (platform, workspace)
+        );
+        CREATE TABLE IF NOT EXISTS home_workspaces (
+            platform TEXT PRIMARY KEY,           -- the workspace whose channel ids carry none
+            workspace TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -245,6 +273,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M004_RANKING,
     _M005_WORK,
     _M006_EVENTS,
+    _M007_INSTALLATIONS,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -479,6 +508,34 @@ _PG006_EVENTS = """
         CREATE INDEX events_seen ON events(seen_at);
 """
 
+_PG007_INSTALLATIONS = """
+        CREATE TABLE IF NOT EXISTS installations (
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,             -- Slack: team id, or enterprise id (org-wide)
+            enterprise_id TEXT,
+            team_id TEXT,
+            sealed TEXT NOT NULL,                -- the installation, tokens included, encrypted
+            installed_at TEXT NOT NULL,
+            PRIMARY KEY (platform, workspace)
+        );
+        CREATE TABLE IF NOT EXISTS oauth_states (
+            state TEXT PRIMARY KEY,              -- handed out by the install page, used once
+            expires_at DOUBLE PRECISION NOT NULL           -- unix seconds
+        );
+        CREATE TABLE IF NOT EXISTS paused_workspaces (
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            reason TEXT NOT NULL,                -- uninstalled, token_revoked, ...
+            paused_at TEXT NOT NULL,
+            PRIMARY KEY (platform, workspace)
+        );
+        CREATE TABLE IF NOT EXISTS home_workspaces (
+            platform TEXT PRIMARY KEY,           -- the workspace whose channel ids carry none
+            workspace TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+"""
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -486,6 +543,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG004_RANKING,
     _PG005_WORK,
     _PG006_EVENTS,
+    _PG007_INSTALLATIONS,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 
@@ -511,6 +569,10 @@ TABLES: tuple[str, ...] = (
     "ranking_sets",
     "work",
     "events",
+    "installations",
+    "oauth_states",
+    "paused_workspaces",
+    "home_workspaces",
 )
 """Every table of the current schema, each after the tables it references (copy order)."""
 

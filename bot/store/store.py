@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.models import AnnounceType, Criteria, Paper, Score, ScoreKey, Usage
 from bot.store.backend import Backend, Connection, Row, open_backend
+from bot.store.installations import Installations, active
 from bot.store.records import (
     Announcement,
     ChannelEvent,
@@ -89,6 +90,11 @@ class Store:
             yield cls(backend)
         finally:
             await backend.close()
+
+    @property
+    def installations(self) -> Installations:
+        """Installations in many workspaces, OAuth states, paused workspaces."""
+        return Installations(self._b)
 
     async def schema_version(self) -> int:
         """The number of migrations applied."""
@@ -612,12 +618,18 @@ class Store:
             )
 
     async def subscribed_channels(self) -> list[ChannelRow]:
-        """Every channel that wants the daily post."""
+        """Every channel that wants the daily post, except those of a paused workspace
+        (uninstalled, or its token refused) until it is installed again."""
         async with self._b.read() as db:
             rows = await db.fetchall(
                 "SELECT id, platform, settings, subscribed FROM channels WHERE subscribed = 1 "
                 "ORDER BY id"
             )
+        paused = await self.installations.paused()
+        if paused:
+            homes = await self.installations.homes()
+            keep = active([(r[1], r[0]) for r in rows], paused, homes)
+            rows = [r for r, kept in zip(rows, keep, strict=True) if kept]
         return [ChannelRow(r[0], r[1], json.loads(r[2]), True) for r in rows]
 
     async def record_event(self, channel_id: str, user_id: str, action: str, detail: str) -> None:

@@ -10,24 +10,32 @@ Slack does (`invalid_blocks`), and can be told to answer the next calls with 429
 a 5xx, or stop listening for a while (`go_offline`, `go_online`). It also builds the signed
 requests Slack would send to an app in HTTP mode.
 
-It must not reach the internet or keep secrets: the Authorization header is checked for its
-kind of token only and never recorded.
+For an app distributed to many workspaces it plays Slack's side of OAuth: `add_workspace` makes a
+workspace with its own bot token; `GET /oauth/v2/authorize` is the page a user approves on
+(`approve_as` picks who approves next, `deny_next` makes them cancel) and sends the browser back
+to the app's redirect URL with a one-use code (or `error=access_denied`); `oauth.v2.access`
+exchanges that code, checking the client id and secret, and `auth.test` answers for each token's
+own workspace. `revoke` makes a token fail with `token_revoked`, as after an uninstall.
+
+Each call records which workspace's token it used (`Call.token`, a test token the fake made
+itself); the fake must not reach the internet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -36,6 +44,15 @@ from tests.fakes.loopback import serve
 BOT_USER: Final = "UBOTARXIV"
 BOT_ID: Final = "BBOTARXIV"
 TEAM: Final = "T0TEAM"
+CLIENT_ID: Final = "1111.2222"
+CLIENT_SECRET: Final = "fake-client-secret-never-shown"
+SCOPES_GRANTED: Final = (
+    "commands",
+    "chat:write",
+    "reactions:read",
+    "channels:history",
+    "groups:history",
+)
 MAX_BLOCKS: Final = 50
 SECTION_LIMIT: Final = 3_000
 HEADER_LIMIT: Final = 150
@@ -92,6 +109,19 @@ class Call:
     args: dict[str, Any]
     status: int = 200
     at: float = field(default_factory=time.monotonic)
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A workspace that can install the app: its ids, its bot token once installed."""
+
+    team_id: str
+    name: str
+    bot_token: str
+    bot_user: str = BOT_USER
+    enterprise_id: str | None = None
+    installer: str = "U0INSTALLER"
 
 
 class FakeSlack:
@@ -110,6 +140,12 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._changed = asyncio.Event()
+        self.workspaces: dict[str, Workspace] = {}
+        self.authorizations: list[dict[str, str]] = []
+        self.revoked: set[str] = set()
+        self._codes: dict[str, Workspace] = {}
+        self._approver: Workspace | None = None
+        self._deny = False
 
     # -- addresses ------------------------------------------------------------------------------
 
@@ -124,6 +160,37 @@ class FakeSlack:
         """The Web API base URL (ARXIV_BOT_SLACK_API_URL)."""
         return f"http://127.0.0.1:{self.port}/api/"
 
+    @property
+    def authorize_url(self) -> str:
+        """Slack's authorize page (ARXIV_BOT_SLACK_AUTHORIZE_URL)."""
+        return f"http://127.0.0.1:{self.port}/oauth/v2/authorize"
+
+    # -- workspaces and OAuth -------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str, name: str = "", **options: Any) -> Workspace:
+        """A workspace whose users may install the app; its bot token is made here."""
+        token = f"xoxb-{team_id.lower()}-fake-bot-token"
+        workspace = Workspace(team_id, name or team_id, token, **options)
+        self.workspaces[team_id] = workspace
+        return workspace
+
+    def approve_as(self, team_id: str) -> None:
+        """The next visit to the authorize page approves the install for this workspace."""
+        self._approver = self.workspaces[team_id]
+        self._deny = False
+
+    def deny_next(self) -> None:
+        """The next visitor of the authorize page clicks Cancel."""
+        self._deny = True
+
+    def revoke(self, token: str) -> None:
+        """The token stops working (`token_revoked`), as after an uninstall."""
+        self.revoked.add(token)
+
+    def calls_with(self, token: str) -> list[Call]:
+        """Web API calls made with this token."""
+        return [c for c in self.calls if c.token == token]
+
     def response_url(self, name: str = "r") -> str:
         """A response_url for a slash command or an interaction."""
         return f"http://127.0.0.1:{self.port}/respond/{name}"
@@ -136,6 +203,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
         self._runner, self._port = await serve(app)
         return self
 
@@ -244,17 +312,22 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         fault = self._take_fault(method)
         status = 429 if isinstance(fault, RateLimited) else fault.status if fault else 200
-        self.calls.append(Call(method, args, status))
+        self.calls.append(Call(method, args, status, token=token))
         self._changed.set()
         if isinstance(fault, RateLimited):
             return _error("ratelimited", 429, {"Retry-After": str(fault.retry_after)})
         if isinstance(fault, ServerError):
             return _error("internal_error", fault.status)
+        if method == "oauth.v2.access":
+            return self._oauth_access(request, args)
         wanted = "xapp-" if method == "apps.connections.open" else "xoxb-"
         if not token.startswith(wanted):
             return _error("invalid_auth")
+        if token in self.revoked:
+            return _error("token_revoked")
+        if method == "auth.test":
+            return self._auth_test(token)
         handler = {
-            "auth.test": self._auth_test,
             "apps.connections.open": self._connections_open,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
@@ -273,8 +346,65 @@ class FakeSlack:
                 return fault
         return None
 
-    def _auth_test(self, _: dict[str, Any]) -> web.Response:
-        return _ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="arxiv-bot", team="Team")
+    def _auth_test(self, token: str) -> web.Response:
+        own = next((w for w in self.workspaces.values() if w.bot_token == token), None)
+        if own is None:  # a token of the single-workspace tests
+            return _ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="arxiv-bot", team="Team")
+        return _ok(
+            user_id=own.bot_user,
+            bot_id=f"B{own.team_id}",
+            team_id=own.team_id,
+            enterprise_id=own.enterprise_id,
+            user="arxiv-bot",
+            team=own.name,
+        )
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """The page a user approves the install on: back to the app with a code (or a
+        cancellation), and the state it was given."""
+        query = dict(request.query)
+        self.authorizations.append(query)
+        self._changed.set()
+        if query.get("client_id") != CLIENT_ID:
+            return web.Response(status=400, text="invalid_client_id")
+        back = query.get("redirect_uri") or ""
+        if urlsplit(back).hostname != "127.0.0.1":
+            return web.Response(status=400, text="bad_redirect_uri")
+        if self._deny:
+            self._deny = False
+            answer = {"error": "access_denied", "state": query.get("state", "")}
+        else:
+            if self._approver is None:
+                return web.Response(status=400, text="nobody approves: call approve_as()")
+            code = f"code-{next(self._ts)}"
+            self._codes[code] = self._approver
+            answer = {"code": code, "state": query.get("state", "")}
+        raise web.HTTPFound(f"{back}?{urlencode(answer)}")
+
+    def _oauth_access(self, request: web.Request, args: dict[str, Any]) -> web.Response:
+        """oauth.v2.access: the client's credentials (HTTP Basic) and a code used once."""
+        auth = request.headers.get("Authorization", "")
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if not hmac.compare_digest(auth, expected):
+            return _error("invalid_client")
+        workspace = self._codes.pop(str(args.get("code") or ""), None)
+        if workspace is None:
+            return _error("invalid_code")
+        self.revoked.discard(workspace.bot_token)
+        enterprise = (
+            {"id": workspace.enterprise_id, "name": "Org"} if workspace.enterprise_id else None
+        )
+        return _ok(
+            app_id="A0ARXIV",
+            authed_user={"id": workspace.installer},
+            scope=",".join(SCOPES_GRANTED),
+            token_type="bot",
+            access_token=workspace.bot_token,
+            bot_user_id=workspace.bot_user,
+            team={"id": workspace.team_id, "name": workspace.name},
+            enterprise=enterprise,
+            is_enterprise_install=False,
+        )
 
     def _connections_open(self, _: dict[str, Any]) -> web.Response:
         return _ok(url=f"ws://127.0.0.1:{self.port}/socket")
@@ -403,7 +533,12 @@ def signed_headers(secret: str, body: str, timestamp: int | None = None) -> dict
 
 
 def command_payload(
-    text: str, *, channel: str = "C0TEAM", user: str = "U0ALICE", response_url: str = ""
+    text: str,
+    *,
+    channel: str = "C0TEAM",
+    user: str = "U0ALICE",
+    response_url: str = "",
+    team: str = TEAM,
 ) -> dict[str, str]:
     """A `/arxiv` slash command's fields."""
     return {
@@ -413,7 +548,7 @@ def command_payload(
         "channel_name": channel.lower(),
         "user_id": user,
         "user_name": user.lower(),
-        "team_id": TEAM,
+        "team_id": team,
         "trigger_id": "1.2.3",
         "response_url": response_url,
         "api_app_id": "A0ARXIV",
@@ -433,16 +568,17 @@ def reaction_event(
     channel: str = "C0TEAM",
     user: str = "U0ALICE",
     event_id: str = "Ev1",
+    team: str = TEAM,
 ) -> dict[str, Any]:
     """A `reaction_added`/`reaction_removed` Events API callback."""
     return {
         "token": "legacy-verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": "A0ARXIV",
         "type": "event_callback",
         "event_id": event_id,
         "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
         "event": {
             "type": kind,
             "user": user,
@@ -462,11 +598,12 @@ def explain_action(
     channel: str = "C0TEAM",
     user: str = "U0ALICE",
     response_url: str = "",
+    team: str = TEAM,
 ) -> dict[str, Any]:
     """The block_actions payload of a click on a card's Explain button."""
     return {
         "type": "block_actions",
-        "team": {"id": TEAM},
+        "team": {"id": team},
         "user": {"id": user},
         "api_app_id": "A0ARXIV",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
@@ -484,6 +621,33 @@ def explain_action(
             }
         ],
     }
+
+
+def app_event(team: str, event: Mapping[str, Any], *, event_id: str = "EvApp") -> dict[str, Any]:
+    """An Events API callback about the app itself (`app_uninstalled`, `tokens_revoked`)."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team,
+        "api_app_id": "A0ARXIV",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "is_enterprise_install": False,
+        "event": {**event, "event_ts": f"{time.time():.6f}"},
+    }
+
+
+def uninstalled_event(team: str, *, event_id: str = "EvUninstall") -> dict[str, Any]:
+    """`app_uninstalled`: the workspace removed the app."""
+    return app_event(team, {"type": "app_uninstalled"}, event_id=event_id)
+
+
+def tokens_revoked_event(
+    team: str, bot_users: Sequence[str] = (BOT_USER,), *, event_id: str = "EvRevoked"
+) -> dict[str, Any]:
+    """`tokens_revoked`: the workspace revoked the bot's token (and no user tokens)."""
+    tokens = {"oauth": [], "bot": list(bot_users)}
+    return app_event(team, {"type": "tokens_revoked", "tokens": tokens}, event_id=event_id)
 
 
 def action_form(payload: Mapping[str, Any]) -> str:
