@@ -30,6 +30,7 @@ render Block Kit itself (see `adapters.slack_blocks`), or decide what a command 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -75,6 +76,7 @@ from adapters.slack_blocks import (
 from adapters.slack_install import (
     INSTALL_PATH,
     REDIRECT_PATH,
+    OAuthClient,
     StoreInstallations,
     StoreStates,
     TokenBox,
@@ -234,7 +236,11 @@ class SlackAdapter:
             process_before_response=False,
             logger=logging.getLogger(f"{__name__}.bolt"),
             oauth_flow=(
-                AsyncOAuthFlow(client=client, logger=quiet_oauth_logger(), settings=oauth[0])
+                AsyncOAuthFlow(
+                    client=OAuthClient(client.base_url),
+                    logger=quiet_oauth_logger(),
+                    settings=oauth[0],
+                )
                 if oauth is not None
                 else None
             ),
@@ -348,8 +354,8 @@ class SlackAdapter:
         web_app.router.add_post(EVENTS_PATH, self._on_http)
         flow = self._app.oauth_flow
         if flow is not None:
-            web_app.router.add_get(INSTALL_PATH, lambda request: handle_install(flow, request))
-            web_app.router.add_get(REDIRECT_PATH, lambda request: handle_redirect(flow, request))
+            web_app.router.add_get(INSTALL_PATH, functools.partial(handle_install, flow))
+            web_app.router.add_get(REDIRECT_PATH, functools.partial(handle_redirect, flow))
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._wanted_port).start()

@@ -309,7 +309,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _arguments(request)
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
         fault = self._take_fault(method)
         status = 429 if isinstance(fault, RateLimited) else fault.status if fault else 200
         self.calls.append(Call(method, args, status, token=token))
