@@ -151,9 +151,9 @@ async def install(
 
 async def signed(adapter: SlackAdapter, body: str, content_type: str = FORM) -> tuple[int, str]:
     headers = {**signed_headers(SECRET, body), "Content-Type": content_type}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base(adapter)}/slack/events", data=body, headers=headers) as r:
-            return r.status, await r.text()
+    url = f"{base(adapter)}/slack/events"
+    async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as r:
+        return r.status, await r.text()
 
 
 async def command(
