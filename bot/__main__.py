@@ -1,4 +1,5 @@
-"""The composition root and command line: `arxiv-bot digest`, `run`, `status`, `migrate-db`.
+"""The composition root and command line: `arxiv-bot digest`, `run`, `status`, `migrate-db`,
+`forget-workspace`.
 
 Settings are read once here; resources (database, HTTP session, OpenAI client) are opened with
 `async with` and closed on the way out; the service is built from them. Nothing is created at
@@ -383,7 +384,8 @@ async def run_bot(
         )
         if not adapters:
             raise SettingsError(
-                "no chat platform is configured: set SLACK_BOT_TOKEN (see docs/slack.md) "
+                "no chat platform is configured: set SLACK_BOT_TOKEN or SLACK_CLIENT_ID (see "
+                "docs/slack.md) "
                 "and/or DISCORD_BOT_TOKEN (see docs/discord.md); `arxiv-bot digest` and "
                 "`arxiv-bot console` need neither"
             )
@@ -533,6 +535,44 @@ async def migrate_db_command(args: argparse.Namespace) -> int:
     return 0
 
 
+async def forget_workspace_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete what the bot keeps for a Slack workspace that uninstalled it: its channels'
+    criteria, digests, posts, likes, audit log and learning. Refused while it is installed
+    (its data would come back with its next command)."""
+    from bot.store import Store
+
+    workspace = args.workspace
+    if isinstance(settings.db, Path) and not settings.db.exists():
+        print(f"No database at {settings.db}: nothing to forget.")
+        return 0
+    async with Store.open(settings.db) as store:
+        if await store.installations.find("slack", workspace) is not None:
+            print(
+                f"arxiv-bot: error: workspace {workspace} still has the app installed: remove "
+                "the app from that workspace first (its data would come back with its next "
+                "command)",
+                file=sys.stderr,
+            )
+            return 1
+        forgotten = await store.installations.forget("slack", workspace)
+    if forgotten.total == 0:
+        print(f"Nothing is kept for workspace {workspace}.")
+        return 0
+    kept = ", ".join(f"{n} {table}" for table, n in forgotten.rows.items() if n)
+    print(f"Forgot workspace {workspace}: deleted {kept}. Shared papers and scores stay.")
+    return 0
+
+
+def _workspace(value: str) -> str:
+    from bot.store.installations import WORKSPACE_RE
+
+    if not WORKSPACE_RE.match(value):
+        raise argparse.ArgumentTypeError(
+            f"not a Slack workspace id (T… or E…, capital letters and digits): {value[:40]!r}"
+        )
+    return value
+
+
 def _database(value: str) -> str:
     from bot.store import parse_database
 
@@ -587,6 +627,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mig.add_argument("source", metavar="FROM", type=_database, help="a SQLite path or URL")
     mig.add_argument("target", metavar="TO", type=_database, help="e.g. postgresql://u:p@h/db")
+    forget = sub.add_parser(
+        "forget-workspace",
+        help="delete the channels' data of a Slack workspace that uninstalled the app",
+    )
+    forget.add_argument("workspace", metavar="TEAM_ID", type=_workspace, help="e.g. T0123ABCD")
     con = sub.add_parser("console", help="talk to the bot from the terminal (/arxiv commands)")
     con.add_argument("--channel", default=CONSOLE_CHANNEL, help="channel to speak in")
     con.add_argument("--user", default="me", help="who is speaking")
@@ -652,6 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(console_command(settings, args))
         if args.command == "status":
             return asyncio.run(status_command(settings, args))
+        if args.command == "forget-workspace":
+            return asyncio.run(forget_workspace_command(settings, args))
         return asyncio.run(run_bot(settings))
     except BotError as exc:
         print(f"arxiv-bot: error: {exc}", file=sys.stderr)

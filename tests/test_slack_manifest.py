@@ -37,3 +37,33 @@ def test_the_manifest_asks_for_exactly_what_the_adapter_uses() -> None:
     assert re.findall(r"- command: (\S+)", text) == ["/arxiv"]
     assert re.search(r"interactivity:\n\s+is_enabled: true", text)
     assert "socket_mode_enabled: true" in text
+
+
+DISTRIBUTION = MANIFEST.with_name("slack-manifest-distribution.yml")
+
+
+def test_the_install_link_asks_for_exactly_the_bot_scopes_of_both_manifests() -> None:
+    from adapters.slack_install import BOT_SCOPES
+
+    for manifest in (MANIFEST, DISTRIBUTION):
+        text = manifest.read_text(encoding="utf-8")
+        assert items_after(text, "bot") == set(BOT_SCOPES), manifest.name
+    assert len(BOT_SCOPES) == len(set(BOT_SCOPES))
+
+
+def test_the_distribution_manifest_is_http_with_a_redirect_url_and_hears_uninstalls() -> None:
+    text = DISTRIBUTION.read_text(encoding="utf-8")
+    assert "socket_mode_enabled: false" in text
+    assert items_after(text, "redirect_urls") == {"https://YOUR-HOST/slack/oauth_redirect"}
+    assert items_after(text, "bot_events") == {
+        "reaction_added",
+        "reaction_removed",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
+    assert re.findall(r"- command: (\S+)", text) == ["/arxiv"]
+    # every Slack request goes to the one verified endpoint
+    urls = re.findall(r"(?:url|request_url): (\S+)", text)
+    assert urls == ["https://YOUR-HOST/slack/events"] * 3
+    # user scopes would make bolt store user tokens the bot never uses
+    assert not re.search(r"^\s+user:", text, re.MULTILINE)

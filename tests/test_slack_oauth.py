@@ -464,3 +464,54 @@ async def test_tokens_never_show_in_logs_reprs_or_the_database(
     (sealed,) = db.execute("SELECT sealed FROM installations").fetchone()
     db.close()
     assert Fernet(KEY.encode()).decrypt(sealed.encode()).count(b"xoxb-") == 1
+
+
+# -- from one workspace to many ------------------------------------------------------------
+
+
+async def test_channels_of_the_single_token_workspace_keep_their_ids_when_serving_many(
+    make_settings: Any, slack: FakeSlack, browser_for: Any
+) -> None:
+    home = slack.add_workspace("T0TEAM", "Home")  # the fake's single-token workspace
+    single = make_settings(
+        SLACK_BOT_TOKEN="xoxb-the-single-workspace-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        ARXIV_BOT_HTTP_PORT="0",
+        ARXIV_BOT_SLACK_API_URL=slack.api_url,
+    )
+    async with open_core(single) as core:
+        adapter = SlackAdapter.from_settings(
+            single, core.conversation, core.store.installations, host="127.0.0.1"
+        )
+        await adapter.start()
+        await command(adapter, slack, "subscribe", "T0TEAM", "C0TEAM", "single")
+        await adapter.close()
+    many = make_settings(**many_env(slack, free_port()))
+    async with open_core(many) as core:
+        adapter = SlackAdapter.from_settings(
+            many, core.conversation, core.store.installations, host="127.0.0.1"
+        )
+        await adapter.start()
+        try:
+            async with browser_for(adapter) as browser:
+                await install(browser, adapter, slack, "T0TEAM")
+                await install(browser, adapter, slack, TEAM_A)
+            await command(adapter, slack, "unsubscribe", "T0TEAM", "C0TEAM", "home")
+            answer = next(p for n, p, _ in slack.responses if n == "home")
+            assert "subscribed" in answer["text"].lower()
+            assert "not subscribed" not in answer["text"].lower()  # the same channel as before
+            await command(adapter, slack, "subscribe", TEAM_A, "C0TEAM", "other")
+            rows = await core.store.subscribed_channels()
+            assert [r.id for r in rows] == [f"{TEAM_A}:C0TEAM"]
+            await adapter.post_notice("C0TEAM", "home")
+            assert slack.calls_of("chat.postMessage")[-1].token == home.bot_token
+        finally:
+            await adapter.close()
+
+
+@pytest.fixture
+def browser_for() -> Any:
+    def open_for(adapter: SlackAdapter) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(cookie_jar=browser_jar(base(adapter)))
+
+    return open_for
