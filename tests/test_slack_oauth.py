@@ -264,12 +264,18 @@ async def test_a_state_from_another_browser_is_refused(
 
 
 async def test_a_code_slack_refuses_ends_on_a_page_and_installs_nothing(
-    bot: SlackAdapter, browser: aiohttp.ClientSession, slack: FakeSlack
+    bot: SlackAdapter,
+    browser: aiohttp.ClientSession,
+    slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     state = parse_qs(urlsplit(await install_link(browser, bot)).query)["state"][0]
-    status, page = await redirect(browser, bot, code="never-issued", state=state)
+    status, page = await redirect(browser, bot, code="never-issued-code", state=state)
     assert status == 400
     a_clear_page(page, "Slack did not accept the installation")
+    assert "oauth.v2.access refused the authorization code - " in caplog.text
+    assert "never-issued-code" not in caplog.text
     assert await bot.core.store.installations.workspaces("slack") == []  # type: ignore[attr-defined]
 
 
