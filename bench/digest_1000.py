@@ -27,7 +27,10 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = date(2025, 5, 2)
@@ -86,17 +89,22 @@ class LoopLag:
 def child() -> None:
     """Entry point of the bot process: digest today for the console channel, write figures."""
     config = json.loads(sys.argv[1])
-    result = asyncio.run(_bot_day(config["env"]))
+    from bot.__main__ import preload_command
+    from bot.settings import Settings
+
+    # as `arxiv-bot digest` does: settings are read and libraries imported before the loop runs
+    settings = Settings.from_env(config["env"])
+    preload_command(settings, "digest")
+    result = asyncio.run(_bot_day(settings))
     result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result["numerics_loaded"] = sorted(m for m in ("numpy", "scipy", "sklearn") if m in sys.modules)
     Path(config["out"]).write_text(json.dumps(result), encoding="utf-8")
 
 
-async def _bot_day(env: dict[str, str]) -> dict[str, Any]:
+async def _bot_day(settings: Settings) -> dict[str, Any]:
     """What `arxiv-bot digest --format json` does, with a progress hook and a loop monitor."""
     from adapters.markdown import render_json
     from bot.__main__ import CONSOLE_CHANNEL, digest_options, open_core
-    from bot.settings import Settings
 
     start = time.perf_counter()
     stages: dict[str, list[float]] = {}
@@ -109,7 +117,6 @@ async def _bot_day(env: dict[str, str]) -> dict[str, Any]:
 
     lag = LoopLag(current)
     monitor = asyncio.create_task(lag.run())
-    settings = Settings.from_env(env)
     async with open_core(settings) as core:
         service = core.service
         await service.use_criteria(CONSOLE_CHANNEL, core.criteria_text, changed_by="criteria file")

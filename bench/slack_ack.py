@@ -162,9 +162,13 @@ async def measure(adapter: SlackAdapter, slack: FakeSlack, n: int) -> int:
 def serve() -> None:
     """Entry point of the bot process: the core and the Slack adapter until stdin closes; then
     one JSON line with the longest event-loop stall."""
+    from bot.__main__ import preload_command
+
     env = json.loads(sys.argv[1])
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    print(json.dumps(asyncio.run(_serve(Settings.from_env(env)))), flush=True)
+    settings = Settings.from_env(env)
+    preload_command(settings, "run")  # as `arxiv-bot run` does before its loop starts
+    print(json.dumps(asyncio.run(_serve(settings))), flush=True)
 
 
 async def _serve(settings: Settings) -> dict[str, Any]:

@@ -667,6 +667,16 @@ def configure_logging(*, own: str, libraries: str) -> None:
         logging.getLogger(name).setLevel(libraries)
 
 
+def preload_command(settings: Settings, command: str, *, day_given: bool = False) -> None:
+    """Import what `command` will need on its event loop before the loop starts."""
+    from bot.preload import modules_for, preload
+    from bot.store.url import PostgresURL
+
+    llm = settings.openai_api_key is not None
+    driver = "postgresql" if isinstance(settings.db, PostgresURL) else "sqlite"
+    preload(modules_for(command, llm=llm, driver=driver, day_given=day_given), llm=llm)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `arxiv-bot` console script."""
     args = build_parser().parse_args(argv)
@@ -690,6 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         own="DEBUG" if args.verbose else usual,
         libraries="DEBUG" if args.verbose >= 2 else usual,
     )
+    preload_command(settings, args.command, day_given=getattr(args, "day", None) is not None)
     try:
         if args.command == "digest":
             return asyncio.run(digest_command(settings, args))

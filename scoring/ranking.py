@@ -219,7 +219,7 @@ async def rank_off_loop(
     if not papers:
         return Ranking(())
     args = (list(papers), criteria_text, list(examples), frozenset(core))
-    return await asyncio.wrap_future(_WORKER.submit(rank, *args))
+    return await _in_worker(rank, *args)
 
 
 async def learned_scores_off_loop(texts: Sequence[str], examples: Sequence[Example]) -> list[float]:
@@ -227,7 +227,25 @@ async def learned_scores_off_loop(texts: Sequence[str], examples: Sequence[Examp
     the ranking worker like `rank_off_loop`, as plain floats."""
     if not texts:
         return []
-    return await asyncio.wrap_future(_WORKER.submit(_learned_list, list(texts), list(examples)))
+    return await _in_worker(_learned_list, list(texts), list(examples))
+
+
+async def _in_worker(fn: Callable[..., T], *args: object) -> T:
+    """`fn(*args)` in the worker, awaited. The submission itself runs in a thread: when it has
+    to start the worker process, the spawn would otherwise hold the event loop's thread."""
+    submitted = asyncio.ensure_future(asyncio.to_thread(_WORKER.submit, fn, *args))
+    try:
+        future = await asyncio.shield(submitted)
+    except asyncio.CancelledError:
+        submitted.add_done_callback(_cancel_submitted)
+        raise
+    return await asyncio.wrap_future(future)
+
+
+def _cancel_submitted(task: asyncio.Future[Future[Any]]) -> None:
+    """A caller gave up while its work was being submitted: drop the work if not yet begun."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().cancel()
 
 
 def _learned_list(texts: list[str], examples: list[Example]) -> list[float]:

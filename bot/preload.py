@@ -1,0 +1,80 @@
+"""Import, before the event loop starts, what a long command would otherwise import on it.
+
+The bot imports its heavy libraries lazily so that `--help` and `status` start quickly. The
+price is paid by the first caller that needs one: importing the OpenAI client's chat resources,
+`requests` (under the `arxiv` client) or the store's driver holds the event loop for tens of
+milliseconds each, and a Slack command acknowledged meanwhile waits. `preload` pays that price
+once, up front, for the commands that serve or fetch (`run`, and `digest` of today), and warms
+the one platform query the OpenAI client makes on its first request (`platform.platform()`,
+which forks `uname -p` from a worker thread while holding the interpreter lock).
+
+It must not open connections, read the store or start threads: it only imports (and builds
+one OpenAI client that is never used).
+"""
+
+from __future__ import annotations
+
+import importlib
+import platform
+from collections.abc import Iterable
+
+# what wiring the core and a day's work import (bot.__main__.wire_core and what it reaches)
+CORE_MODULES = (
+    "aiohttp",
+    "bot.arxiv_api",
+    "bot.conversation",
+    "bot.deciding",
+    "bot.feed",
+    "bot.ingest",
+    "bot.service",
+    "bot.work",
+    "scoring.batch",
+    "scoring.explain",
+    "scoring.scorer",
+    "adapters.markdown",
+    "concurrent.futures.process",  # the ranking worker
+    "multiprocessing",
+)
+# the OpenAI client's transport asks anyio for its asyncio backend on its first request
+LLM_MODULES = ("openai", "anyio._backends._asyncio")
+RUN_MODULES = ("bot.daily", "bot.delivery", "bot.health", "bot.scheduler")
+_NOWHERE = "http://127.0.0.1:9/"  # the discard port: the warm-up client never sends anything
+DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+def modules_for(command: str, *, llm: bool, driver: str, day_given: bool) -> tuple[str, ...]:
+    """The modules `command` will import on its event loop. Empty for the quick commands, and
+    for `digest --day` (a stored day rebuilds without most of them)."""
+    if command == "run" or (command == "digest" and not day_given):
+        extra = RUN_MODULES if command == "run" else ()
+        return (*CORE_MODULES, DRIVERS.get(driver, ""), *(LLM_MODULES if llm else ()), *extra)
+    return ()
+
+
+def preload(modules: Iterable[str], *, llm: bool) -> None:
+    """Import `modules` now (a name that is empty or not installed is skipped: the command
+    reports a missing driver itself, in its own words)."""
+    for name in modules:
+        if not name:
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+    if llm:
+        _warm_openai()
+
+
+def _warm_openai() -> None:
+    """Make the OpenAI client do its lazy work now: building a client imports its transport,
+    asking for `chat.completions` imports the chat resources, and `platform.platform()` is
+    cached by the interpreter, so the client's own first call returns at once. The client is
+    never used and opens nothing."""
+    try:
+        import openai
+    except ImportError:
+        return
+    unverified = openai.DefaultAsyncHttpxClient(verify=False)  # spares loading the CA bundle
+    client = openai.AsyncOpenAI(api_key="unused", base_url=_NOWHERE, http_client=unverified)
+    client.chat.completions  # noqa: B018
+    platform.platform()

@@ -1,0 +1,87 @@
+"""The long commands import their libraries before the event loop starts, so a request served
+during the day never waits for an import; the quick commands import nothing extra."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.preload import modules_for
+from tests.conftest import bot_env, child_env
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.openai_server import FakeOpenAI
+
+REPO = Path(__file__).resolve().parents[1]
+# packages that take tens of milliseconds (or, for the OpenAI client, hundreds) to import
+HEAVY = {
+    "aiohttp",
+    "aiosqlite",
+    "anyio",
+    "arxiv",
+    "charset_normalizer",
+    "feedparser",
+    "httpcore2",
+    "httpx2",
+    "openai",
+    "pydantic",
+    "pydantic_core",
+    "requests",
+    "urllib3",
+}
+
+DAY_IN_A_CHILD = """
+import asyncio, json, sys
+from bot.__main__ import CONSOLE_CHANNEL, digest_options, open_core, preload_command
+from bot.settings import Settings
+
+settings = Settings.from_env(json.loads(sys.argv[1]))
+preload_command(settings, "digest")
+before = set(sys.modules)
+
+
+async def day():
+    async with open_core(settings) as core:
+        await core.service.use_criteria(CONSOLE_CHANNEL, core.criteria_text, changed_by="test")
+        outcome = await core.service.today(CONSOLE_CHANNEL, digest_options(settings))
+    return len(outcome.digest.entries)
+
+
+shown = asyncio.run(day())
+new = sorted({m.split(".")[0] for m in set(sys.modules) - before})
+print(json.dumps({"shown": shown, "new": new}))
+"""
+
+
+def test_today_imports_everything_first_and_status_nothing() -> None:
+    day = modules_for("digest", llm=True, driver="sqlite", day_given=False)
+    assert {"openai", "aiosqlite", "bot.service", "bot.arxiv_api"} <= set(day)
+    assert "asyncpg" in modules_for("run", llm=False, driver="postgresql", day_given=False)
+    assert "openai" not in modules_for("run", llm=False, driver="sqlite", day_given=False)
+    assert "bot.daily" in modules_for("run", llm=True, driver="sqlite", day_given=False)
+    assert modules_for("digest", llm=True, driver="sqlite", day_given=True) == ()
+    assert modules_for("status", llm=True, driver="sqlite", day_given=False) == ()
+    assert modules_for("console", llm=True, driver="sqlite", day_given=False) == ()
+
+
+async def test_a_whole_day_imports_no_heavy_library_on_the_loop(
+    arxiv: FakeArxiv, llm: FakeOpenAI, day_feed: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    env = bot_env(arxiv, llm, tmp_path / "bot.sqlite3")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        DAY_IN_A_CHILD,
+        json.dumps(env),
+        env=child_env({}),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    figures = json.loads(out.decode().strip().splitlines()[-1])
+    assert figures["shown"] > 0
+    assert HEAVY.isdisjoint(figures["new"]), sorted(HEAVY & set(figures["new"]))
