@@ -49,6 +49,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -104,6 +105,8 @@ RETRIES: Final = 3
 HISTORY_PAGES: Final = 10
 SEEN_EVENTS: Final = 2_048
 CLOSE_GRACE: Final = 30.0
+CANCEL_WAIT: Final = 1.0  # seconds cancelled answers get to clean up before the store closes
+ACKED_AT_ONCE: Final = frozenset({"block_actions", "event_callback"})  # and slash commands
 START_BACKOFF_CAP: Final = 300
 _UNAVAILABLE_CODES: Final = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -434,17 +437,45 @@ class SlackAdapter:
                 task.cancel()
             if late:
                 log.warning("Slack: %d answers cancelled at shutdown", len(late))
+                # their clean-up (a lease given back) still needs the store: let it run now
+                await asyncio.wait(late, timeout=CANCEL_WAIT)
 
     async def _on_http(self, request: web.Request) -> web.Response:
-        """A request the verifier let through (signed, a JSON object): bolt dispatches it. A
-        signed body bolt still cannot use (fields of the wrong type) is a bad request, not a
-        crash."""
+        """A request the verifier let through (signed, a JSON object). A command, a button or
+        an event is acknowledged at once and dispatched by bolt afterwards: every listener of
+        ours acks with an empty body, so the answer is the same, and under fifty commands at
+        once each ack no longer waits for bolt's work on the others. Anything else (the URL
+        check) is dispatched first and answered with bolt's response. A signed body bolt
+        still cannot use (fields of the wrong type) is a bad request, not a crash."""
         try:
-            response = await self._app.async_dispatch(await to_bolt_request(request))
+            bolt_request = await to_bolt_request(request)
+            if acked_at_once(bolt_request.body):
+                task = asyncio.create_task(self._dispatch_acked(bolt_request.body, bolt_request))
+                self._busy.add(task)
+                task.add_done_callback(self._busy.discard)
+                return web.Response(status=200)
+            response = await self._app.async_dispatch(bolt_request)
         except Exception as exc:
             log.warning("Slack: a signed request could not be dispatched (%s)", type(exc).__name__)
             return web.Response(status=400, text="not a Slack payload this app can read")
         return await to_aiohttp_response(response)
+
+    async def _dispatch_acked(self, body: dict[str, Any], bolt_request: AsyncBoltRequest) -> None:
+        """bolt's dispatch of a request Slack already has its ack for. What bolt would have put
+        in the ack (e.g. "install this app" for a workspace without an installation) goes to
+        the request's response_url instead, so the user still sees it."""
+        try:
+            response = await self._app.async_dispatch(bolt_request)
+        except Exception as exc:
+            log.warning("Slack: a signed request could not be dispatched (%s)", type(exc).__name__)
+            return
+        url = body.get("response_url")
+        if response.status != 200 or not response.body or not isinstance(url, str):
+            return
+        try:
+            await AsyncRespond(response_url=url)(text=response.body, response_type="ephemeral")
+        except Exception:  # best effort, like the apology
+            log.warning("Slack: could not deliver bolt's answer to a request")
 
     # -- listeners ------------------------------------------------------------------------------
 
@@ -817,6 +848,12 @@ class SlackAdapter:
             raise PlatformUnavailable(
                 f"Slack could not be reached ({method}: {type(exc).__name__})"
             ) from exc
+
+
+def acked_at_once(body: dict[str, Any]) -> bool:
+    """Whether a request is a slash command, a button or an event: what this app acknowledges
+    with an empty body before it does anything else."""
+    return "command" in body or body.get("type") in ACKED_AT_ONCE
 
 
 def not_in_channel(error: PlatformError) -> bool:

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from adapters.slack import Pacer, SlackAdapter, web_client
+from adapters.slack import Pacer, SlackAdapter, acked_at_once, web_client
 from bot import commands
 from bot.__main__ import open_core
 from bot.channels import ChannelSettings
@@ -523,3 +523,12 @@ async def test_every_command_of_the_grammar_reaches_the_bot_through_slash_arxiv(
             assert answers(slack, name)[-1]["text"] == f"parsed: {spec.name}"
     finally:
         await bot.close()
+
+
+def test_commands_buttons_and_events_are_acked_before_bolt_dispatches_them() -> None:
+    assert acked_at_once({"command": "/arxiv", "text": "today"})
+    assert acked_at_once({"type": "block_actions", "actions": []})
+    assert acked_at_once({"type": "event_callback", "event": {"type": "reaction_added"}})
+    # Slack's URL check needs bolt's answer (the challenge) in the response itself
+    assert not acked_at_once({"type": "url_verification", "challenge": "c"})
+    assert not acked_at_once({"ssl_check": "1"})

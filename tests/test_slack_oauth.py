@@ -353,6 +353,19 @@ async def test_the_daily_post_uses_the_token_of_the_channels_workspace(
     assert [(c.args["channel"], c.token) for c in history] == [("C0LABB", token(slack, TEAM_B))]
 
 
+async def test_a_command_from_a_workspace_without_the_app_is_told_to_install_it(
+    bot: SlackAdapter, browser: aiohttp.ClientSession, slack: FakeSlack
+) -> None:
+    await install(browser, bot, slack, TEAM_A)
+    body = command_form("today", channel="C0LABB", team=TEAM_B, response_url=slack.response_url())
+    # Slack gets its ack at once, before bolt looks for an installation ...
+    assert await signed(bot, body) == (200, "")
+    # ... and what bolt says about the missing installation reaches the user all the same
+    await slack.wait_until(lambda: bool(slack.responses), within=30)
+    _, answer, _ = slack.responses[0]
+    assert "install" in str(answer.get("text", "")).lower()
+
+
 # -- uninstalling, revoked tokens ------------------------------------------------------------
 
 
