@@ -157,6 +157,42 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ("likes", "likes me"),
         takes_arg=True,
     ),
+    # -- following authors and keywords (bot/follow_commands.py) --
+    CommandSpec(
+        "follow author",
+        "follow author <name>",
+        "always send this author's papers to the LLM and show them under Followed",
+        ("follow author Jane Doe", "follow author J. Doe"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "follow keyword",
+        'follow keyword <words | "a phrase">',
+        "the same for papers whose title or abstract has these words (or this phrase)",
+        ('follow keyword "diffusion model"', "follow keyword protein folding"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "following",
+        "following [history]",
+        "the authors and keywords this channel follows, numbered; `history`: who added or "
+        "removed each, and when",
+        ("following", "following history"),
+        takes_arg=True,
+    ),
+    CommandSpec(
+        "unfollow",
+        "unfollow <n>",
+        "stop following number n (see `following`)",
+        ("unfollow 2",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
     CommandSpec("settings", "settings", "show this channel's settings", ("settings",)),
     CommandSpec(
         "settings threshold",
