@@ -35,7 +35,9 @@ _VENUE: Final = re.compile(
     r"\s+(?P<venue>[^;\n]+)",
     re.IGNORECASE,
 )
-_SENTENCE_END: Final = re.compile(r"\.\s+(?=[A-Z][a-z]+\s)|\.$|,\s*\d+\s*(?:pages|figures|tables)")
+_SENTENCE_END: Final = re.compile(
+    r"\.\s+(?=[A-Z][a-z]+\s|\d)|\.$|,\s*\d+\s*(?i:pages|figures|tables)"
+)
 _HF_SECTIONS: Final = frozenset({"datasets", "spaces", "collections"})
 
 
