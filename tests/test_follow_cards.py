@@ -96,7 +96,8 @@ def test_markdown_cards_show_venue_code_and_why_they_are_followed() -> None:
 def test_markdown_has_a_followed_part_for_papers_under_the_thresholds() -> None:
     out = markdown.render_markdown(with_followed_card())
     part = out.split("## Followed")[1].split("---")[0]
-    assert "Followed paper 1" in part and "follows author Jane Doe · relevance 4, novelty 5" in part
+    assert "Followed paper 1" in part
+    assert "follows author Jane Doe · relevance 4, novelty 5" in part
     assert "follows keyword “diffusion model” · not scored" in part
     assert "Sparse experts 1" not in part  # the card above already shows it
 
@@ -128,7 +129,9 @@ def test_the_local_ranking_shows_followed_papers_too() -> None:
     f = followed(1, scored=False)
     view = LocalView(DAY, 10, 10, ((card_paper(), 0.5),), followed=(f,))
     out = markdown.render_local_markdown(view)
-    assert "## Followed" in out and "Followed paper 1" in out and "not scored" in out
+    assert "## Followed" in out
+    assert "Followed paper 1" in out
+    assert "not scored" in out
     assert "**Code:**" in out
     data = json.loads(markdown.render_local_json(view))
     assert data["followed"][0]["reasons"] == ["follows author Jane Doe"]
@@ -152,7 +155,8 @@ def test_the_slack_summary_has_the_followed_part() -> None:
     check_limits(blocks)
     (part,) = [b for b in blocks if "*Followed*" in b.get("text", {}).get("text", "")]
     text = part["text"]["text"]
-    assert "Followed paper 1" in text and "relevance 4, novelty 5" in text
+    assert "Followed paper 1" in text
+    assert "relevance 4, novelty 5" in text
     assert "not scored" in text
     assert "Sparse experts 1" not in text
 
@@ -218,7 +222,8 @@ def test_the_discord_summary_has_the_followed_part() -> None:
     embed = discord_render.parent_embed(with_followed_card(), daily=True)
     assert_within_limits(embed)
     part = (embed.description or "").split("**Followed**")[1]
-    assert "Followed paper 1" in part and "relevance 4, novelty 5" in part
+    assert "Followed paper 1" in part
+    assert "relevance 4, novelty 5" in part
     assert "not scored" in part
     assert "LLM: 3 calls" in part  # the cost line still closes the summary
 
@@ -238,7 +243,8 @@ def test_discord_followed_parts_stay_within_limits(count: int) -> None:
     assert_within_limits(embed)
     description = embed.description or ""
     assert "@everyone" not in description.replace("@\u2060everyone", "")
-    assert "**Followed**" in description and "more" in description
+    assert "**Followed**" in description
+    assert "more" in description
     assert re.search(r"LLM: \d+ calls", description)
 
 

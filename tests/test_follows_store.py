@@ -28,11 +28,15 @@ async def test_a_channel_follows_each_author_and_keyword_once(database: str) -> 
         again = await store.follows.add("c1", *follow(AUTHOR, "jane doe"), "bob", limit=100)
         other = await store.follows.add("c2", jane, key, "carol", limit=100)
         word = await store.follows.add("c1", *follow(KEYWORD, '"diffusion model"'), "bob", 100)
-    assert first.created and first.active == 1
-    assert first.follow is not None and first.follow.added_by == "alice"
-    assert not again.created and again.follow == first.follow  # who added it first stays
+    assert first.created
+    assert first.active == 1
+    assert first.follow is not None
+    assert first.follow.added_by == "alice"
+    assert not again.created
+    assert again.follow == first.follow
     assert other.created  # channels follow on their own
-    assert word.created and word.active == 2
+    assert word.created
+    assert word.active == 2
     async with Store.open(database) as store:  # kept across a reopen
         listed = await store.follows.active("c1")
     assert [(f.kind, f.text, f.added_by) for f in listed] == [
@@ -58,8 +62,11 @@ async def test_a_channel_at_its_limit_follows_nothing_more(database: str) -> Non
             assert (await store.follows.add("c", *follow(KEYWORD, f"topic{n}"), "a", 3)).created
         full = await store.follows.add("c", *follow(KEYWORD, "one more"), "a", 3)
         same = await store.follows.add("c", *follow(KEYWORD, "topic1"), "a", 3)
-    assert full.follow is None and full.active == 3 and not full.created
-    assert same.follow is not None and not same.created  # an existing one is still found
+    assert full.follow is None
+    assert full.active == 3
+    assert not full.created
+    assert same.follow is not None
+    assert not same.created
 
 
 async def test_unfollow_keeps_who_removed_it_and_when_in_the_history(database: str) -> None:
