@@ -265,6 +265,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
 )
 
 _BY_NAME = {spec.name: spec for spec in COMMANDS}
+_GROUPS = {
+    head: tuple(s.name for s in COMMANDS if s.name.split()[0] == head)
+    for head in {s.name.split()[0] for s in COMMANDS if " " in s.name}
+    if head not in _BY_NAME
+}
 _WORD = re.compile(r"\S+")
 
 
@@ -301,6 +306,9 @@ def parse(text: str) -> Command:
         name, rest = f"{head} {words[1].lower()}", words[2] if len(words) > 2 else ""
     elif head in _BY_NAME:
         name, rest = head, text[len(words[0]) :].strip()
+    elif head in _GROUPS:  # `follow Jane Doe`: the word that starts several commands
+        lines = "\n".join(help_line(n) for n in _GROUPS[head])
+        raise CommandError(f"`{head}` needs one of:\n{lines}")
     else:
         raise CommandError(_unknown(text))
     return _check(_BY_NAME[name], rest)
