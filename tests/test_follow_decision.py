@@ -17,6 +17,7 @@ from bot.deciding import DigestOptions, LLMBudget
 from bot.follow_commands import FollowCommands
 from bot.following import AUTHOR, match, parse_follow
 from bot.models import Paper
+from scoring import share
 from tests.fakes.openai_server import FakeOpenAI, load_labels
 from tests.test_conversation import DAY, session
 
@@ -168,3 +169,12 @@ def test_matching_the_replayed_day_finds_each_followed_first_author(
     first = papers[0].authors[0]
     found = match(papers, [parse_follow(AUTHOR, first)])
     assert papers[0].id in found
+
+
+def test_a_later_day_judges_yesterdays_cut_without_the_followed_papers() -> None:
+    ranked = ("a", "b", "c", "d", "e")
+    assert share.share_part(ranked, ("a", "b", "e")) == ("a", "b")  # e was sent for a follow
+    assert share.share_part(ranked, ("a", "b", "c")) == ("a", "b", "c")
+    assert share.share_part(ranked, ()) == ()
+    decision = share.ShareDecision(0.3, 0.3, "base", followed=2)
+    assert decision.describe() == "30% of the day sent to the LLM, and 2 followed papers beyond it"
