@@ -617,6 +617,26 @@ def arxiv_group() -> app_commands.Group:
     ) -> None:
         await run(interaction, "likes", whose=whose)
 
+    @group.command(name="follow", description="Always show an author's or a keyword's papers")
+    @app_commands.describe(
+        kind="follow an author or a keyword",
+        value='a name (Jane Doe, J. Doe) or words ("diffusion model" in quotes for a phrase)',
+    )
+    async def follow(
+        interaction: discord.Interaction[Any], kind: Literal["author", "keyword"], value: str
+    ) -> None:
+        await run(interaction, "follow", kind=kind, value=value)
+
+    @group.command(name="following", description="The authors and keywords this channel follows")
+    @app_commands.describe(history="who added or removed each follow, and when")
+    async def following(interaction: discord.Interaction[Any], history: bool = False) -> None:
+        await run(interaction, "following", history=history)
+
+    @group.command(name="unfollow", description="Stop following an author or keyword")
+    @app_commands.describe(number="its number in /arxiv following")
+    async def unfollow(interaction: discord.Interaction[Any], number: str) -> None:
+        await run(interaction, "unfollow", number=number)
+
     @group.command(name="stats", description="Papers seen, scored, posted, likes and LLM cost")
     async def stats(interaction: discord.Interaction[Any]) -> None:
         await run(interaction, "stats")

@@ -25,8 +25,18 @@ import discord
 from adapters.markdown import money
 from bot import commands
 from bot.commands import CommandError
-from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, share_line
-from bot.models import Digest, DigestEntry
+from bot.digest import (
+    FOLLOWED_NOTE,
+    FOLLOWED_TITLE,
+    MORE_LIKE_NOTE,
+    MORE_LIKE_TITLE,
+    followed_detail,
+    followed_part,
+    followed_reasons,
+    share_line,
+)
+from bot.models import Digest, DigestEntry, Paper
+from bot.paper_links import code_links, venue
 from bot.safety import clip, defuse, excerpt
 
 MESSAGE_CHARS: Final = 2000
@@ -38,6 +48,8 @@ EMBED_TOTAL_CHARS: Final = 6000
 EMBEDS_PER_MESSAGE: Final = 10
 THREAD_NAME_CHARS: Final = 100
 TOP_TITLES: Final = 10
+FOLLOWED_SHOWN: Final = 15  # papers in the summary's "Followed" part; the rest are counted
+FOLLOWED_FIELD_CHARS: Final = 300  # a card's "Followed" field: the reasons, briefly
 
 EXPLAIN_PREFIX: Final = "arxiv:explain:"
 EXPLAIN_TEMPLATE: Final = r"arxiv:explain:(?P<paper_id>[0-9A-Za-z.\-/]{1,60})"
@@ -152,14 +164,17 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
             f"{e.score.relevance}, novelty {e.score.novelty}"
             for e in digest.more_like
         ]
+    tail = []
     share = share_line(digest)
     if share:
-        lines.append(f"*{inert(share)}*")
+        tail.append(f"*{inert(share)}*")
     u = digest.usage
-    lines.append(
+    tail.append(
         f"LLM: {u.calls} calls, {u.total_tokens} tokens, {money(u.cost_usd, u.priced)} "
         f"({inert(digest.model)})"
     )
+    room = EMBED_DESCRIPTION_CHARS - len("\n".join(lines + tail)) - 1
+    lines += followed_lines(digest, room) + tail
     embed = discord.Embed(
         title=clip(f"arXiv digest for {digest.day.isoformat()}", EMBED_TITLE_CHARS),
         description=clip("\n".join(lines), EMBED_DESCRIPTION_CHARS),
@@ -169,9 +184,45 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
     return embed
 
 
+def followed_lines(digest: Digest, room: int) -> list[str]:
+    """The "Followed" part of the summary: followed papers the cards do not show, with why and
+    their scores, in whole lines of at most `room` characters together."""
+    part = followed_part(digest)
+    if not part:
+        return []
+    lines = ["", f"**{FOLLOWED_TITLE}** ({FOLLOWED_NOTE})"]
+    for n, f in enumerate(part[:FOLLOWED_SHOWN]):
+        line = (
+            f"• [{link_label(f.paper.title, 150)}]({f.paper.abs_url}) — "
+            f"{inert(clip(followed_detail(f), 300))}"
+        )
+        left = len(part) - n
+        if len("\n".join([*lines, line, f"…and {left} more"])) > room:
+            lines.append(f"…and {left} more")
+            break
+        lines.append(line)
+    else:
+        if len(part) > FOLLOWED_SHOWN:
+            lines.append(f"…and {len(part) - FOLLOWED_SHOWN} more")
+    return lines if len("\n".join(lines)) <= room else []
+
+
+def code_field(p: Paper) -> str | None:
+    """A card's code links as one field value (whole links, within the field limit)."""
+    value = ""
+    for url in code_links(p):
+        item = f"[{link_label(url.removeprefix('https://'), 100)}]({url})"
+        candidate = f"{value} · {item}" if value else item
+        if len(candidate) > EMBED_FIELD_CHARS:
+            break
+        value = candidate
+    return value or None
+
+
 def card_embed(digest: Digest, entry: DigestEntry, number: int) -> discord.Embed:
-    """One paper's card: linked title, authors, scores, the LLM's comment and the abstract,
-    clipped so the whole embed stays within Discord's limits."""
+    """One paper's card: linked title, authors, scores, why it is followed (if it is), the
+    LLM's comment, venue and code, and the abstract, clipped so the whole embed stays within
+    Discord's limits."""
     p, s = entry.paper, entry.score
     embed = discord.Embed(
         title=clip(f"{number}. {inert(p.title)}", EMBED_TITLE_CHARS),
@@ -181,9 +232,19 @@ def card_embed(digest: Digest, entry: DigestEntry, number: int) -> discord.Embed
     embed.add_field(name="Relevance", value=f"{s.relevance}/10", inline=True)
     embed.add_field(name="Novelty", value=f"{s.novelty}/10", inline=True)
     embed.add_field(name="Authors", value=_field(", ".join(p.authors) or "—"), inline=False)
+    reasons = followed_reasons(digest, p.id)
+    if reasons:
+        value = clip(inert(clip("; ".join(reasons), FOLLOWED_FIELD_CHARS)), EMBED_FIELD_CHARS)
+        embed.add_field(name="Followed", value=value, inline=False)
     embed.add_field(name="Why it fits", value=_field(s.comment or "—"), inline=False)
     if p.comment:
         embed.add_field(name="arXiv comment", value=_field(p.comment), inline=False)
+    where = venue(p)
+    if where:
+        embed.add_field(name="Venue", value=_field(where), inline=False)
+    code = code_field(p)
+    if code:
+        embed.add_field(name="Code", value=code, inline=False)
     embed.set_footer(text=card_footer(entry, digest.day))
     room = EMBED_TOTAL_CHARS - len(embed)
     abstract = inert(excerpt(p.abstract, EMBED_DESCRIPTION_CHARS))
@@ -259,6 +320,12 @@ def command_text(subcommand: str, options: Mapping[str, object]) -> str:
     if subcommand == "settings":
         action = _option(options, "action") or "show"
         return "settings" if action == "show" else f"settings {action} {value}".strip()
+    if subcommand == "follow":
+        return f"follow {_option(options, 'kind')} {value}".strip()
+    if subcommand == "following":
+        return "following history" if options.get("history") is True else "following"
+    if subcommand == "unfollow":
+        return f"unfollow {_option(options, 'number')}".strip()
     if subcommand == "likes":
         return "likes me" if _option(options, "whose") == "me" else "likes"
     return subcommand

@@ -2,7 +2,8 @@
 
 The markdown reproduces the layout of the daily reports of the tool arxiv-bot replaces (title with
 date, token/cost table, counts, table of contents, one section per paper, the criteria sent),
-with honest per-stage counts. Every text that came from a paper, the model or a user is
+with honest per-stage counts, a "Followed" part for the channel's followed authors and keywords,
+and each card's venue and code links. Every text that came from a paper, the model or a user is
 stripped of control and invisible characters (bidi overrides, zero-width characters, BOMs) and
 bounded: an abstract is cut at ABSTRACT_CHARS. Pure functions: no I/O.
 """
@@ -13,8 +14,19 @@ import json
 import re
 from typing import Any, Final
 
-from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, digest_to_json, share_line
-from bot.models import Digest, DigestEntry, LocalView, Usage
+from bot.digest import (
+    FOLLOWED_NOTE,
+    FOLLOWED_TITLE,
+    MORE_LIKE_NOTE,
+    MORE_LIKE_TITLE,
+    digest_to_json,
+    followed_detail,
+    followed_part,
+    followed_reasons,
+    share_line,
+)
+from bot.models import Digest, DigestEntry, FollowedEntry, LocalView, Paper, Usage
+from bot.paper_links import code_links, venue
 from bot.safety import clip, excerpt, strip_controls
 
 ABSTRACT_CHARS: Final = 3_000  # arXiv caps abstracts at 1,920; anything longer is not one
@@ -22,6 +34,7 @@ TITLE_CHARS: Final = 500
 AUTHORS_CHARS: Final = 1_000
 COMMENT_CHARS: Final = 2_000
 CRITERIA_CHARS: Final = 20_000
+FOLLOWED_SHOWN: Final = 50  # lines of the "Followed" part; the JSON form lists them all
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _LINK_TEXT = re.compile(r"([\[\]])")
@@ -87,6 +100,33 @@ def _more_like(digest: Digest) -> list[str]:
     return [f"## {MORE_LIKE_TITLE}\n\n*{MORE_LIKE_NOTE}*\n\n" + "\n".join(items), "---"]
 
 
+def _followed(entries: tuple[FollowedEntry, ...]) -> list[str]:
+    """The "Followed" part: followed papers the cards above do not show, with why."""
+    if not entries:
+        return []
+    items = [
+        f"- [{link_text(f.paper.title)}]({f.paper.abs_url}) (arXiv:{f.paper.id}): "
+        f"{text(followed_detail(f))}"
+        for f in entries[:FOLLOWED_SHOWN]
+    ]
+    if len(entries) > FOLLOWED_SHOWN:
+        items.append(f"- … and {len(entries) - FOLLOWED_SHOWN} more followed papers")
+    return [f"## {FOLLOWED_TITLE}\n\n*{FOLLOWED_NOTE}*\n\n" + "\n".join(items), "---"]
+
+
+def code_and_venue(p: Paper) -> list[str]:
+    """A card's venue and code lines, when the paper has them."""
+    lines = []
+    where = venue(p)
+    if where:
+        lines.append(f"**Venue:** {text(where)}")
+    links = code_links(p)
+    if links:
+        shown = ", ".join(f"[{link_text(u.removeprefix('https://'))}]({u})" for u in links)
+        lines.append(f"**Code:** {shown}")
+    return lines
+
+
 def _toc_line(n: int, entry: DigestEntry) -> str:
     p = entry.paper
     return (
@@ -95,7 +135,7 @@ def _toc_line(n: int, entry: DigestEntry) -> str:
     )
 
 
-def _section(n: int, entry: DigestEntry) -> str:
+def _section(n: int, entry: DigestEntry, reasons: tuple[str, ...] = ()) -> str:
     p, s = entry.paper, entry.score
     lines = [
         f'## {n}. [{link_text(p.title)}]({p.abs_url}) <a id="link{n}"></a>',
@@ -103,8 +143,11 @@ def _section(n: int, entry: DigestEntry) -> str:
         f"**Authors:** {text(', '.join(p.authors), AUTHORS_CHARS)}",
         f"**Abstract:** {text(p.abstract, ABSTRACT_CHARS)}",
     ]
+    if reasons:
+        lines.append(f"**Followed:** {text('; '.join(reasons))}")
     if p.comment:
         lines.append(f"**arXiv comment:** {text(p.comment)}")
+    lines += code_and_venue(p)
     lines.append(f"**Comment:** {text(s.comment)}")
     lines.append(f"**Relevance:** {s.relevance}\n**Novelty:** {s.novelty}")
     return "\n\n".join(lines)
@@ -121,10 +164,11 @@ def render_markdown(digest: Digest) -> str:
         toc = "\n\n".join(_toc_line(n, e) for n, e in enumerate(digest.entries, 1))
         parts += ["**Table of contents with paper titles:**", toc, "---"]
         for n, entry in enumerate(digest.entries, 1):
-            parts += [_section(n, entry), "---"]
+            parts += [_section(n, entry, followed_reasons(digest, entry.paper.id)), "---"]
     else:
         parts.append("No paper met the thresholds today.")
         parts.append("---")
+    parts += _followed(followed_part(digest))
     parts += _more_like(digest)
     parts += [
         f"# Paper Selection Criteria (version {digest.criteria_version})",
@@ -156,8 +200,10 @@ def render_local_markdown(view: LocalView) -> str:
             f"**ArXiv ID:** {p.id} · **local score:** {score:.2f}",
             f"**Authors:** {text(', '.join(p.authors), AUTHORS_CHARS)}",
             f"**Abstract:** {text(p.abstract, ABSTRACT_CHARS)}",
+            *code_and_venue(p),
         ]
         parts += ["\n\n".join(lines), "---"]
+    parts += _followed(view.followed)
     return "\n\n".join(parts) + "\n"
 
 
@@ -179,6 +225,15 @@ def render_local_json(view: LocalView) -> str:
                 "local_score": round(score, 4),
             }
             for n, (p, score) in enumerate(view.top, 1)
+        ],
+        "followed": [
+            {
+                "id": f.paper.id,
+                "title": strip_controls(f.paper.title),
+                "abs_url": f.paper.abs_url,
+                "reasons": [strip_controls(r) for r in f.reasons],
+            }
+            for f in view.followed
         ],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

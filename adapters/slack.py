@@ -90,6 +90,7 @@ from adapters.slack_install import (
 from adapters.slack_verify import SlackVerifier
 from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspace, Workspaces
 from bot.conversation import Caller, Conversation, Reply, Respond
+from bot.digest import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
@@ -700,7 +701,7 @@ class SlackAdapter:
             parent = await self._post(channel, text, blocks)
             await self._conversation.record_post(channel, digest.day, PARENT, parent)
             for n, entry in enumerate(digest.entries, 1):
-                text, blocks = card_message(n, entry)
+                text, blocks = card_message(n, entry, followed_reasons(digest, entry.paper.id))
                 ts = await self._post(channel, text, blocks, thread_ts=parent)
                 await self._conversation.record_post(channel, digest.day, entry.paper.id, ts)
         except PlatformUnavailable as exc:
@@ -730,7 +731,7 @@ class SlackAdapter:
     ) -> str:
         """One paper's card in the parent's thread, tagged for `recover`."""
         n = next((i for i, e in enumerate(digest.entries, 1) if e.paper.id == entry.paper.id), 0)
-        text, blocks = card_message(n, entry)
+        text, blocks = card_message(n, entry, followed_reasons(digest, entry.paper.id))
         return await self._post(
             channel_id,
             text,

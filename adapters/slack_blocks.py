@@ -18,8 +18,17 @@ from datetime import date
 from typing import Any, Final
 
 from adapters.markdown import money
-from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, share_line
-from bot.models import Digest, DigestEntry
+from bot.digest import (
+    FOLLOWED_NOTE,
+    FOLLOWED_TITLE,
+    MORE_LIKE_NOTE,
+    MORE_LIKE_TITLE,
+    followed_detail,
+    followed_part,
+    share_line,
+)
+from bot.models import Digest, DigestEntry, Paper
+from bot.paper_links import code_links, venue
 from bot.safety import clip, defuse, excerpt
 
 Block = dict[str, Any]
@@ -32,6 +41,7 @@ FALLBACK_LIMIT: Final = 3_900  # Slack truncates `text` beyond 40,000; notificat
 ABSTRACT_CHARS: Final = 700
 TOP_TITLES: Final = 5
 AUTHORS_SHOWN: Final = 4
+FOLLOWED_SHOWN: Final = 15  # papers in the summary's "Followed" part; the rest are counted
 METADATA_EVENT: Final = "arxiv_bot_digest"
 
 EXPLAIN_ACTION: Final = "arxiv_explain"
@@ -189,7 +199,8 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
             f"{title}: nothing today — none of the {c.scored} papers scored met the thresholds "
             f"(relevance ≥ {digest.thresholds.relevance}, novelty ≥ {digest.thresholds.novelty})."
         )
-        return fallback_text(text), [_section(escape(text)), _context(cost_line(digest))]
+        blocks = [_section(escape(text)), *followed_blocks(digest), _context(cost_line(digest))]
+        return fallback_text(text), blocks
     top = [
         f"{n}. {link(e.paper.abs_url, inline(excerpt(e.paper.title, 400)))}"
         for n, e in enumerate(digest.entries[:TOP_TITLES], 1)
@@ -202,6 +213,7 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
         _section(counts_line(digest)),
         _section("*Top papers*\n" + "\n".join(top)),
     ]
+    blocks += followed_blocks(digest)
     blocks += more_like_blocks(digest)
     blocks += [_context(inline(note)) for note in digest.notes[:3]]
     share = share_line(digest)
@@ -226,9 +238,47 @@ def more_like_blocks(digest: Digest) -> list[Block]:
     return [_section(f"*{MORE_LIKE_TITLE}* ({MORE_LIKE_NOTE})\n" + "\n".join(items))]
 
 
-def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:
-    """One paper's card: linked title, authors, scores, the model's comment, the abstract
-    folded to a readable length, and Explain / arXiv / PDF buttons."""
+def followed_blocks(digest: Digest) -> list[Block]:
+    """The "Followed" part of the summary message: followed papers the cards do not show, with
+    why and their scores, in one section (cut to fit its 3,000 characters)."""
+    part = followed_part(digest)
+    if not part:
+        return []
+    items = [
+        f"• {link(f.paper.abs_url, inline(clip(f.paper.title, 200)))} — "
+        f"{inline(clip(followed_detail(f), 300))}"
+        for f in part[:FOLLOWED_SHOWN]
+    ]
+    more = f"\n…and {len(part) - FOLLOWED_SHOWN} more" if len(part) > FOLLOWED_SHOWN else ""
+    head = f"*{FOLLOWED_TITLE}* ({FOLLOWED_NOTE})\n"
+    body = "\n".join(items)
+    room = TEXT_LIMIT - len(head) - len(more)
+    if len(body) > room:  # whole lines only: a cut link would show its markup
+        body = body[: body.rfind("\n", 0, room)] if "\n" in body[:room] else ""
+        more = more or "\n…and more"
+    return [_section(head + body + more)]
+
+
+def code_venue_line(p: Paper) -> str | None:
+    """A card's venue and code links in one line, when the paper has either."""
+    parts = []
+    where = venue(p)
+    if where:
+        parts.append(f"Venue: {inline(where)}")
+    links = code_links(p)
+    if links:
+        parts.append(
+            "Code: " + ", ".join(link(u, escape(u.removeprefix("https://"))) for u in links)
+        )
+    return " · ".join(parts) or None
+
+
+def card_message(
+    n: int, entry: DigestEntry, reasons: tuple[str, ...] = ()
+) -> tuple[str, list[Block]]:
+    """One paper's card: linked title, authors, scores, why it is followed (if it is), the
+    model's comment, venue and code, the abstract folded to a readable length, and Explain /
+    arXiv / PDF buttons."""
     p, s = entry.paper, entry.score
     title = link(p.abs_url, inline(excerpt(p.title, 400)))
     category = f" · {escape(p.primary_category)}" if p.primary_category else ""
@@ -236,9 +286,14 @@ def card_message(n: int, entry: DigestEntry) -> tuple[str, list[Block]]:
         f"*{n}. {title}*\n{inline(excerpt(authors_line(p.authors), 600))}\n"
         f"Relevance *{s.relevance}* · Novelty *{s.novelty}* · arXiv:{escape(p.id)}{category}"
     )
-    blocks = [
-        _section(head),
-        _section(f"_{inline(excerpt(s.comment, 500))}_"),
+    blocks = [_section(head)]
+    if reasons:
+        blocks.append(_context(f"Followed: {inline(clip('; '.join(reasons), 500))}"))
+    blocks.append(_section(f"_{inline(excerpt(s.comment, 500))}_"))
+    extras = code_venue_line(p)
+    if extras:
+        blocks.append(_context(extras))
+    blocks += [
         _section(inline(excerpt(p.abstract, ABSTRACT_CHARS))),
         {
             "type": "actions",

@@ -4,9 +4,10 @@ This module owns the API's manners and failures: `id_list` batches, at least `de
 between any two requests (batches and retries alike, on an injected clock and sleep), a timeout
 on every HTTP request, exponential backoff on 406/429/5xx, connection errors and timeouts, and
 `ArxivUnavailable` once attempts run out. It turns API entries into `Paper`s and drops arXiv's
-error entries. Only what the feed lacks is cleaned of TeX (the comment) or cheap to clean (author
-names): titles and abstracts come back as arXiv wrote them, whitespace collapsed, because the
-feed already gave the store clean ones and cleaning them again cost a second of CPU a day.
+error entries. Only what the feed lacks is cleaned of TeX (the comment, the journal reference)
+or cheap to clean (author names): titles and abstracts come back as arXiv wrote them,
+whitespace collapsed, because the feed already gave the store clean ones and cleaning them
+again cost a second of CPU a day.
 
 It must not parse the RSS feed, store anything or call arXiv without going through `fetch`.
 The `arxiv` client is synchronous, so each request runs in a worker thread.
@@ -207,7 +208,8 @@ def papers_from_results(results: Sequence[Any]) -> dict[str, Paper]:
 
 def paper_from_result(result: Any) -> Paper | None:
     """One `arxiv.Result` as a `Paper`, or None for an error entry. Title and abstract are
-    not cleaned of TeX (the feed's cleaned ones are kept); authors and comment are."""
+    not cleaned of TeX (the feed's cleaned ones are kept); authors, comment and journal
+    reference are."""
     entry_id = str(result.entry_id)
     parsed = parse_arxiv_id(entry_id.rpartition("/abs/")[2]) if "/abs/" in entry_id else None
     if parsed is None:
@@ -226,6 +228,7 @@ def paper_from_result(result: Any) -> Paper | None:
         primary_category=primary,
         comment=tex_to_unicode(str(result.comment)) if result.comment else None,
         version=parsed[1],
+        journal_ref=tex_to_unicode(str(result.journal_ref)) if result.journal_ref else None,
     )
 
 

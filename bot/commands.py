@@ -157,6 +157,42 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ("likes", "likes me"),
         takes_arg=True,
     ),
+    # -- following authors and keywords (bot/follow_commands.py) --
+    CommandSpec(
+        "follow author",
+        "follow author <name>",
+        "always send this author's papers to the LLM and show them under Followed",
+        ("follow author Jane Doe", "follow author J. Doe"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "follow keyword",
+        'follow keyword <words | "a phrase">',
+        "the same for papers whose title or abstract has these words (or this phrase)",
+        ('follow keyword "diffusion model"', "follow keyword protein folding"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "following",
+        "following [history]",
+        "the authors and keywords this channel follows, numbered; `history`: who added or "
+        "removed each, and when",
+        ("following", "following history"),
+        takes_arg=True,
+    ),
+    CommandSpec(
+        "unfollow",
+        "unfollow <n>",
+        "stop following number n (see `following`)",
+        ("unfollow 2",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
     CommandSpec("settings", "settings", "show this channel's settings", ("settings",)),
     CommandSpec(
         "settings threshold",
@@ -229,6 +265,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
 )
 
 _BY_NAME = {spec.name: spec for spec in COMMANDS}
+_GROUPS = {
+    head: tuple(s.name for s in COMMANDS if s.name.split()[0] == head)
+    for head in {s.name.split()[0] for s in COMMANDS if " " in s.name}
+    if head not in _BY_NAME
+}
 _WORD = re.compile(r"\S+")
 
 
@@ -265,6 +306,9 @@ def parse(text: str) -> Command:
         name, rest = f"{head} {words[1].lower()}", words[2] if len(words) > 2 else ""
     elif head in _BY_NAME:
         name, rest = head, text[len(words[0]) :].strip()
+    elif head in _GROUPS:  # `follow Jane Doe`: the word that starts several commands
+        lines = "\n".join(help_line(n) for n in _GROUPS[head])
+        raise CommandError(f"`{head}` needs one of:\n{lines}")
     else:
         raise CommandError(_unknown(text))
     return _check(_BY_NAME[name], rest)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot import commands
+from bot import commands, follow_commands
 from bot.channels import (
     ChannelSettings,
     categories_change,
@@ -129,6 +129,7 @@ class Conversation:
         self._explainer = explainer
         self._config = config
         self._limiter = limiter or RateLimiter()
+        self._follows = follow_commands.FollowCommands(store)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -202,6 +203,12 @@ class Conversation:
     # -- dispatch -------------------------------------------------------------------------------
 
     async def _run(self, caller: Caller, command: Command, respond: Respond) -> None:
+        if command.name in follow_commands.NAMES:
+            answer = await self._follows.run(
+                command.name, caller.channel_id, caller.user_id, command.arg
+            )
+            await respond(Reply(answer.text, ephemeral=not answer.public))
+            return
         handlers: dict[str, Callable[[Caller, str, Respond], Awaitable[None]]] = {
             "today": self._today,
             "today repost": self._today_repost,

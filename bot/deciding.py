@@ -3,7 +3,8 @@
 It owns the local ranking of a day (shared by every channel with the same ranking key, made
 once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, the adaptive share,
 a dollar cap), what the ranking learns from (the LLM's earlier verdicts and the channel's
-reactions) and the measured recall of liked papers. Inputs are loaded from the store, the
+reactions), the measured recall of liked papers, and the channel's followed papers, which
+join what is sent whatever their rank. Inputs are loaded from the store, the
 decision is made by pure functions (`scoring.ranking`, `scoring.share`).
 
 This module must not score, post or render anything.
@@ -15,12 +16,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
+from bot import following
 from bot.ingest import categories_key
-from bot.models import AnnounceType, Criteria, Paper, ScoreKey, Thresholds
+from bot.models import AnnounceType, Criteria, Follow, Paper, ScoreKey, Thresholds
 from bot.store import Announcement, DigestFrame, RankingSet, Reaction, Store
 from bot.work import Work
 from scoring import ranking, share
@@ -84,6 +86,7 @@ class DayContext:
     key: ScoreKey
     announced: tuple[Announcement, ...]
     candidates: list[Paper]
+    follows: tuple[Follow, ...] = ()
 
 
 class DayDecider:
@@ -103,7 +106,13 @@ class DayDecider:
     ) -> tuple[tuple[str, ...], str, share.ShareDecision]:
         """Which papers of the day go to the LLM: the top of the day's shared ranking within the
         channel's budget, widened while the ranking warms up or after a rich tail yesterday
-        (`scoring.share`). Returns them, the ranking's key and the share decision."""
+        (`scoring.share`), then the channel's followed papers wherever they rank. Returns them
+        (the top first, then the followed ones in ranking order), the ranking's key and the
+        share decision.
+
+        The ranking and its key do not depend on the follows: channels with equal criteria
+        share one ranking whatever they follow, and each channel's decision (its own unit of
+        work, `digest:<channel>:<day>`) adds its own followed papers to its own share of it."""
         key = ranking_key(ctx.key, options, reactions)
         ranked = await self._work.once(
             f"rank:{ctx.day}:{key}",
@@ -122,6 +131,10 @@ class DayDecider:
             by_id = {p.id: p for p in ctx.candidates}
             in_order = [by_id[pid] for pid in ranked.ids if pid in by_id]
             k = min(k, await self._affordable(in_order, budget.dollars, ctx.criteria, reactions))
+        top = ranked.ids[:k]
+        followed = await following.match_off_loop(ctx.candidates, ctx.follows)
+        extra = tuple(pid for pid in ranked.ids[k:] if pid in followed)
+        chosen = replace(chosen, followed=len(extra))
         log.info(
             "channel %s, %s: %d papers ranked locally (learned from %d likes and %d LLM "
             "verdicts), %d go to the LLM (%s)",
@@ -130,7 +143,7 @@ class DayDecider:
             len(ranked.ids),
             ranked.liked,
             ranked.verdicts,
-            k,
+            k + len(extra),
             chosen.describe(),
         )
         recall, measured = (None, None)
@@ -140,7 +153,7 @@ class DayDecider:
         await self._store.save_learning(
             ctx.channel_id, ranked.liked, ranked.verdicts, recall, measured
         )
-        return ranked.ids[:k], key, chosen
+        return top + extra, key, chosen
 
     async def _positives(self, ctx: DayContext, options: DigestOptions) -> int:
         """Selected LLM verdicts under the criteria key that the day's ranking learns from
@@ -161,10 +174,11 @@ class DayDecider:
         ranked = await self._store.ranking_set(earlier[0], frame.ranking_key)
         if ranked is None:
             return None
-        scores = await self._store.scores(frame.sent_ids, ctx.key)
+        sent = share.share_part(ranked.ids, frame.sent_ids)
+        scores = await self._store.scores(sent, ctx.key)
         chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
-        ranks = share.selected_ranks(frame.sent_ids, chosen)
-        return share.Yesterday(len(ranked.ids), len(frame.sent_ids), ranks)
+        ranks = share.selected_ranks(sent, chosen)
+        return share.Yesterday(len(ranked.ids), len(sent), ranks)
 
     async def _rank(
         self,

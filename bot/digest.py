@@ -16,6 +16,7 @@ from bot.models import (
     Criteria,
     Digest,
     DigestEntry,
+    FollowedEntry,
     LLMShare,
     Paper,
     Score,
@@ -24,6 +25,7 @@ from bot.models import (
     Usage,
     digest_order,
 )
+from bot.paper_links import code_links, venue
 
 
 def select(
@@ -76,6 +78,32 @@ def more_like_liked(
 
 MORE_LIKE_TITLE = "More like what you liked"
 MORE_LIKE_NOTE = "just under the thresholds, ranked by what this channel liked"
+
+
+FOLLOWED_TITLE = "Followed"
+FOLLOWED_NOTE = "by authors or with keywords this channel follows, shown whatever their score"
+
+
+def followed_reasons(digest: Digest, paper_id: str) -> tuple[str, ...]:
+    """Why a paper of the digest is followed (nothing when it is not)."""
+    for f in digest.followed:
+        if f.paper.id == paper_id:
+            return f.reasons
+    return ()
+
+
+def followed_part(digest: Digest) -> tuple[FollowedEntry, ...]:
+    """The followed papers the digest's cards do not already show: its "Followed" part."""
+    shown = {e.paper.id for e in digest.entries}
+    return tuple(f for f in digest.followed if f.paper.id not in shown)
+
+
+def followed_detail(entry: FollowedEntry) -> str:
+    """Why a followed paper is shown and how it scored: `follows author Jane Doe · relevance 5,
+    novelty 4` (or `not scored`)."""
+    s = entry.score
+    scored = f"relevance {s.relevance}, novelty {s.novelty}" if s is not None else "not scored"
+    return f"{'; '.join(entry.reasons)} · {scored}"
 
 
 def share_line(digest: Digest) -> str | None:
@@ -151,6 +179,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "papers": [_entry_json(e) for e in digest.entries],
         "more_like_liked": [_entry_json(e) for e in digest.more_like],
         "llm_share": asdict(digest.share) if digest.share is not None else None,
+        "followed": [_followed_json(f) for f in digest.followed],
     }
 
 
@@ -171,6 +200,7 @@ def digest_from_json(data: Mapping[str, Any]) -> Digest:
         notes=tuple(data["notes"]),
         more_like=tuple(_entry_from_json(e) for e in data.get("more_like_liked", ())),
         share=LLMShare(**data["llm_share"]) if data.get("llm_share") else None,
+        followed=tuple(_followed_from_json(f) for f in data.get("followed", ())),
     )
 
 
@@ -182,8 +212,7 @@ def _usage_from_json(data: Mapping[str, Any]) -> Usage:
     return Usage(**{k: v for k, v in data.items() if k not in ("total_tokens", "cost_usd")})
 
 
-def _entry_json(entry: DigestEntry) -> dict[str, Any]:
-    p, s = entry.paper, entry.score
+def _paper_json(p: Paper) -> dict[str, Any]:
     return {
         "id": p.id,
         "url": p.abs_url,
@@ -194,7 +223,17 @@ def _entry_json(entry: DigestEntry) -> dict[str, Any]:
         "categories": list(p.categories),
         "primary_category": p.primary_category,
         "arxiv_comment": p.comment,
+        "journal_ref": p.journal_ref,
         "version": p.version,
+        "code": list(code_links(p)),
+        "venue": venue(p),
+    }
+
+
+def _entry_json(entry: DigestEntry) -> dict[str, Any]:
+    s = entry.score
+    return {
+        **_paper_json(entry.paper),
         "relevance": s.relevance,
         "novelty": s.novelty,
         "comment": s.comment,
@@ -202,8 +241,28 @@ def _entry_json(entry: DigestEntry) -> dict[str, Any]:
     }
 
 
-def _entry_from_json(data: Mapping[str, Any]) -> DigestEntry:
-    paper = Paper(
+def _followed_json(entry: FollowedEntry) -> dict[str, Any]:
+    s = entry.score
+    return {
+        **_paper_json(entry.paper),
+        "reasons": list(entry.reasons),
+        "relevance": s.relevance if s is not None else None,
+        "novelty": s.novelty if s is not None else None,
+        "comment": s.comment if s is not None else None,
+    }
+
+
+def _followed_from_json(data: Mapping[str, Any]) -> FollowedEntry:
+    score = (
+        Score(data["id"], data["relevance"], data["novelty"], data["comment"] or "")
+        if data.get("relevance") is not None
+        else None
+    )
+    return FollowedEntry(_paper_from_json(data), tuple(data["reasons"]), score)
+
+
+def _paper_from_json(data: Mapping[str, Any]) -> Paper:
+    return Paper(
         id=data["id"],
         title=data["title"],
         abstract=data["abstract"],
@@ -212,7 +271,12 @@ def _entry_from_json(data: Mapping[str, Any]) -> DigestEntry:
         primary_category=data["primary_category"],
         comment=data["arxiv_comment"],
         version=int(data["version"]),
+        journal_ref=data.get("journal_ref"),
     )
+
+
+def _entry_from_json(data: Mapping[str, Any]) -> DigestEntry:
+    paper = _paper_from_json(data)
     return DigestEntry(
         paper,
         Score(data["id"], data["relevance"], data["novelty"], data["comment"]),

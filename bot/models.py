@@ -38,6 +38,7 @@ class Paper:
     primary_category: str | None = None
     comment: str | None = None
     version: int = 1
+    journal_ref: str | None = None  # the arXiv API's journal reference, when the authors gave one
 
     @property
     def abs_url(self) -> str:
@@ -214,6 +215,30 @@ class Digest:
     more_like: tuple[DigestEntry, ...] = ()
     """"More like what you liked": papers just under the thresholds the taste ranks highest."""
     share: LLMShare | None = None
+    followed: tuple[FollowedEntry, ...] = ()
+    """Papers of the day by a followed author or matching a followed keyword, with why; shown
+    whatever their score (`score` is None for a paper the LLM did not see)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """An author or a keyword a channel follows: its papers always go to the LLM and show in the
+    digest. `text` is what the person typed (cleaned); `id` numbers it in the store."""
+
+    kind: str  # "author" or "keyword"
+    text: str
+    id: int = 0
+    added_by: str = ""
+    added_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedEntry:
+    """A followed paper of a day: why it is followed, and its score when it has one."""
+
+    paper: Paper
+    reasons: tuple[str, ...]
+    score: Score | None = None
 
 
 def digest_order(entry: DigestEntry) -> tuple[int, int, int, str]:
@@ -233,3 +258,4 @@ class LocalView:
     top: tuple[tuple[Paper, float], ...]
     verdicts: int = 0
     liked: int = 0
+    followed: tuple[FollowedEntry, ...] = ()

@@ -7,6 +7,8 @@ a unit of work shared through `bot.work` by all callers and processes:
 - a day is ranked once per ranking key (criteria, model, prompt, thresholds, categories and,
   for a channel that liked or disliked papers, its reactions): channels without reactions of
   their own share one ranking;
+- a channel's followed papers (`bot.following`) join its share of the shared ranking, so the
+  ranking stays shared whatever each channel follows;
 - a paper is scored at most once per (criteria, model, prompt version), under one lease per
   criteria key, so concurrent channels never pay for the same paper twice;
 - a channel's digest of a day is decided once: the papers sent to the LLM are frozen with it,
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot import following
 from bot.deciding import (
     DayContext,
     DayDecider,
@@ -305,6 +308,7 @@ class DigestService:
             _, key, _ = await self._decider.decide(ctx, options, reactions)
             ranked = await self._store.ranking_set(day, key)
         by_id = {p.id: p for p in ctx.candidates}
+        matched = await following.match_off_loop(ctx.candidates, ctx.follows)
         best = (
             [
                 (by_id[pid], score)
@@ -321,6 +325,7 @@ class DigestService:
             tuple(best),
             ranked.verdicts if ranked is not None else 0,
             ranked.liked if ranked is not None else 0,
+            following.followed_entries(ctx.candidates, matched, {}),
         )
 
     async def ranking_for(self, channel_id: str, day: date, options: DigestOptions) -> list[str]:
@@ -349,7 +354,10 @@ class DigestService:
             return None
         candidates = await self._candidates(announced, day, options)
         key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
-        return DayContext(channel_id, day, criteria, version, key, tuple(announced), candidates)
+        follows = tuple(await self._store.follows.active(channel_id))
+        return DayContext(
+            channel_id, day, criteria, version, key, tuple(announced), candidates, follows
+        )
 
     async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
         """Best-effort enrichment of a day's candidates, once for every channel reading them."""
@@ -474,6 +482,9 @@ class DigestService:
         counts = stage_counts(
             [a.paper.id for a in ctx.announced], ids, scores, len(entries), replaced, sent
         )
+        # followed papers show whatever their score, on a decided day too (never re-scored)
+        matched = await following.match_off_loop(ctx.candidates, ctx.follows)
+        followed = following.followed_entries((papers[i] for i in ids), matched, scores)
         notes: tuple[str, ...] = ()
         # of the papers the ranking sent on: ranked-out papers were never meant to be scored
         if counts.unscored and budget_reached:
@@ -486,7 +497,8 @@ class DigestService:
         )
         llm_share = decided.share if decided is not None else None
         if chosen is not None:
-            llm_share = _llm_share(chosen, counts.sent, counts.considered, options, usage)
+            shared = counts.sent - chosen.followed
+            llm_share = _llm_share(chosen, shared, counts.considered, options, usage)
         return Digest(
             day=ctx.day,
             channel_id=ctx.channel_id,
@@ -501,6 +513,7 @@ class DigestService:
             notes=notes,
             more_like=more,
             share=llm_share,
+            followed=followed,
         )
 
     async def _taste(

@@ -14,6 +14,10 @@ curve flattens after a few days (docs/ranking.md shows it). So:
   finding picks where it stopped, and today sends `WIDEN` times yesterday's share; otherwise
   the share steps back down by the same factor towards the channel's own share.
 
+Papers a channel follows (`bot.following`) are sent whatever their rank; they are added after
+the share is decided and left out when a later day looks back at where the cut was
+(`share_part`).
+
 Every rule is a pure function of counts the caller loads (verdicts, yesterday's ranks); no
 rule knows a day, a date or a paper. This module must not do I/O or rank papers.
 """
@@ -77,6 +81,7 @@ class ShareDecision:
     base: float
     reason: str  # "base", "warm-up" or "widened"
     positives: int = 0
+    followed: int = 0  # papers sent beyond the share because the channel follows them
 
     @property
     def warmup(self) -> bool:
@@ -85,6 +90,10 @@ class ShareDecision:
 
     def describe(self) -> str:
         """One line for people: what was sent and why."""
+        followed = f", and {self.followed} followed papers beyond it" if self.followed else ""
+        return self._describe_share() + followed
+
+    def _describe_share(self) -> str:
         if self.reason == "warm-up":
             return (
                 f"warm-up: {self.share:.0%} of the day sent to the LLM (the channel's share is "
@@ -142,3 +151,15 @@ def decide_share(
 def selected_ranks(sent: Sequence[str], selected: set[str] | frozenset[str]) -> tuple[int, ...]:
     """The 1-based ranks, among the papers sent, of those that were selected."""
     return tuple(n for n, pid in enumerate(sent, 1) if pid in selected)
+
+
+def share_part(ranked: Sequence[str], sent: Sequence[str]) -> tuple[str, ...]:
+    """The papers a day sent because of its share: the top of the ranking, without the followed
+    papers sent beyond it (they were sent whatever their rank, so where they rank says nothing
+    about where the cut should be)."""
+    n = 0
+    for a, b in zip(ranked, sent, strict=False):
+        if a != b:
+            break
+        n += 1
+    return tuple(sent[:n])

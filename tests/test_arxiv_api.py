@@ -109,6 +109,19 @@ async def test_enrichment_cleans_what_the_feed_lacks_with_primary_category_first
     assert found[tex["id"]].title == collapse_whitespace(tex["title"])
 
 
+async def test_the_journal_reference_is_kept_and_cleaned_of_tex(
+    fake: FakeArxiv, fake_time: FakeTime, eval_papers: list[dict[str, Any]]
+) -> None:
+    with_ref = {**eval_papers[0], "journal_ref": 'Proc. of the J\\"ulich Conf. 12 (2025)'}
+    without = eval_papers[1]
+    fake.add_papers([with_ref, without])
+
+    found = await make_api(fake, fake_time).fetch([with_ref["id"], without["id"]])
+
+    assert found[with_ref["id"]].journal_ref == "Proc. of the Jülich Conf. 12 (2025)"
+    assert found[without["id"]].journal_ref is None
+
+
 async def test_spacing_holds_across_fetch_calls(
     fake: FakeArxiv, fake_time: FakeTime, eval_papers: list[dict[str, Any]]
 ) -> None:

@@ -7,6 +7,7 @@ of `Store`; callers import from here (`from bot.store import Store, Lease, ...`)
     schema.py   the numbered migrations, one script per dialect
     backend.py  the two engines (aiosqlite, asyncpg): transactions, placeholders, migrating once
     store.py    the bot's queries, the same text on both engines
+    follows.py  the authors and keywords channels follow, with who added or removed each
     records.py  the value types the queries return
     installations.py  installations in many workspaces, OAuth states, paused workspaces
     copy.py     copying a whole database to another (`arxiv-bot migrate-db`)
@@ -15,6 +16,7 @@ This package must not import the rest of the bot beyond `bot.models` and `bot.er
 """
 
 from bot.store.backend import StoreUnavailable
+from bot.store.follows import FollowAdded, FollowRecord, FollowStore
 from bot.store.installations import Forgotten, InstallationRow, Installations, workspace_of
 from bot.store.records import (
     Announcement,
@@ -49,6 +51,9 @@ __all__ = [
     "DigestFrame",
     "DigestRecord",
     "FeedFetch",
+    "FollowAdded",
+    "FollowRecord",
+    "FollowStore",
     "Forgotten",
     "InstallationRow",
     "Installations",

@@ -35,6 +35,7 @@ CHANNEL_TABLES: tuple[tuple[str, str], ...] = (
     ("likes", "channel_id"),
     ("channel_events", "channel_id"),
     ("learning", "channel_id"),
+    ("follows", "channel_id"),
     ("channels", "id"),
 )
 

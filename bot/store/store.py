@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.models import AnnounceType, Criteria, Paper, Score, ScoreKey, Usage
 from bot.store.backend import Backend, Connection, Row, open_backend
+from bot.store.follows import FollowStore
 from bot.store.installations import Installations, active
 from bot.store.records import (
     Announcement,
@@ -71,6 +72,7 @@ def _paper(row: Row) -> Paper:
         categories=tuple(json.loads(row["categories"])),
         primary_category=row["primary_category"],
         comment=row["comment"],
+        journal_ref=row["journal_ref"],
     )
 
 
@@ -80,6 +82,8 @@ class Store:
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
+        self.follows = FollowStore(backend)
+        """The authors and keywords channels follow (`bot.store.follows`)."""
 
     @classmethod
     @asynccontextmanager
@@ -214,17 +218,19 @@ class Store:
         return out
 
     async def save_enrichment(self, papers: Iterable[Paper]) -> None:
-        """Record the arXiv API's view of papers we know (primary category, comment, ...)."""
+        """Record the arXiv API's view of papers we know (primary category, comment, journal
+        reference, ...)."""
         now = _now()
         async with self._b.write() as db:
             await db.executemany(
                 "UPDATE papers SET categories = ?, primary_category = ?, comment = ?, "
-                "authors = ?, enriched = 1, updated_at = ? WHERE id = ?",
+                "journal_ref = ?, authors = ?, enriched = 1, updated_at = ? WHERE id = ?",
                 [
                     (
                         json.dumps(p.categories),
                         p.primary_category,
                         p.comment,
+                        p.journal_ref,
                         json.dumps(p.authors),
                         now,
                         p.id,

@@ -188,6 +188,11 @@ def _api_entry(paper: Mapping[str, Any]) -> str:
         f"{categories}"
         f"    <published>{stamp}</published>\n"
         + (f"    <arxiv:comment>{escape(comment)}</arxiv:comment>\n" if comment else "")
+        + (
+            f"    <arxiv:journal_ref>{escape(paper['journal_ref'])}</arxiv:journal_ref>\n"
+            if paper.get("journal_ref")
+            else ""
+        )
         + f"    <arxiv:primary_category term={quoteattr(paper['primary_category'])}/>\n"
         f"{authors}  </entry>\n"
     )
