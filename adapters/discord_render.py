@@ -22,12 +22,12 @@ from typing import Any, Final
 
 import discord
 
-from adapters.markdown import money
 from bot import commands
 from bot.commands import CommandError
 from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, share_line
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt
+from scoring.pricing import format_usd
 
 MESSAGE_CHARS: Final = 2000
 EMBED_TITLE_CHARS: Final = 256
@@ -157,7 +157,7 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
         lines.append(f"*{inert(share)}*")
     u = digest.usage
     lines.append(
-        f"LLM: {u.calls} calls, {u.total_tokens} tokens, {money(u.cost_usd, u.priced)} "
+        f"LLM: {u.calls} calls, {u.total_tokens} tokens, {format_usd(u.cost_usd, u.priced)} "
         f"({inert(digest.model)})"
     )
     embed = discord.Embed(

@@ -16,6 +16,7 @@ from typing import Any, Final
 from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, digest_to_json, share_line
 from bot.models import Digest, DigestEntry, LocalView, Usage
 from bot.safety import clip, excerpt, strip_controls
+from scoring.pricing import format_usd
 
 ABSTRACT_CHARS: Final = 3_000  # arXiv caps abstracts at 1,920; anything longer is not one
 TITLE_CHARS: Final = 500
@@ -38,15 +39,6 @@ def link_text(value: str) -> str:
     return _LINK_TEXT.sub(r"\\\1", text(value, TITLE_CHARS))
 
 
-def money(dollars: float, priced: bool = True) -> str:
-    """Dollars as the reports show them; small amounts keep their significant digits."""
-    if not priced:
-        return "n/a"
-    if dollars == 0 or dollars >= 0.01:
-        return f"${dollars:.2f}"
-    return f"${dollars:.4f}"
-
-
 def usage_table(model: str, usage: Usage) -> str:
     """The token and cost table under the title."""
     return "\n".join(
@@ -55,9 +47,9 @@ def usage_table(model: str, usage: Usage) -> str:
             "|:------------:|:--------:|:--------:|:------------:|:-------:|",
             f"| **Token** | {usage.prompt_tokens} | {usage.cached_tokens} | "
             f"{usage.completion_tokens} | {usage.total_tokens} |",
-            f"| **Cost** | {money(usage.prompt_cost_usd, usage.priced)} | (incl.) | "
-            f"{money(usage.completion_cost_usd, usage.priced)} | "
-            f"{money(usage.cost_usd, usage.priced)} |",
+            f"| **Cost** | {format_usd(usage.prompt_cost_usd, usage.priced)} | (incl.) | "
+            f"{format_usd(usage.completion_cost_usd, usage.priced)} | "
+            f"{format_usd(usage.cost_usd, usage.priced)} |",
         ]
     )
 

@@ -17,10 +17,10 @@ import re
 from datetime import date
 from typing import Any, Final
 
-from adapters.markdown import money
 from bot.digest import MORE_LIKE_NOTE, MORE_LIKE_TITLE, share_line
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt
+from scoring.pricing import format_usd
 
 Block = dict[str, Any]
 
@@ -175,7 +175,7 @@ def cost_line(digest: Digest) -> str:
     u = digest.usage
     return (
         f"{escape(digest.model)} · {u.calls} LLM calls · {u.total_tokens:,} tokens "
-        f"({u.cached_tokens:,} cached) · {money(u.cost_usd, u.priced)}"
+        f"({u.cached_tokens:,} cached) · {format_usd(u.cost_usd, u.priced)}"
     )
 
 

@@ -34,7 +34,7 @@ from bot.models import LocalView, Thresholds
 from bot.platform import ChatPlatform
 from bot.progress import progress_display
 from scoring.criteria import load_criteria
-from scoring.pricing import PriceTable
+from scoring.pricing import PriceTable, format_usd
 
 # The HTTP, OpenAI, database and scheduling libraries (and the modules built on them) take
 # most of a second to import: `--help` and `status` must not wait for what they do not use, so
@@ -281,7 +281,7 @@ def _summary(outcome: DayOutcome, output: Path | None) -> None:
     print(
         f"arxiv-bot: {digest.day}: {c.announced} announced, {c.considered} considered, "
         f"{c.scored} scored, {c.selected} selected; this run: {run.calls} LLM calls, "
-        f"{run.total_tokens} tokens, ${run.cost_usd:.4f}{where}",
+        f"{run.total_tokens} tokens, {format_usd(run.cost_usd, run.priced)}{where}",
         file=sys.stderr,
     )
 

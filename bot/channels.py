@@ -17,6 +17,7 @@ from bot.commands import whole_number
 from bot.errors import BotError
 from bot.models import Thresholds
 from bot.settings import CATEGORY_RE, Settings
+from scoring.pricing import format_usd
 
 # re.ASCII: `\d` alone also matches other scripts' digits, which the grammar does not accept
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
@@ -91,7 +92,7 @@ class ChannelSettings:
         """The channel's LLM budget in words."""
         text = f"the top {self.llm_share:.0%} of the local ranking (at least {self.llm_min_papers})"
         if self.llm_dollars is not None:
-            text += f", at most ${self.llm_dollars:g} a day"
+            text += f", at most {format_usd(self.llm_dollars)} a day"
         return text
 
     def describe(self) -> str:

@@ -46,6 +46,7 @@ from bot.store import Store
 from scoring import ranking
 from scoring.criteria import validate_criteria
 from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer, as_prose
+from scoring.pricing import align_usd, format_usd
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
 log = logging.getLogger(__name__)
@@ -489,7 +490,11 @@ class Conversation:
         version = history[0].version
         count, dollars = await self._preview_cost(caller, day, options, history[0].criteria)
         model = self._explainer.model
-        cost = f"about ${dollars:.2f}" if dollars is not None else f"an unknown amount ({model})"
+        cost = (
+            f"about {format_usd(dollars)}"
+            if dollars is not None
+            else f"an unknown amount ({model})"
+        )
         to_score = f"{count} paper{'s' if count != 1 else ''} not yet scored under it, {cost}"
         limit = self._config.preview_confirm_usd
         if count and word != "confirm" and (dollars is None or dollars > limit):
@@ -738,20 +743,26 @@ class Conversation:
     async def _stats(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self.channel_settings(caller.channel_id, caller.platform)
         midnight = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
-        lines = []
-        for label, days in (("today", 0), ("7 days", 6), ("30 days", 29)):
+        periods = (("today:", 0), ("7 days:", 6), ("30 days:", 29))
+        rows: list[tuple[str, str, str]] = []
+        for label, days in periods:
             start = midnight - timedelta(days=days)
             counts = await self._store.channel_counts(
                 caller.channel_id, categories_key(s.categories), start
             )
             usage = await self._store.usage(since=start)
-            cost = f"${usage.cost_usd:.4f}" if usage.priced else "n/a"
-            lines.append(
-                f"{label}: {counts['seen']} papers seen, {counts['scored']} scored, "
+            rest = (
+                f"{counts['seen']} papers seen, {counts['scored']} scored, "
                 f"{counts['posted']} posted, {counts['likes']} likes; LLM "
-                f"{usage.calls} calls, {usage.total_tokens} tokens "
-                f"({usage.cached_tokens} cached), {cost}"
+                f"{usage.calls} calls, {usage.total_tokens} tokens ({usage.cached_tokens} cached)"
             )
+            rows.append((label, format_usd(usage.cost_usd, usage.priced), rest))
+        width = max(len(label) for label, _ in periods)
+        costs = align_usd([cost for _, cost, _ in rows])
+        lines = [
+            f"{lab.ljust(width)} {c} · {rest}"
+            for (lab, _, rest), c in zip(rows, costs, strict=True)
+        ]
         lines.append(await self._learning_line(caller.channel_id, s))
         await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
 
@@ -775,7 +786,7 @@ class Conversation:
             return "LLM share: no digest decided yet"
         return (
             f"LLM share: {latest['share']:.0%} of the latest day ({latest['reason']}); warm-up "
-            f"and widened days in the last 30 digests: {wider}, costing about ${extra:.4f} "
+            f"and widened days in the last 30 digests: {wider}, costing about {format_usd(extra)} "
             "beyond the channel's share"
         )
 

@@ -24,6 +24,7 @@ from bot.models import (
     Usage,
     digest_order,
 )
+from scoring.pricing import format_usd
 
 
 def select(
@@ -91,7 +92,7 @@ def share_line(digest: Digest) -> str | None:
     )
     return (
         f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "
-        f"about ${s.extra_usd:.4f} of today's scoring"
+        f"about {format_usd(s.extra_usd)} of today's scoring"
     )
 
 

@@ -60,7 +60,7 @@ from bot.models import (
 from bot.store import Announcement, DigestFrame, Reaction, Store
 from bot.work import Work
 from scoring import ranking, share
-from scoring.pricing import PriceTable
+from scoring.pricing import PriceTable, format_usd
 from scoring.prompt import PROMPT_VERSION
 
 if TYPE_CHECKING:
@@ -582,4 +582,4 @@ async def _nothing() -> None:
 
 
 def _dollars(value: float | None) -> str:
-    return f"${value:,.2f}" if value is not None else "(none)"
+    return format_usd(value) if value is not None else "(none)"

@@ -3,6 +3,8 @@ OpenAI servers: every command, permissions, shared scoring, explanations and lik
 
 from __future__ import annotations
 
+import re
+
 import io
 from typing import Any
 
@@ -310,6 +312,9 @@ async def test_subscribe_unsubscribe_and_stats(core: Any) -> None:
     assert "30 days:" in stats
     assert "206 papers seen" in stats
     assert "12 posted, 1 likes" in stats
+    periods = [line for line in stats.splitlines() if line.startswith(("today", "7 d", "30 d"))]
+    assert [line.index("$") for line in periods] == [periods[0].index("$")] * 3  # one column
+    assert all(re.search(r"\$\d+\.(\d\d|0\d*[1-9]\d) · ", line) for line in periods)
 
 
 async def test_changes_are_limited_to_admins(
