@@ -132,12 +132,13 @@ LOCAL_NOTE: Final = "ranked locally, not scored by an LLM: set OPENAI_API_KEY to
 
 def render_local_markdown(view: LocalView) -> str:
     """A day ranked on this machine only, clearly labelled as such."""
+    note = view.note or LOCAL_NOTE
     learned = (f" and {view.verdicts} earlier LLM verdicts" if view.verdicts else "") + (
         f" and {view.liked} likes" if view.liked else ""
     )
     parts = [
-        f"# ArXiv Papers {view.day.isoformat()} ({LOCAL_NOTE})",
-        f"*{LOCAL_NOTE[0].upper()}{LOCAL_NOTE[1:]}.* {view.announced} papers announced, "
+        f"# ArXiv Papers {view.day.isoformat()} ({note})",
+        f"*{note[0].upper()}{note[1:]}.* {view.announced} papers announced, "
         f"{view.considered} considered; the {len(view.top)} below rank highest by similarity "
         f"to the criteria{learned}.",
         "---",
@@ -158,7 +159,7 @@ def render_local_json(view: LocalView) -> str:
     data = {
         "day": view.day.isoformat(),
         "scored": False,
-        "note": LOCAL_NOTE,
+        "note": view.note or LOCAL_NOTE,
         "announced": view.announced,
         "considered": view.considered,
         "papers": [

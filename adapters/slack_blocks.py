@@ -189,7 +189,9 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
             f"{title}: nothing today — none of the {c.scored} papers scored met the thresholds "
             f"(relevance ≥ {digest.thresholds.relevance}, novelty ≥ {digest.thresholds.novelty})."
         )
-        return fallback_text(text), [_section(escape(text)), _context(cost_line(digest))]
+        share = share_line(digest)  # a day ranked locally only says so
+        notes = [_context(escape(share))] if share else []
+        return fallback_text(text), [_section(escape(text)), *notes, _context(cost_line(digest))]
     top = [
         f"{n}. {link(e.paper.abs_url, inline(excerpt(e.paper.title, 400)))}"
         for n, e in enumerate(digest.entries[:TOP_TITLES], 1)

@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("arxiv_bot")
 
 CONSOLE_CHANNEL = "console"
+SHARE_ZERO_NOTE = "ranked locally only, not sent to an LLM: ARXIV_BOT_LLM_SHARE is 0"
 SHUTDOWN_GRACE = 25.0  # seconds from SIGTERM to exit, all included (supervisors allow ~30)
 CLOSE_RESERVE = 5.0  # of which the adapters' closes get at least this much after the tick's
 EXIT_RESERVE = 2.0  # and this much is left for closing the core and the interpreter's exit
@@ -229,7 +230,10 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
                 day = ingest.day if ingest.announced else None
                 replaced = ingest.replaced
             outcome = DayOutcome(digest=None)
-            if day is not None:
+            if day is not None and options.budget.share <= 0:
+                local = await service.ranked_locally(CONSOLE_CHANNEL, day, options)
+                local = replace(local, note=SHARE_ZERO_NOTE) if local is not None else None
+            elif day is not None:
                 try:
                     built = await service.build(CONSOLE_CHANNEL, day, options, progress, replaced)
                     outcome = DayOutcome(digest=built)
@@ -241,9 +245,15 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     if local is not None:
         rendered = (render_local_json if args.format == "json" else render_local_markdown)(local)
         _write(rendered, args.output)
+        why = (
+            "ARXIV_BOT_LLM_SHARE is 0 (rank locally only; a share above 0 sends the top of "
+            "the ranking to the LLM)."
+            if local.note == SHARE_ZERO_NOTE
+            else "OPENAI_API_KEY is not set (put it in .env to have the LLM score them)."
+        )
         print(
             f"arxiv-bot: {local.day}: {local.considered} papers ranked locally, none scored: "
-            "OPENAI_API_KEY is not set (put it in .env to have the LLM score them).",
+            + why,
             file=sys.stderr,
         )
         return 0

@@ -90,6 +90,8 @@ class ChannelSettings:
 
     def llm_budget_text(self) -> str:
         """The channel's LLM budget in words."""
+        if self.llm_share <= 0:
+            return "nothing: the share is 0, papers are ranked locally only (no LLM, no cost)"
         text = f"the top {self.llm_share:.0%} of the local ranking (at least {self.llm_min_papers})"
         if self.llm_dollars is not None:
             text += f", at most {format_usd(self.llm_dollars)} a day"
@@ -168,7 +170,8 @@ _DOLLARS = re.compile(r"^\$(\d{1,6}(?:\.\d{1,6})?)$", re.ASCII)
 
 
 def llm_share_change(arg: str) -> dict[str, Any]:
-    """`30%`, `0.3`, `$0.05`, `30% $0.05` or `$none` as overrides of the LLM budget."""
+    """`30%`, `0.3`, `$0.05`, `30% $0.05` or `$none` as overrides of the LLM budget; `0`
+    (or `0%`) ranks locally only."""
     words = arg.lower().split()
     out: dict[str, Any] = {}
     for word in words:
@@ -182,8 +185,11 @@ def llm_share_change(arg: str) -> dict[str, Any]:
             out["llm_dollars"] = amount
         elif share:
             value = float(share.group(1)) / (100 if share.group(2) or "." not in word else 1)
-            if not 0 < value <= 1:
-                raise SettingError("the share is a percentage from 1% to 100%, e.g. `30%`")
+            if not 0 <= value <= 1:
+                raise SettingError(
+                    "the share is a percentage from 0% (rank locally only, no LLM) to 100%, "
+                    "e.g. `30%`"
+                )
             out["llm_share"] = value
         else:
             raise SettingError(

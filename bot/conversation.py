@@ -569,11 +569,16 @@ class Conversation:
         row = placed.row
         where = f"ranked {row.rank} of {placed.ranked} by the local ranking (score {row.score:.2f})"
         if not row.sent:
+            scored = (
+                f"the top {placed.sent} were scored"
+                if placed.sent
+                else "none was: the channel ranks locally only (its LLM share is 0)"
+            )
             await respond(
                 Reply(
-                    f"arXiv:{paper_id} ({row.day}) was not sent to the LLM: {where}; the top "
-                    f"{placed.sent} were scored. Raise the share with `/arxiv settings "
-                    "llm-share`, or like papers like it to teach the ranking."
+                    f"arXiv:{paper_id} ({row.day}) was not sent to the LLM: {where}; {scored}. "
+                    "Raise the share with `/arxiv settings llm-share`, or like papers like it "
+                    "to teach the ranking."
                 )
             )
             return

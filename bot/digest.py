@@ -25,6 +25,7 @@ from bot.models import (
     digest_order,
 )
 from scoring.pricing import format_usd
+from scoring.share import LOCAL_ONLY
 
 
 def select(
@@ -79,11 +80,20 @@ MORE_LIKE_TITLE = "More like what you liked"
 MORE_LIKE_NOTE = "just under the thresholds, ranked by what this channel liked"
 
 
+LOCAL_ONLY_NOTE = (
+    "Ranked locally only, not scored by an LLM: this channel's LLM share is 0, so no paper was "
+    "sent to the LLM (`settings llm-share 30%` sends the top 30% again)"
+)
+
+
 def share_line(digest: Digest) -> str | None:
-    """The footer line that says what a warm-up or a widened share cost, when there was one."""
+    """The footer line that says what a warm-up or a widened share cost, when there was one,
+    or that the day was ranked locally only (a share of 0)."""
     s = digest.share
     if s is None or s.reason == "base":
         return None
+    if s.reason == LOCAL_ONLY:
+        return LOCAL_ONLY_NOTE
     why = (
         f"warm-up while the ranking learns the criteria ({s.positives} selected LLM verdicts "
         "so far)"

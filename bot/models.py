@@ -233,3 +233,5 @@ class LocalView:
     top: tuple[tuple[Paper, float], ...]
     verdicts: int = 0
     liked: int = 0
+    note: str | None = None
+    """Why no LLM scored the day, when it is not the missing key (the renderers' default)."""

@@ -561,7 +561,7 @@ def _llm_share(
     return LLMShare(
         round(sent / considered, 4) if considered else chosen.share,
         chosen.base,
-        chosen.reason if extra else "base",
+        chosen.reason if extra or chosen.reason == share.LOCAL_ONLY else "base",
         chosen.positives,
         round(extra_usd, 6),
     )

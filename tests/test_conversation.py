@@ -3,9 +3,8 @@ OpenAI servers: every command, permissions, shared scoring, explanations and lik
 
 from __future__ import annotations
 
-import re
-
 import io
+import re
 from typing import Any
 
 import pytest
