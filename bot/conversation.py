@@ -38,6 +38,7 @@ from bot.deciding import (
 from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
+from bot.likes import likes_text
 from bot.models import Criteria, Digest, DigestEntry, ScoreKey
 from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 DISLIKE = "👎"
 MAX_DIFF_LINES = 60
+LIKES_SHOWN = 15  # papers `likes` lists, each once
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
@@ -678,16 +680,9 @@ class Conversation:
         mine = arg.strip().lower() == "me"
         if arg.strip() and not mine:
             raise BotError("say `/arxiv likes` for the channel or `/arxiv likes me` for yours")
-        likes = await self._store.likes(caller.channel_id, caller.user_id if mine else None, 15)
-        whose = "You" if mine else "This channel"
-        if not likes:
-            await respond(Reply(f"{whose} liked nothing yet: react with 👍 to a posted paper."))
-            return
-        rows = [
-            f"• {defuse(like.paper.title)} — {like.paper.abs_url} ({like.at[:10]})"
-            for like in likes
-        ]
-        await respond(Reply(f"{whose} liked recently (newest first):\n" + "\n".join(rows)))
+        who = caller.user_id if mine else None
+        liked = await self._store.liked_papers(caller.channel_id, who, LIKES_SHOWN)
+        await respond(Reply(likes_text(liked, caller.user_id, mine=mine)))
 
     async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self.channel_settings(caller.channel_id, caller.platform)

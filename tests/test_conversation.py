@@ -14,6 +14,7 @@ from bot import commands
 from bot.__main__ import open_core
 from bot.commands import CommandError
 from bot.conversation import Caller, Reply
+from bot.likes import who_likes
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, load_labels
 
@@ -257,6 +258,25 @@ async def test_reactions_like_unlike_and_survive_a_restart(
     assert len(mine.splitlines()) == 2
 
 
+async def test_a_paper_liked_by_three_is_listed_once_with_its_count(core: Any) -> None:
+    s = session(core, user="alice")
+    await s.say("today")
+    for user in ("alice", "bob", "carol"):
+        s.adapter.user_id = user
+        await s.say(":react 1 👍")
+    s.adapter.user_id = "bob"
+    await s.say(":react 2 ⭐")
+    s.adapter.user_id = "alice"
+    channel = (await s.say("likes")).splitlines()
+    assert len(channel) == 3  # the heading and two papers, not four likes
+    assert sum("(3 likes: yours and 2 others; " in line for line in channel) == 1
+    assert sum("(1 like; " in line for line in channel) == 1
+    mine = (await s.say("likes me")).splitlines()
+    assert mine[0] == "You liked recently (newest first):"
+    assert len(mine) == 2
+    assert "(3 likes: yours and 2 others; " in mine[1]
+
+
 async def test_reactions_on_other_messages_are_ignored(core: Any) -> None:
     caller = Caller("console", "team-a", "alice")
     assert await core.conversation.react(caller, "not-a-card", "👍", True) is None
@@ -347,3 +367,16 @@ async def test_subscribing_twice_says_so_and_unsubscribing_when_not_subscribed_t
     assert "Subscribed already" in await s.say("subscribe")
     assert "Unsubscribed" in await s.say("unsubscribe")
     assert "not subscribed" in await s.say("unsubscribe")
+
+
+@pytest.mark.parametrize(
+    ("likers", "shown"),
+    [
+        (["bob"], "1 like"),
+        (["alice"], "1 like: yours"),
+        (["carol", "alice"], "2 likes: yours and 1 other"),
+        (["bob", "carol", "dan"], "3 likes"),
+    ],
+)
+def test_who_likes_counts_and_never_names_others(likers: list[str], shown: str) -> None:
+    assert who_likes(likers, "alice") == shown
