@@ -34,8 +34,7 @@ async def test_the_setting_zero_means_a_day_ranked_locally_with_no_llm_request(
     async with open_core(settings) as core:
         s = session(core)
         out = await s.say("today")
-        assert "Total considered papers: 206" in out
-        assert "Total sent to the LLM: 0 (206 ranked out locally)" in out
+        assert "206 considered · 0 sent to the LLM (206 ranked out locally) · 0 scored" in out
         assert LOCAL_ONLY_NOTE in out
         assert "sent to the LLM: nothing: the share is 0" in await s.say("settings")
         ranked = await core.store.ranking("team-a", date(2025, 5, 2))
@@ -55,7 +54,7 @@ async def test_a_channel_can_turn_its_share_down_to_zero(
         s = session(core)
         assert "nothing: the share is 0" in await s.say("settings llm-share 0%")
         assert "nothing: the share is 0" in await s.say("settings llm-share 0")
-        assert "Total sent to the LLM: 0" in await s.say("today")
+        assert "0 sent to the LLM" in await s.say("today")
         assert "from 0% (rank locally only, no LLM) to 100%" in await s.say(
             "settings llm-share 120%"
         )
