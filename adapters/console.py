@@ -32,12 +32,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "console"
 APOLOGY = "(sorry, that went wrong on my side; the details are in the log)"
-BANNER: Final = (
-    "arxiv-bot console: type `help`, `more` after a digest, or `:react N 👍` on card N; "
-    "Ctrl-D quits."
-)
-LOADING: Final = "(loading today's papers in the background; you can type already)"
-PROMPT: Final = "> "
 PAGE_CARDS: Final = 5  # cards a digest shows at once; `more` shows the next as many
 TITLE_CHARS: Final = 200
 REASON_CHARS: Final = 300

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from aiohttp import web
     from openai import AsyncOpenAI
 
+    from adapters.console import ConsoleAdapter
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation
     from bot.deciding import DigestOptions
@@ -57,6 +58,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("arxiv_bot")
 
 CONSOLE_CHANNEL = "console"
+# Printed before anything slow is imported or opened (so not in adapters/console.py).
+CONSOLE_BANNER = (
+    "arxiv-bot console: type `help`, `more` after a digest, or `:react N 👍` on card N; "
+    "Ctrl-D quits."
+)
+CONSOLE_LOADING = "(loading today's papers in the background; you can type already)"
+CONSOLE_PROMPT = "> "
 SHARE_ZERO_NOTE = "ranked locally only, not sent to an LLM: ARXIV_BOT_LLM_SHARE is 0"
 SHUTDOWN_GRACE = 25.0  # seconds from SIGTERM to exit, all included (supervisors allow ~30)
 CLOSE_RESERVE = 5.0  # of which the adapters' closes get at least this much after the tick's
@@ -119,7 +127,11 @@ async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterat
         aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as http,
         client if client is not None else contextlib.nullcontext(),
     ):
-        yield wire_core(settings, store, http, client)
+        core = wire_core(settings, store, http, client)
+        try:
+            yield core
+        finally:  # work a cancelled caller left running stops before its resources close
+            await core.service.work.stop()
 
 
 def wire_core(
@@ -297,21 +309,40 @@ def _summary(outcome: DayOutcome, output: Path | None) -> None:
 
 
 async def console_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Talk to the bot from the terminal: one command per line, as on a chat platform."""
+    """Talk to the bot from the terminal: one command per line, as on a chat platform. On a
+    terminal the prompt shows at once, before the slow imports and the database; what is typed
+    meanwhile waits in the terminal, and today's feed is fetched in the background meanwhile
+    (`today` then finds it, or joins the fetch)."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"{CONSOLE_BANNER}\n{CONSOLE_LOADING}\n{CONSOLE_PROMPT}", end="", flush=True)
     from adapters.console import ConsoleAdapter
 
     async with open_core(settings, need_llm=False) as core:
         adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
-        interactive = sys.stdin.isatty()
-        if interactive:
-            print("arxiv-bot console: type `help`, or `:react N 👍` on card N; Ctrl-D quits.")
-        while True:
-            if interactive:
-                print("> ", end="", flush=True)
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                return 0
-            await adapter.line(line)
+        prefetch = asyncio.create_task(_prefetch_today(core, adapter)) if interactive else None
+        try:
+            while True:
+                line = await asyncio.to_thread(sys.stdin.readline)
+                if not line:
+                    return 0
+                await adapter.line(line)
+                if interactive:
+                    print(CONSOLE_PROMPT, end="", flush=True)
+        finally:
+            if prefetch is not None:
+                prefetch.cancel()
+                await asyncio.gather(prefetch, return_exceptions=True)
+
+
+async def _prefetch_today(core: Core, adapter: ConsoleAdapter) -> None:
+    """Fetch and store today's feed for the console's channel while the user types. Quiet: a
+    failure here is `today`'s to report, when it is asked for."""
+    try:
+        s = await core.conversation.channel_settings(adapter.channel_id, adapter.caller.platform)
+        await core.service.ingest(s.categories)
+    except Exception as exc:  # a prefetch never speaks: `today` reports what went wrong
+        log.info("console: fetching today's papers ahead failed: %s", exc)
 
 
 class ChatAdapter(ChatPlatform, Protocol):
