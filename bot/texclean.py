@@ -58,11 +58,16 @@ _ESCAPED_LITERALS = frozenset("%&#_$")
 _NEEDS_LATEX = re.compile(r"[\\${}`]|--|''")
 
 # Pandoc's rule for `$` math: the opener is followed by a non-space, the closer preceded by a
-# non-space and not followed by a digit. So "costs $5 and $10" stays text.
+# non-space and not followed by a digit. So "costs $5 and $10" stays text. arXiv authors also
+# write `$\sim$10`, `0.80$\pm$0.02` and `$ O(\epsilon^2) $`: a pair whose inside holds a macro
+# and does not start with a digit is math too (an amount of dollars starts with one).
 _MATH = re.compile(
-    r"\\.|(\$\$(?:\\.|[^$\\])+?\$\$|\$(?![\s$])(?:\\.|[^$\\])*?(?<![\s\\])\$(?!\d))", re.DOTALL
+    r"\\.|(\$\$(?:\\.|[^$\\])+?\$\$"
+    r"|\$(?=[^$]*?\\[A-Za-z])(?![\d$])(?:\\.|[^$\\])+?\$"
+    r"|\$(?![\s$])(?:\\.|[^$\\])*?(?<![\s\\])\$(?!\d))",
+    re.DOTALL,
 )
-# A `~` touching a macro (`\\eg~progress`, `et al.~\\cite{x}`) is TeX's tie, a space to a reader;
+# A `~` touching a macro (`\eg~progress`, `et al.~\cite{x}`) is TeX's tie, a space to a reader;
 # any other `~` is literal (`~5 ms`, a URL's `~user`).
 _TOKEN = re.compile(
     r"\\(?:[A-Za-z]+(?:(?P<arg>(?=\{))|(?P<tie>~))?|.)?|(?P<lead>~)(?=\\[A-Za-z])|[%~&#_^$]",

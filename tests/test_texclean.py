@@ -223,6 +223,12 @@ def test_a_dash_keeps_its_spaces() -> None:
             r"introduces \METHOD~(Modular) and \SysName, a",
             "introduces METHOD (Modular) and SysName, a",
         ),
+        (r"about $\sim$10 GPUs, 0.80$\pm$0.02 apart", "about ∼10 GPUs, 0.80±0.02 apart"),
+        (r"of order $ O(\epsilon^2) $ using", "of order O(ϵ^2) using"),
+        (r"from $\approx$74\% to 64$\times$ fewer", "from ≈74% to 64× fewer"),
+        # dollars stay dollars, even next to TeX: an amount starts with a digit
+        (r"costs $5 and $10 with $\alpha$", "costs $5 and $10 with α"),
+        (r"a price of $5 with \emph{x} and $6", "a price of $5 with x and $6"),
     ],
 )
 def test_no_tex_command_is_left_for_a_reader(tex: str, expected: str) -> None:
