@@ -1,9 +1,11 @@
 """The console adapter: every `/arxiv` command and reaction from a terminal, no chat tokens needed.
 
 Lines are commands (`/arxiv today`, or just `today`); `:react N 👍` / `:unreact N 👍` react to
-card N of the last digest shown; `:user NAME` switches who is speaking. Digests print as the
-markdown report, and each card counts as a posted message so reactions and `explain N` work as
-they do on a chat platform. It is also the tests' stand-in for a platform.
+card N of the last digest shown; `:user NAME` switches who is speaking. A digest prints as a
+page: its counts, cost and notes, then the first `PAGE_CARDS` cards compactly (title, scores,
+link, the model's reason), and `more` shows the next page (`more all` the rest), so `today`
+does not scroll a whole report past. Each card counts as a posted message so reactions and
+`explain N` work as they do on a chat platform. It is also the tests' stand-in for a platform.
 
 Every line ends in a printed answer: a user error is shown as it is, anything else is logged and
 answered with a short apology, so no input can end the console with a traceback. It must not
@@ -16,18 +18,32 @@ import logging
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Final, TextIO
 
-from adapters.markdown import render_markdown
 from bot.commands import whole_number
 from bot.conversation import Caller, Conversation, Reply
+from bot.digest import (
+    FOLLOWED_NOTE,
+    FOLLOWED_TITLE,
+    MORE_LIKE_TITLE,
+    followed_detail,
+    followed_part,
+    share_line,
+)
 from bot.errors import BotError
-from bot.safety import clip, defuse
+from bot.models import Digest, DigestEntry
+from bot.safety import clip, defuse, excerpt
+from scoring.pricing import format_usd
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "console"
 APOLOGY = "(sorry, that went wrong on my side; the details are in the log)"
+FOLLOWED_SHOWN: Final = 10  # followed papers listed under the counts (`arxiv-bot digest` lists all)
+PAGE_CARDS: Final = 5  # cards a digest shows at once; `more` shows the next as many
+TITLE_CHARS: Final = 200
+REASON_CHARS: Final = 300
+MORE_WORDS: Final = frozenset({"more", ":more"})
 
 
 @dataclass(slots=True)
@@ -39,6 +55,8 @@ class ConsoleAdapter:
     user_id: str = "me"
     out: TextIO = field(default_factory=lambda: sys.stdout)
     cards: dict[int, str] = field(default_factory=dict)
+    shown: Digest | None = None  # the last digest shown, and how many of its cards
+    shown_cards: int = 0
 
     @property
     def caller(self) -> Caller:
@@ -47,7 +65,8 @@ class ConsoleAdapter:
 
     async def respond(self, reply: Reply) -> None:
         """Print a reply; a digest is 'posted': its cards get message ids (no parent message is
-        recorded: a terminal shows the digest again each time it is asked for)."""
+        recorded: a terminal shows the digest again each time it is asked for), and its first
+        page is shown."""
         if reply.digest is None:
             self.out.write(reply.text + "\n")
             return
@@ -59,7 +78,18 @@ class ConsoleAdapter:
                 self.channel_id, digest.day, entry.paper.id, message_id
             )
             self.cards[n] = message_id
-        self.out.write(render_markdown(digest))
+        self.shown, self.shown_cards = digest, 0
+        self.out.write(digest_head(digest))
+        self._next_page(PAGE_CARDS)
+
+    def _next_page(self, size: int) -> None:
+        digest = self.shown
+        if digest is None:
+            self.out.write("(no digest shown yet: `today` shows one)\n")
+            return
+        start = self.shown_cards
+        self.shown_cards = min(start + size, len(digest.entries))
+        self.out.write(digest_page(digest, start, self.shown_cards))
 
     async def line(self, text: str) -> None:
         """Handle one line typed by the user."""
@@ -67,6 +97,11 @@ class ConsoleAdapter:
         if not text:
             return
         try:
+            words = text.lower().split()
+            if words[0] in MORE_WORDS and len(words) <= 2:
+                all_left = words[1:] == ["all"]
+                self._next_page(len(self.shown.entries) if all_left and self.shown else PAGE_CARDS)
+                return
             if text.startswith(":"):
                 await self._meta(text[1:].split())
                 return
@@ -99,9 +134,67 @@ class ConsoleAdapter:
                     "recorded; ARXIV_BOT_LIKE_EMOJI sets the likes\n"
                 )
         else:
-            self.out.write("(console: `:user NAME`, `:react N EMOJI`, `:unreact N EMOJI`)\n")
+            self.out.write(
+                "(console: `more [all]`, `:user NAME`, `:react N EMOJI`, `:unreact N EMOJI`)\n"
+            )
 
     async def run(self, lines: Iterable[str]) -> None:
         """Handle lines until they run out."""
         for text in lines:
             await self.line(text)
+
+
+def digest_head(digest: Digest) -> str:
+    """What a digest is, in a few lines: day, counts, cost, notes."""
+    c, u = digest.counts, digest.usage
+    lines = [
+        f"arXiv digest for {digest.day.isoformat()}: {c.selected} selected of {c.announced} "
+        "announced",
+        f"{c.considered} considered · {c.sent} sent to the LLM ({c.ranked_out} ranked out "
+        f"locally) · {c.scored} scored · relevance ≥ {digest.thresholds.relevance}, novelty ≥ "
+        f"{digest.thresholds.novelty}, criteria v{digest.criteria_version}",
+        f"{defuse(digest.model)} · {u.calls} LLM calls · {u.total_tokens:,} tokens · "
+        f"{format_usd(u.cost_usd, u.priced)}",
+    ]
+    share = share_line(digest)
+    lines += [f"({excerpt(note, 500)})" for note in (*digest.notes, *([share] if share else []))]
+    if not digest.entries:
+        lines.append("No paper met the thresholds today.")
+    followed = followed_part(digest)
+    if followed:  # shown whatever their score, so on the first page
+        lines.append(f"## {FOLLOWED_TITLE} ({FOLLOWED_NOTE})")
+        lines += [
+            f"  - {defuse(excerpt(f.paper.title, TITLE_CHARS))} (arXiv:{f.paper.id}): "
+            f"{defuse(followed_detail(f))}"
+            for f in followed[:FOLLOWED_SHOWN]
+        ]
+        if len(followed) > FOLLOWED_SHOWN:
+            lines.append(f"  … and {len(followed) - FOLLOWED_SHOWN} more followed papers")
+        lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+def digest_page(digest: Digest, start: int, stop: int) -> str:
+    """Cards `start`+1 … `stop` (1-based numbers, as `explain N` and `:react N` use), then
+    how many are left, or the "more like what you liked" titles after the last card."""
+    entries = digest.entries
+    if start >= len(entries):
+        return "(that was every card of this digest)\n" if entries else ""
+    parts = [card_text(n, entries[n - 1]) for n in range(start + 1, stop + 1)]
+    left = len(entries) - stop
+    if left:
+        parts.append(f"… {left} more: type `more` (or `more all`)")
+    elif digest.more_like:
+        titles = [f"  - {excerpt(e.paper.title, TITLE_CHARS)}" for e in digest.more_like]
+        parts.append(f"{MORE_LIKE_TITLE}:\n" + "\n".join(titles))
+    return "\n".join(parts) + "\n"
+
+
+def card_text(n: int, entry: DigestEntry) -> str:
+    """One paper in three lines: number and title; id, scores and link; the model's reason."""
+    p, s = entry.paper, entry.score
+    return (
+        f"{n:>2}. {defuse(excerpt(p.title, TITLE_CHARS))}\n"
+        f"    arXiv:{p.id} · relevance {s.relevance} · novelty {s.novelty} · {p.abs_url}\n"
+        f"    {defuse(excerpt(s.comment, REASON_CHARS))}"
+    )

@@ -22,7 +22,6 @@ from typing import Any, Final
 
 import discord
 
-from adapters.markdown import money
 from bot import commands
 from bot.commands import CommandError
 from bot.digest import (
@@ -38,6 +37,7 @@ from bot.digest import (
 from bot.models import Digest, DigestEntry, Paper
 from bot.paper_links import code_links, venue
 from bot.safety import clip, defuse, excerpt
+from scoring.pricing import format_usd
 
 MESSAGE_CHARS: Final = 2000
 EMBED_TITLE_CHARS: Final = 256
@@ -170,7 +170,7 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
         tail.append(f"*{inert(share)}*")
     u = digest.usage
     tail.append(
-        f"LLM: {u.calls} calls, {u.total_tokens} tokens, {money(u.cost_usd, u.priced)} "
+        f"LLM: {u.calls} calls, {u.total_tokens} tokens, {format_usd(u.cost_usd, u.priced)} "
         f"({inert(digest.model)})"
     )
     room = EMBED_DESCRIPTION_CHARS - len("\n".join(lines + tail)) - 1

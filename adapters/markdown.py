@@ -28,6 +28,7 @@ from bot.digest import (
 from bot.models import Digest, DigestEntry, FollowedEntry, LocalView, Paper, Usage
 from bot.paper_links import code_links, venue
 from bot.safety import clip, excerpt, strip_controls
+from scoring.pricing import format_usd
 
 ABSTRACT_CHARS: Final = 3_000  # arXiv caps abstracts at 1,920; anything longer is not one
 TITLE_CHARS: Final = 500
@@ -51,15 +52,6 @@ def link_text(value: str) -> str:
     return _LINK_TEXT.sub(r"\\\1", text(value, TITLE_CHARS))
 
 
-def money(dollars: float, priced: bool = True) -> str:
-    """Dollars as the reports show them; small amounts keep their significant digits."""
-    if not priced:
-        return "n/a"
-    if dollars == 0 or dollars >= 0.01:
-        return f"${dollars:.2f}"
-    return f"${dollars:.4f}"
-
-
 def usage_table(model: str, usage: Usage) -> str:
     """The token and cost table under the title."""
     return "\n".join(
@@ -68,9 +60,9 @@ def usage_table(model: str, usage: Usage) -> str:
             "|:------------:|:--------:|:--------:|:------------:|:-------:|",
             f"| **Token** | {usage.prompt_tokens} | {usage.cached_tokens} | "
             f"{usage.completion_tokens} | {usage.total_tokens} |",
-            f"| **Cost** | {money(usage.prompt_cost_usd, usage.priced)} | (incl.) | "
-            f"{money(usage.completion_cost_usd, usage.priced)} | "
-            f"{money(usage.cost_usd, usage.priced)} |",
+            f"| **Cost** | {format_usd(usage.prompt_cost_usd, usage.priced)} | (incl.) | "
+            f"{format_usd(usage.completion_cost_usd, usage.priced)} | "
+            f"{format_usd(usage.cost_usd, usage.priced)} |",
         ]
     )
 
@@ -184,12 +176,13 @@ LOCAL_NOTE: Final = "ranked locally, not scored by an LLM: set OPENAI_API_KEY to
 
 def render_local_markdown(view: LocalView) -> str:
     """A day ranked on this machine only, clearly labelled as such."""
+    note = view.note or LOCAL_NOTE
     learned = (f" and {view.verdicts} earlier LLM verdicts" if view.verdicts else "") + (
         f" and {view.liked} likes" if view.liked else ""
     )
     parts = [
-        f"# ArXiv Papers {view.day.isoformat()} ({LOCAL_NOTE})",
-        f"*{LOCAL_NOTE[0].upper()}{LOCAL_NOTE[1:]}.* {view.announced} papers announced, "
+        f"# ArXiv Papers {view.day.isoformat()} ({note})",
+        f"*{note[0].upper()}{note[1:]}.* {view.announced} papers announced, "
         f"{view.considered} considered; the {len(view.top)} below rank highest by similarity "
         f"to the criteria{learned}.",
         "---",
@@ -212,7 +205,7 @@ def render_local_json(view: LocalView) -> str:
     data = {
         "day": view.day.isoformat(),
         "scored": False,
-        "note": LOCAL_NOTE,
+        "note": view.note or LOCAL_NOTE,
         "announced": view.announced,
         "considered": view.considered,
         "papers": [

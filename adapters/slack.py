@@ -233,6 +233,7 @@ class SlackAdapter:
         self._many = oauth is not None
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._busy: set[asyncio.Task[Any]] = set()
+        self._dispatching: set[asyncio.Task[None]] = set()
         self._app = AsyncApp(
             client=client,
             signing_secret=signing_secret or "",
@@ -427,18 +428,22 @@ class SlackAdapter:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        busy = {task for task in self._busy if task is not asyncio.current_task()}
+        # the answers under way, and bolt's dispatches of requests already acked (which end
+        # within moments of their listener's ack)
+        busy = {t for t in self._busy | self._dispatching if t is not asyncio.current_task()}
         if not busy:
             return
         late = busy
         try:
             _, late = await asyncio.wait(busy, timeout=grace)
         finally:  # also when the close itself is cut short: nothing may outlive the store
+            late = {task for task in late if not task.done()}
             for task in late:
                 task.cancel()
-            if late:
-                log.warning("Slack: %d answers cancelled at shutdown", len(late))
-                # their clean-up (a lease given back) still needs the store: let it run now
+            answers = len(late - self._dispatching)
+            if answers:
+                log.warning("Slack: %d answers cancelled at shutdown", answers)
+            if late:  # their clean-up (a lease given back) still needs the store: run it now
                 await asyncio.wait(late, timeout=CANCEL_WAIT)
 
     async def _on_http(self, request: web.Request) -> web.Response:
@@ -452,8 +457,8 @@ class SlackAdapter:
             bolt_request = await to_bolt_request(request)
             if acked_at_once(bolt_request.body):
                 task = asyncio.create_task(self._dispatch_acked(bolt_request.body, bolt_request))
-                self._busy.add(task)
-                task.add_done_callback(self._busy.discard)
+                self._dispatching.add(task)
+                task.add_done_callback(self._dispatching.discard)
                 return web.Response(status=200)
             response = await self._app.async_dispatch(bolt_request)
         except Exception as exc:

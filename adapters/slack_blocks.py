@@ -17,7 +17,6 @@ import re
 from datetime import date
 from typing import Any, Final
 
-from adapters.markdown import money
 from bot.digest import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
@@ -30,6 +29,7 @@ from bot.digest import (
 from bot.models import Digest, DigestEntry, Paper
 from bot.paper_links import code_links, venue
 from bot.safety import clip, defuse, excerpt
+from scoring.pricing import format_usd
 
 Block = dict[str, Any]
 
@@ -185,7 +185,7 @@ def cost_line(digest: Digest) -> str:
     u = digest.usage
     return (
         f"{escape(digest.model)} · {u.calls} LLM calls · {u.total_tokens:,} tokens "
-        f"({u.cached_tokens:,} cached) · {money(u.cost_usd, u.priced)}"
+        f"({u.cached_tokens:,} cached) · {format_usd(u.cost_usd, u.priced)}"
     )
 
 
@@ -199,7 +199,14 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
             f"{title}: nothing today — none of the {c.scored} papers scored met the thresholds "
             f"(relevance ≥ {digest.thresholds.relevance}, novelty ≥ {digest.thresholds.novelty})."
         )
-        blocks = [_section(escape(text)), *followed_blocks(digest), _context(cost_line(digest))]
+        share = share_line(digest)  # a day ranked locally only says so
+        notes = [_context(escape(share))] if share else []
+        blocks = [
+            _section(escape(text)),
+            *notes,
+            *followed_blocks(digest),
+            _context(cost_line(digest)),
+        ]
         return fallback_text(text), blocks
     top = [
         f"{n}. {link(e.paper.abs_url, inline(excerpt(e.paper.title, 400)))}"

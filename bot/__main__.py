@@ -17,7 +17,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -35,7 +35,7 @@ from bot.models import LocalView, Thresholds
 from bot.platform import ChatPlatform
 from bot.progress import progress_display
 from scoring.criteria import load_criteria
-from scoring.pricing import PriceTable
+from scoring.pricing import PriceTable, format_usd
 
 # The HTTP, OpenAI, database and scheduling libraries (and the modules built on them) take
 # most of a second to import: `--help` and `status` must not wait for what they do not use, so
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from aiohttp import web
     from openai import AsyncOpenAI
 
+    from adapters.console import ConsoleAdapter
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation
     from bot.deciding import DigestOptions
@@ -58,6 +59,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("arxiv_bot")
 
 CONSOLE_CHANNEL = "console"
+# Printed before anything slow is imported or opened (so not in adapters/console.py).
+CONSOLE_BANNER = (
+    "arxiv-bot console: type `help`, `more` after a digest, or `:react N 👍` on card N; "
+    "Ctrl-D quits."
+)
+CONSOLE_LOADING = "(loading today's papers in the background; you can type already)"
+CONSOLE_PROMPT = "> "
+SHARE_ZERO_NOTE = "ranked locally only, not sent to an LLM: ARXIV_BOT_LLM_SHARE is 0"
 SHUTDOWN_GRACE = 25.0  # seconds from SIGTERM to exit, all included (supervisors allow ~30)
 CLOSE_RESERVE = 5.0  # of which the adapters' closes get at least this much after the tick's
 EXIT_RESERVE = 2.0  # and this much is left for closing the core and the interpreter's exit
@@ -119,7 +128,11 @@ async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterat
         aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as http,
         client if client is not None else contextlib.nullcontext(),
     ):
-        yield wire_core(settings, store, http, client)
+        core = wire_core(settings, store, http, client)
+        try:
+            yield core
+        finally:  # work a cancelled caller left running stops before its resources close
+            await core.service.work.stop()
 
 
 def wire_core(
@@ -230,7 +243,10 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
                 day = ingest.day if ingest.announced else None
                 replaced = ingest.replaced
             outcome = DayOutcome(digest=None)
-            if day is not None:
+            if day is not None and options.budget.share <= 0:
+                local = await service.ranked_locally(CONSOLE_CHANNEL, day, options)
+                local = replace(local, note=SHARE_ZERO_NOTE) if local is not None else None
+            elif day is not None:
                 try:
                     built = await service.build(CONSOLE_CHANNEL, day, options, progress, replaced)
                     outcome = DayOutcome(digest=built)
@@ -242,9 +258,15 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     if local is not None:
         rendered = (render_local_json if args.format == "json" else render_local_markdown)(local)
         _write(rendered, args.output)
+        why = (
+            "ARXIV_BOT_LLM_SHARE is 0 (rank locally only; a share above 0 sends the top of "
+            "the ranking to the LLM)."
+            if local.note == SHARE_ZERO_NOTE
+            else "OPENAI_API_KEY is not set (put it in .env to have the LLM score them)."
+        )
         print(
             f"arxiv-bot: {local.day}: {local.considered} papers ranked locally, none scored: "
-            "OPENAI_API_KEY is not set (put it in .env to have the LLM score them).",
+            + why,
             file=sys.stderr,
         )
         return 0
@@ -282,27 +304,46 @@ def _summary(outcome: DayOutcome, output: Path | None) -> None:
     print(
         f"arxiv-bot: {digest.day}: {c.announced} announced, {c.considered} considered, "
         f"{c.scored} scored, {c.selected} selected; this run: {run.calls} LLM calls, "
-        f"{run.total_tokens} tokens, ${run.cost_usd:.4f}{where}",
+        f"{run.total_tokens} tokens, {format_usd(run.cost_usd, run.priced)}{where}",
         file=sys.stderr,
     )
 
 
 async def console_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Talk to the bot from the terminal: one command per line, as on a chat platform."""
+    """Talk to the bot from the terminal: one command per line, as on a chat platform. On a
+    terminal the prompt shows at once, before the slow imports and the database; what is typed
+    meanwhile waits in the terminal, and today's feed is fetched in the background meanwhile
+    (`today` then finds it, or joins the fetch)."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"{CONSOLE_BANNER}\n{CONSOLE_LOADING}\n{CONSOLE_PROMPT}", end="", flush=True)
     from adapters.console import ConsoleAdapter
 
     async with open_core(settings, need_llm=False) as core:
         adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
-        interactive = sys.stdin.isatty()
-        if interactive:
-            print("arxiv-bot console: type `help`, or `:react N 👍` on card N; Ctrl-D quits.")
-        while True:
-            if interactive:
-                print("> ", end="", flush=True)
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                return 0
-            await adapter.line(line)
+        prefetch = asyncio.create_task(_prefetch_today(core, adapter)) if interactive else None
+        try:
+            while True:
+                line = await asyncio.to_thread(sys.stdin.readline)
+                if not line:
+                    return 0
+                await adapter.line(line)
+                if interactive:
+                    print(CONSOLE_PROMPT, end="", flush=True)
+        finally:
+            if prefetch is not None:
+                prefetch.cancel()
+                await asyncio.gather(prefetch, return_exceptions=True)
+
+
+async def _prefetch_today(core: Core, adapter: ConsoleAdapter) -> None:
+    """Fetch and store today's feed for the console's channel while the user types. Quiet: a
+    failure here is `today`'s to report, when it is asked for."""
+    try:
+        s = await core.conversation.channel_settings(adapter.channel_id, adapter.caller.platform)
+        await core.service.ingest(s.categories)
+    except Exception as exc:  # a prefetch never speaks: `today` reports what went wrong
+        log.info("console: fetching today's papers ahead failed: %s", exc)
 
 
 class ChatAdapter(ChatPlatform, Protocol):

@@ -17,6 +17,7 @@ from bot.commands import whole_number
 from bot.errors import BotError
 from bot.models import Thresholds
 from bot.settings import CATEGORY_RE, Settings
+from scoring.pricing import format_usd
 
 # re.ASCII: `\d` alone also matches other scripts' digits, which the grammar does not accept
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
@@ -89,9 +90,11 @@ class ChannelSettings:
 
     def llm_budget_text(self) -> str:
         """The channel's LLM budget in words."""
+        if self.llm_share <= 0:
+            return "nothing: the share is 0, papers are ranked locally only (no LLM, no cost)"
         text = f"the top {self.llm_share:.0%} of the local ranking (at least {self.llm_min_papers})"
         if self.llm_dollars is not None:
-            text += f", at most ${self.llm_dollars:g} a day"
+            text += f", at most {format_usd(self.llm_dollars)} a day"
         return text
 
     def describe(self) -> str:
@@ -167,7 +170,8 @@ _DOLLARS = re.compile(r"^\$(\d{1,6}(?:\.\d{1,6})?)$", re.ASCII)
 
 
 def llm_share_change(arg: str) -> dict[str, Any]:
-    """`30%`, `0.3`, `$0.05`, `30% $0.05` or `$none` as overrides of the LLM budget."""
+    """`30%`, `0.3`, `$0.05`, `30% $0.05` or `$none` as overrides of the LLM budget; `0`
+    (or `0%`) ranks locally only."""
     words = arg.lower().split()
     out: dict[str, Any] = {}
     for word in words:
@@ -181,8 +185,11 @@ def llm_share_change(arg: str) -> dict[str, Any]:
             out["llm_dollars"] = amount
         elif share:
             value = float(share.group(1)) / (100 if share.group(2) or "." not in word else 1)
-            if not 0 < value <= 1:
-                raise SettingError("the share is a percentage from 1% to 100%, e.g. `30%`")
+            if not 0 <= value <= 1:
+                raise SettingError(
+                    "the share is a percentage from 0% (rank locally only, no LLM) to 100%, "
+                    "e.g. `30%`"
+                )
             out["llm_share"] = value
         else:
             raise SettingError(

@@ -233,8 +233,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "settings llm-share",
         "settings llm-share <percent> [$dollars]",
-        "how much of the local ranking goes to the LLM: a share of the day, a daily dollar cap",
-        ("settings llm-share 30%", "settings llm-share 20% $0.05", "settings llm-share $none"),
+        "how much of the local ranking goes to the LLM: a share of the day (0: rank locally "
+        "only), a daily dollar cap",
+        (
+            "settings llm-share 30%",
+            "settings llm-share 20% $0.05",
+            "settings llm-share $none",
+            "settings llm-share 0",
+        ),
         takes_arg=True,
         arg_required=True,
         changes_channel=True,

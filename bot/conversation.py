@@ -38,6 +38,7 @@ from bot.deciding import (
 from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
+from bot.likes import likes_text
 from bot.models import Criteria, Digest, DigestEntry, ScoreKey
 from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
@@ -46,12 +47,14 @@ from bot.store import Store
 from scoring import ranking
 from scoring.criteria import validate_criteria
 from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer, as_prose
+from scoring.pricing import align_usd, format_usd
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
 log = logging.getLogger(__name__)
 
 DISLIKE = "👎"
 MAX_DIFF_LINES = 60
+LIKES_SHOWN = 15  # papers `likes` lists, each once
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
@@ -496,7 +499,11 @@ class Conversation:
         version = history[0].version
         count, dollars = await self._preview_cost(caller, day, options, history[0].criteria)
         model = self._explainer.model
-        cost = f"about ${dollars:.2f}" if dollars is not None else f"an unknown amount ({model})"
+        cost = (
+            f"about {format_usd(dollars)}"
+            if dollars is not None
+            else f"an unknown amount ({model})"
+        )
         to_score = f"{count} paper{'s' if count != 1 else ''} not yet scored under it, {cost}"
         limit = self._config.preview_confirm_usd
         if count and word != "confirm" and (dollars is None or dollars > limit):
@@ -571,11 +578,16 @@ class Conversation:
         row = placed.row
         where = f"ranked {row.rank} of {placed.ranked} by the local ranking (score {row.score:.2f})"
         if not row.sent:
+            scored = (
+                f"the top {placed.sent} were scored"
+                if placed.sent
+                else "none was: the channel ranks locally only (its LLM share is 0)"
+            )
             await respond(
                 Reply(
-                    f"arXiv:{paper_id} ({row.day}) was not sent to the LLM: {where}; the top "
-                    f"{placed.sent} were scored. Raise the share with `/arxiv settings "
-                    "llm-share`, or like papers like it to teach the ranking."
+                    f"arXiv:{paper_id} ({row.day}) was not sent to the LLM: {where}; {scored}. "
+                    "Raise the share with `/arxiv settings llm-share`, or like papers like it "
+                    "to teach the ranking."
                 )
             )
             return
@@ -675,16 +687,9 @@ class Conversation:
         mine = arg.strip().lower() == "me"
         if arg.strip() and not mine:
             raise BotError("say `/arxiv likes` for the channel or `/arxiv likes me` for yours")
-        likes = await self._store.likes(caller.channel_id, caller.user_id if mine else None, 15)
-        whose = "You" if mine else "This channel"
-        if not likes:
-            await respond(Reply(f"{whose} liked nothing yet: react with 👍 to a posted paper."))
-            return
-        rows = [
-            f"• {defuse(like.paper.title)} — {like.paper.abs_url} ({like.at[:10]})"
-            for like in likes
-        ]
-        await respond(Reply(f"{whose} liked recently (newest first):\n" + "\n".join(rows)))
+        who = caller.user_id if mine else None
+        liked = await self._store.liked_papers(caller.channel_id, who, LIKES_SHOWN)
+        await respond(Reply(likes_text(liked, caller.user_id, mine=mine)))
 
     async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self.channel_settings(caller.channel_id, caller.platform)
@@ -745,20 +750,26 @@ class Conversation:
     async def _stats(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self.channel_settings(caller.channel_id, caller.platform)
         midnight = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
-        lines = []
-        for label, days in (("today", 0), ("7 days", 6), ("30 days", 29)):
+        periods = (("today:", 0), ("7 days:", 6), ("30 days:", 29))
+        rows: list[tuple[str, str, str]] = []
+        for label, days in periods:
             start = midnight - timedelta(days=days)
             counts = await self._store.channel_counts(
                 caller.channel_id, categories_key(s.categories), start
             )
             usage = await self._store.usage(since=start)
-            cost = f"${usage.cost_usd:.4f}" if usage.priced else "n/a"
-            lines.append(
-                f"{label}: {counts['seen']} papers seen, {counts['scored']} scored, "
+            rest = (
+                f"{counts['seen']} papers seen, {counts['scored']} scored, "
                 f"{counts['posted']} posted, {counts['likes']} likes; LLM "
-                f"{usage.calls} calls, {usage.total_tokens} tokens "
-                f"({usage.cached_tokens} cached), {cost}"
+                f"{usage.calls} calls, {usage.total_tokens} tokens ({usage.cached_tokens} cached)"
             )
+            rows.append((label, format_usd(usage.cost_usd, usage.priced), rest))
+        width = max(len(label) for label, _ in periods)
+        costs = align_usd([cost for _, cost, _ in rows])
+        lines = [
+            f"{lab.ljust(width)} {c} · {rest}"
+            for (lab, _, rest), c in zip(rows, costs, strict=True)
+        ]
         lines.append(await self._learning_line(caller.channel_id, s))
         await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
 
@@ -782,7 +793,7 @@ class Conversation:
             return "LLM share: no digest decided yet"
         return (
             f"LLM share: {latest['share']:.0%} of the latest day ({latest['reason']}); warm-up "
-            f"and widened days in the last 30 digests: {wider}, costing about ${extra:.4f} "
+            f"and widened days in the last 30 digests: {wider}, costing about {format_usd(extra)} "
             "beyond the channel's share"
         )
 

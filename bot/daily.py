@@ -46,6 +46,7 @@ from bot.status import channel_statuses as channel_statuses
 from bot.status import next_post_time as next_post_time
 from bot.store import ChannelRow, Store
 from bot.work import Work
+from scoring.pricing import format_usd
 
 log = logging.getLogger(__name__)
 
@@ -354,7 +355,7 @@ class DailyRunner:
             u = digest.run_usage
             log.info(
                 "scored %s for %s: %d of %d scored, %d selected, %d unscored; "
-                "this run %d calls, %d tokens, $%.4f",
+                "this run %d calls, %d tokens, %s",
                 day,
                 row.id,
                 digest.counts.scored,
@@ -363,7 +364,7 @@ class DailyRunner:
                 digest.counts.unscored,
                 u.calls,
                 u.total_tokens,
-                u.cost_usd,
+                format_usd(u.cost_usd, u.priced),
             )
         return digest
 
@@ -478,12 +479,12 @@ class DailyRunner:
         self._retry.pop(key, None)
         self._rescored[key] = now
         log.info(
-            "posted %s to %s:%s: %d cards, cost so far $%.4f",
+            "posted %s to %s:%s: %d cards, cost so far %s",
             day,
             row.platform,
             row.id,
             len(digest.entries),
-            digest.usage.cost_usd,
+            format_usd(digest.usage.cost_usd, digest.usage.priced),
         )
         if done.recovered:
             log.info("found %d messages posted before a restart", done.recovered)

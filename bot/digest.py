@@ -26,6 +26,8 @@ from bot.models import (
     digest_order,
 )
 from bot.paper_links import code_links, venue
+from scoring.pricing import format_usd
+from scoring.share import LOCAL_ONLY
 
 
 def select(
@@ -106,11 +108,20 @@ def followed_detail(entry: FollowedEntry) -> str:
     return f"{'; '.join(entry.reasons)} · {scored}"
 
 
+LOCAL_ONLY_NOTE = (
+    "Ranked locally only, not scored by an LLM: this channel's LLM share is 0, so no paper was "
+    "sent to the LLM (`settings llm-share 30%` sends the top 30% again)"
+)
+
+
 def share_line(digest: Digest) -> str | None:
-    """The footer line that says what a warm-up or a widened share cost, when there was one."""
+    """The footer line that says what a warm-up or a widened share cost, when there was one,
+    or that the day was ranked locally only (a share of 0)."""
     s = digest.share
     if s is None or s.reason == "base":
         return None
+    if s.reason == LOCAL_ONLY:
+        return LOCAL_ONLY_NOTE
     why = (
         f"warm-up while the ranking learns the criteria ({s.positives} selected LLM verdicts "
         "so far)"
@@ -119,7 +130,7 @@ def share_line(digest: Digest) -> str | None:
     )
     return (
         f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "
-        f"about ${s.extra_usd:.4f} of today's scoring"
+        f"about {format_usd(s.extra_usd)} of today's scoring"
     )
 
 

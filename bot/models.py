@@ -259,3 +259,5 @@ class LocalView:
     verdicts: int = 0
     liked: int = 0
     followed: tuple[FollowedEntry, ...] = ()
+    note: str | None = None
+    """Why no LLM scored the day, when it is not the missing key (the renderers' default)."""

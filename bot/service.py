@@ -63,7 +63,7 @@ from bot.models import (
 from bot.store import Announcement, DigestFrame, Reaction, Store
 from bot.work import Work
 from scoring import ranking, share
-from scoring.pricing import PriceTable
+from scoring.pricing import PriceTable, format_usd
 from scoring.prompt import PROMPT_VERSION
 
 if TYPE_CHECKING:
@@ -574,7 +574,7 @@ def _llm_share(
     return LLMShare(
         round(sent / considered, 4) if considered else chosen.share,
         chosen.base,
-        chosen.reason if extra else "base",
+        chosen.reason if extra or chosen.reason == share.LOCAL_ONLY else "base",
         chosen.positives,
         round(extra_usd, 6),
     )
@@ -595,4 +595,4 @@ async def _nothing() -> None:
 
 
 def _dollars(value: float | None) -> str:
-    return f"${value:,.2f}" if value is not None else "(none)"
+    return format_usd(value) if value is not None else "(none)"

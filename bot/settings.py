@@ -102,7 +102,7 @@ class Settings(BaseModel):
     prices: dict[str, dict[str, float]] = Field(
         default_factory=dict, validation_alias=_env("ARXIV_BOT_PRICES")
     )
-    llm_share: float = Field(0.3, gt=0, le=1, validation_alias=_env("ARXIV_BOT_LLM_SHARE"))
+    llm_share: float = Field(0.3, ge=0, le=1, validation_alias=_env("ARXIV_BOT_LLM_SHARE"))
     llm_min_papers: int = Field(60, ge=0, validation_alias=_env("ARXIV_BOT_LLM_MIN_PAPERS"))
     learning: bool = Field(True, validation_alias=_env("ARXIV_BOT_LEARNING"))
     prompt_examples: int = Field(5, ge=0, le=20, validation_alias=_env("ARXIV_BOT_PROMPT_EXAMPLES"))

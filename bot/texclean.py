@@ -1,10 +1,14 @@
 """Plain unicode text from arXiv's TeX-ish titles, abstracts, names and comments.
 
 This module owns turning strings like ``J\\"org``, ``$\\alpha$-$\\beta$`` or ``S{\\o}ren`` into
-``Jörg``, ``α-β`` and ``Søren``, and stripping the RSS feed's ``arXiv:… Announce Type: …
+``Jörg``, ``α-β`` and ``Søren``, decoding HTML character references (``&lt;``, ``&amp;``,
+sometimes escaped twice on the way), and stripping the RSS feed's ``arXiv:… Announce Type: …
 Abstract:`` prefix. The conversion itself is pylatexenc's; this module only shields the
 characters that TeX reads differently from a person (``%`` starts a comment, ``~`` is a
-non-breaking space, a lone ``$`` opens math, an unknown macro is dropped), so no word is lost.
+non-breaking space, a lone ``$`` opens math, an unknown macro is dropped), so no word is lost,
+and teaches it what arXiv authors write that it does not know: font switches (``{\\em x}``,
+``\\large``) vanish, citations read ``[cit.]``, an author's own macro (``\\ours``) reads as its
+name. No backslash command is left for a reader (`python -m bench.texclean_leftovers` counts).
 
 pylatexenc reads a text one character at a time (about 20 ms for an abstract), so only the
 pieces that carry TeX go to it: a text is cut at the spaces TeX cannot read across (outside
@@ -18,6 +22,8 @@ adapters escape) or raise: every ``str`` comes back as a ``str``.
 from __future__ import annotations
 
 import functools
+import html
+import html.entities
 import logging
 import re
 from typing import Any
@@ -52,11 +58,21 @@ _ESCAPED_LITERALS = frozenset("%&#_$")
 _NEEDS_LATEX = re.compile(r"[\\${}`]|--|''")
 
 # Pandoc's rule for `$` math: the opener is followed by a non-space, the closer preceded by a
-# non-space and not followed by a digit. So "costs $5 and $10" stays text.
+# non-space and not followed by a digit. So "costs $5 and $10" stays text. arXiv authors also
+# write `$\sim$10`, `0.80$\pm$0.02` and `$ O(\epsilon^2) $`: a pair whose inside holds a macro
+# and does not start with a digit is math too (an amount of dollars starts with one).
 _MATH = re.compile(
-    r"\\.|(\$\$(?:\\.|[^$\\])+?\$\$|\$(?![\s$])(?:\\.|[^$\\])*?(?<![\s\\])\$(?!\d))", re.DOTALL
+    r"\\.|(\$\$(?:\\.|[^$\\])+?\$\$"
+    r"|\$(?=[^$]*?\\[A-Za-z])(?![\d$])(?:\\.|[^$\\])+?\$"
+    r"|\$(?![\s$])(?:\\.|[^$\\])*?(?<![\s\\])\$(?!\d))",
+    re.DOTALL,
 )
-_TOKEN = re.compile(r"\\(?:[A-Za-z]+(?P<arg>(?=\{))?|.)?|[%~&#_^$]", re.DOTALL)
+# A `~` touching a macro (`\eg~progress`, `et al.~\cite{x}`) is TeX's tie, a space to a reader;
+# any other `~` is literal (`~5 ms`, a URL's `~user`).
+_TOKEN = re.compile(
+    r"\\(?:[A-Za-z]+(?:(?P<arg>(?=\{))|(?P<tie>~))?|.)?|(?P<lead>~)(?=\\[A-Za-z])|[%~&#_^$]",
+    re.DOTALL,
+)
 _ENVIRONMENT_MACROS = frozenset({"begin", "end"})  # the parser handles these, not the macro table
 
 # Common in arXiv titles yet unknown to pylatexenc 2.11, which would drop them with their text.
@@ -71,9 +87,73 @@ _PLAIN_ARGUMENT_MACROS = (
     "boldsymbol",
     "bm",
 )
+# Declarations that change only how the text looks (`{\em word}`, `\large`, `\left(`): the
+# text after them is kept, the command itself says nothing to a reader.
+# fmt: off
+_SILENT_MACROS = (
+    "em", "it", "bf", "rm", "sc", "tt", "sf", "sl", "up", "md", "normalfont",
+    "bfseries", "itshape", "mdseries", "upshape", "slshape", "scshape",
+    "rmfamily", "sffamily", "ttfamily",
+    "tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE",
+    "huge", "Huge",
+    "noindent", "nonumber", "centering", "displaystyle", "textstyle", "scriptstyle",
+    "limits", "nolimits", "xspace",
+    "left", "right", "middle", "big", "Big", "bigg", "Bigg",
+    "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "Biggl", "Biggr",
+)
+# Citations: pylatexenc writes `<cit.>`, which a renderer escapes to `&lt;cit.>`.
+_CITATION_MACROS = (
+    "cite", "citep", "citet", "citealp", "citealt", "citeauthor", "citeyear", "citenum", "Cite",
+    "parencite", "textcite", "autocite", "footcite",
+)
+# fmt: on
+CITATION = "[cit.]"
+_SYMBOL_MACROS = {
+    "deg": "°",
+    "degC": "°C",
+    "celsius": "°C",
+    "percent": "%",
+    "R": "ℝ",
+    "eg": "e.g.",
+    "ie": "i.e.",
+    "etal": "et al.",
+    "wrt": "w.r.t.",
+    "minute": "min",
+    "second": "s",
+}
+# Macros with arguments, and how each reads.
+_ARGUMENT_MACROS = {
+    "smash": ("{", "%s"),
+    "textsuperscript": ("{", "^%s"),
+    "textsubscript": ("{", "_%s"),
+    "tfrac": ("{{", "%(1)s/%(2)s"),
+    "dfrac": ("{{", "%(1)s/%(2)s"),
+    "binom": ("{{", "C(%(1)s,%(2)s)"),
+    "SI": ("[{{", "%(2)s %(3)s"),
+    "num": ("[{", "%(2)s"),
+    "unicode": ("{", None),  # MathJax's \unicode{x2013}: the character itself, below
+}
+
+
+def _unicode_character(node: Any, l2tobj: Any) -> str:
+    """``\\unicode{x2013}`` (or ``{8211}``) as the character it names; as written if not one."""
+    code = str(l2tobj.nodelist_to_text([node.nodeargd.argnlist[-1]])).strip()
+    try:
+        number = int(code[1:], 16) if code[:1] in "xX" else int(code)
+        return chr(number) if 0 < number < 0x110000 else code
+    except (ValueError, IndexError):
+        return code
+
+
 _EXTRA_TEXT_MACROS = [
     *(MacroTextSpec(name, discard=False) for name in _PLAIN_ARGUMENT_MACROS),
-    MacroTextSpec("xspace", simplify_repl=""),
+    *(MacroTextSpec(name, simplify_repl="") for name in _SILENT_MACROS),
+    *(MacroTextSpec(name, simplify_repl=CITATION) for name in _CITATION_MACROS),
+    *(MacroTextSpec(name, simplify_repl=text) for name, text in _SYMBOL_MACROS.items()),
+    *(
+        MacroTextSpec(name, simplify_repl=repl or _unicode_character)
+        for name, (_, repl) in _ARGUMENT_MACROS.items()
+    ),
 ]
 
 # Cutting a text into pieces pylatexenc can convert one by one.
@@ -83,6 +163,10 @@ _BRACKET_MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)  # \(…\) and
 _ENDS_IN_CONTROL = re.compile(r"\\(?:[A-Za-z]+|[^A-Za-z])?\Z")  # a macro may take what follows
 _CACHED_PIECES = 8192
 
+# A complete HTML character reference; decoded up to this many times (text escaped twice).
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ENTITY_ROUNDS = 3
+
 _ANNOUNCE_PREFIX = re.compile(
     r"\A\s*arXiv:\S+\s+Announce\s+Type:\s*[A-Za-z-]+\s*(?:Abstract:\s*)?", re.IGNORECASE
 )
@@ -90,7 +174,7 @@ _ANNOUNCE_PREFIX = re.compile(
 
 def tex_to_unicode(text: str) -> str:
     """Readable unicode for a TeX-ish arXiv string, whitespace collapsed; never raises."""
-    text = _NONCHARACTERS.sub("", text)
+    text = _NONCHARACTERS.sub("", unescape_entities(text)).replace("<cit.>", CITATION)
     if not _NEEDS_LATEX.search(text):
         return collapse_whitespace(text)
     pieces = (
@@ -139,6 +223,28 @@ def _convert(piece: str) -> str:
     return collapse_whitespace(str(converted).translate(_RESTORE))
 
 
+def unescape_entities(text: str) -> str:
+    """HTML character references decoded: ``&lt;cit.&gt;`` is ``<cit.>``, ``&amp;amp;`` (escaped
+    twice on the way) is ``&``. Only complete references (ending in ``;``) are decoded, so a
+    URL's ``?a=1&reg=2`` or a bare ``AT&T`` keeps its ampersand."""
+    for _ in range(_ENTITY_ROUNDS):
+        if "&" not in text:
+            break
+        decoded = _ENTITY.sub(_decode_reference, text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _decode_reference(match: re.Match[str]) -> str:
+    reference = match.group(0)
+    # html.unescape reads "&notin;" from "&notanentity;": only whole names are decoded
+    if reference[1] != "#" and reference[1:] not in html.entities.html5:
+        return reference
+    return html.unescape(reference)
+
+
 def strip_announce_prefix(description: str) -> str:
     """The abstract of an RSS description, without ``arXiv:<id> Announce Type: <t> Abstract:``."""
     return _ANNOUNCE_PREFIX.sub("", description, count=1)
@@ -170,6 +276,17 @@ def _shield_part(part: str, specials: frozenset[str]) -> str:
 
 def _shield_token(match: re.Match[str], specials: frozenset[str]) -> str:
     token = match.group(0)
+    if match.group("lead") is not None:
+        return " "
+    if match.group("tie") is not None:
+        return _shield_macro(token[:-1], has_argument=False) + " "
+    return _shield_macro(token, has_argument=match.group("arg") is not None, specials=specials)
+
+
+def _shield_macro(
+    token: str, *, has_argument: bool, specials: frozenset[str] = _TEXT_SPECIALS
+) -> str:
+    """A special or macro token as pylatexenc should see it."""
     if not token.startswith("\\"):
         return _PLACEHOLDER[token] if token in specials else token
     name = token[1:]
@@ -178,9 +295,9 @@ def _shield_token(match: re.Match[str], specials: frozenset[str]) -> str:
     if name in _ESCAPED_LITERALS:
         return _PLACEHOLDER[name]
     if name.isalpha() and _is_unknown_macro(name):
-        # pylatexenc silently drops unknown macros: "\ours{} wins" should keep "\ours", and
-        # "\foo{bar}" must not glue into "\foobar".
-        return _PLACEHOLDER["\\"] + name + (" " if match.group("arg") is not None else "")
+        # pylatexenc silently drops unknown macros: an author's "\ours{} wins" should read
+        # "ours wins" (the name is the word), and "\foo{bar}" must not glue into "foobar".
+        return name + (" " if has_argument else "")
     return token
 
 
@@ -209,5 +326,7 @@ def _walker_context() -> Any:
     context = latexwalker.get_default_latex_context_db().filter_context()
     arguments = [macrospec.MacroSpec(name, "{") for name in _PLAIN_ARGUMENT_MACROS]
     arguments.append(macrospec.MacroSpec("href", "{{"))
+    arguments += [macrospec.MacroSpec(name, "*[[{") for name in _CITATION_MACROS]
+    arguments += [macrospec.MacroSpec(name, args) for name, (args, _) in _ARGUMENT_MACROS.items()]
     context.add_context_category("arxiv-bot", macros=arguments, prepend=True)
     return context

@@ -126,6 +126,14 @@ class Work:
                 return done
             return await make()
 
+    async def stop(self) -> None:
+        """Cancel the shared work still in flight in this process and wait until it has let go
+        (leases given back), so nothing runs on after the store and sessions it uses close."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _forget(self, key: str, task: asyncio.Task[object]) -> None:
         if self._inflight.get(key) is task:
             del self._inflight[key]

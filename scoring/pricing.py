@@ -4,12 +4,14 @@ Prices are US dollars per million tokens, as published by OpenAI (list prices, s
 A model missing from the table is costed at zero and marked unpriced, so reports say "price
 unknown" instead of inventing a number. Requests made through the Batch API cost
 `BATCH_DISCOUNT` of the standard prices (OpenAI's batch tier is half price, cached input
-included). This module must not call any API.
+included). It also owns how a dollar amount is written (`format_usd`, `align_usd`): every
+cost the bot shows goes through them. This module must not call any API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.models import Usage
@@ -88,3 +90,32 @@ def _price_from(model: str, fields: Mapping[str, float]) -> Price:
             f"price of {model}: needs numeric 'input' and 'output' (dollars per 1M tokens)"
         ) from None
     return Price(inp, float(fields.get("cached_input", inp)), out)
+
+
+UNPRICED = "n/a"
+"""How a cost reads when the model has no price (never as free)."""
+_SMALLEST_DECIMALS = 6  # a millionth of a dollar; anything smaller reads "<$0.000001"
+
+
+def format_usd(dollars: float | None, priced: bool = True) -> str:
+    """Dollars as every report writes them: cents from a cent up (`$0.01`, `$1,234.50`), two
+    significant digits below a cent (`$0.0020`, `$0.00012`), `$0.00` for nothing, and
+    `n/a` for a model without a price."""
+    if dollars is None or not priced or math.isnan(dollars):
+        return UNPRICED
+    sign, amount = ("-" if dollars < 0 else ""), abs(dollars)
+    if amount == 0 or round(amount, 2) >= 0.01:
+        return f"{sign}${amount:,.2f}"
+    decimals = min(1 - math.floor(math.log10(amount)), _SMALLEST_DECIMALS)
+    if round(amount, decimals) == 0:
+        return f"{sign}<${10.0**-_SMALLEST_DECIMALS:.{_SMALLEST_DECIMALS}f}"
+    return f"{sign}${amount:.{decimals}f}"
+
+
+def align_usd(amounts: Sequence[str]) -> list[str]:
+    """Formatted amounts padded so that, one under the other in a fixed-width font, their
+    decimal points line up (`  $0.01  ` over `  $0.0020` over `$12.50  `)."""
+    parts = [a.partition(".") for a in amounts]
+    left = max((len(whole) for whole, _, _ in parts), default=0)
+    right = max((len(dot + frac) for _, dot, frac in parts), default=0)
+    return [whole.rjust(left) + (dot + frac).ljust(right) for whole, dot, frac in parts]

@@ -395,7 +395,10 @@ def _ordered(
 
 def sent_count(candidates: int, share: float, minimum: int) -> int:
     """How many of a day's candidates go to the LLM: the top `share`, but at least `minimum`
-    (small days are scored whole)."""
+    (small days are scored whole). A share of 0 sends none, whatever the minimum: the channel
+    ranks locally only."""
+    if share <= 0:
+        return 0
     return min(candidates, max(math.ceil(share * candidates - 1e-9), minimum))
 
 

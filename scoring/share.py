@@ -73,13 +73,17 @@ class Yesterday:
         return tail_density >= TAIL_RICHNESS * day_density
 
 
+LOCAL_ONLY = "local"
+"""The reason of a share of 0: the channel ranks locally only and sends nothing to the LLM."""
+
+
 @dataclass(frozen=True, slots=True)
 class ShareDecision:
     """The share of today's ranking sent to the LLM, and why."""
 
     share: float
     base: float
-    reason: str  # "base", "warm-up" or "widened"
+    reason: str  # "base", "warm-up", "widened" or LOCAL_ONLY
     positives: int = 0
     followed: int = 0  # papers sent beyond the share because the channel follows them
 
@@ -105,6 +109,8 @@ class ShareDecision:
                 f"{self.share:.0%} of the day sent to the LLM (the channel's share is "
                 f"{self.base:.0%}): yesterday's picks reached the bottom of what was sent"
             )
+        if self.reason == LOCAL_ONLY:
+            return "nothing sent to the LLM: the channel's share is 0 (ranked locally only)"
         return f"{self.share:.0%} of the day sent to the LLM"
 
 
@@ -134,7 +140,10 @@ def decide_share(
 ) -> ShareDecision:
     """Today's share from the channel's `base` share, the selected verdicts the ranking learns
     from, and yesterday's decided day (None: no earlier day under these criteria). With
-    `adaptive` off, the channel's share as it is."""
+    `adaptive` off, the channel's share as it is. A share of 0 stays 0 ("local"): a channel
+    that ranks locally only is never warmed up or widened into spending."""
+    if base <= 0:
+        return ShareDecision(0.0, 0.0, LOCAL_ONLY, positives)
     if not adaptive:
         return ShareDecision(base, base, "base", positives)
     warm = warmup_share(base, positives)

@@ -4,15 +4,18 @@ OpenAI servers: every command, permissions, shared scoring, explanations and lik
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
 
 from adapters.console import ConsoleAdapter
+from adapters.markdown import render_markdown
 from bot import commands
 from bot.__main__ import open_core
 from bot.commands import CommandError
 from bot.conversation import Caller, Reply
+from bot.likes import who_likes
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, load_labels
 
@@ -92,11 +95,11 @@ async def test_today_posts_the_digest_and_a_second_ask_is_free(
     s = session(core)
     out = await s.say("/arxiv today")
     assert out.startswith("Working on today's digest")
-    assert f"# Personalized Daily ArXiv Papers {DAY}" in out
+    assert f"arXiv digest for {DAY}: 12 selected of 206 announced" in out
     calls = llm.calls
     again = await s.say("/arxiv today")
     assert "Working on" not in again
-    assert f"Papers {DAY}" in again
+    assert f"arXiv digest for {DAY}" in again
     assert llm.calls == calls
 
 
@@ -106,7 +109,7 @@ async def test_channels_with_the_same_criteria_share_one_set_of_llm_calls(
     await session(core, "team-a").say("today")
     calls, feeds = llm.calls, len(arxiv.requests_of("rss"))
     out = await session(core, "team-b").say("today")
-    assert "Total relevant papers: 12" in out
+    assert "12 selected of 206 announced" in out
     assert llm.calls == calls
     assert len(arxiv.requests_of("rss")) == feeds  # the fresh feed is shared too
 
@@ -121,8 +124,9 @@ async def test_channels_with_different_criteria_get_different_digests(
     digest_b = await b.say("today")
     assert llm.calls > calls  # the other criteria are scored once
     assert len(arxiv.requests_of("rss")) == 1  # from one shared ingest
-    assert "Reinforcement learning for robots." in digest_b
-    assert digest_a.split("# Paper Selection")[1] != digest_b.split("# Paper Selection")[1]
+    assert "criteria v1" in digest_a  # the default criteria
+    assert "criteria v2" in digest_b  # the channel's own
+    assert "Reinforcement learning for robots." in await b.say("criteria show 2")
 
 
 # -- criteria --
@@ -256,6 +260,25 @@ async def test_reactions_like_unlike_and_survive_a_restart(
     assert len(mine.splitlines()) == 2
 
 
+async def test_a_paper_liked_by_three_is_listed_once_with_its_count(core: Any) -> None:
+    s = session(core, user="alice")
+    await s.say("today")
+    for user in ("alice", "bob", "carol"):
+        s.adapter.user_id = user
+        await s.say(":react 1 👍")
+    s.adapter.user_id = "bob"
+    await s.say(":react 2 ⭐")
+    s.adapter.user_id = "alice"
+    channel = (await s.say("likes")).splitlines()
+    assert len(channel) == 3  # the heading and two papers, not four likes
+    assert sum("(3 likes: yours and 2 others; " in line for line in channel) == 1
+    assert sum("(1 like; " in line for line in channel) == 1
+    mine = (await s.say("likes me")).splitlines()
+    assert mine[0] == "You liked recently (newest first):"
+    assert len(mine) == 2
+    assert "(3 likes: yours and 2 others; " in mine[1]
+
+
 async def test_reactions_on_other_messages_are_ignored(core: Any) -> None:
     caller = Caller("console", "team-a", "alice")
     assert await core.conversation.react(caller, "not-a-card", "👍", True) is None
@@ -310,6 +333,9 @@ async def test_subscribe_unsubscribe_and_stats(core: Any) -> None:
     assert "30 days:" in stats
     assert "206 papers seen" in stats
     assert "12 posted, 1 likes" in stats
+    periods = [line for line in stats.splitlines() if line.startswith(("today", "7 d", "30 d"))]
+    assert [line.index("$") for line in periods] == [periods[0].index("$")] * 3  # one column
+    assert all(re.search(r"\$\d+\.(\d\d|0\d*[1-9]\d) · ", line) for line in periods)
 
 
 async def test_changes_are_limited_to_admins(
@@ -343,3 +369,43 @@ async def test_subscribing_twice_says_so_and_unsubscribing_when_not_subscribed_t
     assert "Subscribed already" in await s.say("subscribe")
     assert "Unsubscribed" in await s.say("unsubscribe")
     assert "not subscribed" in await s.say("unsubscribe")
+
+
+@pytest.mark.parametrize(
+    ("likers", "shown"),
+    [
+        (["bob"], "1 like"),
+        (["alice"], "1 like: yours"),
+        (["carol", "alice"], "2 likes: yours and 1 other"),
+        (["bob", "carol", "dan"], "3 likes"),
+    ],
+)
+def test_who_likes_counts_and_never_names_others(likers: list[str], shown: str) -> None:
+    assert who_likes(likers, "alice") == shown
+
+
+async def test_today_in_the_console_is_a_page_and_more_turns_it(core: Any) -> None:
+    """`today` used to print the whole markdown report (28,656 characters for this day); the
+    console shows the counts and the first five cards (about 2,150), and `more` the next five."""
+    s = session(core)
+    first = await s.say("today")
+    digest = s.adapter.shown
+    assert digest is not None
+    assert len(digest.entries) == 12
+    assert len(render_markdown(digest)) > 12_000  # what `today` printed before
+    assert len(first) < 3_500
+    assert [n for n in range(1, 13) if f"\n{n:>2}. " in first] == [1, 2, 3, 4, 5]
+    assert first.rstrip().endswith("… 7 more: type `more` (or `more all`)")
+    second = await s.say("more")
+    assert [n for n in range(1, 13) if f"\n{n:>2}. " in "\n" + second] == [6, 7, 8, 9, 10]
+    assert "… 2 more" in second
+    last = await s.say("more all")
+    assert [n for n in range(1, 13) if f"\n{n:>2}. " in "\n" + last] == [11, 12]
+    assert "more:" not in last
+    assert "every card" in await s.say("more")
+    assert "(reacted: " in await s.say(":react 12 👍")  # numbers hold across pages
+    assert "arXiv:" in await s.say("explain 7")
+
+
+async def test_more_before_any_digest_says_what_to_do(core: Any) -> None:
+    assert "`today` shows one" in await session(core).say("more")

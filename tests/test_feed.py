@@ -139,6 +139,23 @@ def test_awkward_abstracts_survive_as_literal_text() -> None:
     )
 
 
+def test_entities_and_font_switches_are_gone_from_a_card() -> None:
+    """A feed escaping `<cit.>` once more than XML needs, and TeX font switches: the stored
+    abstract shows no entity, no `<cit.>` (a renderer would escape it to `&lt;cit.>`) and no
+    backslash."""
+    abstract = (
+        r"Nested {\em Matryoshka SAEs} &lt;cit.&gt; and \citep{x} beat \textit{plain} R&amp;D "
+        r"at 5\deg, \eg~here"
+    )
+    title = r"\emph{Sparse} &amp; {\bf Dense} Autoencoders"
+    feed = parse_feed(rss_feed([_paper("2609.00001", abstract=abstract, title=title)], DAY))
+    paper = feed.items[0].paper
+    assert paper.title == "Sparse & Dense Autoencoders"
+    assert paper.abstract == (
+        "Nested Matryoshka SAEs [cit.] and [cit.] beat plain R&D at 5°, e.g. here"
+    )
+
+
 def test_tex_names_in_creators() -> None:
     creators = r"Pietro Li\`o, J\"org Tiedemann, S{\o}ren Hauberg and Andr\'e Martins"
     feed = parse_feed(rss_feed([_paper("2609.00001", authors=[creators])], DAY))

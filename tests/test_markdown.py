@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from adapters.markdown import money, render_json, render_markdown
+from adapters.markdown import render_json, render_markdown
 from bot.digest import digest_from_json, digest_to_json, select, stage_counts
 from bot.models import (
     Criteria,
@@ -83,13 +83,6 @@ def test_empty_selection_says_so() -> None:
     md = render_markdown(digest())
     assert "No paper met the thresholds today." in md
     assert "Table of contents" not in md
-
-
-def test_money_keeps_small_amounts_honest() -> None:
-    assert money(0.12) == "$0.12"
-    assert money(0.0031) == "$0.0031"
-    assert money(0) == "$0.00"
-    assert money(5, priced=False) == "n/a"
 
 
 def test_json_round_trips() -> None:

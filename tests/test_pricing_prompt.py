@@ -6,7 +6,7 @@ import pytest
 
 from bot.models import Paper
 from scoring import prompt
-from scoring.pricing import PriceTable
+from scoring.pricing import PriceTable, align_usd, format_usd
 
 
 def test_cost_counts_cached_tokens_at_the_cached_price() -> None:
@@ -71,3 +71,34 @@ def test_jsonl_mode_asks_for_the_reference_format() -> None:
     assert '"ARXIVID"' in system
     assert "JSONL" in system
     assert "JSONL" not in prompt.system_message("c", structured=True)
+
+
+@pytest.mark.parametrize(
+    ("dollars", "shown"),
+    [
+        (0, "$0.00"),
+        (0.002, "$0.0020"),  # below a cent: two significant digits
+        (0.0031, "$0.0031"),
+        (0.000123, "$0.00012"),
+        (0.0049999, "$0.0050"),
+        (0.00999, "$0.01"),  # rounds up to a cent: cents
+        (0.01, "$0.01"),
+        (0.126, "$0.13"),
+        (1234.5, "$1,234.50"),
+        (1e-9, "<$0.000001"),
+        (-0.002, "-$0.0020"),
+        (None, "n/a"),
+    ],
+)
+def test_one_money_format(dollars: float | None, shown: str) -> None:
+    assert format_usd(dollars) == shown
+
+
+def test_an_unpriced_model_costs_na_not_zero() -> None:
+    assert format_usd(0.0, priced=False) == "n/a"
+
+
+def test_a_column_of_costs_lines_up_on_the_decimal_point() -> None:
+    column = align_usd([format_usd(0.01), format_usd(0.002), format_usd(12.5), "n/a"])
+    assert column == [" $0.01  ", " $0.0020", "$12.50  ", "n/a     "]
+    assert len({c.index(".") for c in column[:3]}) == 1

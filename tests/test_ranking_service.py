@@ -44,8 +44,8 @@ async def test_only_the_top_of_the_ranking_is_scored_and_counts_say_so(
 ) -> None:
     s = session(core)
     out = await s.say("today")
-    assert "Total arXiv papers: 206" in out
-    assert "Total sent to the LLM: 62 (144 ranked out locally)" in out
+    assert "of 206 announced" in out
+    assert "62 sent to the LLM (144 ranked out locally)" in out
     asked = {pid for batch in llm.asked_ids for pid in batch}
     assert len(asked) == 62
     ranked = await core.store.ranking("team-a", DAY_DATE)
@@ -125,7 +125,7 @@ async def test_an_outage_counts_only_the_papers_sent_as_unscored(
     llm.enqueue(*[ServerError(503)] * 500)
     async with open_core(settings) as core:
         out = await session(core).say("today")
-    assert "Total sent to the LLM: 62 (144 ranked out locally)" in out
+    assert "62 sent to the LLM (144 ranked out locally)" in out
     assert "62 of 62 papers could not be scored; they will be retried on the next run." in out
 
 
@@ -135,7 +135,7 @@ async def test_llm_share_setting(core: Any, llm: FakeOpenAI) -> None:
         "settings llm-share 50% $0.02"
     )
     out = await s.say("today")
-    assert "Total sent to the LLM:" in out
+    assert " sent to the LLM (" in out
     sent = len({pid for batch in llm.asked_ids for pid in batch})
     assert 0 < sent < 103  # the dollar cap trims the 50% share
     assert "a share of the day" in await s.say("settings llm-share lots")

@@ -176,7 +176,7 @@ async def test_today_too_often_is_refused_privately_while_reading_stays_open(
     adapter, _ = console
     await adapter.line("today")
     await adapter.line("today")
-    assert said(adapter).count("# Personalized Daily ArXiv Papers") == 2
+    assert said(adapter).count("arXiv digest for ") == 2
     calls = llm.calls
     await adapter.line("explain 2505.00001")
     assert said(adapter).startswith("Slow down a little: `explain` can run 2 per minute per person")

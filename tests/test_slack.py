@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from adapters.slack import Pacer, SlackAdapter, acked_at_once, web_client
@@ -532,3 +533,16 @@ def test_commands_buttons_and_events_are_acked_before_bolt_dispatches_them() -> 
     # Slack's URL check needs bolt's answer (the challenge) in the response itself
     assert not acked_at_once({"type": "url_verification", "challenge": "c"})
     assert not acked_at_once({"ssl_check": "1"})
+
+
+async def test_the_fake_slack_refuses_what_slack_sdk_refuses_and_fails_the_test() -> None:
+    """Every message posted in any test goes through slack_sdk's block models: one they refuse
+    gets Slack's `invalid_blocks`, and the fake names it when it closes."""
+    fake = await FakeSlack().__aenter__()
+    client = web_client("xoxb-test", fake.api_url)
+    crowded = [{"type": "context", "elements": [{"type": "mrkdwn", "text": "x"}] * 11}]
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        await client.chat_postMessage(channel=CHANNEL, text="t", blocks=crowded)
+    assert fake.messages == []
+    with pytest.raises(AssertionError, match="cannot exceed 10 elements"):
+        await fake.__aexit__(None, None, None)

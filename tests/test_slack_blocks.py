@@ -4,6 +4,7 @@ reaction names."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -24,7 +25,19 @@ from adapters.slack_blocks import (
     slot_of,
     text_message,
 )
-from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds, Usage
+from bot.models import (
+    Criteria,
+    Digest,
+    DigestEntry,
+    LLMShare,
+    Paper,
+    Score,
+    StageCounts,
+    Thresholds,
+    Usage,
+)
+from scoring.share import LOCAL_ONLY
+from tests.fakes.block_kit import block_kit_problems
 
 DAY = date(2025, 5, 2)
 HOSTILE = "<!channel> & <@U0BOSS> ping <https://evil.example|click> *now*"
@@ -61,6 +74,8 @@ def all_texts(blocks: list[dict[str, Any]]) -> str:
 
 
 def check_limits(blocks: list[dict[str, Any]]) -> None:
+    """Our own limits, and slack_sdk's block models (an SDK that tightens a limit fails here)."""
+    assert block_kit_problems(blocks) == []
     assert len(blocks) <= MAX_BLOCKS
     for block in blocks:
         if block["type"] == "header":
@@ -134,8 +149,47 @@ def test_the_parent_lists_counts_top_titles_and_cost() -> None:
 
 def test_a_day_without_papers_is_a_short_note() -> None:
     text, blocks = parent_message(digest())
+    check_limits(blocks)
     assert text.startswith("arXiv digest for 2025-05-02: nothing today")
     assert len(blocks) == 2
+
+
+def test_a_day_ranked_locally_only_says_so_in_slack() -> None:
+    local = replace(digest(), share=LLMShare(0.0, 0.0, LOCAL_ONLY))
+    text, blocks = parent_message(local)
+    check_limits(blocks)
+    assert "Ranked locally only, not scored by an LLM" in all_texts(blocks)
+    assert "nothing today" in text
+
+
+@pytest.mark.parametrize(
+    ("block", "problem"),
+    [
+        ({"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}, "3000"),
+        ({"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}, "150"),
+        ({"type": "context", "elements": [{"type": "mrkdwn", "text": "x"}] * 11}, "10 elements"),
+        ({"type": "no_such_block", "text": "x"}, "not a block type"),
+        ({"type": "header"}, "text attribute must be specified"),
+        ({"type": "carousel"}, "missing 1 required keyword-only argument"),
+        ({"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "colour": "red"}, "changed"),
+    ],
+)
+def test_slack_sdk_models_catch_what_slack_would_refuse(
+    block: dict[str, Any], problem: str
+) -> None:
+    """The check the fake Slack runs on every message: it can fail."""
+    (found,) = block_kit_problems([block])
+    assert problem in found
+
+
+def test_every_message_the_renderers_make_passes_slack_sdk() -> None:
+    entries = tuple(entry(n, title=HOSTILE if n == 1 else "") for n in range(1, 61))
+    messages = [
+        parent_message(digest(*entries, notes=(HOSTILE,)))[1],
+        *(card_message(n, e)[1] for n, e in enumerate(entries, 1)),
+        text_message(HOSTILE * 500)[1],
+    ]
+    assert [block_kit_problems(blocks) for blocks in messages] == [[]] * len(messages)
 
 
 def test_long_replies_are_split_into_sections_and_capped() -> None:

@@ -204,6 +204,30 @@ async def test_posts_likes_and_reactions_since_a_learning_reset(database: str) -
         assert (await store.learning_state("C1")).reset_at is not None
 
 
+async def test_liked_papers_are_listed_once_with_everyone_who_likes_them(database: str) -> None:
+    async with Store.open(database) as store:
+        await store.save_announcements(
+            DAY, CATS, [(paper(f"2505.0000{n}"), AnnounceType.NEW) for n in range(1, 4)]
+        )
+        for user in ("ann", "bob", "cy"):
+            await store.set_like("C1", user, "2505.00001", 1)
+        await store.set_like("C1", "bob", "2505.00002", 1)
+        await store.set_like("C1", "dee", "2505.00003", -1)  # a 👎 is not a like
+        await store.set_like("C2", "ann", "2505.00003", 1)  # another channel
+        liked = await store.liked_papers("C1")
+        assert [(lp.paper.id, sorted(lp.likers)) for lp in liked] == [
+            ("2505.00002", ["bob"]),
+            ("2505.00001", ["ann", "bob", "cy"]),
+        ] or [(lp.paper.id, sorted(lp.likers)) for lp in liked] == [
+            ("2505.00001", ["ann", "bob", "cy"]),
+            ("2505.00002", ["bob"]),
+        ]  # the same second: either order, each paper once
+        ann = await store.liked_papers("C1", "ann")
+        assert [(lp.paper.id, len(lp.likers)) for lp in ann] == [("2505.00001", 3)]
+        assert len(await store.liked_papers("C1", limit=1)) == 1
+        assert await store.liked_papers("C3") == []
+
+
 async def test_a_ranking_set_is_stored_once_and_places_a_paper(database: str) -> None:
     async with Store.open(database) as store:
         first = RankingSet("tfidf-1", ("2505.00003", "2505.00001"), (0.9, 0.412345678))

@@ -59,6 +59,31 @@ async def test_twenty_concurrent_callers_share_one_run_of_a_unit(database: str) 
         assert await store.leases() == []  # given back when done
 
 
+async def test_stop_ends_the_work_a_cancelled_caller_left_running(database: str) -> None:
+    """A caller that gives up (Ctrl-D in the console) leaves the shared work running for others;
+    stopping the process's work cancels it and gives its lease back before the store closes."""
+    started = asyncio.Event()
+
+    async def hang() -> str:
+        started.set()
+        await asyncio.sleep(3600)
+        return "never"
+
+    async def nothing() -> None:
+        return None
+
+    async with Store.open(database) as store:
+        work = Work(store)
+        caller = asyncio.create_task(work.once("ingest:cs.LG", nothing, hang))
+        await started.wait()
+        caller.cancel()
+        await asyncio.gather(caller, return_exceptions=True)
+        assert await work.held("ingest:cs.LG")  # still running for anyone who joins
+        await work.stop()
+        assert not await work.held("ingest:cs.LG")
+        assert await work.leases() == []
+
+
 async def test_a_lease_is_held_by_one_process_and_taken_over_after_it_expires(
     database: str,
 ) -> None:

@@ -66,6 +66,16 @@ class Like:
 
 
 @dataclass(frozen=True, slots=True)
+class LikedPaper:
+    """A paper liked in a channel, once however many liked it: who (newest first) and when
+    it was last liked."""
+
+    paper: Paper
+    likers: tuple[str, ...]
+    last_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class RankingRow:
     """One paper's place in a channel's local ranking of a day."""
 

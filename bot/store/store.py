@@ -39,6 +39,7 @@ from bot.store.records import (
     LearningState,
     Lease,
     Like,
+    LikedPaper,
     RankedDay,
     RankingRow,
     RankingSet,
@@ -791,6 +792,40 @@ class Store:
                 params,
             )
         return [Like(_paper(r), r["liker"], r["liked_at"]) for r in rows]
+
+    async def liked_papers(
+        self, channel_id: str, user_id: str | None = None, limit: int = 15
+    ) -> list[LikedPaper]:
+        """The papers liked in a channel (or by one user), each once, most recently liked
+        first, with everyone in the channel who likes it (newest first)."""
+        mine = "AND user_id = ? " if user_id is not None else ""
+        params: tuple[Any, ...] = (channel_id, *((user_id,) if user_id else ()), limit)
+        async with self._b.read() as db:
+            top = await db.fetchall(
+                "SELECT paper_id, MAX(updated_at) AS last_at FROM likes WHERE channel_id = ? "
+                f"AND value > 0 {mine}GROUP BY paper_id ORDER BY last_at DESC, paper_id LIMIT ?",
+                params,
+            )
+            ids = [str(row[0]) for row in top]
+            marks = ", ".join("?" for _ in ids)
+            who = (
+                await db.fetchall(
+                    "SELECT paper_id, user_id FROM likes WHERE channel_id = ? AND value > 0 "
+                    f"AND paper_id IN ({marks}) ORDER BY updated_at DESC, user_id",
+                    (channel_id, *ids),
+                )
+                if ids
+                else []
+            )
+        likers: dict[str, list[str]] = {}
+        for row in who:
+            likers.setdefault(str(row[0]), []).append(str(row[1]))
+        papers = await self.papers(ids)
+        return [
+            LikedPaper(papers[pid], tuple(likers.get(pid, ())), str(row[1]))
+            for row in top
+            if (pid := str(row[0])) in papers
+        ]
 
     # -- local ranking and learning -----------------------------------------------------------
 

@@ -6,7 +6,10 @@ unchanged: the Web API methods the adapter uses (`auth.test`, `chat.postMessage`
 `chat.postEphemeral`, `conversations.history`/`replies`, `apps.connections.open`), response URLs,
 and a Socket Mode WebSocket that delivers envelopes and collects their acks. It keeps the
 messages it was sent per channel (threads and metadata included), checks Block Kit limits as
-Slack does (`invalid_blocks`), and can be told to answer the next calls with 429 + Retry-After or
+Slack does (`invalid_blocks`) and runs every message's blocks (posted, ephemeral, or sent to a
+response URL) through slack_sdk's own block models (`tests/fakes/block_kit.py`): a message
+they refuse is refused here too, and the test fails when the fake closes, naming the problem.
+It can be told to answer the next calls with 429 + Retry-After or
 a 5xx, or stop listening for a while (`go_offline`, `go_online`). It also builds the signed
 requests Slack would send to an app in HTTP mode.
 
@@ -39,6 +42,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.block_kit import block_kit_problems
 from tests.fakes.loopback import serve
 
 BOT_USER: Final = "UBOTARXIV"
@@ -133,6 +137,7 @@ class FakeSlack:
         self.responses: list[tuple[str, dict[str, Any], float]] = []
         self.socket_acks: list[dict[str, Any]] = []
         self.outside: set[str] = set(outside or ())
+        self.refused_blocks: list[str] = []  # why each refused message was refused
         self._faults: deque[tuple[str | None, Fault]] = deque()
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -217,6 +222,11 @@ class FakeSlack:
             await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        if exc_type is None and self.refused_blocks:
+            raise AssertionError(
+                "Slack would refuse these blocks (slack_sdk's models say so):\n"
+                + "\n".join(self.refused_blocks)
+            )
 
     # -- reachability ---------------------------------------------------------------------------
 
@@ -302,6 +312,8 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         payload = await request.json()
+        if not self._blocks_accepted(payload.get("blocks") or [], "response_url"):
+            return web.Response(status=400, text="invalid_blocks")
         self.responses.append((request.match_info["name"], payload, time.monotonic()))
         self._changed.set()
         return web.Response(text="ok")
@@ -419,7 +431,7 @@ class FakeSlack:
         blocks = _as_json(args.get("blocks")) or []
         if not args.get("text") and not blocks:
             return "no_text"
-        if not blocks_valid(blocks):
+        if not blocks_valid(blocks) or not self._blocks_accepted(blocks, "chat message"):
             return "invalid_blocks"
         return Message(
             channel=channel,
@@ -432,6 +444,11 @@ class FakeSlack:
             unfurl_links=args.get("unfurl_links"),
             unfurl_media=args.get("unfurl_media"),
         )
+
+    def _blocks_accepted(self, blocks: list[dict[str, Any]], where: str) -> bool:
+        problems = block_kit_problems(blocks)
+        self.refused_blocks += [f"{where}: {p}" for p in problems]
+        return not problems
 
     def _post_message(self, args: dict[str, Any]) -> web.Response:
         message = self._new_message(args, None)
