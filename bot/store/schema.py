@@ -10,6 +10,14 @@ PRECISION; tables whose insertion order the store reads (announcements, posted, 
 identity column named `rowid`, so one query reads both. Dates and times stay ISO-8601 TEXT, as
 in SQLite, so comparisons and the store's values are the same on both.
 
+Full-text search is each engine's own: SQLite keeps an FTS5 table (`papers_fts`, rowid = the
+paper's rowid, filled by triggers on `papers`), PostgreSQL a GIN index on the papers' tsvector
+expression (`PG_SEARCH_DOCUMENT`). Both are derived from `papers` and built by the migration
+that adds them, so neither is in `TABLES` (a copy of `papers` fills them again). Both read the
+JSON list of authors as names (`Jörg`, not `J\\u00f6rg`); that is why SQLite's FTS5 table
+keeps its own copy of the text instead of reading `papers` as external content (its `rebuild`
+would read the JSON as it is stored).
+
 This module must not run anything: `bot.store.backend` applies the scripts.
 """
 
@@ -238,6 +246,50 @@ _M006_EVENTS = """
         CREATE INDEX events_seen ON events(seen_at);
 """
 
+_M007_SEARCH_WEEKLY = """
+        CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
+            title, abstract, authors,            -- rowid: the paper's rowid in papers
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER IF NOT EXISTS papers_fts_insert AFTER INSERT ON papers BEGIN
+            INSERT INTO papers_fts (rowid, title, abstract, authors)
+                VALUES (new.rowid, new.title, new.abstract,
+                        (SELECT group_concat(value, ', ') FROM json_each(new.authors)));
+        END;
+        CREATE TRIGGER IF NOT EXISTS papers_fts_delete AFTER DELETE ON papers BEGIN
+            DELETE FROM papers_fts WHERE rowid = old.rowid;
+        END;
+        CREATE TRIGGER IF NOT EXISTS papers_fts_update AFTER UPDATE OF title, abstract, authors
+            ON papers BEGIN
+            DELETE FROM papers_fts WHERE rowid = old.rowid;
+            INSERT INTO papers_fts (rowid, title, abstract, authors)
+                VALUES (new.rowid, new.title, new.abstract,
+                        (SELECT group_concat(value, ', ') FROM json_each(new.authors)));
+        END;
+        DELETE FROM papers_fts;
+        INSERT INTO papers_fts (rowid, title, abstract, authors)
+            SELECT p.rowid, p.title, p.abstract,
+                   (SELECT group_concat(value, ', ') FROM json_each(p.authors))
+            FROM papers p;
+        CREATE TABLE IF NOT EXISTS weekly_posts (
+            channel_id TEXT NOT NULL,
+            week TEXT NOT NULL,                  -- ISO week looked back on, e.g. 2026-W48
+            state TEXT NOT NULL,                 -- posting, posted, quiet (nothing) or missed
+            body TEXT NOT NULL,                  -- JSON: the frozen post (a digest of picks)
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, week)
+        );
+        CREATE TABLE IF NOT EXISTS weekly_messages (
+            channel_id TEXT NOT NULL,
+            week TEXT NOT NULL,
+            slot TEXT NOT NULL,                  -- 'parent' or a paper id
+            message_id TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, week, slot)
+        );
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -245,6 +297,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M004_RANKING,
     _M005_WORK,
     _M006_EVENTS,
+    _M007_SEARCH_WEEKLY,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -479,6 +532,35 @@ _PG006_EVENTS = """
         CREATE INDEX events_seen ON events(seen_at);
 """
 
+PG_SEARCH_DOCUMENT = (
+    "(setweight(to_tsvector('english', title), 'A') || "
+    "setweight(jsonb_to_tsvector('simple', authors::jsonb, '[\"string\"]'), 'A') || "
+    "setweight(to_tsvector('english', abstract), 'B'))"
+)
+"""The text-search document of a paper on PostgreSQL: its GIN index is built on exactly this
+expression, so a query must spell it the same way to use the index."""
+
+_PG007_SEARCH_WEEKLY = f"""
+        CREATE INDEX IF NOT EXISTS papers_search ON papers USING GIN ({PG_SEARCH_DOCUMENT});
+        CREATE TABLE IF NOT EXISTS weekly_posts (
+            channel_id TEXT NOT NULL,
+            week TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, week)
+        );
+        CREATE TABLE IF NOT EXISTS weekly_messages (
+            channel_id TEXT NOT NULL,
+            week TEXT NOT NULL,
+            slot TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, week, slot)
+        );
+"""
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -486,6 +568,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG004_RANKING,
     _PG005_WORK,
     _PG006_EVENTS,
+    _PG007_SEARCH_WEEKLY,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 
@@ -511,6 +594,8 @@ TABLES: tuple[str, ...] = (
     "ranking_sets",
     "work",
     "events",
+    "weekly_posts",
+    "weekly_messages",
 )
 """Every table of the current schema, each after the tables it references (copy order)."""
 
