@@ -151,6 +151,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "papers": [_entry_json(e) for e in digest.entries],
         "more_like_liked": [_entry_json(e) for e in digest.more_like],
         "llm_share": asdict(digest.share) if digest.share is not None else None,
+        **({"week": digest.week} if digest.week else {}),
     }
 
 
@@ -171,6 +172,7 @@ def digest_from_json(data: Mapping[str, Any]) -> Digest:
         notes=tuple(data["notes"]),
         more_like=tuple(_entry_from_json(e) for e in data.get("more_like_liked", ())),
         share=LLMShare(**data["llm_share"]) if data.get("llm_share") else None,
+        week=str(data.get("week") or ""),
     )
 
 

@@ -214,6 +214,9 @@ class Digest:
     more_like: tuple[DigestEntry, ...] = ()
     """"More like what you liked": papers just under the thresholds the taste ranks highest."""
     share: LLMShare | None = None
+    week: str = ""
+    """Set on the weekly post (`bot.weekly`): the ISO week it looks back on, e.g. 2026-W48;
+    `day` is then the Sunday before that week, a day no daily digest has."""
 
 
 def digest_order(entry: DigestEntry) -> tuple[int, int, int, str]:

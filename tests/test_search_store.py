@@ -17,7 +17,9 @@ DAY = date(2025, 5, 2)
 CATS = "cs.LG+cs.AI"
 
 
-def paper(pid: str, title: str, abstract: str, authors: tuple[str, ...] = ("Ada Lovelace",)) -> Paper:
+def paper(
+    pid: str, title: str, abstract: str, authors: tuple[str, ...] = ("Ada Lovelace",)
+) -> Paper:
     return Paper(pid, title, abstract, authors, ("cs.LG",))
 
 
@@ -118,7 +120,12 @@ async def test_a_replaced_paper_is_found_by_its_new_words(database: str) -> None
     await stored(database)
     async with Store.open(database) as store:
         newer = Paper(
-            "2505.00002", "Protein Folding Revisited", "Nothing else.", ("A",), ("cs.LG",), version=2
+            "2505.00002",
+            "Protein Folding Revisited",
+            "Nothing else.",
+            ("A",),
+            ("cs.LG",),
+            version=2,
         )
         assert await store.apply_replacements([newer]) == 1
     assert await found(database, "protein folding") == ["2505.00002"]
@@ -131,7 +138,8 @@ async def test_the_channel_s_newest_criteria_score_comes_with_a_result(database:
         old = await store.criteria("old criteria")
         new = await store.criteria("new criteria")
         await store.set_channel_criteria("C1", old, "me")
-        assert old.id is not None and new.id is not None
+        assert old.id is not None
+        assert new.id is not None
         await store.save_scores(
             [Score("2505.00001", 3, 3, "meh")], ScoreKey(old.id, "m", "1"), Usage(), DAY
         )
