@@ -163,3 +163,32 @@ async def test_migrate_db_fills_the_search_index_of_the_copy(tmp_path: object) -
     await stored(source)
     await copy_database(parse_database(source), parse_database(target))
     assert await found(target, "sparse experts") == await found(source, "sparse experts")
+
+
+async def real_day_results(database: str, queries: list[str]) -> list[list[str]]:
+    from tests.fakes.synth import load_eval_day
+
+    day = [
+        Paper(str(p["id"]), str(p["title"]), str(p["abstract"]), tuple(p["authors"]), ("cs.LG",))
+        for p in load_eval_day("2025-05-02")
+    ]
+    async with Store.open(database) as store:
+        await store.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in day])
+        return [[p.id for p in await store.search_papers(query_words(q), 5)] for q in queries]
+
+
+QUERIES = ["sparse attention", "language models reasoning", "diffusion", "graph neural network"]
+
+
+async def test_both_engines_rank_a_real_day_alike(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.conftest import fresh_postgres
+
+    sqlite = await real_day_results(str(Path(str(tmp_path)) / "s.sqlite3"), QUERIES)
+    async with fresh_postgres() as url:
+        postgres = await real_day_results(url, QUERIES)
+    for query, lite, pg in zip(QUERIES, sqlite, postgres, strict=True):
+        assert lite, query
+        assert lite[0] in pg[:3] or pg[0] in lite[:3], (query, lite, pg)  # the best agree
+        assert len(set(lite) & set(pg)) >= min(len(lite), len(pg)) // 2, (query, lite, pg)
