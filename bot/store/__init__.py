@@ -7,6 +7,7 @@ of `Store`; callers import from here (`from bot.store import Store, Lease, ...`)
     schema.py   the numbered migrations, one script per dialect
     backend.py  the two engines (aiosqlite, asyncpg): transactions, placeholders, migrating once
     store.py    the bot's queries, the same text on both engines
+    fulltext.py full-text search of the papers, the one query each engine writes its own way
     records.py  the value types the queries return
     copy.py     copying a whole database to another (`arxiv-bot migrate-db`)
 
