@@ -90,6 +90,11 @@ class Lookups:
     async def search(self, channel_id: str, text: str) -> str:
         """The stored papers with every word of `text`, best first, as a reply."""
         words = query_words(text)
+        if not words and re.search(r"\w", text):
+            raise BotError(
+                "nothing to search for: those words are in nearly every paper; add a "
+                "distinctive one, e.g. `/arxiv search sparse attention`"
+            )
         if not words:
             raise BotError(
                 "nothing to search for: give some words, e.g. `/arxiv search sparse attention`"

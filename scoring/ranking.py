@@ -238,18 +238,17 @@ async def similarities_off_loop(query: str, texts: Sequence[str]) -> list[float]
 
 
 def similarities(query: str, texts: Sequence[str]) -> list[float]:
-    """How close each text is to `query` (cosine, 0 to 1) in the ranking's word space: tf-idf
-    of words and word pairs (sublinear tf, English stop words dropped) fitted on the texts and
-    the query together, so a word most papers share counts for little."""
+    """How close each text is to `query` (cosine, 0 to 1) in the word space of the criteria
+    similarity: tf-idf of words (sublinear tf, English stop words dropped) fitted on the texts
+    and the query together, so a word most papers share counts for little. Words alone, not
+    word pairs: a week of papers (about 7,000) takes under two seconds instead of seven."""
     import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     if not texts:
         return []
-    vectorizer = TfidfVectorizer(
-        sublinear_tf=True, stop_words="english", ngram_range=(1, 2), dtype=np.float64
-    )
+    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float64)
     try:
         matrix = csr_matrix(vectorizer.fit_transform([query, *texts]))
     except ValueError:  # nothing but stop words

@@ -192,3 +192,10 @@ async def test_both_engines_rank_a_real_day_alike(tmp_path: object) -> None:
         assert lite, query
         assert lite[0] in pg[:3] or pg[0] in lite[:3], (query, lite, pg)  # the best agree
         assert len(set(lite) & set(pg)) >= min(len(lite), len(pg)) // 2, (query, lite, pg)
+
+
+async def test_common_words_are_left_out_on_both_engines(database: str) -> None:
+    await stored(database)
+    assert query_words("the Protein of Design") == ["protein", "design"]
+    assert await found(database, "the protein of design") == ["2505.00002"]
+    assert query_words("of the and") == []

@@ -10,13 +10,14 @@ PRECISION; tables whose insertion order the store reads (announcements, posted, 
 identity column named `rowid`, so one query reads both. Dates and times stay ISO-8601 TEXT, as
 in SQLite, so comparisons and the store's values are the same on both.
 
-Full-text search is each engine's own: SQLite keeps an FTS5 table (`papers_fts`, rowid = the
-paper's rowid, filled by triggers on `papers`), PostgreSQL a GIN index on the papers' tsvector
-expression (`PG_SEARCH_DOCUMENT`). Both are derived from `papers` and built by the migration
-that adds them, so neither is in `TABLES` (a copy of `papers` fills them again). Both read the
-JSON list of authors as names (`Jörg`, not `J\\u00f6rg`); that is why SQLite's FTS5 table
-keeps its own copy of the text instead of reading `papers` as external content (its `rebuild`
-would read the JSON as it is stored).
+Full-text search is each engine's own, in a table named `papers_fts` on both, filled by
+triggers on `papers` and back-filled by the migration that adds it: on SQLite an FTS5 table
+(rowid = the paper's rowid), on PostgreSQL each paper's weighted `tsvector` under a GIN index
+(stored, so ranking a match reads it instead of parsing the abstract again). Being derived from
+`papers`, it is not in `TABLES` (a copy of `papers` fills it again). Both read the JSON list of
+authors as names (`Jörg`, not `J\\u00f6rg`); that is why SQLite's FTS5 table keeps its own copy
+of the text instead of reading `papers` as external content (its `rebuild` would read the JSON
+as it is stored).
 
 This module must not run anything: `bot.store.backend` applies the scripts.
 """
@@ -532,16 +533,36 @@ _PG006_EVENTS = """
         CREATE INDEX events_seen ON events(seen_at);
 """
 
-PG_SEARCH_DOCUMENT = (
-    "(setweight(to_tsvector('english', title), 'A') || "
-    "setweight(jsonb_to_tsvector('simple', authors::jsonb, '[\"string\"]'), 'A') || "
-    "setweight(to_tsvector('english', abstract), 'B'))"
-)
-"""The text-search document of a paper on PostgreSQL: its GIN index is built on exactly this
-expression, so a query must spell it the same way to use the index."""
+
+def _pg_search_document(row: str) -> str:
+    """The text-search document of a paper on PostgreSQL (`row` is `NEW` in the trigger, the
+    table's name in the back-fill): title and authors weigh A, the abstract B."""
+    return (
+        f"setweight(to_tsvector('english', {row}.title), 'A') || "
+        f"setweight(jsonb_to_tsvector('simple', {row}.authors::jsonb, '[\"string\"]'), 'A') || "
+        f"setweight(to_tsvector('english', {row}.abstract), 'B')"
+    )
+
 
 _PG007_SEARCH_WEEKLY = f"""
-        CREATE INDEX IF NOT EXISTS papers_search ON papers USING GIN ({PG_SEARCH_DOCUMENT});
+        CREATE TABLE IF NOT EXISTS papers_fts (
+            paper_id TEXT PRIMARY KEY REFERENCES papers(id) ON DELETE CASCADE,
+            document TSVECTOR NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS papers_fts_document ON papers_fts USING GIN (document);
+        CREATE OR REPLACE FUNCTION papers_fts_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO papers_fts (paper_id, document)
+                VALUES (NEW.id, {_pg_search_document("NEW")})
+                ON CONFLICT (paper_id) DO UPDATE SET document = excluded.document;
+            RETURN NEW;
+        END $$;
+        DROP TRIGGER IF EXISTS papers_fts_sync ON papers;
+        CREATE TRIGGER papers_fts_sync AFTER INSERT OR UPDATE OF title, abstract, authors
+            ON papers FOR EACH ROW EXECUTE FUNCTION papers_fts_sync();
+        INSERT INTO papers_fts (paper_id, document)
+            SELECT id, {_pg_search_document("papers")} FROM papers
+            ON CONFLICT (paper_id) DO NOTHING;
         CREATE TABLE IF NOT EXISTS weekly_posts (
             channel_id TEXT NOT NULL,
             week TEXT NOT NULL,
