@@ -593,7 +593,8 @@ def arxiv_group() -> app_commands.Group:
     @group.command(name="settings", description="Show or change this channel's settings")
     @app_commands.describe(
         action="show (default) or the setting to change",
-        value="e.g. 'relevance 7', '08:30 Europe/Berlin', 'cs.CL,cs.LG', 'off', '30% $0.05'",
+        value="e.g. 'relevance 7', '08:30 Europe/Berlin', 'cs.CL,cs.LG', 'off', '30% $0.05', "
+        "'on friday 16:00'",
     )
     async def settings(
         interaction: discord.Interaction[Any],
@@ -605,6 +606,7 @@ def arxiv_group() -> app_commands.Group:
             "cross-lists",
             "llm-share",
             "learning",
+            "weekly",
             "reset",
         ] = "show",
         value: str | None = None,
@@ -648,6 +650,21 @@ def arxiv_group() -> app_commands.Group:
     @group.command(name="unsubscribe", description="Stop the daily post here")
     async def unsubscribe(interaction: discord.Interaction[Any]) -> None:
         await run(interaction, "unsubscribe")
+
+    @group.command(name="search", description="Stored papers with all these words, best first")
+    @app_commands.describe(value="words of the title, abstract or authors")
+    async def search(interaction: discord.Interaction[Any], value: str) -> None:
+        await run(interaction, "search", value=value)
+
+    @group.command(name="day", description="A stored day's digest again, from the store")
+    @app_commands.describe(value="the day, YYYY-MM-DD")
+    async def day(interaction: discord.Interaction[Any], value: str) -> None:
+        await run(interaction, "day", value=value)
+
+    @group.command(name="similar", description="The closest papers of the last stored days")
+    @app_commands.describe(value="arXiv id or link (e.g. 2505.00326) or card number")
+    async def similar(interaction: discord.Interaction[Any], value: str) -> None:
+        await run(interaction, "similar", value=value)
 
     @group.command(name="help", description="Every /arxiv command")
     async def help_(interaction: discord.Interaction[Any]) -> None:

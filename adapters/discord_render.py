@@ -64,7 +64,7 @@ _CODE_FENCE: Final = re.compile(r"`{3,}")
 _BLOCK_START: Final = re.compile(r"^([ \t]*)(#{1,3}[ \t]|-#[ \t]|>)", re.MULTILINE)
 
 # Commands whose answer is meant for the whole channel; everything else answers privately.
-_PUBLIC_COMMANDS: Final = frozenset({"today", "today repost", "criteria preview"})
+_PUBLIC_COMMANDS: Final = frozenset({"today", "today repost", "criteria preview", "day"})
 
 
 # -- text ----------------------------------------------------------------------------------------
@@ -130,12 +130,16 @@ def card_footer(entry: DigestEntry, day: date) -> str:
 def thread_name(digest: Digest) -> str:
     """The name of the thread holding a digest's cards."""
     n = len(digest.entries)
+    if digest.week:
+        return clip(f"The week's best · {digest.week}", THREAD_NAME_CHARS)
     return clip(f"arXiv {digest.day.isoformat()} · {n} paper{'s' if n != 1 else ''}", 100)
 
 
 def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
     """The summary message: counts, the top titles, the LLM cost; `daily` marks the scheduled
     post (only those are found again by `recover`)."""
+    if digest.week:
+        return weekly_embed(digest)
     c, t = digest.counts, digest.thresholds
     lines = [
         f"**{c.selected}** of {c.considered} papers met relevance ≥ {t.relevance} and "
@@ -217,6 +221,20 @@ def code_field(p: Paper) -> str | None:
             break
         value = candidate
     return value or None
+
+
+def weekly_embed(digest: Digest) -> discord.Embed:
+    """The weekly post's summary message: the most-liked and the unnoticed papers of the week
+    (the digest's notes), footed like a daily parent of its key day so `recover` finds it."""
+    lines = [inert(note) for note in digest.notes]
+    lines += ["", "One card per paper in the thread: react 👍 to like, press Explain for why."]
+    embed = discord.Embed(
+        title=clip(f"The week's best · {digest.week}", EMBED_TITLE_CHARS),
+        description=clip("\n".join(lines), EMBED_DESCRIPTION_CHARS),
+        colour=CARD_COLOUR,
+    )
+    embed.set_footer(text=daily_footer(digest.day))
+    return embed
 
 
 def card_embed(digest: Digest, entry: DigestEntry, number: int) -> discord.Embed:
@@ -328,6 +346,8 @@ def command_text(subcommand: str, options: Mapping[str, object]) -> str:
         return f"unfollow {_option(options, 'number')}".strip()
     if subcommand == "likes":
         return "likes me" if _option(options, "whose") == "me" else "likes"
+    if subcommand in ("search", "day", "similar"):
+        return f"{subcommand} {value}".strip()
     return subcommand
 
 

@@ -192,6 +192,8 @@ def cost_line(digest: Digest) -> str:
 def parent_message(digest: Digest) -> tuple[str, list[Block]]:
     """The day's summary message: date, counts, the top titles and the cost line; a day with
     no selected paper gets a short 'nothing today' note."""
+    if digest.week:
+        return weekly_parent_message(digest)
     title = f"arXiv digest for {digest.day.isoformat()}"
     if not digest.entries:
         c = digest.counts
@@ -230,6 +232,16 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
     fallback = f"{title}: {digest.counts.selected} papers selected — " + "; ".join(
         " ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]
     )
+    return fallback_text(fallback), blocks
+
+
+def weekly_parent_message(digest: Digest) -> tuple[str, list[Block]]:
+    """The weekly post's summary message: the week, then which papers were most liked and
+    which scored best without a reaction (`bot.weekly` writes them as the digest's notes)."""
+    title = f"The week's best · {digest.week}"
+    blocks = [_header(title), *[_section(inline(note)) for note in digest.notes[:3]]]
+    blocks.append(_context("one paper per reply in the thread ↓ · react 👍 to like"))
+    fallback = f"{title}: " + " ".join(digest.notes)
     return fallback_text(fallback), blocks
 
 

@@ -6,6 +6,7 @@ overrides against the defaults. Storage of the overrides is the store's job.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, replace
 from datetime import time
@@ -22,6 +23,8 @@ from scoring.pricing import format_usd
 # re.ASCII: `\d` alone also matches other scripts' digits, which the grammar does not accept
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 _ON = {"on", "yes", "true", "1"}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEFAULT_WEEKLY = (4, "16:00")  # Friday afternoon, when `weekly on` names no day or time
 _OFF = {"off", "no", "false", "0"}
 
 
@@ -43,6 +46,8 @@ class ChannelSettings:
     llm_dollars: float | None = None
     learning: bool = True
     prompt_examples: int = 5  # bot-wide (ARXIV_BOT_PROMPT_EXAMPLES), not set per channel
+    weekly_day: int | None = None  # the weekly post's weekday (0 = Monday); None: off
+    weekly_time: time = time(16, 0)  # its local time, in `timezone`
 
     @classmethod
     def defaults(cls, settings: Settings) -> ChannelSettings:
@@ -86,6 +91,11 @@ class ChannelSettings:
             s = replace(s, llm_dollars=None if dollars is None else float(dollars))
         if "learning" in overrides:
             s = replace(s, learning=bool(overrides["learning"]))
+        if "weekly_day" in overrides:
+            day = overrides["weekly_day"]
+            s = replace(s, weekly_day=None if day is None else int(day))
+        if "weekly_time" in overrides:
+            s = replace(s, weekly_time=time.fromisoformat(overrides["weekly_time"]))
         return s
 
     def llm_budget_text(self) -> str:
@@ -108,8 +118,16 @@ class ChannelSettings:
                 f"daily post: {self.post_time.strftime('%H:%M')} {self.timezone}",
                 f"sent to the LLM: {self.llm_budget_text()}",
                 f"learning from likes: {'on' if self.learning else 'off'}",
+                f"weekly post: {self.weekly_text()}",
             ]
         )
+
+    def weekly_text(self) -> str:
+        """When the week's best is posted, in words."""
+        if self.weekly_day is None:
+            return "off"
+        day = WEEKDAYS[self.weekly_day].capitalize()
+        return f"{day} {self.weekly_time.strftime('%H:%M')} {self.timezone}"
 
 
 def threshold_change(arg: str) -> dict[str, Any]:
@@ -207,3 +225,36 @@ def learning_change(arg: str) -> dict[str, Any]:
     if word not in _ON | _OFF:
         raise SettingError("say `learning on`, `learning off` or `learning reset`")
     return {"learning": word in _ON}
+
+
+def weekly_change(arg: str, current: ChannelSettings) -> dict[str, Any]:
+    """`on [day] [HH:MM]` (either order; what is not given stays as it was, or Friday 16:00)
+    or `off` as overrides of the weekly post."""
+    words = arg.lower().split()
+    if words == ["off"] or (words and words[0] in _OFF and len(words) == 1):
+        return {"weekly_day": None}
+    if not words or words[0] not in _ON or len(words) > 3:
+        raise SettingError(
+            "say `weekly on [day HH:MM]` (e.g. `weekly on friday 16:00`) or `weekly off`"
+        )
+    day = current.weekly_day if current.weekly_day is not None else DEFAULT_WEEKLY[0]
+    at = current.weekly_time.strftime("%H:%M") if current.weekly_day is not None else None
+    for word in words[1:]:
+        match = _TIME.match(word)
+        if match:
+            at = f"{int(match.group(1)):02d}:{match.group(2)}"
+        elif ":" in word or word[:1].isdigit():
+            raise SettingError(f"{word[:20]!r} is not a time: give a 24-hour time such as 16:00")
+        else:
+            day = _weekday(word)
+    return {"weekly_day": day, "weekly_time": at or DEFAULT_WEEKLY[1]}
+
+
+def _weekday(word: str) -> int:
+    """A day name (or its first three letters) as 0 = Monday ... 6 = Sunday."""
+    for n, name in enumerate(WEEKDAYS):
+        if word in (name, name[:3]):
+            return n
+    close = difflib.get_close_matches(word, WEEKDAYS, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else " (monday … sunday)"
+    raise SettingError(f"{word[:20]!r} is not a day of the week{hint}")

@@ -255,11 +255,46 @@ COMMANDS: tuple[CommandSpec, ...] = (
         changes_channel=True,
     ),
     CommandSpec(
+        "settings weekly",
+        "settings weekly on [day HH:MM] | off",
+        "post the week's most-liked and best unnoticed papers here once a week (in the "
+        "channel's time zone)",
+        ("settings weekly on friday 16:00", "settings weekly on", "settings weekly off"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
         "settings reset",
         "settings reset",
         "back to the bot's default settings",
         ("settings reset",),
         changes_channel=True,
+    ),
+    CommandSpec(
+        "search",
+        "search <words>",
+        "stored papers with all these words in title, abstract or authors, best first, with "
+        "this channel's scores",
+        ("search sparse mixture of experts", "search Lovelace diffusion"),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "day",
+        "day <YYYY-MM-DD>",
+        "a stored day's digest shown again, from the store (no LLM, no arXiv)",
+        ("day 2025-05-02",),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "similar",
+        "similar <arXiv id | link | card number>",
+        "the closest papers of the last 7 stored days, by the local ranking's text model",
+        ("similar 2505.00326", "similar 3"),
+        takes_arg=True,
+        arg_required=True,
     ),
     CommandSpec(
         "stats",

@@ -26,6 +26,7 @@ from bot.channels import (
     llm_share_change,
     threshold_change,
     time_change,
+    weekly_change,
 )
 from bot.commands import Command
 from bot.criteria_topics import add_topic, change_summary, remove_topic, topics
@@ -42,6 +43,7 @@ from bot.likes import likes_text
 from bot.models import Criteria, Digest, DigestEntry, ScoreKey
 from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
+from bot.search import Lookups
 from bot.service import FEED_FRESH_FOR, DigestService
 from bot.store import Store
 from scoring import ranking
@@ -112,7 +114,7 @@ class ConversationConfig:
 
 
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
-COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain"})
+COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "day", "similar"})
 
 
 class Conversation:
@@ -133,6 +135,7 @@ class Conversation:
         self._config = config
         self._limiter = limiter or RateLimiter()
         self._follows = follow_commands.FollowCommands(store)
+        self._lookups = Lookups(store, service)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -238,6 +241,7 @@ class Conversation:
             "settings reset": self._settings_reset,
             "stats": self._stats,
             "help": self._help,
+            **self._lookback_handlers(),
         }
         await handlers[command.name](caller, command.arg, respond)
 
@@ -812,6 +816,36 @@ class Conversation:
             f"learning from likes: learned from {state.learned_from} likes and {verdicts}; "
             f"{measured}"
         )
+
+    # -- search, past days, more like this, the weekly post (bot.search, bot.channels) -----
+
+    def _lookback_handlers(self) -> dict[str, Callable[[Caller, str, Respond], Awaitable[None]]]:
+        return {
+            "search": self._search,
+            "day": self._day,
+            "similar": self._similar,
+            "settings weekly": self._settings_weekly,
+        }
+
+    async def _search(self, caller: Caller, arg: str, respond: Respond) -> None:
+        await respond(Reply(await self._lookups.search(caller.channel_id, arg)))
+
+    async def _day(self, caller: Caller, arg: str, respond: Respond) -> None:
+        digest = await self._lookups.day(caller.channel_id, await self._options(caller), arg)
+        await respond(Reply(f"arXiv digest for {digest.day}", ephemeral=False, digest=digest))
+
+    async def _similar(self, caller: Caller, arg: str, respond: Respond) -> None:
+        options = await self._options(caller)
+        text = await self._lookups.similar(caller.channel_id, options, paper_reference(arg))
+        await respond(Reply(text))
+
+    async def _settings_weekly(self, caller: Caller, arg: str, respond: Respond) -> None:
+        current = await self.channel_settings(caller.channel_id, caller.platform)
+        change = weekly_change(arg, current)
+        await self._settings_change(caller, change, respond)
+        row = await self._store.channel(caller.channel_id, caller.platform)
+        if change.get("weekly_day") is not None and not row.subscribed:
+            await respond(Reply("The weekly post comes with the daily one: `/arxiv subscribe`."))
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))

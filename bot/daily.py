@@ -45,6 +45,7 @@ from bot.status import SettingsOf as SettingsOf
 from bot.status import channel_statuses as channel_statuses
 from bot.status import next_post_time as next_post_time
 from bot.store import ChannelRow, Store
+from bot.weekly import WeeklyPoster
 from bot.work import Work
 from scoring.pricing import format_usd
 
@@ -152,6 +153,7 @@ class DailyRunner:
         self.last_tick: datetime | None = None
         self._stopping = False
         self._current: asyncio.Task[None] | None = None
+        self._weekly = WeeklyPoster(store, delivery, self._work, catch_up=catch_up)
 
     # -- the one entry point ----------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class DailyRunner:
                 by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
             await _all(self._refresh_feed(key, members, now) for key, members in by_key.items())
             await self._each(channels, lambda row, settings: self._serve_or_say(row, settings, now))
+            await self._each(channels, lambda row, settings: self._weekly.serve(row, settings, now))
             await self._prune(now)
             self.last_tick = now
 

@@ -91,6 +91,11 @@ class Delivery:
                 f"no {name} adapter is running (set its token to post there)"
             ) from None
 
+    async def turn(self) -> None:
+        """Wait for the next slot under the bot-wide ceiling (for posts made elsewhere, such
+        as the weekly post)."""
+        await self._ceiling.wait()
+
     @property
     def platforms(self) -> tuple[str, ...]:
         """Names of the platforms this delivery can post to."""

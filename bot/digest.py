@@ -191,6 +191,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "more_like_liked": [_entry_json(e) for e in digest.more_like],
         "llm_share": asdict(digest.share) if digest.share is not None else None,
         "followed": [_followed_json(f) for f in digest.followed],
+        **({"week": digest.week} if digest.week else {}),
     }
 
 
@@ -212,6 +213,7 @@ def digest_from_json(data: Mapping[str, Any]) -> Digest:
         more_like=tuple(_entry_from_json(e) for e in data.get("more_like_liked", ())),
         share=LLMShare(**data["llm_share"]) if data.get("llm_share") else None,
         followed=tuple(_followed_from_json(f) for f in data.get("followed", ())),
+        week=str(data.get("week") or ""),
     )
 
 

@@ -218,6 +218,9 @@ class Digest:
     followed: tuple[FollowedEntry, ...] = ()
     """Papers of the day by a followed author or matching a followed keyword, with why; shown
     whatever their score (`score` is None for a paper the LLM did not see)."""
+    week: str = ""
+    """Set on the weekly post (`bot.weekly`): the ISO week it looks back on, e.g. 2026-W48;
+    `day` is then the Sunday before that week, a day no daily digest has."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 - `fetch`: after arXiv rebuilds its feed (00:30 US Eastern, Monday–Friday), fetch and score.
 - `post:<channel>`: one cron job per subscribed channel at its local post time, in its time zone.
 - `retry`: every few minutes, retry outages and late deliveries (and catch up after a restart).
+- `weekly:<channel>`: one cron job per channel with a weekly post, at its weekly moment.
 - `sync`: every minute, make the channel jobs match the store, so a new subscription or a changed
   post time takes effect without a restart.
 
@@ -16,6 +17,7 @@ This module must not import a platform SDK.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.channels import ChannelSettings
 from bot.daily import EASTERN, FEED_READY, DailyRunner, SettingsOf
-from bot.store import Store
+from bot.store import ChannelRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,21 @@ def post_trigger(settings: ChannelSettings) -> CronTrigger:
     return CronTrigger(
         hour=settings.post_time.hour, minute=settings.post_time.minute, timezone=settings.timezone
     )
+
+
+def weekly_triggers(rows: Sequence[ChannelRow], settings_of: SettingsOf) -> dict[str, CronTrigger]:
+    """`weekly:<channel>` at each channel's weekly moment, for channels that have one."""
+    out: dict[str, CronTrigger] = {}
+    for row in rows:
+        s = settings_of(row)
+        if s.weekly_day is not None:
+            out[f"weekly:{row.id}"] = CronTrigger(
+                day_of_week=s.weekly_day,
+                hour=s.weekly_time.hour,
+                minute=s.weekly_time.minute,
+                timezone=s.timezone,
+            )
+    return out
 
 
 class DailyScheduler:
@@ -114,6 +131,7 @@ class DailyScheduler:
             log.exception("could not read subscriptions; keeping the current schedule")
             return
         wanted = {f"post:{row.id}": post_trigger(self._settings_of(row)) for row in rows}
+        wanted.update(weekly_triggers(rows, self._settings_of))
         for job_id in set(self._channel_jobs) - set(wanted):
             self._scheduler.remove_job(job_id)
             del self._channel_jobs[job_id]

@@ -248,6 +248,33 @@ def _cancel_submitted(task: asyncio.Future[Future[Any]]) -> None:
         task.result().cancel()
 
 
+async def similarities_off_loop(query: str, texts: Sequence[str]) -> list[float]:
+    """`similarities`, computed in the ranking worker like `rank_off_loop`."""
+    if not texts:
+        return []
+    return await asyncio.wrap_future(_WORKER.submit(similarities, query, list(texts)))
+
+
+def similarities(query: str, texts: Sequence[str]) -> list[float]:
+    """How close each text is to `query` (cosine, 0 to 1) in the word space of the criteria
+    similarity: tf-idf of words (sublinear tf, English stop words dropped) fitted on the texts
+    and the query together, so a word most papers share counts for little. Words alone, not
+    word pairs: a week of papers (about 7,000) takes under two seconds instead of seven."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if not texts:
+        return []
+    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float64)
+    try:
+        matrix = csr_matrix(vectorizer.fit_transform([query, *texts]))
+    except ValueError:  # nothing but stop words
+        return [0.0] * len(texts)
+    values = np.asarray((matrix[1:] @ matrix[0].T).todense()).ravel()
+    return [float(v) for v in values]
+
+
 def _learned_list(texts: list[str], examples: list[Example]) -> list[float]:
     return [float(v) for v in learned_scores(texts, examples)]
 

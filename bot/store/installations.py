@@ -36,6 +36,8 @@ CHANNEL_TABLES: tuple[tuple[str, str], ...] = (
     ("channel_events", "channel_id"),
     ("learning", "channel_id"),
     ("follows", "channel_id"),
+    ("weekly_messages", "channel_id"),
+    ("weekly_posts", "channel_id"),
     ("channels", "id"),
 )
 

@@ -10,6 +10,15 @@ PRECISION; tables whose insertion order the store reads (announcements, posted, 
 identity column named `rowid`, so one query reads both. Dates and times stay ISO-8601 TEXT, as
 in SQLite, so comparisons and the store's values are the same on both.
 
+Full-text search is each engine's own, in a table named `papers_fts` on both, filled by
+triggers on `papers` and back-filled by the migration that adds it: on SQLite an FTS5 table
+(rowid = the paper's rowid), on PostgreSQL each paper's weighted `tsvector` under a GIN index
+(stored, so ranking a match reads it instead of parsing the abstract again). Being derived from
+`papers`, it is not in `TABLES` (a copy of `papers` fills it again). Both read the JSON list of
+authors as names (`Jörg`, not `J\\u00f6rg`); that is why SQLite's FTS5 table keeps its own copy
+of the text instead of reading `papers` as external content (its `rebuild` would read the JSON
+as it is stored).
+
 This module must not run anything: `bot.store.backend` applies the scripts.
 """
 
@@ -283,6 +292,50 @@ _M008_FOLLOWS_VENUE = """
         ALTER TABLE papers ADD COLUMN journal_ref TEXT;
 """
 
+_M009_SEARCH_WEEKLY = """
+        CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
+            title, abstract, authors,            -- rowid: the paper's rowid in papers
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER IF NOT EXISTS papers_fts_insert AFTER INSERT ON papers BEGIN
+            INSERT INTO papers_fts (rowid, title, abstract, authors)
+                VALUES (new.rowid, new.title, new.abstract,
+                        (SELECT group_concat(value, ', ') FROM json_each(new.authors)));
+        END;
+        CREATE TRIGGER IF NOT EXISTS papers_fts_delete AFTER DELETE ON papers BEGIN
+            DELETE FROM papers_fts WHERE rowid = old.rowid;
+        END;
+        CREATE TRIGGER IF NOT EXISTS papers_fts_update AFTER UPDATE OF title, abstract, authors
+            ON papers BEGIN
+            DELETE FROM papers_fts WHERE rowid = old.rowid;
+            INSERT INTO papers_fts (rowid, title, abstract, authors)
+                VALUES (new.rowid, new.title, new.abstract,
+                        (SELECT group_concat(value, ', ') FROM json_each(new.authors)));
+        END;
+        DELETE FROM papers_fts;
+        INSERT INTO papers_fts (rowid, title, abstract, authors)
+            SELECT p.rowid, p.title, p.abstract,
+                   (SELECT group_concat(value, ', ') FROM json_each(p.authors))
+            FROM papers p;
+        CREATE TABLE IF NOT EXISTS weekly_posts (
+            channel_id TEXT NOT NULL,
+            week TEXT NOT NULL,                  -- ISO week looked back on, e.g. 2026-W48
+            state TEXT NOT NULL,                 -- posting, posted, quiet (nothing) or missed
+            body TEXT NOT NULL,                  -- JSON: the frozen post (a digest of picks)
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, week)
+        );
+        CREATE TABLE IF NOT EXISTS weekly_messages (
+            channel_id TEXT NOT NULL,
+            week TEXT NOT NULL,
+            slot TEXT NOT NULL,                  -- 'parent' or a paper id
+            message_id TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, week, slot)
+        );
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -292,6 +345,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M006_EVENTS,
     _M007_INSTALLATIONS,
     _M008_FOLLOWS_VENUE,
+    _M009_SEARCH_WEEKLY,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -571,6 +625,55 @@ _PG008_FOLLOWS_VENUE = """
         ALTER TABLE papers ADD COLUMN IF NOT EXISTS journal_ref TEXT;
 """
 
+
+def _pg_search_document(row: str) -> str:
+    """The text-search document of a paper on PostgreSQL (`row` is `NEW` in the trigger, the
+    table's name in the back-fill): title and authors weigh A, the abstract B."""
+    return (
+        f"setweight(to_tsvector('english', {row}.title), 'A') || "
+        f"setweight(jsonb_to_tsvector('simple', {row}.authors::jsonb, '[\"string\"]'), 'A') || "
+        f"setweight(to_tsvector('english', {row}.abstract), 'B')"
+    )
+
+
+_PG009_SEARCH_WEEKLY = f"""
+        CREATE TABLE IF NOT EXISTS papers_fts (
+            paper_id TEXT PRIMARY KEY REFERENCES papers(id) ON DELETE CASCADE,
+            document TSVECTOR NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS papers_fts_document ON papers_fts USING GIN (document);
+        CREATE OR REPLACE FUNCTION papers_fts_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO papers_fts (paper_id, document)
+                VALUES (NEW.id, {_pg_search_document("NEW")})
+                ON CONFLICT (paper_id) DO UPDATE SET document = excluded.document;
+            RETURN NEW;
+        END $$;
+        DROP TRIGGER IF EXISTS papers_fts_sync ON papers;
+        CREATE TRIGGER papers_fts_sync AFTER INSERT OR UPDATE OF title, abstract, authors
+            ON papers FOR EACH ROW EXECUTE FUNCTION papers_fts_sync();
+        INSERT INTO papers_fts (paper_id, document)
+            SELECT id, {_pg_search_document("papers")} FROM papers
+            ON CONFLICT (paper_id) DO NOTHING;
+        CREATE TABLE IF NOT EXISTS weekly_posts (
+            channel_id TEXT NOT NULL,
+            week TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, week)
+        );
+        CREATE TABLE IF NOT EXISTS weekly_messages (
+            channel_id TEXT NOT NULL,
+            week TEXT NOT NULL,
+            slot TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            posted_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, week, slot)
+        );
+"""
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -580,6 +683,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG006_EVENTS,
     _PG007_INSTALLATIONS,
     _PG008_FOLLOWS_VENUE,
+    _PG009_SEARCH_WEEKLY,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 
@@ -610,6 +714,8 @@ TABLES: tuple[str, ...] = (
     "oauth_states",
     "paused_workspaces",
     "home_workspaces",
+    "weekly_posts",
+    "weekly_messages",
 )
 """Every table of the current schema, each after the tables it references (copy order)."""
 

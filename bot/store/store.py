@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import AnnounceType, Criteria, Paper, Score, ScoreKey, Usage
+from bot.store import fulltext
 from bot.store.backend import Backend, Connection, Row, open_backend
 from bot.store.follows import FollowStore
 from bot.store.installations import Installations, active
@@ -1015,6 +1016,114 @@ class Store:
                 row = await db.fetchone(sql, params)
                 out[name] = int(row[0]) if row else 0
         return out
+
+    # -- search, past days, the weekly post -------------------------------------------------
+
+    async def search_papers(self, words: Sequence[str], limit: int = 10) -> list[Paper]:
+        """Stored papers containing every word (title, abstract or authors), best match first;
+        `words` come from `bot.store.fulltext.query_words`."""
+        ids = await fulltext.search(self._b, words, limit)
+        found = await self.papers(ids)
+        return [found[i] for i in ids if i in found]
+
+    async def channel_scores(self, channel_id: str, ids: Sequence[str]) -> dict[str, Score]:
+        """Each paper's score under the newest of this channel's criteria versions that has
+        one (any model or prompt); papers the channel never had scored are left out."""
+        out: dict[str, Score] = {}
+        async with self._b.read() as db:
+            for part in _chunks(ids):
+                rows = await db.fetchall(
+                    "SELECT s.paper_id, s.relevance, s.novelty, s.comment FROM scores s "
+                    "JOIN channel_criteria cc ON cc.criteria_id = s.criteria_id "
+                    f"WHERE cc.channel_id = ? AND s.paper_id IN ({_marks(len(part))}) "
+                    "ORDER BY cc.version DESC, s.scored_at DESC",
+                    (channel_id, *part),
+                )
+                for r in rows:
+                    out.setdefault(r[0], Score(r[0], int(r[1]), int(r[2]), r[3]))
+        return out
+
+    async def like_counts(self, channel_id: str, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """(likes, dislikes) of each paper in a channel that anyone reacted to."""
+        out: dict[str, tuple[int, int]] = {}
+        async with self._b.read() as db:
+            for part in _chunks(ids):
+                rows = await db.fetchall(
+                    "SELECT paper_id, SUM(CASE WHEN value > 0 THEN 1 ELSE 0 END), "
+                    "SUM(CASE WHEN value < 0 THEN 1 ELSE 0 END) FROM likes "
+                    f"WHERE channel_id = ? AND paper_id IN ({_marks(len(part))}) "
+                    "GROUP BY paper_id",
+                    (channel_id, *part),
+                )
+                out.update({str(r[0]): (int(r[1]), int(r[2])) for r in rows})
+        return out
+
+    async def feed_days(self, categories: str, limit: int = 10) -> list[date]:
+        """The newest stored announcement days of a category set, newest first."""
+        async with self._b.read() as db:
+            rows = await db.fetchall(
+                "SELECT day FROM feed_days WHERE categories = ? ORDER BY day DESC LIMIT ?",
+                (categories, limit),
+            )
+        return [date.fromisoformat(r[0]) for r in rows]
+
+    async def weekly_post(self, channel_id: str, week: str) -> tuple[str, Any] | None:
+        """A channel's weekly post of an ISO week: its state and frozen body."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT state, body FROM weekly_posts WHERE channel_id = ? AND week = ?",
+                (channel_id, week),
+            )
+        return (str(row[0]), json.loads(row[1])) if row else None
+
+    async def freeze_weekly_post(
+        self, channel_id: str, week: str, state: str, body: Any
+    ) -> tuple[str, Any]:
+        """Keep a week's post as decided unless one is kept already; returns the kept one (the
+        first decision stands, so a restart posts the same papers)."""
+        now = _now()
+        async with self._b.write() as db:
+            await db.execute(
+                "INSERT INTO weekly_posts (channel_id, week, state, body, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (channel_id, week) DO NOTHING",
+                (channel_id, week, state, json.dumps(body), now, now),
+            )
+            row = await db.fetchone(
+                "SELECT state, body FROM weekly_posts WHERE channel_id = ? AND week = ?",
+                (channel_id, week),
+            )
+        assert row is not None
+        return str(row[0]), json.loads(row[1])
+
+    async def set_weekly_state(self, channel_id: str, week: str, state: str) -> None:
+        """Move a week's post to another state (posting, posted, ...)."""
+        async with self._b.write() as db:
+            await db.execute(
+                "UPDATE weekly_posts SET state = ?, updated_at = ? WHERE channel_id = ? "
+                "AND week = ?",
+                (state, _now(), channel_id, week),
+            )
+
+    async def weekly_posted(self, channel_id: str, week: str) -> dict[str, str]:
+        """The messages of a week's post that are recorded, by slot ('parent' or a paper)."""
+        async with self._b.read() as db:
+            rows = await db.fetchall(
+                "SELECT slot, message_id FROM weekly_messages WHERE channel_id = ? AND week = ?",
+                (channel_id, week),
+            )
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    async def record_weekly_posted(
+        self, channel_id: str, week: str, slot: str, message_id: str
+    ) -> None:
+        """Record a message of a week's post the moment the platform returned its id."""
+        async with self._b.write() as db:
+            await db.execute(
+                "INSERT INTO weekly_messages (channel_id, week, slot, message_id, posted_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, week, slot) DO NOTHING",
+                (channel_id, week, slot, message_id, _now()),
+            )
 
 
 # Positional parameters: the channel three times, then the limit.
