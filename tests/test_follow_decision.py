@@ -67,7 +67,7 @@ async def test_a_followed_paper_the_ranking_left_out_is_scored_once_and_shown(
     out = await b.say("today")
 
     assert asked(llm)[x.id] == 1  # sent to the LLM because it is followed
-    assert "Total sent to the LLM: 63 (143 ranked out locally)" in out
+    assert "63 sent to the LLM (143 ranked out locally)" in out
     followed = out.split("## Followed")[1].split("---")[0]
     assert x.title.split()[0] in followed
     assert f"follows author {x.authors[0]} · relevance" in followed
