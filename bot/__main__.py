@@ -120,7 +120,8 @@ async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterat
 
     from bot.store import Store
 
-    client = _openai_client(settings)
+    # building the client loads the CA bundle into an SSL context (tens of milliseconds of CPU)
+    client = await asyncio.to_thread(_openai_client, settings)
     if client is None and need_llm:
         raise SettingsError(str(LLMKeyMissing()))
     async with (
