@@ -57,9 +57,10 @@ def modules_for(command: str, *, llm: bool, driver: str, day_given: bool) -> tup
 def preload(modules: Iterable[str], *, llm: bool) -> None:
     """Import `modules` now (a name that is empty or not installed is skipped: the command
     reports a missing driver itself, in its own words)."""
-    for name in modules:
-        if not name:
-            continue
+    wanted = [name for name in modules if name]
+    if not wanted:
+        return  # a quick command: it imports what it needs as it goes
+    for name in wanted:
         try:
             importlib.import_module(name)
         except ImportError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,17 @@ async def test_a_whole_day_imports_no_heavy_library_on_the_loop(
     figures = json.loads(out.decode().strip().splitlines()[-1])
     assert figures["shown"] > 0
     assert HEAVY.isdisjoint(figures["new"]), sorted(HEAVY & set(figures["new"]))
+
+
+def test_status_with_a_key_set_imports_no_llm_client(tmp_path: Path) -> None:
+    env = child_env({"OPENAI_API_KEY": "sk-test", "ARXIV_BOT_DB": str(tmp_path / "bot.sqlite3")})
+    code = (
+        "import sys; from bot.__main__ import main; rc = main(['--env-file', '/nonexistent', "
+        "'status']); print(sorted(m for m in ('openai', 'aiohttp', 'arxiv') if m in sys.modules))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert "the bot has not run here" in run.stdout
+    assert run.stdout.strip().splitlines()[-1] == "[]"
