@@ -90,10 +90,10 @@ def digest_options(settings: Settings) -> DigestOptions:
 
 def _openai_client(settings: Settings) -> AsyncOpenAI | None:
     """The LLM client, or None when no OPENAI_API_KEY is set."""
-    from openai import AsyncOpenAI
-
     if settings.openai_api_key is None:
         return None
+    from openai import AsyncOpenAI
+
     return AsyncOpenAI(
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url,
