@@ -397,6 +397,12 @@ class DigestService:
         papers = await self._store.papers(ids)
         return select((papers[i] for i in ids), scores, options.thresholds)
 
+    async def day_papers(self, day: date, options: DigestOptions) -> list[Paper]:
+        """A stored day's papers as its digest considers them (new ones, and cross-lists when
+        the channel wants them; none an earlier day announced)."""
+        announced = await self._store.announced(day, categories_key(options.categories))
+        return await self._candidates(announced, day, options)
+
     async def _candidates(
         self, announced: Sequence[Announcement], day: date, options: DigestOptions
     ) -> list[Paper]:
