@@ -25,9 +25,12 @@ from bot.conversation import Caller, Conversation, Reply
 from bot.digest import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
+    LOCAL_TITLE,
+    LOCAL_TITLE_NOTE,
     MORE_LIKE_TITLE,
     followed_detail,
     followed_part,
+    local_line,
     share_line,
 )
 from bot.errors import BotError
@@ -158,7 +161,9 @@ def digest_head(digest: Digest) -> str:
     ]
     share = share_line(digest)
     lines += [f"({excerpt(note, 500)})" for note in (*digest.notes, *([share] if share else []))]
-    if not digest.entries:
+    if digest.ranked_locally:
+        lines += local_lines(digest)
+    elif not digest.entries:
         lines.append("No paper met the thresholds today.")
     followed = followed_part(digest)
     if followed:  # shown whatever their score, so on the first page
@@ -172,6 +177,18 @@ def digest_head(digest: Digest) -> str:
             lines.append(f"  … and {len(followed) - FOLLOWED_SHOWN} more followed papers")
         lines.append("---")
     return "\n".join(lines) + "\n"
+
+
+def local_lines(digest: Digest) -> list[str]:
+    """A day ranked locally only: the local ranking's best papers, labelled so, with their
+    place and similarity (there are no LLM scores to show)."""
+    lines = [f"## {LOCAL_TITLE} ({LOCAL_TITLE_NOTE})"]
+    for n, (p, score) in enumerate(digest.ranked_locally, 1):
+        lines += [
+            f"{n:>2}. {defuse(excerpt(p.title, TITLE_CHARS))}",
+            f"    arXiv:{p.id} · {local_line(n, score)} · {p.abs_url}",
+        ]
+    return [*lines, "---"]
 
 
 def digest_page(digest: Digest, start: int, stop: int) -> str:

@@ -27,11 +27,14 @@ from bot.commands import CommandError
 from bot.digest import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
+    LOCAL_TITLE,
+    LOCAL_TITLE_NOTE,
     MORE_LIKE_NOTE,
     MORE_LIKE_TITLE,
     followed_detail,
     followed_part,
     followed_reasons,
+    local_line,
     share_line,
 )
 from bot.models import Digest, DigestEntry, Paper
@@ -49,6 +52,7 @@ EMBEDS_PER_MESSAGE: Final = 10
 THREAD_NAME_CHARS: Final = 100
 TOP_TITLES: Final = 10
 FOLLOWED_SHOWN: Final = 15  # papers in the summary's "Followed" part; the rest are counted
+LOCAL_CHARS: Final = 2500  # the summary's "Ranked locally" part, leaving room for the rest
 FOLLOWED_FIELD_CHARS: Final = 300  # a card's "Followed" field: the reasons, briefly
 
 EXPLAIN_PREFIX: Final = "arxiv:explain:"
@@ -159,6 +163,8 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
         if len(digest.entries) > TOP_TITLES:
             lines.append(f"…and {len(digest.entries) - TOP_TITLES} more in the thread.")
         lines += ["", "One card per paper in the thread: react 👍 to like, press Explain for why."]
+    elif digest.ranked_locally:
+        lines += local_lines(digest)
     else:
         lines += ["", "No paper met the thresholds today."]
     if digest.more_like:
@@ -186,6 +192,21 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
     )
     embed.set_footer(text=daily_footer(digest.day) if daily else f"arxiv-bot · {digest.day}")
     return embed
+
+
+def local_lines(digest: Digest, room: int = LOCAL_CHARS) -> list[str]:
+    """A day ranked locally only: the local ranking's best papers with their place and
+    similarity, labelled as not scored by an LLM, in whole lines of at most `room` characters
+    together (the rest of the summary keeps its room)."""
+    lines = ["", f"**{LOCAL_TITLE}** ({LOCAL_TITLE_NOTE})"]
+    top = digest.ranked_locally
+    for n, (p, score) in enumerate(top, 1):
+        line = f"{n}. [{link_label(p.title, 150)}]({p.abs_url}) — {local_line(n, score)}"
+        left = f"…and {len(top) - n + 1} more"
+        if len("\n".join([*lines, line, left])) > room:
+            return [*lines, left]
+        lines.append(line)
+    return lines
 
 
 def followed_lines(digest: Digest, room: int) -> list[str]:

@@ -17,12 +17,15 @@ from typing import Any, Final
 from bot.digest import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
+    LOCAL_TITLE,
+    LOCAL_TITLE_NOTE,
     MORE_LIKE_NOTE,
     MORE_LIKE_TITLE,
     digest_to_json,
     followed_detail,
     followed_part,
     followed_reasons,
+    local_line,
     share_line,
 )
 from bot.models import Digest, DigestEntry, FollowedEntry, LocalView, Paper, Usage
@@ -106,6 +109,15 @@ def _followed(entries: tuple[FollowedEntry, ...]) -> list[str]:
     return [f"## {FOLLOWED_TITLE}\n\n*{FOLLOWED_NOTE}*\n\n" + "\n".join(items), "---"]
 
 
+def _ranked_locally(digest: Digest) -> list[str]:
+    """A day ranked locally only: the local ranking's best papers, labelled so."""
+    items = [
+        f"{n}. [{link_text(p.title)}]({p.abs_url}) (arXiv:{p.id}): {local_line(n, score)}"
+        for n, (p, score) in enumerate(digest.ranked_locally, 1)
+    ]
+    return [f"## {LOCAL_TITLE}\n\n*{LOCAL_TITLE_NOTE}*\n\n" + "\n".join(items), "---"]
+
+
 def code_and_venue(p: Paper) -> list[str]:
     """A card's venue and code lines, when the paper has them."""
     lines = []
@@ -157,6 +169,8 @@ def render_markdown(digest: Digest) -> str:
         parts += ["**Table of contents with paper titles:**", toc, "---"]
         for n, entry in enumerate(digest.entries, 1):
             parts += [_section(n, entry, followed_reasons(digest, entry.paper.id)), "---"]
+    elif digest.ranked_locally:
+        parts += _ranked_locally(digest)
     else:
         parts.append("No paper met the thresholds today.")
         parts.append("---")

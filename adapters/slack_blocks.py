@@ -20,10 +20,13 @@ from typing import Any, Final
 from bot.digest import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
+    LOCAL_TITLE,
+    LOCAL_TITLE_NOTE,
     MORE_LIKE_NOTE,
     MORE_LIKE_TITLE,
     followed_detail,
     followed_part,
+    local_line,
     share_line,
 )
 from bot.models import Digest, DigestEntry, Paper
@@ -195,6 +198,8 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
     if digest.week:
         return weekly_parent_message(digest)
     title = f"arXiv digest for {digest.day.isoformat()}"
+    if not digest.entries and digest.ranked_locally:
+        return local_parent_message(digest)
     if not digest.entries:
         c = digest.counts
         text = (
@@ -233,6 +238,43 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
         " ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]
     )
     return fallback_text(fallback), blocks
+
+
+def local_parent_message(digest: Digest) -> tuple[str, list[Block]]:
+    """The summary of a day ranked locally only (a share of 0): the local ranking's best
+    papers with their place and similarity, labelled as not scored by an LLM."""
+    c = digest.counts
+    title = f"arXiv digest for {digest.day.isoformat()} · {LOCAL_TITLE.lower()}"
+    items = [
+        f"{n}. {link(p.abs_url, inline(excerpt(p.title, 150)))} — {local_line(n, score)}"
+        for n, (p, score) in enumerate(digest.ranked_locally, 1)
+    ]
+    blocks = [
+        _header(title),
+        _section(f"{c.announced} announced · {c.considered} considered · ranked locally only"),
+        _section(whole_lines(f"*{LOCAL_TITLE}* ({LOCAL_TITLE_NOTE})", items)),
+    ]
+    share = share_line(digest)
+    if share:
+        blocks.append(_context(escape(share)))
+    blocks += followed_blocks(digest)
+    blocks.append(_context(cost_line(digest)))
+    fallback = f"{title}: " + "; ".join(
+        " ".join(p.title.split()) for p, _ in digest.ranked_locally[:TOP_TITLES]
+    )
+    return fallback_text(fallback), blocks
+
+
+def whole_lines(head: str, items: list[str], limit: int = TEXT_LIMIT) -> str:
+    """`head` and as many whole `items` lines as fit in `limit` characters, then how many were
+    left out (a cut link would show its markup)."""
+    text = head
+    for n, item in enumerate(items):
+        left = f"\n…and {len(items) - n} more"
+        if len(text) + 1 + len(item) + len(left) > limit:
+            return text + left
+        text += "\n" + item
+    return text
 
 
 def weekly_parent_message(digest: Digest) -> tuple[str, list[Block]]:

@@ -48,6 +48,7 @@ class ChannelSettings:
     prompt_examples: int = 5  # bot-wide (ARXIV_BOT_PROMPT_EXAMPLES), not set per channel
     weekly_day: int | None = None  # the weekly post's weekday (0 = Monday); None: off
     weekly_time: time = time(16, 0)  # its local time, in `timezone`
+    weekly_kept_day: int | None = None  # the weekday kept while the post is off, for `weekly on`
 
     @classmethod
     def defaults(cls, settings: Settings) -> ChannelSettings:
@@ -96,6 +97,8 @@ class ChannelSettings:
             s = replace(s, weekly_day=None if day is None else int(day))
         if "weekly_time" in overrides:
             s = replace(s, weekly_time=time.fromisoformat(overrides["weekly_time"]))
+        if overrides.get("weekly_kept_day") is not None:
+            s = replace(s, weekly_kept_day=int(overrides["weekly_kept_day"]))
         return s
 
     def llm_budget_text(self) -> str:
@@ -125,9 +128,13 @@ class ChannelSettings:
     def weekly_text(self) -> str:
         """When the week's best is posted, in words."""
         if self.weekly_day is None:
-            return "off"
-        day = WEEKDAYS[self.weekly_day].capitalize()
-        return f"{day} {self.weekly_time.strftime('%H:%M')} {self.timezone}"
+            if self.weekly_kept_day is None:
+                return "off"
+            return f"off (`weekly on` brings back {self._weekly_when(self.weekly_kept_day)})"
+        return self._weekly_when(self.weekly_day)
+
+    def _weekly_when(self, day: int) -> str:
+        return f"{WEEKDAYS[day].capitalize()} {self.weekly_time.strftime('%H:%M')} {self.timezone}"
 
 
 def threshold_change(arg: str) -> dict[str, Any]:
@@ -228,17 +235,23 @@ def learning_change(arg: str) -> dict[str, Any]:
 
 
 def weekly_change(arg: str, current: ChannelSettings) -> dict[str, Any]:
-    """`on [day] [HH:MM]` (either order; what is not given stays as it was, or Friday 16:00)
-    or `off` as overrides of the weekly post."""
+    """`on [day] [HH:MM]` (either order; what is not given stays as it was, or as it was
+    before `off`, or Friday 16:00) or `off` (which keeps the day and time for a later `on`)
+    as overrides of the weekly post."""
     words = arg.lower().split()
     if words == ["off"] or (words and words[0] in _OFF and len(words) == 1):
-        return {"weekly_day": None}
+        kept = current.weekly_day if current.weekly_day is not None else current.weekly_kept_day
+        return {"weekly_day": None, "weekly_kept_day": kept}
     if not words or words[0] not in _ON or len(words) > 3:
         raise SettingError(
             "say `weekly on [day HH:MM]` (e.g. `weekly on friday 16:00`) or `weekly off`"
         )
-    day = current.weekly_day if current.weekly_day is not None else DEFAULT_WEEKLY[0]
-    at = current.weekly_time.strftime("%H:%M") if current.weekly_day is not None else None
+    day = next(
+        (d for d in (current.weekly_day, current.weekly_kept_day) if d is not None),
+        DEFAULT_WEEKLY[0],
+    )
+    chosen = current.weekly_day is not None or current.weekly_kept_day is not None
+    at = current.weekly_time.strftime("%H:%M") if chosen else None
     for word in words[1:]:
         match = _TIME.match(word)
         if match:
@@ -247,7 +260,7 @@ def weekly_change(arg: str, current: ChannelSettings) -> dict[str, Any]:
             raise SettingError(f"{word[:20]!r} is not a time: give a 24-hour time such as 16:00")
         else:
             day = _weekday(word)
-    return {"weekly_day": day, "weekly_time": at or DEFAULT_WEEKLY[1]}
+    return {"weekly_day": day, "weekly_time": at or DEFAULT_WEEKLY[1], "weekly_kept_day": None}
 
 
 def _weekday(word: str) -> int:

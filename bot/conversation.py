@@ -40,7 +40,7 @@ from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
 from bot.likes import likes_text
-from bot.models import Criteria, Digest, DigestEntry, ScoreKey
+from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
 from bot.ratelimit import RateLimiter, RateLimits
 from bot.safety import clip, defuse
 from bot.search import Lookups
@@ -206,12 +206,22 @@ class Conversation:
         row = await self._store.channel(channel_id, platform)
         return self._config.defaults.with_overrides(row.overrides)
 
+    async def _latest_papers(self, caller: Caller) -> tuple[date, list[Paper]] | None:
+        """The channel's latest stored day and its papers as the digest considers them."""
+        options = await self._options(caller)
+        day = await self._store.latest_feed_day(categories_key(options.categories))
+        return (day, await self._service.day_papers(day, options)) if day is not None else None
+
     # -- dispatch -------------------------------------------------------------------------------
 
     async def _run(self, caller: Caller, command: Command, respond: Respond) -> None:
         if command.name in follow_commands.NAMES:
             answer = await self._follows.run(
-                command.name, caller.channel_id, caller.user_id, command.arg
+                command.name,
+                caller.channel_id,
+                caller.user_id,
+                command.arg,
+                lambda: self._latest_papers(caller),
             )
             await respond(Reply(answer.text, ephemeral=not answer.public))
             return

@@ -114,6 +114,31 @@ LOCAL_ONLY_NOTE = (
 )
 
 
+LOCAL_TOP = 15
+"""Papers of the local ranking a day ranked locally only shows, as `arxiv-bot digest` does."""
+LOCAL_TITLE = "Ranked locally"
+LOCAL_TITLE_NOTE = "best by similarity to the criteria, not scored by an LLM"
+
+
+def is_local_only(digest: Digest) -> bool:
+    """Whether the day was ranked locally only (a share of 0): no paper could meet the
+    thresholds, so the digest shows the local ranking instead of "nothing today"."""
+    return digest.share is not None and digest.share.reason == LOCAL_ONLY
+
+
+def local_top(
+    ids: Sequence[str], scores: Sequence[float], papers: Mapping[str, Paper], top: int = LOCAL_TOP
+) -> tuple[tuple[Paper, float], ...]:
+    """The best `top` papers of a local ranking (ids best first) that are among `papers`."""
+    ranked = ((papers[i], s) for i, s in zip(ids, scores, strict=True) if i in papers)
+    return tuple(ranked)[:top]
+
+
+def local_line(rank: int, score: float) -> str:
+    """A locally ranked paper's place, in words: `local rank 1 · similarity 0.42`."""
+    return f"local rank {rank} · similarity {score:.2f}"
+
+
 def share_line(digest: Digest) -> str | None:
     """The footer line that says what a warm-up or a widened share cost, when there was one,
     or that the day was ranked locally only (a share of 0)."""
@@ -192,6 +217,16 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "llm_share": asdict(digest.share) if digest.share is not None else None,
         "followed": [_followed_json(f) for f in digest.followed],
         **({"week": digest.week} if digest.week else {}),
+        **(
+            {
+                "ranked_locally": [
+                    {**_paper_json(p), "local_score": round(score, 4)}
+                    for p, score in digest.ranked_locally
+                ]
+            }
+            if digest.ranked_locally
+            else {}
+        ),
     }
 
 
@@ -214,6 +249,9 @@ def digest_from_json(data: Mapping[str, Any]) -> Digest:
         share=LLMShare(**data["llm_share"]) if data.get("llm_share") else None,
         followed=tuple(_followed_from_json(f) for f in data.get("followed", ())),
         week=str(data.get("week") or ""),
+        ranked_locally=tuple(
+            (_paper_from_json(p), float(p["local_score"])) for p in data.get("ranked_locally", ())
+        ),
     )
 
 

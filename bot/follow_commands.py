@@ -12,11 +12,13 @@ It must not import a platform SDK, render platform markup or decide which papers
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from bot import commands, following
 from bot.errors import BotError
-from bot.models import Follow
+from bot.models import Follow, Paper
 from bot.safety import clip, defuse
 from bot.store import Store
 
@@ -29,6 +31,10 @@ EFFECT = (
     "thresholds, from the next digest on; a day already decided shows them under “Followed” "
     "with the score they have, without scoring them again."
 )
+
+
+DayPapers = Callable[[], Awaitable[tuple[date, Sequence[Paper]] | None]]
+"""Loads a channel's latest stored day and its new papers (None: no day stored yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +52,41 @@ class FollowCommands:
         self._store = store
         self._limit = limit
 
-    async def run(self, name: str, channel_id: str, user_id: str, arg: str) -> Answer:
-        """Run one of `NAMES`; BotError for anything wrong with what was typed."""
+    async def run(
+        self,
+        name: str,
+        channel_id: str,
+        user_id: str,
+        arg: str,
+        day_papers: DayPapers | None = None,
+    ) -> Answer:
+        """Run one of `NAMES`; BotError for anything wrong with what was typed. `day_papers`
+        loads the channel's latest stored day, for what a new keyword would match."""
         if name == "following":
             return await self._list(channel_id, arg)
         if name == "unfollow":
             return await self._unfollow(channel_id, user_id, arg)
         kind = following.AUTHOR if name == "follow author" else following.KEYWORD
-        return await self._follow(channel_id, user_id, following.parse_follow(kind, arg))
+        return await self._follow(
+            channel_id, user_id, following.parse_follow(kind, arg), day_papers
+        )
 
-    async def _follow(self, channel_id: str, user_id: str, follow: Follow) -> Answer:
+    async def _reach(self, follow: Follow, day_papers: DayPapers | None) -> str:
+        """How many papers of the channel's latest stored day a new keyword follow matches (the
+        day's new papers, as the digest considers them); nothing for an author or no day."""
+        if follow.kind != following.KEYWORD or day_papers is None:
+            return ""
+        found = await day_papers()
+        if found is None:
+            return ""
+        day, papers = found
+        matched = await following.match_off_loop(papers, [follow])
+        latest = "today's" if day == datetime.now(UTC).date() else f"{day.isoformat()}'s"
+        return " " + following.reach_note(len(matched), len(papers), latest)
+
+    async def _follow(
+        self, channel_id: str, user_id: str, follow: Follow, day_papers: DayPapers | None
+    ) -> Answer:
         key = following.follow_key(follow)
         added = await self._store.follows.add(channel_id, follow, key, user_id, self._limit)
         if added.follow is None:
@@ -70,9 +101,10 @@ class FollowCommands:
                 f"{defuse(added.follow.added_by)} on {added.follow.added_at[:10]})."
             )
         await self._audit(channel_id, user_id, f"follow {follow.kind}", follow.text)
+        reach = await self._reach(follow, day_papers)
         return Answer(
             f"This channel now follows {follow.kind} {shown} ({added.active} of "
-            f"{self._limit} follows). {EFFECT}",
+            f"{self._limit} follows).{reach} {EFFECT}",
             public=True,
         )
 

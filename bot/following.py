@@ -269,6 +269,24 @@ async def match_off_loop(
     return await asyncio.to_thread(match, list(papers), list(follows))
 
 
+BROAD_SHARE = 0.25
+"""A keyword matching more than this share of a day's papers is broad: each match goes to the
+LLM every day, so it is warned about when followed."""
+
+
+def reach_note(matched: int, day_size: int, latest: str) -> str:
+    """What a new keyword follow would have matched on the latest stored day (`latest` names
+    it: "today's" or "2025-05-02's"), with a cost warning when that is more than a quarter."""
+    note = f"It matches {matched} of {latest} {day_size} papers."
+    if day_size and matched > BROAD_SHARE * day_size:
+        note += (
+            " That is more than a quarter of the day: every paper it matches goes to the LLM "
+            f"whatever the channel's share, so it adds about {matched} papers a day to what "
+            "the channel pays for; a quoted phrase or more words match fewer."
+        )
+    return note
+
+
 def followed_entries(
     papers: Iterable[Paper], matched: Mapping[str, tuple[str, ...]], scores: Mapping[str, Score]
 ) -> tuple[FollowedEntry, ...]:

@@ -221,6 +221,9 @@ class Digest:
     week: str = ""
     """Set on the weekly post (`bot.weekly`): the ISO week it looks back on, e.g. 2026-W48;
     `day` is then the Sunday before that week, a day no daily digest has."""
+    ranked_locally: tuple[tuple[Paper, float], ...] = ()
+    """Set on a day ranked locally only (a share of 0): the local ranking's best papers, best
+    first, with their similarity to the criteria; no LLM scored them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -39,6 +39,7 @@ from bot.digest import (
     budget_note,
     digest_from_json,
     digest_to_json,
+    local_top,
     more_like_liked,
     select,
     stage_counts,
@@ -237,7 +238,8 @@ class DigestService:
         decided = frame is not None and frozen(frame, ctx.criteria)
         sent = frame.sent_ids if frame is not None and decided else None
         before = await self._decided(channel_id, day) if decided else None
-        return await self._assemble(ctx, options, Usage(), 0, sent, decided=before)
+        key = frame.ranking_key if frame is not None and decided else None
+        return await self._assemble(ctx, options, Usage(), 0, sent, decided=before, ranked=key)
 
     async def _build(
         self,
@@ -275,7 +277,9 @@ class DigestService:
             except ScoringError:
                 # the day is decided even when the LLM refuses: keep the decision and what is
                 # scored, so the digest counts the right papers as waiting
-                partial = await self._assemble(ctx, options, Usage(), replaced, sent, chosen=chosen)
+                partial = await self._assemble(
+                    ctx, options, Usage(), replaced, sent, chosen=chosen, ranked=ranking_key
+                )
                 frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
                 await self._store.save_digest(
                     channel_id, day, "scored", digest_to_json(partial), frame
@@ -285,7 +289,15 @@ class DigestService:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment
         digest = await self._assemble(
-            ctx, options, run_usage, replaced, sent, capped, chosen=chosen, decided=decided
+            ctx,
+            options,
+            run_usage,
+            replaced,
+            sent,
+            capped,
+            chosen=chosen,
+            decided=decided,
+            ranked=ranking_key,
         )
         new_frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
         await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest), new_frame)
@@ -385,6 +397,12 @@ class DigestService:
         papers = await self._store.papers(ids)
         return select((papers[i] for i in ids), scores, options.thresholds)
 
+    async def day_papers(self, day: date, options: DigestOptions) -> list[Paper]:
+        """A stored day's papers as its digest considers them (new ones, and cross-lists when
+        the channel wants them; none an earlier day announced)."""
+        announced = await self._store.announced(day, categories_key(options.categories))
+        return await self._candidates(announced, day, options)
+
     async def _candidates(
         self, announced: Sequence[Announcement], day: date, options: DigestOptions
     ) -> list[Paper]:
@@ -465,7 +483,10 @@ class DigestService:
         *,
         chosen: share.ShareDecision | None = None,
         decided: Digest | None = None,
+        ranked: str | None = None,
     ) -> Digest:
+        """The digest of a decided day from the store; `ranked` is the ranking key the day was
+        decided on (a day ranked locally only shows that ranking's best papers)."""
         ids = [p.id for p in ctx.candidates]
         scores = await self._store.scores(ids, ctx.key)
         papers = {p.id: p for p in ctx.candidates}
@@ -514,7 +535,17 @@ class DigestService:
             more_like=more,
             share=llm_share,
             followed=followed,
+            ranked_locally=await self._local_top(ctx.day, llm_share, ranked, papers),
         )
+
+    async def _local_top(
+        self, day: date, chosen: LLMShare | None, key: str | None, papers: Mapping[str, Paper]
+    ) -> tuple[tuple[Paper, float], ...]:
+        """A day ranked locally only shows its local ranking's best papers instead of none."""
+        if chosen is None or chosen.reason != share.LOCAL_ONLY or key is None:
+            return ()
+        ranked = await self._store.ranking_set(day, key)
+        return local_top(ranked.ids, ranked.scores, papers) if ranked is not None else ()
 
     async def _taste(
         self, ctx: DayContext, options: DigestOptions

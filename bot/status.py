@@ -1,4 +1,5 @@
-"""What `arxiv-bot status` shows: each subscribed channel's next post time and last outcome.
+"""What `arxiv-bot status` shows: each subscribed channel's next post time and last outcome,
+the paused workspaces, and each channel's weekly post.
 
 It reads the store and the channels' settings only, so the status command loads neither the
 digest service nor the daily runner; `bot.daily` re-exports these names for its own use.
@@ -67,3 +68,29 @@ async def channel_statuses(
             )
         )
     return out
+
+
+WEEKLY_POSTED = "posted"
+"""The state of a weekly post that reached its channel (`bot.weekly.POSTED`; not imported, so
+the status command does not load the weekly runner)."""
+
+
+async def status_notes(store: Store, settings_of: SettingsOf) -> list[str]:
+    """The lines `arxiv-bot status` adds after the channels: which workspaces are paused (they
+    get no post until installed again) and each subscribed channel's weekly post."""
+    lines = [
+        f"paused: {p.platform} workspace {p.workspace} ({p.reason}): {p.channels} "
+        f"channel{'s' if p.channels != 1 else ''}, {p.subscribed} subscribed, get no post until "
+        "it is installed again"
+        for p in await store.installations.paused_channels()
+    ]
+    for row in await store.subscribed_channels():
+        settings = settings_of(row)
+        if settings.weekly_day is None:
+            continue
+        last = await store.last_weekly_week(row.id, WEEKLY_POSTED)
+        lines.append(
+            f"{row.platform}:{row.id}  weekly post {settings.weekly_text()}  "
+            f"last posted: {last or 'none yet'}"
+        )
+    return lines

@@ -19,11 +19,13 @@ from discord.http import Route
 from adapters import discord_render as render
 from adapters.discord import APOLOGY, DiscordAdapter
 from bot import commands
+from bot.__main__ import open_core
 from bot.conversation import Caller, Reply
 from bot.errors import PlatformError
 from bot.models import Digest
 from bot.platform import PARENT
 from tests.fakes.discord_server import BOT_ID, CHANNEL_ID, GUILD_ID, USER_ID, FakeDiscord
+from tests.fakes.openai_server import FakeOpenAI
 
 DAY = "2025-05-02"
 TOKEN = "discord-token-never-shown-5d1e8a"
@@ -225,6 +227,28 @@ async def test_today_posts_a_parent_a_thread_and_one_card_per_paper(
     await fake.reaction("MESSAGE_REACTION_ADD", thread_id, int(cards[1]["id"]), "👍")
     await adapter_log.wait_for(f"liked arXiv:{digest.entries[1].paper.id}")
     assert len(await core.store.likes(CHANNEL, None, 15)) == 1
+
+
+async def test_a_channel_ranked_locally_only_sees_the_local_top_on_discord(
+    discord_settings: Callable[..., Any], fake: FakeDiscord, day_feed: Any, llm: FakeOpenAI
+) -> None:
+    settings = discord_settings(ARXIV_BOT_LLM_SHARE="0")
+    async with open_core(settings) as core:
+        adapter = start_adapter(settings, core)
+        await adapter.start()
+        try:
+            await fake.slash_command("today")
+            await fake.wait_for(lambda: len(fake.channels) == 2, seconds=20)  # and its thread
+            ranked = await core.store.ranking(CHANNEL, date(2025, 5, 2))
+        finally:
+            await adapter.close()
+    parent = next(f for f in fake.followups if f["embeds"])
+    shown = parent["embeds"][0]["description"]
+    assert "**Ranked locally** (best by similarity to the criteria, not scored by an LLM)" in shown
+    assert f"](https://arxiv.org/abs/{ranked[0].paper_id}) — local rank 1 · similarity" in shown
+    assert "local rank 15 · similarity" in shown
+    assert "No paper met the thresholds today." not in shown
+    assert llm.requests == []
 
 
 async def test_buttons_and_reactions_on_a_digest_posted_before_a_restart_still_work(

@@ -3,6 +3,7 @@ defused paper text, the `/arxiv` option mapping, reaction translation and comman
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -15,12 +16,14 @@ from bot.models import (
     Criteria,
     Digest,
     DigestEntry,
+    LLMShare,
     Paper,
     Score,
     StageCounts,
     Thresholds,
     Usage,
 )
+from scoring.share import LOCAL_ONLY
 
 DAY = date(2025, 5, 2)
 
@@ -91,6 +94,21 @@ def test_parent_stays_within_limits_and_lists_the_top_titles(count: int) -> None
         assert f"**{count}** of 380 papers" in parent.description
     assert ("more in the thread" in parent.description) == (count > render.TOP_TITLES)
     assert "$0.01" in parent.description
+
+
+@pytest.mark.parametrize("size", [1, 40])
+def test_a_day_ranked_locally_only_lists_the_local_top(size: int) -> None:
+    top = tuple((entry(n, size=size).paper, 0.9 - n / 100) for n in range(1, 16))
+    d = replace(digest(), share=LLMShare(0.0, 0.0, LOCAL_ONLY), ranked_locally=top, followed=())
+    parent = render.parent_embed(d, daily=True)
+    assert_within_limits(parent)
+    shown = parent.description or ""
+    assert "**Ranked locally** (best by similarity to the criteria, not scored by an LLM)" in shown
+    assert "1. [Sparse experts 1" in shown
+    assert "local rank 1 · similarity 0.89" in shown
+    assert ("local rank 15 · similarity 0.75" in shown) == (size == 1)
+    assert "No paper met the thresholds today." not in shown
+    assert "Ranked locally only, not scored by an LLM" in shown
 
 
 def test_paper_text_cannot_mention_anyone_or_break_markup() -> None:

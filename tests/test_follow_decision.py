@@ -15,7 +15,7 @@ import pytest
 from bot.__main__ import open_core
 from bot.deciding import DigestOptions, LLMBudget
 from bot.follow_commands import FollowCommands
-from bot.following import AUTHOR, match, parse_follow
+from bot.following import AUTHOR, match, parse_follow, reach_note
 from bot.models import Paper
 from scoring import share
 from tests.fakes.openai_server import FakeOpenAI, load_labels
@@ -178,3 +178,36 @@ def test_a_later_day_judges_yesterdays_cut_without_the_followed_papers() -> None
     assert share.share_part(ranked, ()) == ()
     decision = share.ShareDecision(0.3, 0.3, "base", followed=2)
     assert decision.describe() == "30% of the day sent to the LLM, and 2 followed papers beyond it"
+
+
+async def test_follow_keyword_says_how_much_of_the_latest_day_it_matches_and_warns_when_broad(
+    core: Any,
+) -> None:
+    s = session(core, "team-a", "alice")
+    before = await s.say("follow keyword transformer")
+    assert "now follows keyword transformer" in before
+    assert "It matches" not in before  # no day stored yet: nothing to count
+    await s.say("today")
+    papers = await core.service.day_papers(DAY_DATE, DigestOptions())
+    assert len(papers) == 206
+
+    def matching(text: str) -> int:
+        return len(match(papers, [parse_follow("keyword", text)]))
+
+    narrow = await s.say('follow keyword "diffusion model"')
+    phrase = matching('"diffusion model"')
+    assert f"It matches {phrase} of 2025-05-02's 206 papers." in narrow
+    assert "more than a quarter" not in narrow
+    broad = await s.say("follow keyword learning")
+    count = matching("learning")
+    assert count > 206 / 4
+    assert f"It matches {count} of 2025-05-02's 206 papers. That is more than a quarter" in broad
+    assert f"so it adds about {count} papers a day to what the channel pays for" in broad
+    assert "It matches" not in await s.say("follow author J. Doe")
+
+
+def test_the_reach_of_a_keyword_in_words() -> None:
+    assert reach_note(3, 206, "today's") == "It matches 3 of today's 206 papers."
+    assert "more than a quarter" not in reach_note(51, 206, "today's")
+    assert "more than a quarter" in reach_note(52, 206, "today's")
+    assert reach_note(0, 0, "today's") == "It matches 0 of today's 0 papers."

@@ -8,8 +8,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from adapters.markdown import render_markdown
 from bot.__main__ import open_core
-from bot.digest import LOCAL_ONLY_NOTE
+from bot.digest import LOCAL_ONLY_NOTE, digest_from_json, digest_to_json
 from scoring import ranking, share
 from tests.cli import run_cli
 from tests.conftest import bot_env
@@ -70,4 +71,41 @@ async def test_digest_with_share_zero_prints_the_local_ranking_and_spends_nothin
     assert "(ranked locally only, not sent to an LLM: ARXIV_BOT_LLM_SHARE is 0)" in result.out
     assert "206 considered; the 15 below rank highest" in result.out
     assert "none scored: ARXIV_BOT_LLM_SHARE is 0" in result.err
+    assert llm.requests == []
+
+
+async def test_today_with_share_zero_lists_the_local_top_in_the_console(
+    arxiv: FakeArxiv, llm: FakeOpenAI, day_feed: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    env = bot_env(arxiv, llm, tmp_path / "bot.sqlite3", ARXIV_BOT_LLM_SHARE="0")
+    result = await run_cli(env, tmp_path, "console", stdin="today\n")
+    assert result.code == 0, result.err
+    out = result.out
+    assert "## Ranked locally (best by similarity to the criteria, not scored by an LLM)" in out
+    assert "No paper met the thresholds today." not in out
+    assert LOCAL_ONLY_NOTE in out
+    lines = [line for line in out.splitlines() if "· local rank " in line]
+    assert len(lines) == 15
+    assert "· local rank 1 · similarity " in lines[0]
+    assert "· local rank 15 · similarity " in lines[-1]
+    assert "relevance" not in out.split("## Ranked locally")[1].split("---")[0]
+    assert llm.requests == []
+
+
+async def test_the_stored_day_keeps_its_local_top_in_markdown_and_json(
+    make_settings: Any, day_feed: list[dict[str, Any]], llm: FakeOpenAI
+) -> None:
+    async with open_core(make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0")) as core:
+        await session(core).say("today")
+        record = await core.store.digest("team-a", date(2025, 5, 2))
+        ranked = await core.store.ranking("team-a", date(2025, 5, 2))
+    assert record is not None
+    assert isinstance(record[1], dict)
+    digest = digest_from_json(record[1])
+    assert [p.id for p, _ in digest.ranked_locally] == [r.paper_id for r in ranked[:15]]
+    md = render_markdown(digest)
+    assert "## Ranked locally\n\n*best by similarity to the criteria" in md
+    assert f"(arXiv:{ranked[0].paper_id}): local rank 1 · similarity" in md
+    assert "No paper met the thresholds today." not in md
+    assert digest_from_json(digest_to_json(digest)) == digest
     assert llm.requests == []

@@ -492,6 +492,34 @@ async def test_a_fresh_installs_first_today_on_slack_shows_the_reference_picks(
     assert len(shown()) >= 0.95 * len(picks)
 
 
+async def test_a_channel_ranked_locally_only_sees_the_local_top_on_slack(
+    make_settings: Any, arxiv: FakeArxiv, llm: FakeOpenAI, slack: FakeSlack, fake_time: FakeTime
+):
+    papers = load_eval_day(DAY)
+    arxiv.set_feed(rss_feed(papers, date.fromisoformat(DAY)))
+    arxiv.add_papers(papers)
+    settings = make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0", **slack_env(slack))
+    async with open_core(settings) as core:
+        pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
+        bot = SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1", pacer=pacer)
+        await bot.start()
+        try:
+            assert await command(bot, slack, "today") == 200
+            await slack.wait_until(lambda: len(slack.channel_messages(CHANNEL)) == 1, within=20)
+            ranked = await core.store.ranking(CHANNEL, date.fromisoformat(DAY))
+        finally:
+            await bot.close()
+    (parent,) = slack.channel_messages(CHANNEL)  # the fake validated its blocks with slack_sdk
+    shown = json.dumps(parent.blocks, ensure_ascii=False)
+    assert parent.text.startswith(f"arXiv digest for {DAY} · ranked locally: ")
+    assert "not scored by an LLM" in shown
+    assert f"1. <https://arxiv.org/abs/{ranked[0].paper_id}|" in shown
+    assert "local rank 1 · similarity" in shown
+    assert "local rank 15 · similarity" in shown
+    assert "met the thresholds" not in shown
+    assert llm.requests == []
+
+
 class ParsedOnly(Conversation):
     """The real conversation that only says which command of the grammar it was given."""
 

@@ -162,6 +162,27 @@ def test_a_day_ranked_locally_only_says_so_in_slack() -> None:
     assert "nothing today" in text
 
 
+@pytest.mark.parametrize("title_words", [1, 400])
+def test_a_day_ranked_locally_only_lists_the_local_top_in_slack(title_words: int) -> None:
+    top = tuple(
+        (replace(entry(n).paper, title=" ".join([HOSTILE] * title_words)), 0.9 - n / 100)
+        for n in range(1, 16)
+    )
+    local = replace(digest(), share=LLMShare(0.0, 0.0, LOCAL_ONLY), ranked_locally=top)
+    text, blocks = parent_message(local)
+    check_limits(blocks)
+    shown = all_texts(blocks)
+    assert blocks[0]["text"]["text"] == "arXiv digest for 2025-05-02 · ranked locally"
+    assert "*Ranked locally* (best by similarity to the criteria, not scored by an LLM)" in shown
+    assert "1. <https://arxiv.org/abs/2505.00001|" in shown
+    assert "local rank 1 · similarity 0.89" in shown
+    assert ("15. <https://arxiv.org/abs/2505.00015|" in shown) == (title_words == 1)
+    assert "met the thresholds" not in shown
+    assert "nothing today" not in text
+    assert "<!channel>" not in shown
+    assert "Ranked locally only, not scored by an LLM" in shown
+
+
 @pytest.mark.parametrize(
     ("block", "problem"),
     [

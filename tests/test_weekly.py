@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels import ChannelSettings
+from bot.channels import ChannelSettings, weekly_change
 from bot.conversation import Caller
 from bot.digest import digest_from_json, digest_to_json
 from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
@@ -105,8 +105,30 @@ async def test_settings_weekly_validates_and_shows(world: World) -> None:
         assert "is not a time" in await bot.say("C1", "settings weekly on friday 25:00")
         assert "say `weekly on [day HH:MM]`" in await bot.say("C1", "settings weekly sometimes")
         assert "weekly post: Monday 07:00" in await bot.say("C1", "settings weekly on 7:00")
-        assert "weekly post: off" in await bot.say("C1", "settings weekly off")
-        assert "weekly post: Friday 16:00" in await bot.say("C1", "settings weekly on")
+        off = await bot.say("C1", "settings weekly off")
+        assert "weekly post: off (`weekly on` brings back Monday 07:00 Europe/Berlin)" in off
+        assert "weekly post: Monday 07:00" in await bot.say("C1", "settings weekly on")
+
+
+def test_weekly_off_keeps_the_day_and_time_for_weekly_on() -> None:
+    on = berlin(None).with_overrides(weekly_change("on wed 08:15", berlin(None)))
+    off = on.with_overrides({"weekly_time": "08:15", **weekly_change("off", on)})
+    assert (off.weekly_day, off.weekly_kept_day, off.weekly_time) == (None, 2, time(8, 15))
+    assert off.weekly_text() == "off (`weekly on` brings back Wednesday 08:15 Europe/Berlin)"
+    again = weekly_change("on", off)
+    assert again == {"weekly_day": 2, "weekly_time": "08:15", "weekly_kept_day": None}
+    assert weekly_change("off", off)["weekly_kept_day"] == 2  # off twice still remembers
+    assert weekly_change("on 18:00", off)["weekly_day"] == 2
+    assert weekly_change("on fri", off) == {
+        "weekly_day": 4,
+        "weekly_time": "08:15",
+        "weekly_kept_day": None,
+    }
+    assert weekly_change("on", berlin(None)) == {
+        "weekly_day": 4,
+        "weekly_time": "16:00",
+        "weekly_kept_day": None,
+    }  # never chosen: Friday 16:00
 
 
 def test_each_weekly_channel_gets_a_cron_job() -> None:

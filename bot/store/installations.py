@@ -53,6 +53,17 @@ def workspace_of(channel_id: str, home: str | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class PausedWorkspace:
+    """A paused workspace (uninstalled, or its token refused), why, and its channels."""
+
+    platform: str
+    workspace: str
+    reason: str
+    channels: int
+    subscribed: int
+
+
+@dataclass(frozen=True, slots=True)
 class InstallationRow:
     """A stored installation: where it is, and the sealed (encrypted) installation."""
 
@@ -151,6 +162,25 @@ class Installations:
         """Every paused workspace, (platform, workspace) → reason."""
         async with self._b.read() as db:
             return await _paused(db)
+
+    async def paused_channels(self) -> list[PausedWorkspace]:
+        """Every paused workspace with why, and how many of its channels the bot knows and how
+        many of those want the daily post (they get none while it is paused)."""
+        async with self._b.read() as db:
+            paused = await _paused(db)
+            if not paused:
+                return []
+            homes = await _homes(db)
+            rows = await db.fetchall("SELECT id, platform, subscribed FROM channels")
+        out = []
+        for (platform, workspace), reason in sorted(paused.items()):
+            own = [
+                bool(r[2])
+                for r in rows
+                if r[1] == platform and workspace_of(str(r[0]), homes.get(platform)) == workspace
+            ]
+            out.append(PausedWorkspace(platform, workspace, reason, len(own), sum(own)))
+        return out
 
     # -- home workspaces ---------------------------------------------------------------------
 

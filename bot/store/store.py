@@ -1105,6 +1105,15 @@ class Store:
                 (state, _now(), channel_id, week),
             )
 
+    async def last_weekly_week(self, channel_id: str, state: str) -> str | None:
+        """The newest ISO week whose weekly post in this channel reached `state`."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT MAX(week) FROM weekly_posts WHERE channel_id = ? AND state = ?",
+                (channel_id, state),
+            )
+        return str(row[0]) if row and row[0] else None
+
     async def weekly_posted(self, channel_id: str, week: str) -> dict[str, str]:
         """The messages of a week's post that are recorded, by slot ('parent' or a paper)."""
         async with self._b.read() as db:

@@ -1,0 +1,36 @@
+"""What `arxiv-bot status` adds after the channels, on SQLite and PostgreSQL alike: the paused
+Slack workspaces with how many of their channels go without a post, and each subscribed
+channel's weekly post with the last week it reached the channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.__main__ import settings_resolver
+from bot.status import status_notes
+from bot.store import Store
+from bot.weekly import POSTED, QUIET
+
+
+async def test_status_names_paused_workspaces_and_each_weekly_post(
+    database: str, make_settings: Any
+) -> None:
+    settings_of = settings_resolver(make_settings())
+    async with Store.open(database) as store:
+        assert await status_notes(store, settings_of) == []
+        for channel in ("T0AAAA:C1", "T0AAAA:C2", "T0BBBB:C1", "T0BBBB:C2"):
+            await store.channel(channel, "slack")
+        for channel in ("T0AAAA:C1", "T0BBBB:C1", "T0BBBB:C2"):
+            await store.set_subscribed(channel, True)
+        await store.set_channel_overrides("T0BBBB:C1", {"weekly_day": 0, "weekly_time": "09:30"})
+        await store.set_channel_overrides("T0BBBB:C2", {"weekly_day": 4, "weekly_time": "16:00"})
+        for week, state in (("2026-W47", POSTED), ("2026-W48", POSTED), ("2026-W49", QUIET)):
+            await store.freeze_weekly_post("T0BBBB:C1", week, state, {})
+        await store.installations.remove("slack", "T0AAAA", "uninstalled")
+        notes = await status_notes(store, settings_of)
+    assert notes == [
+        "paused: slack workspace T0AAAA (uninstalled): 2 channels, 1 subscribed, get no post "
+        "until it is installed again",
+        "slack:T0BBBB:C1  weekly post Monday 09:30 UTC  last posted: 2026-W48",
+        "slack:T0BBBB:C2  weekly post Friday 16:00 UTC  last posted: none yet",
+    ]
