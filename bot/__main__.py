@@ -531,7 +531,7 @@ async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> 
 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
-    from bot.status import channel_statuses
+    from bot.status import channel_statuses, status_notes
     from bot.store import Store, describe
 
     if isinstance(settings.db, Path) and not settings.db.exists():
@@ -541,6 +541,7 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     async with Store.open(settings.db) as store:
         statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
         leases = await store.leases()
+        notes = await status_notes(store, settings_resolver(settings))
     for lease in leases:
         until = datetime.fromtimestamp(lease.expires_at, UTC)
         state = "expired, free to take over" if until < datetime.now(UTC) else "held"
@@ -548,6 +549,8 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
             f"work {lease.key}: {state} by {lease.owner} "
             f"(until {until.isoformat(timespec='seconds')})"
         )
+    for note in notes:  # paused workspaces, weekly posts
+        print(note)
     if not statuses:
         print("No subscribed channel: use `/arxiv subscribe` in a channel.")
         return 0

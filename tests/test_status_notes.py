@@ -4,12 +4,15 @@ channel's weekly post with the last week it reached the channel."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from bot.__main__ import settings_resolver
 from bot.status import status_notes
 from bot.store import Store
 from bot.weekly import POSTED, QUIET
+from tests.cli import run_cli
+from tests.conftest import NO_ENV_FILE
 
 
 async def test_status_names_paused_workspaces_and_each_weekly_post(
@@ -34,3 +37,14 @@ async def test_status_names_paused_workspaces_and_each_weekly_post(
         "slack:T0BBBB:C1  weekly post Monday 09:30 UTC  last posted: 2026-W48",
         "slack:T0BBBB:C2  weekly post Friday 16:00 UTC  last posted: none yet",
     ]
+
+
+async def test_the_status_command_prints_them(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with Store.open(str(db)) as store:
+        await store.channel("T0AAAA:C1", "slack")
+        await store.set_subscribed("T0AAAA:C1", True)
+        await store.installations.remove("slack", "T0AAAA", "uninstalled")
+    result = await run_cli({"ARXIV_BOT_DB": str(db)}, tmp_path, NO_ENV_FILE, "status")
+    assert result.code == 0, result.err
+    assert "paused: slack workspace T0AAAA (uninstalled): 1 channel, 1 subscribed" in result.out
