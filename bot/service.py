@@ -446,7 +446,8 @@ class DigestService:
             def tick(done: int, total: int) -> None:
                 progress("scoring with the LLM", done, total)
 
-            tick(0, len(todo))
+            if self._scorer.can_score:  # without a key the day is ranked locally instead
+                tick(0, len(todo))
             batched = Usage()
             if batch_until is not None and self._batch is not None and cap is None:
                 flag = _hurry_flag(key)

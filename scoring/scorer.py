@@ -142,6 +142,11 @@ class LLMScorer:
         self._unreachable_after = unreachable_after
         self.endpoint = public_url(str(client.base_url))
 
+    @property
+    def can_score(self) -> bool:
+        """Yes: it has a client."""
+        return True
+
     async def score(
         self,
         papers: Sequence[Paper],
@@ -429,6 +434,11 @@ class Scorer(Protocol):
         """The model scores are made (and stored) under."""
         ...
 
+    @property
+    def can_score(self) -> bool:
+        """Whether `score` can make new scores (False without a key)."""
+        ...
+
     async def score(
         self,
         papers: Sequence[Paper],
@@ -455,6 +465,11 @@ class NoKeyScorer:
     def model(self) -> str:
         """The model the stored scores were made under."""
         return self._model
+
+    @property
+    def can_score(self) -> bool:
+        """No: there is no key."""
+        return False
 
     async def score(
         self,

@@ -159,6 +159,7 @@ async def test_without_a_key_digest_shows_the_day_ranked_locally_and_says_so(
     assert "ranked locally, not scored by an LLM: set OPENAI_API_KEY to score" in out
     assert out.count("arxiv.org/abs/") >= 10
     assert "OPENAI_API_KEY is not set" in err
+    assert "scoring with the LLM" not in err  # no progress line for a stage that never ran
     assert "Traceback" not in err
     assert llm.calls == 0
     code, out, _ = await run_cli(env, "digest", "--format", "json")
