@@ -29,6 +29,9 @@ from bot.models import Digest
 from bot.platform import NOTICE, PARENT, ChatPlatform
 from bot.store import Store
 
+Record = Callable[[str, str], Awaitable[None]]
+"""Records one posted message: its slot (`parent`, a paper id) and the platform's message id."""
+
 log = logging.getLogger(__name__)
 
 POSTING = "posting"
@@ -91,11 +94,6 @@ class Delivery:
                 f"no {name} adapter is running (set its token to post there)"
             ) from None
 
-    async def turn(self) -> None:
-        """Wait for the next slot under the bot-wide ceiling (for posts made elsewhere, such
-        as the weekly post)."""
-        await self._ceiling.wait()
-
     @property
     def platforms(self) -> tuple[str, ...]:
         """Names of the platforms this delivery can post to."""
@@ -109,26 +107,19 @@ class Delivery:
         state = record[0] if record else None
         try:
             platform = self.platform(platform_name)
-            posted = await self._store.daily_posted(channel, day)
-            recovered = 0
-            if state == POSTING:
-                recovered = await self._recover(platform, channel, day, posted)
             if state != POSTED:
                 await self._store.set_digest_state(channel, day, POSTING)
-            count = 0
-            parent = posted.get(PARENT)
-            if parent is None:
-                await self._ceiling.wait()
-                parent = await platform.post_parent(channel, digest)
-                await self._store.record_posted(channel, day, PARENT, parent, daily=True)
-                count += 1
-            for entry in digest.entries:
-                if entry.paper.id in posted:
-                    continue
-                await self._ceiling.wait()
-                message = await platform.post_card(channel, parent, digest, entry)
-                await self._store.record_posted(channel, day, entry.paper.id, message, daily=True)
-                count += 1
+
+            async def save(slot: str, message: str) -> None:
+                await self._store.record_posted(channel, day, slot, message, daily=True)
+
+            parent, count, recovered = await self.post_thread(
+                platform,
+                digest,
+                await self._store.daily_posted(channel, day),
+                save,
+                recover=state == POSTING,
+            )
         except PlatformError as exc:
             await self._store.set_digest_state(channel, day, state or POSTING, error=str(exc))
             raise
@@ -157,17 +148,48 @@ class Delivery:
         log.info("notice to %s:%s about %s: %s", platform_name, channel_id, day, kind)
         return True
 
-    async def _recover(
-        self, platform: ChatPlatform, channel: str, day: date, posted: dict[str, str]
-    ) -> int:
-        """After an interrupted delivery: record what the platform has that the store lacks."""
-        found = await platform.recover(channel, day, posted.get(PARENT))
-        missing = {slot: message for slot, message in found.items() if slot not in posted}
-        for slot, message in missing.items():
-            await self._store.record_posted(channel, day, slot, message, daily=True)
-            posted[slot] = message
-        if missing:
-            log.warning(
-                "recovered %d unrecorded messages of %s's digest in %s", len(missing), day, channel
-            )
-        return len(missing)
+    async def post_thread(
+        self,
+        platform: ChatPlatform,
+        digest: Digest,
+        posted: dict[str, str],
+        record: Record,
+        *,
+        recover: bool,
+    ) -> tuple[str, int, int]:
+        """Post the parent and the cards of `digest` that `posted` (slot -> message) lacks,
+        each under the bot-wide ceiling and recorded with `record` as soon as it lands. With
+        `recover` (an interrupted post), first record what the platform already shows. The
+        daily post and the weekly post share it; each keeps its own records and states.
+        Returns the parent's id, the messages posted now and those recovered."""
+        channel = digest.channel_id
+        recovered = 0
+        if recover:
+            found = await platform.recover(channel, digest.day, posted.get(PARENT))
+            for slot, message in found.items():
+                if slot not in posted:
+                    await record(slot, message)
+                    posted[slot] = message
+                    recovered += 1
+            if recovered:
+                log.warning(
+                    "recovered %d unrecorded messages of %s's post in %s",
+                    recovered,
+                    digest.week or digest.day,
+                    channel,
+                )
+        count = 0
+        parent = posted.get(PARENT)
+        if parent is None:
+            await self._ceiling.wait()
+            parent = await platform.post_parent(channel, digest)
+            await record(PARENT, parent)
+            count += 1
+        for entry in digest.entries:
+            if entry.paper.id in posted:
+                continue
+            await self._ceiling.wait()
+            message = await platform.post_card(channel, parent, digest, entry)
+            await record(entry.paper.id, message)
+            count += 1
+        return parent, count, recovered

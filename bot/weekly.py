@@ -204,31 +204,19 @@ class WeeklyPoster:
     ) -> None:
         """Post whatever of the weekly post is not on the platform yet."""
         platform = self._delivery.platform(platform_name)
-        posted = await self._store.weekly_posted(channel, week)
-        recovered = 0
-        if state == POSTING:
-            found = await platform.recover(channel, digest.day, posted.get(PARENT))
-            for slot, message in found.items():
-                if slot not in posted:
-                    await self._record(channel, week, digest.day, slot, message)
-                    posted[slot] = message
-                    recovered += 1
-        else:
+        if state != POSTING:
             await self._store.set_weekly_state(channel, week, POSTING)
-        count = 0
-        parent = posted.get(PARENT)
-        if parent is None:
-            await self._delivery.turn()
-            parent = await platform.post_parent(channel, digest)
-            await self._record(channel, week, digest.day, PARENT, parent)
-            count += 1
-        for entry in digest.entries:
-            if entry.paper.id in posted:
-                continue
-            await self._delivery.turn()
-            message = await platform.post_card(channel, parent, digest, entry)
-            await self._record(channel, week, digest.day, entry.paper.id, message)
-            count += 1
+
+        async def record(slot: str, message: str) -> None:
+            await self._record(channel, week, digest.day, slot, message)
+
+        _, count, recovered = await self._delivery.post_thread(
+            platform,
+            digest,
+            await self._store.weekly_posted(channel, week),
+            record,
+            recover=state == POSTING,
+        )
         await self._store.set_weekly_state(channel, week, POSTED)
         log.info(
             "posted the weekly post %s to %s:%s (%d messages, %d recovered)",
