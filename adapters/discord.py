@@ -30,7 +30,6 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
-from pydantic import SecretStr
 
 from adapters import discord_render as render
 from bot.conversation import Caller, Conversation, Reply
@@ -38,6 +37,7 @@ from bot.errors import BotError, PlatformError, PlatformUnavailable
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.safety import clip
+from bot.secret import Secret
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class DiscordAdapter:
     def __init__(
         self,
         conversation: Conversation,
-        token: SecretStr,
+        token: Secret,
         *,
         guild_ids: tuple[int, ...] = (),
         api_url: str | None = None,

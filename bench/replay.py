@@ -233,12 +233,12 @@ def _product_env(share: float | None, min_papers: int | None) -> dict[str, str]:
     )
     env = {name: os.environ[name] for name in names if name in os.environ}
     env["ARXIV_BOT_LLM_SHARE"] = str(
-        share if share is not None else Settings.model_fields["llm_share"].default
+        share if share is not None else Settings().llm_share
     )
     if min_papers is not None:
         env["ARXIV_BOT_LLM_MIN_PAPERS"] = str(min_papers)
     elif "ARXIV_BOT_LLM_MIN_PAPERS" not in env:
-        env["ARXIV_BOT_LLM_MIN_PAPERS"] = str(Settings.model_fields["llm_min_papers"].default)
+        env["ARXIV_BOT_LLM_MIN_PAPERS"] = str(Settings().llm_min_papers)
     return env
 
 

@@ -4,7 +4,14 @@ The environment variable names below are the public interface; the README and `.
 them all. `load_settings()` merges `.env` under the process environment; tests call
 `Settings.from_env({...})` with a literal mapping and never touch `os.environ`.
 
-This module must not open files other than `.env`, nor create clients.
+Every field names its variable and the function that reads it; `from_env` reads them all, then
+checks what depends on several at once, and raises one `SettingsError` listing every problem by
+variable name without echoing a value. A blank variable means unset (its default). Settings are
+read on every command, `--help` and `status` included, so this module imports nothing beyond
+the standard library and python-dotenv: no validation framework.
+
+This module must not open files other than `.env` and a price file named by ARXIV_BOT_PRICES,
+nor create clients.
 """
 
 from __future__ import annotations
@@ -12,30 +19,22 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
 
 from bot.arxiv_categories import check_categories
 from bot.errors import SettingsError
 from bot.ratelimit import Limit, RateLimits, parse_limit
+from bot.secret import Secret
 from bot.store.url import PostgresURL, parse_database
 from scoring.pricing import PriceTable
 
@@ -47,176 +46,379 @@ SLACK_TOKEN_KINDS = {
     "xoxe-": "a refresh token",
     "xoxa-": "a workspace app token",
 }
-SLACK_TOKEN_PREFIX = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
 SLACK_TOKEN_HOME = {"xoxb-": "SLACK_BOT_TOKEN", "xapp-": "SLACK_APP_TOKEN"}
 CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+POST_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 ARXIV_MIN_DELAY = 3.0  # arXiv's API terms: no more than one request every three seconds
+TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
 
-Score10 = Annotated[int, Field(ge=1, le=10)]
-
-
-def _env(name: str) -> Any:
-    """A field read from one environment variable (the alias is the public name)."""
-    return AliasChoices(name)
+Parse = Callable[[str], Any]
+"""Reads one variable's (non-blank) text; raises ValueError with what it must be."""
 
 
-class Settings(BaseModel):
-    """Every setting of the bot, validated; construct with `load_settings()` or `from_env()`."""
+def _read(env: str, parse: Parse) -> dict[str, Any]:
+    """A field's metadata: the environment variable it is read from (the public name) and how."""
+    return {"env": env, "parse": parse}
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
-    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
-    model: str = Field("gpt-4.1-mini", min_length=1, validation_alias=_env("ARXIV_BOT_MODEL"))
-    db: Path | PostgresURL = Field(
-        Path("arxiv-bot.sqlite3"), union_mode="left_to_right", validation_alias=_env("ARXIV_BOT_DB")
+# --- readers: each takes the stripped, non-blank text -------------------------------------------
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _secret(text: str) -> Secret:
+    return Secret(text)
+
+
+def _path(text: str) -> Path:
+    return Path(text)
+
+
+def _bool(text: str) -> bool:
+    value = text.lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _range(low: float | None, high: float | None, *, above: bool = False) -> str:
+    if low is not None and high is not None:
+        return f"from {low:g} to {high:g}" if not above else f"above {low:g}, at most {high:g}"
+    if low is not None:
+        return f"above {low:g}" if above else f"at least {low:g}"
+    return f"at most {high:g}" if high is not None else ""
+
+
+def _int(low: int | None = None, high: int | None = None) -> Parse:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"must be a whole number {_range(low, high)}".rstrip()) from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"must be a whole number {_range(low, high)}")
+        return value
+
+    return parse
+
+
+def _float(low: float | None = None, high: float | None = None, *, above: bool = False) -> Parse:
+    """A finite number within [low, high] (or (low, high] when `above`)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        too_low = low is not None and (value <= low if above else value < low)
+        if not math.isfinite(value) or too_low or (high is not None and value > high):
+            raise ValueError(f"must be a number {_range(low, high, above=above)}".rstrip())
+        return value
+
+    return parse
+
+
+def _choice(*allowed: str, upper: bool = False) -> Parse:
+    def parse(text: str) -> str:
+        value = text.upper() if upper else text.lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _items(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _list(item: Parse = _text, *, at_least: int = 0) -> Parse:
+    def parse(text: str) -> tuple[Any, ...]:
+        parts = _items(text)
+        if len(parts) < at_least:
+            raise ValueError(f"needs at least {at_least} comma-separated value")
+        return tuple(item(part) for part in parts)
+
+    return parse
+
+
+def _guild(text: str) -> int:
+    if not text.isdigit():
+        raise ValueError("must be Discord guild ids (numbers), comma separated")
+    return int(text)
+
+
+def _url(*schemes: str) -> Parse:
+    def parse(text: str) -> str:
+        if urlsplit(text).scheme not in schemes:
+            article = "an" if schemes[0] == "http" else "a"
+            raise ValueError(
+                f"must be {article} " + " or ".join(f"{s}://" for s in schemes) + " URL"
+            )
+        return text
+
+    return parse
+
+
+def _categories(text: str) -> tuple[str, ...]:
+    value = _items(text)
+    if not value:
+        raise ValueError("needs at least one arXiv category, e.g. cs.LG")
+    bad = [c for c in value if not CATEGORY_RE.match(c)]
+    if bad:
+        raise ValueError(f"not an arXiv category: {', '.join(bad)} (expected e.g. cs.LG)")
+    return check_categories(value)
+
+
+def _database(text: str) -> Path | PostgresURL:
+    return parse_database(text)
+
+
+def _post_time(text: str) -> str:
+    if not POST_TIME_RE.match(text):
+        raise ValueError("must be a time of day as HH:MM, e.g. 08:00")
+    return text
+
+
+def _timezone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {text[:60]!r} (expected e.g. Europe/Berlin)") from None
+    return text
+
+
+def _limit(text: str) -> Limit | None:
+    return parse_limit(text)
+
+
+def _prices(text: str) -> dict[str, dict[str, float]]:
+    if not text.startswith("{"):
+        text = _read_prices_file(Path(text))
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at char {exc.pos})") from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValueError('must map model names to prices, e.g. {"m": {"input": 1, "output": 2}}')
+    table: dict[str, dict[str, float]] = {}
+    for model, price in value.items():
+        try:
+            table[str(model)] = {str(k): float(v) for k, v in price.items()}
+        except (TypeError, ValueError):
+            raise ValueError(f"the prices of {str(model)[:60]!r} must be numbers") from None
+    PriceTable(table)  # raises ValueError naming the model whose price is unusable
+    return table
+
+
+def _slack_token(wanted: str) -> Parse:
+    def parse(text: str) -> Secret:
+        problem = slack_token_problem(text, wanted)
+        if problem:
+            raise ValueError(problem)
+        return Secret(text)
+
+    return parse
+
+
+def _token_key(text: str) -> Secret:
+    problem = token_key_problem(text)
+    if problem:
+        raise ValueError(problem)
+    return Secret(text)
+
+
+Score10 = _int(1, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of the bot, validated; construct with `load_settings()` or `from_env()`
+    (constructing it directly skips the checks)."""
+
+    openai_api_key: Secret | None = field(default=None, metadata=_read("OPENAI_API_KEY", _secret))
+    openai_base_url: str | None = field(
+        default=None, metadata=_read("OPENAI_BASE_URL", _url("http", "https"))
     )
-    categories: tuple[str, ...] = Field(
-        ("cs.LG", "cs.AI"), min_length=1, validation_alias=_env("ARXIV_BOT_CATEGORIES")
+    model: str = field(default="gpt-4.1-mini", metadata=_read("ARXIV_BOT_MODEL", _text))
+    db: Path | PostgresURL = field(
+        default=Path("arxiv-bot.sqlite3"), metadata=_read("ARXIV_BOT_DB", _database)
     )
-    cross_lists: bool = Field(True, validation_alias=_env("ARXIV_BOT_CROSS_LISTS"))
-    rss_url: str = Field("https://rss.arxiv.org/rss/", validation_alias=_env("ARXIV_BOT_RSS_URL"))
-    api_url: str = Field(
-        "https://export.arxiv.org/api/query", validation_alias=_env("ARXIV_BOT_API_URL")
+    categories: tuple[str, ...] = field(
+        default=("cs.LG", "cs.AI"), metadata=_read("ARXIV_BOT_CATEGORIES", _categories)
     )
-    arxiv_delay: float = Field(
-        ARXIV_MIN_DELAY, ge=0, validation_alias=_env("ARXIV_BOT_ARXIV_DELAY")
+    cross_lists: bool = field(default=True, metadata=_read("ARXIV_BOT_CROSS_LISTS", _bool))
+    rss_url: str = field(
+        default="https://rss.arxiv.org/rss/",
+        metadata=_read("ARXIV_BOT_RSS_URL", _url("http", "https")),
     )
-    arxiv_timeout: float = Field(30.0, gt=0, validation_alias=_env("ARXIV_BOT_ARXIV_TIMEOUT"))
-    arxiv_attempts: int = Field(4, ge=1, le=20, validation_alias=_env("ARXIV_BOT_ARXIV_ATTEMPTS"))
-    enrich: bool = Field(True, validation_alias=_env("ARXIV_BOT_ENRICH"))
-    criteria_file: Path | None = Field(None, validation_alias=_env("ARXIV_BOT_CRITERIA_FILE"))
-    min_relevance: Score10 = Field(8, validation_alias=_env("ARXIV_BOT_MIN_RELEVANCE"))
-    min_novelty: Score10 = Field(7, validation_alias=_env("ARXIV_BOT_MIN_NOVELTY"))
-    batch_size: int = Field(12, ge=1, le=100, validation_alias=_env("ARXIV_BOT_BATCH_SIZE"))
-    concurrency: int = Field(8, ge=1, le=64, validation_alias=_env("ARXIV_BOT_CONCURRENCY"))
-    llm_timeout: float = Field(120.0, gt=0, validation_alias=_env("ARXIV_BOT_LLM_TIMEOUT"))
-    llm_retries: int = Field(4, ge=0, le=10, validation_alias=_env("ARXIV_BOT_LLM_RETRIES"))
-    llm_give_up: float = Field(10.0, gt=0, le=600, validation_alias=_env("ARXIV_BOT_LLM_GIVE_UP"))
-    llm_round_pause: float = Field(
-        2.0, ge=0, le=600, validation_alias=_env("ARXIV_BOT_LLM_ROUND_PAUSE")
+    api_url: str = field(
+        default="https://export.arxiv.org/api/query",
+        metadata=_read("ARXIV_BOT_API_URL", _url("http", "https")),
     )
-    structured_output: Literal["auto", "on", "off"] = Field(
-        "auto", validation_alias=_env("ARXIV_BOT_STRUCTURED_OUTPUT")
+    arxiv_delay: float = field(
+        default=ARXIV_MIN_DELAY, metadata=_read("ARXIV_BOT_ARXIV_DELAY", _float(0))
     )
-    prices: dict[str, dict[str, float]] = Field(
-        default_factory=dict, validation_alias=_env("ARXIV_BOT_PRICES")
+    arxiv_timeout: float = field(
+        default=30.0, metadata=_read("ARXIV_BOT_ARXIV_TIMEOUT", _float(0, above=True))
     )
-    llm_share: float = Field(0.3, ge=0, le=1, validation_alias=_env("ARXIV_BOT_LLM_SHARE"))
-    llm_min_papers: int = Field(60, ge=0, validation_alias=_env("ARXIV_BOT_LLM_MIN_PAPERS"))
-    learning: bool = Field(True, validation_alias=_env("ARXIV_BOT_LEARNING"))
-    prompt_examples: int = Field(5, ge=0, le=20, validation_alias=_env("ARXIV_BOT_PROMPT_EXAMPLES"))
-    adaptive_share: bool = Field(True, validation_alias=_env("ARXIV_BOT_ADAPTIVE_SHARE"))
-    batch: Literal["auto", "off"] = Field("auto", validation_alias=_env("ARXIV_BOT_BATCH"))
-    batch_margin_minutes: float = Field(
-        30.0, ge=0, le=1440, validation_alias=_env("ARXIV_BOT_BATCH_MARGIN_MINUTES")
+    arxiv_attempts: int = field(default=4, metadata=_read("ARXIV_BOT_ARXIV_ATTEMPTS", _int(1, 20)))
+    enrich: bool = field(default=True, metadata=_read("ARXIV_BOT_ENRICH", _bool))
+    criteria_file: Path | None = field(
+        default=None, metadata=_read("ARXIV_BOT_CRITERIA_FILE", _path)
     )
-    batch_poll_seconds: float = Field(
-        60.0, gt=0, le=3600, validation_alias=_env("ARXIV_BOT_BATCH_POLL_SECONDS")
+    min_relevance: int = field(default=8, metadata=_read("ARXIV_BOT_MIN_RELEVANCE", Score10))
+    min_novelty: int = field(default=7, metadata=_read("ARXIV_BOT_MIN_NOVELTY", Score10))
+    batch_size: int = field(default=12, metadata=_read("ARXIV_BOT_BATCH_SIZE", _int(1, 100)))
+    concurrency: int = field(default=8, metadata=_read("ARXIV_BOT_CONCURRENCY", _int(1, 64)))
+    llm_timeout: float = field(
+        default=120.0, metadata=_read("ARXIV_BOT_LLM_TIMEOUT", _float(0, above=True))
     )
-    post_time: str = Field(
-        "08:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$", validation_alias=_env("ARXIV_BOT_POST_TIME")
+    llm_retries: int = field(default=4, metadata=_read("ARXIV_BOT_LLM_RETRIES", _int(0, 10)))
+    llm_give_up: float = field(
+        default=10.0, metadata=_read("ARXIV_BOT_LLM_GIVE_UP", _float(0, 600, above=True))
     )
-    timezone: str = Field("UTC", validation_alias=_env("ARXIV_BOT_TIMEZONE"))
-    admins: tuple[str, ...] = Field((), validation_alias=_env("ARXIV_BOT_ADMINS"))
-    like_emoji: tuple[str, ...] = Field(
-        ("👍", "❤️", "⭐", "🔥"), min_length=1, validation_alias=_env("ARXIV_BOT_LIKE_EMOJI")
+    llm_round_pause: float = field(
+        default=2.0, metadata=_read("ARXIV_BOT_LLM_ROUND_PAUSE", _float(0, 600))
     )
-    daily_budget_usd: float | None = Field(
-        None, gt=0, validation_alias=_env("ARXIV_BOT_DAILY_BUDGET")
+    structured_output: Literal["auto", "on", "off"] = field(
+        default="auto", metadata=_read("ARXIV_BOT_STRUCTURED_OUTPUT", _choice("auto", "on", "off"))
     )
-    catch_up_hours: float = Field(
-        18.0, ge=0, le=168, validation_alias=_env("ARXIV_BOT_CATCH_UP_HOURS")
+    prices: dict[str, dict[str, float]] = field(
+        default_factory=dict, metadata=_read("ARXIV_BOT_PRICES", _prices)
     )
-    fetch_deadline_hours: float = Field(
-        6.0, gt=0, le=24, validation_alias=_env("ARXIV_BOT_FETCH_DEADLINE_HOURS")
+    llm_share: float = field(default=0.3, metadata=_read("ARXIV_BOT_LLM_SHARE", _float(0, 1)))
+    llm_min_papers: int = field(default=60, metadata=_read("ARXIV_BOT_LLM_MIN_PAPERS", _int(0)))
+    learning: bool = field(default=True, metadata=_read("ARXIV_BOT_LEARNING", _bool))
+    prompt_examples: int = field(
+        default=5, metadata=_read("ARXIV_BOT_PROMPT_EXAMPLES", _int(0, 20))
     )
-    limit_user: Limit | None = Field(Limit(5, 60.0), validation_alias=_env("ARXIV_BOT_LIMIT_USER"))
-    limit_channel: Limit | None = Field(
-        Limit(15, 60.0), validation_alias=_env("ARXIV_BOT_LIMIT_CHANNEL")
+    adaptive_share: bool = field(default=True, metadata=_read("ARXIV_BOT_ADAPTIVE_SHARE", _bool))
+    batch: Literal["auto", "off"] = field(
+        default="auto", metadata=_read("ARXIV_BOT_BATCH", _choice("auto", "off"))
     )
-    edit_limit_user: Limit | None = Field(
-        Limit(10, 60.0), validation_alias=_env("ARXIV_BOT_EDIT_LIMIT_USER")
+    batch_margin_minutes: float = field(
+        default=30.0, metadata=_read("ARXIV_BOT_BATCH_MARGIN_MINUTES", _float(0, 1440))
     )
-    edit_limit_channel: Limit | None = Field(
-        Limit(20, 60.0), validation_alias=_env("ARXIV_BOT_EDIT_LIMIT_CHANNEL")
+    batch_poll_seconds: float = field(
+        default=60.0, metadata=_read("ARXIV_BOT_BATCH_POLL_SECONDS", _float(0, 3600, above=True))
     )
-    health_port: int | None = Field(
-        None, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HEALTH_PORT")
+    post_time: str = field(default="08:00", metadata=_read("ARXIV_BOT_POST_TIME", _post_time))
+    timezone: str = field(default="UTC", metadata=_read("ARXIV_BOT_TIMEZONE", _timezone))
+    admins: tuple[str, ...] = field(default=(), metadata=_read("ARXIV_BOT_ADMINS", _list()))
+    like_emoji: tuple[str, ...] = field(
+        default=("👍", "❤️", "⭐", "🔥"), metadata=_read("ARXIV_BOT_LIKE_EMOJI", _list(at_least=1))
     )
-    preview_confirm_usd: float = Field(
-        0.05, ge=0, le=1000, validation_alias=_env("ARXIV_BOT_PREVIEW_CONFIRM_USD")
+    daily_budget_usd: float | None = field(
+        default=None, metadata=_read("ARXIV_BOT_DAILY_BUDGET", _float(0, above=True))
     )
-    lease_seconds: float = Field(
-        120.0, ge=1, le=3600, validation_alias=_env("ARXIV_BOT_LEASE_SECONDS")
+    catch_up_hours: float = field(
+        default=18.0, metadata=_read("ARXIV_BOT_CATCH_UP_HOURS", _float(0, 168))
     )
-    channel_concurrency: int = Field(
-        64, ge=1, le=1000, validation_alias=_env("ARXIV_BOT_CHANNEL_CONCURRENCY")
+    fetch_deadline_hours: float = field(
+        default=6.0, metadata=_read("ARXIV_BOT_FETCH_DEADLINE_HOURS", _float(0, 24, above=True))
     )
-    posts_per_second: float = Field(
-        50.0, gt=0, le=1000, validation_alias=_env("ARXIV_BOT_POSTS_PER_SECOND")
+    limit_user: Limit | None = field(
+        default=Limit(5, 60.0), metadata=_read("ARXIV_BOT_LIMIT_USER", _limit)
     )
-    keep_rankings_days: int = Field(
-        60, ge=1, le=3650, validation_alias=_env("ARXIV_BOT_KEEP_RANKINGS_DAYS")
+    limit_channel: Limit | None = field(
+        default=Limit(15, 60.0), metadata=_read("ARXIV_BOT_LIMIT_CHANNEL", _limit)
     )
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(
-        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    edit_limit_user: Limit | None = field(
+        default=Limit(10, 60.0), metadata=_read("ARXIV_BOT_EDIT_LIMIT_USER", _limit)
     )
-    slack_client_id: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_ID"))
-    slack_client_secret: SecretStr | None = Field(
-        None, validation_alias=_env("SLACK_CLIENT_SECRET")
+    edit_limit_channel: Limit | None = field(
+        default=Limit(20, 60.0), metadata=_read("ARXIV_BOT_EDIT_LIMIT_CHANNEL", _limit)
     )
-    slack_redirect_url: str | None = Field(
-        None, validation_alias=_env("ARXIV_BOT_SLACK_REDIRECT_URL")
+    health_port: int | None = field(
+        default=None, metadata=_read("ARXIV_BOT_HEALTH_PORT", _int(0, 65535))
     )
-    slack_authorize_url: str = Field(
-        "https://slack.com/oauth/v2/authorize",
-        validation_alias=_env("ARXIV_BOT_SLACK_AUTHORIZE_URL"),
+    preview_confirm_usd: float = field(
+        default=0.05, metadata=_read("ARXIV_BOT_PREVIEW_CONFIRM_USD", _float(0, 1000))
     )
-    token_key: SecretStr | None = Field(None, validation_alias=_env("ARXIV_BOT_TOKEN_KEY"))
-    http_port: int = Field(3000, ge=0, le=65535, validation_alias=_env("ARXIV_BOT_HTTP_PORT"))
-    slack_api_url: str | None = Field(None, validation_alias=_env("ARXIV_BOT_SLACK_API_URL"))
-    discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
-    discord_api_url: str | None = Field(None, validation_alias=_env("ARXIV_BOT_DISCORD_API_URL"))
-    discord_gateway_url: str | None = Field(
-        None, validation_alias=_env("ARXIV_BOT_DISCORD_GATEWAY_URL")
+    lease_seconds: float = field(
+        default=120.0, metadata=_read("ARXIV_BOT_LEASE_SECONDS", _float(1, 3600))
     )
-    discord_guilds: tuple[int, ...] = Field((), validation_alias=_env("ARXIV_BOT_DISCORD_GUILDS"))
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", validation_alias=_env("ARXIV_BOT_LOG_LEVEL")
+    channel_concurrency: int = field(
+        default=64, metadata=_read("ARXIV_BOT_CHANNEL_CONCURRENCY", _int(1, 1000))
+    )
+    posts_per_second: float = field(
+        default=50.0, metadata=_read("ARXIV_BOT_POSTS_PER_SECOND", _float(0, 1000, above=True))
+    )
+    keep_rankings_days: int = field(
+        default=60, metadata=_read("ARXIV_BOT_KEEP_RANKINGS_DAYS", _int(1, 3650))
+    )
+    slack_bot_token: Secret | None = field(
+        default=None, metadata=_read("SLACK_BOT_TOKEN", _slack_token("xoxb-"))
+    )
+    slack_app_token: Secret | None = field(
+        default=None, metadata=_read("SLACK_APP_TOKEN", _slack_token("xapp-"))
+    )
+    slack_signing_secret: Secret | None = field(
+        default=None, metadata=_read("SLACK_SIGNING_SECRET", _secret)
+    )
+    slack_client_id: str | None = field(default=None, metadata=_read("SLACK_CLIENT_ID", _text))
+    slack_client_secret: Secret | None = field(
+        default=None, metadata=_read("SLACK_CLIENT_SECRET", _secret)
+    )
+    slack_redirect_url: str | None = field(
+        default=None, metadata=_read("ARXIV_BOT_SLACK_REDIRECT_URL", _url("http", "https"))
+    )
+    slack_authorize_url: str = field(
+        default="https://slack.com/oauth/v2/authorize",
+        metadata=_read("ARXIV_BOT_SLACK_AUTHORIZE_URL", _url("http", "https")),
+    )
+    token_key: Secret | None = field(
+        default=None, metadata=_read("ARXIV_BOT_TOKEN_KEY", _token_key)
+    )
+    http_port: int = field(default=3000, metadata=_read("ARXIV_BOT_HTTP_PORT", _int(0, 65535)))
+    slack_api_url: str | None = field(
+        default=None, metadata=_read("ARXIV_BOT_SLACK_API_URL", _url("http", "https"))
+    )
+    discord_bot_token: Secret | None = field(
+        default=None, metadata=_read("DISCORD_BOT_TOKEN", _secret)
+    )
+    discord_api_url: str | None = field(
+        default=None, metadata=_read("ARXIV_BOT_DISCORD_API_URL", _url("http", "https"))
+    )
+    discord_gateway_url: str | None = field(
+        default=None, metadata=_read("ARXIV_BOT_DISCORD_GATEWAY_URL", _url("ws", "wss"))
+    )
+    discord_guilds: tuple[int, ...] = field(
+        default=(), metadata=_read("ARXIV_BOT_DISCORD_GUILDS", _list(_guild))
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = field(
+        default="INFO",
+        metadata=_read(
+            "ARXIV_BOT_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True)
+        ),
     )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Validate a mapping of environment variables; raise SettingsError listing every
         problem."""
-        try:
-            return cls.model_validate(dict(env))
-        except ValidationError as exc:
-            raise SettingsError(_describe(exc)) from None
-
-    @field_validator("categories", mode="before")
-    @classmethod
-    def _split_categories(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("admins", "like_emoji", "discord_guilds", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator(
-        "limit_user", "limit_channel", "edit_limit_user", "edit_limit_channel", mode="before"
-    )
-    @classmethod
-    def _parse_limit(cls, value: object) -> object:
-        return parse_limit(value) if isinstance(value, str) else value
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None or not raw.strip():
+                continue  # blank means unset: the default
+            try:
+                values[f.name] = f.metadata["parse"](raw.strip())
+            except ValueError as exc:
+                problems.append(f"{f.metadata['env']}: {exc}")
+        if not problems:
+            settings = cls(**values)
+            problems = [p for p in (check(settings) for check in _JOINT_CHECKS) if p]
+            if not problems:
+                return settings
+        raise SettingsError(_describe(problems))
 
     @property
     def rate_limits(self) -> RateLimits:
@@ -228,177 +430,10 @@ class Settings(BaseModel):
             edits_per_channel=self.edit_limit_channel,
         )
 
-    @field_validator("db", mode="before")
-    @classmethod
-    def _parse_db(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return Path("arxiv-bot.sqlite3")
-        return parse_database(value) if isinstance(value, str) else value
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value[:60]!r} (expected e.g. Europe/Berlin)"
-            ) from None
-        return value
-
-    @field_validator("categories")
-    @classmethod
-    def _check_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in value if not CATEGORY_RE.match(c)]
-        if bad:
-            raise ValueError(f"not an arXiv category: {', '.join(bad)} (expected e.g. cs.LG)")
-        return check_categories(value)
-
-    @field_validator(
-        "openai_api_key",
-        "openai_base_url",
-        "criteria_file",
-        "daily_budget_usd",
-        "health_port",
-        "slack_bot_token",
-        "slack_app_token",
-        "slack_signing_secret",
-        "slack_api_url",
-        "slack_client_id",
-        "slack_client_secret",
-        "slack_redirect_url",
-        "token_key",
-        "discord_bot_token",
-        "discord_api_url",
-        "discord_gateway_url",
-        mode="before",
-    )
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("slack_bot_token", "slack_app_token")
-    @classmethod
-    def _check_slack_token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> object:
-        if value is None:
-            return value
-        wanted = SLACK_TOKEN_PREFIX[str(info.field_name)]
-        problem = slack_token_problem(value.get_secret_value(), wanted)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("token_key")
-    @classmethod
-    def _check_token_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            problem = token_key_problem(value.get_secret_value())
-            if problem:
-                raise ValueError(problem)
-        return value
-
-    @field_validator(
-        "openai_base_url",
-        "rss_url",
-        "api_url",
-        "slack_api_url",
-        "slack_redirect_url",
-        "slack_authorize_url",
-        "discord_api_url",
-    )
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
-
-    @field_validator("prices", mode="before")
-    @classmethod
-    def _parse_prices(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if not text:
-                return {}
-            if not text.startswith("{"):
-                text = _read_prices_file(Path(text))
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not valid JSON ({exc.msg} at char {exc.pos})") from None
-        return value
-
-    @field_validator("prices")
-    @classmethod
-    def _check_prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        PriceTable(value)  # raises ValueError naming the model whose price is unusable
-        return value
-
-    @field_validator("discord_gateway_url")
-    @classmethod
-    def _check_ws_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("ws", "wss"):
-            raise ValueError("must be a ws:// or wss:// URL")
-        return value
-
-    @model_validator(mode="after")
-    def _check_slack_mode(self) -> Settings:
-        if (
-            self.slack_bot_token is not None
-            and self.slack_app_token is None
-            and self.slack_signing_secret is None
-        ):
-            raise ValueError(
-                "SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET "
-                "(HTTP mode on ARXIV_BOT_HTTP_PORT)"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _check_many_workspaces(self) -> Settings:
-        if self.slack_client_id is None and self.slack_client_secret is None:
-            return self
-        missing = [
-            name
-            for name, value in (
-                ("SLACK_CLIENT_ID", self.slack_client_id),
-                ("SLACK_CLIENT_SECRET", self.slack_client_secret),
-                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
-                ("ARXIV_BOT_TOKEN_KEY", self.token_key),
-            )
-            if value is None
-        ]
-        problems = []
-        if missing:
-            problems.append(f"Slack for many workspaces (OAuth) also needs {', '.join(missing)}")
-        if self.token_key is None:
-            problems.append(f"ARXIV_BOT_TOKEN_KEY encrypts the workspaces' tokens: {MAKE_KEY}")
-        if self.slack_bot_token is not None:
-            problems.append(
-                "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
-                "SLACK_CLIENT_SECRET (many workspaces, each installing the app), not both"
-            )
-        if self.slack_app_token is not None:
-            problems.append(
-                "Slack for many workspaces runs in HTTP mode: unset SLACK_APP_TOKEN (Socket "
-                "Mode apps cannot be distributed)"
-            )
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
     @property
     def slack_many_workspaces(self) -> bool:
         """Whether Slack runs for many workspaces, each installing the app through OAuth."""
         return self.slack_client_id is not None
-
-    @model_validator(mode="after")
-    def _check_arxiv_delay(self) -> Settings:
-        if self.arxiv_delay < ARXIV_MIN_DELAY and not _is_loopback(self.api_url):
-            raise ValueError(
-                f"ARXIV_BOT_ARXIV_DELAY below {ARXIV_MIN_DELAY:g}s is only allowed for a "
-                "loopback ARXIV_BOT_API_URL (arXiv asks for one request every 3 seconds)"
-            )
-        return self
 
     @property
     def feed_url(self) -> str:
@@ -406,8 +441,71 @@ class Settings(BaseModel):
         return self.rss_url.rstrip("/") + "/" + "+".join(self.categories)
 
     def __repr__(self) -> str:
-        # pydantic already masks SecretStr; keep the repr short for logs.
+        # secrets are masked anyway; keep the repr short for logs
         return f"Settings(model={self.model!r}, db={str(self.db)!r}, categories={self.categories})"
+
+
+# --- checks across several variables (run once every variable reads well) ---------------------
+
+
+def _slack_mode(s: Settings) -> str | None:
+    if (
+        s.slack_bot_token is not None
+        and s.slack_app_token is None
+        and (s.slack_signing_secret is None)
+    ):
+        return (
+            "SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET "
+            "(HTTP mode on ARXIV_BOT_HTTP_PORT)"
+        )
+    return None
+
+
+def _many_workspaces(s: Settings) -> str | None:
+    if s.slack_client_id is None and s.slack_client_secret is None:
+        return None
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_CLIENT_ID", s.slack_client_id),
+            ("SLACK_CLIENT_SECRET", s.slack_client_secret),
+            ("SLACK_SIGNING_SECRET", s.slack_signing_secret),
+            ("ARXIV_BOT_TOKEN_KEY", s.token_key),
+        )
+        if value is None
+    ]
+    problems = []
+    if missing:
+        problems.append(f"Slack for many workspaces (OAuth) also needs {', '.join(missing)}")
+    if s.token_key is None:
+        problems.append(f"ARXIV_BOT_TOKEN_KEY encrypts the workspaces' tokens: {MAKE_KEY}")
+    if s.slack_bot_token is not None:
+        problems.append(
+            "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (many workspaces, each installing the app), not both"
+        )
+    if s.slack_app_token is not None:
+        problems.append(
+            "Slack for many workspaces runs in HTTP mode: unset SLACK_APP_TOKEN (Socket "
+            "Mode apps cannot be distributed)"
+        )
+    return "; ".join(problems) or None
+
+
+def _arxiv_delay(s: Settings) -> str | None:
+    if s.arxiv_delay < ARXIV_MIN_DELAY and not _is_loopback(s.api_url):
+        return (
+            f"ARXIV_BOT_ARXIV_DELAY below {ARXIV_MIN_DELAY:g}s is only allowed for a "
+            "loopback ARXIV_BOT_API_URL (arXiv asks for one request every 3 seconds)"
+        )
+    return None
+
+
+_JOINT_CHECKS: tuple[Callable[[Settings], str | None], ...] = (
+    _slack_mode,
+    _many_workspaces,
+    _arxiv_delay,
+)
 
 
 def slack_token_problem(token: str, wanted: str) -> str | None:
@@ -463,24 +561,15 @@ def _is_loopback(url: str) -> bool:
 
 
 def _field_env_names() -> dict[str, str]:
-    names: dict[str, str] = {}
-    for name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        first = alias.choices[0] if isinstance(alias, AliasChoices) else name
-        names[name] = first if isinstance(first, str) else name
-    return names
+    """Each setting's attribute name and its environment variable."""
+    return {f.name: f.metadata["env"] for f in fields(Settings)}
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(problems: list[str]) -> str:
     """One message listing every problem, by public variable name, never echoing a value."""
-    names = _field_env_names()
-    lines = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = err["loc"]
-        where = names.get(str(loc[0]), str(loc[0])) if loc else "settings"
-        lines.append(f"  - {where}: {err['msg'].removeprefix('Value error, ')}")
-    count = len(lines)
-    return f"invalid settings ({count} problem{'s' if count != 1 else ''}):\n" + "\n".join(lines)
+    count = len(problems)
+    lines = "\n".join(f"  - {p}" for p in problems)
+    return f"invalid settings ({count} problem{'s' if count != 1 else ''}):\n{lines}"
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:

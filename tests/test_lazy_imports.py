@@ -32,3 +32,19 @@ def test_importing_the_cli_loads_no_run_time_library() -> None:
     )
     loaded = set(run.stdout.split())
     assert loaded.isdisjoint(RUN_TIME_ONLY), sorted(loaded & set(RUN_TIME_ONLY))
+
+
+def test_reading_settings_loads_no_run_time_library() -> None:
+    """Every command reads the settings first (`status` and `digest --day` too): reading and
+    checking them all needs none of the heavy libraries, a validation framework included."""
+    code = (
+        "import sys; from bot.settings import Settings; "
+        "Settings.from_env({'OPENAI_API_KEY': 'sk-x', 'ARXIV_BOT_PRICES': "
+        "'{\"m\": {\"input\": 1, \"output\": 2}}', 'ARXIV_BOT_DB': 'postgresql://u:p@h/db'}); "
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    loaded = set(run.stdout.split())
+    assert loaded.isdisjoint(RUN_TIME_ONLY), sorted(loaded & set(RUN_TIME_ONLY))

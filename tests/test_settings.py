@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_secret_is_masked_everywhere_and_never_echoed_in_errors() -> None:
     s = Settings.from_env({"OPENAI_API_KEY": KEY})
     assert KEY not in repr(s)
     assert KEY not in str(s)
-    assert KEY not in s.model_dump_json()
+    assert KEY not in str(dataclasses.asdict(s))
     assert s.openai_api_key is not None
     assert s.openai_api_key.get_secret_value() == KEY
     with pytest.raises(SettingsError) as info:
@@ -131,7 +132,7 @@ def test_chat_tokens_are_secrets_and_slack_needs_a_mode() -> None:
     s = Settings.from_env(tokens)
     for token in tokens.values():
         assert token not in repr(s)
-        assert token not in s.model_dump_json()
+        assert token not in str(dataclasses.asdict(s))
     with pytest.raises(SettingsError, match=r"SLACK_APP_TOKEN .* or SLACK_SIGNING_SECRET"):
         Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-secret-bot-token"})
     http = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
@@ -163,3 +164,42 @@ def test_discord_guilds_budget_and_endpoints_are_parsed_and_checked() -> None:
         "ARXIV_BOT_DAILY_BUDGET",
     ):
         assert name in message
+
+
+def test_each_problem_says_what_the_value_must_be() -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(
+            {
+                "ARXIV_BOT_MIN_RELEVANCE": "11",
+                "ARXIV_BOT_LLM_SHARE": "nan",
+                "ARXIV_BOT_CROSS_LISTS": "maybe",
+                "ARXIV_BOT_LOG_LEVEL": "loud",
+                "ARXIV_BOT_DISCORD_GUILDS": "12,ab",
+                "ARXIV_BOT_POST_TIME": "25:00",
+            }
+        )
+    assert str(info.value).splitlines()[1:] == [
+        "  - ARXIV_BOT_CROSS_LISTS: must be true or false",
+        "  - ARXIV_BOT_MIN_RELEVANCE: must be a whole number from 1 to 10",
+        "  - ARXIV_BOT_LLM_SHARE: must be a number from 0 to 1",
+        "  - ARXIV_BOT_POST_TIME: must be a time of day as HH:MM, e.g. 08:00",
+        "  - ARXIV_BOT_DISCORD_GUILDS: must be Discord guild ids (numbers), comma separated",
+        "  - ARXIV_BOT_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR",
+    ]
+
+
+def test_blank_means_the_default_and_words_are_read_in_any_case() -> None:
+    blank = {name: " " for name in ("ARXIV_BOT_MODEL", "ARXIV_BOT_BATCH_SIZE", "ARXIV_BOT_ADMINS")}
+    assert Settings.from_env(blank) == Settings.from_env({})
+    s = Settings.from_env(
+        {"ARXIV_BOT_LEARNING": "No", "ARXIV_BOT_LOG_LEVEL": "debug", "ARXIV_BOT_BATCH": "OFF"}
+    )
+    assert (s.learning, s.log_level, s.batch) == (False, "DEBUG", "off")
+
+
+def test_a_secret_equals_its_value_but_never_shows_it() -> None:
+    a = Settings.from_env({"OPENAI_API_KEY": KEY})
+    b = Settings.from_env({"OPENAI_API_KEY": KEY})
+    assert a == b and a.openai_api_key == b.openai_api_key
+    assert f"{a.openai_api_key}" == "**********"
+    assert KEY not in repr(dataclasses.replace(a, model="other"))

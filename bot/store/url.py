@@ -2,7 +2,7 @@
 
 `parse_database` turns the setting into a `Path` (SQLite: a plain path or `sqlite:///path`) or a
 `PostgresURL` (`postgresql://` or `postgres://`), and refuses any other scheme with one line.
-A `PostgresURL` keeps its password as a `SecretStr`: its `str`, `repr` and every message print
+A `PostgresURL` keeps its password as a `Secret`: its `str`, `repr` and every message print
 the URL with the password masked; only `dsn()`, which goes to the driver, holds it in clear.
 
 This module must not open connections or files, nor echo a rejected value (it may hold a
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import SecretStr
+from bot.secret import Secret
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 SQLITE_PREFIX = "sqlite:///"
@@ -30,7 +30,7 @@ class PostgresURL:
     port: int
     database: str
     user: str = ""
-    password: SecretStr | None = None
+    password: Secret | None = None
     query: str = ""
 
     def dsn(self) -> str:
@@ -91,7 +91,7 @@ def _postgres(text: str) -> PostgresURL:
         raise ValueError("the PostgreSQL URL has an invalid port") from None
     user = unquote(parts.username or "")
     database = unquote(parts.path.lstrip("/")) or user or "postgres"
-    password = SecretStr(unquote(parts.password)) if parts.password is not None else None
+    password = Secret(unquote(parts.password)) if parts.password is not None else None
     return PostgresURL(parts.hostname or "localhost", port, database, user, password, parts.query)
 
 
