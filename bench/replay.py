@@ -232,9 +232,7 @@ def _product_env(share: float | None, min_papers: int | None) -> dict[str, str]:
         "ARXIV_BOT_LLM_MIN_PAPERS",
     )
     env = {name: os.environ[name] for name in names if name in os.environ}
-    env["ARXIV_BOT_LLM_SHARE"] = str(
-        share if share is not None else Settings().llm_share
-    )
+    env["ARXIV_BOT_LLM_SHARE"] = str(share if share is not None else Settings().llm_share)
     if min_papers is not None:
         env["ARXIV_BOT_LLM_MIN_PAPERS"] = str(min_papers)
     elif "ARXIV_BOT_LLM_MIN_PAPERS" not in env:

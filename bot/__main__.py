@@ -23,15 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from adapters.markdown import (
-    render_json,
-    render_local_json,
-    render_local_markdown,
-    render_markdown,
-)
 from bot import __version__
 from bot.errors import BotError, LLMKeyMissing, SettingsError
-from bot.models import LocalView, Thresholds
+from bot.models import Digest, LocalView, Thresholds
 from bot.platform import ChatPlatform
 from bot.progress import progress_display
 from scoring.criteria import load_criteria
@@ -226,6 +220,12 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     day ranked locally (clearly labelled) unless the store already has it scored."""
     from bot.service import DayOutcome
 
+    if args.day is not None and settings.llm_share > 0:
+        shown = await stored_day(settings, args.day)
+        if shown is not None:  # nothing left to do for that day: no client is loaded
+            _write(_render(shown, args.format), args.output)
+            _summary(DayOutcome(digest=shown), args.output)
+            return 0
     progress = progress_display()
     local: LocalView | None = None
     # an error (the LLM or arXiv unusable) is printed as one line by main(): clear the
@@ -257,6 +257,8 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         progress.clear()
     if local is not None:
+        from adapters.markdown import render_local_json, render_local_markdown
+
         rendered = (render_local_json if args.format == "json" else render_local_markdown)(local)
         _write(rendered, args.output)
         why = (
@@ -281,10 +283,34 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     if outcome.digest is None:
         print("arxiv-bot: no arXiv announcement today (weekend or holiday).", file=sys.stderr)
         return 0
-    rendered = (render_json if args.format == "json" else render_markdown)(outcome.digest)
-    _write(rendered, args.output)
+    _write(_render(outcome.digest, args.format), args.output)
     _summary(outcome, args.output)
     return 0
+
+
+async def stored_day(settings: Settings, day: date) -> Digest | None:
+    """A day `digest --day` can show from the store alone: decided under the criteria file as
+    it is now, every paper sent to the LLM scored and every candidate enriched. None when a
+    build has something left to do; the full build then does it."""
+    from bot.store import Store
+    from bot.stored import StoredDays
+
+    if isinstance(settings.db, Path) and not settings.db.exists():
+        return None
+    text = load_criteria(settings.criteria_file)
+    async with Store.open(settings.db) as store:
+        current = await store.channel_criteria(CONSOLE_CHANNEL)
+        if current is None or current[0].text != text:
+            return None
+        days = StoredDays(store, settings.model, daily_budget_usd=settings.daily_budget_usd)
+        options = digest_options(settings)
+        return await days.shown(CONSOLE_CHANNEL, day, options, enrich=settings.enrich)
+
+
+def _render(digest: Digest, form: str) -> str:
+    from adapters.markdown import render_json, render_markdown
+
+    return (render_json if form == "json" else render_markdown)(digest)
 
 
 def _write(rendered: str, output: Path | None) -> None:

@@ -203,15 +203,6 @@ class DayDecider:
         )
         return await self._store.save_ranking_set(ctx.day, key, result)
 
-    async def reactions(self, channel_id: str, options: DigestOptions) -> list[Reaction]:
-        """What the ranking learns from this channel: its likes, dislikes and ignored posts,
-        when it learns and has liked or disliked anything (a channel that never reacted ranks
-        like every channel with its criteria, and shares their ranking)."""
-        if not options.learning:
-            return []
-        reactions = await self._store.reactions(channel_id)
-        return reactions if any(r.value for r in reactions) else []
-
     async def _verdicts(
         self, key: ScoreKey, exclude: Sequence[str], thresholds: Thresholds
     ) -> list[ranking.Example]:

@@ -21,50 +21,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import following
-from bot.deciding import (
-    DayContext,
-    DayDecider,
-    DigestOptions,
-    criteria_id,
-    example,
-    frozen,
-)
-from bot.digest import (
-    budget_note,
-    digest_from_json,
-    digest_to_json,
-    local_top,
-    more_like_liked,
-    select,
-    stage_counts,
-    taste_order,
-    unscored_note,
-)
+from bot.deciding import DayContext, DayDecider, DigestOptions, criteria_id, frozen
+from bot.digest import digest_to_json
 from bot.errors import ScoringError
 from bot.ingest import IngestResult, categories_key
 from bot.models import (
-    AnnounceType,
     Criteria,
     Digest,
     DigestEntry,
-    LLMShare,
     LocalView,
     Paper,
     Score,
     ScoreKey,
-    Thresholds,
     Usage,
 )
-from bot.store import Announcement, DigestFrame, Reaction, Store
+from bot.store import DigestFrame, Reaction, Store
+from bot.stored import StoredDays, dollars
 from bot.work import Work
-from scoring import ranking, share
-from scoring.pricing import PriceTable, format_usd
+from scoring import share
+from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION
 
 if TYPE_CHECKING:
@@ -79,8 +60,8 @@ StageCallback = Callable[[str, int, int], None]
 
 
 FEED_FRESH_FOR = timedelta(minutes=30)
-HURRY_FOR = 600.0  # seconds a "scores needed now" flag stays up for batches to see
 """A feed fetched this recently is shared by every caller instead of fetched again."""
+HURRY_FOR = 600.0  # seconds a "scores needed now" flag stays up for batches to see
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +101,7 @@ class DigestService:
         self._decider = DayDecider(
             store, self._work, self._prices, scorer.model, adaptive=adaptive_share
         )
+        self._days = StoredDays(store, scorer.model, daily_budget_usd=daily_budget_usd)
 
     @property
     def batching(self) -> bool:
@@ -209,7 +191,7 @@ class DigestService:
         where the endpoint offers it, and whatever is not done by then is scored at once;
         a caller asking meanwhile joins this build."""
         if scored_only:
-            return await self._stored(channel_id, day, options)
+            return await self._days.stored(channel_id, day, options)
         if batch_until is None:
             await self._hurry_batches(channel_id)
         return await self._work.once(
@@ -229,18 +211,6 @@ class DigestService:
         if await self._work.held(_scoring_unit(key)):
             await self._work.signal(_hurry_flag(key), HURRY_FOR)
 
-    async def _stored(self, channel_id: str, day: date, options: DigestOptions) -> Digest | None:
-        """The digest from the store alone: the day's frozen selection and its scores."""
-        ctx = await self._context(channel_id, day, options)
-        if ctx is None:
-            return None
-        frame = await self._store.digest_frame(channel_id, day)
-        decided = frame is not None and frozen(frame, ctx.criteria)
-        sent = frame.sent_ids if frame is not None and decided else None
-        before = await self._decided(channel_id, day) if decided else None
-        key = frame.ranking_key if frame is not None and decided else None
-        return await self._assemble(ctx, options, Usage(), 0, sent, decided=before, ranked=key)
-
     async def _build(
         self,
         channel_id: str,
@@ -250,7 +220,7 @@ class DigestService:
         replaced: int,
         batch_until: datetime | None = None,
     ) -> Digest | None:
-        ctx = await self._context(channel_id, day, options)
+        ctx = await self._days.context(channel_id, day, options)
         if ctx is None:
             return None
         frame = await self._store.digest_frame(channel_id, day)
@@ -260,13 +230,13 @@ class DigestService:
         try:
             if frame is not None and frame.sent_ids is not None and frozen(frame, ctx.criteria):
                 sent, ranking_key = frame.sent_ids, frame.ranking_key
-                decided = await self._decided(channel_id, day)
+                decided = await self._days.decided(channel_id, day)
                 reactions: list[Reaction] = []
                 if options.learning and options.prompt_examples:
                     reactions = await self._store.reactions(channel_id, 50)
             else:
                 progress("ranking locally", 0, len(ctx.candidates))
-                reactions = await self._decider.reactions(channel_id, options)
+                reactions = await self._days.reactions(channel_id, options)
                 sent, ranking_key, chosen = await self._decider.decide(ctx, options, reactions)
             by_id = {p.id: p for p in ctx.candidates}
             liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
@@ -277,7 +247,7 @@ class DigestService:
             except ScoringError:
                 # the day is decided even when the LLM refuses: keep the decision and what is
                 # scored, so the digest counts the right papers as waiting
-                partial = await self._assemble(
+                partial = await self._days.assemble(
                     ctx, options, Usage(), replaced, sent, chosen=chosen, ranked=ranking_key
                 )
                 frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
@@ -288,7 +258,7 @@ class DigestService:
         finally:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment
-        digest = await self._assemble(
+        digest = await self._days.assemble(
             ctx,
             options,
             run_usage,
@@ -308,7 +278,7 @@ class DigestService:
     ) -> LocalView | None:
         """A stored day ranked on this machine only (the ranking the day was decided on, or the
         one a first build would make now): what can be shown without an LLM."""
-        ctx = await self._context(channel_id, day, options)
+        ctx = await self._days.context(channel_id, day, options)
         if ctx is None:
             return None
         frame = await self._store.digest_frame(channel_id, day)
@@ -316,7 +286,7 @@ class DigestService:
         if frame is not None and frame.ranking_key and frozen(frame, ctx.criteria):
             ranked = await self._store.ranking_set(day, frame.ranking_key)
         if ranked is None:
-            reactions = await self._decider.reactions(channel_id, options)
+            reactions = await self._days.reactions(channel_id, options)
             _, key, _ = await self._decider.decide(ctx, options, reactions)
             ranked = await self._store.ranking_set(day, key)
         by_id = {p.id: p for p in ctx.candidates}
@@ -340,36 +310,29 @@ class DigestService:
             following.followed_entries(ctx.candidates, matched, {}),
         )
 
+    async def selection_under(
+        self, criteria: Criteria, day: date, options: DigestOptions
+    ) -> tuple[DigestEntry, ...]:
+        """What a day's digest selects under other criteria, from stored scores only."""
+        return await self._days.selection_under(criteria, day, options)
+
+    async def day_papers(self, day: date, options: DigestOptions) -> list[Paper]:
+        """A stored day's papers as its digest considers them (new ones, and cross-lists when
+        the channel wants them; none an earlier day announced)."""
+        return await self._days.day_papers(day, options)
+
     async def ranking_for(self, channel_id: str, day: date, options: DigestOptions) -> list[str]:
         """A stored day's local ranking under the channel's criteria and reactions as they are
         now, best first: what a first build of that day would use (a built day keeps the
         ranking it was decided on). Ranked once per ranking key, like every ranking."""
-        ctx = await self._context(channel_id, day, options)
+        ctx = await self._days.context(channel_id, day, options)
         if ctx is None:
             return []
         _, key, _ = await self._decider.decide(
-            ctx, options, await self._decider.reactions(channel_id, options)
+            ctx, options, await self._days.reactions(channel_id, options)
         )
         ranked = await self._store.ranking_set(day, key)
         return list(ranked.ids) if ranked is not None else []
-
-    async def _context(
-        self, channel_id: str, day: date, options: DigestOptions
-    ) -> DayContext | None:
-        """Everything a decision about a channel's day needs, loaded once."""
-        current = await self._store.channel_criteria(channel_id)
-        if current is None:
-            raise LookupError(f"channel {channel_id} has no criteria")
-        criteria, version = current
-        announced = await self._store.announced(day, categories_key(options.categories))
-        if not announced:
-            return None
-        candidates = await self._candidates(announced, day, options)
-        key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
-        follows = tuple(await self._store.follows.active(channel_id))
-        return DayContext(
-            channel_id, day, criteria, version, key, tuple(announced), candidates, follows
-        )
 
     async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
         """Best-effort enrichment of a day's candidates, once for every channel reading them."""
@@ -377,40 +340,6 @@ class DigestService:
         return await self._work.once(
             key, _nothing, lambda: self._ingestor.enrich([p.id for p in papers])
         )
-
-    async def _decided(self, channel_id: str, day: date) -> Digest | None:
-        """The digest as first built, when the day was decided: its order, its "more like"
-        part and its share stay as they were."""
-        record = await self._store.digest(channel_id, day)
-        if record is None or not isinstance(record[1], dict):
-            return None
-        return digest_from_json(record[1])
-
-    async def selection_under(
-        self, criteria: Criteria, day: date, options: DigestOptions
-    ) -> tuple[DigestEntry, ...]:
-        """What a day's digest selects under other criteria, from stored scores only."""
-        announced = await self._store.announced(day, categories_key(options.categories))
-        ids = [p.id for p in await self._candidates(announced, day, options)]
-        key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
-        scores = await self._store.scores(ids, key)
-        papers = await self._store.papers(ids)
-        return select((papers[i] for i in ids), scores, options.thresholds)
-
-    async def day_papers(self, day: date, options: DigestOptions) -> list[Paper]:
-        """A stored day's papers as its digest considers them (new ones, and cross-lists when
-        the channel wants them; none an earlier day announced)."""
-        announced = await self._store.announced(day, categories_key(options.categories))
-        return await self._candidates(announced, day, options)
-
-    async def _candidates(
-        self, announced: Sequence[Announcement], day: date, options: DigestOptions
-    ) -> list[Paper]:
-        kept = [
-            a.paper for a in announced if a.announce_type is AnnounceType.NEW or options.cross_lists
-        ]
-        seen_before = await self._store.announced_before([p.id for p in kept], day)
-        return [p for p in kept if p.id not in seen_before]
 
     async def _score_missing(
         self,
@@ -467,149 +396,11 @@ class DigestService:
         if report.budget_reached:
             log.warning(
                 "daily LLM budget of %s reached on %s: %d papers not scored",
-                _dollars(self._daily_budget),
+                dollars(self._daily_budget),
                 day,
                 len(report.unscored),
             )
         return batched + report.usage, report.budget_reached
-
-    async def _assemble(
-        self,
-        ctx: DayContext,
-        options: DigestOptions,
-        run_usage: Usage,
-        replaced: int,
-        sent: Sequence[str] | None = None,
-        budget_reached: bool = False,
-        *,
-        chosen: share.ShareDecision | None = None,
-        decided: Digest | None = None,
-        ranked: str | None = None,
-    ) -> Digest:
-        """The digest of a decided day from the store; `ranked` is the ranking key the day was
-        decided on (a day ranked locally only shows that ranking's best papers)."""
-        ids = [p.id for p in ctx.candidates]
-        scores = await self._store.scores(ids, ctx.key)
-        papers = {p.id: p for p in ctx.candidates}
-        papers.update(await self._store.papers(ids))  # enriched fields, when they arrived
-        entries = select((papers[i] for i in ids), scores, options.thresholds)
-        near = select((papers[i] for i in ids), scores, _just_under(options.thresholds))
-        near = tuple(e for e in near if not options.thresholds.admits(e.score))
-        if decided is not None:  # a decided day keeps its order and its "more like" part
-            entries, more = _as_decided(entries, near, decided)
-        else:
-            taste, weight = await self._taste(ctx, options)
-            entries = taste_order(entries, taste, weight)
-            more = more_like_liked(near, taste) if weight > 0 else ()
-        counts = stage_counts(
-            [a.paper.id for a in ctx.announced], ids, scores, len(entries), replaced, sent
-        )
-        # followed papers show whatever their score, on a decided day too (never re-scored)
-        matched = await following.match_off_loop(ctx.candidates, ctx.follows)
-        followed = following.followed_entries((papers[i] for i in ids), matched, scores)
-        notes: tuple[str, ...] = ()
-        # of the papers the ranking sent on: ranked-out papers were never meant to be scored
-        if counts.unscored and budget_reached:
-            notes = (budget_note(counts.unscored, counts.sent, _dollars(self._daily_budget)),)
-        elif counts.unscored:
-            notes = (unscored_note(counts.unscored, counts.sent),)
-        key = ctx.key
-        usage = await self._store.usage(
-            day=ctx.day, model=key.model, criteria_id=key.criteria_id, purpose="score"
-        )
-        llm_share = decided.share if decided is not None else None
-        if chosen is not None:
-            shared = counts.sent - chosen.followed
-            llm_share = _llm_share(chosen, shared, counts.considered, options, usage)
-        return Digest(
-            day=ctx.day,
-            channel_id=ctx.channel_id,
-            model=key.model,
-            criteria=ctx.criteria,
-            criteria_version=ctx.version,
-            thresholds=options.thresholds,
-            counts=counts,
-            entries=entries,
-            usage=usage,
-            run_usage=run_usage,
-            notes=notes,
-            more_like=more,
-            share=llm_share,
-            followed=followed,
-            ranked_locally=await self._local_top(ctx.day, llm_share, ranked, papers),
-        )
-
-    async def _local_top(
-        self, day: date, chosen: LLMShare | None, key: str | None, papers: Mapping[str, Paper]
-    ) -> tuple[tuple[Paper, float], ...]:
-        """A day ranked locally only shows its local ranking's best papers instead of none."""
-        if chosen is None or chosen.reason != share.LOCAL_ONLY or key is None:
-            return ()
-        ranked = await self._store.ranking_set(day, key)
-        return local_top(ranked.ids, ranked.scores, papers) if ranked is not None else ()
-
-    async def _taste(
-        self, ctx: DayContext, options: DigestOptions
-    ) -> tuple[dict[str, float], float]:
-        """The channel's taste over the day's candidates, learned from its reactions alone
-        (likes, 👎, posts nobody liked), and how much it weighs against the LLM's scores;
-        nothing when the channel does not learn or never liked a paper."""
-        reactions = await self._decider.reactions(ctx.channel_id, options)
-        likes = sum(1 for r in reactions if r.value > 0)
-        if not likes or not ctx.candidates:
-            return {}, 0.0
-        examples = [example(r) for r in reactions][: ranking.MAX_EXAMPLES]
-        texts = [ranking.paper_text(p) for p in ctx.candidates]
-        values = await ranking.learned_scores_off_loop(texts, examples)
-        taste = {p.id: float(v) for p, v in zip(ctx.candidates, values, strict=True)}
-        return taste, taste_weight(likes)
-
-
-TASTE_HALF = 2
-"""Likes at which the channel's taste and the LLM's scores order the cards equally: a like is
-a person saying "more like this, first", so a few of them already count."""
-TASTE_MAX = 0.8
-"""The LLM's scores always keep some say in the order."""
-
-
-def taste_weight(likes: int) -> float:
-    """How much the channel's taste weighs in the order of its cards."""
-    return min(TASTE_MAX, likes / (likes + TASTE_HALF)) if likes > 0 else 0.0
-
-
-def _just_under(thresholds: Thresholds) -> Thresholds:
-    """One point under each threshold: the papers a "more like" part may show."""
-    return Thresholds(max(1, thresholds.relevance - 1), max(1, thresholds.novelty - 1))
-
-
-def _as_decided(
-    entries: Sequence[DigestEntry], near: Sequence[DigestEntry], decided: Digest
-) -> tuple[tuple[DigestEntry, ...], tuple[DigestEntry, ...]]:
-    """Today's entries in the order the day was first decided (papers scored since, after an
-    outage, follow in score order), and the "more like" papers it showed."""
-    place = {e.paper.id: (n, e.moved) for n, e in enumerate(decided.entries)}
-    known = sorted((e for e in entries if e.paper.id in place), key=lambda e: place[e.paper.id][0])
-    kept = tuple(DigestEntry(e.paper, e.score, place[e.paper.id][1]) for e in known)
-    late = tuple(e for e in entries if e.paper.id not in place)
-    shown = {e.paper.id for e in decided.more_like}
-    return kept + late, tuple(e for e in near if e.paper.id in shown)
-
-
-def _llm_share(
-    chosen: share.ShareDecision, sent: int, considered: int, options: DigestOptions, usage: Usage
-) -> LLMShare:
-    """What the day's share decision was and about what sending more than the channel's
-    share cost (the day's scoring spend, pro rata over the papers sent beyond it)."""
-    base_k = ranking.sent_count(considered, chosen.base, options.budget.min_papers)
-    extra = max(0, sent - base_k)
-    extra_usd = usage.cost_usd * extra / sent if sent else 0.0
-    return LLMShare(
-        round(sent / considered, 4) if considered else chosen.share,
-        chosen.base,
-        chosen.reason if extra or chosen.reason == share.LOCAL_ONLY else "base",
-        chosen.positives,
-        round(extra_usd, 6),
-    )
 
 
 def _scoring_unit(key: ScoreKey) -> str:
@@ -624,7 +415,3 @@ def _hurry_flag(key: ScoreKey) -> str:
 
 async def _nothing() -> None:
     return None
-
-
-def _dollars(value: float | None) -> str:
-    return format_usd(value) if value is not None else "(none)"

@@ -189,7 +189,7 @@ def test_each_problem_says_what_the_value_must_be() -> None:
 
 
 def test_blank_means_the_default_and_words_are_read_in_any_case() -> None:
-    blank = {name: " " for name in ("ARXIV_BOT_MODEL", "ARXIV_BOT_BATCH_SIZE", "ARXIV_BOT_ADMINS")}
+    blank = dict.fromkeys(("ARXIV_BOT_MODEL", "ARXIV_BOT_BATCH_SIZE", "ARXIV_BOT_ADMINS"), " ")
     assert Settings.from_env(blank) == Settings.from_env({})
     s = Settings.from_env(
         {"ARXIV_BOT_LEARNING": "No", "ARXIV_BOT_LOG_LEVEL": "debug", "ARXIV_BOT_BATCH": "OFF"}
@@ -200,6 +200,7 @@ def test_blank_means_the_default_and_words_are_read_in_any_case() -> None:
 def test_a_secret_equals_its_value_but_never_shows_it() -> None:
     a = Settings.from_env({"OPENAI_API_KEY": KEY})
     b = Settings.from_env({"OPENAI_API_KEY": KEY})
-    assert a == b and a.openai_api_key == b.openai_api_key
+    assert a == b
+    assert a.openai_api_key == b.openai_api_key
     assert f"{a.openai_api_key}" == "**********"
     assert KEY not in repr(dataclasses.replace(a, model="other"))

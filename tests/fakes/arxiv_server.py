@@ -128,6 +128,10 @@ class FakeArxiv:
         fault = _Fault(status=status, retry_after=retry_after, body=body)
         self._faults[path_kind].extend([fault] * count)
 
+    def heal(self, path_kind: PathKind) -> None:
+        """Drop the faults still queued for this kind: its next requests are answered."""
+        self._faults[path_kind].clear()
+
     def stall_next(self, path_kind: PathKind, count: int, seconds: float) -> None:
         """Wait `seconds` before answering each of the next `count` requests of this kind."""
         self._faults[path_kind].extend([_Fault(stall_seconds=seconds)] * count)
