@@ -34,6 +34,7 @@ check: lint typecheck test
 bench: install
 	$(BIN)/python -m bench.digest_1000
 	$(BIN)/python -m bench.slack_ack
+	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.replay
 
 clean:

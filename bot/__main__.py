@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from bot.conversation import Conversation
     from bot.deciding import DigestOptions
     from bot.scheduler import DailyScheduler
-    from bot.service import DayOutcome, DigestService
+    from bot.service import DigestService
     from bot.settings import Settings
     from bot.status import SettingsOf
     from bot.store import ChannelRow, Store
@@ -218,14 +218,14 @@ async def open_service(settings: Settings) -> AsyncIterator[DigestService]:
 async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
     """Build today's (or a stored day's) digest and write it out. Without an API key, show the
     day ranked locally (clearly labelled) unless the store already has it scored."""
-    from bot.service import DayOutcome
-
     if args.day is not None and settings.llm_share > 0:
         shown = await stored_day(settings, args.day)
         if shown is not None:  # nothing left to do for that day: no client is loaded
             _write(_render(shown, args.format), args.output)
-            _summary(DayOutcome(digest=shown), args.output)
+            _summary(shown, args.output)
             return 0
+    from bot.service import DayOutcome
+
     progress = progress_display()
     local: LocalView | None = None
     # an error (the LLM or arXiv unusable) is printed as one line by main(): clear the
@@ -284,7 +284,7 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
         print("arxiv-bot: no arXiv announcement today (weekend or holiday).", file=sys.stderr)
         return 0
     _write(_render(outcome.digest, args.format), args.output)
-    _summary(outcome, args.output)
+    _summary(outcome.digest, args.output)
     return 0
 
 
@@ -323,9 +323,7 @@ def _write(rendered: str, output: Path | None) -> None:
     tmp.replace(output)
 
 
-def _summary(outcome: DayOutcome, output: Path | None) -> None:
-    digest = outcome.digest
-    assert digest is not None
+def _summary(digest: Digest, output: Path | None) -> None:
     c, run = digest.counts, digest.run_usage
     where = f" → {output}" if output else ""
     print(
