@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -168,6 +168,11 @@ async def command(
 
 async def event(adapter: SlackAdapter, payload: dict[str, Any]) -> None:
     assert (await signed(adapter, json.dumps(payload), "application/json"))[0] == 200
+
+
+def answered(slack: FakeSlack, name: str) -> Callable[[], bool]:
+    """Whether the command given response_url `name` has been answered."""
+    return lambda: any(n == name for n, _, _ in slack.responses)
 
 
 def token(slack: FakeSlack, team: str) -> str:
@@ -364,6 +369,42 @@ async def test_a_command_from_a_workspace_without_the_app_is_told_to_install_it(
     await slack.wait_until(lambda: bool(slack.responses), within=30)
     _, answer, _ = slack.responses[0]
     assert "install" in str(answer.get("text", "")).lower()
+
+
+async def test_an_organisation_installs_once_for_all_its_workspaces(
+    bot: SlackAdapter, browser: aiohttp.ClientSession, slack: FakeSlack
+) -> None:
+    """Enterprise Grid: an org-wide install answers every workspace of the organisation with
+    the organisation's token; its channels are the organisation's, wherever they live."""
+    org = slack.add_workspace("T0ORGHQ", "Org HQ", enterprise_id="E0ORG", org_wide=True)
+    assert (await install(browser, bot, slack, "T0ORGHQ"))[0] == 200
+    store = bot.core.store  # type: ignore[attr-defined]
+    assert await store.installations.workspaces("slack") == ["E0ORG"]
+    for team, channel in (("T0ORGHQ", "C0HQ"), ("T0ORGLAB", "C0LAB")):
+        name = f"from {team}"
+        url = slack.response_url(name)
+        body = command_form(
+            "subscribe", channel=channel, team=team, enterprise="E0ORG", response_url=url
+        )
+        assert (await signed(bot, body))[0] == 200
+        await slack.wait_until(answered(slack, name))
+    assert sorted(r.id for r in await store.subscribed_channels()) == [
+        "E0ORG:C0HQ",
+        "E0ORG:C0LAB",
+    ]
+    assert {c.token for c in slack.calls_of("auth.test")} == {org.bot_token}
+    await bot.post_notice("E0ORG:C0LAB", "the daily post of a workspace of the organisation")
+    post = slack.calls_of("chat.postMessage")[-1]
+    assert (post.args["channel"], post.token) == ("C0LAB", org.bot_token)
+    # the organisation removes the app: all its workspaces' channels pause together
+    await event(bot, uninstalled_event("T0ORGHQ", enterprise="E0ORG"))
+    for _ in range(50):
+        if not await store.installations.workspaces("slack"):
+            break
+        await slack.wait_until(lambda: True, within=0.1)
+    assert await store.subscribed_channels() == []
+    with pytest.raises(PlatformError, match="has not installed the app"):
+        await bot.post_notice("E0ORG:C0HQ", "anyone there?")
 
 
 # -- uninstalling, revoked tokens ------------------------------------------------------------

@@ -126,6 +126,7 @@ class Workspace:
     bot_user: str = BOT_USER
     enterprise_id: str | None = None
     installer: str = "U0INSTALLER"
+    org_wide: bool = False  # an Enterprise Grid organisation installing for all its workspaces
 
 
 class FakeSlack:
@@ -363,6 +364,16 @@ class FakeSlack:
         own = next((w for w in self.workspaces.values() if w.bot_token == token), None)
         if own is None:  # a token of the single-workspace tests
             return _ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="arxiv-bot", team="Team")
+        if own.org_wide:  # an organisation's token speaks for the organisation
+            return _ok(
+                user_id=own.bot_user,
+                bot_id=f"B{own.enterprise_id}",
+                team_id=own.enterprise_id,
+                enterprise_id=own.enterprise_id,
+                is_enterprise_install=True,
+                user="arxiv-bot",
+                team="Org",
+            )
         return _ok(
             user_id=own.bot_user,
             bot_id=f"B{own.team_id}",
@@ -414,9 +425,9 @@ class FakeSlack:
             token_type="bot",
             access_token=workspace.bot_token,
             bot_user_id=workspace.bot_user,
-            team={"id": workspace.team_id, "name": workspace.name},
+            team=None if workspace.org_wide else {"id": workspace.team_id, "name": workspace.name},
             enterprise=enterprise,
-            is_enterprise_install=False,
+            is_enterprise_install=workspace.org_wide,
         )
 
     def _connections_open(self, _: dict[str, Any]) -> web.Response:
@@ -557,9 +568,13 @@ def command_payload(
     user: str = "U0ALICE",
     response_url: str = "",
     team: str = TEAM,
+    enterprise: str | None = None,
 ) -> dict[str, str]:
-    """A `/arxiv` slash command's fields."""
+    """A `/arxiv` slash command's fields; with `enterprise`, from a workspace of that
+    organisation, which installed the app for all its workspaces."""
+    org = {"enterprise_id": enterprise, "is_enterprise_install": "true"} if enterprise else {}
     return {
+        **org,
         "command": "/arxiv",
         "text": text,
         "channel_id": channel,
@@ -655,9 +670,15 @@ def app_event(team: str, event: Mapping[str, Any], *, event_id: str = "EvApp") -
     }
 
 
-def uninstalled_event(team: str, *, event_id: str = "EvUninstall") -> dict[str, Any]:
-    """`app_uninstalled`: the workspace removed the app."""
-    return app_event(team, {"type": "app_uninstalled"}, event_id=event_id)
+def uninstalled_event(
+    team: str, *, event_id: str = "EvUninstall", enterprise: str | None = None
+) -> dict[str, Any]:
+    """`app_uninstalled`: the workspace (or, with `enterprise`, the organisation that installed
+    it for all its workspaces) removed the app."""
+    payload = app_event(team, {"type": "app_uninstalled"}, event_id=event_id)
+    if enterprise is not None:
+        payload |= {"enterprise_id": enterprise, "is_enterprise_install": True}
+    return payload
 
 
 def tokens_revoked_event(
