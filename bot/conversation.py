@@ -1,8 +1,9 @@
 """The conversation: everything a team can say to the bot, and what it answers, platform-neutral.
 
 Adapters turn a slash command into `handle(caller, text, respond)` and a reaction into
-`react(...)`; they render the `Reply` values they get back. Permissions, validation, the audit
-log, explanations and likes live here once.
+`react(...)`; they render the `Reply` values they get back (`Caller`, `Reply`, `Respond` and
+`ConversationConfig` live in `bot.context` and are importable from here). Permissions,
+validation, explanations and likes live here once; the audit log is `bot.context`'s.
 
 This module must not import a platform SDK or render platform markup.
 """
@@ -10,10 +11,8 @@ This module must not import a platform SDK or render platform markup.
 from __future__ import annotations
 
 import difflib
-import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ from bot.channels import (
     weekly_change,
 )
 from bot.commands import Command
+from bot.context import Caller, Context, ConversationConfig, Reply, Respond
 from bot.criteria_topics import add_topic, change_summary, remove_topic, topics
 from bot.deciding import (
     CHARS_PER_TOKEN,
@@ -41,7 +41,7 @@ from bot.errors import BotError
 from bot.ingest import categories_key
 from bot.likes import likes_text
 from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
-from bot.ratelimit import RateLimiter, RateLimits
+from bot.ratelimit import RateLimiter
 from bot.safety import clip, defuse
 from bot.search import Lookups
 from bot.service import FEED_FRESH_FOR, DigestService
@@ -52,7 +52,15 @@ from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer, as_prose
 from scoring.pricing import align_usd, format_usd
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "COSTLY_COMMANDS",
+    "Caller",
+    "Conversation",
+    "ConversationConfig",
+    "Reply",
+    "Respond",
+    "paper_reference",
+]
 
 DISLIKE = "👎"
 MAX_DIFF_LINES = 60
@@ -77,42 +85,6 @@ def paper_reference(text: str) -> str:
     return m.group(1) if m else ref
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who sent a command, from which channel of which platform."""
-
-    platform: str
-    channel_id: str
-    user_id: str
-    roles: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """An answer: text (light markdown, already defused), or a digest to render; `thread` is
-    the id of a posted message the answer points to (adapters link to it)."""
-
-    text: str
-    ephemeral: bool = True
-    digest: Digest | None = None
-    thread: str | None = None
-
-
-Respond = Callable[[Reply], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationConfig:
-    """Bot-wide defaults the conversation needs."""
-
-    defaults: ChannelSettings
-    default_criteria: str
-    admins: frozenset[str]
-    like_emoji: frozenset[str]
-    limits: RateLimits = field(default_factory=RateLimits)
-    preview_confirm_usd: float = 0.05  # `criteria preview` above this waits for `confirm`
-
-
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
 COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "day", "similar"})
 
@@ -129,6 +101,7 @@ class Conversation:
         *,
         limiter: RateLimiter | None = None,
     ) -> None:
+        self._ctx = Context(store, service, explainer, config)
         self._store = store
         self._service = service
         self._explainer = explainer
@@ -203,8 +176,7 @@ class Conversation:
 
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""
-        row = await self._store.channel(channel_id, platform)
-        return self._config.defaults.with_overrides(row.overrides)
+        return await self._ctx.channel_settings(channel_id, platform)
 
     async def _latest_papers(self, caller: Caller) -> tuple[date, list[Paper]] | None:
         """The channel's latest stored day and its papers as the digest considers them."""
@@ -276,14 +248,10 @@ class Conversation:
         )
 
     async def _audit(self, caller: Caller, action: str, detail: str) -> None:
-        await self._store.record_event(caller.channel_id, caller.user_id, action, detail)
-        log.info(
-            "channel %s: %s by %s: %s", caller.channel_id, action, caller.user_id, clip(detail, 120)
-        )
+        await self._ctx.audit(caller, action, detail)
 
     async def _options(self, caller: Caller) -> DigestOptions:
-        s = await self.channel_settings(caller.channel_id, caller.platform)
-        return DigestOptions.for_channel(s)
+        return await self._ctx.options(caller)
 
     # -- today ----------------------------------------------------------------------------------
 
@@ -690,10 +658,7 @@ class Conversation:
         return paper_id, digest_from_json(found)
 
     async def _stored_digest(self, channel_id: str, day: date | None) -> Digest | None:
-        if day is None:
-            return None
-        stored = await self._store.digest(channel_id, day)
-        return digest_from_json(stored[1]) if stored else None
+        return await self._ctx.stored_digest(channel_id, day)
 
     # -- likes, settings, stats, help -------------------------------------------------------------
 
