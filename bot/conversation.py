@@ -39,9 +39,9 @@ from bot.deciding import (
 from bot.digest import digest_from_json
 from bot.errors import BotError
 from bot.ingest import categories_key
-from bot.likes import likes_text
 from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
 from bot.ratelimit import RateLimiter
+from bot.reactions import Reactions
 from bot.safety import clip, defuse
 from bot.search import Lookups
 from bot.service import FEED_FRESH_FOR, DigestService
@@ -62,9 +62,7 @@ __all__ = [
     "paper_reference",
 ]
 
-DISLIKE = "👎"
 MAX_DIFF_LINES = 60
-LIKES_SHOWN = 15  # papers `likes` lists, each once
 _ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
 )
@@ -109,6 +107,7 @@ class Conversation:
         self._limiter = limiter or RateLimiter()
         self._follows = follow_commands.FollowCommands(store)
         self._lookups = Lookups(store, service)
+        self._reactions = Reactions(self._ctx)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -155,24 +154,14 @@ class Conversation:
     async def react(self, caller: Caller, message_id: str, emoji: str, added: bool) -> str | None:
         """A reaction on a posted message: like/unlike (or dislike) the paper it shows.
         Returns the paper id when something changed; other messages and emoji are ignored."""
-        value = 1 if emoji in self._config.like_emoji else -1 if emoji == DISLIKE else 0
-        if not value:
-            return None
-        paper_id = await self._store.posted_paper(caller.channel_id, message_id)
-        if paper_id is None:
-            return None
-        if added:
-            changed = await self._store.set_like(caller.channel_id, caller.user_id, paper_id, value)
-        else:
-            changed = await self._store.remove_like(caller.channel_id, caller.user_id, paper_id)
-        return paper_id if changed else None
+        return await self._reactions.react(caller, message_id, emoji, added)
 
     async def record_post(
         self, channel_id: str, day: date, slot: str, message_id: str, *, daily: bool = False
     ) -> None:
         """An adapter posted a message: `slot` is 'parent', 'notice' or the paper id of a card;
         `daily` is for the scheduled daily post only (the delivery records those itself)."""
-        await self._store.record_posted(channel_id, day, slot, message_id, daily=daily)
+        await self._reactions.record_post(channel_id, day, slot, message_id, daily=daily)
 
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""
@@ -212,7 +201,6 @@ class Conversation:
             "criteria revert": self._criteria_revert,
             "criteria preview": self._criteria_preview,
             "explain": self._explain,
-            "likes": self._likes,
             "settings": self._settings_show,
             "settings threshold": self._settings_threshold,
             "settings time": self._settings_time,
@@ -224,6 +212,7 @@ class Conversation:
             "stats": self._stats,
             "help": self._help,
             **self._lookback_handlers(),
+            **self._reactions.handlers(),
         }
         await handlers[command.name](caller, command.arg, respond)
 
@@ -660,15 +649,7 @@ class Conversation:
     async def _stored_digest(self, channel_id: str, day: date | None) -> Digest | None:
         return await self._ctx.stored_digest(channel_id, day)
 
-    # -- likes, settings, stats, help -------------------------------------------------------------
-
-    async def _likes(self, caller: Caller, arg: str, respond: Respond) -> None:
-        mine = arg.strip().lower() == "me"
-        if arg.strip() and not mine:
-            raise BotError("say `/arxiv likes` for the channel or `/arxiv likes me` for yours")
-        who = caller.user_id if mine else None
-        liked = await self._store.liked_papers(caller.channel_id, who, LIKES_SHOWN)
-        await respond(Reply(likes_text(liked, caller.user_id, mine=mine)))
+    # -- settings, stats, help -------------------------------------------------------------
 
     async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self.channel_settings(caller.channel_id, caller.platform)
