@@ -11,7 +11,6 @@ This module must not import a platform SDK or render platform markup.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -36,8 +35,8 @@ from bot.deciding import (
     ESTIMATE_COMPLETION_TOKENS,
     DigestOptions,
 )
-from bot.digest import digest_from_json
 from bot.errors import BotError
+from bot.explain_commands import ExplainCommands, paper_reference
 from bot.ingest import categories_key
 from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
 from bot.ratelimit import RateLimiter
@@ -48,7 +47,7 @@ from bot.service import FEED_FRESH_FOR, DigestService
 from bot.store import Store
 from scoring import ranking
 from scoring.criteria import validate_criteria
-from scoring.explain import EXPLAIN_PROMPT_VERSION, Explainer, as_prose
+from scoring.explain import Explainer
 from scoring.pricing import align_usd, format_usd
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
@@ -59,30 +58,9 @@ __all__ = [
     "ConversationConfig",
     "Reply",
     "Respond",
-    "paper_reference",
 ]
 
 MAX_DIFF_LINES = 60
-_ARXIV_ID = re.compile(
-    r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
-)
-
-
-_ARXIV_LINK = re.compile(
-    r"^<?(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/([^\s|>?#]+?)(?:\.pdf)?/?"
-    r"(?:[?#][^\s|>]*)?(?:\|[^>]*)?>?$",
-    re.IGNORECASE,
-)
-
-
-def paper_reference(text: str) -> str:
-    """What `explain` was given, with an arXiv abstract or PDF link (with or without a version,
-    `.pdf`, or the angle brackets chat platforms put around links) reduced to its id."""
-    ref = text.strip()
-    m = _ARXIV_LINK.match(ref)
-    return m.group(1) if m else ref
-
-
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
 COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "day", "similar"})
 
@@ -200,7 +178,6 @@ class Conversation:
             "criteria history": self._criteria_history,
             "criteria revert": self._criteria_revert,
             "criteria preview": self._criteria_preview,
-            "explain": self._explain,
             "settings": self._settings_show,
             "settings threshold": self._settings_threshold,
             "settings time": self._settings_time,
@@ -213,6 +190,7 @@ class Conversation:
             "help": self._help,
             **self._lookback_handlers(),
             **self._reactions.handlers(),
+            **ExplainCommands(self._ctx).handlers(),
         }
         await handlers[command.name](caller, command.arg, respond)
 
@@ -519,136 +497,6 @@ class Conversation:
             dollars = min(dollars, budget.dollars)
         return len(missing), dollars
 
-    # -- explain --------------------------------------------------------------------------------
-
-    async def _explain(self, caller: Caller, arg: str, respond: Respond) -> None:
-        words = arg.split()
-        fresh = len(words) > 1 and words[-1].lower() == "fresh"
-        if fresh or len(words) > 1:
-            words = words[:-1] if fresh else words
-            if len(words) != 1:
-                raise BotError("say `/arxiv explain <arXiv id | link | card number> [fresh]`")
-        ref = paper_reference(" ".join(words))
-        m = _ARXIV_ID.match(ref)
-        if m is not None and commands.whole_number(ref) is None:
-            paper_id = m.group(1)
-            if await self._store.digest_showing(caller.channel_id, paper_id) is None:
-                await self._explain_unposted(caller, paper_id, respond, fresh=fresh)
-                return
-        paper_id, digest = await self._resolve_paper(caller, ref)
-        await self._explain_score(caller, paper_id, digest, respond, fresh=fresh)
-
-    async def _explain_unposted(
-        self, caller: Caller, paper_id: str, respond: Respond, *, fresh: bool = False
-    ) -> None:
-        """A paper this channel never showed: where the local ranking put it, and its score if
-        the LLM saw it."""
-        placed = await self._store.ranked_day(caller.channel_id, paper_id)
-        if placed is None:
-            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
-        row = placed.row
-        where = f"ranked {row.rank} of {placed.ranked} by the local ranking (score {row.score:.2f})"
-        if not row.sent:
-            scored = (
-                f"the top {placed.sent} were scored"
-                if placed.sent
-                else "none was: the channel ranks locally only (its LLM share is 0)"
-            )
-            await respond(
-                Reply(
-                    f"arXiv:{paper_id} ({row.day}) was not sent to the LLM: {where}; {scored}. "
-                    "Raise the share with `/arxiv settings llm-share`, or like papers like it "
-                    "to teach the ranking."
-                )
-            )
-            return
-        digest = await self._stored_digest(caller.channel_id, row.day)
-        if digest is None:
-            raise BotError(f"arXiv:{paper_id} was {where}, but its digest is not stored")
-        await self._explain_score(
-            caller, paper_id, digest, respond, note=f"Sent to the LLM ({where}). ", fresh=fresh
-        )
-
-    async def _explain_score(
-        self,
-        caller: Caller,
-        paper_id: str,
-        digest: Digest,
-        respond: Respond,
-        note: str = "",
-        *,
-        fresh: bool = False,
-    ) -> None:
-        """Why the paper scored as it did: under the criteria of the digest that showed it, or
-        with `fresh`, asked again under the channel's current criteria."""
-        current = await self._store.channel_criteria(caller.channel_id)
-        assert current is not None, "channels get default criteria on first contact"
-        now_criteria, now_version = current
-        if fresh:
-            criteria, version = now_criteria, now_version
-        else:
-            criteria, version = await self._store.criteria(digest.criteria.text), None
-        assert criteria.id is not None
-        key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
-        score = (await self._store.scores([paper_id], key)).get(paper_id)
-        paper = (await self._store.papers([paper_id])).get(paper_id)
-        if paper is None or score is None:
-            if fresh:
-                raise BotError(
-                    f"arXiv:{paper_id} has no score under criteria version {now_version} yet: "
-                    "papers are scored under new criteria with the next digest or "
-                    "`/arxiv criteria preview`"
-                )
-            raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
-        explain_key = ScoreKey(criteria.id, self._explainer.model, EXPLAIN_PROMPT_VERSION)
-        text = None if fresh else await self._store.explanation(paper_id, explain_key)
-        if text is None:
-            text, usage = await self._explainer.explain(paper, score, criteria.text)
-            await self._store.save_explanation(paper_id, explain_key, text, usage, digest.day)
-        scored_under = version or digest.criteria_version
-        if scored_under == now_version:
-            under = f"under criteria version {scored_under}"
-            offer = ""
-        else:
-            under = f"scored under criteria version {scored_under} (now {now_version})"
-            offer = (
-                f"\nThe criteria changed since: `/arxiv explain {paper_id} fresh` explains it "
-                "under the current ones."
-            )
-        await respond(
-            Reply(
-                f"{note}*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
-                f"novelty {score.novelty} {under}:\n"
-                f"{defuse(as_prose(text))}{_taste_text(paper_id, digest)}{offer}"
-            )
-        )
-
-    async def _resolve_paper(self, caller: Caller, arg: str) -> tuple[str, Digest]:
-        """An arXiv id or a card number of the latest digest → the paper and the digest that
-        showed it in this channel."""
-        options = await self._options(caller)
-        latest = await self._store.latest_feed_day(categories_key(options.categories))
-        card = commands.whole_number(arg)
-        if card is not None:
-            digest = await self._stored_digest(caller.channel_id, latest)
-            if digest is None or not 1 <= card <= len(digest.entries):
-                count = len(digest.entries) if digest else 0
-                raise BotError(f"there is no card {card} in the latest digest ({count} papers)")
-            return digest.entries[card - 1].paper.id, digest
-        m = _ARXIV_ID.match(arg)
-        if m is None:
-            raise BotError(
-                f"{clip(arg, 40)!r} is neither an arXiv id (e.g. 2505.00326) nor a card number"
-            )
-        paper_id = m.group(1)
-        found = await self._store.digest_showing(caller.channel_id, paper_id)
-        if found is None:
-            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
-        return paper_id, digest_from_json(found)
-
-    async def _stored_digest(self, channel_id: str, day: date | None) -> Digest | None:
-        return await self._ctx.stored_digest(channel_id, day)
-
     # -- settings, stats, help -------------------------------------------------------------
 
     async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
@@ -805,24 +653,6 @@ class Conversation:
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))
-
-
-def _taste_text(paper_id: str, digest: Digest) -> str:
-    """What the channel's taste did to a paper in a digest, if anything."""
-    for n, entry in enumerate(digest.entries, 1):
-        if entry.paper.id == paper_id and entry.moved:
-            way = "up" if entry.moved > 0 else "down"
-            places = abs(entry.moved)
-            return (
-                f"\nTaste: the channel's likes moved it {way} {places} "
-                f"place{'s' if places != 1 else ''}, to card {n}."
-            )
-    if any(e.paper.id == paper_id for e in digest.more_like):
-        return (
-            "\nTaste: shown under “More like what you liked”: just under the thresholds, and "
-            "close to what this channel liked."
-        )
-    return ""
 
 
 def _diff_text(day: date, before: tuple[DigestEntry, ...], now: Digest) -> str:
