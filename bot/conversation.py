@@ -10,7 +10,6 @@ This module must not import a platform SDK or render platform markup.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,28 +27,23 @@ from bot.channels import (
 )
 from bot.commands import Command
 from bot.context import Caller, Context, ConversationConfig, Reply, Respond
-from bot.criteria_topics import add_topic, change_summary, remove_topic, topics
+from bot.criteria_commands import CriteriaCommands
+from bot.criteria_preview import CriteriaPreview
 from bot.deciding import (
-    CHARS_PER_TOKEN,
-    ESTIMATE_BATCH,
-    ESTIMATE_COMPLETION_TOKENS,
     DigestOptions,
 )
 from bot.errors import BotError
 from bot.explain_commands import ExplainCommands, paper_reference
 from bot.ingest import categories_key
-from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
+from bot.models import Digest, Paper
 from bot.ratelimit import RateLimiter
 from bot.reactions import Reactions
-from bot.safety import clip, defuse
+from bot.safety import defuse
 from bot.search import Lookups
 from bot.service import FEED_FRESH_FOR, DigestService
 from bot.store import Store
-from scoring import ranking
-from scoring.criteria import validate_criteria
 from scoring.explain import Explainer
 from scoring.pricing import align_usd, format_usd
-from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
 __all__ = [
     "COSTLY_COMMANDS",
@@ -60,7 +54,6 @@ __all__ = [
     "Respond",
 ]
 
-MAX_DIFF_LINES = 60
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
 COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "day", "similar"})
 
@@ -169,15 +162,6 @@ class Conversation:
             "today repost": self._today_repost,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
-            "criteria": self._criteria_show,
-            "criteria set": self._criteria_set,
-            "criteria add": self._criteria_add,
-            "criteria remove": self._criteria_remove,
-            "criteria show": self._criteria_show_version,
-            "criteria diff": self._criteria_diff,
-            "criteria history": self._criteria_history,
-            "criteria revert": self._criteria_revert,
-            "criteria preview": self._criteria_preview,
             "settings": self._settings_show,
             "settings threshold": self._settings_threshold,
             "settings time": self._settings_time,
@@ -191,6 +175,8 @@ class Conversation:
             **self._lookback_handlers(),
             **self._reactions.handlers(),
             **ExplainCommands(self._ctx).handlers(),
+            **CriteriaCommands(self._ctx).handlers(),
+            **CriteriaPreview(self._ctx).handlers(),
         }
         await handlers[command.name](caller, command.arg, respond)
 
@@ -311,191 +297,6 @@ class Conversation:
                 ephemeral=False,
             )
         )
-
-    # -- criteria -------------------------------------------------------------------------------
-
-    async def _current(self, channel_id: str) -> tuple[str, int]:
-        current = await self._store.channel_criteria(channel_id)
-        assert current is not None, "channels get default criteria on first contact"
-        return current[0].text, current[1]
-
-    async def _criteria_show(self, caller: Caller, _: str, respond: Respond) -> None:
-        text, version = await self._current(caller.channel_id)
-        found = topics(text)
-        numbered = "\n".join(f"{n}. {t.label}" for n, t in enumerate(found, 1))
-        await respond(
-            Reply(
-                f"Criteria version {version}, {len(found)} topics (`/arxiv criteria show "
-                f"{version}` for the full text):\n{defuse(numbered)}"
-            )
-        )
-
-    async def _set_criteria(self, caller: Caller, text: str, action: str, respond: Respond) -> None:
-        text = validate_criteria(text)
-        _, old_version = await self._current(caller.channel_id)
-        _, version = await self._service.use_criteria(caller.channel_id, text, caller.user_id)
-        if version == old_version:
-            await respond(Reply(f"The criteria are unchanged (still version {version})."))
-            return
-        await self._audit(caller, action, f"version {version}")
-        await respond(
-            Reply(
-                f"Criteria updated to version {version} by {defuse(caller.user_id)}. "
-                "It takes effect for the next digest. Run `/arxiv criteria preview` to "
-                "re-score today's papers and see which would enter or leave.",
-                ephemeral=False,
-            )
-        )
-
-    async def _criteria_set(self, caller: Caller, arg: str, respond: Respond) -> None:
-        await self._set_criteria(caller, arg, "criteria set", respond)
-
-    async def _criteria_add(self, caller: Caller, arg: str, respond: Respond) -> None:
-        topic = " ".join(arg.split())
-        text, _ = await self._current(caller.channel_id)
-        await self._set_criteria(caller, add_topic(text, topic), "criteria add", respond)
-
-    async def _criteria_remove(self, caller: Caller, arg: str, respond: Respond) -> None:
-        text, _ = await self._current(caller.channel_id)
-        found = topics(text)
-        number = commands.whole_number(arg)
-        if number is None or not 1 <= number <= len(found):
-            raise BotError(f"give a topic number from 1 to {len(found)} (see `/arxiv criteria`)")
-        if len(found) == 1:
-            raise BotError("that is the last topic; use `criteria set` to replace the criteria")
-        kept = remove_topic(text, found[number - 1])
-        await self._set_criteria(caller, kept, "criteria remove", respond)
-
-    async def _criteria_history(self, caller: Caller, _: str, respond: Respond) -> None:
-        history = await self._store.criteria_history(caller.channel_id)
-        rows = []
-        for n, h in enumerate(history[:20]):
-            earlier = history[n + 1].criteria.text if n + 1 < len(history) else None
-            same = [o.version for o in history[n + 1 :] if o.criteria.text == h.criteria.text]
-            what = f"same as v{same[0]}" if same else change_summary(earlier, h.criteria.text)
-            rows.append(
-                f"v{h.version} — {h.changed_at} by {defuse(h.changed_by)} — "
-                f"{defuse(clip(what, 160))}"
-            )
-        await respond(Reply("Criteria history (newest first):\n" + "\n".join(rows)))
-
-    async def _criteria_version(self, caller: Caller, arg: str) -> tuple[int, str]:
-        """A stored version of this channel's criteria by number (`3` or `v3`)."""
-        history = await self._store.criteria_history(caller.channel_id)
-        wanted = commands.whole_number(arg.strip().lower().removeprefix("v"))
-        for h in history:
-            if h.version == wanted:
-                return h.version, h.criteria.text
-        raise BotError(
-            f"there is no criteria version {clip(arg, 20)!r} (versions 1 to "
-            f"{history[0].version if history else 0}); see `/arxiv criteria history`"
-        )
-
-    async def _criteria_show_version(self, caller: Caller, arg: str, respond: Respond) -> None:
-        version, text = await self._criteria_version(caller, arg)
-        _, current = await self._current(caller.channel_id)
-        now = " (the current one)" if version == current else f" (now {current})"
-        await respond(Reply(f"Criteria version {version}{now}:\n{defuse(text.strip())}"))
-
-    async def _criteria_diff(self, caller: Caller, arg: str, respond: Respond) -> None:
-        words = arg.split()
-        if len(words) != 2:
-            raise BotError("give two versions, e.g. `/arxiv criteria diff 1 2`")
-        a, old = await self._criteria_version(caller, words[0])
-        b, new = await self._criteria_version(caller, words[1])
-        diff = list(
-            difflib.unified_diff(
-                old.strip().splitlines(),
-                new.strip().splitlines(),
-                f"version {a}",
-                f"version {b}",
-                n=1,
-                lineterm="",
-            )
-        )
-        if not diff:
-            await respond(Reply(f"Versions {a} and {b} have the same text."))
-            return
-        shown = [clip(line, 200) for line in diff[:MAX_DIFF_LINES]]
-        if len(diff) > MAX_DIFF_LINES:
-            shown.append(f"… {len(diff) - MAX_DIFF_LINES} more lines")
-        summary = change_summary(old, new)
-        await respond(
-            Reply(
-                f"Version {a} → {b}: {defuse(summary)}\n```\n" + defuse("\n".join(shown)) + "\n```"
-            )
-        )
-
-    async def _criteria_revert(self, caller: Caller, arg: str, respond: Respond) -> None:
-        history = await self._store.criteria_history(caller.channel_id)
-        wanted = arg.strip().lstrip("v")
-        match = [h for h in history if str(h.version) == wanted]
-        if not match:
-            raise BotError(
-                f"there is no criteria version {clip(arg, 20)!r}; see `/arxiv criteria history`"
-            )
-        await self._set_criteria(caller, match[0].criteria.text, "criteria revert", respond)
-
-    async def _criteria_preview(self, caller: Caller, arg: str, respond: Respond) -> None:
-        word = arg.strip().lower()
-        if word not in ("", "confirm"):
-            raise BotError("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`")
-        history = await self._store.criteria_history(caller.channel_id)
-        options = await self._options(caller)
-        day = await self._store.latest_feed_day(categories_key(options.categories))
-        if day is None:
-            raise BotError("there is no announcement day in the store yet; try `/arxiv today`")
-        version = history[0].version
-        count, dollars = await self._preview_cost(caller, day, options, history[0].criteria)
-        model = self._explainer.model
-        cost = (
-            f"about {format_usd(dollars)}"
-            if dollars is not None
-            else f"an unknown amount ({model})"
-        )
-        to_score = f"{count} paper{'s' if count != 1 else ''} not yet scored under it, {cost}"
-        limit = self._config.preview_confirm_usd
-        if count and word != "confirm" and (dollars is None or dollars > limit):
-            await respond(
-                Reply(
-                    f"Previewing {day} under criteria version {version} means scoring "
-                    f"{to_score}. Run `/arxiv criteria preview confirm` to go ahead."
-                )
-            )
-            return
-        await respond(Reply(f"Re-scoring {day} under criteria version {version} ({to_score})…"))
-        now = await self._service.build(caller.channel_id, day, options)
-        assert now is not None
-        before = await self._service.selection_under(
-            history[1].criteria if len(history) > 1 else history[0].criteria, day, options
-        )
-        await respond(Reply(_diff_text(day, before, now), ephemeral=False))
-
-    async def _preview_cost(
-        self, caller: Caller, day: date, options: DigestOptions, criteria: Criteria
-    ) -> tuple[int, float | None]:
-        """How many papers a first build of `day` under `criteria` would send to the LLM that
-        have no score under them yet, and roughly what they cost (None: the model's price is
-        unknown), estimated the way the LLM budget is."""
-        ranked = await self._service.ranking_for(caller.channel_id, day, options)
-        budget = options.budget
-        top = ranked[: ranking.sent_count(len(ranked), budget.share, budget.min_papers)]
-        model = self._explainer.model
-        assert criteria.id is not None
-        have = await self._store.scores(top, ScoreKey(criteria.id, model, PROMPT_VERSION))
-        missing = [pid for pid in top if pid not in have]
-        price = self._explainer.prices.price(model)
-        if price is None or not missing:
-            return len(missing), None if missing else 0.0
-        shared = len(system_message(criteria.text, structured=True)) / CHARS_PER_TOKEN
-        per_request = shared / ESTIMATE_BATCH
-        dollars = 0.0
-        for paper in (await self._store.papers(missing)).values():
-            tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + per_request
-            dollars += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
-        if budget.dollars is not None:
-            dollars = min(dollars, budget.dollars)
-        return len(missing), dollars
 
     # -- settings, stats, help -------------------------------------------------------------
 
@@ -653,18 +454,3 @@ class Conversation:
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))
-
-
-def _diff_text(day: date, before: tuple[DigestEntry, ...], now: Digest) -> str:
-    old = {e.paper.id: e.paper for e in before}
-    new = {e.paper.id: e.paper for e in now.entries}
-    enter = [p for pid, p in new.items() if pid not in old]
-    leave = [p for pid, p in old.items() if pid not in new]
-    if not enter and not leave:
-        return f"Under the new criteria, {day}'s digest would not change ({len(new)} papers)."
-    parts = [
-        f"Under the new criteria, {day}'s digest would have {len(new)} papers (was {len(old)})."
-    ]
-    parts += [f"+ {defuse(p.title)} (arXiv:{p.id})" for p in enter]
-    parts += [f"− {defuse(p.title)} (arXiv:{p.id})" for p in leave]
-    return "\n".join(parts)
