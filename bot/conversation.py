@@ -12,18 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from bot import commands, follow_commands
 from bot.channels import (
     ChannelSettings,
-    categories_change,
-    cross_lists_change,
-    learning_change,
-    llm_share_change,
-    threshold_change,
-    time_change,
-    weekly_change,
 )
 from bot.commands import Command
 from bot.context import Caller, Context, ConversationConfig, Reply, Respond
@@ -41,6 +33,7 @@ from bot.reactions import Reactions
 from bot.safety import defuse
 from bot.search import Lookups
 from bot.service import FEED_FRESH_FOR, DigestService
+from bot.settings_commands import SettingsCommands
 from bot.store import Store
 from scoring.explain import Explainer
 from scoring.pricing import align_usd, format_usd
@@ -160,16 +153,6 @@ class Conversation:
         handlers: dict[str, Callable[[Caller, str, Respond], Awaitable[None]]] = {
             "today": self._today,
             "today repost": self._today_repost,
-            "subscribe": self._subscribe,
-            "unsubscribe": self._unsubscribe,
-            "settings": self._settings_show,
-            "settings threshold": self._settings_threshold,
-            "settings time": self._settings_time,
-            "settings categories": self._settings_categories,
-            "settings cross-lists": self._settings_cross_lists,
-            "settings llm-share": self._settings_llm_share,
-            "settings learning": self._settings_learning,
-            "settings reset": self._settings_reset,
             "stats": self._stats,
             "help": self._help,
             **self._lookback_handlers(),
@@ -177,6 +160,7 @@ class Conversation:
             **ExplainCommands(self._ctx).handlers(),
             **CriteriaCommands(self._ctx).handlers(),
             **CriteriaPreview(self._ctx).handlers(),
+            **SettingsCommands(self._ctx).handlers(),
         }
         await handlers[command.name](caller, command.arg, respond)
 
@@ -262,99 +246,7 @@ class Conversation:
             await respond(Reply(f"No arXiv announcement today (weekend or holiday).{tail}"))
         return None
 
-    # -- subscription ---------------------------------------------------------------------------
-
-    async def _subscribe(self, caller: Caller, _: str, respond: Respond) -> None:
-        s = await self.channel_settings(caller.channel_id, caller.platform)
-        when = f"{s.post_time.strftime('%H:%M')} {s.timezone}"
-        row = await self._store.channel(caller.channel_id, caller.platform)
-        if row.subscribed:
-            await respond(
-                Reply(
-                    f"Subscribed already: the digest comes here every announcement day at {when}."
-                )
-            )
-            return
-        await self._store.set_subscribed(caller.channel_id, True)
-        await self._audit(caller, "subscribe", "")
-        await respond(
-            Reply(
-                f"Subscribed: the digest will be posted here every announcement day at {when}.",
-                ephemeral=False,
-            )
-        )
-
-    async def _unsubscribe(self, caller: Caller, _: str, respond: Respond) -> None:
-        row = await self._store.channel(caller.channel_id, caller.platform)
-        if not row.subscribed:
-            await respond(Reply("This channel is not subscribed; nothing to stop."))
-            return
-        await self._store.set_subscribed(caller.channel_id, False)
-        await self._audit(caller, "unsubscribe", "")
-        await respond(
-            Reply(
-                "Unsubscribed: no more daily posts here. Likes and history are kept.",
-                ephemeral=False,
-            )
-        )
-
-    # -- settings, stats, help -------------------------------------------------------------
-
-    async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
-        s = await self.channel_settings(caller.channel_id, caller.platform)
-        row = await self._store.channel(caller.channel_id, caller.platform)
-        sub = "subscribed" if row.subscribed else "not subscribed"
-        await respond(Reply(f"Settings of this channel ({sub}):\n{s.describe()}"))
-
-    async def _settings_threshold(self, caller: Caller, arg: str, respond: Respond) -> None:
-        await self._settings_change(caller, threshold_change(arg), respond)
-
-    async def _settings_time(self, caller: Caller, arg: str, respond: Respond) -> None:
-        current = await self.channel_settings(caller.channel_id, caller.platform)
-        await self._settings_change(caller, time_change(arg, current.timezone), respond)
-
-    async def _settings_categories(self, caller: Caller, arg: str, respond: Respond) -> None:
-        await self._settings_change(caller, categories_change(arg), respond)
-
-    async def _settings_cross_lists(self, caller: Caller, arg: str, respond: Respond) -> None:
-        await self._settings_change(caller, cross_lists_change(arg), respond)
-
-    async def _settings_llm_share(self, caller: Caller, arg: str, respond: Respond) -> None:
-        await self._settings_change(caller, llm_share_change(arg), respond)
-
-    async def _settings_learning(self, caller: Caller, arg: str, respond: Respond) -> None:
-        if arg.strip().lower() == "reset":
-            await self._store.reset_learning(caller.channel_id)
-            await self._audit(caller, "learning reset", "")
-            await respond(
-                Reply(
-                    "Learning reset: the ranking forgets this channel's likes so far (they stay "
-                    "listed under `/arxiv likes`) and starts again from the criteria alone.",
-                    ephemeral=False,
-                )
-            )
-            return
-        await self._settings_change(caller, learning_change(arg), respond)
-
-    async def _settings_change(
-        self, caller: Caller, change: dict[str, Any], respond: Respond
-    ) -> None:
-        row = await self._store.channel(caller.channel_id, caller.platform)
-        overrides = {**row.overrides, **change}
-        await self._store.set_channel_overrides(caller.channel_id, overrides)
-        await self._audit(caller, "settings", repr(change))
-        updated = self._config.defaults.with_overrides(overrides)
-        await respond(Reply(f"Settings updated:\n{updated.describe()}", ephemeral=False))
-
-    async def _settings_reset(self, caller: Caller, _: str, respond: Respond) -> None:
-        await self._store.set_channel_overrides(caller.channel_id, {})
-        await self._audit(caller, "settings reset", "")
-        await respond(
-            Reply(
-                f"Settings reset to the defaults:\n{self._config.defaults.describe()}",
-                ephemeral=False,
-            )
-        )
+    # -- stats, help -------------------------------------------------------------
 
     async def _stats(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self.channel_settings(caller.channel_id, caller.platform)
@@ -422,14 +314,13 @@ class Conversation:
             f"{measured}"
         )
 
-    # -- search, past days, more like this, the weekly post (bot.search, bot.channels) -----
+    # -- search, past days, more like this (bot.search) ------------------------------------------
 
     def _lookback_handlers(self) -> dict[str, Callable[[Caller, str, Respond], Awaitable[None]]]:
         return {
             "search": self._search,
             "day": self._day,
             "similar": self._similar,
-            "settings weekly": self._settings_weekly,
         }
 
     async def _search(self, caller: Caller, arg: str, respond: Respond) -> None:
@@ -443,14 +334,6 @@ class Conversation:
         options = await self._options(caller)
         text = await self._lookups.similar(caller.channel_id, options, paper_reference(arg))
         await respond(Reply(text))
-
-    async def _settings_weekly(self, caller: Caller, arg: str, respond: Respond) -> None:
-        current = await self.channel_settings(caller.channel_id, caller.platform)
-        change = weekly_change(arg, current)
-        await self._settings_change(caller, change, respond)
-        row = await self._store.channel(caller.channel_id, caller.platform)
-        if change.get("weekly_day") is not None and not row.subscribed:
-            await respond(Reply("The weekly post comes with the daily one: `/arxiv subscribe`."))
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))
