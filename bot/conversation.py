@@ -11,7 +11,7 @@ This module must not import a platform SDK or render platform markup.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from bot import commands, follow_commands
 from bot.channels import (
@@ -34,9 +34,9 @@ from bot.safety import defuse
 from bot.search import Lookups
 from bot.service import FEED_FRESH_FOR, DigestService
 from bot.settings_commands import SettingsCommands
+from bot.stats_commands import StatsCommands
 from bot.store import Store
 from scoring.explain import Explainer
-from scoring.pricing import align_usd, format_usd
 
 __all__ = [
     "COSTLY_COMMANDS",
@@ -153,7 +153,6 @@ class Conversation:
         handlers: dict[str, Callable[[Caller, str, Respond], Awaitable[None]]] = {
             "today": self._today,
             "today repost": self._today_repost,
-            "stats": self._stats,
             "help": self._help,
             **self._lookback_handlers(),
             **self._reactions.handlers(),
@@ -161,6 +160,7 @@ class Conversation:
             **CriteriaCommands(self._ctx).handlers(),
             **CriteriaPreview(self._ctx).handlers(),
             **SettingsCommands(self._ctx).handlers(),
+            **StatsCommands(self._ctx).handlers(),
         }
         await handlers[command.name](caller, command.arg, respond)
 
@@ -246,75 +246,7 @@ class Conversation:
             await respond(Reply(f"No arXiv announcement today (weekend or holiday).{tail}"))
         return None
 
-    # -- stats, help -------------------------------------------------------------
-
-    async def _stats(self, caller: Caller, _: str, respond: Respond) -> None:
-        s = await self.channel_settings(caller.channel_id, caller.platform)
-        midnight = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
-        periods = (("today:", 0), ("7 days:", 6), ("30 days:", 29))
-        rows: list[tuple[str, str, str]] = []
-        for label, days in periods:
-            start = midnight - timedelta(days=days)
-            counts = await self._store.channel_counts(
-                caller.channel_id, categories_key(s.categories), start
-            )
-            usage = await self._store.usage(since=start)
-            rest = (
-                f"{counts['seen']} papers seen, {counts['scored']} scored, "
-                f"{counts['posted']} posted, {counts['likes']} likes; LLM "
-                f"{usage.calls} calls, {usage.total_tokens} tokens ({usage.cached_tokens} cached)"
-            )
-            rows.append((label, format_usd(usage.cost_usd, usage.priced), rest))
-        width = max(len(label) for label, _ in periods)
-        costs = align_usd([cost for _, cost, _ in rows])
-        lines = [
-            f"{lab.ljust(width)} {c} · {rest}"
-            for (lab, _, rest), c in zip(rows, costs, strict=True)
-        ]
-        lines.append(await self._learning_line(caller.channel_id, s))
-        await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
-
-    async def _learning_line(self, channel_id: str, s: ChannelSettings) -> str:
-        return f"{await self._taste_line(channel_id, s)}\n{await self._share_line(channel_id)}"
-
-    async def _share_line(self, channel_id: str) -> str:
-        """What the LLM share was on the latest day, and what warm-up and widened days cost."""
-        extra, wider, latest = 0.0, 0, None
-        for record in (await self._store.digest_records(channel_id))[:30]:
-            stored = await self._store.digest(channel_id, record.day)
-            body = stored[1] if stored else None
-            share = body.get("llm_share") if isinstance(body, dict) else None
-            if not isinstance(share, dict):
-                continue
-            latest = latest or share
-            if share.get("reason") != "base":
-                wider += 1
-                extra += float(share.get("extra_usd") or 0.0)
-        if latest is None:
-            return "LLM share: no digest decided yet"
-        return (
-            f"LLM share: {latest['share']:.0%} of the latest day ({latest['reason']}); warm-up "
-            f"and widened days in the last 30 digests: {wider}, costing about {format_usd(extra)} "
-            "beyond the channel's share"
-        )
-
-    async def _taste_line(self, channel_id: str, s: ChannelSettings) -> str:
-        state = await self._store.learning_state(channel_id)
-        verdicts = f"{state.verdicts} earlier LLM verdicts under these criteria"
-        if not s.learning:
-            return f"learning from likes: off (ranking by the criteria and {verdicts})"
-        measured = (
-            f"recall of liked papers at the last measurement ({state.measured_day}) "
-            f"{state.recall:.2f}"
-            if state.recall is not None
-            else "recall not measured yet (needs likes on an earlier ranked day)"
-        )
-        return (
-            f"learning from likes: learned from {state.learned_from} likes and {verdicts}; "
-            f"{measured}"
-        )
-
-    # -- search, past days, more like this (bot.search) ------------------------------------------
+    # -- search, past days, more like this (bot.search), help ------------------------------
 
     def _lookback_handlers(self) -> dict[str, Callable[[Caller, str, Respond], Awaitable[None]]]:
         return {
