@@ -373,7 +373,7 @@ def chat_adapters(
                 settings,
                 conversation,
                 store.installations if store is not None else None,
-                events=store,
+                events=store.work if store is not None else None,
             )
         )
     if settings.discord_bot_token is not None:
@@ -540,7 +540,7 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     print(f"database: {describe(settings.db)}")
     async with Store.open(settings.db) as store:
         statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
-        leases = await store.leases()
+        leases = await store.work.leases()
         notes = await status_notes(store, settings_resolver(settings))
     for lease in leases:
         until = datetime.fromtimestamp(lease.expires_at, UTC)

@@ -137,8 +137,8 @@ async def _fill(store: Store) -> None:
     await store.set_like("C1", "ann", "2505.90002", 1)
     await store.set_like("C1", "bob", "2505.90000", -1)
     await store.save_learning("C1", 1, 10, 0.5, DAY)
-    await store.take_lease("deliver:C1", "host:1:aa", 1.0, 2.0)
-    await store.first_sight("Ev1", 1.0e12)
+    await store.work.take_lease("deliver:C1", "host:1:aa", 1.0, 2.0)
+    await store.work.first_sight("Ev1", 1.0e12)
 
 
 async def _snapshot(store: Store) -> dict[str, Any]:
@@ -149,7 +149,7 @@ async def _snapshot(store: Store) -> dict[str, Any]:
         "usage": await store.usage(),
         "digest": await store.digest("console", DAY),
         "ranking": await store.ranking("console", DAY),
-        "leases": await store.leases(),
+        "leases": await store.work.leases(),
         "criteria": await store.criteria_history("console"),
         "learning": await store.learning_state("C1"),
     }

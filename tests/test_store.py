@@ -271,24 +271,24 @@ async def test_channels_settings_events_and_explanations(database: str) -> None:
 
 async def test_leases_are_taken_renewed_and_released_by_their_owner(database: str) -> None:
     async with Store.open(database) as store:
-        assert await store.take_lease("k", "a", 100.0, 160.0)
-        assert not await store.take_lease("k", "b", 120.0, 180.0)  # held by a, unexpired
-        assert await store.renew_lease("k", "a", 200.0)
-        assert not await store.renew_lease("k", "b", 300.0)
-        assert await store.take_lease("k", "b", 150.0, 210.0, replacing="a")  # a is dead
-        await store.release_lease("k", "a")  # not a's any more: kept
-        assert await store.lease("k") == Lease("k", "b", 150.0, 210.0)
-        assert await store.take_lease("k", "c", 211.0, 271.0)  # b's expired
-        await store.release_lease("k", "c")
-        assert await store.leases() == []
+        assert await store.work.take_lease("k", "a", 100.0, 160.0)
+        assert not await store.work.take_lease("k", "b", 120.0, 180.0)  # held by a, unexpired
+        assert await store.work.renew_lease("k", "a", 200.0)
+        assert not await store.work.renew_lease("k", "b", 300.0)
+        assert await store.work.take_lease("k", "b", 150.0, 210.0, replacing="a")  # a is dead
+        await store.work.release_lease("k", "a")  # not a's any more: kept
+        assert await store.work.lease("k") == Lease("k", "b", 150.0, 210.0)
+        assert await store.work.take_lease("k", "c", 211.0, 271.0)  # b's expired
+        await store.work.release_lease("k", "c")
+        assert await store.work.leases() == []
 
 
 async def test_a_platform_event_is_seen_once_and_forgotten_after_a_while(database: str) -> None:
     async with Store.open(database) as first, Store.open(database) as second:
-        assert await first.first_sight("Ev1", 1000.0)
-        assert not await second.first_sight("Ev1", 1001.0)  # another replica: a redelivery
-        assert await second.first_sight("Ev2", 1002.0)
-        assert await first.first_sight("Ev1", 1000.0 + 3601)  # forgotten after an hour
+        assert await first.work.first_sight("Ev1", 1000.0)
+        assert not await second.work.first_sight("Ev1", 1001.0)  # another replica: a redelivery
+        assert await second.work.first_sight("Ev2", 1002.0)
+        assert await first.work.first_sight("Ev1", 1000.0 + 3601)  # forgotten after an hour
 
 
 async def test_feed_fetches_are_recorded_and_replaced(database: str) -> None:

@@ -56,7 +56,7 @@ async def test_twenty_concurrent_callers_share_one_run_of_a_unit(database: str) 
         results = await asyncio.gather(*(work.once("unit", nothing, make) for _ in range(20)))
         assert results == [42] * 20
         assert runs == 1
-        assert await store.leases() == []  # given back when done
+        assert await store.work.leases() == []  # given back when done
 
 
 async def test_stop_ends_the_work_a_cancelled_caller_left_running(database: str) -> None:
@@ -115,7 +115,7 @@ async def test_a_holder_that_died_on_this_host_is_taken_over_at_once(database: s
         mine = Work(store)
         host = mine.owner.split(":")[0]
         clock = Clock()
-        await store.take_lease("score:1:m:2", f"{host}:{pid}:cc", clock.now, clock.now + 3600)
+        await store.work.take_lease("score:1:m:2", f"{host}:{pid}:cc", clock.now, clock.now + 3600)
         async with mine.attempt("score:1:m:2") as taken:
             assert taken
 

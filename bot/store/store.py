@@ -38,7 +38,6 @@ from bot.store.records import (
     DigestRecord,
     FeedFetch,
     LearningState,
-    Lease,
     Like,
     LikedPaper,
     RankedDay,
@@ -47,6 +46,7 @@ from bot.store.records import (
     Reaction,
 )
 from bot.store.url import PostgresURL, parse_database
+from bot.store.work import WorkLeases
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
 
@@ -84,6 +84,8 @@ class Store:
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
+        self.work = WorkLeases(backend)
+        """Work leases and platform events seen, across processes (`bot.work`)."""
         self.follows = FollowStore(backend)
         """The authors and keywords channels follow (`bot.store.follows`)."""
 
@@ -466,64 +468,6 @@ class Store:
         return str(row[0]) if row else None
 
     # -- work leases, platform events and feed fetches ----------------------------------------
-
-    async def take_lease(
-        self, key: str, owner: str, now: float, expires_at: float, *, replacing: str = ""
-    ) -> bool:
-        """Take a unit of work for `owner` unless another owner holds an unexpired lease on it
-        (`replacing` names a holder known to be dead, whose lease is taken at once); atomic
-        across processes. True if `owner` holds it now."""
-        async with self._b.write() as db:
-            changed = await db.execute(
-                "INSERT INTO work (key, owner, taken_at, expires_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, "
-                "taken_at = excluded.taken_at, expires_at = excluded.expires_at "
-                "WHERE work.expires_at < ? OR work.owner = excluded.owner OR work.owner = ?",
-                (key, owner, now, expires_at, now, replacing),
-            )
-        return changed > 0
-
-    async def lease(self, key: str) -> Lease | None:
-        """Who holds a unit of work, if anyone."""
-        async with self._b.read() as db:
-            row = await db.fetchone(
-                "SELECT key, owner, taken_at, expires_at FROM work WHERE key = ?", (key,)
-            )
-        return Lease(str(row[0]), str(row[1]), float(row[2]), float(row[3])) if row else None
-
-    async def renew_lease(self, key: str, owner: str, expires_at: float) -> bool:
-        """Extend a lease `owner` still holds; False if it was lost (expired and taken)."""
-        async with self._b.write() as db:
-            changed = await db.execute(
-                "UPDATE work SET expires_at = ? WHERE key = ? AND owner = ?",
-                (expires_at, key, owner),
-            )
-        return changed > 0
-
-    async def release_lease(self, key: str, owner: str) -> None:
-        """Give a unit of work back (only the owner's own lease)."""
-        async with self._b.write() as db:
-            await db.execute("DELETE FROM work WHERE key = ? AND owner = ?", (key, owner))
-
-    async def leases(self) -> list[Lease]:
-        """Every unit of work some process holds or held (expired leases included)."""
-        async with self._b.read() as db:
-            rows = await db.fetchall(
-                "SELECT key, owner, taken_at, expires_at FROM work ORDER BY key"
-            )
-        return [Lease(str(r[0]), str(r[1]), float(r[2]), float(r[3])) for r in rows]
-
-    async def first_sight(self, event_id: str, now: float, keep: float = 3600.0) -> bool:
-        """Whether this is the first time any process sharing the database sees a platform
-        event (platforms redeliver events they think were lost, to any replica). Ids are
-        remembered for `keep` seconds; older ones are forgotten here."""
-        async with self._b.write() as db:
-            await db.execute("DELETE FROM events WHERE seen_at < ?", (now - keep,))
-            added = await db.execute(
-                "INSERT INTO events (id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (event_id, now),
-            )
-        return added > 0
 
     async def record_fetch(
         self,
