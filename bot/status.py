@@ -88,7 +88,7 @@ async def status_notes(store: Store, settings_of: SettingsOf) -> list[str]:
         settings = settings_of(row)
         if settings.weekly_day is None:
             continue
-        last = await store.last_weekly_week(row.id, WEEKLY_POSTED)
+        last = await store.weekly.last_week(row.id, WEEKLY_POSTED)
         lines.append(
             f"{row.platform}:{row.id}  weekly post {settings.weekly_text()}  "
             f"last posted: {last or 'none yet'}"

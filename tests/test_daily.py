@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -80,29 +80,30 @@ def papers(arxiv: FakeArxiv) -> list[dict[str, Any]]:
     return day
 
 
-class CrashingStore(Store):
-    """The real store, killed on the n-th call of one method (after or before it runs)."""
+def crash_at(store: Store, crash: tuple[str, int, bool] | None) -> None:
+    """Kill the real store on the n-th call of one method (after or before it runs): `crash`
+    is (method, n-th call, after it ran), the method named by its part (`digests.save`)."""
+    if crash is None:
+        return
+    name, n, after = crash
+    *path, method = name.split(".")
+    part: Any = store
+    for step in path:
+        part = getattr(part, step)
+    real = getattr(part, method)
+    calls = 0
 
-    crash: tuple[str, int, bool] | None = None  # (method, n-th call, after it ran)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls != n:
+            return await real(*args, **kwargs)
+        if not after:
+            raise Killed(f"killed before {name}")
+        await real(*args, **kwargs)
+        raise Killed(f"killed after {name}")
 
-    def __getattribute__(self, name: str) -> Any:
-        attr = super().__getattribute__(name)
-        plan = object.__getattribute__(self, "crash")
-        if plan is None or name != plan[0]:
-            return attr
-
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            method, n, after = object.__getattribute__(self, "crash")
-            n -= 1
-            self.crash = (method, n, after) if n else None
-            if not n and not after:
-                raise Killed(f"killed before {method}")
-            result = await attr(*args, **kwargs)
-            if not n:
-                raise Killed(f"killed after {method}")
-            return result
-
-        return run
+    setattr(part, method, run)
 
 
 @dataclass
@@ -150,13 +151,13 @@ class World:
             return defaults.with_overrides(row.overrides)
 
         async with (
-            CrashingStore.open(self.db) as store,
+            Store.open(self.db) as store,
             aiohttp.ClientSession() as http,
             AsyncOpenAI(
                 api_key=TEST_KEY, base_url=self.env["OPENAI_BASE_URL"], max_retries=0
             ) as client,
         ):
-            cast(CrashingStore, store).crash = crash
+            crash_at(store, crash)
             core = wire_core(settings, store, http, client)
             chat = platform(core) if platform is not None else self.chat
             delivery = Delivery(store, {chat.platform: chat})

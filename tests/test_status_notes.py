@@ -28,7 +28,7 @@ async def test_status_names_paused_workspaces_and_each_weekly_post(
         await store.set_channel_overrides("T0BBBB:C1", {"weekly_day": 0, "weekly_time": "09:30"})
         await store.set_channel_overrides("T0BBBB:C2", {"weekly_day": 4, "weekly_time": "16:00"})
         for week, state in (("2026-W47", POSTED), ("2026-W48", POSTED), ("2026-W49", QUIET)):
-            await store.freeze_weekly_post("T0BBBB:C1", week, state, {})
+            await store.weekly.freeze("T0BBBB:C1", week, state, {})
         await store.installations.remove("slack", "T0AAAA", "uninstalled")
         notes = await status_notes(store, settings_of)
     assert notes == [

@@ -46,6 +46,7 @@ from bot.store.records import (
     Reaction,
 )
 from bot.store.url import PostgresURL, parse_database
+from bot.store.weekly import WeeklyPosts
 from bot.store.work import WorkLeases
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
@@ -84,6 +85,8 @@ class Store:
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
+        self.weekly = WeeklyPosts(backend)
+        """Weekly posts and their messages."""
         self.work = WorkLeases(backend)
         """Work leases and platform events seen, across processes (`bot.work`)."""
         self.follows = FollowStore(backend)
@@ -1010,73 +1013,6 @@ class Store:
                 (categories, limit),
             )
         return [date.fromisoformat(r[0]) for r in rows]
-
-    async def weekly_post(self, channel_id: str, week: str) -> tuple[str, Any] | None:
-        """A channel's weekly post of an ISO week: its state and frozen body."""
-        async with self._b.read() as db:
-            row = await db.fetchone(
-                "SELECT state, body FROM weekly_posts WHERE channel_id = ? AND week = ?",
-                (channel_id, week),
-            )
-        return (str(row[0]), json.loads(row[1])) if row else None
-
-    async def freeze_weekly_post(
-        self, channel_id: str, week: str, state: str, body: Any
-    ) -> tuple[str, Any]:
-        """Keep a week's post as decided unless one is kept already; returns the kept one (the
-        first decision stands, so a restart posts the same papers)."""
-        now = _now()
-        async with self._b.write() as db:
-            await db.execute(
-                "INSERT INTO weekly_posts (channel_id, week, state, body, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (channel_id, week) DO NOTHING",
-                (channel_id, week, state, json.dumps(body), now, now),
-            )
-            row = await db.fetchone(
-                "SELECT state, body FROM weekly_posts WHERE channel_id = ? AND week = ?",
-                (channel_id, week),
-            )
-        assert row is not None
-        return str(row[0]), json.loads(row[1])
-
-    async def set_weekly_state(self, channel_id: str, week: str, state: str) -> None:
-        """Move a week's post to another state (posting, posted, ...)."""
-        async with self._b.write() as db:
-            await db.execute(
-                "UPDATE weekly_posts SET state = ?, updated_at = ? WHERE channel_id = ? "
-                "AND week = ?",
-                (state, _now(), channel_id, week),
-            )
-
-    async def last_weekly_week(self, channel_id: str, state: str) -> str | None:
-        """The newest ISO week whose weekly post in this channel reached `state`."""
-        async with self._b.read() as db:
-            row = await db.fetchone(
-                "SELECT MAX(week) FROM weekly_posts WHERE channel_id = ? AND state = ?",
-                (channel_id, state),
-            )
-        return str(row[0]) if row and row[0] else None
-
-    async def weekly_posted(self, channel_id: str, week: str) -> dict[str, str]:
-        """The messages of a week's post that are recorded, by slot ('parent' or a paper)."""
-        async with self._b.read() as db:
-            rows = await db.fetchall(
-                "SELECT slot, message_id FROM weekly_messages WHERE channel_id = ? AND week = ?",
-                (channel_id, week),
-            )
-        return {str(r[0]): str(r[1]) for r in rows}
-
-    async def record_weekly_posted(
-        self, channel_id: str, week: str, slot: str, message_id: str
-    ) -> None:
-        """Record a message of a week's post the moment the platform returned its id."""
-        async with self._b.write() as db:
-            await db.execute(
-                "INSERT INTO weekly_messages (channel_id, week, slot, message_id, posted_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, week, slot) DO NOTHING",
-                (channel_id, week, slot, message_id, _now()),
-            )
 
 
 # Positional parameters: the channel three times, then the limit.
