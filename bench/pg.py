@@ -100,7 +100,7 @@ async def store_seconds(db: str, papers: list[Paper]) -> float:
         await store.save_digest(
             "C1", DAY, "scored", {"papers": []}, DigestFrame(crit.id, "bench", ())
         )
-        await store.usage(day=DAY)
+        await store.stats.usage(day=DAY)
         return time.perf_counter() - start
 
 

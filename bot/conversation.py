@@ -768,10 +768,10 @@ class Conversation:
         rows: list[tuple[str, str, str]] = []
         for label, days in periods:
             start = midnight - timedelta(days=days)
-            counts = await self._store.channel_counts(
+            counts = await self._store.stats.channel_counts(
                 caller.channel_id, categories_key(s.categories), start
             )
-            usage = await self._store.usage(since=start)
+            usage = await self._store.stats.usage(since=start)
             rest = (
                 f"{counts['seen']} papers seen, {counts['scored']} scored, "
                 f"{counts['posted']} posted, {counts['likes']} likes; LLM "

@@ -435,7 +435,7 @@ class DigestService:
                 return Usage(), False
             cap = None
             if self._daily_budget is not None:
-                spent = (await self._store.usage(day=day)).cost_usd
+                spent = (await self._store.stats.usage(day=day)).cost_usd
                 from scoring.scorer import SpendingCap  # the LLM client loads only to score
 
                 cap = SpendingCap(self._daily_budget, spent_usd=spent)
@@ -514,7 +514,7 @@ class DigestService:
         elif counts.unscored:
             notes = (unscored_note(counts.unscored, counts.sent),)
         key = ctx.key
-        usage = await self._store.usage(
+        usage = await self._store.stats.usage(
             day=ctx.day, model=key.model, criteria_id=key.criteria_id, purpose="score"
         )
         llm_share = decided.share if decided is not None else None

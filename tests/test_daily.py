@@ -581,7 +581,7 @@ async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: Worl
     async with world.bot() as bot:
         world.clock.at(utc(DAY, 6))
         await bot.runner.tick()
-        spent = await bot.core.store.usage(day=DAY)
+        spent = await bot.core.store.stats.usage(day=DAY)
         record = await bot.core.store.digest("C1", DAY)
     assert record is not None
     assert 0 < spent.cost_usd <= 0.02

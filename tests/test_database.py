@@ -146,7 +146,7 @@ async def _snapshot(store: Store) -> dict[str, Any]:
         "announced": await store.announced(DAY, "cs.LG+cs.AI"),
         "reactions": await store.reactions("C1"),
         "likes": await store.likes("C1"),
-        "usage": await store.usage(),
+        "usage": await store.stats.usage(),
         "digest": await store.digest("console", DAY),
         "ranking": await store.ranking("console", DAY),
         "leases": await store.work.leases(),

@@ -124,18 +124,18 @@ async def test_scores_are_stored_once_per_key_with_their_usage(database: str) ->
         }
         other = ScoreKey(crit.id, "gpt-4o", "2")
         assert await store.scores(["2505.00001"], other) == {}
-        total = await store.usage(day=DAY, model="gpt-4o", criteria_id=crit.id)
+        total = await store.stats.usage(day=DAY, model="gpt-4o", criteria_id=crit.id)
         assert total == usage
-        assert await store.usage(day=date(2025, 5, 5)) == Usage()
+        assert await store.stats.usage(day=date(2025, 5, 5)) == Usage()
 
 
 async def test_usage_ledger_filters_by_purpose(database: str) -> None:
     async with Store.open(database) as store:
-        await store.record_usage("explain", "gpt-4o", Usage(1, 10, 0, 5, 0.1, 0.2), day=DAY)
-        await store.record_usage("score", "gpt-4o", Usage(2, 20, 0, 6, 0.3, 0.4), day=DAY)
-        assert (await store.usage(purpose="explain")).calls == 1
-        assert (await store.usage(day=DAY)).calls == 3
-        assert (await store.usage()).cost_usd == pytest.approx(1.0)
+        await store.stats.record_usage("explain", "gpt-4o", Usage(1, 10, 0, 5, 0.1, 0.2), day=DAY)
+        await store.stats.record_usage("score", "gpt-4o", Usage(2, 20, 0, 6, 0.3, 0.4), day=DAY)
+        assert (await store.stats.usage(purpose="explain")).calls == 1
+        assert (await store.stats.usage(day=DAY)).calls == 3
+        assert (await store.stats.usage()).cost_usd == pytest.approx(1.0)
 
 
 async def test_digest_body_round_trips(database: str) -> None:
@@ -266,7 +266,7 @@ async def test_channels_settings_events_and_explanations(database: str) -> None:
         await store.save_explanation("2505.00001", key, "first", Usage(1, 10, 0, 5, 0.1, 0.2), DAY)
         await store.save_explanation("2505.00001", key, "second", Usage(), DAY)
         assert await store.explanation("2505.00001", key) == "second"
-        assert (await store.usage(purpose="explain")).calls == 1
+        assert (await store.stats.usage(purpose="explain")).calls == 1
 
 
 async def test_leases_are_taken_renewed_and_released_by_their_owner(database: str) -> None:
@@ -300,5 +300,5 @@ async def test_feed_fetches_are_recorded_and_replaced(database: str) -> None:
         assert fetched == FeedFetch(at, DAY, 10, 2, 1)
         await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
         assert await store.fresh_feed_day(CATS, at - timedelta(days=1)) == DAY
-        counts = await store.channel_counts("C1", CATS, at - timedelta(days=1))
+        counts = await store.stats.channel_counts("C1", CATS, at - timedelta(days=1))
         assert counts == {"seen": 1, "scored": 0, "posted": 0, "likes": 0}
