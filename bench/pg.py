@@ -92,10 +92,10 @@ async def store_seconds(db: str, papers: list[Paper]) -> float:
         await store.save_ranking_set(DAY, "bench", ranked)
         for start_at in range(0, len(ids), 12):
             batch = ids[start_at : start_at + 12]
-            await store.save_scores(
+            await store.scores.save(
                 [Score(i, 5, 5, "a verdict") for i in batch], key, Usage(1, 1000, 0, 100), DAY
             )
-        await store.scores(ids, key)
+        await store.scores.get(ids, key)
         await store.papers(ids)
         await store.save_digest(
             "C1", DAY, "scored", {"papers": []}, DigestFrame(crit.id, "bench", ())

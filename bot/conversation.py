@@ -547,7 +547,7 @@ class Conversation:
         top = ranked[: ranking.sent_count(len(ranked), budget.share, budget.min_papers)]
         model = self._explainer.model
         assert criteria.id is not None
-        have = await self._store.scores(top, ScoreKey(criteria.id, model, PROMPT_VERSION))
+        have = await self._store.scores.get(top, ScoreKey(criteria.id, model, PROMPT_VERSION))
         missing = [pid for pid in top if pid not in have]
         price = self._explainer.prices.price(model)
         if price is None or not missing:
@@ -633,7 +633,7 @@ class Conversation:
             criteria, version = await self._store.criteria(digest.criteria.text), None
         assert criteria.id is not None
         key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
-        score = (await self._store.scores([paper_id], key)).get(paper_id)
+        score = (await self._store.scores.get([paper_id], key)).get(paper_id)
         paper = (await self._store.papers([paper_id])).get(paper_id)
         if paper is None or score is None:
             if fresh:
@@ -644,10 +644,12 @@ class Conversation:
                 )
             raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
         explain_key = ScoreKey(criteria.id, self._explainer.model, EXPLAIN_PROMPT_VERSION)
-        text = None if fresh else await self._store.explanation(paper_id, explain_key)
+        text = None if fresh else await self._store.scores.explanation(paper_id, explain_key)
         if text is None:
             text, usage = await self._explainer.explain(paper, score, criteria.text)
-            await self._store.save_explanation(paper_id, explain_key, text, usage, digest.day)
+            await self._store.scores.save_explanation(
+                paper_id, explain_key, text, usage, digest.day
+            )
         scored_under = version or digest.criteria_version
         if scored_under == now_version:
             under = f"under criteria version {scored_under}"

@@ -175,7 +175,7 @@ class DayDecider:
         if ranked is None:
             return None
         sent = share.share_part(ranked.ids, frame.sent_ids)
-        scores = await self._store.scores(sent, ctx.key)
+        scores = await self._store.scores.get(sent, ctx.key)
         chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
         ranks = share.selected_ranks(sent, chosen)
         return share.Yesterday(len(ranked.ids), len(sent), ranks)
@@ -221,7 +221,9 @@ class DayDecider:
             ranking.Example(
                 paper, ranking.SELECTED if thresholds.admits(score) else ranking.REJECTED
             )
-            for paper, score in await self._store.verdicts(key, exclude, ranking.MAX_EXAMPLES)
+            for paper, score in await self._store.scores.verdicts(
+                key, exclude, ranking.MAX_EXAMPLES
+            )
         ]
 
     async def _affordable(
@@ -236,7 +238,7 @@ class DayDecider:
         price = self._prices.price(self._model)
         if price is None:
             return len(in_order)
-        have = await self._store.scores(
+        have = await self._store.scores.get(
             [p.id for p in in_order],
             ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION),
         )

@@ -108,7 +108,7 @@ class Lookups:
             )
         more = len(papers) > MAX_RESULTS
         papers = papers[:MAX_RESULTS]
-        scores = await self._store.channel_scores(channel_id, [p.id for p in papers])
+        scores = await self._store.scores.channel_scores(channel_id, [p.id for p in papers])
         lines = [result_line(n, p, scores.get(p.id)) for n, p in enumerate(papers, 1)]
         head = f"Stored papers with “{shown}”, best match first"
         tail = f"\nMore papers match: the first {MAX_RESULTS} are shown; add words to narrow."
@@ -158,7 +158,7 @@ class Lookups:
                 f"Nothing among the {len(candidates)} papers of the last {len(days)} stored "
                 f"days ({span}) is close to *{title}* (arXiv:{target.id})."
             )
-        scores = await self._store.channel_scores(channel_id, [p.id for _, p in close])
+        scores = await self._store.scores.channel_scores(channel_id, [p.id for _, p in close])
         lines = [
             result_line(n, p, scores.get(p.id), f"similarity {v:.2f}")
             for n, (v, p) in enumerate(close, 1)

@@ -393,7 +393,7 @@ class DigestService:
         announced = await self._store.announced(day, categories_key(options.categories))
         ids = [p.id for p in await self._candidates(announced, day, options)]
         key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
-        scores = await self._store.scores(ids, key)
+        scores = await self._store.scores.get(ids, key)
         papers = await self._store.papers(ids)
         return select((papers[i] for i in ids), scores, options.thresholds)
 
@@ -425,10 +425,10 @@ class DigestService:
         returns the run's usage and whether the daily budget stopped it."""
         key, day = ctx.key, ctx.day
         ids = [p.id for p in papers]
-        if len(await self._store.scores(ids, key)) == len(set(ids)):
+        if len(await self._store.scores.get(ids, key)) == len(set(ids)):
             return Usage(), False
         async with self._work.exclusive(_scoring_unit(key)):
-            have = await self._store.scores(ids, key)
+            have = await self._store.scores.get(ids, key)
             todo = [p for p in papers if p.id not in have]
             log.info("scoring %d papers (%d already scored)", len(todo), len(have))
             if not todo:
@@ -441,7 +441,7 @@ class DigestService:
                 cap = SpendingCap(self._daily_budget, spent_usd=spent)
 
             async def sink(scores: Sequence[Score], usage: Usage) -> None:
-                await self._store.save_scores(scores, key, usage, day)
+                await self._store.scores.save(scores, key, usage, day)
 
             def tick(done: int, total: int) -> None:
                 progress("scoring with the LLM", done, total)
@@ -489,7 +489,7 @@ class DigestService:
         """The digest of a decided day from the store; `ranked` is the ranking key the day was
         decided on (a day ranked locally only shows that ranking's best papers)."""
         ids = [p.id for p in ctx.candidates]
-        scores = await self._store.scores(ids, ctx.key)
+        scores = await self._store.scores.get(ids, ctx.key)
         papers = {p.id: p for p in ctx.candidates}
         papers.update(await self._store.papers(ids))  # enriched fields, when they arrived
         entries = select((papers[i] for i in ids), scores, options.thresholds)

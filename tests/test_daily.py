@@ -372,7 +372,7 @@ async def test_a_missed_day_beyond_the_window_is_reported_not_posted(world: Worl
     [
         ("save_announcements", 1, False),  # mid-ingest
         ("save_announcements", 1, True),
-        ("save_scores", 2, True),  # mid-scoring, after two replies were stored
+        ("scores.save", 2, True),  # mid-scoring, after two replies were stored
         ("save_digest", 1, False),  # scored, digest not stored
         ("set_digest_state", 1, True),  # 'posting' stored, nothing posted
         ("record_posted", 1, False),  # the parent is on the platform, its id is not stored
@@ -397,7 +397,7 @@ async def test_killed_at_any_stage_a_restart_posts_exactly_once(
         await bot.runner.tick()
     assert_exactly_once(world.chat)
     asked = [i for batch in world.llm.asked_ids for i in batch]
-    if crash[0] != "save_scores":
+    if crash[0] != "scores.save":
         assert len(asked) == len(set(asked)), "no paper was scored twice"
 
 

@@ -102,13 +102,13 @@ async def test_the_llms_verdicts_are_kept_for_the_ranking_to_learn_from(
     criteria, _ = await core.store.channel_criteria("team-a")
     key = ScoreKey(criteria.id, llm.model, PROMPT_VERSION)
     asked = {pid for batch in llm.asked_ids for pid in batch}
-    verdicts = await core.store.verdicts(key)
+    verdicts = await core.store.scores.verdicts(key)
     assert {paper.id for paper, _ in verdicts} == asked
     assert all(score.paper_id == paper.id for paper, score in verdicts)
-    assert len(await core.store.verdicts(key, limit=5)) == 5
-    assert await core.store.verdicts(key, exclude=sorted(asked)) == []  # a day never teaches
+    assert len(await core.store.scores.verdicts(key, limit=5)) == 5
+    assert await core.store.scores.verdicts(key, exclude=sorted(asked)) == []  # a day never teaches
     other = ScoreKey(criteria.id + 1, llm.model, PROMPT_VERSION)  # itself: other criteria
-    assert await core.store.verdicts(other) == []
+    assert await core.store.scores.verdicts(other) == []
     stats = await session(core).say("stats")
     assert "learned from 0 likes and 0 earlier LLM verdicts under these criteria" in stats
 

@@ -140,16 +140,16 @@ async def test_the_channel_s_newest_criteria_score_comes_with_a_result(database:
         await store.set_channel_criteria("C1", old, "me")
         assert old.id is not None
         assert new.id is not None
-        await store.save_scores(
+        await store.scores.save(
             [Score("2505.00001", 3, 3, "meh")], ScoreKey(old.id, "m", "1"), Usage(), DAY
         )
         await store.set_channel_criteria("C1", new, "me")
-        await store.save_scores(
+        await store.scores.save(
             [Score("2505.00001", 9, 8, "yes")], ScoreKey(new.id, "m", "1"), Usage(), DAY
         )
-        scores = await store.channel_scores("C1", ["2505.00001", "2505.00002"])
+        scores = await store.scores.channel_scores("C1", ["2505.00001", "2505.00002"])
         assert {k: (v.relevance, v.novelty) for k, v in scores.items()} == {"2505.00001": (9, 8)}
-        assert await store.channel_scores("C2", ["2505.00001"]) == {}
+        assert await store.scores.channel_scores("C2", ["2505.00001"]) == {}
 
 
 async def test_migrate_db_fills_the_search_index_of_the_copy(tmp_path: object) -> None:

@@ -117,13 +117,13 @@ async def test_scores_are_stored_once_per_key_with_their_usage(database: str) ->
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "1")
         usage = Usage(1, 1000, 256, 100, 0.002, 0.001)
-        await store.save_scores([Score("2505.00001", 9, 8, "fits")], key, usage, DAY)
-        await store.save_scores([Score("2505.00001", 1, 1, "ignored")], key, Usage(), DAY)
-        assert await store.scores(["2505.00001"], key) == {
+        await store.scores.save([Score("2505.00001", 9, 8, "fits")], key, usage, DAY)
+        await store.scores.save([Score("2505.00001", 1, 1, "ignored")], key, Usage(), DAY)
+        assert await store.scores.get(["2505.00001"], key) == {
             "2505.00001": Score("2505.00001", 9, 8, "fits")
         }
         other = ScoreKey(crit.id, "gpt-4o", "2")
-        assert await store.scores(["2505.00001"], other) == {}
+        assert await store.scores.get(["2505.00001"], other) == {}
         total = await store.stats.usage(day=DAY, model="gpt-4o", criteria_id=crit.id)
         assert total == usage
         assert await store.stats.usage(day=date(2025, 5, 5)) == Usage()
@@ -263,9 +263,11 @@ async def test_channels_settings_events_and_explanations(database: str) -> None:
         crit = await store.criteria("x")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "1")
-        await store.save_explanation("2505.00001", key, "first", Usage(1, 10, 0, 5, 0.1, 0.2), DAY)
-        await store.save_explanation("2505.00001", key, "second", Usage(), DAY)
-        assert await store.explanation("2505.00001", key) == "second"
+        await store.scores.save_explanation(
+            "2505.00001", key, "first", Usage(1, 10, 0, 5, 0.1, 0.2), DAY
+        )
+        await store.scores.save_explanation("2505.00001", key, "second", Usage(), DAY)
+        assert await store.scores.explanation("2505.00001", key) == "second"
         assert (await store.stats.usage(purpose="explain")).calls == 1
 
 

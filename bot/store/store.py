@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.models import AnnounceType, Criteria, Paper, Score, ScoreKey, Usage
+from bot.models import AnnounceType, Criteria, Paper
 from bot.store import fulltext
 from bot.store.backend import Backend, Connection, Row, open_backend
 from bot.store.follows import FollowStore
@@ -45,7 +45,8 @@ from bot.store.records import (
     RankingSet,
     Reaction,
 )
-from bot.store.stats import Stats, insert_usage
+from bot.store.scores import Scores
+from bot.store.stats import Stats
 from bot.store.url import PostgresURL, parse_database
 from bot.store.weekly import WeeklyPosts
 from bot.store.work import WorkLeases
@@ -86,6 +87,8 @@ class Store:
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
+        self.scores = Scores(backend)
+        """LLM scores and cached explanations."""
         self.stats = Stats(backend)
         """The LLM usage ledger and a channel's counts."""
         self.weekly = WeeklyPosts(backend)
@@ -309,70 +312,6 @@ class Store:
             if added:
                 return version
 
-    # -- scores and usage -----------------------------------------------------------------------
-
-    async def scores(self, ids: Sequence[str], key: ScoreKey) -> dict[str, Score]:
-        """The stored scores of these papers under one key."""
-        out: dict[str, Score] = {}
-        async with self._b.read() as db:
-            for part in _chunks(ids):
-                rows = await db.fetchall(
-                    f"SELECT paper_id, relevance, novelty, comment FROM scores "
-                    f"WHERE criteria_id = ? AND model = ? AND prompt_version = ? "
-                    f"AND paper_id IN ({_marks(len(part))})",
-                    (key.criteria_id, key.model, key.prompt_version, *part),
-                )
-                for r in rows:
-                    out[r[0]] = Score(r[0], int(r[1]), int(r[2]), r[3])
-        return out
-
-    async def verdicts(
-        self, key: ScoreKey, exclude: Sequence[str] = (), limit: int = 3000
-    ) -> list[tuple[Paper, Score]]:
-        """The newest `limit` papers the LLM scored under one key, with their scores, leaving
-        out `exclude` (the papers being ranked must not teach their own ranking)."""
-        async with self._b.read() as db:
-            rows = await db.fetchall(
-                "SELECT p.*, s.relevance, s.novelty, s.comment AS verdict FROM scores s "
-                "JOIN papers p ON p.id = s.paper_id "
-                "WHERE s.criteria_id = ? AND s.model = ? AND s.prompt_version = ? "
-                "ORDER BY s.scored_at DESC, s.paper_id LIMIT ?",
-                (key.criteria_id, key.model, key.prompt_version, limit + len(exclude)),
-            )
-        skip = set(exclude)
-        out = [
-            (_paper(r), Score(r["id"], int(r["relevance"]), int(r["novelty"]), r["verdict"]))
-            for r in rows
-            if r["id"] not in skip
-        ]
-        return out[:limit]
-
-    async def save_scores(
-        self, scores: Sequence[Score], key: ScoreKey, usage: Usage, day: date | None
-    ) -> None:
-        """Store one LLM reply's scores together with what the call cost, atomically."""
-        now = _now()
-        async with self._b.write() as db:
-            await db.executemany(
-                "INSERT INTO scores (paper_id, criteria_id, model, prompt_version, relevance, "
-                "novelty, comment, scored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                [
-                    (
-                        s.paper_id,
-                        key.criteria_id,
-                        key.model,
-                        key.prompt_version,
-                        s.relevance,
-                        s.novelty,
-                        s.comment,
-                        now,
-                    )
-                    for s in scores
-                ],
-            )
-            await insert_usage(db, now, day, "score", key.model, key.criteria_id, usage)
-
     # -- digests ----------------------------------------------------------------------------
 
     async def save_digest(
@@ -576,33 +515,6 @@ class Store:
                 (channel_id,),
             )
         return [CriteriaVersion(r[0], Criteria(r[2], r[1]), r[3], r[4], r[5]) for r in rows]
-
-    # -- explanations -----------------------------------------------------------------------
-
-    async def explanation(self, paper_id: str, key: ScoreKey) -> str | None:
-        """A cached explanation of a paper's score under one key."""
-        async with self._b.read() as db:
-            row = await db.fetchone(
-                "SELECT text FROM explanations WHERE paper_id = ? AND criteria_id = ? "
-                "AND model = ? AND prompt_version = ?",
-                (paper_id, key.criteria_id, key.model, key.prompt_version),
-            )
-        return str(row[0]) if row else None
-
-    async def save_explanation(
-        self, paper_id: str, key: ScoreKey, text: str, usage: Usage, day: date | None
-    ) -> None:
-        """Cache an explanation together with what it cost."""
-        now = _now()
-        async with self._b.write() as db:
-            await db.execute(
-                "INSERT INTO explanations (paper_id, criteria_id, model, prompt_version, text, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (paper_id, criteria_id, model, prompt_version) DO UPDATE SET "
-                "text = excluded.text, created_at = excluded.created_at",
-                (paper_id, key.criteria_id, key.model, key.prompt_version, text, now),
-            )
-            await insert_usage(db, now, day, "explain", key.model, key.criteria_id, usage)
 
     # -- posted messages and likes ------------------------------------------------------------
 
@@ -895,23 +807,6 @@ class Store:
         ids = await fulltext.search(self._b, words, limit)
         found = await self.papers(ids)
         return [found[i] for i in ids if i in found]
-
-    async def channel_scores(self, channel_id: str, ids: Sequence[str]) -> dict[str, Score]:
-        """Each paper's score under the newest of this channel's criteria versions that has
-        one (any model or prompt); papers the channel never had scored are left out."""
-        out: dict[str, Score] = {}
-        async with self._b.read() as db:
-            for part in _chunks(ids):
-                rows = await db.fetchall(
-                    "SELECT s.paper_id, s.relevance, s.novelty, s.comment FROM scores s "
-                    "JOIN channel_criteria cc ON cc.criteria_id = s.criteria_id "
-                    f"WHERE cc.channel_id = ? AND s.paper_id IN ({_marks(len(part))}) "
-                    "ORDER BY cc.version DESC, s.scored_at DESC",
-                    (channel_id, *part),
-                )
-                for r in rows:
-                    out.setdefault(r[0], Score(r[0], int(r[1]), int(r[2]), r[3]))
-        return out
 
     async def like_counts(self, channel_id: str, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         """(likes, dislikes) of each paper in a channel that anyone reacted to."""
