@@ -81,10 +81,12 @@ async def store_seconds(db: str, papers: list[Paper]) -> float:
     (opening and migrating the new database not counted)."""
     async with Store.open(db) as store:
         start = time.perf_counter()
-        await store.save_announcements(DAY, "cs.LG+cs.AI", [(p, AnnounceType.NEW) for p in papers])
+        await store.papers.save_announcements(
+            DAY, "cs.LG+cs.AI", [(p, AnnounceType.NEW) for p in papers]
+        )
         ids = [p.id for p in papers]
-        await store.unenriched(ids)
-        await store.save_enrichment(papers)
+        await store.papers.unenriched(ids)
+        await store.papers.save_enrichment(papers)
         crit = await store.criteria("Sparse models and efficient training.\n")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "bench")
@@ -96,7 +98,7 @@ async def store_seconds(db: str, papers: list[Paper]) -> float:
                 [Score(i, 5, 5, "a verdict") for i in batch], key, Usage(1, 1000, 0, 100), DAY
             )
         await store.scores.get(ids, key)
-        await store.papers(ids)
+        await store.papers.get(ids)
         await store.save_digest(
             "C1", DAY, "scored", {"papers": []}, DigestFrame(crit.id, "bench", ())
         )

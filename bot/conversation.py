@@ -209,7 +209,7 @@ class Conversation:
     async def _latest_papers(self, caller: Caller) -> tuple[date, list[Paper]] | None:
         """The channel's latest stored day and its papers as the digest considers them."""
         options = await self._options(caller)
-        day = await self._store.latest_feed_day(categories_key(options.categories))
+        day = await self._store.papers.latest_feed_day(categories_key(options.categories))
         return (day, await self._service.day_papers(day, options)) if day is not None else None
 
     # -- dispatch -------------------------------------------------------------------------------
@@ -323,7 +323,7 @@ class Conversation:
         options = await self._options(caller)
         key = categories_key(options.categories)
         since = datetime.now(UTC) - FEED_FRESH_FOR
-        last = await self._store.last_fetch(key)
+        last = await self._store.papers.last_fetch(key)
         if last is not None and last.fetched_at >= since and last.day is not None:
             stored = await self._service.build(
                 caller.channel_id, last.day, options, scored_only=True
@@ -335,7 +335,7 @@ class Conversation:
         outcome = await self._service.today(caller.channel_id, options, since=since)
         if outcome.digest is not None:
             return outcome.digest
-        latest = await self._store.latest_feed_day(key)
+        latest = await self._store.papers.latest_feed_day(key)
         if respond is not None:
             tail = f" The latest announcement was on {latest}." if latest else ""
             await respond(Reply(f"No arXiv announcement today (weekend or holiday).{tail}"))
@@ -507,7 +507,7 @@ class Conversation:
             raise BotError("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`")
         history = await self._store.criteria_history(caller.channel_id)
         options = await self._options(caller)
-        day = await self._store.latest_feed_day(categories_key(options.categories))
+        day = await self._store.papers.latest_feed_day(categories_key(options.categories))
         if day is None:
             raise BotError("there is no announcement day in the store yet; try `/arxiv today`")
         version = history[0].version
@@ -555,7 +555,7 @@ class Conversation:
         shared = len(system_message(criteria.text, structured=True)) / CHARS_PER_TOKEN
         per_request = shared / ESTIMATE_BATCH
         dollars = 0.0
-        for paper in (await self._store.papers(missing)).values():
+        for paper in (await self._store.papers.get(missing)).values():
             tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + per_request
             dollars += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
         if budget.dollars is not None:
@@ -634,7 +634,7 @@ class Conversation:
         assert criteria.id is not None
         key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
         score = (await self._store.scores.get([paper_id], key)).get(paper_id)
-        paper = (await self._store.papers([paper_id])).get(paper_id)
+        paper = (await self._store.papers.get([paper_id])).get(paper_id)
         if paper is None or score is None:
             if fresh:
                 raise BotError(
@@ -672,7 +672,7 @@ class Conversation:
         """An arXiv id or a card number of the latest digest → the paper and the digest that
         showed it in this channel."""
         options = await self._options(caller)
-        latest = await self._store.latest_feed_day(categories_key(options.categories))
+        latest = await self._store.papers.latest_feed_day(categories_key(options.categories))
         card = commands.whole_number(arg)
         if card is not None:
             digest = await self._stored_digest(caller.channel_id, latest)

@@ -210,7 +210,7 @@ class DailyRunner:
             await self._serve(row, settings, now)
         except Exception as exc:
             log.exception("daily post of %s:%s failed; retrying later", row.platform, row.id)
-            day = await self._store.latest_feed_day(categories_key(settings.categories))
+            day = await self._store.papers.latest_feed_day(categories_key(settings.categories))
             if day is None or due_at(day, settings) > now:
                 return
             await self._notify(
@@ -428,7 +428,7 @@ class DailyRunner:
         """The latest announcement day of the channel's categories, plus older days whose
         delivery was started or attempted and never finished."""
         days: set[date] = set()
-        latest = await self._store.latest_feed_day(categories_key(settings.categories))
+        latest = await self._store.papers.latest_feed_day(categories_key(settings.categories))
         if latest is not None:
             days.add(latest)
         for rec in await self._store.digest_records(channel_id, (POSTING, "scored")):

@@ -270,9 +270,11 @@ class DayDecider:
             wanted = liked & set(ids)
             if not wanted:
                 continue
-            papers = await self._store.papers(ids)
+            papers = await self._store.papers.get(ids)
             held_out = [e for e in examples if e.paper.id not in papers]
-            announced = await self._store.announced(earlier, categories_key(options.categories))
+            announced = await self._store.papers.announced(
+                earlier, categories_key(options.categories)
+            )
             core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
             redone = await ranking.rank_off_loop(
                 [papers[i] for i in ids if i in papers], ctx.criteria.text, held_out, core

@@ -158,7 +158,7 @@ class DigestService:
         fresh_from = since if since is not None else (now or datetime.now(UTC))
 
         async def load() -> IngestResult | None:
-            last = await self._store.last_fetch(key)
+            last = await self._store.papers.last_fetch(key)
             if last is None or last.fetched_at < fresh_from:
                 return None
             return IngestResult(last.day, last.new, last.cross, last.replaced)
@@ -167,7 +167,7 @@ class DigestService:
             result = await self._ingestor.fetch(categories)
             day = result.day if result.announced else None
             counts = (result.new, result.cross, result.replaced)
-            await self._store.record_fetch(key, now or datetime.now(UTC), day, counts)
+            await self._store.papers.record_fetch(key, now or datetime.now(UTC), day, counts)
             return result
 
         return await self._work.once(f"feed:{key}", load, make)
@@ -361,7 +361,7 @@ class DigestService:
         if current is None:
             raise LookupError(f"channel {channel_id} has no criteria")
         criteria, version = current
-        announced = await self._store.announced(day, categories_key(options.categories))
+        announced = await self._store.papers.announced(day, categories_key(options.categories))
         if not announced:
             return None
         candidates = await self._candidates(announced, day, options)
@@ -390,17 +390,17 @@ class DigestService:
         self, criteria: Criteria, day: date, options: DigestOptions
     ) -> tuple[DigestEntry, ...]:
         """What a day's digest selects under other criteria, from stored scores only."""
-        announced = await self._store.announced(day, categories_key(options.categories))
+        announced = await self._store.papers.announced(day, categories_key(options.categories))
         ids = [p.id for p in await self._candidates(announced, day, options)]
         key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
         scores = await self._store.scores.get(ids, key)
-        papers = await self._store.papers(ids)
+        papers = await self._store.papers.get(ids)
         return select((papers[i] for i in ids), scores, options.thresholds)
 
     async def day_papers(self, day: date, options: DigestOptions) -> list[Paper]:
         """A stored day's papers as its digest considers them (new ones, and cross-lists when
         the channel wants them; none an earlier day announced)."""
-        announced = await self._store.announced(day, categories_key(options.categories))
+        announced = await self._store.papers.announced(day, categories_key(options.categories))
         return await self._candidates(announced, day, options)
 
     async def _candidates(
@@ -409,7 +409,7 @@ class DigestService:
         kept = [
             a.paper for a in announced if a.announce_type is AnnounceType.NEW or options.cross_lists
         ]
-        seen_before = await self._store.announced_before([p.id for p in kept], day)
+        seen_before = await self._store.papers.announced_before([p.id for p in kept], day)
         return [p for p in kept if p.id not in seen_before]
 
     async def _score_missing(
@@ -491,7 +491,7 @@ class DigestService:
         ids = [p.id for p in ctx.candidates]
         scores = await self._store.scores.get(ids, ctx.key)
         papers = {p.id: p for p in ctx.candidates}
-        papers.update(await self._store.papers(ids))  # enriched fields, when they arrived
+        papers.update(await self._store.papers.get(ids))  # enriched fields, when they arrived
         entries = select((papers[i] for i in ids), scores, options.thresholds)
         near = select((papers[i] for i in ids), scores, _just_under(options.thresholds))
         near = tuple(e for e in near if not options.thresholds.admits(e.score))

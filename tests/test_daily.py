@@ -370,8 +370,8 @@ async def test_a_missed_day_beyond_the_window_is_reported_not_posted(world: Worl
 @pytest.mark.parametrize(
     "crash",
     [
-        ("save_announcements", 1, False),  # mid-ingest
-        ("save_announcements", 1, True),
+        ("papers.save_announcements", 1, False),  # mid-ingest
+        ("papers.save_announcements", 1, True),
         ("scores.save", 2, True),  # mid-scoring, after two replies were stored
         ("save_digest", 1, False),  # scored, digest not stored
         ("set_digest_state", 1, True),  # 'posting' stored, nothing posted

@@ -124,7 +124,7 @@ async def _fill(store: Store) -> None:
     await store.channel("C1", "slack")
     await store.set_subscribed("C1", True)
     await store.record_event("C1", "ann", "subscribe", "")
-    await store.save_announcements(
+    await store.papers.save_announcements(
         DAY,
         "cs.LG",
         [
@@ -143,7 +143,7 @@ async def _fill(store: Store) -> None:
 
 async def _snapshot(store: Store) -> dict[str, Any]:
     return {
-        "announced": await store.announced(DAY, "cs.LG+cs.AI"),
+        "announced": await store.papers.announced(DAY, "cs.LG+cs.AI"),
         "reactions": await store.reactions("C1"),
         "likes": await store.likes("C1"),
         "usage": await store.stats.usage(),

@@ -38,7 +38,7 @@ async def ranked_out(core: Any, channel: str, day_feed: list[dict[str, Any]]) ->
     """Papers of the decided day the ranking did not send, whose first author wrote no other
     paper of the day and that the reference did not pick, best-ranked first."""
     rows = await core.store.ranking(channel, DAY_DATE)
-    papers = await core.store.papers([r.paper_id for r in rows])
+    papers = await core.store.papers.get([r.paper_id for r in rows])
     authors = Counter(a for d in day_feed for a in d["authors"])
     picks = load_labels(DAY)
     return [

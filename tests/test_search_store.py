@@ -46,12 +46,12 @@ PAPERS = [
 
 async def stored(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in PAPERS])
+        await store.papers.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in PAPERS])
 
 
 async def found(database: str, text: str) -> list[str]:
     async with Store.open(database) as store:
-        return [p.id for p in await store.search_papers(query_words(text), 10)]
+        return [p.id for p in await store.papers.search(query_words(text), 10)]
 
 
 async def test_words_of_a_title_find_the_paper_first(database: str) -> None:
@@ -91,7 +91,7 @@ async def test_hostile_text_is_only_words(database: str, hostile: str) -> None:
     got = await found(database, hostile)  # never a syntax error: operators are plain words
     assert got == await found(database, " ".join(query_words(hostile)))
     async with Store.open(database) as store:
-        assert len(await store.papers([p.id for p in PAPERS])) == 3
+        assert len(await store.papers.get([p.id for p in PAPERS])) == 3
 
 
 async def test_operators_and_quotes_search_as_the_words_they_hold(database: str) -> None:
@@ -127,7 +127,7 @@ async def test_a_replaced_paper_is_found_by_its_new_words(database: str) -> None
             ("cs.LG",),
             version=2,
         )
-        assert await store.apply_replacements([newer]) == 1
+        assert await store.papers.apply_replacements([newer]) == 1
     assert await found(database, "protein folding") == ["2505.00002"]
     assert await found(database, "diffusion") == []
 
@@ -173,8 +173,8 @@ async def real_day_results(database: str, queries: list[str]) -> list[list[str]]
         for p in load_eval_day("2025-05-02")
     ]
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in day])
-        return [[p.id for p in await store.search_papers(query_words(q), 5)] for q in queries]
+        await store.papers.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in day])
+        return [[p.id for p in await store.papers.search(query_words(q), 5)] for q in queries]
 
 
 QUERIES = ["sparse attention", "language models reasoning", "diffusion", "graph neural network"]

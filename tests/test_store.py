@@ -39,31 +39,33 @@ async def test_migrations_apply_on_open_and_reopen(database: str) -> None:
 async def test_announcements_are_keyed_by_id_and_survive_reopen(database: str) -> None:
     db = database
     async with Store.open(db) as store:
-        await store.save_announcements(
+        await store.papers.save_announcements(
             DAY,
             CATS,
             [(paper("2505.00001"), AnnounceType.NEW), (paper("2505.00002"), AnnounceType.CROSS)],
         )
         # the same day fetched again is idempotent
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
     async with Store.open(db) as store:
-        got = await store.announced(DAY, CATS)
+        got = await store.papers.announced(DAY, CATS)
         assert [a.paper.id for a in got] == ["2505.00001", "2505.00002"]
-        assert await store.feed_fetched(DAY, CATS)
-        assert await store.latest_feed_day(CATS) == DAY
+        assert await store.papers.feed_fetched(DAY, CATS)
+        assert await store.papers.latest_feed_day(CATS) == DAY
         later = date(2025, 5, 5)
-        assert await store.announced_before(["2505.00001", "2505.09999"], later) == {"2505.00001"}
-        assert await store.announced_before(["2505.00001"], DAY) == set()
+        assert await store.papers.announced_before(["2505.00001", "2505.09999"], later) == {
+            "2505.00001"
+        }
+        assert await store.papers.announced_before(["2505.00001"], DAY) == set()
 
 
 async def test_replacements_update_known_papers_only(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        changed = await store.apply_replacements(
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        changed = await store.papers.apply_replacements(
             [paper("2505.00001", 2, "New title"), paper("2401.99999", 3)]
         )
         assert changed == 1
-        got = await store.papers(["2505.00001", "2401.99999"])
+        got = await store.papers.get(["2505.00001", "2401.99999"])
         assert set(got) == {"2505.00001"}
         assert got["2505.00001"].title == "New title"
         assert got["2505.00001"].version == 2
@@ -71,12 +73,15 @@ async def test_replacements_update_known_papers_only(database: str) -> None:
 
 async def test_enrichment_is_kept_and_only_missing_papers_are_listed(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(
+        await store.papers.save_announcements(
             DAY,
             CATS,
             [(paper("2505.00001"), AnnounceType.NEW), (paper("2505.00002"), AnnounceType.NEW)],
         )
-        assert await store.unenriched(["2505.00001", "2505.00002"]) == ["2505.00001", "2505.00002"]
+        assert await store.papers.unenriched(["2505.00001", "2505.00002"]) == [
+            "2505.00001",
+            "2505.00002",
+        ]
         rich = Paper(
             "2505.00001",
             "A title",
@@ -86,11 +91,11 @@ async def test_enrichment_is_kept_and_only_missing_papers_are_listed(database: s
             primary_category="cs.AI",
             comment="10 pages",
         )
-        await store.save_enrichment([rich])
-        assert await store.unenriched(["2505.00001", "2505.00002"]) == ["2505.00002"]
+        await store.papers.save_enrichment([rich])
+        assert await store.papers.unenriched(["2505.00001", "2505.00002"]) == ["2505.00002"]
         # a re-announcement of the same version keeps the enrichment
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        kept = (await store.papers(["2505.00001"]))["2505.00001"]
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        kept = (await store.papers.get(["2505.00001"]))["2505.00001"]
         assert kept.primary_category == "cs.AI"
         assert kept.comment == "10 pages"
 
@@ -112,7 +117,7 @@ async def test_identical_criteria_share_an_id_and_channels_keep_versions(databas
 
 async def test_scores_are_stored_once_per_key_with_their_usage(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
         crit = await store.criteria("x")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "1")
@@ -152,9 +157,11 @@ def test_both_dialects_have_every_migration() -> None:
 async def test_announcements_keep_feed_order_and_replacing_a_day_keeps_it(database: str) -> None:
     ids = ["2505.00009", "2505.00001", "2505.00005"]
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(paper(i), AnnounceType.NEW) for i in ids])
-        await store.save_announcements(DAY, CATS, [(paper(ids[1]), AnnounceType.CROSS)])
-        got = await store.announced(DAY, CATS)
+        await store.papers.save_announcements(
+            DAY, CATS, [(paper(i), AnnounceType.NEW) for i in ids]
+        )
+        await store.papers.save_announcements(DAY, CATS, [(paper(ids[1]), AnnounceType.CROSS)])
+        got = await store.papers.announced(DAY, CATS)
     assert [a.paper.id for a in got] == ids
     assert got[1].announce_type is AnnounceType.CROSS
 
@@ -180,7 +187,7 @@ async def test_digests_frames_states_and_the_digest_showing_a_paper(database: st
 
 async def test_posts_likes_and_reactions_since_a_learning_reset(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(
+        await store.papers.save_announcements(
             DAY, CATS, [(paper(f"2505.0000{n}"), AnnounceType.NEW) for n in range(1, 5)]
         )
         await store.record_posted("C1", DAY, "parent", "m0", daily=True)
@@ -206,7 +213,7 @@ async def test_posts_likes_and_reactions_since_a_learning_reset(database: str) -
 
 async def test_liked_papers_are_listed_once_with_everyone_who_likes_them(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(
+        await store.papers.save_announcements(
             DAY, CATS, [(paper(f"2505.0000{n}"), AnnounceType.NEW) for n in range(1, 4)]
         )
         for user in ("ann", "bob", "cy"):
@@ -259,7 +266,7 @@ async def test_channels_settings_events_and_explanations(database: str) -> None:
         last = await store.last_event("C1", ["subscribe", "criteria"])
         assert last is not None
         assert (last.user_id, last.detail) == ("bob", "v2")
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
         crit = await store.criteria("x")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "1")
@@ -296,11 +303,11 @@ async def test_a_platform_event_is_seen_once_and_forgotten_after_a_while(databas
 async def test_feed_fetches_are_recorded_and_replaced(database: str) -> None:
     at = datetime(2025, 5, 2, 4, 30, 0, 123456, tzinfo=UTC)
     async with Store.open(database) as store:
-        await store.record_fetch(CATS, at, None)
-        await store.record_fetch(CATS, at, DAY, (10, 2, 1))
-        fetched = await store.last_fetch(CATS)
+        await store.papers.record_fetch(CATS, at, None)
+        await store.papers.record_fetch(CATS, at, DAY, (10, 2, 1))
+        fetched = await store.papers.last_fetch(CATS)
         assert fetched == FeedFetch(at, DAY, 10, 2, 1)
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        assert await store.fresh_feed_day(CATS, at - timedelta(days=1)) == DAY
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        assert await store.papers.fresh_feed_day(CATS, at - timedelta(days=1)) == DAY
         counts = await store.stats.channel_counts("C1", CATS, at - timedelta(days=1))
         assert counts == {"seen": 1, "scored": 0, "posted": 0, "likes": 0}

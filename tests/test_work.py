@@ -338,7 +338,7 @@ async def test_a_digest_on_postgresql_is_the_digest_on_sqlite_with_the_same_requ
         assert len(cold.requests) == len(llm.requests)  # the second run spent nothing
     async with Store.open(postgres) as store:
         assert await store.schema_version() == len(MIGRATIONS)
-        assert await store.latest_feed_day("cs.LG+cs.AI") == DAY_A
+        assert await store.papers.latest_feed_day("cs.LG+cs.AI") == DAY_A
 
 
 def _requests(llm: FakeOpenAI) -> list[str]:

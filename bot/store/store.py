@@ -24,19 +24,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.models import AnnounceType, Criteria, Paper
-from bot.store import fulltext
+from bot.models import Criteria, Paper
 from bot.store.backend import Backend, Connection, Row, open_backend
 from bot.store.follows import FollowStore
 from bot.store.installations import Installations, active
+from bot.store.papers import Papers
 from bot.store.records import (
-    Announcement,
     ChannelEvent,
     ChannelRow,
     CriteriaVersion,
     DigestFrame,
     DigestRecord,
-    FeedFetch,
     LearningState,
     Like,
     LikedPaper,
@@ -87,6 +85,8 @@ class Store:
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
+        self.papers = Papers(backend)
+        """Papers, announcements, feed days and fetches, full-text search."""
         self.scores = Scores(backend)
         """LLM scores and cached explanations."""
         self.stats = Stats(backend)
@@ -116,152 +116,6 @@ class Store:
     async def schema_version(self) -> int:
         """The number of migrations applied."""
         return await self._b.schema_version()
-
-    # -- papers and announcements ------------------------------------------------------------
-
-    async def save_announcements(
-        self, day: date, categories: str, items: Sequence[tuple[Paper, AnnounceType]]
-    ) -> None:
-        """Store a day's new and cross-listed papers and which day announced them, in one
-        transaction. A paper we already know keeps its enrichment unless its version grew."""
-        now = _now()
-        async with self._b.write() as db:
-            await db.executemany(
-                """
-                INSERT INTO papers (id, version, title, abstract, authors, categories,
-                                    primary_category, comment, enriched, first_seen, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET
-                    version = excluded.version, title = excluded.title,
-                    abstract = excluded.abstract, authors = excluded.authors,
-                    categories = CASE WHEN papers.enriched = 1 THEN papers.categories
-                                      ELSE excluded.categories END,
-                    updated_at = excluded.updated_at
-                WHERE excluded.version > papers.version
-                """,
-                [_paper_params(p, day, now) for p, _ in items],
-            )
-            await db.executemany(
-                "INSERT INTO announcements (day, paper_id, announce_type, categories) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (day, paper_id, categories) "
-                "DO UPDATE SET announce_type = excluded.announce_type",
-                [(day.isoformat(), p.id, t.value, categories) for p, t in items],
-            )
-            await db.execute(
-                "INSERT INTO feed_days (day, categories, items, fetched_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (day, categories) DO UPDATE SET items = excluded.items, "
-                "fetched_at = excluded.fetched_at",
-                (day.isoformat(), categories, len(items), now),
-            )
-
-    async def apply_replacements(self, papers: Sequence[Paper]) -> int:
-        """Update papers we already know from a feed's replacements; unknown ids are ignored.
-        Returns how many papers changed."""
-        now = _now()
-        changed = 0
-        async with self._b.write() as db:
-            for p in papers:
-                changed += await db.execute(
-                    "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?, "
-                    "enriched = 0, updated_at = ? WHERE id = ? AND version < ?",
-                    (p.version, p.title, p.abstract, json.dumps(p.authors), now, p.id, p.version),
-                )
-        return changed
-
-    async def announced(self, day: date, categories: str) -> list[Announcement]:
-        """The papers a day's feed announced, in feed order of id."""
-        async with self._b.read() as db:
-            rows = await db.fetchall(
-                "SELECT p.*, a.announce_type FROM announcements a "
-                "JOIN papers p ON p.id = a.paper_id "
-                "WHERE a.day = ? AND a.categories = ? ORDER BY a.rowid",
-                (day.isoformat(), categories),
-            )
-        return [Announcement(_paper(r), AnnounceType(r["announce_type"])) for r in rows]
-
-    async def announced_before(self, ids: Sequence[str], day: date) -> set[str]:
-        """Which of these papers an earlier day already announced (they are not new today)."""
-        found: set[str] = set()
-        async with self._b.read() as db:
-            for part in _chunks(ids):
-                rows = await db.fetchall(
-                    f"SELECT DISTINCT paper_id FROM announcements "
-                    f"WHERE day < ? AND paper_id IN ({_marks(len(part))})",
-                    (day.isoformat(), *part),
-                )
-                found.update(r[0] for r in rows)
-        return found
-
-    async def feed_fetched(self, day: date, categories: str) -> bool:
-        """Whether the feed of this day and category set is already stored."""
-        async with self._b.read() as db:
-            row = await db.fetchone(
-                "SELECT 1 FROM feed_days WHERE day = ? AND categories = ?",
-                (day.isoformat(), categories),
-            )
-        return row is not None
-
-    async def latest_feed_day(self, categories: str) -> date | None:
-        """The newest announcement day stored for a category set."""
-        async with self._b.read() as db:
-            row = await db.fetchone(
-                "SELECT MAX(day) FROM feed_days WHERE categories = ?", (categories,)
-            )
-        return date.fromisoformat(row[0]) if row and row[0] else None
-
-    async def fresh_feed_day(self, categories: str, fetched_since: datetime) -> date | None:
-        """The newest stored announcement day whose feed was fetched after `fetched_since`."""
-        async with self._b.read() as db:
-            row = await db.fetchone(
-                "SELECT MAX(day) FROM feed_days WHERE categories = ? AND fetched_at >= ?",
-                (categories, fetched_since.astimezone(UTC).isoformat(timespec="seconds")),
-            )
-        return date.fromisoformat(row[0]) if row and row[0] else None
-
-    async def unenriched(self, ids: Sequence[str]) -> list[str]:
-        """Which of these papers still lack the API's fields (primary category, comment)."""
-        out: list[str] = []
-        async with self._b.read() as db:
-            for part in _chunks(ids):
-                rows = await db.fetchall(
-                    f"SELECT id FROM papers WHERE enriched = 0 AND id IN ({_marks(len(part))})",
-                    tuple(part),
-                )
-                out.extend(r[0] for r in rows)
-        return out
-
-    async def save_enrichment(self, papers: Iterable[Paper]) -> None:
-        """Record the arXiv API's view of papers we know (primary category, comment, journal
-        reference, ...)."""
-        now = _now()
-        async with self._b.write() as db:
-            await db.executemany(
-                "UPDATE papers SET categories = ?, primary_category = ?, comment = ?, "
-                "journal_ref = ?, authors = ?, enriched = 1, updated_at = ? WHERE id = ?",
-                [
-                    (
-                        json.dumps(p.categories),
-                        p.primary_category,
-                        p.comment,
-                        p.journal_ref,
-                        json.dumps(p.authors),
-                        now,
-                        p.id,
-                    )
-                    for p in papers
-                ],
-            )
-
-    async def papers(self, ids: Sequence[str]) -> dict[str, Paper]:
-        """Papers by id (missing ids are absent from the result)."""
-        out: dict[str, Paper] = {}
-        async with self._b.read() as db:
-            for part in _chunks(ids):
-                rows = await db.fetchall(
-                    f"SELECT * FROM papers WHERE id IN ({_marks(len(part))})", tuple(part)
-                )
-                out.update((r["id"], _paper(r)) for r in rows)
-        return out
 
     # -- criteria -----------------------------------------------------------------------------
 
@@ -370,41 +224,6 @@ class Store:
         return str(row[0]) if row else None
 
     # -- work leases, platform events and feed fetches ----------------------------------------
-
-    async def record_fetch(
-        self,
-        categories: str,
-        at: datetime,
-        day: date | None,
-        counts: tuple[int, int, int] = (0, 0, 0),
-    ) -> None:
-        """Remember a completed feed fetch (its announcement day, or None for no announcement)."""
-        async with self._b.write() as db:
-            await db.execute(
-                "INSERT INTO feed_fetches (categories, fetched_at, day, new, cross_lists, "
-                "replaced) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (categories) DO UPDATE SET "
-                "fetched_at = excluded.fetched_at, day = excluded.day, new = excluded.new, "
-                "cross_lists = excluded.cross_lists, replaced = excluded.replaced",
-                (
-                    categories,
-                    at.astimezone(UTC).isoformat(timespec="microseconds"),
-                    day.isoformat() if day else None,
-                    *counts,
-                ),
-            )
-
-    async def last_fetch(self, categories: str) -> FeedFetch | None:
-        """The latest completed fetch of a feed."""
-        async with self._b.read() as db:
-            row = await db.fetchone(
-                "SELECT fetched_at, day, new, cross_lists, replaced FROM feed_fetches "
-                "WHERE categories = ?",
-                (categories,),
-            )
-        if row is None:
-            return None
-        day = date.fromisoformat(row[1]) if row[1] else None
-        return FeedFetch(datetime.fromisoformat(row[0]), day, int(row[2]), int(row[3]), int(row[4]))
 
     async def set_digest_state(
         self, channel_id: str, day: date, state: str, *, error: str | None = None
@@ -640,7 +459,7 @@ class Store:
         likers: dict[str, list[str]] = {}
         for row in who:
             likers.setdefault(str(row[0]), []).append(str(row[1]))
-        papers = await self.papers(ids)
+        papers = await self.papers.get(ids)
         return [
             LikedPaper(papers[pid], tuple(likers.get(pid, ())), str(row[1]))
             for row in top
@@ -801,13 +620,6 @@ class Store:
 
     # -- search, past days, the weekly post -------------------------------------------------
 
-    async def search_papers(self, words: Sequence[str], limit: int = 10) -> list[Paper]:
-        """Stored papers containing every word (title, abstract or authors), best match first;
-        `words` come from `bot.store.fulltext.query_words`."""
-        ids = await fulltext.search(self._b, words, limit)
-        found = await self.papers(ids)
-        return [found[i] for i in ids if i in found]
-
     async def like_counts(self, channel_id: str, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         """(likes, dislikes) of each paper in a channel that anyone reacted to."""
         out: dict[str, tuple[int, int]] = {}
@@ -822,15 +634,6 @@ class Store:
                 )
                 out.update({str(r[0]): (int(r[1]), int(r[2])) for r in rows})
         return out
-
-    async def feed_days(self, categories: str, limit: int = 10) -> list[date]:
-        """The newest stored announcement days of a category set, newest first."""
-        async with self._b.read() as db:
-            rows = await db.fetchall(
-                "SELECT day FROM feed_days WHERE categories = ? ORDER BY day DESC LIMIT ?",
-                (categories, limit),
-            )
-        return [date.fromisoformat(r[0]) for r in rows]
 
 
 # Positional parameters: the channel three times, then the limit.
@@ -883,19 +686,4 @@ async def _ranking_set(db: Connection, day: date, key: str) -> RankingSet | None
         tuple(float(x) for x in json.loads(row[2])),
         int(row[3]),
         int(row[4]),
-    )
-
-
-def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:
-    return (
-        p.id,
-        p.version,
-        p.title,
-        p.abstract,
-        json.dumps(p.authors),
-        json.dumps(p.categories),
-        p.primary_category,
-        p.comment,
-        day.isoformat(),
-        now,
     )
