@@ -263,7 +263,7 @@ async def _team_reacts(store: Any, day: date, shown: Sequence[str]) -> None:
 async def _team_likes(store: Any, day: date, picks: Sequence[str]) -> None:
     """Every fourth reference pick of the day, in id order, liked by the team."""
     for pid in picks[::LIKE_EVERY]:
-        await store.set_like(CHANNEL, "team", pid, 1)
+        await store.likes.set_like(CHANNEL, "team", pid, 1)
 
 
 def totals(results: Sequence[DayResult]) -> DayResult:

@@ -46,7 +46,7 @@ async def team_likes_compression(
         pid = entry.paper.id
         await store.record_posted(CHANNEL, day, pid, f"{day}-{pid}", daily=True)
         if liked_topic(labels.get(pid)):
-            await store.set_like(CHANNEL, "team", pid, 1)
+            await store.likes.set_like(CHANNEL, "team", pid, 1)
 
 
 def topic_share(results: Sequence[DayResult], first: int, from_day: int) -> float:

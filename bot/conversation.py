@@ -189,9 +189,13 @@ class Conversation:
         if paper_id is None:
             return None
         if added:
-            changed = await self._store.set_like(caller.channel_id, caller.user_id, paper_id, value)
+            changed = await self._store.likes.set_like(
+                caller.channel_id, caller.user_id, paper_id, value
+            )
         else:
-            changed = await self._store.remove_like(caller.channel_id, caller.user_id, paper_id)
+            changed = await self._store.likes.remove_like(
+                caller.channel_id, caller.user_id, paper_id
+            )
         return paper_id if changed else None
 
     async def record_post(
@@ -704,7 +708,7 @@ class Conversation:
         if arg.strip() and not mine:
             raise BotError("say `/arxiv likes` for the channel or `/arxiv likes me` for yours")
         who = caller.user_id if mine else None
-        liked = await self._store.liked_papers(caller.channel_id, who, LIKES_SHOWN)
+        liked = await self._store.likes.liked_papers(caller.channel_id, who, LIKES_SHOWN)
         await respond(Reply(likes_text(liked, caller.user_id, mine=mine)))
 
     async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:

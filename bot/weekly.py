@@ -192,7 +192,7 @@ class WeeklyPoster:
                 if stored is not None and isinstance(stored[1], dict):
                     digests.append(digest_from_json(stored[1]))
         ids = [e.paper.id for d in digests for e in d.entries]
-        chosen = pick(digests, await self._store.like_counts(channel_id, ids))
+        chosen = pick(digests, await self._store.likes.like_counts(channel_id, ids))
         if chosen.empty:
             log.info("weekly post %s of %s: a quiet week, nothing to post", week, channel_id)
             return await self._store.weekly.freeze(channel_id, week, QUIET, {})

@@ -66,14 +66,14 @@ async def test_likes_change_one_channels_ranking_and_unliking_undoes(core: Any) 
     assert a0 == b0  # same criteria, no likes: same ranking
     liked = a0[-20:-15]  # papers the criteria alone rank low
     for pid in liked:
-        await core.store.set_like("team-a", "alice", pid, 1)
+        await core.store.likes.set_like("team-a", "alice", pid, 1)
     a1, b1 = await order(core, "team-a"), await order(core, "team-b")
     assert a1 != a0
     assert b1 == b0
     assert sum(a1.index(p) for p in liked) < sum(a0.index(p) for p in liked)
     assert "learned from 5 likes" in await session(core, "team-a").say("stats")
     for pid in liked:
-        await core.store.remove_like("team-a", "alice", pid)
+        await core.store.likes.remove_like("team-a", "alice", pid)
     assert await order(core, "team-a") == a0
 
 
@@ -82,7 +82,7 @@ async def test_reset_and_learning_off(core: Any) -> None:
     await s.say("today")
     a0 = await order(core, "team-a")
     for pid in a0[-30:-25]:
-        await core.store.set_like("team-a", "alice", pid, 1)
+        await core.store.likes.set_like("team-a", "alice", pid, 1)
     assert await order(core, "team-a") != a0
     assert "learning from likes: off" in await s.say("settings learning off")
     assert await order(core, "team-a", DigestOptions(budget=OPTIONS.budget, learning=False)) == a0
@@ -91,7 +91,7 @@ async def test_reset_and_learning_off(core: Any) -> None:
     assert "Learning reset" in await s.say("settings learning reset")
     assert await order(core, "team-a") == a0
     assert "learned from 0 likes" in await s.say("stats")
-    await core.store.set_like("team-a", "alice", a0[-1], 1)  # a like after the reset counts
+    await core.store.likes.set_like("team-a", "alice", a0[-1], 1)  # a like after the reset counts
     assert await order(core, "team-a") != a0
 
 

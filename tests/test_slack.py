@@ -154,7 +154,7 @@ async def post_today(adapter: SlackAdapter, slack: FakeSlack) -> tuple[str, list
 
 
 async def likes(core: Any, user: str | None = None) -> list[str]:
-    return [like.paper.id for like in await core.store.likes(CHANNEL, user, 50)]
+    return [like.paper.id for like in await core.store.likes.recent(CHANNEL, user, 50)]
 
 
 async def likes_become(core: Any, slack: FakeSlack, count: int) -> list[str]:

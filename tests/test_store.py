@@ -198,16 +198,16 @@ async def test_posts_likes_and_reactions_since_a_learning_reset(database: str) -
         assert await store.posted_paper("C1", "m2") == "2505.00002"
         assert await store.posted_paper("C1", "m0") is None
         assert len(await store.daily_posted("C1", DAY)) == 4
-        assert await store.set_like("C1", "ann", "2505.00001", 1)
-        assert not await store.set_like("C1", "ann", "2505.00001", 1)  # already recorded
-        assert await store.set_like("C1", "bob", "2505.00002", -1)
-        assert [like.paper.id for like in await store.likes("C1")] == ["2505.00001"]
+        assert await store.likes.set_like("C1", "ann", "2505.00001", 1)
+        assert not await store.likes.set_like("C1", "ann", "2505.00001", 1)  # already recorded
+        assert await store.likes.set_like("C1", "bob", "2505.00002", -1)
+        assert [like.paper.id for like in await store.likes.recent("C1")] == ["2505.00001"]
         values = {r.paper.id: r.value for r in await store.reactions("C1")}
         assert values == {"2505.00001": 1, "2505.00002": -1, "2505.00003": 0}
         await store.reset_learning("C1")
         assert await store.reactions("C1") == []
-        assert await store.remove_like("C1", "ann", "2505.00001")
-        assert not await store.remove_like("C1", "ann", "2505.00001")
+        assert await store.likes.remove_like("C1", "ann", "2505.00001")
+        assert not await store.likes.remove_like("C1", "ann", "2505.00001")
         assert (await store.learning_state("C1")).reset_at is not None
 
 
@@ -217,11 +217,11 @@ async def test_liked_papers_are_listed_once_with_everyone_who_likes_them(databas
             DAY, CATS, [(paper(f"2505.0000{n}"), AnnounceType.NEW) for n in range(1, 4)]
         )
         for user in ("ann", "bob", "cy"):
-            await store.set_like("C1", user, "2505.00001", 1)
-        await store.set_like("C1", "bob", "2505.00002", 1)
-        await store.set_like("C1", "dee", "2505.00003", -1)  # a 👎 is not a like
-        await store.set_like("C2", "ann", "2505.00003", 1)  # another channel
-        liked = await store.liked_papers("C1")
+            await store.likes.set_like("C1", user, "2505.00001", 1)
+        await store.likes.set_like("C1", "bob", "2505.00002", 1)
+        await store.likes.set_like("C1", "dee", "2505.00003", -1)  # a 👎 is not a like
+        await store.likes.set_like("C2", "ann", "2505.00003", 1)  # another channel
+        liked = await store.likes.liked_papers("C1")
         assert [(lp.paper.id, sorted(lp.likers)) for lp in liked] == [
             ("2505.00002", ["bob"]),
             ("2505.00001", ["ann", "bob", "cy"]),
@@ -229,10 +229,10 @@ async def test_liked_papers_are_listed_once_with_everyone_who_likes_them(databas
             ("2505.00001", ["ann", "bob", "cy"]),
             ("2505.00002", ["bob"]),
         ]  # the same second: either order, each paper once
-        ann = await store.liked_papers("C1", "ann")
+        ann = await store.likes.liked_papers("C1", "ann")
         assert [(lp.paper.id, len(lp.likers)) for lp in ann] == [("2505.00001", 3)]
-        assert len(await store.liked_papers("C1", limit=1)) == 1
-        assert await store.liked_papers("C3") == []
+        assert len(await store.likes.liked_papers("C1", limit=1)) == 1
+        assert await store.likes.liked_papers("C3") == []
 
 
 async def test_a_ranking_set_is_stored_once_and_places_a_paper(database: str) -> None:

@@ -28,6 +28,7 @@ from bot.models import Criteria, Paper
 from bot.store.backend import Backend, Connection, Row, open_backend
 from bot.store.follows import FollowStore
 from bot.store.installations import Installations, active
+from bot.store.likes import Likes
 from bot.store.papers import Papers
 from bot.store.records import (
     ChannelEvent,
@@ -36,8 +37,6 @@ from bot.store.records import (
     DigestFrame,
     DigestRecord,
     LearningState,
-    Like,
-    LikedPaper,
     RankedDay,
     RankingRow,
     RankingSet,
@@ -93,6 +92,8 @@ class Store:
         """The LLM usage ledger and a channel's counts."""
         self.weekly = WeeklyPosts(backend)
         """Weekly posts and their messages."""
+        self.likes = Likes(backend, self.papers)
+        """Likes and dislikes."""
         self.work = WorkLeases(backend)
         """Work leases and platform events seen, across processes (`bot.work`)."""
         self.follows = FollowStore(backend)
@@ -396,76 +397,6 @@ class Store:
                 return body
         return None
 
-    async def set_like(self, channel_id: str, user_id: str, paper_id: str, value: int) -> bool:
-        """Record a like (1) or dislike (-1); returns False if it was already recorded."""
-        async with self._b.write() as db:
-            changed = await db.execute(
-                "INSERT INTO likes (channel_id, user_id, paper_id, value, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, user_id, paper_id) "
-                "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at "
-                "WHERE likes.value != excluded.value",
-                (channel_id, user_id, paper_id, value, _now()),
-            )
-        return changed > 0
-
-    async def remove_like(self, channel_id: str, user_id: str, paper_id: str) -> bool:
-        """Forget a user's like of a paper; returns False if there was none."""
-        async with self._b.write() as db:
-            changed = await db.execute(
-                "DELETE FROM likes WHERE channel_id = ? AND user_id = ? AND paper_id = ?",
-                (channel_id, user_id, paper_id),
-            )
-        return changed > 0
-
-    async def likes(
-        self, channel_id: str, user_id: str | None = None, limit: int = 10
-    ) -> list[Like]:
-        """A channel's (or one user's) liked papers, newest first."""
-        user_clause = "AND l.user_id = ?" if user_id is not None else ""
-        params: tuple[Any, ...] = (channel_id, *((user_id,) if user_id else ()), limit)
-        async with self._b.read() as db:
-            rows = await db.fetchall(
-                "SELECT p.*, l.user_id AS liker, l.updated_at AS liked_at FROM likes l "
-                f"JOIN papers p ON p.id = l.paper_id WHERE l.channel_id = ? AND l.value > 0 "
-                f"{user_clause} ORDER BY l.updated_at DESC, l.rowid DESC LIMIT ?",
-                params,
-            )
-        return [Like(_paper(r), r["liker"], r["liked_at"]) for r in rows]
-
-    async def liked_papers(
-        self, channel_id: str, user_id: str | None = None, limit: int = 15
-    ) -> list[LikedPaper]:
-        """The papers liked in a channel (or by one user), each once, most recently liked
-        first, with everyone in the channel who likes it (newest first)."""
-        mine = "AND user_id = ? " if user_id is not None else ""
-        params: tuple[Any, ...] = (channel_id, *((user_id,) if user_id else ()), limit)
-        async with self._b.read() as db:
-            top = await db.fetchall(
-                "SELECT paper_id, MAX(updated_at) AS last_at FROM likes WHERE channel_id = ? "
-                f"AND value > 0 {mine}GROUP BY paper_id ORDER BY last_at DESC, paper_id LIMIT ?",
-                params,
-            )
-            ids = [str(row[0]) for row in top]
-            marks = ", ".join("?" for _ in ids)
-            who = (
-                await db.fetchall(
-                    "SELECT paper_id, user_id FROM likes WHERE channel_id = ? AND value > 0 "
-                    f"AND paper_id IN ({marks}) ORDER BY updated_at DESC, user_id",
-                    (channel_id, *ids),
-                )
-                if ids
-                else []
-            )
-        likers: dict[str, list[str]] = {}
-        for row in who:
-            likers.setdefault(str(row[0]), []).append(str(row[1]))
-        papers = await self.papers.get(ids)
-        return [
-            LikedPaper(papers[pid], tuple(likers.get(pid, ())), str(row[1]))
-            for row in top
-            if (pid := str(row[0])) in papers
-        ]
-
     # -- local ranking and learning -----------------------------------------------------------
 
     async def save_ranking_set(self, day: date, key: str, ranking: RankingSet) -> RankingSet:
@@ -617,23 +548,6 @@ class Store:
                 "updated_at = excluded.updated_at",
                 (channel_id, now, now),
             )
-
-    # -- search, past days, the weekly post -------------------------------------------------
-
-    async def like_counts(self, channel_id: str, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-        """(likes, dislikes) of each paper in a channel that anyone reacted to."""
-        out: dict[str, tuple[int, int]] = {}
-        async with self._b.read() as db:
-            for part in _chunks(ids):
-                rows = await db.fetchall(
-                    "SELECT paper_id, SUM(CASE WHEN value > 0 THEN 1 ELSE 0 END), "
-                    "SUM(CASE WHEN value < 0 THEN 1 ELSE 0 END) FROM likes "
-                    f"WHERE channel_id = ? AND paper_id IN ({_marks(len(part))}) "
-                    "GROUP BY paper_id",
-                    (channel_id, *part),
-                )
-                out.update({str(r[0]): (int(r[1]), int(r[2])) for r in rows})
-        return out
 
 
 # Positional parameters: the channel three times, then the limit.
