@@ -87,7 +87,7 @@ async def store_seconds(db: str, papers: list[Paper]) -> float:
         ids = [p.id for p in papers]
         await store.papers.unenriched(ids)
         await store.papers.save_enrichment(papers)
-        crit = await store.criteria("Sparse models and efficient training.\n")
+        crit = await store.channels.criteria("Sparse models and efficient training.\n")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "bench")
         ranked = RankingSet("tfidf-1", tuple(ids), tuple(1 - n / len(ids) for n in range(len(ids))))

@@ -207,7 +207,7 @@ class Conversation:
 
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""
-        row = await self._store.channel(channel_id, platform)
+        row = await self._store.channels.get(channel_id, platform)
         return self._config.defaults.with_overrides(row.overrides)
 
     async def _latest_papers(self, caller: Caller) -> tuple[date, list[Paper]] | None:
@@ -260,8 +260,8 @@ class Conversation:
         await handlers[command.name](caller, command.arg, respond)
 
     async def _ensure_channel(self, caller: Caller) -> None:
-        await self._store.channel(caller.channel_id, caller.platform)
-        if await self._store.channel_criteria(caller.channel_id) is None:
+        await self._store.channels.get(caller.channel_id, caller.platform)
+        if await self._store.channels.channel_criteria(caller.channel_id) is None:
             await self._service.use_criteria(
                 caller.channel_id, self._config.default_criteria, "default"
             )
@@ -280,7 +280,7 @@ class Conversation:
         )
 
     async def _audit(self, caller: Caller, action: str, detail: str) -> None:
-        await self._store.record_event(caller.channel_id, caller.user_id, action, detail)
+        await self._store.channels.record_event(caller.channel_id, caller.user_id, action, detail)
         log.info(
             "channel %s: %s by %s: %s", caller.channel_id, action, caller.user_id, clip(detail, 120)
         )
@@ -350,7 +350,7 @@ class Conversation:
     async def _subscribe(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self.channel_settings(caller.channel_id, caller.platform)
         when = f"{s.post_time.strftime('%H:%M')} {s.timezone}"
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         if row.subscribed:
             await respond(
                 Reply(
@@ -358,7 +358,7 @@ class Conversation:
                 )
             )
             return
-        await self._store.set_subscribed(caller.channel_id, True)
+        await self._store.channels.set_subscribed(caller.channel_id, True)
         await self._audit(caller, "subscribe", "")
         await respond(
             Reply(
@@ -368,11 +368,11 @@ class Conversation:
         )
 
     async def _unsubscribe(self, caller: Caller, _: str, respond: Respond) -> None:
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         if not row.subscribed:
             await respond(Reply("This channel is not subscribed; nothing to stop."))
             return
-        await self._store.set_subscribed(caller.channel_id, False)
+        await self._store.channels.set_subscribed(caller.channel_id, False)
         await self._audit(caller, "unsubscribe", "")
         await respond(
             Reply(
@@ -384,7 +384,7 @@ class Conversation:
     # -- criteria -------------------------------------------------------------------------------
 
     async def _current(self, channel_id: str) -> tuple[str, int]:
-        current = await self._store.channel_criteria(channel_id)
+        current = await self._store.channels.channel_criteria(channel_id)
         assert current is not None, "channels get default criteria on first contact"
         return current[0].text, current[1]
 
@@ -436,7 +436,7 @@ class Conversation:
         await self._set_criteria(caller, kept, "criteria remove", respond)
 
     async def _criteria_history(self, caller: Caller, _: str, respond: Respond) -> None:
-        history = await self._store.criteria_history(caller.channel_id)
+        history = await self._store.channels.criteria_history(caller.channel_id)
         rows = []
         for n, h in enumerate(history[:20]):
             earlier = history[n + 1].criteria.text if n + 1 < len(history) else None
@@ -450,7 +450,7 @@ class Conversation:
 
     async def _criteria_version(self, caller: Caller, arg: str) -> tuple[int, str]:
         """A stored version of this channel's criteria by number (`3` or `v3`)."""
-        history = await self._store.criteria_history(caller.channel_id)
+        history = await self._store.channels.criteria_history(caller.channel_id)
         wanted = commands.whole_number(arg.strip().lower().removeprefix("v"))
         for h in history:
             if h.version == wanted:
@@ -496,7 +496,7 @@ class Conversation:
         )
 
     async def _criteria_revert(self, caller: Caller, arg: str, respond: Respond) -> None:
-        history = await self._store.criteria_history(caller.channel_id)
+        history = await self._store.channels.criteria_history(caller.channel_id)
         wanted = arg.strip().lstrip("v")
         match = [h for h in history if str(h.version) == wanted]
         if not match:
@@ -509,7 +509,7 @@ class Conversation:
         word = arg.strip().lower()
         if word not in ("", "confirm"):
             raise BotError("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`")
-        history = await self._store.criteria_history(caller.channel_id)
+        history = await self._store.channels.criteria_history(caller.channel_id)
         options = await self._options(caller)
         day = await self._store.papers.latest_feed_day(categories_key(options.categories))
         if day is None:
@@ -628,13 +628,13 @@ class Conversation:
     ) -> None:
         """Why the paper scored as it did: under the criteria of the digest that showed it, or
         with `fresh`, asked again under the channel's current criteria."""
-        current = await self._store.channel_criteria(caller.channel_id)
+        current = await self._store.channels.channel_criteria(caller.channel_id)
         assert current is not None, "channels get default criteria on first contact"
         now_criteria, now_version = current
         if fresh:
             criteria, version = now_criteria, now_version
         else:
-            criteria, version = await self._store.criteria(digest.criteria.text), None
+            criteria, version = await self._store.channels.criteria(digest.criteria.text), None
         assert criteria.id is not None
         key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
         score = (await self._store.scores.get([paper_id], key)).get(paper_id)
@@ -713,7 +713,7 @@ class Conversation:
 
     async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self.channel_settings(caller.channel_id, caller.platform)
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         sub = "subscribed" if row.subscribed else "not subscribed"
         await respond(Reply(f"Settings of this channel ({sub}):\n{s.describe()}"))
 
@@ -750,15 +750,15 @@ class Conversation:
     async def _settings_change(
         self, caller: Caller, change: dict[str, Any], respond: Respond
     ) -> None:
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         overrides = {**row.overrides, **change}
-        await self._store.set_channel_overrides(caller.channel_id, overrides)
+        await self._store.channels.set_channel_overrides(caller.channel_id, overrides)
         await self._audit(caller, "settings", repr(change))
         updated = self._config.defaults.with_overrides(overrides)
         await respond(Reply(f"Settings updated:\n{updated.describe()}", ephemeral=False))
 
     async def _settings_reset(self, caller: Caller, _: str, respond: Respond) -> None:
-        await self._store.set_channel_overrides(caller.channel_id, {})
+        await self._store.channels.set_channel_overrides(caller.channel_id, {})
         await self._audit(caller, "settings reset", "")
         await respond(
             Reply(
@@ -859,7 +859,7 @@ class Conversation:
         current = await self.channel_settings(caller.channel_id, caller.platform)
         change = weekly_change(arg, current)
         await self._settings_change(caller, change, respond)
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         if change.get("weekly_day") is not None and not row.subscribed:
             await respond(Reply("The weekly post comes with the daily one: `/arxiv subscribe`."))
 

@@ -167,7 +167,7 @@ class DailyRunner:
             now = self._clock()
             channels = [
                 (row, self._settings_of(row))
-                for row in await self._store.subscribed_channels()
+                for row in await self._store.channels.subscribed()
                 if row.platform in self._delivery.platforms
             ]
             by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
@@ -439,10 +439,12 @@ class DailyRunner:
     async def _daily_start(self, channel_id: str, now: datetime) -> datetime:
         """Since when this channel gets daily posts: the first tick that saw its current
         subscription. Digests due before that are neither posted nor reported as missed."""
-        event = await self._store.last_event(channel_id, ("subscribe", DAILY_START))
+        event = await self._store.channels.last_event(channel_id, ("subscribe", DAILY_START))
         if event is not None and event.action == DAILY_START:
             return datetime.fromisoformat(event.detail)
-        await self._store.record_event(channel_id, "arxiv-bot", DAILY_START, now.isoformat())
+        await self._store.channels.record_event(
+            channel_id, "arxiv-bot", DAILY_START, now.isoformat()
+        )
         return now
 
     async def _post(

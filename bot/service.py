@@ -135,11 +135,11 @@ class DigestService:
         self, channel_id: str, text: str, changed_by: str
     ) -> tuple[Criteria, int]:
         """Make `text` the channel's criteria unless it already is; returns it and its version."""
-        current = await self._store.channel_criteria(channel_id)
-        criteria = await self._store.criteria(text)
+        current = await self._store.channels.channel_criteria(channel_id)
+        criteria = await self._store.channels.criteria(text)
         if current is not None and current[0].id == criteria.id:
             return current
-        version = await self._store.set_channel_criteria(channel_id, criteria, changed_by)
+        version = await self._store.channels.set_channel_criteria(channel_id, criteria, changed_by)
         log.info("channel %s: criteria version %d by %s", channel_id, version, changed_by)
         return criteria, version
 
@@ -222,7 +222,7 @@ class DigestService:
         """A caller that wants the digest now (a command, a post that is due) must not wait for
         a batch of the channel's criteria: flag it, and it finishes early (cancelled, keeping
         what it scored; the rest is scored at once)."""
-        current = await self._store.channel_criteria(channel_id)
+        current = await self._store.channels.channel_criteria(channel_id)
         if current is None:
             return
         key = ScoreKey(criteria_id(current[0]), self._scorer.model, PROMPT_VERSION)
@@ -357,7 +357,7 @@ class DigestService:
         self, channel_id: str, day: date, options: DigestOptions
     ) -> DayContext | None:
         """Everything a decision about a channel's day needs, loaded once."""
-        current = await self._store.channel_criteria(channel_id)
+        current = await self._store.channels.channel_criteria(channel_id)
         if current is None:
             raise LookupError(f"channel {channel_id} has no criteria")
         criteria, version = current

@@ -51,7 +51,7 @@ async def channel_statuses(
 ) -> list[ChannelStatus]:
     """Each subscribed channel's next post time and its latest digest's outcome."""
     out = []
-    for row in await store.subscribed_channels():
+    for row in await store.channels.subscribed():
         settings = settings_of(row)
         records = await store.digest_records(row.id)
         last = records[0] if records else None
@@ -84,7 +84,7 @@ async def status_notes(store: Store, settings_of: SettingsOf) -> list[str]:
         "it is installed again"
         for p in await store.installations.paused_channels()
     ]
-    for row in await store.subscribed_channels():
+    for row in await store.channels.subscribed():
         settings = settings_of(row)
         if settings.weekly_day is None:
             continue

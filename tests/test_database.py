@@ -121,9 +121,9 @@ async def test_logs_and_status_never_show_the_password(
 
 async def _fill(store: Store) -> None:
     """Rows in the tables a digest run does not touch: posts, likes, learning, events, leases."""
-    await store.channel("C1", "slack")
-    await store.set_subscribed("C1", True)
-    await store.record_event("C1", "ann", "subscribe", "")
+    await store.channels.get("C1", "slack")
+    await store.channels.set_subscribed("C1", True)
+    await store.channels.record_event("C1", "ann", "subscribe", "")
     await store.papers.save_announcements(
         DAY,
         "cs.LG",
@@ -150,7 +150,7 @@ async def _snapshot(store: Store) -> dict[str, Any]:
         "digest": await store.digest("console", DAY),
         "ranking": await store.ranking("console", DAY),
         "leases": await store.work.leases(),
-        "criteria": await store.criteria_history("console"),
+        "criteria": await store.channels.criteria_history("console"),
         "learning": await store.learning_state("C1"),
     }
 
@@ -181,10 +181,10 @@ async def test_migrate_db_copies_a_sqlite_database_to_postgresql_and_verifies_co
 
     async with Store.open(postgres) as store:
         assert await _snapshot(store) == before
-        added = await store.criteria("Something new.\n")  # ids go on after the copied ones
+        added = await store.channels.criteria("Something new.\n")  # ids go on after the copied ones
         assert added.id is not None
         assert added.id > max(v.criteria.id or 0 for v in before["criteria"])
-        assert await store.criteria(before["criteria"][0].criteria.text) == Criteria(
+        assert await store.channels.criteria(before["criteria"][0].criteria.text) == Criteria(
             before["criteria"][0].criteria.text, before["criteria"][0].criteria.id
         )
     calls = llm.calls

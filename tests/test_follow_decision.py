@@ -134,7 +134,7 @@ async def test_follow_commands_list_refuse_and_remove_with_an_audit_trail(core: 
     assert history[2].startswith('keyword "diffusion model" — added 20')
     assert ", removed 20" in history[2]
     assert history[2].endswith("by bob")
-    event = await core.store.last_event("team-a", ["unfollow keyword"])
+    event = await core.store.channels.last_event("team-a", ["unfollow keyword"])
     assert (event.user_id, event.detail) == ("bob", '"diffusion model"')
     assert "at most 100" in await s.say("follow author " + "x" * 101)
     no_kind = await s.say("follow Jane Doe")

@@ -99,7 +99,7 @@ async def test_the_llms_verdicts_are_kept_for_the_ranking_to_learn_from(
     core: Any, llm: FakeOpenAI
 ) -> None:
     await session(core).say("today")
-    criteria, _ = await core.store.channel_criteria("team-a")
+    criteria, _ = await core.store.channels.channel_criteria("team-a")
     key = ScoreKey(criteria.id, llm.model, PROMPT_VERSION)
     asked = {pid for batch in llm.asked_ids for pid in batch}
     verdicts = await core.store.scores.verdicts(key)

@@ -135,15 +135,15 @@ async def test_a_replaced_paper_is_found_by_its_new_words(database: str) -> None
 async def test_the_channel_s_newest_criteria_score_comes_with_a_result(database: str) -> None:
     await stored(database)
     async with Store.open(database) as store:
-        old = await store.criteria("old criteria")
-        new = await store.criteria("new criteria")
-        await store.set_channel_criteria("C1", old, "me")
+        old = await store.channels.criteria("old criteria")
+        new = await store.channels.criteria("new criteria")
+        await store.channels.set_channel_criteria("C1", old, "me")
         assert old.id is not None
         assert new.id is not None
         await store.scores.save(
             [Score("2505.00001", 3, 3, "meh")], ScoreKey(old.id, "m", "1"), Usage(), DAY
         )
-        await store.set_channel_criteria("C1", new, "me")
+        await store.channels.set_channel_criteria("C1", new, "me")
         await store.scores.save(
             [Score("2505.00001", 9, 8, "yes")], ScoreKey(new.id, "m", "1"), Usage(), DAY
         )

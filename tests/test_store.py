@@ -102,23 +102,23 @@ async def test_enrichment_is_kept_and_only_missing_papers_are_listed(database: s
 
 async def test_identical_criteria_share_an_id_and_channels_keep_versions(database: str) -> None:
     async with Store.open(database) as store:
-        a = await store.criteria("Sparse models.\n")
-        b = await store.criteria("Sparse models.\n")
-        c = await store.criteria("Diffusion.\n")
+        a = await store.channels.criteria("Sparse models.\n")
+        b = await store.channels.criteria("Sparse models.\n")
+        c = await store.channels.criteria("Diffusion.\n")
         assert a.id == b.id != c.id
-        assert await store.set_channel_criteria("team-a", a, "alice") == 1
-        assert await store.set_channel_criteria("team-a", c, "bob") == 2
-        current = await store.channel_criteria("team-a")
+        assert await store.channels.set_channel_criteria("team-a", a, "alice") == 1
+        assert await store.channels.set_channel_criteria("team-a", c, "bob") == 2
+        current = await store.channels.channel_criteria("team-a")
         assert current is not None
         assert current[0].id == c.id
         assert current[1] == 2
-        assert await store.channel_criteria("nobody") is None
+        assert await store.channels.channel_criteria("nobody") is None
 
 
 async def test_scores_are_stored_once_per_key_with_their_usage(database: str) -> None:
     async with Store.open(database) as store:
         await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        crit = await store.criteria("x")
+        crit = await store.channels.criteria("x")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "1")
         usage = Usage(1, 1000, 256, 100, 0.002, 0.001)
@@ -256,18 +256,18 @@ async def test_a_ranking_set_is_stored_once_and_places_a_paper(database: str) ->
 
 async def test_channels_settings_events_and_explanations(database: str) -> None:
     async with Store.open(database) as store:
-        row = await store.channel("C1", "slack")
+        row = await store.channels.get("C1", "slack")
         assert (row.overrides, row.subscribed) == ({}, False)
-        await store.set_channel_overrides("C1", {"time": "09:00"})
-        await store.set_subscribed("C1", True)
-        assert [c.overrides for c in await store.subscribed_channels()] == [{"time": "09:00"}]
-        await store.record_event("C1", "ann", "subscribe", "")
-        await store.record_event("C1", "bob", "criteria", "v2")
-        last = await store.last_event("C1", ["subscribe", "criteria"])
+        await store.channels.set_channel_overrides("C1", {"time": "09:00"})
+        await store.channels.set_subscribed("C1", True)
+        assert [c.overrides for c in await store.channels.subscribed()] == [{"time": "09:00"}]
+        await store.channels.record_event("C1", "ann", "subscribe", "")
+        await store.channels.record_event("C1", "bob", "criteria", "v2")
+        last = await store.channels.last_event("C1", ["subscribe", "criteria"])
         assert last is not None
         assert (last.user_id, last.detail) == ("bob", "v2")
         await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        crit = await store.criteria("x")
+        crit = await store.channels.criteria("x")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "1")
         await store.scores.save_explanation(
