@@ -99,7 +99,7 @@ async def store_seconds(db: str, papers: list[Paper]) -> float:
             )
         await store.scores.get(ids, key)
         await store.papers.get(ids)
-        await store.save_digest(
+        await store.digests.save(
             "C1", DAY, "scored", {"papers": []}, DigestFrame(crit.id, "bench", ())
         )
         await store.stats.usage(day=DAY)

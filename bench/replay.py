@@ -255,9 +255,9 @@ def summary(mode: str, results: Sequence[DayResult]) -> str:
 
 async def _team_reacts(store: Any, day: date, shown: Sequence[str]) -> None:
     """The bot's digest of the day, posted as cards."""
-    await store.record_posted(CHANNEL, day, "parent", f"{day}-parent", daily=True)
+    await store.digests.record_posted(CHANNEL, day, "parent", f"{day}-parent", daily=True)
     for pid in shown:
-        await store.record_posted(CHANNEL, day, pid, f"{day}-{pid}", daily=True)
+        await store.digests.record_posted(CHANNEL, day, pid, f"{day}-{pid}", daily=True)
 
 
 async def _team_likes(store: Any, day: date, picks: Sequence[str]) -> None:

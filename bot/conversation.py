@@ -185,7 +185,7 @@ class Conversation:
         value = 1 if emoji in self._config.like_emoji else -1 if emoji == DISLIKE else 0
         if not value:
             return None
-        paper_id = await self._store.posted_paper(caller.channel_id, message_id)
+        paper_id = await self._store.digests.posted_paper(caller.channel_id, message_id)
         if paper_id is None:
             return None
         if added:
@@ -203,7 +203,7 @@ class Conversation:
     ) -> None:
         """An adapter posted a message: `slot` is 'parent', 'notice' or the paper id of a card;
         `daily` is for the scheduled daily post only (the delivery records those itself)."""
-        await self._store.record_posted(channel_id, day, slot, message_id, daily=daily)
+        await self._store.digests.record_posted(channel_id, day, slot, message_id, daily=daily)
 
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""
@@ -303,7 +303,7 @@ class Conversation:
         digest = await self.today_digest(caller, respond)
         if digest is None:
             return
-        posted = await self._store.thread_of(caller.channel_id, digest.day)
+        posted = await self._store.digests.thread_of(caller.channel_id, digest.day)
         if posted is not None and not repost:
             await respond(
                 Reply(
@@ -579,7 +579,7 @@ class Conversation:
         m = _ARXIV_ID.match(ref)
         if m is not None and commands.whole_number(ref) is None:
             paper_id = m.group(1)
-            if await self._store.digest_showing(caller.channel_id, paper_id) is None:
+            if await self._store.digests.showing(caller.channel_id, paper_id) is None:
                 await self._explain_unposted(caller, paper_id, respond, fresh=fresh)
                 return
         paper_id, digest = await self._resolve_paper(caller, ref)
@@ -690,7 +690,7 @@ class Conversation:
                 f"{clip(arg, 40)!r} is neither an arXiv id (e.g. 2505.00326) nor a card number"
             )
         paper_id = m.group(1)
-        found = await self._store.digest_showing(caller.channel_id, paper_id)
+        found = await self._store.digests.showing(caller.channel_id, paper_id)
         if found is None:
             raise BotError(f"I never posted arXiv:{paper_id} in this channel")
         return paper_id, digest_from_json(found)
@@ -698,7 +698,7 @@ class Conversation:
     async def _stored_digest(self, channel_id: str, day: date | None) -> Digest | None:
         if day is None:
             return None
-        stored = await self._store.digest(channel_id, day)
+        stored = await self._store.digests.get(channel_id, day)
         return digest_from_json(stored[1]) if stored else None
 
     # -- likes, settings, stats, help -------------------------------------------------------------
@@ -799,8 +799,8 @@ class Conversation:
     async def _share_line(self, channel_id: str) -> str:
         """What the LLM share was on the latest day, and what warm-up and widened days cost."""
         extra, wider, latest = 0.0, 0, None
-        for record in (await self._store.digest_records(channel_id))[:30]:
-            stored = await self._store.digest(channel_id, record.day)
+        for record in (await self._store.digests.records(channel_id))[:30]:
+            stored = await self._store.digests.get(channel_id, record.day)
             body = stored[1] if stored else None
             share = body.get("llm_share") if isinstance(body, dict) else None
             if not isinstance(share, dict):

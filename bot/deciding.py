@@ -167,7 +167,7 @@ class DayDecider:
         earlier = await self._store.ranked_days(ctx.channel_id, ctx.day, limit=1)
         if not earlier:
             return None
-        frame = await self._store.digest_frame(ctx.channel_id, earlier[0])
+        frame = await self._store.digests.frame(ctx.channel_id, earlier[0])
         if frame is None or frame.sent_ids is None or not frozen(frame, ctx.criteria):
             return None
         assert frame.ranking_key is not None

@@ -117,7 +117,7 @@ class Lookups:
     async def day(self, channel_id: str, options: DigestOptions, text: str) -> Digest:
         """A stored day's digest for this channel, from the store only."""
         day = parse_day(text)
-        stored = await self._store.digest(channel_id, day)
+        stored = await self._store.digests.get(channel_id, day)
         if stored is not None and isinstance(stored[1], dict):
             return digest_from_json(stored[1])
         built = await self._service.build(channel_id, day, options, scored_only=True)
@@ -173,7 +173,7 @@ class Lookups:
         card = commands.whole_number(ref)
         if card is not None:
             latest = await self._store.papers.latest_feed_day(categories_key(options.categories))
-            stored = await self._store.digest(channel_id, latest) if latest else None
+            stored = await self._store.digests.get(channel_id, latest) if latest else None
             entries = digest_from_json(stored[1]).entries if stored else ()
             if not 1 <= card <= len(entries):
                 count = len(entries)

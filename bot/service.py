@@ -234,7 +234,7 @@ class DigestService:
         ctx = await self._context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digest_frame(channel_id, day)
+        frame = await self._store.digests.frame(channel_id, day)
         decided = frame is not None and frozen(frame, ctx.criteria)
         sent = frame.sent_ids if frame is not None and decided else None
         before = await self._decided(channel_id, day) if decided else None
@@ -253,7 +253,7 @@ class DigestService:
         ctx = await self._context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digest_frame(channel_id, day)
+        frame = await self._store.digests.frame(channel_id, day)
         enrichment = asyncio.create_task(self._enrich(day, options, ctx.candidates))
         decided: Digest | None = None
         chosen: share.ShareDecision | None = None
@@ -281,7 +281,7 @@ class DigestService:
                     ctx, options, Usage(), replaced, sent, chosen=chosen, ranked=ranking_key
                 )
                 frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
-                await self._store.save_digest(
+                await self._store.digests.save(
                     channel_id, day, "scored", digest_to_json(partial), frame
                 )
                 raise
@@ -300,7 +300,7 @@ class DigestService:
             ranked=ranking_key,
         )
         new_frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
-        await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest), new_frame)
+        await self._store.digests.save(channel_id, day, "scored", digest_to_json(digest), new_frame)
         return digest
 
     async def ranked_locally(
@@ -311,7 +311,7 @@ class DigestService:
         ctx = await self._context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digest_frame(channel_id, day)
+        frame = await self._store.digests.frame(channel_id, day)
         ranked = None
         if frame is not None and frame.ranking_key and frozen(frame, ctx.criteria):
             ranked = await self._store.ranking_set(day, frame.ranking_key)
@@ -381,7 +381,7 @@ class DigestService:
     async def _decided(self, channel_id: str, day: date) -> Digest | None:
         """The digest as first built, when the day was decided: its order, its "more like"
         part and its share stay as they were."""
-        record = await self._store.digest(channel_id, day)
+        record = await self._store.digests.get(channel_id, day)
         if record is None or not isinstance(record[1], dict):
             return None
         return digest_from_json(record[1])

@@ -53,7 +53,7 @@ async def channel_statuses(
     out = []
     for row in await store.channels.subscribed():
         settings = settings_of(row)
-        records = await store.digest_records(row.id)
+        records = await store.digests.records(row.id)
         last = records[0] if records else None
         out.append(
             ChannelStatus(

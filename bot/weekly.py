@@ -186,9 +186,9 @@ class WeeklyPoster:
         """Choose the week's papers and freeze the choice (the first one stored stands)."""
         since = due.date() - LOOK_BACK
         digests: list[Digest] = []
-        for record in reversed(await self._store.digest_records(channel_id)):
+        for record in reversed(await self._store.digests.records(channel_id)):
             if since < record.day <= due.date():
-                stored = await self._store.digest(channel_id, record.day)
+                stored = await self._store.digests.get(channel_id, record.day)
                 if stored is not None and isinstance(stored[1], dict):
                     digests.append(digest_from_json(stored[1]))
         ids = [e.paper.id for d in digests for e in d.entries]
@@ -230,4 +230,4 @@ class WeeklyPoster:
     async def _record(self, channel: str, week: str, day: date, slot: str, message: str) -> None:
         await self._store.weekly.record_posted(channel, week, slot, message)
         if slot != PARENT:  # a reaction on a weekly card is a like of its paper
-            await self._store.record_posted(channel, day, slot, message)
+            await self._store.digests.record_posted(channel, day, slot, message)

@@ -373,12 +373,12 @@ async def test_a_missed_day_beyond_the_window_is_reported_not_posted(world: Worl
         ("papers.save_announcements", 1, False),  # mid-ingest
         ("papers.save_announcements", 1, True),
         ("scores.save", 2, True),  # mid-scoring, after two replies were stored
-        ("save_digest", 1, False),  # scored, digest not stored
-        ("set_digest_state", 1, True),  # 'posting' stored, nothing posted
-        ("record_posted", 1, False),  # the parent is on the platform, its id is not stored
-        ("record_posted", 3, False),  # a card is on the platform, its id is not stored
-        ("record_posted", 4, True),  # mid-thread, everything so far recorded
-        ("set_digest_state", 2, False),  # everything posted, 'posted' not stored
+        ("digests.save", 1, False),  # scored, digest not stored
+        ("digests.set_state", 1, True),  # 'posting' stored, nothing posted
+        ("digests.record_posted", 1, False),  # the parent is on the platform, its id is not stored
+        ("digests.record_posted", 3, False),  # a card is on the platform, its id is not stored
+        ("digests.record_posted", 4, True),  # mid-thread, everything so far recorded
+        ("digests.set_state", 2, False),  # everything posted, 'posted' not stored
     ],
 )
 async def test_killed_at_any_stage_a_restart_posts_exactly_once(
@@ -456,7 +456,7 @@ async def test_llm_failures_post_what_is_scored_and_add_the_rest_later(world: Wo
         await bot.runner.tick()
         assert card_ids(world.chat) == sorted(set(SELECTED) - broken)
         assert bot.chat.of("C1", "parent")
-        record = await bot.core.store.digest("C1", DAY)
+        record = await bot.core.store.digests.get("C1", DAY)
         assert record is not None
         assert "2 of" in record[1]["notes"][0]
         assert "will be retried" in record[1]["notes"][0]
@@ -505,7 +505,7 @@ async def test_a_refused_key_is_said_in_the_digest(world: World) -> None:
 
 async def _digest_record(world: World, channel: str) -> dict[str, Any]:
     async with Store.open(world.db) as store:
-        record = await store.digest(channel, DAY)
+        record = await store.digests.get(channel, DAY)
     assert record is not None
     body: dict[str, Any] = record[1]
     return body
@@ -582,7 +582,7 @@ async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: Worl
         world.clock.at(utc(DAY, 6))
         await bot.runner.tick()
         spent = await bot.core.store.stats.usage(day=DAY)
-        record = await bot.core.store.digest("C1", DAY)
+        record = await bot.core.store.digests.get("C1", DAY)
     assert record is not None
     assert 0 < spent.cost_usd <= 0.02
     assert record[1]["counts"]["unscored"] > 0
@@ -598,7 +598,7 @@ async def test_the_daily_post_sends_only_the_channels_share_of_the_ranking(world
         await bot.say("C1", "settings llm-share 10%")
         world.clock.at(utc(DAY, 6))
         await bot.runner.tick()
-        record = await bot.core.store.digest("C1", DAY)
+        record = await bot.core.store.digests.get("C1", DAY)
     assert record is not None
     counts = record[1]["counts"]
     considered = counts["considered"]
@@ -749,7 +749,7 @@ async def test_slack_daily_post_survives_a_kill_between_posting_and_recording(
             await bot.runner.tick()
         world.clock.at(utc(DAY, 6))
         with killed():  # the third card reached Slack, its id never reached the database
-            async with world.bot(("record_posted", 4, False), on_slack) as bot:
+            async with world.bot(("digests.record_posted", 4, False), on_slack) as bot:
                 await bot.runner.tick()
         async with world.bot(platform=on_slack) as bot:
             await bot.runner.tick()

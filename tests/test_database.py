@@ -133,7 +133,7 @@ async def _fill(store: Store) -> None:
         ],
     )
     for n in range(3):
-        await store.record_posted("C1", DAY, f"2505.9000{n}", f"m{n}", daily=True)
+        await store.digests.record_posted("C1", DAY, f"2505.9000{n}", f"m{n}", daily=True)
     await store.likes.set_like("C1", "ann", "2505.90002", 1)
     await store.likes.set_like("C1", "bob", "2505.90000", -1)
     await store.save_learning("C1", 1, 10, 0.5, DAY)
@@ -147,7 +147,7 @@ async def _snapshot(store: Store) -> dict[str, Any]:
         "reactions": await store.reactions("C1"),
         "likes": await store.likes.recent("C1"),
         "usage": await store.stats.usage(),
-        "digest": await store.digest("console", DAY),
+        "digest": await store.digests.get("console", DAY),
         "ranking": await store.ranking("console", DAY),
         "leases": await store.work.leases(),
         "criteria": await store.channels.criteria_history("console"),

@@ -97,7 +97,7 @@ async def test_the_stored_day_keeps_its_local_top_in_markdown_and_json(
 ) -> None:
     async with open_core(make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0")) as core:
         await session(core).say("today")
-        record = await core.store.digest("team-a", date(2025, 5, 2))
+        record = await core.store.digests.get("team-a", date(2025, 5, 2))
         ranked = await core.store.ranking("team-a", date(2025, 5, 2))
     assert record is not None
     assert isinstance(record[1], dict)

@@ -145,9 +145,9 @@ async def test_usage_ledger_filters_by_purpose(database: str) -> None:
 
 async def test_digest_body_round_trips(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_digest("console", DAY, "scored", {"papers": [1, 2]})
-        assert await store.digest("console", DAY) == ("scored", {"papers": [1, 2]})
-        assert await store.digest("console", date(2025, 5, 5)) is None
+        await store.digests.save("console", DAY, "scored", {"papers": [1, 2]})
+        assert await store.digests.get("console", DAY) == ("scored", {"papers": [1, 2]})
+        assert await store.digests.get("console", date(2025, 5, 5)) is None
 
 
 def test_both_dialects_have_every_migration() -> None:
@@ -170,19 +170,19 @@ async def test_digests_frames_states_and_the_digest_showing_a_paper(database: st
     later = date(2025, 5, 5)
     async with Store.open(database) as store:
         frame = DigestFrame(3, "crit:3", ("2505.00001", "2505.00002"))
-        await store.save_digest("C1", DAY, "scored", {"papers": [{"id": "2505.00001"}]}, frame)
-        await store.save_digest("C1", later, "scored", {"papers": [{"id": "2505.00007"}]})
-        await store.save_digest("C1", DAY, "scored", {"papers": [{"id": "2505.00001"}]})
-        assert await store.digest_frame("C1", DAY) == frame  # kept when saved again without
-        await store.set_digest_state("C1", DAY, "posting", error="Slack is down")
-        await store.set_digest_state("C1", DAY, "posted")
-        (record,) = await store.digest_records("C1", ["posted"])
+        await store.digests.save("C1", DAY, "scored", {"papers": [{"id": "2505.00001"}]}, frame)
+        await store.digests.save("C1", later, "scored", {"papers": [{"id": "2505.00007"}]})
+        await store.digests.save("C1", DAY, "scored", {"papers": [{"id": "2505.00001"}]})
+        assert await store.digests.frame("C1", DAY) == frame  # kept when saved again without
+        await store.digests.set_state("C1", DAY, "posting", error="Slack is down")
+        await store.digests.set_state("C1", DAY, "posted")
+        (record,) = await store.digests.records("C1", ["posted"])
         assert (record.day, record.attempts, record.last_error) == (DAY, 1, "Slack is down")
-        assert [r.day for r in await store.digest_records()] == [later, DAY]
-        shown = await store.digest_showing("C1", "2505.00001")
+        assert [r.day for r in await store.digests.records()] == [later, DAY]
+        shown = await store.digests.showing("C1", "2505.00001")
         assert shown == {"papers": [{"id": "2505.00001"}]}
-        assert await store.digest_showing("C1", "2505.0000") is None  # a prefix is no match
-        assert await store.digest_showing("C2", "2505.00001") is None
+        assert await store.digests.showing("C1", "2505.0000") is None  # a prefix is no match
+        assert await store.digests.showing("C2", "2505.00001") is None
 
 
 async def test_posts_likes_and_reactions_since_a_learning_reset(database: str) -> None:
@@ -190,14 +190,16 @@ async def test_posts_likes_and_reactions_since_a_learning_reset(database: str) -
         await store.papers.save_announcements(
             DAY, CATS, [(paper(f"2505.0000{n}"), AnnounceType.NEW) for n in range(1, 5)]
         )
-        await store.record_posted("C1", DAY, "parent", "m0", daily=True)
+        await store.digests.record_posted("C1", DAY, "parent", "m0", daily=True)
         for n in range(1, 4):
-            await store.record_posted("C1", DAY, f"2505.0000{n}", f"m{n}", daily=True)
-        await store.record_posted("C1", DAY, "2505.00001", "m1", daily=True)  # recorded again
-        assert await store.thread_of("C1", DAY) == "m0"
-        assert await store.posted_paper("C1", "m2") == "2505.00002"
-        assert await store.posted_paper("C1", "m0") is None
-        assert len(await store.daily_posted("C1", DAY)) == 4
+            await store.digests.record_posted("C1", DAY, f"2505.0000{n}", f"m{n}", daily=True)
+        await store.digests.record_posted(
+            "C1", DAY, "2505.00001", "m1", daily=True
+        )  # recorded again
+        assert await store.digests.thread_of("C1", DAY) == "m0"
+        assert await store.digests.posted_paper("C1", "m2") == "2505.00002"
+        assert await store.digests.posted_paper("C1", "m0") is None
+        assert len(await store.digests.daily_posted("C1", DAY)) == 4
         assert await store.likes.set_like("C1", "ann", "2505.00001", 1)
         assert not await store.likes.set_like("C1", "ann", "2505.00001", 1)  # already recorded
         assert await store.likes.set_like("C1", "bob", "2505.00002", -1)
@@ -243,7 +245,7 @@ async def test_a_ranking_set_is_stored_once_and_places_a_paper(database: str) ->
             "tfidf-1", ("2505.00003", "2505.00001"), (0.9, 0.41235)
         )
         assert (await store.save_ranking_set(DAY, "crit:1", second)).ids == first.ids
-        await store.save_digest("C1", DAY, "scored", {}, DigestFrame(1, "crit:1", ("2505.00003",)))
+        await store.digests.save("C1", DAY, "scored", {}, DigestFrame(1, "crit:1", ("2505.00003",)))
         placed = await store.ranked_day("C1", "2505.00001")
         assert placed is not None
         assert (placed.row.rank, placed.row.sent, placed.ranked, placed.sent) == (2, False, 2, 1)

@@ -293,7 +293,7 @@ async def test_a_week_without_papers_posts_nothing(world: World) -> None:
         world.clock.at(WEEKLY_AT)
         await bot.runner.tick()
         await bot.runner.tick()
-        stored = await bot.core.store.digest("C2", DAY)
+        stored = await bot.core.store.digests.get("C2", DAY)
         assert stored is not None
         assert digest_from_json(stored[1]).entries == ()
         record = await bot.core.store.weekly.get("C2", WEEK)

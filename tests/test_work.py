@@ -227,7 +227,7 @@ async def test_channels_with_the_same_criteria_and_no_reactions_share_one_rankin
     assert len({tuple(e.paper.id for e in d.entries) for d in built}) == 1
     asked = [pid for batch in llm.asked_ids for pid in batch]
     assert len(asked) == len(set(asked)) == 62  # one scoring of the shared top 30%
-    frames = [await core.store.digest_frame(c, DAY_A) for c in ("team-a", "team-b", "team-c")]
+    frames = [await core.store.digests.frame(c, DAY_A) for c in ("team-a", "team-b", "team-c")]
     assert len({f.ranking_key for f in frames}) == 1
     assert len({f.sent_ids for f in frames}) == 1
 
