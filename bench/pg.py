@@ -91,7 +91,7 @@ async def store_seconds(db: str, papers: list[Paper]) -> float:
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "bench")
         ranked = RankingSet("tfidf-1", tuple(ids), tuple(1 - n / len(ids) for n in range(len(ids))))
-        await store.save_ranking_set(DAY, "bench", ranked)
+        await store.rankings.save_ranking_set(DAY, "bench", ranked)
         for start_at in range(0, len(ids), 12):
             batch = ids[start_at : start_at + 12]
             await store.scores.save(

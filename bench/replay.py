@@ -194,7 +194,7 @@ async def replay(
                     assert digest is not None, f"{name}: no digest"
                     listed = {e.paper.id for e in digest.entries}
                     ref = reference(name)
-                    learned = await core.store.learning_state(CHANNEL)
+                    learned = await core.store.rankings.learning_state(CHANNEL)
                     results.append(
                         DayResult(
                             day=name,

@@ -590,7 +590,7 @@ class Conversation:
     ) -> None:
         """A paper this channel never showed: where the local ranking put it, and its score if
         the LLM saw it."""
-        placed = await self._store.ranked_day(caller.channel_id, paper_id)
+        placed = await self._store.rankings.ranked_day(caller.channel_id, paper_id)
         if placed is None:
             raise BotError(f"I never posted arXiv:{paper_id} in this channel")
         row = placed.row
@@ -735,7 +735,7 @@ class Conversation:
 
     async def _settings_learning(self, caller: Caller, arg: str, respond: Respond) -> None:
         if arg.strip().lower() == "reset":
-            await self._store.reset_learning(caller.channel_id)
+            await self._store.rankings.reset_learning(caller.channel_id)
             await self._audit(caller, "learning reset", "")
             await respond(
                 Reply(
@@ -818,7 +818,7 @@ class Conversation:
         )
 
     async def _taste_line(self, channel_id: str, s: ChannelSettings) -> str:
-        state = await self._store.learning_state(channel_id)
+        state = await self._store.rankings.learning_state(channel_id)
         verdicts = f"{state.verdicts} earlier LLM verdicts under these criteria"
         if not s.learning:
             return f"learning from likes: off (ranking by the criteria and {verdicts})"

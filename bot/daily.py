@@ -228,7 +228,7 @@ class DailyRunner:
         if self._pruned == today:
             return
         self._pruned = today
-        removed = await self._store.prune_rankings(today - self._keep_rankings)
+        removed = await self._store.rankings.prune(today - self._keep_rankings)
         if removed:
             log.info("pruned %d day rankings older than %s", removed, self._keep_rankings)
 

@@ -116,7 +116,7 @@ class DayDecider:
         key = ranking_key(ctx.key, options, reactions)
         ranked = await self._work.once(
             f"rank:{ctx.day}:{key}",
-            lambda: self._store.ranking_set(ctx.day, key),
+            lambda: self._store.rankings.ranking_set(ctx.day, key),
             lambda: self._rank(ctx, options, key, reactions),
         )
         budget = options.budget
@@ -150,7 +150,7 @@ class DayDecider:
         if options.learning and reactions:
             examples = [example(r) for r in reactions]
             recall, measured = await self._measure(ctx, options, examples)
-        await self._store.save_learning(
+        await self._store.rankings.save_learning(
             ctx.channel_id, ranked.liked, ranked.verdicts, recall, measured
         )
         return top + extra, key, chosen
@@ -164,14 +164,14 @@ class DayDecider:
     async def _yesterday(self, ctx: DayContext, options: DigestOptions) -> share.Yesterday | None:
         """The channel's previous decided day under the same criteria: its size, what it sent
         and where its selections ranked among what was sent."""
-        earlier = await self._store.ranked_days(ctx.channel_id, ctx.day, limit=1)
+        earlier = await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=1)
         if not earlier:
             return None
         frame = await self._store.digests.frame(ctx.channel_id, earlier[0])
         if frame is None or frame.sent_ids is None or not frozen(frame, ctx.criteria):
             return None
         assert frame.ranking_key is not None
-        ranked = await self._store.ranking_set(earlier[0], frame.ranking_key)
+        ranked = await self._store.rankings.ranking_set(earlier[0], frame.ranking_key)
         if ranked is None:
             return None
         sent = share.share_part(ranked.ids, frame.sent_ids)
@@ -201,7 +201,7 @@ class DayDecider:
             ranked.liked,
             ranked.verdicts,
         )
-        return await self._store.save_ranking_set(ctx.day, key, result)
+        return await self._store.rankings.save_ranking_set(ctx.day, key, result)
 
     async def reactions(self, channel_id: str, options: DigestOptions) -> list[Reaction]:
         """What the ranking learns from this channel: its likes, dislikes and ignored posts,
@@ -209,7 +209,7 @@ class DayDecider:
         like every channel with its criteria, and shares their ranking)."""
         if not options.learning:
             return []
-        reactions = await self._store.reactions(channel_id)
+        reactions = await self._store.rankings.reactions(channel_id)
         return reactions if any(r.value for r in reactions) else []
 
     async def _verdicts(
@@ -265,8 +265,8 @@ class DayDecider:
         liked = {e.paper.id for e in examples if e.label is ranking.LIKE}
         if not liked:
             return None, None
-        for earlier in await self._store.ranked_days(ctx.channel_id, ctx.day, limit=10):
-            ids = [r.paper_id for r in await self._store.ranking(ctx.channel_id, earlier)]
+        for earlier in await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=10):
+            ids = [r.paper_id for r in await self._store.rankings.ranking(ctx.channel_id, earlier)]
             wanted = liked & set(ids)
             if not wanted:
                 continue

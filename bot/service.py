@@ -263,7 +263,7 @@ class DigestService:
                 decided = await self._decided(channel_id, day)
                 reactions: list[Reaction] = []
                 if options.learning and options.prompt_examples:
-                    reactions = await self._store.reactions(channel_id, 50)
+                    reactions = await self._store.rankings.reactions(channel_id, 50)
             else:
                 progress("ranking locally", 0, len(ctx.candidates))
                 reactions = await self._decider.reactions(channel_id, options)
@@ -314,11 +314,11 @@ class DigestService:
         frame = await self._store.digests.frame(channel_id, day)
         ranked = None
         if frame is not None and frame.ranking_key and frozen(frame, ctx.criteria):
-            ranked = await self._store.ranking_set(day, frame.ranking_key)
+            ranked = await self._store.rankings.ranking_set(day, frame.ranking_key)
         if ranked is None:
             reactions = await self._decider.reactions(channel_id, options)
             _, key, _ = await self._decider.decide(ctx, options, reactions)
-            ranked = await self._store.ranking_set(day, key)
+            ranked = await self._store.rankings.ranking_set(day, key)
         by_id = {p.id: p for p in ctx.candidates}
         matched = await following.match_off_loop(ctx.candidates, ctx.follows)
         best = (
@@ -350,7 +350,7 @@ class DigestService:
         _, key, _ = await self._decider.decide(
             ctx, options, await self._decider.reactions(channel_id, options)
         )
-        ranked = await self._store.ranking_set(day, key)
+        ranked = await self._store.rankings.ranking_set(day, key)
         return list(ranked.ids) if ranked is not None else []
 
     async def _context(
@@ -545,7 +545,7 @@ class DigestService:
         """A day ranked locally only shows its local ranking's best papers instead of none."""
         if chosen is None or chosen.reason != share.LOCAL_ONLY or key is None:
             return ()
-        ranked = await self._store.ranking_set(day, key)
+        ranked = await self._store.rankings.ranking_set(day, key)
         return local_top(ranked.ids, ranked.scores, papers) if ranked is not None else ()
 
     async def _taste(

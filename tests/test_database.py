@@ -136,7 +136,7 @@ async def _fill(store: Store) -> None:
         await store.digests.record_posted("C1", DAY, f"2505.9000{n}", f"m{n}", daily=True)
     await store.likes.set_like("C1", "ann", "2505.90002", 1)
     await store.likes.set_like("C1", "bob", "2505.90000", -1)
-    await store.save_learning("C1", 1, 10, 0.5, DAY)
+    await store.rankings.save_learning("C1", 1, 10, 0.5, DAY)
     await store.work.take_lease("deliver:C1", "host:1:aa", 1.0, 2.0)
     await store.work.first_sight("Ev1", 1.0e12)
 
@@ -144,14 +144,14 @@ async def _fill(store: Store) -> None:
 async def _snapshot(store: Store) -> dict[str, Any]:
     return {
         "announced": await store.papers.announced(DAY, "cs.LG+cs.AI"),
-        "reactions": await store.reactions("C1"),
+        "reactions": await store.rankings.reactions("C1"),
         "likes": await store.likes.recent("C1"),
         "usage": await store.stats.usage(),
         "digest": await store.digests.get("console", DAY),
-        "ranking": await store.ranking("console", DAY),
+        "ranking": await store.rankings.ranking("console", DAY),
         "leases": await store.work.leases(),
         "criteria": await store.channels.criteria_history("console"),
-        "learning": await store.learning_state("C1"),
+        "learning": await store.rankings.learning_state("C1"),
     }
 
 

@@ -239,7 +239,7 @@ async def test_a_channel_ranked_locally_only_sees_the_local_top_on_discord(
         try:
             await fake.slash_command("today")
             await fake.wait_for(lambda: len(fake.channels) == 2, seconds=20)  # and its thread
-            ranked = await core.store.ranking(CHANNEL, date(2025, 5, 2))
+            ranked = await core.store.rankings.ranking(CHANNEL, date(2025, 5, 2))
         finally:
             await adapter.close()
     parent = next(f for f in fake.followups if f["embeds"])

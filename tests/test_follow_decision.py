@@ -37,7 +37,7 @@ async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncItera
 async def ranked_out(core: Any, channel: str, day_feed: list[dict[str, Any]]) -> list[Paper]:
     """Papers of the decided day the ranking did not send, whose first author wrote no other
     paper of the day and that the reference did not pick, best-ranked first."""
-    rows = await core.store.ranking(channel, DAY_DATE)
+    rows = await core.store.rankings.ranking(channel, DAY_DATE)
     papers = await core.store.papers.get([r.paper_id for r in rows])
     authors = Counter(a for d in day_feed for a in d["authors"])
     picks = load_labels(DAY)

@@ -48,7 +48,7 @@ async def test_only_the_top_of_the_ranking_is_scored_and_counts_say_so(
     assert "62 sent to the LLM (144 ranked out locally)" in out
     asked = {pid for batch in llm.asked_ids for pid in batch}
     assert len(asked) == 62
-    ranked = await core.store.ranking("team-a", DAY_DATE)
+    ranked = await core.store.rankings.ranking("team-a", DAY_DATE)
     assert len(ranked) == 206
     assert {r.paper_id for r in ranked if r.sent} == asked
     assert [r.rank for r in ranked] == list(range(1, 207))

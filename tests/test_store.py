@@ -204,13 +204,13 @@ async def test_posts_likes_and_reactions_since_a_learning_reset(database: str) -
         assert not await store.likes.set_like("C1", "ann", "2505.00001", 1)  # already recorded
         assert await store.likes.set_like("C1", "bob", "2505.00002", -1)
         assert [like.paper.id for like in await store.likes.recent("C1")] == ["2505.00001"]
-        values = {r.paper.id: r.value for r in await store.reactions("C1")}
+        values = {r.paper.id: r.value for r in await store.rankings.reactions("C1")}
         assert values == {"2505.00001": 1, "2505.00002": -1, "2505.00003": 0}
-        await store.reset_learning("C1")
-        assert await store.reactions("C1") == []
+        await store.rankings.reset_learning("C1")
+        assert await store.rankings.reactions("C1") == []
         assert await store.likes.remove_like("C1", "ann", "2505.00001")
         assert not await store.likes.remove_like("C1", "ann", "2505.00001")
-        assert (await store.learning_state("C1")).reset_at is not None
+        assert (await store.rankings.learning_state("C1")).reset_at is not None
 
 
 async def test_liked_papers_are_listed_once_with_everyone_who_likes_them(database: str) -> None:
@@ -241,19 +241,19 @@ async def test_a_ranking_set_is_stored_once_and_places_a_paper(database: str) ->
     async with Store.open(database) as store:
         first = RankingSet("tfidf-1", ("2505.00003", "2505.00001"), (0.9, 0.412345678))
         second = RankingSet("tfidf-1", ("2505.00001",), (1.0,))
-        assert await store.save_ranking_set(DAY, "crit:1", first) == RankingSet(
+        assert await store.rankings.save_ranking_set(DAY, "crit:1", first) == RankingSet(
             "tfidf-1", ("2505.00003", "2505.00001"), (0.9, 0.41235)
         )
-        assert (await store.save_ranking_set(DAY, "crit:1", second)).ids == first.ids
+        assert (await store.rankings.save_ranking_set(DAY, "crit:1", second)).ids == first.ids
         await store.digests.save("C1", DAY, "scored", {}, DigestFrame(1, "crit:1", ("2505.00003",)))
-        placed = await store.ranked_day("C1", "2505.00001")
+        placed = await store.rankings.ranked_day("C1", "2505.00001")
         assert placed is not None
         assert (placed.row.rank, placed.row.sent, placed.ranked, placed.sent) == (2, False, 2, 1)
-        assert await store.ranked_day("C1", "2505.0000") is None
-        assert [r.paper_id for r in await store.ranking("C1", DAY)] == list(first.ids)
-        assert await store.ranked_days("C1", date(2025, 5, 5)) == [DAY]
-        assert await store.prune_rankings(date(2025, 5, 5)) == 1
-        assert await store.ranking("C1", DAY) == []
+        assert await store.rankings.ranked_day("C1", "2505.0000") is None
+        assert [r.paper_id for r in await store.rankings.ranking("C1", DAY)] == list(first.ids)
+        assert await store.rankings.ranked_days("C1", date(2025, 5, 5)) == [DAY]
+        assert await store.rankings.prune(date(2025, 5, 5)) == 1
+        assert await store.rankings.ranking("C1", DAY) == []
 
 
 async def test_channels_settings_events_and_explanations(database: str) -> None:

@@ -239,9 +239,9 @@ async def test_old_rankings_are_pruned_and_the_days_digest_stays_as_decided(
     await core.service.ingest(options.categories)
     await core.service.use_criteria("team-a", core.criteria_text, "test")
     first = await core.service.build("team-a", DAY_A, options)
-    assert len(await core.store.ranking("team-a", DAY_A)) == 206
-    assert await core.store.prune_rankings(date(2025, 5, 3)) == 1
-    assert await core.store.ranking("team-a", DAY_A) == []
+    assert len(await core.store.rankings.ranking("team-a", DAY_A)) == 206
+    assert await core.store.rankings.prune(date(2025, 5, 3)) == 1
+    assert await core.store.rankings.ranking("team-a", DAY_A) == []
     calls = llm.calls
     again = await core.service.build("team-a", DAY_A, options)
     assert llm.calls == calls
