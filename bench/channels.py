@@ -80,8 +80,8 @@ async def one_run(
                 texts = criteria_versions(core.criteria_text, k)
                 for n in range(channels):
                     cid = f"C{n:05d}"
-                    await core.store.channel(cid, "slack")
-                    await core.store.set_subscribed(cid, True)
+                    await core.store.channels.get(cid, "slack")
+                    await core.store.channels.set_subscribed(cid, True)
                     await core.service.use_criteria(cid, texts[n % k], "bench")
                 adapter = SlackAdapter(
                     core.conversation,

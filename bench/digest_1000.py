@@ -193,7 +193,7 @@ async def like_picks(db: Path, digest: dict[str, Any], n: int) -> int:
     picks = [p["id"] for p in digest["papers"]][:n]
     async with Store.open(db) as store:
         for pid in picks:
-            await store.set_like(CONSOLE_CHANNEL, "U-bench", pid, 1)
+            await store.likes.set_like(CONSOLE_CHANNEL, "U-bench", pid, 1)
     return len(picks)
 
 

@@ -81,26 +81,28 @@ async def store_seconds(db: str, papers: list[Paper]) -> float:
     (opening and migrating the new database not counted)."""
     async with Store.open(db) as store:
         start = time.perf_counter()
-        await store.save_announcements(DAY, "cs.LG+cs.AI", [(p, AnnounceType.NEW) for p in papers])
+        await store.papers.save_announcements(
+            DAY, "cs.LG+cs.AI", [(p, AnnounceType.NEW) for p in papers]
+        )
         ids = [p.id for p in papers]
-        await store.unenriched(ids)
-        await store.save_enrichment(papers)
-        crit = await store.criteria("Sparse models and efficient training.\n")
+        await store.papers.unenriched(ids)
+        await store.papers.save_enrichment(papers)
+        crit = await store.channels.criteria("Sparse models and efficient training.\n")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "bench")
         ranked = RankingSet("tfidf-1", tuple(ids), tuple(1 - n / len(ids) for n in range(len(ids))))
-        await store.save_ranking_set(DAY, "bench", ranked)
+        await store.rankings.save_ranking_set(DAY, "bench", ranked)
         for start_at in range(0, len(ids), 12):
             batch = ids[start_at : start_at + 12]
-            await store.save_scores(
+            await store.scores.save(
                 [Score(i, 5, 5, "a verdict") for i in batch], key, Usage(1, 1000, 0, 100), DAY
             )
-        await store.scores(ids, key)
-        await store.papers(ids)
-        await store.save_digest(
+        await store.scores.get(ids, key)
+        await store.papers.get(ids)
+        await store.digests.save(
             "C1", DAY, "scored", {"papers": []}, DigestFrame(crit.id, "bench", ())
         )
-        await store.usage(day=DAY)
+        await store.stats.usage(day=DAY)
         return time.perf_counter() - start
 
 

@@ -194,7 +194,7 @@ async def replay(
                     assert digest is not None, f"{name}: no digest"
                     listed = {e.paper.id for e in digest.entries}
                     ref = reference(name)
-                    learned = await core.store.learning_state(CHANNEL)
+                    learned = await core.store.rankings.learning_state(CHANNEL)
                     results.append(
                         DayResult(
                             day=name,
@@ -253,15 +253,15 @@ def summary(mode: str, results: Sequence[DayResult]) -> str:
 
 async def _team_reacts(store: Any, day: date, shown: Sequence[str]) -> None:
     """The bot's digest of the day, posted as cards."""
-    await store.record_posted(CHANNEL, day, "parent", f"{day}-parent", daily=True)
+    await store.digests.record_posted(CHANNEL, day, "parent", f"{day}-parent", daily=True)
     for pid in shown:
-        await store.record_posted(CHANNEL, day, pid, f"{day}-{pid}", daily=True)
+        await store.digests.record_posted(CHANNEL, day, pid, f"{day}-{pid}", daily=True)
 
 
 async def _team_likes(store: Any, day: date, picks: Sequence[str]) -> None:
     """Every fourth reference pick of the day, in id order, liked by the team."""
     for pid in picks[::LIKE_EVERY]:
-        await store.set_like(CHANNEL, "team", pid, 1)
+        await store.likes.set_like(CHANNEL, "team", pid, 1)
 
 
 def totals(results: Sequence[DayResult]) -> DayResult:

@@ -41,12 +41,12 @@ async def team_likes_compression(
     store: Any, day: date, digest: Digest, labels: Mapping[str, Mapping[str, Any]]
 ) -> None:
     """Post the day's cards; like exactly those on the liked topic."""
-    await store.record_posted(CHANNEL, day, "parent", f"{day}-parent", daily=True)
+    await store.digests.record_posted(CHANNEL, day, "parent", f"{day}-parent", daily=True)
     for entry in digest.entries:
         pid = entry.paper.id
-        await store.record_posted(CHANNEL, day, pid, f"{day}-{pid}", daily=True)
+        await store.digests.record_posted(CHANNEL, day, pid, f"{day}-{pid}", daily=True)
         if liked_topic(labels.get(pid)):
-            await store.set_like(CHANNEL, "team", pid, 1)
+            await store.likes.set_like(CHANNEL, "team", pid, 1)
 
 
 def topic_share(results: Sequence[DayResult], first: int, from_day: int) -> float:

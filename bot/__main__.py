@@ -299,7 +299,7 @@ async def stored_day(settings: Settings, day: date) -> Digest | None:
         return None
     text = load_criteria(settings.criteria_file)
     async with Store.open(settings.db) as store:
-        current = await store.channel_criteria(CONSOLE_CHANNEL)
+        current = await store.channels.channel_criteria(CONSOLE_CHANNEL)
         if current is None or current[0].text != text:
             return None
         days = StoredDays(store, settings.model, daily_budget_usd=settings.daily_budget_usd)
@@ -397,7 +397,7 @@ def chat_adapters(
                 settings,
                 conversation,
                 store.installations if store is not None else None,
-                events=store,
+                events=store.work if store is not None else None,
             )
         )
     if settings.discord_bot_token is not None:
@@ -564,7 +564,7 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     print(f"database: {describe(settings.db)}")
     async with Store.open(settings.db) as store:
         statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
-        leases = await store.leases()
+        leases = await store.work.leases()
         notes = await status_notes(store, settings_resolver(settings))
     for lease in leases:
         until = datetime.fromtimestamp(lease.expires_at, UTC)

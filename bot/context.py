@@ -90,7 +90,7 @@ class Context:
 
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""
-        row = await self.store.channel(channel_id, platform)
+        row = await self.store.channels.get(channel_id, platform)
         return self.config.defaults.with_overrides(row.overrides)
 
     async def options(self, caller: Caller) -> DigestOptions:
@@ -100,7 +100,7 @@ class Context:
 
     async def audit(self, caller: Caller, action: str, detail: str) -> None:
         """Write a change to the channel's audit log (and the log)."""
-        await self.store.record_event(caller.channel_id, caller.user_id, action, detail)
+        await self.store.channels.record_event(caller.channel_id, caller.user_id, action, detail)
         log.info(
             "channel %s: %s by %s: %s", caller.channel_id, action, caller.user_id, clip(detail, 120)
         )
@@ -109,5 +109,5 @@ class Context:
         """The channel's digest of `day` as it was decided, if stored."""
         if day is None:
             return None
-        stored = await self.store.digest(channel_id, day)
+        stored = await self.store.digests.get(channel_id, day)
         return digest_from_json(stored[1]) if stored else None

@@ -174,7 +174,7 @@ class Conversation:
     async def _latest_papers(self, caller: Caller) -> tuple[date, list[Paper]] | None:
         """The channel's latest stored day and its papers as the digest considers them."""
         options = await self._ctx.options(caller)
-        day = await self._store.latest_feed_day(categories_key(options.categories))
+        day = await self._store.papers.latest_feed_day(categories_key(options.categories))
         return (day, await self._service.day_papers(day, options)) if day is not None else None
 
     async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
@@ -183,8 +183,8 @@ class Conversation:
     # -- guards ---------------------------------------------------------------------------------
 
     async def _ensure_channel(self, caller: Caller) -> None:
-        await self._store.channel(caller.channel_id, caller.platform)
-        if await self._store.channel_criteria(caller.channel_id) is None:
+        await self._store.channels.get(caller.channel_id, caller.platform)
+        if await self._store.channels.channel_criteria(caller.channel_id) is None:
             await self._service.use_criteria(
                 caller.channel_id, self._config.default_criteria, "default"
             )

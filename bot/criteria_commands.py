@@ -45,7 +45,7 @@ class CriteriaCommands:
         }
 
     async def _current(self, channel_id: str) -> tuple[str, int]:
-        current = await self._store.channel_criteria(channel_id)
+        current = await self._store.channels.channel_criteria(channel_id)
         assert current is not None, "channels get default criteria on first contact"
         return current[0].text, current[1]
 
@@ -97,7 +97,7 @@ class CriteriaCommands:
         await self._set_criteria(caller, kept, "criteria remove", respond)
 
     async def _criteria_history(self, caller: Caller, _: str, respond: Respond) -> None:
-        history = await self._store.criteria_history(caller.channel_id)
+        history = await self._store.channels.criteria_history(caller.channel_id)
         rows = []
         for n, h in enumerate(history[:20]):
             earlier = history[n + 1].criteria.text if n + 1 < len(history) else None
@@ -111,7 +111,7 @@ class CriteriaCommands:
 
     async def _criteria_version(self, caller: Caller, arg: str) -> tuple[int, str]:
         """A stored version of this channel's criteria by number (`3` or `v3`)."""
-        history = await self._store.criteria_history(caller.channel_id)
+        history = await self._store.channels.criteria_history(caller.channel_id)
         wanted = commands.whole_number(arg.strip().lower().removeprefix("v"))
         for h in history:
             if h.version == wanted:
@@ -136,7 +136,7 @@ class CriteriaCommands:
         await respond(Reply(version_diff_text(a, old, b, new)))
 
     async def _criteria_revert(self, caller: Caller, arg: str, respond: Respond) -> None:
-        history = await self._store.criteria_history(caller.channel_id)
+        history = await self._store.channels.criteria_history(caller.channel_id)
         wanted = arg.strip().lstrip("v")
         match = [h for h in history if str(h.version) == wanted]
         if not match:

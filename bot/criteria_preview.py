@@ -48,9 +48,9 @@ class CriteriaPreview:
         word = arg.strip().lower()
         if word not in ("", "confirm"):
             raise BotError("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`")
-        history = await self._store.criteria_history(caller.channel_id)
+        history = await self._store.channels.criteria_history(caller.channel_id)
         options = await self._ctx.options(caller)
-        day = await self._store.latest_feed_day(categories_key(options.categories))
+        day = await self._store.papers.latest_feed_day(categories_key(options.categories))
         if day is None:
             raise BotError("there is no announcement day in the store yet; try `/arxiv today`")
         version = history[0].version
@@ -84,12 +84,12 @@ class CriteriaPreview:
         top = ranked[: ranking.sent_count(len(ranked), budget.share, budget.min_papers)]
         model = self._explainer.model
         assert criteria.id is not None
-        have = await self._store.scores(top, ScoreKey(criteria.id, model, PROMPT_VERSION))
+        have = await self._store.scores.get(top, ScoreKey(criteria.id, model, PROMPT_VERSION))
         missing = [pid for pid in top if pid not in have]
         price = self._explainer.prices.price(model)
         if price is None or not missing:
             return len(missing), None if missing else 0.0
-        papers = (await self._store.papers(missing)).values()
+        papers = (await self._store.papers.get(missing)).values()
         return len(missing), estimate_usd(papers, criteria.text, price, budget.dollars)
 
 

@@ -167,7 +167,7 @@ class DailyRunner:
             now = self._clock()
             channels = [
                 (row, self._settings_of(row))
-                for row in await self._store.subscribed_channels()
+                for row in await self._store.channels.subscribed()
                 if row.platform in self._delivery.platforms
             ]
             by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
@@ -210,7 +210,7 @@ class DailyRunner:
             await self._serve(row, settings, now)
         except Exception as exc:
             log.exception("daily post of %s:%s failed; retrying later", row.platform, row.id)
-            day = await self._store.latest_feed_day(categories_key(settings.categories))
+            day = await self._store.papers.latest_feed_day(categories_key(settings.categories))
             if day is None or due_at(day, settings) > now:
                 return
             await self._notify(
@@ -228,7 +228,7 @@ class DailyRunner:
         if self._pruned == today:
             return
         self._pruned = today
-        removed = await self._store.prune_rankings(today - self._keep_rankings)
+        removed = await self._store.rankings.prune(today - self._keep_rankings)
         if removed:
             log.info("pruned %d day rankings older than %s", removed, self._keep_rankings)
 
@@ -352,7 +352,7 @@ class DailyRunner:
             log.error("scoring for %s on %s failed: %s", row.id, day, exc)
             digest = await self._service.build(row.id, day, options, scored_only=True)
             if digest is not None:
-                await self._store.save_digest(row.id, day, "scored", digest_to_json(digest))
+                await self._store.digests.save(row.id, day, "scored", digest_to_json(digest))
             return digest
         if digest is not None:
             u = digest.run_usage
@@ -399,7 +399,7 @@ class DailyRunner:
                 f"{settings.timezone} and add the ones that qualify to this digest."
             )
         digest = replace(digest, notes=(note,))
-        await self._store.save_digest(row.id, day, "scored", digest_to_json(digest))
+        await self._store.digests.save(row.id, day, "scored", digest_to_json(digest))
         return digest
 
     # -- post ----------------------------------------------------------------------------------
@@ -412,7 +412,7 @@ class DailyRunner:
             due = due_at(day, settings)
             if due > now or due < start:
                 continue
-            record = await self._store.digest(row.id, day)
+            record = await self._store.digests.get(row.id, day)
             state = record[0] if record else None
             if state == MISSED:
                 continue
@@ -428,10 +428,10 @@ class DailyRunner:
         """The latest announcement day of the channel's categories, plus older days whose
         delivery was started or attempted and never finished."""
         days: set[date] = set()
-        latest = await self._store.latest_feed_day(categories_key(settings.categories))
+        latest = await self._store.papers.latest_feed_day(categories_key(settings.categories))
         if latest is not None:
             days.add(latest)
-        for rec in await self._store.digest_records(channel_id, (POSTING, "scored")):
+        for rec in await self._store.digests.records(channel_id, (POSTING, "scored")):
             if rec.state == POSTING or rec.attempts:
                 days.add(rec.day)
         return sorted(days)
@@ -439,10 +439,12 @@ class DailyRunner:
     async def _daily_start(self, channel_id: str, now: datetime) -> datetime:
         """Since when this channel gets daily posts: the first tick that saw its current
         subscription. Digests due before that are neither posted nor reported as missed."""
-        event = await self._store.last_event(channel_id, ("subscribe", DAILY_START))
+        event = await self._store.channels.last_event(channel_id, ("subscribe", DAILY_START))
         if event is not None and event.action == DAILY_START:
             return datetime.fromisoformat(event.detail)
-        await self._store.record_event(channel_id, "arxiv-bot", DAILY_START, now.isoformat())
+        await self._store.channels.record_event(
+            channel_id, "arxiv-bot", DAILY_START, now.isoformat()
+        )
         return now
 
     async def _post(
@@ -507,7 +509,7 @@ class DailyRunner:
         if not isinstance(body, dict):
             return
         stored = digest_from_json(body)
-        posted = await self._store.daily_posted(row.id, day)
+        posted = await self._store.digests.daily_posted(row.id, day)
         missing = any(e.paper.id not in posted for e in stored.entries)
         digest = stored if missing else await self._rescore(row, settings, day, stored, now)
         if digest is None:
@@ -536,14 +538,14 @@ class DailyRunner:
         self, row: ChannelRow, settings: ChannelSettings, day: date, due: datetime
     ) -> None:
         """Too late to post: keep the digest, mark the day missed and say so once."""
-        record = await self._store.digest(row.id, day)
+        record = await self._store.digests.get(row.id, day)
         if record is None:
             options = DigestOptions.for_channel(settings)
             digest = await self._service.build(row.id, day, options, scored_only=True)
             if digest is None:
                 return
-            await self._store.save_digest(row.id, day, MISSED, digest_to_json(digest))
-        await self._store.set_digest_state(row.id, day, MISSED)
+            await self._store.digests.save(row.id, day, MISSED, digest_to_json(digest))
+        await self._store.digests.set_state(row.id, day, MISSED)
         local = due.astimezone(ZoneInfo(settings.timezone)).strftime("%a %d %b %H:%M")
         log.warning("digest of %s for %s missed (was due %s)", day, row.id, local)
         await self._notify(

@@ -116,7 +116,7 @@ class DayDecider:
         key = ranking_key(ctx.key, options, reactions)
         ranked = await self._work.once(
             f"rank:{ctx.day}:{key}",
-            lambda: self._store.ranking_set(ctx.day, key),
+            lambda: self._store.rankings.ranking_set(ctx.day, key),
             lambda: self._rank(ctx, options, key, reactions),
         )
         budget = options.budget
@@ -150,7 +150,7 @@ class DayDecider:
         if options.learning and reactions:
             examples = [example(r) for r in reactions]
             recall, measured = await self._measure(ctx, options, examples)
-        await self._store.save_learning(
+        await self._store.rankings.save_learning(
             ctx.channel_id, ranked.liked, ranked.verdicts, recall, measured
         )
         return top + extra, key, chosen
@@ -164,18 +164,18 @@ class DayDecider:
     async def _yesterday(self, ctx: DayContext, options: DigestOptions) -> share.Yesterday | None:
         """The channel's previous decided day under the same criteria: its size, what it sent
         and where its selections ranked among what was sent."""
-        earlier = await self._store.ranked_days(ctx.channel_id, ctx.day, limit=1)
+        earlier = await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=1)
         if not earlier:
             return None
-        frame = await self._store.digest_frame(ctx.channel_id, earlier[0])
+        frame = await self._store.digests.frame(ctx.channel_id, earlier[0])
         if frame is None or frame.sent_ids is None or not frozen(frame, ctx.criteria):
             return None
         assert frame.ranking_key is not None
-        ranked = await self._store.ranking_set(earlier[0], frame.ranking_key)
+        ranked = await self._store.rankings.ranking_set(earlier[0], frame.ranking_key)
         if ranked is None:
             return None
         sent = share.share_part(ranked.ids, frame.sent_ids)
-        scores = await self._store.scores(sent, ctx.key)
+        scores = await self._store.scores.get(sent, ctx.key)
         chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
         ranks = share.selected_ranks(sent, chosen)
         return share.Yesterday(len(ranked.ids), len(sent), ranks)
@@ -201,7 +201,7 @@ class DayDecider:
             ranked.liked,
             ranked.verdicts,
         )
-        return await self._store.save_ranking_set(ctx.day, key, result)
+        return await self._store.rankings.save_ranking_set(ctx.day, key, result)
 
     async def _verdicts(
         self, key: ScoreKey, exclude: Sequence[str], thresholds: Thresholds
@@ -212,7 +212,9 @@ class DayDecider:
             ranking.Example(
                 paper, ranking.SELECTED if thresholds.admits(score) else ranking.REJECTED
             )
-            for paper, score in await self._store.verdicts(key, exclude, ranking.MAX_EXAMPLES)
+            for paper, score in await self._store.scores.verdicts(
+                key, exclude, ranking.MAX_EXAMPLES
+            )
         ]
 
     async def _affordable(
@@ -227,7 +229,7 @@ class DayDecider:
         price = self._prices.price(self._model)
         if price is None:
             return len(in_order)
-        have = await self._store.scores(
+        have = await self._store.scores.get(
             [p.id for p in in_order],
             ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION),
         )
@@ -254,14 +256,16 @@ class DayDecider:
         liked = {e.paper.id for e in examples if e.label is ranking.LIKE}
         if not liked:
             return None, None
-        for earlier in await self._store.ranked_days(ctx.channel_id, ctx.day, limit=10):
-            ids = [r.paper_id for r in await self._store.ranking(ctx.channel_id, earlier)]
+        for earlier in await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=10):
+            ids = [r.paper_id for r in await self._store.rankings.ranking(ctx.channel_id, earlier)]
             wanted = liked & set(ids)
             if not wanted:
                 continue
-            papers = await self._store.papers(ids)
+            papers = await self._store.papers.get(ids)
             held_out = [e for e in examples if e.paper.id not in papers]
-            announced = await self._store.announced(earlier, categories_key(options.categories))
+            announced = await self._store.papers.announced(
+                earlier, categories_key(options.categories)
+            )
             core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
             redone = await ranking.rank_off_loop(
                 [papers[i] for i in ids if i in papers], ctx.criteria.text, held_out, core

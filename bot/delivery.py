@@ -103,27 +103,27 @@ class Delivery:
         """Post whatever of the digest is not on the channel yet. On failure the attempt and
         its reason are stored and the error propagates; what was posted stays recorded."""
         channel, day = digest.channel_id, digest.day
-        record = await self._store.digest(channel, day)
+        record = await self._store.digests.get(channel, day)
         state = record[0] if record else None
         try:
             platform = self.platform(platform_name)
             if state != POSTED:
-                await self._store.set_digest_state(channel, day, POSTING)
+                await self._store.digests.set_state(channel, day, POSTING)
 
             async def save(slot: str, message: str) -> None:
-                await self._store.record_posted(channel, day, slot, message, daily=True)
+                await self._store.digests.record_posted(channel, day, slot, message, daily=True)
 
             parent, count, recovered = await self.post_thread(
                 platform,
                 digest,
-                await self._store.daily_posted(channel, day),
+                await self._store.digests.daily_posted(channel, day),
                 save,
                 recover=state == POSTING,
             )
         except PlatformError as exc:
-            await self._store.set_digest_state(channel, day, state or POSTING, error=str(exc))
+            await self._store.digests.set_state(channel, day, state or POSTING, error=str(exc))
             raise
-        await self._store.set_digest_state(channel, day, POSTED)
+        await self._store.digests.set_state(channel, day, POSTED)
         if count or recovered:
             log.info(
                 "posted the digest of %s to %s:%s (%d messages, %d recovered)",
@@ -140,11 +140,11 @@ class Delivery:
     ) -> bool:
         """Post a notice of one kind about one day at most once; True if it was posted now."""
         slot = f"{NOTICE}:{kind}"
-        if slot in await self._store.daily_posted(channel_id, day):
+        if slot in await self._store.digests.daily_posted(channel_id, day):
             return False
         await self._ceiling.wait()
         message = await self.platform(platform_name).post_notice(channel_id, text)
-        await self._store.record_posted(channel_id, day, slot, message, daily=True)
+        await self._store.digests.record_posted(channel_id, day, slot, message, daily=True)
         log.info("notice to %s:%s about %s: %s", platform_name, channel_id, day, kind)
         return True
 

@@ -44,7 +44,7 @@ class DigestCommands:
         digest = await self.today_digest(caller, respond)
         if digest is None:
             return
-        posted = await self._store.thread_of(caller.channel_id, digest.day)
+        posted = await self._store.digests.thread_of(caller.channel_id, digest.day)
         if posted is not None and not repost:
             await respond(
                 Reply(
@@ -68,7 +68,7 @@ class DigestCommands:
         options = await self._ctx.options(caller)
         key = categories_key(options.categories)
         since = datetime.now(UTC) - FEED_FRESH_FOR
-        last = await self._store.last_fetch(key)
+        last = await self._store.papers.last_fetch(key)
         if last is not None and last.fetched_at >= since and last.day is not None:
             stored = await self._service.build(
                 caller.channel_id, last.day, options, scored_only=True
@@ -80,7 +80,7 @@ class DigestCommands:
         outcome = await self._service.today(caller.channel_id, options, since=since)
         if outcome.digest is not None:
             return outcome.digest
-        latest = await self._store.latest_feed_day(key)
+        latest = await self._store.papers.latest_feed_day(key)
         if respond is not None:
             tail = f" The latest announcement was on {latest}." if latest else ""
             await respond(Reply(f"No arXiv announcement today (weekend or holiday).{tail}"))

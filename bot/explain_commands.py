@@ -67,7 +67,7 @@ class ExplainCommands:
         m = ARXIV_ID.match(ref)
         if m is not None and commands.whole_number(ref) is None:
             paper_id = m.group(1)
-            if await self._store.digest_showing(caller.channel_id, paper_id) is None:
+            if await self._store.digests.showing(caller.channel_id, paper_id) is None:
                 await self._explain_unposted(caller, paper_id, respond, fresh=fresh)
                 return
         paper_id, digest = await self._resolve_paper(caller, ref)
@@ -78,7 +78,7 @@ class ExplainCommands:
     ) -> None:
         """A paper this channel never showed: where the local ranking put it, and its score if
         the LLM saw it."""
-        placed = await self._store.ranked_day(caller.channel_id, paper_id)
+        placed = await self._store.rankings.ranked_day(caller.channel_id, paper_id)
         if placed is None:
             raise BotError(f"I never posted arXiv:{paper_id} in this channel")
         row = placed.row
@@ -105,17 +105,17 @@ class ExplainCommands:
     ) -> None:
         """Why the paper scored as it did: under the criteria of the digest that showed it, or
         with `fresh`, asked again under the channel's current criteria."""
-        current = await self._store.channel_criteria(caller.channel_id)
+        current = await self._store.channels.channel_criteria(caller.channel_id)
         assert current is not None, "channels get default criteria on first contact"
         now_criteria, now_version = current
         if fresh:
             criteria, version = now_criteria, now_version
         else:
-            criteria, version = await self._store.criteria(digest.criteria.text), None
+            criteria, version = await self._store.channels.criteria(digest.criteria.text), None
         assert criteria.id is not None
         key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
-        score = (await self._store.scores([paper_id], key)).get(paper_id)
-        paper = (await self._store.papers([paper_id])).get(paper_id)
+        score = (await self._store.scores.get([paper_id], key)).get(paper_id)
+        paper = (await self._store.papers.get([paper_id])).get(paper_id)
         if paper is None or score is None:
             if fresh:
                 raise BotError(
@@ -125,10 +125,12 @@ class ExplainCommands:
                 )
             raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
         explain_key = ScoreKey(criteria.id, self._explainer.model, EXPLAIN_PROMPT_VERSION)
-        text = None if fresh else await self._store.explanation(paper_id, explain_key)
+        text = None if fresh else await self._store.scores.explanation(paper_id, explain_key)
         if text is None:
             text, usage = await self._explainer.explain(paper, score, criteria.text)
-            await self._store.save_explanation(paper_id, explain_key, text, usage, digest.day)
+            await self._store.scores.save_explanation(
+                paper_id, explain_key, text, usage, digest.day
+            )
         scored_under = version or digest.criteria_version
         await respond(
             Reply(
@@ -142,7 +144,7 @@ class ExplainCommands:
         """An arXiv id or a card number of the latest digest → the paper and the digest that
         showed it in this channel."""
         options = await self._ctx.options(caller)
-        latest = await self._store.latest_feed_day(categories_key(options.categories))
+        latest = await self._store.papers.latest_feed_day(categories_key(options.categories))
         card = commands.whole_number(arg)
         if card is not None:
             digest = await self._ctx.stored_digest(caller.channel_id, latest)
@@ -156,7 +158,7 @@ class ExplainCommands:
                 f"{clip(arg, 40)!r} is neither an arXiv id (e.g. 2505.00326) nor a card number"
             )
         paper_id = m.group(1)
-        found = await self._store.digest_showing(caller.channel_id, paper_id)
+        found = await self._store.digests.showing(caller.channel_id, paper_id)
         if found is None:
             raise BotError(f"I never posted arXiv:{paper_id} in this channel")
         return paper_id, digest_from_json(found)

@@ -157,7 +157,7 @@ class FollowCommands:
         return "Follows of this channel (newest first):\n" + "\n".join(rows)
 
     async def _audit(self, channel_id: str, user_id: str, action: str, detail: str) -> None:
-        await self._store.record_event(channel_id, user_id, action, detail)
+        await self._store.channels.record_event(channel_id, user_id, action, detail)
         log.info("channel %s: %s by %s: %s", channel_id, action, user_id, clip(detail, 120))
 
 

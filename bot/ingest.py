@@ -151,8 +151,8 @@ class Ingestor:
             (i.paper, i.announce_type) for i in feed_day.items if not i.announce_type.is_replacement
         ]
         replacements = [i.paper for i in feed_day.items if i.announce_type.is_replacement]
-        await self._store.save_announcements(feed_day.day, key, announced)
-        replaced = await self._store.apply_replacements(replacements)
+        await self._store.papers.save_announcements(feed_day.day, key, announced)
+        replaced = await self._store.papers.apply_replacements(replacements)
         result = IngestResult(
             day=feed_day.day,
             new=sum(1 for _, t in announced if t is AnnounceType.NEW),
@@ -173,7 +173,7 @@ class Ingestor:
         Best effort: returns how many papers were enriched, 0 when the API is unavailable."""
         if self._api is None:
             return 0
-        todo = await self._store.unenriched(ids)
+        todo = await self._store.papers.unenriched(ids)
         if not todo:
             return 0
         try:
@@ -181,7 +181,7 @@ class Ingestor:
         except FeedError as exc:
             log.warning("enrichment skipped, will retry next run: %s", exc)
             return 0
-        await self._store.save_enrichment(found.values())
+        await self._store.papers.save_enrichment(found.values())
         return len(found)
 
 

@@ -41,13 +41,17 @@ class Reactions:
         value = reaction_value(emoji, self._ctx.config.like_emoji)
         if not value:
             return None
-        paper_id = await self._store.posted_paper(caller.channel_id, message_id)
+        paper_id = await self._store.digests.posted_paper(caller.channel_id, message_id)
         if paper_id is None:
             return None
         if added:
-            changed = await self._store.set_like(caller.channel_id, caller.user_id, paper_id, value)
+            changed = await self._store.likes.set_like(
+                caller.channel_id, caller.user_id, paper_id, value
+            )
         else:
-            changed = await self._store.remove_like(caller.channel_id, caller.user_id, paper_id)
+            changed = await self._store.likes.remove_like(
+                caller.channel_id, caller.user_id, paper_id
+            )
         return paper_id if changed else None
 
     async def record_post(
@@ -55,12 +59,12 @@ class Reactions:
     ) -> None:
         """An adapter posted a message: `slot` is 'parent', 'notice' or the paper id of a card;
         `daily` is for the scheduled daily post only (the delivery records those itself)."""
-        await self._store.record_posted(channel_id, day, slot, message_id, daily=daily)
+        await self._store.digests.record_posted(channel_id, day, slot, message_id, daily=daily)
 
     async def _likes(self, caller: Caller, arg: str, respond: Respond) -> None:
         mine = arg.strip().lower() == "me"
         if arg.strip() and not mine:
             raise BotError("say `/arxiv likes` for the channel or `/arxiv likes me` for yours")
         who = caller.user_id if mine else None
-        liked = await self._store.liked_papers(caller.channel_id, who, LIKES_SHOWN)
+        liked = await self._store.likes.liked_papers(caller.channel_id, who, LIKES_SHOWN)
         await respond(Reply(likes_text(liked, caller.user_id, mine=mine)))

@@ -126,7 +126,7 @@ class DailyScheduler:
     async def sync(self) -> None:
         """Make the per-channel post jobs match the subscribed channels and their settings."""
         try:
-            rows = await self._store.subscribed_channels()
+            rows = await self._store.channels.subscribed()
         except Exception:
             log.exception("could not read subscriptions; keeping the current schedule")
             return

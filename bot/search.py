@@ -99,7 +99,7 @@ class Lookups:
             raise BotError(
                 "nothing to search for: give some words, e.g. `/arxiv search sparse attention`"
             )
-        papers = await self._store.search_papers(words, MAX_RESULTS + 1)
+        papers = await self._store.papers.search(words, MAX_RESULTS + 1)
         shown = defuse(clip(" ".join(words), 200))
         if not papers:
             return (
@@ -108,7 +108,7 @@ class Lookups:
             )
         more = len(papers) > MAX_RESULTS
         papers = papers[:MAX_RESULTS]
-        scores = await self._store.channel_scores(channel_id, [p.id for p in papers])
+        scores = await self._store.scores.channel_scores(channel_id, [p.id for p in papers])
         lines = [result_line(n, p, scores.get(p.id)) for n, p in enumerate(papers, 1)]
         head = f"Stored papers with “{shown}”, best match first"
         tail = f"\nMore papers match: the first {MAX_RESULTS} are shown; add words to narrow."
@@ -117,12 +117,12 @@ class Lookups:
     async def day(self, channel_id: str, options: DigestOptions, text: str) -> Digest:
         """A stored day's digest for this channel, from the store only."""
         day = parse_day(text)
-        stored = await self._store.digest(channel_id, day)
+        stored = await self._store.digests.get(channel_id, day)
         if stored is not None and isinstance(stored[1], dict):
             return digest_from_json(stored[1])
         built = await self._service.build(channel_id, day, options, scored_only=True)
         if built is None:
-            days = await self._store.feed_days(categories_key(options.categories), 30)
+            days = await self._store.papers.feed_days(categories_key(options.categories), 30)
             raise BotError(f"{day} is not stored. {stored_days_text(days)}")
         note = (
             f"This channel's digest of {day} was never built; shown is what was already "
@@ -135,12 +135,12 @@ class Lookups:
         arXiv id (links already reduced to ids) or a card number of the latest digest."""
         target = await self._paper(channel_id, options, ref)
         key = categories_key(options.categories)
-        days = await self._store.feed_days(key, SIMILAR_DAYS)
+        days = await self._store.papers.feed_days(key, SIMILAR_DAYS)
         if not days:
             raise BotError(stored_days_text(days))
         seen: dict[str, Paper] = {}
         for day in days:
-            for a in await self._store.announced(day, key):
+            for a in await self._store.papers.announced(day, key):
                 if a.paper.id != target.id:
                     seen.setdefault(a.paper.id, a.paper)
         candidates = list(seen.values())
@@ -158,7 +158,7 @@ class Lookups:
                 f"Nothing among the {len(candidates)} papers of the last {len(days)} stored "
                 f"days ({span}) is close to *{title}* (arXiv:{target.id})."
             )
-        scores = await self._store.channel_scores(channel_id, [p.id for _, p in close])
+        scores = await self._store.scores.channel_scores(channel_id, [p.id for _, p in close])
         lines = [
             result_line(n, p, scores.get(p.id), f"similarity {v:.2f}")
             for n, (v, p) in enumerate(close, 1)
@@ -172,15 +172,15 @@ class Lookups:
         """The stored paper an arXiv id or a card number of the latest digest names."""
         card = commands.whole_number(ref)
         if card is not None:
-            latest = await self._store.latest_feed_day(categories_key(options.categories))
-            stored = await self._store.digest(channel_id, latest) if latest else None
+            latest = await self._store.papers.latest_feed_day(categories_key(options.categories))
+            stored = await self._store.digests.get(channel_id, latest) if latest else None
             entries = digest_from_json(stored[1]).entries if stored else ()
             if not 1 <= card <= len(entries):
                 count = len(entries)
                 raise BotError(f"there is no card {card} in the latest digest ({count} papers)")
             return entries[card - 1].paper
         paper_id = _VERSION.sub("", ref.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
-        found = (await self._store.papers([paper_id])).get(paper_id) if paper_id else None
+        found = (await self._store.papers.get([paper_id])).get(paper_id) if paper_id else None
         if found is None:
             raise BotError(
                 f"arXiv:{defuse(clip(paper_id, 40))} is not among the stored papers (the days "

@@ -117,11 +117,11 @@ class DigestService:
         self, channel_id: str, text: str, changed_by: str
     ) -> tuple[Criteria, int]:
         """Make `text` the channel's criteria unless it already is; returns it and its version."""
-        current = await self._store.channel_criteria(channel_id)
-        criteria = await self._store.criteria(text)
+        current = await self._store.channels.channel_criteria(channel_id)
+        criteria = await self._store.channels.criteria(text)
         if current is not None and current[0].id == criteria.id:
             return current
-        version = await self._store.set_channel_criteria(channel_id, criteria, changed_by)
+        version = await self._store.channels.set_channel_criteria(channel_id, criteria, changed_by)
         log.info("channel %s: criteria version %d by %s", channel_id, version, changed_by)
         return criteria, version
 
@@ -140,7 +140,7 @@ class DigestService:
         fresh_from = since if since is not None else (now or datetime.now(UTC))
 
         async def load() -> IngestResult | None:
-            last = await self._store.last_fetch(key)
+            last = await self._store.papers.last_fetch(key)
             if last is None or last.fetched_at < fresh_from:
                 return None
             return IngestResult(last.day, last.new, last.cross, last.replaced)
@@ -149,7 +149,7 @@ class DigestService:
             result = await self._ingestor.fetch(categories)
             day = result.day if result.announced else None
             counts = (result.new, result.cross, result.replaced)
-            await self._store.record_fetch(key, now or datetime.now(UTC), day, counts)
+            await self._store.papers.record_fetch(key, now or datetime.now(UTC), day, counts)
             return result
 
         return await self._work.once(f"feed:{key}", load, make)
@@ -204,7 +204,7 @@ class DigestService:
         """A caller that wants the digest now (a command, a post that is due) must not wait for
         a batch of the channel's criteria: flag it, and it finishes early (cancelled, keeping
         what it scored; the rest is scored at once)."""
-        current = await self._store.channel_criteria(channel_id)
+        current = await self._store.channels.channel_criteria(channel_id)
         if current is None:
             return
         key = ScoreKey(criteria_id(current[0]), self._scorer.model, PROMPT_VERSION)
@@ -223,7 +223,7 @@ class DigestService:
         ctx = await self._days.context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digest_frame(channel_id, day)
+        frame = await self._store.digests.frame(channel_id, day)
         enrichment = asyncio.create_task(self._enrich(day, options, ctx.candidates))
         decided: Digest | None = None
         chosen: share.ShareDecision | None = None
@@ -233,7 +233,7 @@ class DigestService:
                 decided = await self._days.decided(channel_id, day)
                 reactions: list[Reaction] = []
                 if options.learning and options.prompt_examples:
-                    reactions = await self._store.reactions(channel_id, 50)
+                    reactions = await self._store.rankings.reactions(channel_id, 50)
             else:
                 progress("ranking locally", 0, len(ctx.candidates))
                 reactions = await self._days.reactions(channel_id, options)
@@ -251,7 +251,7 @@ class DigestService:
                     ctx, options, Usage(), replaced, sent, chosen=chosen, ranked=ranking_key
                 )
                 frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
-                await self._store.save_digest(
+                await self._store.digests.save(
                     channel_id, day, "scored", digest_to_json(partial), frame
                 )
                 raise
@@ -270,7 +270,7 @@ class DigestService:
             ranked=ranking_key,
         )
         new_frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
-        await self._store.save_digest(channel_id, day, "scored", digest_to_json(digest), new_frame)
+        await self._store.digests.save(channel_id, day, "scored", digest_to_json(digest), new_frame)
         return digest
 
     async def ranked_locally(
@@ -281,14 +281,14 @@ class DigestService:
         ctx = await self._days.context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digest_frame(channel_id, day)
+        frame = await self._store.digests.frame(channel_id, day)
         ranked = None
         if frame is not None and frame.ranking_key and frozen(frame, ctx.criteria):
-            ranked = await self._store.ranking_set(day, frame.ranking_key)
+            ranked = await self._store.rankings.ranking_set(day, frame.ranking_key)
         if ranked is None:
             reactions = await self._days.reactions(channel_id, options)
             _, key, _ = await self._decider.decide(ctx, options, reactions)
-            ranked = await self._store.ranking_set(day, key)
+            ranked = await self._store.rankings.ranking_set(day, key)
         by_id = {p.id: p for p in ctx.candidates}
         matched = await following.match_off_loop(ctx.candidates, ctx.follows)
         best = (
@@ -331,7 +331,7 @@ class DigestService:
         _, key, _ = await self._decider.decide(
             ctx, options, await self._days.reactions(channel_id, options)
         )
-        ranked = await self._store.ranking_set(day, key)
+        ranked = await self._store.rankings.ranking_set(day, key)
         return list(ranked.ids) if ranked is not None else []
 
     async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
@@ -354,23 +354,23 @@ class DigestService:
         returns the run's usage and whether the daily budget stopped it."""
         key, day = ctx.key, ctx.day
         ids = [p.id for p in papers]
-        if len(await self._store.scores(ids, key)) == len(set(ids)):
+        if len(await self._store.scores.get(ids, key)) == len(set(ids)):
             return Usage(), False
         async with self._work.exclusive(_scoring_unit(key)):
-            have = await self._store.scores(ids, key)
+            have = await self._store.scores.get(ids, key)
             todo = [p for p in papers if p.id not in have]
             log.info("scoring %d papers (%d already scored)", len(todo), len(have))
             if not todo:
                 return Usage(), False
             cap = None
             if self._daily_budget is not None:
-                spent = (await self._store.usage(day=day)).cost_usd
+                spent = (await self._store.stats.usage(day=day)).cost_usd
                 from scoring.scorer import SpendingCap  # the LLM client loads only to score
 
                 cap = SpendingCap(self._daily_budget, spent_usd=spent)
 
             async def sink(scores: Sequence[Score], usage: Usage) -> None:
-                await self._store.save_scores(scores, key, usage, day)
+                await self._store.scores.save(scores, key, usage, day)
 
             def tick(done: int, total: int) -> None:
                 progress("scoring with the LLM", done, total)

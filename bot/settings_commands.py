@@ -54,7 +54,7 @@ class SettingsCommands:
     async def _subscribe(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
         when = f"{s.post_time.strftime('%H:%M')} {s.timezone}"
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         if row.subscribed:
             await respond(
                 Reply(
@@ -62,7 +62,7 @@ class SettingsCommands:
                 )
             )
             return
-        await self._store.set_subscribed(caller.channel_id, True)
+        await self._store.channels.set_subscribed(caller.channel_id, True)
         await self._ctx.audit(caller, "subscribe", "")
         await respond(
             Reply(
@@ -72,11 +72,11 @@ class SettingsCommands:
         )
 
     async def _unsubscribe(self, caller: Caller, _: str, respond: Respond) -> None:
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         if not row.subscribed:
             await respond(Reply("This channel is not subscribed; nothing to stop."))
             return
-        await self._store.set_subscribed(caller.channel_id, False)
+        await self._store.channels.set_subscribed(caller.channel_id, False)
         await self._ctx.audit(caller, "unsubscribe", "")
         await respond(
             Reply(
@@ -89,7 +89,7 @@ class SettingsCommands:
 
     async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
         s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         sub = "subscribed" if row.subscribed else "not subscribed"
         await respond(Reply(f"Settings of this channel ({sub}):\n{s.describe()}"))
 
@@ -111,7 +111,7 @@ class SettingsCommands:
 
     async def _settings_learning(self, caller: Caller, arg: str, respond: Respond) -> None:
         if arg.strip().lower() == "reset":
-            await self._store.reset_learning(caller.channel_id)
+            await self._store.rankings.reset_learning(caller.channel_id)
             await self._ctx.audit(caller, "learning reset", "")
             await respond(
                 Reply(
@@ -127,22 +127,22 @@ class SettingsCommands:
         current = await self._ctx.channel_settings(caller.channel_id, caller.platform)
         change = weekly_change(arg, current)
         await self._settings_change(caller, change, respond)
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         if change.get("weekly_day") is not None and not row.subscribed:
             await respond(Reply("The weekly post comes with the daily one: `/arxiv subscribe`."))
 
     async def _settings_change(
         self, caller: Caller, change: dict[str, Any], respond: Respond
     ) -> None:
-        row = await self._store.channel(caller.channel_id, caller.platform)
+        row = await self._store.channels.get(caller.channel_id, caller.platform)
         overrides = {**row.overrides, **change}
-        await self._store.set_channel_overrides(caller.channel_id, overrides)
+        await self._store.channels.set_channel_overrides(caller.channel_id, overrides)
         await self._ctx.audit(caller, "settings", repr(change))
         updated = self._config.defaults.with_overrides(overrides)
         await respond(Reply(f"Settings updated:\n{updated.describe()}", ephemeral=False))
 
     async def _settings_reset(self, caller: Caller, _: str, respond: Respond) -> None:
-        await self._store.set_channel_overrides(caller.channel_id, {})
+        await self._store.channels.set_channel_overrides(caller.channel_id, {})
         await self._ctx.audit(caller, "settings reset", "")
         await respond(
             Reply(

@@ -40,11 +40,11 @@ class StatsCommands:
         periods: list[tuple[str, Mapping[str, int], Usage]] = []
         for label, days in PERIODS:
             start = midnight - timedelta(days=days)
-            counts = await self._store.channel_counts(
+            counts = await self._store.stats.channel_counts(
                 caller.channel_id, categories_key(s.categories), start
             )
-            periods.append((label, counts, await self._store.usage(since=start)))
-        state = await self._store.learning_state(caller.channel_id)
+            periods.append((label, counts, await self._store.stats.usage(since=start)))
+        state = await self._store.rankings.learning_state(caller.channel_id)
         bodies = await self._digest_bodies(caller.channel_id)
         lines = [*period_lines(periods), taste_line(state, learning=s.learning)]
         lines.append(share_line(bodies))
@@ -53,8 +53,8 @@ class StatsCommands:
     async def _digest_bodies(self, channel_id: str) -> list[Any]:
         """The bodies of the channel's latest stored digests, newest first."""
         bodies = []
-        for record in (await self._store.digest_records(channel_id))[:SHARE_DIGESTS]:
-            stored = await self._store.digest(channel_id, record.day)
+        for record in (await self._store.digests.records(channel_id))[:SHARE_DIGESTS]:
+            stored = await self._store.digests.get(channel_id, record.day)
             bodies.append(stored[1] if stored else None)
         return bodies
 

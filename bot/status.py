@@ -51,9 +51,9 @@ async def channel_statuses(
 ) -> list[ChannelStatus]:
     """Each subscribed channel's next post time and its latest digest's outcome."""
     out = []
-    for row in await store.subscribed_channels():
+    for row in await store.channels.subscribed():
         settings = settings_of(row)
-        records = await store.digest_records(row.id)
+        records = await store.digests.records(row.id)
         last = records[0] if records else None
         out.append(
             ChannelStatus(
@@ -84,11 +84,11 @@ async def status_notes(store: Store, settings_of: SettingsOf) -> list[str]:
         "it is installed again"
         for p in await store.installations.paused_channels()
     ]
-    for row in await store.subscribed_channels():
+    for row in await store.channels.subscribed():
         settings = settings_of(row)
         if settings.weekly_day is None:
             continue
-        last = await store.last_weekly_week(row.id, WEEKLY_POSTED)
+        last = await store.weekly.last_week(row.id, WEEKLY_POSTED)
         lines.append(
             f"{row.platform}:{row.id}  weekly post {settings.weekly_text()}  "
             f"last posted: {last or 'none yet'}"

@@ -63,11 +63,11 @@ class StoredDays:
     ) -> DayContext | None:
         """Everything a decision about a channel's day needs, loaded once; None when the store
         has no announcement of the day for the channel's categories."""
-        current = await self._store.channel_criteria(channel_id)
+        current = await self._store.channels.channel_criteria(channel_id)
         if current is None:
             raise LookupError(f"channel {channel_id} has no criteria")
         criteria, version = current
-        announced = await self._store.announced(day, categories_key(options.categories))
+        announced = await self._store.papers.announced(day, categories_key(options.categories))
         if not announced:
             return None
         candidates = await self.candidates(announced, day, options)
@@ -85,13 +85,13 @@ class StoredDays:
         kept = [
             a.paper for a in announced if a.announce_type is AnnounceType.NEW or options.cross_lists
         ]
-        seen_before = await self._store.announced_before([p.id for p in kept], day)
+        seen_before = await self._store.papers.announced_before([p.id for p in kept], day)
         return [p for p in kept if p.id not in seen_before]
 
     async def decided(self, channel_id: str, day: date) -> Digest | None:
         """The digest as first built, when the day was decided: its order, its "more like"
         part and its share stay as they were."""
-        record = await self._store.digest(channel_id, day)
+        record = await self._store.digests.get(channel_id, day)
         if record is None or not isinstance(record[1], dict):
             return None
         return digest_from_json(record[1])
@@ -114,18 +114,18 @@ class StoredDays:
         ctx = await self.context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digest_frame(channel_id, day)
+        frame = await self._store.digests.frame(channel_id, day)
         if frame is None or frame.sent_ids is None or not frozen(frame, ctx.criteria):
             return None
-        scored = await self._store.scores(list(frame.sent_ids), ctx.key)
+        scored = await self._store.scores.get(list(frame.sent_ids), ctx.key)
         if len(scored) < len(set(frame.sent_ids)):
             return None
-        if enrich and await self._store.unenriched([p.id for p in ctx.candidates]):
+        if enrich and await self._store.papers.unenriched([p.id for p in ctx.candidates]):
             return None
         return await self._as_stored(ctx, options)
 
     async def _as_stored(self, ctx: DayContext, options: DigestOptions) -> Digest:
-        frame = await self._store.digest_frame(ctx.channel_id, ctx.day)
+        frame = await self._store.digests.frame(ctx.channel_id, ctx.day)
         decided = frame is not None and frozen(frame, ctx.criteria)
         sent = frame.sent_ids if frame is not None and decided else None
         before = await self.decided(ctx.channel_id, ctx.day) if decided else None
@@ -136,16 +136,16 @@ class StoredDays:
         self, criteria: Criteria, day: date, options: DigestOptions
     ) -> tuple[DigestEntry, ...]:
         """What a day's digest selects under other criteria, from stored scores only."""
-        announced = await self._store.announced(day, categories_key(options.categories))
+        announced = await self._store.papers.announced(day, categories_key(options.categories))
         ids = [p.id for p in await self.candidates(announced, day, options)]
         key = ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION)
-        scores = await self._store.scores(ids, key)
-        papers = await self._store.papers(ids)
+        scores = await self._store.scores.get(ids, key)
+        papers = await self._store.papers.get(ids)
         return select((papers[i] for i in ids), scores, options.thresholds)
 
     async def day_papers(self, day: date, options: DigestOptions) -> list[Paper]:
         """A stored day's papers as its digest considers them."""
-        announced = await self._store.announced(day, categories_key(options.categories))
+        announced = await self._store.papers.announced(day, categories_key(options.categories))
         return await self.candidates(announced, day, options)
 
     async def reactions(self, channel_id: str, options: DigestOptions) -> list[Reaction]:
@@ -154,7 +154,7 @@ class StoredDays:
         like every channel with its criteria, and shares their ranking)."""
         if not options.learning:
             return []
-        reactions = await self._store.reactions(channel_id)
+        reactions = await self._store.rankings.reactions(channel_id)
         return reactions if any(r.value for r in reactions) else []
 
     async def assemble(
@@ -173,9 +173,9 @@ class StoredDays:
         """The digest of a decided day from the store; `ranked` is the ranking key the day was
         decided on (a day ranked locally only shows that ranking's best papers)."""
         ids = [p.id for p in ctx.candidates]
-        scores = await self._store.scores(ids, ctx.key)
+        scores = await self._store.scores.get(ids, ctx.key)
         papers = {p.id: p for p in ctx.candidates}
-        papers.update(await self._store.papers(ids))  # enriched fields, when they arrived
+        papers.update(await self._store.papers.get(ids))  # enriched fields, when they arrived
         entries = select((papers[i] for i in ids), scores, options.thresholds)
         near = select((papers[i] for i in ids), scores, _just_under(options.thresholds))
         near = tuple(e for e in near if not options.thresholds.admits(e.score))
@@ -198,7 +198,7 @@ class StoredDays:
         elif counts.unscored:
             notes = (unscored_note(counts.unscored, counts.sent),)
         key = ctx.key
-        usage = await self._store.usage(
+        usage = await self._store.stats.usage(
             day=ctx.day, model=key.model, criteria_id=key.criteria_id, purpose="score"
         )
         llm_share = decided.share if decided is not None else None
@@ -229,7 +229,7 @@ class StoredDays:
         """A day ranked locally only shows its local ranking's best papers instead of none."""
         if chosen is None or chosen.reason != share.LOCAL_ONLY or key is None:
             return ()
-        ranked = await self._store.ranking_set(day, key)
+        ranked = await self._store.rankings.ranking_set(day, key)
         return local_top(ranked.ids, ranked.scores, papers) if ranked is not None else ()
 
     async def _taste(

@@ -163,7 +163,7 @@ class WeeklyPoster:
         if due is None:
             return
         week = week_of(due)
-        record = await self._store.weekly_post(row.id, week)
+        record = await self._store.weekly.get(row.id, week)
         if record is not None and record[0] in (POSTED, QUIET):
             return
         if record is None and now - due > self._catch_up:
@@ -171,7 +171,7 @@ class WeeklyPoster:
         async with self._work.attempt(f"weekly:{row.id}:{week}") as mine:
             if not mine:  # another process (or tick) is posting it right now
                 return
-            record = await self._store.weekly_post(row.id, week) or await self._decide(
+            record = await self._store.weekly.get(row.id, week) or await self._decide(
                 row.id, due, week
             )
             state, body = record
@@ -186,18 +186,18 @@ class WeeklyPoster:
         """Choose the week's papers and freeze the choice (the first one stored stands)."""
         since = due.date() - LOOK_BACK
         digests: list[Digest] = []
-        for record in reversed(await self._store.digest_records(channel_id)):
+        for record in reversed(await self._store.digests.records(channel_id)):
             if since < record.day <= due.date():
-                stored = await self._store.digest(channel_id, record.day)
+                stored = await self._store.digests.get(channel_id, record.day)
                 if stored is not None and isinstance(stored[1], dict):
                     digests.append(digest_from_json(stored[1]))
         ids = [e.paper.id for d in digests for e in d.entries]
-        chosen = pick(digests, await self._store.like_counts(channel_id, ids))
+        chosen = pick(digests, await self._store.likes.like_counts(channel_id, ids))
         if chosen.empty:
             log.info("weekly post %s of %s: a quiet week, nothing to post", week, channel_id)
-            return await self._store.freeze_weekly_post(channel_id, week, QUIET, {})
+            return await self._store.weekly.freeze(channel_id, week, QUIET, {})
         body = digest_to_json(weekly_digest(digests[-1], chosen, week, key_day(due)))
-        return await self._store.freeze_weekly_post(channel_id, week, DECIDED, body)
+        return await self._store.weekly.freeze(channel_id, week, DECIDED, body)
 
     async def _deliver(
         self, platform_name: str, channel: str, week: str, state: str, digest: Digest
@@ -205,7 +205,7 @@ class WeeklyPoster:
         """Post whatever of the weekly post is not on the platform yet."""
         platform = self._delivery.platform(platform_name)
         if state != POSTING:
-            await self._store.set_weekly_state(channel, week, POSTING)
+            await self._store.weekly.set_state(channel, week, POSTING)
 
         async def record(slot: str, message: str) -> None:
             await self._record(channel, week, digest.day, slot, message)
@@ -213,11 +213,11 @@ class WeeklyPoster:
         _, count, recovered = await self._delivery.post_thread(
             platform,
             digest,
-            await self._store.weekly_posted(channel, week),
+            await self._store.weekly.posted(channel, week),
             record,
             recover=state == POSTING,
         )
-        await self._store.set_weekly_state(channel, week, POSTED)
+        await self._store.weekly.set_state(channel, week, POSTED)
         log.info(
             "posted the weekly post %s to %s:%s (%d messages, %d recovered)",
             week,
@@ -228,6 +228,6 @@ class WeeklyPoster:
         )
 
     async def _record(self, channel: str, week: str, day: date, slot: str, message: str) -> None:
-        await self._store.record_weekly_posted(channel, week, slot, message)
+        await self._store.weekly.record_posted(channel, week, slot, message)
         if slot != PARENT:  # a reaction on a weekly card is a like of its paper
-            await self._store.record_posted(channel, day, slot, message)
+            await self._store.digests.record_posted(channel, day, slot, message)

@@ -170,36 +170,36 @@ class Work:
         """Raise a flag every process can see for `seconds` (e.g. "a command is waiting for
         these scores": a batch in progress then finishes early)."""
         now = self._clock()
-        await self._store.take_lease(key, self.owner, now, now + seconds)
+        await self._store.work.take_lease(key, self.owner, now, now + seconds)
 
     async def signalled(self, key: str) -> bool:
         """Whether a flag raised by any process is up."""
-        flag = await self._store.lease(key)
+        flag = await self._store.work.lease(key)
         return flag is not None and flag.expires_at > self._clock()
 
     async def held(self, key: str) -> bool:
         """Whether some caller or process holds the unit right now."""
         if self._lock(key).locked():
             return True
-        lease = await self._store.lease(key)
+        lease = await self._store.work.lease(key)
         return lease is not None and lease.expires_at > self._clock()
 
     async def leases(self) -> list[Lease]:
         """What every process holds (for `status`)."""
-        return await self._store.leases()
+        return await self._store.work.leases()
 
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
     async def _take(self, key: str) -> bool:
         now = self._clock()
-        if await self._store.take_lease(key, self.owner, now, now + self.ttl):
+        if await self._store.work.take_lease(key, self.owner, now, now + self.ttl):
             return True
-        holder = await self._store.lease(key)
+        holder = await self._store.work.lease(key)
         if holder is None or not _dead_here(holder.owner):
             return False
         log.info("work %s: its holder %s is no longer running; taking it over", key, holder.owner)
-        return await self._store.take_lease(
+        return await self._store.work.take_lease(
             key, self.owner, now, now + self.ttl, replacing=holder.owner
         )
 
@@ -214,12 +214,12 @@ class Work:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewal
             # a cancelled holder still gives its lease back, so nobody waits out the ttl
-            await asyncio.shield(self._store.release_lease(key, self.owner))
+            await asyncio.shield(self._store.work.release_lease(key, self.owner))
 
     async def _renew(self, key: str) -> None:
         while True:
             await asyncio.sleep(self.ttl / 3)
-            if not await self._store.renew_lease(key, self.owner, self._clock() + self.ttl):
+            if not await self._store.work.renew_lease(key, self.owner, self._clock() + self.ttl):
                 log.warning(
                     "work %s: the lease expired while this process was busy and another "
                     "process took it over; both finish, stored results are shared",

@@ -324,7 +324,7 @@ async def test_subscribe_unsubscribe_and_stats(core: Any) -> None:
     s = session(core)
     assert "Subscribed" in await s.say("subscribe")
     assert "(subscribed)" in await s.say("settings")
-    assert [c.id for c in await core.store.subscribed_channels()] == ["team-a"]
+    assert [c.id for c in await core.store.channels.subscribed()] == ["team-a"]
     assert "Unsubscribed" in await s.say("unsubscribe")
     await s.say("today")
     await s.say(":react 1 👍")

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -80,29 +80,30 @@ def papers(arxiv: FakeArxiv) -> list[dict[str, Any]]:
     return day
 
 
-class CrashingStore(Store):
-    """The real store, killed on the n-th call of one method (after or before it runs)."""
+def crash_at(store: Store, crash: tuple[str, int, bool] | None) -> None:
+    """Kill the real store on the n-th call of one method (after or before it runs): `crash`
+    is (method, n-th call, after it ran), the method named by its part (`digests.save`)."""
+    if crash is None:
+        return
+    name, n, after = crash
+    *path, method = name.split(".")
+    part: Any = store
+    for step in path:
+        part = getattr(part, step)
+    real = getattr(part, method)
+    calls = 0
 
-    crash: tuple[str, int, bool] | None = None  # (method, n-th call, after it ran)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls != n:
+            return await real(*args, **kwargs)
+        if not after:
+            raise Killed(f"killed before {name}")
+        await real(*args, **kwargs)
+        raise Killed(f"killed after {name}")
 
-    def __getattribute__(self, name: str) -> Any:
-        attr = super().__getattribute__(name)
-        plan = object.__getattribute__(self, "crash")
-        if plan is None or name != plan[0]:
-            return attr
-
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            method, n, after = object.__getattribute__(self, "crash")
-            n -= 1
-            self.crash = (method, n, after) if n else None
-            if not n and not after:
-                raise Killed(f"killed before {method}")
-            result = await attr(*args, **kwargs)
-            if not n:
-                raise Killed(f"killed after {method}")
-            return result
-
-        return run
+    setattr(part, method, run)
 
 
 @dataclass
@@ -150,13 +151,13 @@ class World:
             return defaults.with_overrides(row.overrides)
 
         async with (
-            CrashingStore.open(self.db) as store,
+            Store.open(self.db) as store,
             aiohttp.ClientSession() as http,
             AsyncOpenAI(
                 api_key=TEST_KEY, base_url=self.env["OPENAI_BASE_URL"], max_retries=0
             ) as client,
         ):
-            cast(CrashingStore, store).crash = crash
+            crash_at(store, crash)
             core = wire_core(settings, store, http, client)
             chat = platform(core) if platform is not None else self.chat
             delivery = Delivery(store, {chat.platform: chat})
@@ -369,15 +370,15 @@ async def test_a_missed_day_beyond_the_window_is_reported_not_posted(world: Worl
 @pytest.mark.parametrize(
     "crash",
     [
-        ("save_announcements", 1, False),  # mid-ingest
-        ("save_announcements", 1, True),
-        ("save_scores", 2, True),  # mid-scoring, after two replies were stored
-        ("save_digest", 1, False),  # scored, digest not stored
-        ("set_digest_state", 1, True),  # 'posting' stored, nothing posted
-        ("record_posted", 1, False),  # the parent is on the platform, its id is not stored
-        ("record_posted", 3, False),  # a card is on the platform, its id is not stored
-        ("record_posted", 4, True),  # mid-thread, everything so far recorded
-        ("set_digest_state", 2, False),  # everything posted, 'posted' not stored
+        ("papers.save_announcements", 1, False),  # mid-ingest
+        ("papers.save_announcements", 1, True),
+        ("scores.save", 2, True),  # mid-scoring, after two replies were stored
+        ("digests.save", 1, False),  # scored, digest not stored
+        ("digests.set_state", 1, True),  # 'posting' stored, nothing posted
+        ("digests.record_posted", 1, False),  # the parent is on the platform, its id is not stored
+        ("digests.record_posted", 3, False),  # a card is on the platform, its id is not stored
+        ("digests.record_posted", 4, True),  # mid-thread, everything so far recorded
+        ("digests.set_state", 2, False),  # everything posted, 'posted' not stored
     ],
 )
 async def test_killed_at_any_stage_a_restart_posts_exactly_once(
@@ -396,7 +397,7 @@ async def test_killed_at_any_stage_a_restart_posts_exactly_once(
         await bot.runner.tick()
     assert_exactly_once(world.chat)
     asked = [i for batch in world.llm.asked_ids for i in batch]
-    if crash[0] != "save_scores":
+    if crash[0] != "scores.save":
         assert len(asked) == len(set(asked)), "no paper was scored twice"
 
 
@@ -455,7 +456,7 @@ async def test_llm_failures_post_what_is_scored_and_add_the_rest_later(world: Wo
         await bot.runner.tick()
         assert card_ids(world.chat) == sorted(set(SELECTED) - broken)
         assert bot.chat.of("C1", "parent")
-        record = await bot.core.store.digest("C1", DAY)
+        record = await bot.core.store.digests.get("C1", DAY)
         assert record is not None
         assert "2 of" in record[1]["notes"][0]
         assert "will be retried" in record[1]["notes"][0]
@@ -504,7 +505,7 @@ async def test_a_refused_key_is_said_in_the_digest(world: World) -> None:
 
 async def _digest_record(world: World, channel: str) -> dict[str, Any]:
     async with Store.open(world.db) as store:
-        record = await store.digest(channel, DAY)
+        record = await store.digests.get(channel, DAY)
     assert record is not None
     body: dict[str, Any] = record[1]
     return body
@@ -580,8 +581,8 @@ async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: Worl
     async with world.bot() as bot:
         world.clock.at(utc(DAY, 6))
         await bot.runner.tick()
-        spent = await bot.core.store.usage(day=DAY)
-        record = await bot.core.store.digest("C1", DAY)
+        spent = await bot.core.store.stats.usage(day=DAY)
+        record = await bot.core.store.digests.get("C1", DAY)
     assert record is not None
     assert 0 < spent.cost_usd <= 0.02
     assert record[1]["counts"]["unscored"] > 0
@@ -597,7 +598,7 @@ async def test_the_daily_post_sends_only_the_channels_share_of_the_ranking(world
         await bot.say("C1", "settings llm-share 10%")
         world.clock.at(utc(DAY, 6))
         await bot.runner.tick()
-        record = await bot.core.store.digest("C1", DAY)
+        record = await bot.core.store.digests.get("C1", DAY)
     assert record is not None
     counts = record[1]["counts"]
     considered = counts["considered"]
@@ -748,7 +749,7 @@ async def test_slack_daily_post_survives_a_kill_between_posting_and_recording(
             await bot.runner.tick()
         world.clock.at(utc(DAY, 6))
         with killed():  # the third card reached Slack, its id never reached the database
-            async with world.bot(("record_posted", 4, False), on_slack) as bot:
+            async with world.bot(("digests.record_posted", 4, False), on_slack) as bot:
                 await bot.runner.tick()
         async with world.bot(platform=on_slack) as bot:
             await bot.runner.tick()

@@ -128,10 +128,10 @@ async def test_logs_and_status_never_show_the_password(
 
 async def _fill(store: Store) -> None:
     """Rows in the tables a digest run does not touch: posts, likes, learning, events, leases."""
-    await store.channel("C1", "slack")
-    await store.set_subscribed("C1", True)
-    await store.record_event("C1", "ann", "subscribe", "")
-    await store.save_announcements(
+    await store.channels.get("C1", "slack")
+    await store.channels.set_subscribed("C1", True)
+    await store.channels.record_event("C1", "ann", "subscribe", "")
+    await store.papers.save_announcements(
         DAY,
         "cs.LG",
         [
@@ -140,25 +140,25 @@ async def _fill(store: Store) -> None:
         ],
     )
     for n in range(3):
-        await store.record_posted("C1", DAY, f"2505.9000{n}", f"m{n}", daily=True)
-    await store.set_like("C1", "ann", "2505.90002", 1)
-    await store.set_like("C1", "bob", "2505.90000", -1)
-    await store.save_learning("C1", 1, 10, 0.5, DAY)
-    await store.take_lease("deliver:C1", "host:1:aa", 1.0, 2.0)
-    await store.first_sight("Ev1", 1.0e12)
+        await store.digests.record_posted("C1", DAY, f"2505.9000{n}", f"m{n}", daily=True)
+    await store.likes.set_like("C1", "ann", "2505.90002", 1)
+    await store.likes.set_like("C1", "bob", "2505.90000", -1)
+    await store.rankings.save_learning("C1", 1, 10, 0.5, DAY)
+    await store.work.take_lease("deliver:C1", "host:1:aa", 1.0, 2.0)
+    await store.work.first_sight("Ev1", 1.0e12)
 
 
 async def _snapshot(store: Store) -> dict[str, Any]:
     return {
-        "announced": await store.announced(DAY, "cs.LG+cs.AI"),
-        "reactions": await store.reactions("C1"),
-        "likes": await store.likes("C1"),
-        "usage": await store.usage(),
-        "digest": await store.digest("console", DAY),
-        "ranking": await store.ranking("console", DAY),
-        "leases": await store.leases(),
-        "criteria": await store.criteria_history("console"),
-        "learning": await store.learning_state("C1"),
+        "announced": await store.papers.announced(DAY, "cs.LG+cs.AI"),
+        "reactions": await store.rankings.reactions("C1"),
+        "likes": await store.likes.recent("C1"),
+        "usage": await store.stats.usage(),
+        "digest": await store.digests.get("console", DAY),
+        "ranking": await store.rankings.ranking("console", DAY),
+        "leases": await store.work.leases(),
+        "criteria": await store.channels.criteria_history("console"),
+        "learning": await store.rankings.learning_state("C1"),
     }
 
 
@@ -188,10 +188,10 @@ async def test_migrate_db_copies_a_sqlite_database_to_postgresql_and_verifies_co
 
     async with Store.open(postgres) as store:
         assert await _snapshot(store) == before
-        added = await store.criteria("Something new.\n")  # ids go on after the copied ones
+        added = await store.channels.criteria("Something new.\n")  # ids go on after the copied ones
         assert added.id is not None
         assert added.id > max(v.criteria.id or 0 for v in before["criteria"])
-        assert await store.criteria(before["criteria"][0].criteria.text) == Criteria(
+        assert await store.channels.criteria(before["criteria"][0].criteria.text) == Criteria(
             before["criteria"][0].criteria.text, before["criteria"][0].criteria.id
         )
     calls = llm.calls

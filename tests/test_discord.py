@@ -226,7 +226,7 @@ async def test_today_posts_a_parent_a_thread_and_one_card_per_paper(
     # a reaction on a card posted for /arxiv today is a like too: the cards were recorded
     await fake.reaction("MESSAGE_REACTION_ADD", thread_id, int(cards[1]["id"]), "👍")
     await adapter_log.wait_for(f"liked arXiv:{digest.entries[1].paper.id}")
-    assert len(await core.store.likes(CHANNEL, None, 15)) == 1
+    assert len(await core.store.likes.recent(CHANNEL, None, 15)) == 1
 
 
 async def test_a_channel_ranked_locally_only_sees_the_local_top_on_discord(
@@ -239,7 +239,7 @@ async def test_a_channel_ranked_locally_only_sees_the_local_top_on_discord(
         try:
             await fake.slash_command("today")
             await fake.wait_for(lambda: len(fake.channels) == 2, seconds=20)  # and its thread
-            ranked = await core.store.ranking(CHANNEL, date(2025, 5, 2))
+            ranked = await core.store.rankings.ranking(CHANNEL, date(2025, 5, 2))
         finally:
             await adapter.close()
     parent = next(f for f in fake.followups if f["embeds"])
@@ -351,11 +351,11 @@ async def test_reactions_on_a_card_like_and_unlike_and_the_bots_own_do_not_count
     await fake.reaction("MESSAGE_REACTION_ADD", thread, card, "👍", user_id=BOT_ID)
     await fake.reaction("MESSAGE_REACTION_ADD", thread, card, "👍", user_id=USER_ID)
     await adapter_log.wait_for(f"{USER_ID} liked arXiv:{paper_id}")
-    (like,) = await core.store.likes(CHANNEL, None, 15)
+    (like,) = await core.store.likes.recent(CHANNEL, None, 15)
     assert like.paper.id == paper_id
     await fake.reaction("MESSAGE_REACTION_REMOVE", thread, card, "👍", user_id=USER_ID)
     await adapter_log.wait_for(f"{USER_ID} unliked arXiv:{paper_id}")
-    assert await core.store.likes(CHANNEL, None, 15) == []  # the bot's own never counted
+    assert await core.store.likes.recent(CHANNEL, None, 15) == []  # the bot's own never counted
 
 
 # -- the one error path --

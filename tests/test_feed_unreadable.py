@@ -108,7 +108,7 @@ async def test_ingest_of_an_unreadable_feed_raises_and_stores_nothing(
     arxiv.set_feed(changed_format_feed(20))
     with pytest.raises(FeedUnreadable):
         await core.service.ingest(("cs.LG", "cs.AI"))
-    assert await core.store.latest_feed_day("cs.LG+cs.AI") is None
+    assert await core.store.papers.latest_feed_day("cs.LG+cs.AI") is None
 
 
 async def test_digest_with_an_unreadable_feed_exits_nonzero_and_does_not_speak_of_a_holiday(

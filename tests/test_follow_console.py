@@ -26,8 +26,8 @@ async def left_out(db: Path, channel: str, day_feed: list[dict[str, Any]]) -> Pa
     pick, and whose authors wrote nothing else that day."""
     authors = Counter(a for d in day_feed for a in d["authors"])
     async with Store.open(str(db)) as store:
-        rows = await store.ranking(channel, DAY)
-        papers = await store.papers([r.paper_id for r in rows])
+        rows = await store.rankings.ranking(channel, DAY)
+        papers = await store.papers.get([r.paper_id for r in rows])
     return next(
         papers[r.paper_id]
         for r in rows

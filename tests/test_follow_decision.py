@@ -37,8 +37,8 @@ async def core(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncItera
 async def ranked_out(core: Any, channel: str, day_feed: list[dict[str, Any]]) -> list[Paper]:
     """Papers of the decided day the ranking did not send, whose first author wrote no other
     paper of the day and that the reference did not pick, best-ranked first."""
-    rows = await core.store.ranking(channel, DAY_DATE)
-    papers = await core.store.papers([r.paper_id for r in rows])
+    rows = await core.store.rankings.ranking(channel, DAY_DATE)
+    papers = await core.store.papers.get([r.paper_id for r in rows])
     authors = Counter(a for d in day_feed for a in d["authors"])
     picks = load_labels(DAY)
     return [
@@ -73,7 +73,9 @@ async def test_a_followed_paper_the_ranking_left_out_is_scored_once_and_shown(
     assert f"follows author {x.authors[0]} · relevance" in followed
     # team-a, team-b and a new team-c share one ranking; only team-b's decision adds the paper
     await session(core, "team-c").say("today")
-    frames = {c: await core.store.digest_frame(c, DAY_DATE) for c in ("team-a", "team-b", "team-c")}
+    frames = {
+        c: await core.store.digests.frame(c, DAY_DATE) for c in ("team-a", "team-b", "team-c")
+    }
     assert len({f.ranking_key for f in frames.values()}) == 1
     assert frames["team-b"].sent_ids == (*frames["team-a"].sent_ids, x.id)
     assert frames["team-c"].sent_ids == frames["team-a"].sent_ids
@@ -87,14 +89,14 @@ async def test_a_decided_day_shows_a_new_follow_without_scoring_it(
     a = session(core, "team-a")
     await a.say("today")
     y = (await ranked_out(core, "team-a", day_feed))[1]
-    sent = (await core.store.digest_frame("team-a", DAY_DATE)).sent_ids
+    sent = (await core.store.digests.frame("team-a", DAY_DATE)).sent_ids
     calls = llm.calls
     await a.say(f"follow author {y.authors[0]}")
 
     out = await a.say("today")
 
     assert llm.calls == calls
-    assert (await core.store.digest_frame("team-a", DAY_DATE)).sent_ids == sent
+    assert (await core.store.digests.frame("team-a", DAY_DATE)).sent_ids == sent
     followed = out.split("## Followed")[1].split("---")[0]
     assert f"follows author {y.authors[0]} · not scored" in followed
 
@@ -134,7 +136,7 @@ async def test_follow_commands_list_refuse_and_remove_with_an_audit_trail(core: 
     assert history[2].startswith('keyword "diffusion model" — added 20')
     assert ", removed 20" in history[2]
     assert history[2].endswith("by bob")
-    event = await core.store.last_event("team-a", ["unfollow keyword"])
+    event = await core.store.channels.last_event("team-a", ["unfollow keyword"])
     assert (event.user_id, event.detail) == ("bob", '"diffusion model"')
     assert "at most 100" in await s.say("follow author " + "x" * 101)
     no_kind = await s.say("follow Jane Doe")

@@ -90,8 +90,8 @@ async def test_unfollow_keeps_who_removed_it_and_when_in_the_history(database: s
 async def test_the_journal_reference_is_kept_with_the_paper(database: str) -> None:
     p = Paper("2505.00001", "T", "A.", ("A B",), ("cs.LG",))
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, "cs.LG", [(p, AnnounceType.NEW)])
-        assert (await store.papers([p.id]))[p.id].journal_ref is None
+        await store.papers.save_announcements(DAY, "cs.LG", [(p, AnnounceType.NEW)])
+        assert (await store.papers.get([p.id]))[p.id].journal_ref is None
         enriched = Paper(
             p.id,
             p.title,
@@ -102,10 +102,10 @@ async def test_the_journal_reference_is_kept_with_the_paper(database: str) -> No
             "Accepted at ICML 2025",
             journal_ref="JMLR 26 (2025) 1-30",
         )
-        await store.save_enrichment([enriched])
+        await store.papers.save_enrichment([enriched])
     async with Store.open(database) as store:
-        got = (await store.papers([p.id]))[p.id]
-        shown = await store.announced(DAY, "cs.LG")
+        got = (await store.papers.get([p.id]))[p.id]
+        shown = await store.papers.announced(DAY, "cs.LG")
     assert got.journal_ref == "JMLR 26 (2025) 1-30"
     assert shown[0].paper.journal_ref == "JMLR 26 (2025) 1-30"
 

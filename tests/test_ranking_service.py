@@ -48,7 +48,7 @@ async def test_only_the_top_of_the_ranking_is_scored_and_counts_say_so(
     assert "62 sent to the LLM (144 ranked out locally)" in out
     asked = {pid for batch in llm.asked_ids for pid in batch}
     assert len(asked) == 62
-    ranked = await core.store.ranking("team-a", DAY_DATE)
+    ranked = await core.store.rankings.ranking("team-a", DAY_DATE)
     assert len(ranked) == 206
     assert {r.paper_id for r in ranked if r.sent} == asked
     assert [r.rank for r in ranked] == list(range(1, 207))
@@ -66,14 +66,14 @@ async def test_likes_change_one_channels_ranking_and_unliking_undoes(core: Any) 
     assert a0 == b0  # same criteria, no likes: same ranking
     liked = a0[-20:-15]  # papers the criteria alone rank low
     for pid in liked:
-        await core.store.set_like("team-a", "alice", pid, 1)
+        await core.store.likes.set_like("team-a", "alice", pid, 1)
     a1, b1 = await order(core, "team-a"), await order(core, "team-b")
     assert a1 != a0
     assert b1 == b0
     assert sum(a1.index(p) for p in liked) < sum(a0.index(p) for p in liked)
     assert "learned from 5 likes" in await session(core, "team-a").say("stats")
     for pid in liked:
-        await core.store.remove_like("team-a", "alice", pid)
+        await core.store.likes.remove_like("team-a", "alice", pid)
     assert await order(core, "team-a") == a0
 
 
@@ -82,7 +82,7 @@ async def test_reset_and_learning_off(core: Any) -> None:
     await s.say("today")
     a0 = await order(core, "team-a")
     for pid in a0[-30:-25]:
-        await core.store.set_like("team-a", "alice", pid, 1)
+        await core.store.likes.set_like("team-a", "alice", pid, 1)
     assert await order(core, "team-a") != a0
     assert "learning from likes: off" in await s.say("settings learning off")
     assert await order(core, "team-a", DigestOptions(budget=OPTIONS.budget, learning=False)) == a0
@@ -91,7 +91,7 @@ async def test_reset_and_learning_off(core: Any) -> None:
     assert "Learning reset" in await s.say("settings learning reset")
     assert await order(core, "team-a") == a0
     assert "learned from 0 likes" in await s.say("stats")
-    await core.store.set_like("team-a", "alice", a0[-1], 1)  # a like after the reset counts
+    await core.store.likes.set_like("team-a", "alice", a0[-1], 1)  # a like after the reset counts
     assert await order(core, "team-a") != a0
 
 
@@ -99,16 +99,16 @@ async def test_the_llms_verdicts_are_kept_for_the_ranking_to_learn_from(
     core: Any, llm: FakeOpenAI
 ) -> None:
     await session(core).say("today")
-    criteria, _ = await core.store.channel_criteria("team-a")
+    criteria, _ = await core.store.channels.channel_criteria("team-a")
     key = ScoreKey(criteria.id, llm.model, PROMPT_VERSION)
     asked = {pid for batch in llm.asked_ids for pid in batch}
-    verdicts = await core.store.verdicts(key)
+    verdicts = await core.store.scores.verdicts(key)
     assert {paper.id for paper, _ in verdicts} == asked
     assert all(score.paper_id == paper.id for paper, score in verdicts)
-    assert len(await core.store.verdicts(key, limit=5)) == 5
-    assert await core.store.verdicts(key, exclude=sorted(asked)) == []  # a day never teaches
+    assert len(await core.store.scores.verdicts(key, limit=5)) == 5
+    assert await core.store.scores.verdicts(key, exclude=sorted(asked)) == []  # a day never teaches
     other = ScoreKey(criteria.id + 1, llm.model, PROMPT_VERSION)  # itself: other criteria
-    assert await core.store.verdicts(other) == []
+    assert await core.store.scores.verdicts(other) == []
     stats = await session(core).say("stats")
     assert "learned from 0 likes and 0 earlier LLM verdicts under these criteria" in stats
 

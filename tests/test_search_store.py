@@ -46,12 +46,12 @@ PAPERS = [
 
 async def stored(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in PAPERS])
+        await store.papers.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in PAPERS])
 
 
 async def found(database: str, text: str) -> list[str]:
     async with Store.open(database) as store:
-        return [p.id for p in await store.search_papers(query_words(text), 10)]
+        return [p.id for p in await store.papers.search(query_words(text), 10)]
 
 
 async def test_words_of_a_title_find_the_paper_first(database: str) -> None:
@@ -91,7 +91,7 @@ async def test_hostile_text_is_only_words(database: str, hostile: str) -> None:
     got = await found(database, hostile)  # never a syntax error: operators are plain words
     assert got == await found(database, " ".join(query_words(hostile)))
     async with Store.open(database) as store:
-        assert len(await store.papers([p.id for p in PAPERS])) == 3
+        assert len(await store.papers.get([p.id for p in PAPERS])) == 3
 
 
 async def test_operators_and_quotes_search_as_the_words_they_hold(database: str) -> None:
@@ -127,7 +127,7 @@ async def test_a_replaced_paper_is_found_by_its_new_words(database: str) -> None
             ("cs.LG",),
             version=2,
         )
-        assert await store.apply_replacements([newer]) == 1
+        assert await store.papers.apply_replacements([newer]) == 1
     assert await found(database, "protein folding") == ["2505.00002"]
     assert await found(database, "diffusion") == []
 
@@ -135,21 +135,21 @@ async def test_a_replaced_paper_is_found_by_its_new_words(database: str) -> None
 async def test_the_channel_s_newest_criteria_score_comes_with_a_result(database: str) -> None:
     await stored(database)
     async with Store.open(database) as store:
-        old = await store.criteria("old criteria")
-        new = await store.criteria("new criteria")
-        await store.set_channel_criteria("C1", old, "me")
+        old = await store.channels.criteria("old criteria")
+        new = await store.channels.criteria("new criteria")
+        await store.channels.set_channel_criteria("C1", old, "me")
         assert old.id is not None
         assert new.id is not None
-        await store.save_scores(
+        await store.scores.save(
             [Score("2505.00001", 3, 3, "meh")], ScoreKey(old.id, "m", "1"), Usage(), DAY
         )
-        await store.set_channel_criteria("C1", new, "me")
-        await store.save_scores(
+        await store.channels.set_channel_criteria("C1", new, "me")
+        await store.scores.save(
             [Score("2505.00001", 9, 8, "yes")], ScoreKey(new.id, "m", "1"), Usage(), DAY
         )
-        scores = await store.channel_scores("C1", ["2505.00001", "2505.00002"])
+        scores = await store.scores.channel_scores("C1", ["2505.00001", "2505.00002"])
         assert {k: (v.relevance, v.novelty) for k, v in scores.items()} == {"2505.00001": (9, 8)}
-        assert await store.channel_scores("C2", ["2505.00001"]) == {}
+        assert await store.scores.channel_scores("C2", ["2505.00001"]) == {}
 
 
 async def test_migrate_db_fills_the_search_index_of_the_copy(tmp_path: object) -> None:
@@ -173,8 +173,8 @@ async def real_day_results(database: str, queries: list[str]) -> list[list[str]]
         for p in load_eval_day("2025-05-02")
     ]
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in day])
-        return [[p.id for p in await store.search_papers(query_words(q), 5)] for q in queries]
+        await store.papers.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in day])
+        return [[p.id for p in await store.papers.search(query_words(q), 5)] for q in queries]
 
 
 QUERIES = ["sparse attention", "language models reasoning", "diffusion", "graph neural network"]

@@ -44,7 +44,9 @@ def paper(pid: str, title: str = "A study", abstract: str = "Plain.", **kw: Any)
 async def stored_ids(settings: Settings, day: date = DAY) -> list[str]:
     async with open_service(settings) as service:
         store = service._store  # the test inspects what the service persisted
-        return [a.paper.id for a in await store.announced(day, "+".join(settings.categories))]
+        return [
+            a.paper.id for a in await store.papers.announced(day, "+".join(settings.categories))
+        ]
 
 
 @pytest.mark.parametrize(
@@ -109,7 +111,7 @@ async def test_hostile_text_stays_literal_and_harmless(
     arxiv.set_feed(rss_feed([hostile], DAY))
     outcome = await build_today(make_settings())
     async with open_service(make_settings()) as service:
-        stored = (await service._store.papers(["2505.00003"]))["2505.00003"]
+        stored = (await service._store.papers.get(["2505.00003"]))["2505.00003"]
     assert stored.title == "Sparse <MoE> & α-experts @channel"
     assert stored.abstract == "We show x < y & z > w for α. <!everyone> <script>x</script>"
     assert outcome.digest is not None
@@ -147,7 +149,7 @@ async def test_replacements_update_known_papers_and_never_add_new_ones(
     assert outcome.ingest.replaced == 1
     assert await stored_ids(settings, later) == ["2505.00100"]
     async with open_service(settings) as service:
-        known = await service._store.papers(["2505.00001", "2401.00009"])
+        known = await service._store.papers.get(["2505.00001", "2401.00009"])
     assert set(known) == {"2505.00001"}
     assert known["2505.00001"].title == "New title"
     assert outcome.digest.counts.replaced == 1

@@ -38,7 +38,7 @@ async def test_the_setting_zero_means_a_day_ranked_locally_with_no_llm_request(
         assert "206 considered · 0 sent to the LLM (206 ranked out locally) · 0 scored" in out
         assert LOCAL_ONLY_NOTE in out
         assert "sent to the LLM: nothing: the share is 0" in await s.say("settings")
-        ranked = await core.store.ranking("team-a", date(2025, 5, 2))
+        ranked = await core.store.rankings.ranking("team-a", date(2025, 5, 2))
         first = ranked[0].paper_id
         why = await s.say(f"explain {first}")
         assert f"arXiv:{first} (2025-05-02) was not sent to the LLM: ranked 1 of 206" in why
@@ -97,8 +97,8 @@ async def test_the_stored_day_keeps_its_local_top_in_markdown_and_json(
 ) -> None:
     async with open_core(make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0")) as core:
         await session(core).say("today")
-        record = await core.store.digest("team-a", date(2025, 5, 2))
-        ranked = await core.store.ranking("team-a", date(2025, 5, 2))
+        record = await core.store.digests.get("team-a", date(2025, 5, 2))
+        ranked = await core.store.rankings.ranking("team-a", date(2025, 5, 2))
     assert record is not None
     assert isinstance(record[1], dict)
     digest = digest_from_json(record[1])

@@ -154,7 +154,7 @@ async def post_today(adapter: SlackAdapter, slack: FakeSlack) -> tuple[str, list
 
 
 async def likes(core: Any, user: str | None = None) -> list[str]:
-    return [like.paper.id for like in await core.store.likes(CHANNEL, user, 50)]
+    return [like.paper.id for like in await core.store.likes.recent(CHANNEL, user, 50)]
 
 
 async def likes_become(core: Any, slack: FakeSlack, count: int) -> list[str]:
@@ -506,7 +506,7 @@ async def test_a_channel_ranked_locally_only_sees_the_local_top_on_slack(
         try:
             assert await command(bot, slack, "today") == 200
             await slack.wait_until(lambda: len(slack.channel_messages(CHANNEL)) == 1, within=20)
-            ranked = await core.store.ranking(CHANNEL, date.fromisoformat(DAY))
+            ranked = await core.store.rankings.ranking(CHANNEL, date.fromisoformat(DAY))
         finally:
             await bot.close()
     (parent,) = slack.channel_messages(CHANNEL)  # the fake validated its blocks with slack_sdk

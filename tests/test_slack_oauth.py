@@ -335,10 +335,10 @@ async def test_a_slack_connect_channel_keeps_one_subscription_per_installing_wor
     await command(bot, slack, "subscribe", TEAM_A, "C0SHARED", "a")
     await command(bot, slack, "subscribe", TEAM_B, "C0SHARED", "b")
     store = bot.core.store  # type: ignore[attr-defined]
-    rows = await store.subscribed_channels()
+    rows = await store.channels.subscribed()
     assert sorted(r.id for r in rows) == [f"{TEAM_A}:C0SHARED", f"{TEAM_B}:C0SHARED"]
     await command(bot, slack, "unsubscribe", TEAM_B, "C0SHARED", "b2")
-    assert [r.id for r in await store.subscribed_channels()] == [f"{TEAM_A}:C0SHARED"]
+    assert [r.id for r in await store.channels.subscribed()] == [f"{TEAM_A}:C0SHARED"]
 
 
 async def test_the_daily_post_uses_the_token_of_the_channels_workspace(
@@ -388,7 +388,7 @@ async def test_an_organisation_installs_once_for_all_its_workspaces(
         )
         assert (await signed(bot, body))[0] == 200
         await slack.wait_until(answered(slack, name))
-    assert sorted(r.id for r in await store.subscribed_channels()) == [
+    assert sorted(r.id for r in await store.channels.subscribed()) == [
         "E0ORG:C0HQ",
         "E0ORG:C0LAB",
     ]
@@ -402,7 +402,7 @@ async def test_an_organisation_installs_once_for_all_its_workspaces(
         if not await store.installations.workspaces("slack"):
             break
         await slack.wait_until(lambda: True, within=0.1)
-    assert await store.subscribed_channels() == []
+    assert await store.channels.subscribed() == []
     with pytest.raises(PlatformError, match="has not installed the app"):
         await bot.post_notice("E0ORG:C0HQ", "anyone there?")
 
@@ -431,8 +431,8 @@ async def test_after_an_uninstall_the_workspaces_token_is_never_used_again(
         await slack.wait_until(lambda: True, within=0.1)
     assert await store.installations.workspaces("slack") == [TEAM_B]
     # its channels are left out of the daily post; their criteria, likes and digests stay
-    assert [r.id for r in await store.subscribed_channels()] == [f"{TEAM_B}:C0LABB"]
-    assert (await store.channel(f"{TEAM_A}:C0LABA", "slack")).subscribed
+    assert [r.id for r in await store.channels.subscribed()] == [f"{TEAM_B}:C0LABB"]
+    assert (await store.channels.get(f"{TEAM_A}:C0LABA", "slack")).subscribed
     used = len(slack.calls_with(token(slack, TEAM_A)))
     with pytest.raises(PlatformError, match="has not installed the app"):
         await bot.post_notice(f"{TEAM_A}:C0LABA", "anyone there?")
@@ -441,7 +441,7 @@ async def test_after_an_uninstall_the_workspaces_token_is_never_used_again(
     assert "workspace T0AAAA uninstalled the app" in caplog.text
     # installing again brings the channels back
     await install(browser, bot, slack, TEAM_A)
-    assert len(await store.subscribed_channels()) == 2
+    assert len(await store.channels.subscribed()) == 2
 
 
 async def test_tokens_revoked_removes_the_installation_too(
@@ -477,7 +477,7 @@ async def test_a_token_slack_refuses_pauses_its_workspace_with_one_log_line(
     assert "T0AAAA" in paused[0].getMessage()
     assert "token_revoked" in paused[0].getMessage()
     store = bot.core.store  # type: ignore[attr-defined]
-    assert await store.subscribed_channels() == []
+    assert await store.channels.subscribed() == []
 
 
 def _empty_digest(channel: str) -> Digest:
@@ -561,7 +561,7 @@ async def test_channels_of_the_single_token_workspace_keep_their_ids_when_servin
             assert "subscribed" in answer["text"].lower()
             assert "not subscribed" not in answer["text"].lower()  # the same channel as before
             await command(adapter, slack, "subscribe", TEAM_A, "C0TEAM", "other")
-            rows = await core.store.subscribed_channels()
+            rows = await core.store.channels.subscribed()
             assert [r.id for r in rows] == [f"{TEAM_A}:C0TEAM"]
             await adapter.post_notice("C0TEAM", "home")
             assert slack.calls_of("chat.postMessage")[-1].token == home.bot_token

@@ -187,7 +187,7 @@ async def test_the_daily_post_uses_each_workspaces_token_and_skips_an_uninstalle
             token_a = slack.workspaces[TEAM_A].bot_token
             used_by_a = len(slack.calls_with(token_a))
 
-            row = await core.store.channel(f"{TEAM_B}:C0LABB", "slack")
+            row = await core.store.channels.get(f"{TEAM_B}:C0LABB", "slack")
             due = due_at(date(2025, 5, 2), settings_resolver(settings)(row))
             moments = [due - timedelta(hours=1)]
 
@@ -220,9 +220,9 @@ async def test_forget_workspace_deletes_an_uninstalled_workspaces_channels_only(
     env = bot_env(arxiv, llm, tmp_path / "db.sqlite3", ARXIV_BOT_TOKEN_KEY=key)
     async with Store.open(tmp_path / "db.sqlite3") as store:
         for channel in ("T0AAAA:C1", "T0AAAA:C2", "T0BBBB:C1"):
-            await store.channel(channel, "slack")
-            await store.set_subscribed(channel, True)
-            await store.record_event(channel, "U0ALICE", "subscribe", "")
+            await store.channels.get(channel, "slack")
+            await store.channels.set_subscribed(channel, True)
+            await store.channels.record_event(channel, "U0ALICE", "subscribe", "")
         installs = StoreInstallations(store.installations, TokenBox(key))
         await installs.async_save(Installation(team_id="T0AAAA", bot_token="xoxb-a", user_id="U"))
 

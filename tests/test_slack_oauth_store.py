@@ -138,33 +138,33 @@ async def test_a_paused_workspace_leaves_the_daily_post_until_it_installs_again(
         installs = StoreInstallations(store.installations, TokenBox(KEY))
         await installs.async_save(installation("T0AAAA"))
         for channel in ("T0AAAA:C1", "T0BBBB:C1", "C0HOME"):
-            await store.channel(channel, "slack")
-            await store.set_subscribed(channel, True)
+            await store.channels.get(channel, "slack")
+            await store.channels.set_subscribed(channel, True)
         assert await store.installations.pause("slack", "T0AAAA", "token_revoked")
         assert not await store.installations.pause("slack", "T0AAAA", "token_revoked")
-        assert [r.id for r in await store.subscribed_channels()] == ["C0HOME", "T0BBBB:C1"]
+        assert [r.id for r in await store.channels.subscribed()] == ["C0HOME", "T0BBBB:C1"]
         await installs.async_save(installation("T0AAAA"))
-        assert len(await store.subscribed_channels()) == 3
+        assert len(await store.channels.subscribed()) == 3
         # the home workspace's channels carry no prefix
         assert await store.installations.note_home("slack", "T0HOME") == "T0HOME"
         assert await store.installations.note_home("slack", "T0LATER") == "T0HOME"
         await store.installations.remove("slack", "T0HOME", "uninstalled")
-        assert [r.id for r in await store.subscribed_channels()] == ["T0AAAA:C1", "T0BBBB:C1"]
+        assert [r.id for r in await store.channels.subscribed()] == ["T0AAAA:C1", "T0BBBB:C1"]
 
 
 async def test_forget_deletes_one_workspaces_channels_and_nothing_else(database: str) -> None:
     async with Store.open(database) as store:
         await StoreInstallations(store.installations, TokenBox(KEY)).async_save(installation())
         for channel in ("T0AAAA:C1", "T0AAAA:C2", "T0BBBB:C1"):
-            await store.channel(channel, "slack")
-            await store.record_event(channel, "U1", "subscribe", "")
+            await store.channels.get(channel, "slack")
+            await store.channels.record_event(channel, "U1", "subscribe", "")
         await store.installations.remove("slack", "T0AAAA", "uninstalled")
         forgotten = await store.installations.forget("slack", "T0AAAA")
         assert forgotten.rows["channels"] == 2
         assert forgotten.rows["channel_events"] == 2
         assert forgotten.rows["paused_workspaces"] == 1
-        assert await store.last_event("T0BBBB:C1", ["subscribe"]) is not None
-        assert await store.last_event("T0AAAA:C1", ["subscribe"]) is None
+        assert await store.channels.last_event("T0BBBB:C1", ["subscribe"]) is not None
+        assert await store.channels.last_event("T0AAAA:C1", ["subscribe"]) is None
         again = await store.installations.forget("slack", "T0AAAA")
         assert again.total == 0
 

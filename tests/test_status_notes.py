@@ -22,13 +22,17 @@ async def test_status_names_paused_workspaces_and_each_weekly_post(
     async with Store.open(database) as store:
         assert await status_notes(store, settings_of) == []
         for channel in ("T0AAAA:C1", "T0AAAA:C2", "T0BBBB:C1", "T0BBBB:C2"):
-            await store.channel(channel, "slack")
+            await store.channels.get(channel, "slack")
         for channel in ("T0AAAA:C1", "T0BBBB:C1", "T0BBBB:C2"):
-            await store.set_subscribed(channel, True)
-        await store.set_channel_overrides("T0BBBB:C1", {"weekly_day": 0, "weekly_time": "09:30"})
-        await store.set_channel_overrides("T0BBBB:C2", {"weekly_day": 4, "weekly_time": "16:00"})
+            await store.channels.set_subscribed(channel, True)
+        await store.channels.set_channel_overrides(
+            "T0BBBB:C1", {"weekly_day": 0, "weekly_time": "09:30"}
+        )
+        await store.channels.set_channel_overrides(
+            "T0BBBB:C2", {"weekly_day": 4, "weekly_time": "16:00"}
+        )
         for week, state in (("2026-W47", POSTED), ("2026-W48", POSTED), ("2026-W49", QUIET)):
-            await store.freeze_weekly_post("T0BBBB:C1", week, state, {})
+            await store.weekly.freeze("T0BBBB:C1", week, state, {})
         await store.installations.remove("slack", "T0AAAA", "uninstalled")
         notes = await status_notes(store, settings_of)
     assert notes == [
@@ -42,8 +46,8 @@ async def test_status_names_paused_workspaces_and_each_weekly_post(
 async def test_the_status_command_prints_them(tmp_path: Path) -> None:
     db = tmp_path / "bot.sqlite3"
     async with Store.open(str(db)) as store:
-        await store.channel("T0AAAA:C1", "slack")
-        await store.set_subscribed("T0AAAA:C1", True)
+        await store.channels.get("T0AAAA:C1", "slack")
+        await store.channels.set_subscribed("T0AAAA:C1", True)
         await store.installations.remove("slack", "T0AAAA", "uninstalled")
     result = await run_cli({"ARXIV_BOT_DB": str(db)}, tmp_path, NO_ENV_FILE, "status")
     assert result.code == 0, result.err

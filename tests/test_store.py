@@ -39,31 +39,33 @@ async def test_migrations_apply_on_open_and_reopen(database: str) -> None:
 async def test_announcements_are_keyed_by_id_and_survive_reopen(database: str) -> None:
     db = database
     async with Store.open(db) as store:
-        await store.save_announcements(
+        await store.papers.save_announcements(
             DAY,
             CATS,
             [(paper("2505.00001"), AnnounceType.NEW), (paper("2505.00002"), AnnounceType.CROSS)],
         )
         # the same day fetched again is idempotent
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
     async with Store.open(db) as store:
-        got = await store.announced(DAY, CATS)
+        got = await store.papers.announced(DAY, CATS)
         assert [a.paper.id for a in got] == ["2505.00001", "2505.00002"]
-        assert await store.feed_fetched(DAY, CATS)
-        assert await store.latest_feed_day(CATS) == DAY
+        assert await store.papers.feed_fetched(DAY, CATS)
+        assert await store.papers.latest_feed_day(CATS) == DAY
         later = date(2025, 5, 5)
-        assert await store.announced_before(["2505.00001", "2505.09999"], later) == {"2505.00001"}
-        assert await store.announced_before(["2505.00001"], DAY) == set()
+        assert await store.papers.announced_before(["2505.00001", "2505.09999"], later) == {
+            "2505.00001"
+        }
+        assert await store.papers.announced_before(["2505.00001"], DAY) == set()
 
 
 async def test_replacements_update_known_papers_only(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        changed = await store.apply_replacements(
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        changed = await store.papers.apply_replacements(
             [paper("2505.00001", 2, "New title"), paper("2401.99999", 3)]
         )
         assert changed == 1
-        got = await store.papers(["2505.00001", "2401.99999"])
+        got = await store.papers.get(["2505.00001", "2401.99999"])
         assert set(got) == {"2505.00001"}
         assert got["2505.00001"].title == "New title"
         assert got["2505.00001"].version == 2
@@ -71,12 +73,15 @@ async def test_replacements_update_known_papers_only(database: str) -> None:
 
 async def test_enrichment_is_kept_and_only_missing_papers_are_listed(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(
+        await store.papers.save_announcements(
             DAY,
             CATS,
             [(paper("2505.00001"), AnnounceType.NEW), (paper("2505.00002"), AnnounceType.NEW)],
         )
-        assert await store.unenriched(["2505.00001", "2505.00002"]) == ["2505.00001", "2505.00002"]
+        assert await store.papers.unenriched(["2505.00001", "2505.00002"]) == [
+            "2505.00001",
+            "2505.00002",
+        ]
         rich = Paper(
             "2505.00001",
             "A title",
@@ -86,63 +91,63 @@ async def test_enrichment_is_kept_and_only_missing_papers_are_listed(database: s
             primary_category="cs.AI",
             comment="10 pages",
         )
-        await store.save_enrichment([rich])
-        assert await store.unenriched(["2505.00001", "2505.00002"]) == ["2505.00002"]
+        await store.papers.save_enrichment([rich])
+        assert await store.papers.unenriched(["2505.00001", "2505.00002"]) == ["2505.00002"]
         # a re-announcement of the same version keeps the enrichment
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        kept = (await store.papers(["2505.00001"]))["2505.00001"]
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        kept = (await store.papers.get(["2505.00001"]))["2505.00001"]
         assert kept.primary_category == "cs.AI"
         assert kept.comment == "10 pages"
 
 
 async def test_identical_criteria_share_an_id_and_channels_keep_versions(database: str) -> None:
     async with Store.open(database) as store:
-        a = await store.criteria("Sparse models.\n")
-        b = await store.criteria("Sparse models.\n")
-        c = await store.criteria("Diffusion.\n")
+        a = await store.channels.criteria("Sparse models.\n")
+        b = await store.channels.criteria("Sparse models.\n")
+        c = await store.channels.criteria("Diffusion.\n")
         assert a.id == b.id != c.id
-        assert await store.set_channel_criteria("team-a", a, "alice") == 1
-        assert await store.set_channel_criteria("team-a", c, "bob") == 2
-        current = await store.channel_criteria("team-a")
+        assert await store.channels.set_channel_criteria("team-a", a, "alice") == 1
+        assert await store.channels.set_channel_criteria("team-a", c, "bob") == 2
+        current = await store.channels.channel_criteria("team-a")
         assert current is not None
         assert current[0].id == c.id
         assert current[1] == 2
-        assert await store.channel_criteria("nobody") is None
+        assert await store.channels.channel_criteria("nobody") is None
 
 
 async def test_scores_are_stored_once_per_key_with_their_usage(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        crit = await store.criteria("x")
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        crit = await store.channels.criteria("x")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "1")
         usage = Usage(1, 1000, 256, 100, 0.002, 0.001)
-        await store.save_scores([Score("2505.00001", 9, 8, "fits")], key, usage, DAY)
-        await store.save_scores([Score("2505.00001", 1, 1, "ignored")], key, Usage(), DAY)
-        assert await store.scores(["2505.00001"], key) == {
+        await store.scores.save([Score("2505.00001", 9, 8, "fits")], key, usage, DAY)
+        await store.scores.save([Score("2505.00001", 1, 1, "ignored")], key, Usage(), DAY)
+        assert await store.scores.get(["2505.00001"], key) == {
             "2505.00001": Score("2505.00001", 9, 8, "fits")
         }
         other = ScoreKey(crit.id, "gpt-4o", "2")
-        assert await store.scores(["2505.00001"], other) == {}
-        total = await store.usage(day=DAY, model="gpt-4o", criteria_id=crit.id)
+        assert await store.scores.get(["2505.00001"], other) == {}
+        total = await store.stats.usage(day=DAY, model="gpt-4o", criteria_id=crit.id)
         assert total == usage
-        assert await store.usage(day=date(2025, 5, 5)) == Usage()
+        assert await store.stats.usage(day=date(2025, 5, 5)) == Usage()
 
 
 async def test_usage_ledger_filters_by_purpose(database: str) -> None:
     async with Store.open(database) as store:
-        await store.record_usage("explain", "gpt-4o", Usage(1, 10, 0, 5, 0.1, 0.2), day=DAY)
-        await store.record_usage("score", "gpt-4o", Usage(2, 20, 0, 6, 0.3, 0.4), day=DAY)
-        assert (await store.usage(purpose="explain")).calls == 1
-        assert (await store.usage(day=DAY)).calls == 3
-        assert (await store.usage()).cost_usd == pytest.approx(1.0)
+        await store.stats.record_usage("explain", "gpt-4o", Usage(1, 10, 0, 5, 0.1, 0.2), day=DAY)
+        await store.stats.record_usage("score", "gpt-4o", Usage(2, 20, 0, 6, 0.3, 0.4), day=DAY)
+        assert (await store.stats.usage(purpose="explain")).calls == 1
+        assert (await store.stats.usage(day=DAY)).calls == 3
+        assert (await store.stats.usage()).cost_usd == pytest.approx(1.0)
 
 
 async def test_digest_body_round_trips(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_digest("console", DAY, "scored", {"papers": [1, 2]})
-        assert await store.digest("console", DAY) == ("scored", {"papers": [1, 2]})
-        assert await store.digest("console", date(2025, 5, 5)) is None
+        await store.digests.save("console", DAY, "scored", {"papers": [1, 2]})
+        assert await store.digests.get("console", DAY) == ("scored", {"papers": [1, 2]})
+        assert await store.digests.get("console", date(2025, 5, 5)) is None
 
 
 def test_both_dialects_have_every_migration() -> None:
@@ -152,9 +157,11 @@ def test_both_dialects_have_every_migration() -> None:
 async def test_announcements_keep_feed_order_and_replacing_a_day_keeps_it(database: str) -> None:
     ids = ["2505.00009", "2505.00001", "2505.00005"]
     async with Store.open(database) as store:
-        await store.save_announcements(DAY, CATS, [(paper(i), AnnounceType.NEW) for i in ids])
-        await store.save_announcements(DAY, CATS, [(paper(ids[1]), AnnounceType.CROSS)])
-        got = await store.announced(DAY, CATS)
+        await store.papers.save_announcements(
+            DAY, CATS, [(paper(i), AnnounceType.NEW) for i in ids]
+        )
+        await store.papers.save_announcements(DAY, CATS, [(paper(ids[1]), AnnounceType.CROSS)])
+        got = await store.papers.announced(DAY, CATS)
     assert [a.paper.id for a in got] == ids
     assert got[1].announce_type is AnnounceType.CROSS
 
@@ -163,58 +170,60 @@ async def test_digests_frames_states_and_the_digest_showing_a_paper(database: st
     later = date(2025, 5, 5)
     async with Store.open(database) as store:
         frame = DigestFrame(3, "crit:3", ("2505.00001", "2505.00002"))
-        await store.save_digest("C1", DAY, "scored", {"papers": [{"id": "2505.00001"}]}, frame)
-        await store.save_digest("C1", later, "scored", {"papers": [{"id": "2505.00007"}]})
-        await store.save_digest("C1", DAY, "scored", {"papers": [{"id": "2505.00001"}]})
-        assert await store.digest_frame("C1", DAY) == frame  # kept when saved again without
-        await store.set_digest_state("C1", DAY, "posting", error="Slack is down")
-        await store.set_digest_state("C1", DAY, "posted")
-        (record,) = await store.digest_records("C1", ["posted"])
+        await store.digests.save("C1", DAY, "scored", {"papers": [{"id": "2505.00001"}]}, frame)
+        await store.digests.save("C1", later, "scored", {"papers": [{"id": "2505.00007"}]})
+        await store.digests.save("C1", DAY, "scored", {"papers": [{"id": "2505.00001"}]})
+        assert await store.digests.frame("C1", DAY) == frame  # kept when saved again without
+        await store.digests.set_state("C1", DAY, "posting", error="Slack is down")
+        await store.digests.set_state("C1", DAY, "posted")
+        (record,) = await store.digests.records("C1", ["posted"])
         assert (record.day, record.attempts, record.last_error) == (DAY, 1, "Slack is down")
-        assert [r.day for r in await store.digest_records()] == [later, DAY]
-        shown = await store.digest_showing("C1", "2505.00001")
+        assert [r.day for r in await store.digests.records()] == [later, DAY]
+        shown = await store.digests.showing("C1", "2505.00001")
         assert shown == {"papers": [{"id": "2505.00001"}]}
-        assert await store.digest_showing("C1", "2505.0000") is None  # a prefix is no match
-        assert await store.digest_showing("C2", "2505.00001") is None
+        assert await store.digests.showing("C1", "2505.0000") is None  # a prefix is no match
+        assert await store.digests.showing("C2", "2505.00001") is None
 
 
 async def test_posts_likes_and_reactions_since_a_learning_reset(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(
+        await store.papers.save_announcements(
             DAY, CATS, [(paper(f"2505.0000{n}"), AnnounceType.NEW) for n in range(1, 5)]
         )
-        await store.record_posted("C1", DAY, "parent", "m0", daily=True)
+        await store.digests.record_posted("C1", DAY, "parent", "m0", daily=True)
         for n in range(1, 4):
-            await store.record_posted("C1", DAY, f"2505.0000{n}", f"m{n}", daily=True)
-        await store.record_posted("C1", DAY, "2505.00001", "m1", daily=True)  # recorded again
-        assert await store.thread_of("C1", DAY) == "m0"
-        assert await store.posted_paper("C1", "m2") == "2505.00002"
-        assert await store.posted_paper("C1", "m0") is None
-        assert len(await store.daily_posted("C1", DAY)) == 4
-        assert await store.set_like("C1", "ann", "2505.00001", 1)
-        assert not await store.set_like("C1", "ann", "2505.00001", 1)  # already recorded
-        assert await store.set_like("C1", "bob", "2505.00002", -1)
-        assert [like.paper.id for like in await store.likes("C1")] == ["2505.00001"]
-        values = {r.paper.id: r.value for r in await store.reactions("C1")}
+            await store.digests.record_posted("C1", DAY, f"2505.0000{n}", f"m{n}", daily=True)
+        await store.digests.record_posted(
+            "C1", DAY, "2505.00001", "m1", daily=True
+        )  # recorded again
+        assert await store.digests.thread_of("C1", DAY) == "m0"
+        assert await store.digests.posted_paper("C1", "m2") == "2505.00002"
+        assert await store.digests.posted_paper("C1", "m0") is None
+        assert len(await store.digests.daily_posted("C1", DAY)) == 4
+        assert await store.likes.set_like("C1", "ann", "2505.00001", 1)
+        assert not await store.likes.set_like("C1", "ann", "2505.00001", 1)  # already recorded
+        assert await store.likes.set_like("C1", "bob", "2505.00002", -1)
+        assert [like.paper.id for like in await store.likes.recent("C1")] == ["2505.00001"]
+        values = {r.paper.id: r.value for r in await store.rankings.reactions("C1")}
         assert values == {"2505.00001": 1, "2505.00002": -1, "2505.00003": 0}
-        await store.reset_learning("C1")
-        assert await store.reactions("C1") == []
-        assert await store.remove_like("C1", "ann", "2505.00001")
-        assert not await store.remove_like("C1", "ann", "2505.00001")
-        assert (await store.learning_state("C1")).reset_at is not None
+        await store.rankings.reset_learning("C1")
+        assert await store.rankings.reactions("C1") == []
+        assert await store.likes.remove_like("C1", "ann", "2505.00001")
+        assert not await store.likes.remove_like("C1", "ann", "2505.00001")
+        assert (await store.rankings.learning_state("C1")).reset_at is not None
 
 
 async def test_liked_papers_are_listed_once_with_everyone_who_likes_them(database: str) -> None:
     async with Store.open(database) as store:
-        await store.save_announcements(
+        await store.papers.save_announcements(
             DAY, CATS, [(paper(f"2505.0000{n}"), AnnounceType.NEW) for n in range(1, 4)]
         )
         for user in ("ann", "bob", "cy"):
-            await store.set_like("C1", user, "2505.00001", 1)
-        await store.set_like("C1", "bob", "2505.00002", 1)
-        await store.set_like("C1", "dee", "2505.00003", -1)  # a 👎 is not a like
-        await store.set_like("C2", "ann", "2505.00003", 1)  # another channel
-        liked = await store.liked_papers("C1")
+            await store.likes.set_like("C1", user, "2505.00001", 1)
+        await store.likes.set_like("C1", "bob", "2505.00002", 1)
+        await store.likes.set_like("C1", "dee", "2505.00003", -1)  # a 👎 is not a like
+        await store.likes.set_like("C2", "ann", "2505.00003", 1)  # another channel
+        liked = await store.likes.liked_papers("C1")
         assert [(lp.paper.id, sorted(lp.likers)) for lp in liked] == [
             ("2505.00002", ["bob"]),
             ("2505.00001", ["ann", "bob", "cy"]),
@@ -222,83 +231,85 @@ async def test_liked_papers_are_listed_once_with_everyone_who_likes_them(databas
             ("2505.00001", ["ann", "bob", "cy"]),
             ("2505.00002", ["bob"]),
         ]  # the same second: either order, each paper once
-        ann = await store.liked_papers("C1", "ann")
+        ann = await store.likes.liked_papers("C1", "ann")
         assert [(lp.paper.id, len(lp.likers)) for lp in ann] == [("2505.00001", 3)]
-        assert len(await store.liked_papers("C1", limit=1)) == 1
-        assert await store.liked_papers("C3") == []
+        assert len(await store.likes.liked_papers("C1", limit=1)) == 1
+        assert await store.likes.liked_papers("C3") == []
 
 
 async def test_a_ranking_set_is_stored_once_and_places_a_paper(database: str) -> None:
     async with Store.open(database) as store:
         first = RankingSet("tfidf-1", ("2505.00003", "2505.00001"), (0.9, 0.412345678))
         second = RankingSet("tfidf-1", ("2505.00001",), (1.0,))
-        assert await store.save_ranking_set(DAY, "crit:1", first) == RankingSet(
+        assert await store.rankings.save_ranking_set(DAY, "crit:1", first) == RankingSet(
             "tfidf-1", ("2505.00003", "2505.00001"), (0.9, 0.41235)
         )
-        assert (await store.save_ranking_set(DAY, "crit:1", second)).ids == first.ids
-        await store.save_digest("C1", DAY, "scored", {}, DigestFrame(1, "crit:1", ("2505.00003",)))
-        placed = await store.ranked_day("C1", "2505.00001")
+        assert (await store.rankings.save_ranking_set(DAY, "crit:1", second)).ids == first.ids
+        await store.digests.save("C1", DAY, "scored", {}, DigestFrame(1, "crit:1", ("2505.00003",)))
+        placed = await store.rankings.ranked_day("C1", "2505.00001")
         assert placed is not None
         assert (placed.row.rank, placed.row.sent, placed.ranked, placed.sent) == (2, False, 2, 1)
-        assert await store.ranked_day("C1", "2505.0000") is None
-        assert [r.paper_id for r in await store.ranking("C1", DAY)] == list(first.ids)
-        assert await store.ranked_days("C1", date(2025, 5, 5)) == [DAY]
-        assert await store.prune_rankings(date(2025, 5, 5)) == 1
-        assert await store.ranking("C1", DAY) == []
+        assert await store.rankings.ranked_day("C1", "2505.0000") is None
+        assert [r.paper_id for r in await store.rankings.ranking("C1", DAY)] == list(first.ids)
+        assert await store.rankings.ranked_days("C1", date(2025, 5, 5)) == [DAY]
+        assert await store.rankings.prune(date(2025, 5, 5)) == 1
+        assert await store.rankings.ranking("C1", DAY) == []
 
 
 async def test_channels_settings_events_and_explanations(database: str) -> None:
     async with Store.open(database) as store:
-        row = await store.channel("C1", "slack")
+        row = await store.channels.get("C1", "slack")
         assert (row.overrides, row.subscribed) == ({}, False)
-        await store.set_channel_overrides("C1", {"time": "09:00"})
-        await store.set_subscribed("C1", True)
-        assert [c.overrides for c in await store.subscribed_channels()] == [{"time": "09:00"}]
-        await store.record_event("C1", "ann", "subscribe", "")
-        await store.record_event("C1", "bob", "criteria", "v2")
-        last = await store.last_event("C1", ["subscribe", "criteria"])
+        await store.channels.set_channel_overrides("C1", {"time": "09:00"})
+        await store.channels.set_subscribed("C1", True)
+        assert [c.overrides for c in await store.channels.subscribed()] == [{"time": "09:00"}]
+        await store.channels.record_event("C1", "ann", "subscribe", "")
+        await store.channels.record_event("C1", "bob", "criteria", "v2")
+        last = await store.channels.last_event("C1", ["subscribe", "criteria"])
         assert last is not None
         assert (last.user_id, last.detail) == ("bob", "v2")
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        crit = await store.criteria("x")
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        crit = await store.channels.criteria("x")
         assert crit.id is not None
         key = ScoreKey(crit.id, "gpt-4o", "1")
-        await store.save_explanation("2505.00001", key, "first", Usage(1, 10, 0, 5, 0.1, 0.2), DAY)
-        await store.save_explanation("2505.00001", key, "second", Usage(), DAY)
-        assert await store.explanation("2505.00001", key) == "second"
-        assert (await store.usage(purpose="explain")).calls == 1
+        await store.scores.save_explanation(
+            "2505.00001", key, "first", Usage(1, 10, 0, 5, 0.1, 0.2), DAY
+        )
+        await store.scores.save_explanation("2505.00001", key, "second", Usage(), DAY)
+        assert await store.scores.explanation("2505.00001", key) == "second"
+        assert (await store.stats.usage(purpose="explain")).calls == 1
 
 
 async def test_leases_are_taken_renewed_and_released_by_their_owner(database: str) -> None:
     async with Store.open(database) as store:
-        assert await store.take_lease("k", "a", 100.0, 160.0)
-        assert not await store.take_lease("k", "b", 120.0, 180.0)  # held by a, unexpired
-        assert await store.renew_lease("k", "a", 200.0)
-        assert not await store.renew_lease("k", "b", 300.0)
-        assert await store.take_lease("k", "b", 150.0, 210.0, replacing="a")  # a is dead
-        await store.release_lease("k", "a")  # not a's any more: kept
-        assert await store.lease("k") == Lease("k", "b", 150.0, 210.0)
-        assert await store.take_lease("k", "c", 211.0, 271.0)  # b's expired
-        await store.release_lease("k", "c")
-        assert await store.leases() == []
+        assert await store.work.take_lease("k", "a", 100.0, 160.0)
+        assert not await store.work.take_lease("k", "b", 120.0, 180.0)  # held by a, unexpired
+        assert await store.work.renew_lease("k", "a", 200.0)
+        assert not await store.work.renew_lease("k", "b", 300.0)
+        assert await store.work.take_lease("k", "b", 150.0, 210.0, replacing="a")  # a is dead
+        await store.work.release_lease("k", "a")  # not a's any more: kept
+        assert await store.work.lease("k") == Lease("k", "b", 150.0, 210.0)
+        assert await store.work.take_lease("k", "c", 211.0, 271.0)  # b's expired
+        await store.work.release_lease("k", "c")
+        assert await store.work.leases() == []
 
 
 async def test_a_platform_event_is_seen_once_and_forgotten_after_a_while(database: str) -> None:
     async with Store.open(database) as first, Store.open(database) as second:
-        assert await first.first_sight("Ev1", 1000.0)
-        assert not await second.first_sight("Ev1", 1001.0)  # another replica: a redelivery
-        assert await second.first_sight("Ev2", 1002.0)
-        assert await first.first_sight("Ev1", 1000.0 + 3601)  # forgotten after an hour
+        assert await first.work.first_sight("Ev1", 1000.0)
+        assert not await second.work.first_sight("Ev1", 1001.0)  # another replica: a redelivery
+        assert await second.work.first_sight("Ev2", 1002.0)
+        assert await first.work.first_sight("Ev1", 1000.0 + 3601)  # forgotten after an hour
 
 
 async def test_feed_fetches_are_recorded_and_replaced(database: str) -> None:
     at = datetime(2025, 5, 2, 4, 30, 0, 123456, tzinfo=UTC)
     async with Store.open(database) as store:
-        await store.record_fetch(CATS, at, None)
-        await store.record_fetch(CATS, at, DAY, (10, 2, 1))
-        fetched = await store.last_fetch(CATS)
+        await store.papers.record_fetch(CATS, at, None)
+        await store.papers.record_fetch(CATS, at, DAY, (10, 2, 1))
+        fetched = await store.papers.last_fetch(CATS)
         assert fetched == FeedFetch(at, DAY, 10, 2, 1)
-        await store.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
-        assert await store.fresh_feed_day(CATS, at - timedelta(days=1)) == DAY
-        counts = await store.channel_counts("C1", CATS, at - timedelta(days=1))
+        await store.papers.save_announcements(DAY, CATS, [(paper("2505.00001"), AnnounceType.NEW)])
+        assert await store.papers.fresh_feed_day(CATS, at - timedelta(days=1)) == DAY
+        counts = await store.stats.channel_counts("C1", CATS, at - timedelta(days=1))
         assert counts == {"seen": 1, "scored": 0, "posted": 0, "likes": 0}

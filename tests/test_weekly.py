@@ -186,7 +186,7 @@ async def test_the_weekly_post_comes_once_with_the_liked_and_the_unnoticed(world
         await bot.runner.tick()
         world.clock.at(WEEKLY_AT + timedelta(hours=2))
         await bot.runner.tick()
-        record = await bot.core.store.weekly_post("C1", WEEK)
+        record = await bot.core.store.weekly.get("C1", WEEK)
     assert record is not None
     assert record[0] == "posted"
     assert_weekly_once(world.chat.messages, liked)
@@ -228,10 +228,10 @@ async def test_killed_right_after_the_platform_accepted_a_weekly_message(
 @pytest.mark.parametrize(
     "crash",
     [
-        ("freeze_weekly_post", 1, True),
-        ("set_weekly_state", 1, True),
-        ("record_weekly_posted", 1, False),
-        ("record_weekly_posted", 3, True),
+        ("weekly.freeze", 1, True),
+        ("weekly.set_state", 1, True),
+        ("weekly.record_posted", 1, False),
+        ("weekly.record_posted", 3, True),
     ],
 )
 async def test_crashed_at_any_store_step_a_restart_posts_the_week_once(
@@ -293,10 +293,10 @@ async def test_a_week_without_papers_posts_nothing(world: World) -> None:
         world.clock.at(WEEKLY_AT)
         await bot.runner.tick()
         await bot.runner.tick()
-        stored = await bot.core.store.digest("C2", DAY)
+        stored = await bot.core.store.digests.get("C2", DAY)
         assert stored is not None
         assert digest_from_json(stored[1]).entries == ()
-        record = await bot.core.store.weekly_post("C2", WEEK)
+        record = await bot.core.store.weekly.get("C2", WEEK)
     assert record == ("quiet", {})
     assert [m.day for m in world.chat.of("C2")] == [DAY]  # the daily "nothing today" alone
 
@@ -306,17 +306,17 @@ async def test_a_week_missed_by_more_than_the_catch_up_is_skipped(world: World) 
     async with world.bot() as bot:
         world.clock.at(WEEKLY_AT + timedelta(hours=19))
         await bot.runner.tick()
-        assert await bot.core.store.weekly_post("C1", WEEK) is None
+        assert await bot.core.store.weekly.get("C1", WEEK) is None
     assert world.chat.messages == []
 
 
 async def test_weekly_records_survive_in_the_store(database: str) -> None:
     async with Store.open(database) as store:
-        kept = await store.freeze_weekly_post("C1", WEEK, "decided", {"papers": []})
-        again = await store.freeze_weekly_post("C1", WEEK, "quiet", {})
+        kept = await store.weekly.freeze("C1", WEEK, "decided", {"papers": []})
+        again = await store.weekly.freeze("C1", WEEK, "quiet", {})
         assert kept == again == ("decided", {"papers": []})
-        await store.record_weekly_posted("C1", WEEK, "parent", "m1")
-        await store.record_weekly_posted("C1", WEEK, "parent", "m2")  # the first id stays
-        await store.set_weekly_state("C1", WEEK, "posted")
-        assert await store.weekly_posted("C1", WEEK) == {"parent": "m1"}
-        assert await store.weekly_post("C1", WEEK) == ("posted", {"papers": []})
+        await store.weekly.record_posted("C1", WEEK, "parent", "m1")
+        await store.weekly.record_posted("C1", WEEK, "parent", "m2")  # the first id stays
+        await store.weekly.set_state("C1", WEEK, "posted")
+        assert await store.weekly.posted("C1", WEEK) == {"parent": "m1"}
+        assert await store.weekly.get("C1", WEEK) == ("posted", {"papers": []})

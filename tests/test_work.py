@@ -56,7 +56,7 @@ async def test_twenty_concurrent_callers_share_one_run_of_a_unit(database: str) 
         results = await asyncio.gather(*(work.once("unit", nothing, make) for _ in range(20)))
         assert results == [42] * 20
         assert runs == 1
-        assert await store.leases() == []  # given back when done
+        assert await store.work.leases() == []  # given back when done
 
 
 async def test_stop_ends_the_work_a_cancelled_caller_left_running(database: str) -> None:
@@ -115,7 +115,7 @@ async def test_a_holder_that_died_on_this_host_is_taken_over_at_once(database: s
         mine = Work(store)
         host = mine.owner.split(":")[0]
         clock = Clock()
-        await store.take_lease("score:1:m:2", f"{host}:{pid}:cc", clock.now, clock.now + 3600)
+        await store.work.take_lease("score:1:m:2", f"{host}:{pid}:cc", clock.now, clock.now + 3600)
         async with mine.attempt("score:1:m:2") as taken:
             assert taken
 
@@ -227,7 +227,7 @@ async def test_channels_with_the_same_criteria_and_no_reactions_share_one_rankin
     assert len({tuple(e.paper.id for e in d.entries) for d in built}) == 1
     asked = [pid for batch in llm.asked_ids for pid in batch]
     assert len(asked) == len(set(asked)) == 62  # one scoring of the shared top 30%
-    frames = [await core.store.digest_frame(c, DAY_A) for c in ("team-a", "team-b", "team-c")]
+    frames = [await core.store.digests.frame(c, DAY_A) for c in ("team-a", "team-b", "team-c")]
     assert len({f.ranking_key for f in frames}) == 1
     assert len({f.sent_ids for f in frames}) == 1
 
@@ -239,9 +239,9 @@ async def test_old_rankings_are_pruned_and_the_days_digest_stays_as_decided(
     await core.service.ingest(options.categories)
     await core.service.use_criteria("team-a", core.criteria_text, "test")
     first = await core.service.build("team-a", DAY_A, options)
-    assert len(await core.store.ranking("team-a", DAY_A)) == 206
-    assert await core.store.prune_rankings(date(2025, 5, 3)) == 1
-    assert await core.store.ranking("team-a", DAY_A) == []
+    assert len(await core.store.rankings.ranking("team-a", DAY_A)) == 206
+    assert await core.store.rankings.prune(date(2025, 5, 3)) == 1
+    assert await core.store.rankings.ranking("team-a", DAY_A) == []
     calls = llm.calls
     again = await core.service.build("team-a", DAY_A, options)
     assert llm.calls == calls
@@ -338,7 +338,7 @@ async def test_a_digest_on_postgresql_is_the_digest_on_sqlite_with_the_same_requ
         assert len(cold.requests) == len(llm.requests)  # the second run spent nothing
     async with Store.open(postgres) as store:
         assert await store.schema_version() == len(MIGRATIONS)
-        assert await store.latest_feed_day("cs.LG+cs.AI") == DAY_A
+        assert await store.papers.latest_feed_day("cs.LG+cs.AI") == DAY_A
 
 
 def _requests(llm: FakeOpenAI) -> list[str]:

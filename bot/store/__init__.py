@@ -1,16 +1,27 @@
 """All storage of the bot: SQLite (embedded, the default) or PostgreSQL (shared by replicas).
 
 Every SQL statement of the project lives in this package, behind the intent-named async methods
-of `Store`; callers import from here (`from bot.store import Store, Lease, ...`).
+of `Store`'s parts (`store.papers.announced(...)`, `store.likes.set_like(...)`); callers import
+from here (`from bot.store import Store, Lease, ...`).
 
     url.py      what `ARXIV_BOT_DB` names: a SQLite path or a PostgreSQL URL (password masked)
     schema.py   the numbered migrations, one script per dialect
     backend.py  the two engines (aiosqlite, asyncpg): transactions, placeholders, migrating once
-    store.py    the bot's queries, the same text on both engines
-    follows.py  the authors and keywords channels follow, with who added or removed each
+    store.py    opening the database and building its parts; the rules every query keeps
+    papers.py   papers, the days that announced them, feed days and fetches
     fulltext.py full-text search of the papers, the one query each engine writes its own way
-    records.py  the value types the queries return
+    channels.py channels, their setting overrides, criteria versions and audit log
+    scores.py   the LLM's scores and cached explanations
+    stats.py    the LLM usage ledger and a channel's counts
+    digests.py  daily digests, their delivery state, the messages posted
+    weekly.py   weekly posts and their messages
+    rankings.py each day's local ranking and what a channel's ranking learns from
+    likes.py    likes and dislikes
+    work.py     work leases and platform events seen, across processes
+    follows.py  the authors and keywords channels follow, with who added or removed each
     installations.py  installations in many workspaces, OAuth states, paused workspaces
+    query.py    the small pieces the query modules share (timestamps, `IN` lists, paper rows)
+    records.py  the value types the queries return
     copy.py     copying a whole database to another (`arxiv-bot migrate-db`)
 
 This package must not import the rest of the bot beyond `bot.models` and `bot.errors`.

@@ -11,7 +11,7 @@ way and applies the migrations of `bot.store.schema` when it opens.
   calls of one process run in parallel. `?` becomes `$1, $2, …`. Several replicas starting
   together migrate once under `pg_advisory_lock`, versions kept in `schema_migrations`.
 
-This module must not hold queries of the bot's data (those live in `bot.store.store`), nor let
+This module must not hold queries of the bot's data (those live in `bot.store`'s parts), nor let
 a database password reach a message: connection failures are reported with the URL masked.
 """
 

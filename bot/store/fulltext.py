@@ -12,7 +12,7 @@ User text never reaches either query language as syntax: `words` holds only lett
 digits (see `query_words`), each one quoted for FTS5 and passed to `plainto_tsquery` as a bound
 parameter on PostgreSQL.
 
-This module must not hold any other query; `bot.store.store.Store.search_papers` calls it.
+This module must not hold any other query; `bot.store.papers.Papers.search` calls it.
 """
 
 from __future__ import annotations

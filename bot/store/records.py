@@ -1,6 +1,6 @@
 """The value types the store returns: rows of the bot's tables as frozen dataclasses.
 
-This module must not run SQL; `bot.store.store` builds these from rows.
+This module must not run SQL; the query modules of `bot.store` build these from rows.
 """
 
 from __future__ import annotations

@@ -1,0 +1,239 @@
+"""The papers the bot knows: the papers themselves, which day's feed announced each, the feed
+days stored and each feed's latest fetch, and full-text search over them.
+
+A paper is one row, whatever number of feeds and days announce it; a newer version replaces
+its text. Nothing here deletes a paper or an announcement.
+
+This module must not read or write scores, digests or anything a channel decided; the one
+query each engine writes its own way (full-text search) stays in `bot.store.fulltext`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bot.models import AnnounceType, Paper
+from bot.store import fulltext
+from bot.store.backend import Backend
+from bot.store.query import chunks, paper_of, qmarks, timestamp
+from bot.store.records import Announcement, FeedFetch
+
+
+class Papers:
+    """Papers, announcements, feed days and fetches (`Store.papers`)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._b = backend
+
+    async def save_announcements(
+        self, day: date, categories: str, items: Sequence[tuple[Paper, AnnounceType]]
+    ) -> None:
+        """Store a day's new and cross-listed papers and which day announced them, in one
+        transaction. A paper we already know keeps its enrichment unless its version grew."""
+        now = timestamp()
+        async with self._b.write() as db:
+            await db.executemany(
+                """
+                INSERT INTO papers (id, version, title, abstract, authors, categories,
+                                    primary_category, comment, enriched, first_seen, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET
+                    version = excluded.version, title = excluded.title,
+                    abstract = excluded.abstract, authors = excluded.authors,
+                    categories = CASE WHEN papers.enriched = 1 THEN papers.categories
+                                      ELSE excluded.categories END,
+                    updated_at = excluded.updated_at
+                WHERE excluded.version > papers.version
+                """,
+                [_paper_params(p, day, now) for p, _ in items],
+            )
+            await db.executemany(
+                "INSERT INTO announcements (day, paper_id, announce_type, categories) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (day, paper_id, categories) "
+                "DO UPDATE SET announce_type = excluded.announce_type",
+                [(day.isoformat(), p.id, t.value, categories) for p, t in items],
+            )
+            await db.execute(
+                "INSERT INTO feed_days (day, categories, items, fetched_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (day, categories) DO UPDATE SET items = excluded.items, "
+                "fetched_at = excluded.fetched_at",
+                (day.isoformat(), categories, len(items), now),
+            )
+
+    async def apply_replacements(self, papers: Sequence[Paper]) -> int:
+        """Update papers we already know from a feed's replacements; unknown ids are ignored.
+        Returns how many papers changed."""
+        now = timestamp()
+        changed = 0
+        async with self._b.write() as db:
+            for p in papers:
+                changed += await db.execute(
+                    "UPDATE papers SET version = ?, title = ?, abstract = ?, authors = ?, "
+                    "enriched = 0, updated_at = ? WHERE id = ? AND version < ?",
+                    (p.version, p.title, p.abstract, json.dumps(p.authors), now, p.id, p.version),
+                )
+        return changed
+
+    async def announced(self, day: date, categories: str) -> list[Announcement]:
+        """The papers a day's feed announced, in feed order of id."""
+        async with self._b.read() as db:
+            rows = await db.fetchall(
+                "SELECT p.*, a.announce_type FROM announcements a "
+                "JOIN papers p ON p.id = a.paper_id "
+                "WHERE a.day = ? AND a.categories = ? ORDER BY a.rowid",
+                (day.isoformat(), categories),
+            )
+        return [Announcement(paper_of(r), AnnounceType(r["announce_type"])) for r in rows]
+
+    async def announced_before(self, ids: Sequence[str], day: date) -> set[str]:
+        """Which of these papers an earlier day already announced (they are not new today)."""
+        found: set[str] = set()
+        async with self._b.read() as db:
+            for part in chunks(ids):
+                rows = await db.fetchall(
+                    f"SELECT DISTINCT paper_id FROM announcements "
+                    f"WHERE day < ? AND paper_id IN ({qmarks(len(part))})",
+                    (day.isoformat(), *part),
+                )
+                found.update(r[0] for r in rows)
+        return found
+
+    async def feed_fetched(self, day: date, categories: str) -> bool:
+        """Whether the feed of this day and category set is already stored."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT 1 FROM feed_days WHERE day = ? AND categories = ?",
+                (day.isoformat(), categories),
+            )
+        return row is not None
+
+    async def latest_feed_day(self, categories: str) -> date | None:
+        """The newest announcement day stored for a category set."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT MAX(day) FROM feed_days WHERE categories = ?", (categories,)
+            )
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    async def fresh_feed_day(self, categories: str, fetched_since: datetime) -> date | None:
+        """The newest stored announcement day whose feed was fetched after `fetched_since`."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT MAX(day) FROM feed_days WHERE categories = ? AND fetched_at >= ?",
+                (categories, fetched_since.astimezone(UTC).isoformat(timespec="seconds")),
+            )
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    async def feed_days(self, categories: str, limit: int = 10) -> list[date]:
+        """The newest stored announcement days of a category set, newest first."""
+        async with self._b.read() as db:
+            rows = await db.fetchall(
+                "SELECT day FROM feed_days WHERE categories = ? ORDER BY day DESC LIMIT ?",
+                (categories, limit),
+            )
+        return [date.fromisoformat(r[0]) for r in rows]
+
+    async def unenriched(self, ids: Sequence[str]) -> list[str]:
+        """Which of these papers still lack the API's fields (primary category, comment)."""
+        out: list[str] = []
+        async with self._b.read() as db:
+            for part in chunks(ids):
+                rows = await db.fetchall(
+                    f"SELECT id FROM papers WHERE enriched = 0 AND id IN ({qmarks(len(part))})",
+                    tuple(part),
+                )
+                out.extend(r[0] for r in rows)
+        return out
+
+    async def save_enrichment(self, papers: Iterable[Paper]) -> None:
+        """Record the arXiv API's view of papers we know (primary category, comment, journal
+        reference, ...)."""
+        now = timestamp()
+        async with self._b.write() as db:
+            await db.executemany(
+                "UPDATE papers SET categories = ?, primary_category = ?, comment = ?, "
+                "journal_ref = ?, authors = ?, enriched = 1, updated_at = ? WHERE id = ?",
+                [
+                    (
+                        json.dumps(p.categories),
+                        p.primary_category,
+                        p.comment,
+                        p.journal_ref,
+                        json.dumps(p.authors),
+                        now,
+                        p.id,
+                    )
+                    for p in papers
+                ],
+            )
+
+    async def get(self, ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by id (missing ids are absent from the result)."""
+        out: dict[str, Paper] = {}
+        async with self._b.read() as db:
+            for part in chunks(ids):
+                rows = await db.fetchall(
+                    f"SELECT * FROM papers WHERE id IN ({qmarks(len(part))})", tuple(part)
+                )
+                out.update((r["id"], paper_of(r)) for r in rows)
+        return out
+
+    async def search(self, words: Sequence[str], limit: int = 10) -> list[Paper]:
+        """Stored papers containing every word (title, abstract or authors), best match first;
+        `words` come from `bot.store.fulltext.query_words`."""
+        ids = await fulltext.search(self._b, words, limit)
+        found = await self.get(ids)
+        return [found[i] for i in ids if i in found]
+
+    async def record_fetch(
+        self,
+        categories: str,
+        at: datetime,
+        day: date | None,
+        counts: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
+        """Remember a completed feed fetch (its announcement day, or None for no announcement)."""
+        async with self._b.write() as db:
+            await db.execute(
+                "INSERT INTO feed_fetches (categories, fetched_at, day, new, cross_lists, "
+                "replaced) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (categories) DO UPDATE SET "
+                "fetched_at = excluded.fetched_at, day = excluded.day, new = excluded.new, "
+                "cross_lists = excluded.cross_lists, replaced = excluded.replaced",
+                (
+                    categories,
+                    at.astimezone(UTC).isoformat(timespec="microseconds"),
+                    day.isoformat() if day else None,
+                    *counts,
+                ),
+            )
+
+    async def last_fetch(self, categories: str) -> FeedFetch | None:
+        """The latest completed fetch of a feed."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT fetched_at, day, new, cross_lists, replaced FROM feed_fetches "
+                "WHERE categories = ?",
+                (categories,),
+            )
+        if row is None:
+            return None
+        day = date.fromisoformat(row[1]) if row[1] else None
+        return FeedFetch(datetime.fromisoformat(row[0]), day, int(row[2]), int(row[3]), int(row[4]))
+
+
+def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:
+    return (
+        p.id,
+        p.version,
+        p.title,
+        p.abstract,
+        json.dumps(p.authors),
+        json.dumps(p.categories),
+        p.primary_category,
+        p.comment,
+        day.isoformat(),
+        now,
+    )
