@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot import setting_values as read
 from bot.arxiv_categories import check_categories
 from bot.errors import SettingsError
 from bot.ratelimit import Limit, RateLimits, parse_limit
@@ -50,101 +50,11 @@ SLACK_TOKEN_HOME = {"xoxb-": "SLACK_BOT_TOKEN", "xapp-": "SLACK_APP_TOKEN"}
 CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 POST_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 ARXIV_MIN_DELAY = 3.0  # arXiv's API terms: no more than one request every three seconds
-TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
-FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
-
-Parse = Callable[[str], Any]
-"""Reads one variable's (non-blank) text; raises ValueError with what it must be."""
 
 
-def _read(env: str, parse: Parse) -> dict[str, Any]:
+def _env(env: str, parse: read.Parse) -> dict[str, Any]:
     """A field's metadata: the environment variable it is read from (the public name) and how."""
     return {"env": env, "parse": parse}
-
-
-# --- readers: each takes the stripped, non-blank text -------------------------------------------
-
-
-def _text(text: str) -> str:
-    return text
-
-
-def _secret(text: str) -> Secret:
-    return Secret(text)
-
-
-def _path(text: str) -> Path:
-    return Path(text)
-
-
-def _bool(text: str) -> bool:
-    value = text.lower()
-    if value in TRUE:
-        return True
-    if value in FALSE:
-        return False
-    raise ValueError("must be true or false")
-
-
-def _range(low: float | None, high: float | None, *, above: bool = False) -> str:
-    if low is not None and high is not None:
-        return f"from {low:g} to {high:g}" if not above else f"above {low:g}, at most {high:g}"
-    if low is not None:
-        return f"above {low:g}" if above else f"at least {low:g}"
-    return f"at most {high:g}" if high is not None else ""
-
-
-def _int(low: int | None = None, high: int | None = None) -> Parse:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"must be a whole number {_range(low, high)}".rstrip()) from None
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise ValueError(f"must be a whole number {_range(low, high)}")
-        return value
-
-    return parse
-
-
-def _float(low: float | None = None, high: float | None = None, *, above: bool = False) -> Parse:
-    """A finite number within [low, high] (or (low, high] when `above`)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        too_low = low is not None and (value <= low if above else value < low)
-        if not math.isfinite(value) or too_low or (high is not None and value > high):
-            raise ValueError(f"must be a number {_range(low, high, above=above)}".rstrip())
-        return value
-
-    return parse
-
-
-def _choice(*allowed: str, upper: bool = False) -> Parse:
-    def parse(text: str) -> str:
-        value = text.upper() if upper else text.lower()
-        if value not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return value
-
-    return parse
-
-
-def _items(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _list(item: Parse = _text, *, at_least: int = 0) -> Parse:
-    def parse(text: str) -> tuple[Any, ...]:
-        parts = _items(text)
-        if len(parts) < at_least:
-            raise ValueError(f"needs at least {at_least} comma-separated value")
-        return tuple(item(part) for part in parts)
-
-    return parse
 
 
 def _guild(text: str) -> int:
@@ -153,20 +63,8 @@ def _guild(text: str) -> int:
     return int(text)
 
 
-def _url(*schemes: str) -> Parse:
-    def parse(text: str) -> str:
-        if urlsplit(text).scheme not in schemes:
-            article = "an" if schemes[0] == "http" else "a"
-            raise ValueError(
-                f"must be {article} " + " or ".join(f"{s}://" for s in schemes) + " URL"
-            )
-        return text
-
-    return parse
-
-
 def _categories(text: str) -> tuple[str, ...]:
-    value = _items(text)
+    value = read.items(text)
     if not value:
         raise ValueError("needs at least one arXiv category, e.g. cs.LG")
     bad = [c for c in value if not CATEGORY_RE.match(c)]
@@ -216,7 +114,7 @@ def _prices(text: str) -> dict[str, dict[str, float]]:
     return table
 
 
-def _slack_token(wanted: str) -> Parse:
+def _slack_token(wanted: str) -> read.Parse:
     def parse(text: str) -> Secret:
         problem = slack_token_problem(text, wanted)
         if problem:
@@ -233,7 +131,7 @@ def _token_key(text: str) -> Secret:
     return Secret(text)
 
 
-Score10 = _int(1, 10)
+Score10 = read.whole(1, 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,161 +139,170 @@ class Settings:
     """Every setting of the bot, validated; construct with `load_settings()` or `from_env()`
     (constructing it directly skips the checks)."""
 
-    openai_api_key: Secret | None = field(default=None, metadata=_read("OPENAI_API_KEY", _secret))
-    openai_base_url: str | None = field(
-        default=None, metadata=_read("OPENAI_BASE_URL", _url("http", "https"))
+    openai_api_key: Secret | None = field(
+        default=None, metadata=_env("OPENAI_API_KEY", read.secret)
     )
-    model: str = field(default="gpt-4.1-mini", metadata=_read("ARXIV_BOT_MODEL", _text))
+    openai_base_url: str | None = field(
+        default=None, metadata=_env("OPENAI_BASE_URL", read.url("http", "https"))
+    )
+    model: str = field(default="gpt-4.1-mini", metadata=_env("ARXIV_BOT_MODEL", read.text))
     db: Path | PostgresURL = field(
-        default=Path("arxiv-bot.sqlite3"), metadata=_read("ARXIV_BOT_DB", _database)
+        default=Path("arxiv-bot.sqlite3"), metadata=_env("ARXIV_BOT_DB", _database)
     )
     categories: tuple[str, ...] = field(
-        default=("cs.LG", "cs.AI"), metadata=_read("ARXIV_BOT_CATEGORIES", _categories)
+        default=("cs.LG", "cs.AI"), metadata=_env("ARXIV_BOT_CATEGORIES", _categories)
     )
-    cross_lists: bool = field(default=True, metadata=_read("ARXIV_BOT_CROSS_LISTS", _bool))
+    cross_lists: bool = field(default=True, metadata=_env("ARXIV_BOT_CROSS_LISTS", read.boolean))
     rss_url: str = field(
         default="https://rss.arxiv.org/rss/",
-        metadata=_read("ARXIV_BOT_RSS_URL", _url("http", "https")),
+        metadata=_env("ARXIV_BOT_RSS_URL", read.url("http", "https")),
     )
     api_url: str = field(
         default="https://export.arxiv.org/api/query",
-        metadata=_read("ARXIV_BOT_API_URL", _url("http", "https")),
+        metadata=_env("ARXIV_BOT_API_URL", read.url("http", "https")),
     )
     arxiv_delay: float = field(
-        default=ARXIV_MIN_DELAY, metadata=_read("ARXIV_BOT_ARXIV_DELAY", _float(0))
+        default=ARXIV_MIN_DELAY, metadata=_env("ARXIV_BOT_ARXIV_DELAY", read.number(0))
     )
     arxiv_timeout: float = field(
-        default=30.0, metadata=_read("ARXIV_BOT_ARXIV_TIMEOUT", _float(0, above=True))
+        default=30.0, metadata=_env("ARXIV_BOT_ARXIV_TIMEOUT", read.number(0, above=True))
     )
-    arxiv_attempts: int = field(default=4, metadata=_read("ARXIV_BOT_ARXIV_ATTEMPTS", _int(1, 20)))
-    enrich: bool = field(default=True, metadata=_read("ARXIV_BOT_ENRICH", _bool))
+    arxiv_attempts: int = field(
+        default=4, metadata=_env("ARXIV_BOT_ARXIV_ATTEMPTS", read.whole(1, 20))
+    )
+    enrich: bool = field(default=True, metadata=_env("ARXIV_BOT_ENRICH", read.boolean))
     criteria_file: Path | None = field(
-        default=None, metadata=_read("ARXIV_BOT_CRITERIA_FILE", _path)
+        default=None, metadata=_env("ARXIV_BOT_CRITERIA_FILE", read.path)
     )
-    min_relevance: int = field(default=8, metadata=_read("ARXIV_BOT_MIN_RELEVANCE", Score10))
-    min_novelty: int = field(default=7, metadata=_read("ARXIV_BOT_MIN_NOVELTY", Score10))
-    batch_size: int = field(default=12, metadata=_read("ARXIV_BOT_BATCH_SIZE", _int(1, 100)))
-    concurrency: int = field(default=8, metadata=_read("ARXIV_BOT_CONCURRENCY", _int(1, 64)))
+    min_relevance: int = field(default=8, metadata=_env("ARXIV_BOT_MIN_RELEVANCE", Score10))
+    min_novelty: int = field(default=7, metadata=_env("ARXIV_BOT_MIN_NOVELTY", Score10))
+    batch_size: int = field(default=12, metadata=_env("ARXIV_BOT_BATCH_SIZE", read.whole(1, 100)))
+    concurrency: int = field(default=8, metadata=_env("ARXIV_BOT_CONCURRENCY", read.whole(1, 64)))
     llm_timeout: float = field(
-        default=120.0, metadata=_read("ARXIV_BOT_LLM_TIMEOUT", _float(0, above=True))
+        default=120.0, metadata=_env("ARXIV_BOT_LLM_TIMEOUT", read.number(0, above=True))
     )
-    llm_retries: int = field(default=4, metadata=_read("ARXIV_BOT_LLM_RETRIES", _int(0, 10)))
+    llm_retries: int = field(default=4, metadata=_env("ARXIV_BOT_LLM_RETRIES", read.whole(0, 10)))
     llm_give_up: float = field(
-        default=10.0, metadata=_read("ARXIV_BOT_LLM_GIVE_UP", _float(0, 600, above=True))
+        default=10.0, metadata=_env("ARXIV_BOT_LLM_GIVE_UP", read.number(0, 600, above=True))
     )
     llm_round_pause: float = field(
-        default=2.0, metadata=_read("ARXIV_BOT_LLM_ROUND_PAUSE", _float(0, 600))
+        default=2.0, metadata=_env("ARXIV_BOT_LLM_ROUND_PAUSE", read.number(0, 600))
     )
     structured_output: Literal["auto", "on", "off"] = field(
-        default="auto", metadata=_read("ARXIV_BOT_STRUCTURED_OUTPUT", _choice("auto", "on", "off"))
+        default="auto",
+        metadata=_env("ARXIV_BOT_STRUCTURED_OUTPUT", read.choice("auto", "on", "off")),
     )
     prices: dict[str, dict[str, float]] = field(
-        default_factory=dict, metadata=_read("ARXIV_BOT_PRICES", _prices)
+        default_factory=dict, metadata=_env("ARXIV_BOT_PRICES", _prices)
     )
-    llm_share: float = field(default=0.3, metadata=_read("ARXIV_BOT_LLM_SHARE", _float(0, 1)))
-    llm_min_papers: int = field(default=60, metadata=_read("ARXIV_BOT_LLM_MIN_PAPERS", _int(0)))
-    learning: bool = field(default=True, metadata=_read("ARXIV_BOT_LEARNING", _bool))
+    llm_share: float = field(default=0.3, metadata=_env("ARXIV_BOT_LLM_SHARE", read.number(0, 1)))
+    llm_min_papers: int = field(
+        default=60, metadata=_env("ARXIV_BOT_LLM_MIN_PAPERS", read.whole(0))
+    )
+    learning: bool = field(default=True, metadata=_env("ARXIV_BOT_LEARNING", read.boolean))
     prompt_examples: int = field(
-        default=5, metadata=_read("ARXIV_BOT_PROMPT_EXAMPLES", _int(0, 20))
+        default=5, metadata=_env("ARXIV_BOT_PROMPT_EXAMPLES", read.whole(0, 20))
     )
-    adaptive_share: bool = field(default=True, metadata=_read("ARXIV_BOT_ADAPTIVE_SHARE", _bool))
+    adaptive_share: bool = field(
+        default=True, metadata=_env("ARXIV_BOT_ADAPTIVE_SHARE", read.boolean)
+    )
     batch: Literal["auto", "off"] = field(
-        default="auto", metadata=_read("ARXIV_BOT_BATCH", _choice("auto", "off"))
+        default="auto", metadata=_env("ARXIV_BOT_BATCH", read.choice("auto", "off"))
     )
     batch_margin_minutes: float = field(
-        default=30.0, metadata=_read("ARXIV_BOT_BATCH_MARGIN_MINUTES", _float(0, 1440))
+        default=30.0, metadata=_env("ARXIV_BOT_BATCH_MARGIN_MINUTES", read.number(0, 1440))
     )
     batch_poll_seconds: float = field(
-        default=60.0, metadata=_read("ARXIV_BOT_BATCH_POLL_SECONDS", _float(0, 3600, above=True))
+        default=60.0,
+        metadata=_env("ARXIV_BOT_BATCH_POLL_SECONDS", read.number(0, 3600, above=True)),
     )
-    post_time: str = field(default="08:00", metadata=_read("ARXIV_BOT_POST_TIME", _post_time))
-    timezone: str = field(default="UTC", metadata=_read("ARXIV_BOT_TIMEZONE", _timezone))
-    admins: tuple[str, ...] = field(default=(), metadata=_read("ARXIV_BOT_ADMINS", _list()))
+    post_time: str = field(default="08:00", metadata=_env("ARXIV_BOT_POST_TIME", _post_time))
+    timezone: str = field(default="UTC", metadata=_env("ARXIV_BOT_TIMEZONE", _timezone))
+    admins: tuple[str, ...] = field(default=(), metadata=_env("ARXIV_BOT_ADMINS", read.listed()))
     like_emoji: tuple[str, ...] = field(
-        default=("👍", "❤️", "⭐", "🔥"), metadata=_read("ARXIV_BOT_LIKE_EMOJI", _list(at_least=1))
+        default=("👍", "❤️", "⭐", "🔥"),
+        metadata=_env("ARXIV_BOT_LIKE_EMOJI", read.listed(at_least=1)),
     )
     daily_budget_usd: float | None = field(
-        default=None, metadata=_read("ARXIV_BOT_DAILY_BUDGET", _float(0, above=True))
+        default=None, metadata=_env("ARXIV_BOT_DAILY_BUDGET", read.number(0, above=True))
     )
     catch_up_hours: float = field(
-        default=18.0, metadata=_read("ARXIV_BOT_CATCH_UP_HOURS", _float(0, 168))
+        default=18.0, metadata=_env("ARXIV_BOT_CATCH_UP_HOURS", read.number(0, 168))
     )
     fetch_deadline_hours: float = field(
-        default=6.0, metadata=_read("ARXIV_BOT_FETCH_DEADLINE_HOURS", _float(0, 24, above=True))
+        default=6.0, metadata=_env("ARXIV_BOT_FETCH_DEADLINE_HOURS", read.number(0, 24, above=True))
     )
     limit_user: Limit | None = field(
-        default=Limit(5, 60.0), metadata=_read("ARXIV_BOT_LIMIT_USER", _limit)
+        default=Limit(5, 60.0), metadata=_env("ARXIV_BOT_LIMIT_USER", _limit)
     )
     limit_channel: Limit | None = field(
-        default=Limit(15, 60.0), metadata=_read("ARXIV_BOT_LIMIT_CHANNEL", _limit)
+        default=Limit(15, 60.0), metadata=_env("ARXIV_BOT_LIMIT_CHANNEL", _limit)
     )
     edit_limit_user: Limit | None = field(
-        default=Limit(10, 60.0), metadata=_read("ARXIV_BOT_EDIT_LIMIT_USER", _limit)
+        default=Limit(10, 60.0), metadata=_env("ARXIV_BOT_EDIT_LIMIT_USER", _limit)
     )
     edit_limit_channel: Limit | None = field(
-        default=Limit(20, 60.0), metadata=_read("ARXIV_BOT_EDIT_LIMIT_CHANNEL", _limit)
+        default=Limit(20, 60.0), metadata=_env("ARXIV_BOT_EDIT_LIMIT_CHANNEL", _limit)
     )
     health_port: int | None = field(
-        default=None, metadata=_read("ARXIV_BOT_HEALTH_PORT", _int(0, 65535))
+        default=None, metadata=_env("ARXIV_BOT_HEALTH_PORT", read.whole(0, 65535))
     )
     preview_confirm_usd: float = field(
-        default=0.05, metadata=_read("ARXIV_BOT_PREVIEW_CONFIRM_USD", _float(0, 1000))
+        default=0.05, metadata=_env("ARXIV_BOT_PREVIEW_CONFIRM_USD", read.number(0, 1000))
     )
     lease_seconds: float = field(
-        default=120.0, metadata=_read("ARXIV_BOT_LEASE_SECONDS", _float(1, 3600))
+        default=120.0, metadata=_env("ARXIV_BOT_LEASE_SECONDS", read.number(1, 3600))
     )
     channel_concurrency: int = field(
-        default=64, metadata=_read("ARXIV_BOT_CHANNEL_CONCURRENCY", _int(1, 1000))
+        default=64, metadata=_env("ARXIV_BOT_CHANNEL_CONCURRENCY", read.whole(1, 1000))
     )
     posts_per_second: float = field(
-        default=50.0, metadata=_read("ARXIV_BOT_POSTS_PER_SECOND", _float(0, 1000, above=True))
+        default=50.0, metadata=_env("ARXIV_BOT_POSTS_PER_SECOND", read.number(0, 1000, above=True))
     )
     keep_rankings_days: int = field(
-        default=60, metadata=_read("ARXIV_BOT_KEEP_RANKINGS_DAYS", _int(1, 3650))
+        default=60, metadata=_env("ARXIV_BOT_KEEP_RANKINGS_DAYS", read.whole(1, 3650))
     )
     slack_bot_token: Secret | None = field(
-        default=None, metadata=_read("SLACK_BOT_TOKEN", _slack_token("xoxb-"))
+        default=None, metadata=_env("SLACK_BOT_TOKEN", _slack_token("xoxb-"))
     )
     slack_app_token: Secret | None = field(
-        default=None, metadata=_read("SLACK_APP_TOKEN", _slack_token("xapp-"))
+        default=None, metadata=_env("SLACK_APP_TOKEN", _slack_token("xapp-"))
     )
     slack_signing_secret: Secret | None = field(
-        default=None, metadata=_read("SLACK_SIGNING_SECRET", _secret)
+        default=None, metadata=_env("SLACK_SIGNING_SECRET", read.secret)
     )
-    slack_client_id: str | None = field(default=None, metadata=_read("SLACK_CLIENT_ID", _text))
+    slack_client_id: str | None = field(default=None, metadata=_env("SLACK_CLIENT_ID", read.text))
     slack_client_secret: Secret | None = field(
-        default=None, metadata=_read("SLACK_CLIENT_SECRET", _secret)
+        default=None, metadata=_env("SLACK_CLIENT_SECRET", read.secret)
     )
     slack_redirect_url: str | None = field(
-        default=None, metadata=_read("ARXIV_BOT_SLACK_REDIRECT_URL", _url("http", "https"))
+        default=None, metadata=_env("ARXIV_BOT_SLACK_REDIRECT_URL", read.url("http", "https"))
     )
     slack_authorize_url: str = field(
         default="https://slack.com/oauth/v2/authorize",
-        metadata=_read("ARXIV_BOT_SLACK_AUTHORIZE_URL", _url("http", "https")),
+        metadata=_env("ARXIV_BOT_SLACK_AUTHORIZE_URL", read.url("http", "https")),
     )
-    token_key: Secret | None = field(
-        default=None, metadata=_read("ARXIV_BOT_TOKEN_KEY", _token_key)
-    )
-    http_port: int = field(default=3000, metadata=_read("ARXIV_BOT_HTTP_PORT", _int(0, 65535)))
+    token_key: Secret | None = field(default=None, metadata=_env("ARXIV_BOT_TOKEN_KEY", _token_key))
+    http_port: int = field(default=3000, metadata=_env("ARXIV_BOT_HTTP_PORT", read.whole(0, 65535)))
     slack_api_url: str | None = field(
-        default=None, metadata=_read("ARXIV_BOT_SLACK_API_URL", _url("http", "https"))
+        default=None, metadata=_env("ARXIV_BOT_SLACK_API_URL", read.url("http", "https"))
     )
     discord_bot_token: Secret | None = field(
-        default=None, metadata=_read("DISCORD_BOT_TOKEN", _secret)
+        default=None, metadata=_env("DISCORD_BOT_TOKEN", read.secret)
     )
     discord_api_url: str | None = field(
-        default=None, metadata=_read("ARXIV_BOT_DISCORD_API_URL", _url("http", "https"))
+        default=None, metadata=_env("ARXIV_BOT_DISCORD_API_URL", read.url("http", "https"))
     )
     discord_gateway_url: str | None = field(
-        default=None, metadata=_read("ARXIV_BOT_DISCORD_GATEWAY_URL", _url("ws", "wss"))
+        default=None, metadata=_env("ARXIV_BOT_DISCORD_GATEWAY_URL", read.url("ws", "wss"))
     )
     discord_guilds: tuple[int, ...] = field(
-        default=(), metadata=_read("ARXIV_BOT_DISCORD_GUILDS", _list(_guild))
+        default=(), metadata=_env("ARXIV_BOT_DISCORD_GUILDS", read.listed(_guild))
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = field(
         default="INFO",
-        metadata=_read(
-            "ARXIV_BOT_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True)
+        metadata=_env(
+            "ARXIV_BOT_LOG_LEVEL", read.choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True)
         ),
     )
 
