@@ -14,6 +14,9 @@ a unit of work shared through `bot.work` by all callers and processes:
 - a channel's digest of a day is decided once: the papers sent to the LLM are frozen with it,
   and rebuilding that day (a later `today`, `digest --day`, the posting tick) reuses them.
 
+What a digest shows is read from the store by `bot.stored.StoredDays`; this module adds the
+work: fetching, deciding, scoring and saving.
+
 This module must not import a platform SDK or render for people.
 """
 
