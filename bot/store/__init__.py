@@ -8,6 +8,7 @@ of `Store`; callers import from here (`from bot.store import Store, Lease, ...`)
     backend.py  the two engines (aiosqlite, asyncpg): transactions, placeholders, migrating once
     store.py    the bot's queries, the same text on both engines
     follows.py  the authors and keywords channels follow, with who added or removed each
+    similar.py  the kept answers of `/arxiv similar`, shared by every caller and process
     fulltext.py full-text search of the papers, the one query each engine writes its own way
     records.py  the value types the queries return
     installations.py  installations in many workspaces, OAuth states, paused workspaces

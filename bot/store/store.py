@@ -46,6 +46,7 @@ from bot.store.records import (
     RankingSet,
     Reaction,
 )
+from bot.store.similar import SimilarStore
 from bot.store.url import PostgresURL, parse_database
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
@@ -86,6 +87,8 @@ class Store:
         self._b = backend
         self.follows = FollowStore(backend)
         """The authors and keywords channels follow (`bot.store.follows`)."""
+        self.similar = SimilarStore(backend)
+        """The kept answers of `/arxiv similar` (`bot.store.similar`)."""
 
     @classmethod
     @asynccontextmanager
