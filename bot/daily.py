@@ -223,7 +223,8 @@ class DailyRunner:
             )
 
     async def _prune(self, now: datetime) -> None:
-        """Once a day, forget full rankings older than the retention (digests stay)."""
+        """Once a day, forget full rankings older than the retention (digests stay), and the
+        kept `similar` answers over days as old."""
         today = now.date()
         if self._pruned == today:
             return
@@ -231,6 +232,7 @@ class DailyRunner:
         removed = await self._store.rankings.prune(today - self._keep_rankings)
         if removed:
             log.info("pruned %d day rankings older than %s", removed, self._keep_rankings)
+        await self._store.similar.prune(today - self._keep_rankings)
 
     # -- fetch and score --------------------------------------------------------------------
 

@@ -10,7 +10,8 @@
   already scored under its criteria. Never an LLM request or an arXiv request.
 - `similar` ranks the papers of the last SIMILAR_DAYS stored days by closeness to one paper, in
   the local ranking's text model (`scoring.ranking.similarities`), computed in the ranking
-  worker so the event loop never waits for scikit-learn.
+  worker so the event loop never waits for scikit-learn, once for every caller and process
+  (`bot.similar`): the answer is kept, and each channel shows it with its own scores.
 
 Answers are light-markdown text, defused, one clipped line per paper (at most MAX_RESULTS), so
 they fit a Discord message or a few Slack sections; a day is a `Digest` the adapters render.
@@ -32,6 +33,7 @@ from bot.ingest import categories_key
 from bot.models import Digest, Paper, Score
 from bot.safety import clip, defuse, excerpt
 from bot.service import DigestService
+from bot.similar import Similarities, SimilarPapers
 from bot.store import Store
 from bot.store.fulltext import query_words
 from scoring import ranking
@@ -83,9 +85,15 @@ def stored_days_text(days: Sequence[date]) -> str:
 class Lookups:
     """Search, past days and similar papers for the conversation (see module docstring)."""
 
-    def __init__(self, store: Store, service: DigestService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        service: DigestService,
+        similarities: Similarities = ranking.similarities_off_loop,
+    ) -> None:
         self._store = store
         self._service = service
+        self._similar = SimilarPapers(store, service.work, similarities, MAX_RESULTS)
 
     async def search(self, channel_id: str, text: str) -> str:
         """The stored papers with every word of `text`, best first, as a reply."""
@@ -138,24 +146,15 @@ class Lookups:
         days = await self._store.papers.feed_days(key, SIMILAR_DAYS)
         if not days:
             raise BotError(stored_days_text(days))
-        seen: dict[str, Paper] = {}
-        for day in days:
-            for a in await self._store.papers.announced(day, key):
-                if a.paper.id != target.id:
-                    seen.setdefault(a.paper.id, a.paper)
-        candidates = list(seen.values())
-        values = await ranking.similarities_off_loop(
-            ranking.paper_text(target), [ranking.paper_text(p) for p in candidates]
-        )
-        close = sorted(
-            ((v, p) for v, p in zip(values, candidates, strict=True) if v > 0),
-            key=lambda vp: (-vp[0], vp[1].id),
-        )[:MAX_RESULTS]
+        answer = await self._similar.closest(target, key, days)
+        found = await self._store.papers.get(list(answer.ids))
+        pairs = zip(answer.ids, answer.values, strict=True)
+        close = [(v, found[i]) for i, v in pairs if i in found]
         span = f"{days[-1]} – {days[0]}" if len(days) > 1 else f"{days[0]}"
         title = defuse(excerpt(target.title, TITLE_CHARS))
         if not close:
             return (
-                f"Nothing among the {len(candidates)} papers of the last {len(days)} stored "
+                f"Nothing among the {answer.compared} papers of the last {len(days)} stored "
                 f"days ({span}) is close to *{title}* (arXiv:{target.id})."
             )
         scores = await self._store.scores.channel_scores(channel_id, [p.id for _, p in close])
@@ -164,7 +163,7 @@ class Lookups:
             for n, (v, p) in enumerate(close, 1)
         ]
         return (
-            f"Closest to *{title}* (arXiv:{target.id}) among the {len(candidates)} papers of "
+            f"Closest to *{title}* (arXiv:{target.id}) among the {answer.compared} papers of "
             f"the last {len(days)} stored days ({span}):\n" + "\n".join(lines)
         )
 

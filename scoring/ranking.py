@@ -249,10 +249,11 @@ def _cancel_submitted(task: asyncio.Future[Future[Any]]) -> None:
 
 
 async def similarities_off_loop(query: str, texts: Sequence[str]) -> list[float]:
-    """`similarities`, computed in the ranking worker like `rank_off_loop`."""
+    """`similarities`, computed in the ranking worker like `rank_off_loop` (submitted from a
+    thread too: starting the worker must not hold the event loop)."""
     if not texts:
         return []
-    return await asyncio.wrap_future(_WORKER.submit(similarities, query, list(texts)))
+    return await _in_worker(similarities, query, list(texts))
 
 
 def similarities(query: str, texts: Sequence[str]) -> list[float]:

@@ -9,6 +9,7 @@ from here (`from bot.store import Store, Lease, ...`).
     backend.py  the two engines (aiosqlite, asyncpg): transactions, placeholders, migrating once
     store.py    opening the database and building its parts; the rules every query keeps
     papers.py   papers, the days that announced them, feed days and fetches
+    similar.py  the kept answers of `/arxiv similar`, shared by every caller and process
     fulltext.py full-text search of the papers, the one query each engine writes its own way
     channels.py channels, their setting overrides, criteria versions and audit log
     scores.py   the LLM's scores and cached explanations

@@ -336,6 +336,22 @@ _M009_SEARCH_WEEKLY = """
         );
 """
 
+_M010_SIMILAR = """
+        CREATE TABLE IF NOT EXISTS similar_answers (
+            key TEXT PRIMARY KEY,                -- paper, category set, days compared with
+            paper_id TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            newest_day TEXT NOT NULL,            -- the newest day compared with: pruned by it
+            ids TEXT NOT NULL,                   -- JSON list: the closest papers, best first
+            similarities TEXT NOT NULL,          -- JSON list, the same order
+            compared INTEGER NOT NULL,           -- how many papers were compared
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS similar_answers_paper
+            ON similar_answers(paper_id, categories, newest_day);
+        CREATE INDEX IF NOT EXISTS similar_answers_newest ON similar_answers(newest_day);
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -346,6 +362,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M007_INSTALLATIONS,
     _M008_FOLLOWS_VENUE,
     _M009_SEARCH_WEEKLY,
+    _M010_SIMILAR,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -674,6 +691,8 @@ _PG009_SEARCH_WEEKLY = f"""
         );
 """
 
+_PG010_SIMILAR = _M010_SIMILAR  # the same script: TEXT and INTEGER columns mean the same on both
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -684,6 +703,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG007_INSTALLATIONS,
     _PG008_FOLLOWS_VENUE,
     _PG009_SEARCH_WEEKLY,
+    _PG010_SIMILAR,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 
@@ -716,6 +736,7 @@ TABLES: tuple[str, ...] = (
     "home_workspaces",
     "weekly_posts",
     "weekly_messages",
+    "similar_answers",
 )
 """Every table of the current schema, each after the tables it references (copy order)."""
 

@@ -43,6 +43,7 @@ from bot.store.likes import Likes
 from bot.store.papers import Papers
 from bot.store.rankings import Rankings
 from bot.store.scores import Scores
+from bot.store.similar import SimilarStore
 from bot.store.stats import Stats
 from bot.store.url import PostgresURL, parse_database
 from bot.store.weekly import WeeklyPosts
@@ -77,6 +78,8 @@ class Store:
         """Work leases and platform events seen, across processes (`bot.work`)."""
         self.follows = FollowStore(backend)
         """The authors and keywords channels follow (`bot.store.follows`)."""
+        self.similar = SimilarStore(backend)
+        """The kept answers of `/arxiv similar` (`bot.store.similar`)."""
 
     @classmethod
     @asynccontextmanager
