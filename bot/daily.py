@@ -13,10 +13,7 @@ one process's lease, so several processes on one database post every card exactl
 process killed mid-post is taken over when its lease expires, and the delivery's recovery
 finishes the thread without a duplicate).
 
-Time rules (US Eastern is arXiv's clock): announcements happen Sunday–Thursday at 20:00 and the
-feed of day D is ready at about 00:30 on D (Monday–Friday). A channel's digest of D is due at
-the first local post time at or after that. It is posted late if the bot was down at that
-moment, up to the catch-up window; later than that it is reported in the channel instead.
+When what is due is `bot.daily_schedule`'s, pure.
 
 This module must not import a platform SDK or sleep for real in tests (clock and sleep are
 injected).
@@ -28,13 +25,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.channels import ChannelSettings
+from bot.daily_schedule import (
+    EASTERN,
+    FEED_READY,
+    RESCORE_EVERY,
+    Outage,
+    backoff,
+    day_step,
+    days_to_serve,
+    due_at,
+    in_window,
+    latest_rebuild,
+    outage_after,
+    rescore_due,
+)
 from bot.deciding import DigestOptions
-from bot.delivery import MISSED, POSTED, POSTING, Delivery
+from bot.delivery import MISSED, POSTING, Delivery
 from bot.digest import digest_from_json, digest_to_json
 from bot.errors import FeedError, FeedUnreadable, LLMUnavailable, PlatformError, ScoringError
 from bot.ingest import categories_key
@@ -49,16 +60,24 @@ from bot.weekly import WeeklyPoster
 from bot.work import Work
 from scoring.pricing import format_usd
 
+__all__ = [
+    "EASTERN",
+    "FEED_READY",
+    "ChannelStatus",
+    "Clock",
+    "DailyRunner",
+    "SettingsOf",
+    "backoff",
+    "channel_statuses",
+    "due_at",
+    "latest_rebuild",
+    "next_post_time",
+    "utc_now",
+]
+
 log = logging.getLogger(__name__)
 
-EASTERN = ZoneInfo("America/New_York")
-FEED_READY = time(0, 30)
-"""arXiv rebuilds its feeds around midnight US Eastern after each announcement."""
-ANNOUNCEMENT_WEEKDAYS = frozenset(range(5))  # feeds of Monday..Friday carry announcements
 DAILY_START = "daily-start"
-RETRY_BASE = timedelta(minutes=1)
-RETRY_MAX = timedelta(minutes=30)
-RESCORE_EVERY = timedelta(minutes=15)
 
 Clock = Callable[[], datetime]
 
@@ -66,50 +85,6 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The real clock."""
     return datetime.now(UTC)
-
-
-def feed_ready(day: date) -> datetime:
-    """When arXiv's feed of announcement day `day` is ready."""
-    return datetime.combine(day, FEED_READY, EASTERN)
-
-
-def latest_rebuild(now: datetime) -> datetime:
-    """The most recent moment at or before `now` when arXiv rebuilt its feed for an
-    announcement day."""
-    day = now.astimezone(EASTERN).date()
-    while day.weekday() not in ANNOUNCEMENT_WEEKDAYS or feed_ready(day) > now:
-        day -= timedelta(days=1)
-    return feed_ready(day)
-
-
-def due_at(day: date, settings: ChannelSettings) -> datetime:
-    """When a channel's digest of announcement day `day` is due: its first local post time at
-    or after the feed of that day is ready."""
-    zone = ZoneInfo(settings.timezone)
-    ready = feed_ready(day).astimezone(zone)
-    due = datetime.combine(ready.date(), settings.post_time, zone)
-    return (
-        due
-        if due >= ready
-        else datetime.combine(ready.date() + timedelta(1), settings.post_time, zone)
-    )
-
-
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next attempt after `attempts` failures: 1, 2, 4 … 30 minutes."""
-    wait: timedelta = RETRY_BASE * (2 ** min(max(attempts - 1, 0), 16))
-    return min(wait, RETRY_MAX)
-
-
-@dataclass(slots=True)
-class _Outage:
-    """Failed fetches of one category set since the first failure."""
-
-    first: datetime
-    next_try: datetime
-    attempts: int = 0
-    reason: str = ""
-    reported: bool = False
 
 
 class DailyRunner:
@@ -147,7 +122,7 @@ class DailyRunner:
         self._llm_down: tuple[LLMUnavailable, datetime] | None = None
         self._lock = asyncio.Lock()
         self._fetched: dict[str, datetime] = {}
-        self._outages: dict[str, _Outage] = {}
+        self._outages: dict[str, Outage] = {}
         self._retry: dict[tuple[str, date], tuple[int, datetime]] = {}
         self._rescored: dict[tuple[str, date], datetime] = {}
         self.last_tick: datetime | None = None
@@ -305,10 +280,7 @@ class DailyRunner:
         rebuild: datetime,
         reason: str,
     ) -> None:
-        outage = self._outages.setdefault(key, _Outage(first=now, next_try=now))
-        outage.attempts += 1
-        outage.reason = reason
-        outage.next_try = now + backoff(outage.attempts)
+        outage = outage_after(self._outages.get(key), now, reason)
         log.warning(
             "fetch of %s failed (attempt %d, next at %s): %s",
             key,
@@ -316,9 +288,10 @@ class DailyRunner:
             outage.next_try.isoformat(timespec="minutes"),
             reason,
         )
-        if outage.reported or now - outage.first < self._fetch_deadline:
+        report = outage.to_report(now, self._fetch_deadline)
+        self._outages[key] = replace(outage, reported=True) if report else outage
+        if not report:
             return
-        outage.reported = True
         day = rebuild.date()
         since = outage.first.astimezone(EASTERN).strftime("%H:%M %Z")
         text = (
@@ -408,33 +381,20 @@ class DailyRunner:
         """Post every digest of this channel that is due and not posted; report the ones that
         are too late."""
         start = await self._daily_start(row.id, now)
-        for day in await self._days_to_serve(row.id, settings):
+        latest = await self._store.papers.latest_feed_day(categories_key(settings.categories))
+        records = await self._store.digests.records(row.id, (POSTING, "scored"))
+        for day in days_to_serve(latest, records):
             due = due_at(day, settings)
-            if due > now or due < start:
+            if not in_window(due, start, now):
                 continue
             record = await self._store.digests.get(row.id, day)
-            state = record[0] if record else None
-            if state == MISSED:
-                continue
-            if state == POSTED:
+            step = day_step(record[0] if record else None, due, now, self._catch_up)
+            if step == "complete":
                 await self._complete(row, settings, day, record, now)
-                continue
-            if now - due > self._catch_up:
+            elif step == "missed":
                 await self._missed(row, settings, day, due)
-                continue
-            await self._post(row, settings, day, now)
-
-    async def _days_to_serve(self, channel_id: str, settings: ChannelSettings) -> list[date]:
-        """The latest announcement day of the channel's categories, plus older days whose
-        delivery was started or attempted and never finished."""
-        days: set[date] = set()
-        latest = await self._store.papers.latest_feed_day(categories_key(settings.categories))
-        if latest is not None:
-            days.add(latest)
-        for rec in await self._store.digests.records(channel_id, (POSTING, "scored")):
-            if rec.state == POSTING or rec.attempts:
-                days.add(rec.day)
-        return sorted(days)
+            elif step == "post":
+                await self._post(row, settings, day, now)
 
     async def _daily_start(self, channel_id: str, now: datetime) -> datetime:
         """Since when this channel gets daily posts: the first tick that saw its current
@@ -529,7 +489,7 @@ class DailyRunner:
         when there is nothing to try (yet)."""
         key = (row.id, day)
         last = self._rescored.get(key, datetime.min.replace(tzinfo=UTC))
-        if not stored.counts.unscored or now - last < RESCORE_EVERY:
+        if not rescore_due(stored.counts.unscored, last, now):
             return None
         self._rescored[key] = now
         return await self._build(row, settings, day, now)
