@@ -13,13 +13,15 @@ one process's lease, so several processes on one database post every card exactl
 process killed mid-post is taken over when its lease expires, and the delivery's recovery
 finishes the thread without a duplicate).
 
-Time rules (US Eastern is arXiv's clock): announcements happen Sunday–Thursday at 20:00 and the
-feed of day D is ready at about 00:30 on D (Monday–Friday). A channel's digest of D is due at
-the first local post time at or after that. It is posted late if the bot was down at that
-moment, up to the catch-up window; later than that it is reported in the channel instead.
+This module owns the tick: which channels it serves, refreshing each category set's feed once
+after a rebuild (retrying an outage with backoff and telling the channels past the deadline),
+starting the day's scoring (through the Batch API when it is on), the fan-out over channels,
+pruning old rankings and stopping. What is due when is `bot.daily_schedule`'s (pure), building
+a channel's digest `bot.daily_build`'s, and posting it, its late cards, missed days and notices
+`bot.daily_post`'s; the weekly post is `bot.weekly`'s.
 
-This module must not import a platform SDK or sleep for real in tests (clock and sleep are
-injected).
+This module must not import a platform SDK, post or build a digest itself, or sleep for real in
+tests (clock and sleep are injected).
 """
 
 from __future__ import annotations
@@ -28,37 +30,36 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 from bot.channels import ChannelSettings
-from bot.deciding import DigestOptions
-from bot.delivery import MISSED, POSTED, POSTING, Delivery
-from bot.digest import digest_from_json, digest_to_json
-from bot.errors import FeedError, FeedUnreadable, LLMUnavailable, PlatformError, ScoringError
+from bot.daily_build import DailyBuilder
+from bot.daily_post import DailyPoster
+from bot.daily_schedule import EASTERN, Outage, backoff, due_at, latest_rebuild, outage_after
+from bot.delivery import Delivery
+from bot.errors import FeedError, FeedUnreadable
 from bot.ingest import categories_key
-from bot.models import Digest
 from bot.service import DigestService
-from bot.status import ChannelStatus as ChannelStatus
-from bot.status import SettingsOf as SettingsOf
-from bot.status import channel_statuses as channel_statuses
-from bot.status import next_post_time as next_post_time
+from bot.status import ChannelStatus, SettingsOf, channel_statuses, next_post_time
 from bot.store import ChannelRow, Store
 from bot.weekly import WeeklyPoster
 from bot.work import Work
-from scoring.pricing import format_usd
+
+__all__ = [
+    "ChannelStatus",
+    "Clock",
+    "DailyRunner",
+    "SettingsOf",
+    "backoff",
+    "channel_statuses",
+    "due_at",
+    "latest_rebuild",
+    "next_post_time",
+    "utc_now",
+]
 
 log = logging.getLogger(__name__)
-
-EASTERN = ZoneInfo("America/New_York")
-FEED_READY = time(0, 30)
-"""arXiv rebuilds its feeds around midnight US Eastern after each announcement."""
-ANNOUNCEMENT_WEEKDAYS = frozenset(range(5))  # feeds of Monday..Friday carry announcements
-DAILY_START = "daily-start"
-RETRY_BASE = timedelta(minutes=1)
-RETRY_MAX = timedelta(minutes=30)
-RESCORE_EVERY = timedelta(minutes=15)
 
 Clock = Callable[[], datetime]
 
@@ -68,48 +69,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def feed_ready(day: date) -> datetime:
-    """When arXiv's feed of announcement day `day` is ready."""
-    return datetime.combine(day, FEED_READY, EASTERN)
+def unreadable_text(exc: FeedUnreadable) -> str:
+    """What the channels are told when arXiv answers with a feed nobody can read."""
+    return f"No digest yet: {exc}. I keep trying; whoever runs the bot may need to update it."
 
 
-def latest_rebuild(now: datetime) -> datetime:
-    """The most recent moment at or before `now` when arXiv rebuilt its feed for an
-    announcement day."""
-    day = now.astimezone(EASTERN).date()
-    while day.weekday() not in ANNOUNCEMENT_WEEKDAYS or feed_ready(day) > now:
-        day -= timedelta(days=1)
-    return feed_ready(day)
-
-
-def due_at(day: date, settings: ChannelSettings) -> datetime:
-    """When a channel's digest of announcement day `day` is due: its first local post time at
-    or after the feed of that day is ready."""
-    zone = ZoneInfo(settings.timezone)
-    ready = feed_ready(day).astimezone(zone)
-    due = datetime.combine(ready.date(), settings.post_time, zone)
+def outage_text(outage: Outage, day: date) -> str:
+    """What the channels are told when arXiv has not answered for the fetch deadline."""
+    since = outage.first.astimezone(EASTERN).strftime("%H:%M %Z")
     return (
-        due
-        if due >= ready
-        else datetime.combine(ready.date() + timedelta(1), settings.post_time, zone)
+        f"arXiv has not answered since {since} ({outage.reason.rstrip('.')}), so the digest of "
+        f"{day} is late. I keep trying and will post it as soon as arXiv is back."
     )
-
-
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next attempt after `attempts` failures: 1, 2, 4 … 30 minutes."""
-    wait: timedelta = RETRY_BASE * (2 ** min(max(attempts - 1, 0), 16))
-    return min(wait, RETRY_MAX)
-
-
-@dataclass(slots=True)
-class _Outage:
-    """Failed fetches of one category set since the first failure."""
-
-    first: datetime
-    next_try: datetime
-    attempts: int = 0
-    reason: str = ""
-    reported: bool = False
 
 
 class DailyRunner:
@@ -137,22 +108,20 @@ class DailyRunner:
         self._service = service
         self._delivery = delivery
         self._settings_of = settings_of
-        self._catch_up = catch_up
         self._fetch_deadline = fetch_deadline
         self._clock = clock
         self._work: Work = service.work
         self._parallel = parallel
         self._keep_rankings = keep_rankings
         self._pruned: date | None = None
-        self._llm_down: tuple[LLMUnavailable, datetime] | None = None
         self._lock = asyncio.Lock()
         self._fetched: dict[str, datetime] = {}
-        self._outages: dict[str, _Outage] = {}
-        self._retry: dict[tuple[str, date], tuple[int, datetime]] = {}
-        self._rescored: dict[tuple[str, date], datetime] = {}
+        self._outages: dict[str, Outage] = {}
         self.last_tick: datetime | None = None
         self._stopping = False
         self._current: asyncio.Task[None] | None = None
+        self._builder = DailyBuilder(store, service)
+        self._poster = DailyPoster(store, delivery, self._work, self._builder, catch_up=catch_up)
         self._weekly = WeeklyPoster(store, delivery, self._work, catch_up=catch_up)
 
     # -- the one entry point ----------------------------------------------------------------
@@ -174,7 +143,7 @@ class DailyRunner:
             for row, settings in channels:
                 by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
             await _all(self._refresh_feed(key, members, now) for key, members in by_key.items())
-            await self._each(channels, lambda row, settings: self._serve_or_say(row, settings, now))
+            await self._each(channels, lambda row, settings: self._poster.serve(row, settings, now))
             await self._each(channels, lambda row, settings: self._weekly.serve(row, settings, now))
             await self._prune(now)
             self.last_tick = now
@@ -200,27 +169,6 @@ class DailyRunner:
                     )
 
         await _all(one(row, settings) for row, settings in channels)
-
-    async def _serve_or_say(
-        self, row: ChannelRow, settings: ChannelSettings, now: datetime
-    ) -> None:
-        """Serve the channel; if that fails unexpectedly while a digest is due, the channel is
-        told once that day (never silence), and the next tick tries again."""
-        try:
-            await self._serve(row, settings, now)
-        except Exception as exc:
-            log.exception("daily post of %s:%s failed; retrying later", row.platform, row.id)
-            day = await self._store.papers.latest_feed_day(categories_key(settings.categories))
-            if day is None or due_at(day, settings) > now:
-                return
-            await self._notify(
-                row,
-                day,
-                "error",
-                f"The arXiv digest of {day} ran into an error ({type(exc).__name__}) and is not "
-                "posted yet. I keep retrying every few minutes; whoever runs the bot can find "
-                "the details in its log.",
-            )
 
     async def _prune(self, now: datetime) -> None:
         """Once a day, forget full rankings older than the retention (digests stay), and the
@@ -254,12 +202,8 @@ class DailyRunner:
             # not an outage: arXiv answered with a feed nobody can read; say so at once, once
             await self._fetch_failed(key, members, now, rebuild, str(exc))
             for row, _ in members:
-                await self._notify(
-                    row,
-                    rebuild.date(),
-                    "feed-unreadable",
-                    f"No digest yet: {exc}. I keep trying; whoever runs the bot may need to "
-                    "update it.",
+                await self._poster.notify(
+                    row, rebuild.date(), "feed-unreadable", unreadable_text(exc)
                 )
             return
         except FeedError as exc:
@@ -279,7 +223,9 @@ class DailyRunner:
         if self._service.batching:
             await self._score_in_batch(members, day, now)
             return
-        await self._each(members, lambda row, settings: self._build(row, settings, day, now))
+        await self._each(
+            members, lambda row, settings: self._builder.build(row, settings, day, now)
+        )
 
     async def _score_in_batch(
         self, members: Sequence[tuple[ChannelRow, ChannelSettings]], day: date, now: datetime
@@ -290,7 +236,8 @@ class DailyRunner:
         the rest running; a post or command that comes meanwhile joins the build."""
 
         async def job(row: ChannelRow, settings: ChannelSettings) -> None:
-            await self._build(row, settings, day, now, due_at(day, settings) - self._batch_margin)
+            until = due_at(day, settings) - self._batch_margin
+            await self._builder.build(row, settings, day, now, until)
 
         task = asyncio.create_task(self._each(members, job))
         self._batches.add(task)
@@ -307,10 +254,9 @@ class DailyRunner:
         rebuild: datetime,
         reason: str,
     ) -> None:
-        outage = self._outages.setdefault(key, _Outage(first=now, next_try=now))
-        outage.attempts += 1
-        outage.reason = reason
-        outage.next_try = now + backoff(outage.attempts)
+        """Remember a failed fetch (the next try after a backoff); past the deadline, tell the
+        channels once."""
+        outage = outage_after(self._outages.get(key), now, reason)
         log.warning(
             "fetch of %s failed (attempt %d, next at %s): %s",
             key,
@@ -318,254 +264,13 @@ class DailyRunner:
             outage.next_try.isoformat(timespec="minutes"),
             reason,
         )
-        if outage.reported or now - outage.first < self._fetch_deadline:
+        report = outage.to_report(now, self._fetch_deadline)
+        self._outages[key] = replace(outage, reported=True) if report else outage
+        if not report:
             return
-        outage.reported = True
         day = rebuild.date()
-        since = outage.first.astimezone(EASTERN).strftime("%H:%M %Z")
-        text = (
-            f"arXiv has not answered since {since} ({reason.rstrip('.')}), so the digest of "
-            f"{day} is late. I keep trying and will post it as soon as arXiv is back."
-        )
         for row, _ in members:
-            await self._notify(row, day, "arxiv-down", text)
-
-    async def _build(
-        self,
-        row: ChannelRow,
-        settings: ChannelSettings,
-        day: date,
-        now: datetime,
-        batch_until: datetime | None = None,
-    ) -> Digest | None:
-        """Score what the channel's digest of `day` lacks and store it; None if it cannot. When
-        the LLM cannot be reached, the digest keeps what is scored and says when scoring is
-        tried again (and the other channels of this tick do not wait for it again)."""
-        options = DigestOptions.for_channel(settings)
-        if self._llm_down is not None and self._llm_down[1] == now:
-            return await self._waiting_for_llm(row, settings, day, now, self._llm_down[0])
-        try:
-            digest = await self._service.build(row.id, day, options, batch_until=batch_until)
-        except LLMUnavailable as exc:
-            log.error("scoring %s: %s (retrying at the next tick)", day, exc)
-            self._llm_down = (exc, now)
-            return await self._waiting_for_llm(row, settings, day, now, exc)
-        except ScoringError as exc:
-            log.error("scoring for %s on %s failed: %s", row.id, day, exc)
-            digest = await self._service.build(row.id, day, options, scored_only=True)
-            if digest is not None:
-                await self._store.digests.save(row.id, day, "scored", digest_to_json(digest))
-            return digest
-        if digest is not None:
-            u = digest.run_usage
-            log.info(
-                "scored %s for %s: %d of %d scored, %d selected, %d unscored; "
-                "this run %d calls, %d tokens, %s",
-                day,
-                row.id,
-                digest.counts.scored,
-                digest.counts.considered,
-                digest.counts.selected,
-                digest.counts.unscored,
-                u.calls,
-                u.total_tokens,
-                format_usd(u.cost_usd, u.priced),
-            )
-        return digest
-
-    async def _waiting_for_llm(
-        self,
-        row: ChannelRow,
-        settings: ChannelSettings,
-        day: date,
-        now: datetime,
-        exc: LLMUnavailable,
-    ) -> Digest | None:
-        """The digest of what is scored, with a note saying the LLM could not be reached and
-        when scoring is tried again."""
-        options = DigestOptions.for_channel(settings)
-        digest = await self._service.build(row.id, day, options, scored_only=True)
-        if digest is None:
-            return None
-        again = (now + RESCORE_EVERY).astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
-        waiting = digest.counts.unscored
-        if exc.refused:
-            note = (
-                f"The LLM refused the bot's API key, so {waiting} of {digest.counts.sent} papers "
-                f"are not scored yet; {exc.retry_hint}."
-            )
-        else:
-            note = (
-                f"The LLM could not be reached ({exc.reason}), so {waiting} of "
-                f"{digest.counts.sent} papers are not scored yet. I will try again at {again} "
-                f"{settings.timezone} and add the ones that qualify to this digest."
-            )
-        digest = replace(digest, notes=(note,))
-        await self._store.digests.save(row.id, day, "scored", digest_to_json(digest))
-        return digest
-
-    # -- post ----------------------------------------------------------------------------------
-
-    async def _serve(self, row: ChannelRow, settings: ChannelSettings, now: datetime) -> None:
-        """Post every digest of this channel that is due and not posted; report the ones that
-        are too late."""
-        start = await self._daily_start(row.id, now)
-        for day in await self._days_to_serve(row.id, settings):
-            due = due_at(day, settings)
-            if due > now or due < start:
-                continue
-            record = await self._store.digests.get(row.id, day)
-            state = record[0] if record else None
-            if state == MISSED:
-                continue
-            if state == POSTED:
-                await self._complete(row, settings, day, record, now)
-                continue
-            if now - due > self._catch_up:
-                await self._missed(row, settings, day, due)
-                continue
-            await self._post(row, settings, day, now)
-
-    async def _days_to_serve(self, channel_id: str, settings: ChannelSettings) -> list[date]:
-        """The latest announcement day of the channel's categories, plus older days whose
-        delivery was started or attempted and never finished."""
-        days: set[date] = set()
-        latest = await self._store.papers.latest_feed_day(categories_key(settings.categories))
-        if latest is not None:
-            days.add(latest)
-        for rec in await self._store.digests.records(channel_id, (POSTING, "scored")):
-            if rec.state == POSTING or rec.attempts:
-                days.add(rec.day)
-        return sorted(days)
-
-    async def _daily_start(self, channel_id: str, now: datetime) -> datetime:
-        """Since when this channel gets daily posts: the first tick that saw its current
-        subscription. Digests due before that are neither posted nor reported as missed."""
-        event = await self._store.channels.last_event(channel_id, ("subscribe", DAILY_START))
-        if event is not None and event.action == DAILY_START:
-            return datetime.fromisoformat(event.detail)
-        await self._store.channels.record_event(
-            channel_id, "arxiv-bot", DAILY_START, now.isoformat()
-        )
-        return now
-
-    async def _post(
-        self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime
-    ) -> None:
-        key = (row.id, day)
-        attempts, retry_at = self._retry.get(key, (0, now))
-        if now < retry_at:
-            return
-        async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
-            if not mine:  # another process (or tick) is delivering it right now
-                return
-            await self._deliver(row, settings, day, now, attempts)
-
-    async def _deliver(
-        self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime, attempts: int
-    ) -> None:
-        key = (row.id, day)
-        digest = await self._build(row, settings, day, now)
-        if digest is None:
-            return
-        try:
-            done = await self._delivery.deliver(row.platform, digest)
-        except PlatformError as exc:
-            attempts += 1
-            self._retry[key] = (attempts, now + backoff(attempts))
-            log.warning(
-                "posting %s to %s:%s failed (attempt %d, retrying in %s): %s",
-                day,
-                row.platform,
-                row.id,
-                attempts,
-                backoff(attempts),
-                exc,
-            )
-            return
-        self._retry.pop(key, None)
-        self._rescored[key] = now
-        log.info(
-            "posted %s to %s:%s: %d cards, cost so far %s",
-            day,
-            row.platform,
-            row.id,
-            len(digest.entries),
-            format_usd(digest.usage.cost_usd, digest.usage.priced),
-        )
-        if done.recovered:
-            log.info("found %d messages posted before a restart", done.recovered)
-
-    async def _complete(
-        self,
-        row: ChannelRow,
-        settings: ChannelSettings,
-        day: date,
-        record: tuple[str, object] | None,
-        now: datetime,
-    ) -> None:
-        """A posted digest with papers that could not be scored: score them again (every so
-        often) and add the ones that now qualify to the thread; selected papers that are not
-        in the thread yet (scored by another process or before a restart) are added at once."""
-        body = record[1] if record else None
-        if not isinstance(body, dict):
-            return
-        stored = digest_from_json(body)
-        posted = await self._store.digests.daily_posted(row.id, day)
-        missing = any(e.paper.id not in posted for e in stored.entries)
-        digest = stored if missing else await self._rescore(row, settings, day, stored, now)
-        if digest is None:
-            return
-        async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
-            if not mine:
-                return
-            try:
-                await self._delivery.deliver(row.platform, digest)
-            except PlatformError as exc:
-                log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
-
-    async def _rescore(
-        self, row: ChannelRow, settings: ChannelSettings, day: date, stored: Digest, now: datetime
-    ) -> Digest | None:
-        """The digest with its unscored papers tried again, at most every RESCORE_EVERY; None
-        when there is nothing to try (yet)."""
-        key = (row.id, day)
-        last = self._rescored.get(key, datetime.min.replace(tzinfo=UTC))
-        if not stored.counts.unscored or now - last < RESCORE_EVERY:
-            return None
-        self._rescored[key] = now
-        return await self._build(row, settings, day, now)
-
-    async def _missed(
-        self, row: ChannelRow, settings: ChannelSettings, day: date, due: datetime
-    ) -> None:
-        """Too late to post: keep the digest, mark the day missed and say so once."""
-        record = await self._store.digests.get(row.id, day)
-        if record is None:
-            options = DigestOptions.for_channel(settings)
-            digest = await self._service.build(row.id, day, options, scored_only=True)
-            if digest is None:
-                return
-            await self._store.digests.save(row.id, day, MISSED, digest_to_json(digest))
-        await self._store.digests.set_state(row.id, day, MISSED)
-        local = due.astimezone(ZoneInfo(settings.timezone)).strftime("%a %d %b %H:%M")
-        log.warning("digest of %s for %s missed (was due %s)", day, row.id, local)
-        await self._notify(
-            row,
-            day,
-            "missed",
-            f"The arXiv digest of {day} was not posted: it was due {local} {settings.timezone} "
-            "and could not be delivered in time. `/arxiv today` shows the latest one.",
-        )
-
-    async def _notify(self, row: ChannelRow, day: date, kind: str, text: str) -> None:
-        async with self._work.attempt(f"notice:{row.id}:{day}:{kind}") as mine:
-            if not mine:
-                return
-            try:
-                await self._delivery.notice(row.platform, row.id, day, kind, text)
-            except PlatformError as exc:
-                log.warning("notice to %s failed: %s", row.id, exc)
+            await self._poster.notify(row, day, "arxiv-down", outage_text(outage, day))
 
     # -- reporting and shutdown ------------------------------------------------------------
 

@@ -25,7 +25,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.channels import ChannelSettings
-from bot.daily import EASTERN, FEED_READY, DailyRunner, SettingsOf
+from bot.daily import DailyRunner, SettingsOf
+from bot.daily_schedule import EASTERN, FEED_READY
 from bot.store import ChannelRow, Store
 
 log = logging.getLogger(__name__)
