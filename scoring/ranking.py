@@ -34,12 +34,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-import multiprocessing
 import re
-import threading
 from collections.abc import Callable, Sequence, Set
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -89,8 +86,6 @@ NOT_WANTED_WEIGHT = 0.3
 CORE_LIFT = 0.3  # added to the (0, 1] similarity rank of a paper in a followed category
 MAX_EXAMPLES = 1000  # newest examples kept for training (about two weeks): bounded time
 T = TypeVar("T")
-
-WORKER_IDLE_SECONDS = 30.0  # the worker leaves this long after its last ranking
 
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _RUBRIC_HEADING = re.compile(r"scor|rubric|novelty|format|output", re.IGNORECASE)
@@ -233,13 +228,22 @@ async def learned_scores_off_loop(texts: Sequence[str], examples: Sequence[Examp
 async def _in_worker(fn: Callable[..., T], *args: object) -> T:
     """`fn(*args)` in the worker, awaited. The submission itself runs in a thread: when it has
     to start the worker process, the spawn would otherwise hold the event loop's thread."""
-    submitted = asyncio.ensure_future(asyncio.to_thread(_WORKER.submit, fn, *args))
+    submitted = asyncio.ensure_future(asyncio.to_thread(_submit, fn, *args))
     try:
         future = await asyncio.shield(submitted)
     except asyncio.CancelledError:
         submitted.add_done_callback(_cancel_submitted)
         raise
     return await asyncio.wrap_future(future)
+
+
+def _submit(fn: Callable[..., T], *args: object) -> Future[T]:
+    """Hand `fn(*args)` to the worker (in a thread: `_in_worker`). The worker's module, and
+    with it the multiprocessing machinery, loads on the first use (`run` and `digest` load it
+    before their event loop starts; a command that never ranks never does)."""
+    from scoring.worker import WORKER
+
+    return WORKER.submit(fn, *args)
 
 
 def _cancel_submitted(task: asyncio.Future[Future[Any]]) -> None:
@@ -278,67 +282,6 @@ def similarities(query: str, texts: Sequence[str]) -> list[float]:
 
 def _learned_list(texts: list[str], examples: list[Example]) -> list[float]:
     return [float(v) for v in learned_scores(texts, examples)]
-
-
-class _Worker:
-    """The ranking worker process: spawned for a ranking, kept while rankings keep coming, and
-    shut down `WORKER_IDLE_SECONDS` after the last one, which returns its memory.
-
-    Spawned, not forked: a fork would copy the caller's memory and threads. Reusing the worker
-    for back-to-back rankings spares each the second of CPU that importing scikit-learn takes.
-    Any thread or event loop may submit; the state is guarded by one lock.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
-        self._pending = 0
-        self._retire: threading.Timer | None = None
-
-    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
-        """`fn(*args)` in the worker; `fn` must be a module-level function (it is pickled)."""
-        with self._lock:
-            if self._retire is not None:
-                self._retire.cancel()
-                self._retire = None
-            if self._pool is None:
-                context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-            pool = self._pool
-            self._pending += 1
-        try:
-            future = pool.submit(fn, *args)
-        except BrokenProcessPool:
-            self._finished(pool, broken=True)
-            raise
-        future.add_done_callback(lambda done: self._finished(pool, broken=_broke(done)))
-        return future
-
-    def _finished(self, pool: ProcessPoolExecutor, broken: bool) -> None:
-        with self._lock:
-            self._pending -= 1
-            if broken and self._pool is pool:
-                self._pool = None  # the next ranking starts a new worker
-            if self._pending == 0 and self._pool is not None:
-                self._retire = threading.Timer(WORKER_IDLE_SECONDS, self._shut_down, [self._pool])
-                self._retire.daemon = True
-                self._retire.start()
-        if broken:
-            pool.shutdown(wait=False)
-
-    def _shut_down(self, pool: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is not pool or self._pending:
-                return  # a ranking came in meanwhile
-            self._pool = self._retire = None
-        pool.shutdown(wait=False)
-
-
-def _broke(future: Future[Any]) -> bool:
-    return not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
-
-
-_WORKER = _Worker()
 
 
 def criteria_similarity(texts: Sequence[str], topics: Topics) -> Vector:

@@ -47,10 +47,10 @@ EXAMPLES = [
 WORKER_RUN = """
 import asyncio, json, multiprocessing, sys
 from tests.test_ranking_worker import CORE, CRITERIA, EXAMPLES, HEAVY, PAPERS
-from scoring import ranking
+from scoring import ranking, worker
 
 async def main():
-    ranking.WORKER_IDLE_SECONDS = 0.3
+    worker.IDLE_SECONDS = 0.3
     ranked, again, taste = await asyncio.gather(  # at once, they take turns in one worker
         ranking.rank_off_loop(PAPERS, CRITERIA, EXAMPLES, CORE),
         ranking.rank_off_loop(PAPERS, CRITERIA),

@@ -1,0 +1,81 @@
+"""The ranking worker process: where `scoring.ranking` computes, so the bot's own process never
+loads NumPy, SciPy or scikit-learn (and returns their memory when the worker leaves).
+
+This module must not rank or import the numerical libraries itself: it only runs the functions
+`scoring.ranking` hands it, in a spawned process, one at a time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+IDLE_SECONDS = 30.0  # the worker leaves this long after its last ranking
+
+
+class Worker:
+    """The ranking worker process: spawned for a ranking, kept while rankings keep coming, and
+    shut down `IDLE_SECONDS` after the last one, which returns its memory.
+
+    Spawned, not forked: a fork would copy the caller's memory and threads. Reusing the worker
+    for back-to-back rankings spares each the second of CPU that importing scikit-learn takes.
+    Any thread or event loop may submit; the state is guarded by one lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending = 0
+        self._retire: threading.Timer | None = None
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        """`fn(*args)` in the worker; `fn` must be a module-level function (it is pickled)."""
+        with self._lock:
+            if self._retire is not None:
+                self._retire.cancel()
+                self._retire = None
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            pool = self._pool
+            self._pending += 1
+        try:
+            future = pool.submit(fn, *args)
+        except BrokenProcessPool:
+            self._finished(pool, broken=True)
+            raise
+        future.add_done_callback(lambda done: self._finished(pool, broken=_broke(done)))
+        return future
+
+    def _finished(self, pool: ProcessPoolExecutor, broken: bool) -> None:
+        with self._lock:
+            self._pending -= 1
+            if broken and self._pool is pool:
+                self._pool = None  # the next ranking starts a new worker
+            if self._pending == 0 and self._pool is not None:
+                self._retire = threading.Timer(IDLE_SECONDS, self._shut_down, [self._pool])
+                self._retire.daemon = True
+                self._retire.start()
+        if broken:
+            pool.shutdown(wait=False)
+
+    def _shut_down(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is not pool or self._pending:
+                return  # a ranking came in meanwhile
+            self._pool = self._retire = None
+        pool.shutdown(wait=False)
+
+
+def _broke(future: Future[Any]) -> bool:
+    return not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
+
+
+WORKER = Worker()
+"""The one ranking worker of this process."""
