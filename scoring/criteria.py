@@ -5,17 +5,19 @@ This module owns reading and validating criteria text. It must not store or scor
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from bot.errors import CriteriaError
 
 MAX_CRITERIA_CHARS = 20_000
+DEFAULT_CRITERIA_FILE = "default_criteria.md"
 
 
 def default_criteria_text() -> str:
     """The criteria shipped with the bot: the reference topics and 1-10 rubric."""
-    return resources.files("scoring").joinpath("default_criteria.md").read_text("utf-8")
+    # beside this module in every install (a wheel or a checkout); importlib.resources would
+    # find it too, at the cost of importing tempfile, shutil and zipfile on every command
+    return Path(__file__).with_name(DEFAULT_CRITERIA_FILE).read_text("utf-8")
 
 
 def validate_criteria(text: str) -> str:
