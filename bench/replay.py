@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.__main__ import digest_options, open_core
-from bot.deciding import LLMBudget
 from bot.models import Digest, Usage
+from bot.options import LLMBudget
 from bot.settings import Settings
 from scoring import ranking
 from scoring.pricing import PriceTable

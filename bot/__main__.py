@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from adapters.console import ConsoleAdapter
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation
-    from bot.deciding import DigestOptions
+    from bot.options import DigestOptions
     from bot.scheduler import DailyScheduler
     from bot.service import DigestService
     from bot.settings import Settings
@@ -70,7 +70,7 @@ USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)
 
 def digest_options(settings: Settings) -> DigestOptions:
     """The default channel options from settings."""
-    from bot.deciding import DigestOptions, LLMBudget
+    from bot.options import DigestOptions, LLMBudget
 
     return DigestOptions(
         categories=settings.categories,

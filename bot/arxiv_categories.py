@@ -8,7 +8,7 @@ whole archive. The table follows https://arxiv.org/category_taxonomy; pure, no I
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 _TAXONOMY = """
 cs.AI cs.AR cs.CC cs.CE cs.CG cs.CL cs.CR cs.CV cs.CY cs.DB cs.DC cs.DL cs.DM cs.DS cs.ET cs.FL
@@ -76,3 +76,8 @@ def check_categories(names: Iterable[str]) -> tuple[str, ...]:
             "https://arxiv.org/category_taxonomy"
         )
     return tuple(dict.fromkeys(known))
+
+
+def categories_key(categories: Sequence[str]) -> str:
+    """How a category set is named in the store: its feed path, e.g. `cs.LG+cs.AI`."""
+    return "+".join(categories)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.channels import ChannelSettings
-from bot.deciding import DigestOptions
 from bot.digest import digest_from_json
 from bot.models import Digest
+from bot.options import DigestOptions
 from bot.ratelimit import RateLimits
 from bot.safety import clip
 from bot.service import DigestService

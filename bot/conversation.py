@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from bot import commands, follow_commands
+from bot.arxiv_categories import categories_key
 from bot.channels import ChannelSettings
 from bot.commands import Command
 from bot.context import (
@@ -43,7 +44,6 @@ from bot.criteria_preview import CriteriaPreview
 from bot.digest_commands import DigestCommands
 from bot.errors import BotError
 from bot.explain_commands import ExplainCommands
-from bot.ingest import categories_key
 from bot.models import Digest, Paper
 from bot.ratelimit import RateLimiter
 from bot.reactions import Reactions

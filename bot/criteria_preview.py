@@ -16,16 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from bot.arxiv_categories import categories_key
 from bot.context import Caller, Context, Handlers, Reply, Respond
-from bot.deciding import (
-    CHARS_PER_TOKEN,
-    ESTIMATE_BATCH,
-    ESTIMATE_COMPLETION_TOKENS,
-    DigestOptions,
-)
+from bot.deciding import CHARS_PER_TOKEN, ESTIMATE_BATCH, ESTIMATE_COMPLETION_TOKENS
 from bot.errors import BotError
-from bot.ingest import categories_key
 from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
+from bot.options import DigestOptions
 from bot.safety import defuse
 from scoring import ranking
 from scoring.pricing import Price, format_usd

@@ -33,13 +33,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from bot.arxiv_categories import categories_key
 from bot.channels import ChannelSettings
 from bot.daily_build import DailyBuilder
 from bot.daily_post import DailyPoster
 from bot.daily_schedule import EASTERN, Outage, backoff, due_at, latest_rebuild, outage_after
 from bot.delivery import Delivery
 from bot.errors import FeedError, FeedUnreadable
-from bot.ingest import categories_key
 from bot.service import DigestService
 from bot.status import ChannelStatus, SettingsOf, channel_statuses, next_post_time
 from bot.store import ChannelRow, Store

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 from bot.channels import ChannelSettings
 from bot.daily_schedule import RESCORE_EVERY
-from bot.deciding import DigestOptions
 from bot.digest import digest_to_json
 from bot.errors import LLMUnavailable, ScoringError
 from bot.models import Digest
+from bot.options import DigestOptions
 from bot.service import DigestService
 from bot.store import ChannelRow, Store
 from scoring.pricing import format_usd

@@ -19,13 +19,13 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.arxiv_categories import categories_key
 from bot.channels import ChannelSettings
 from bot.daily_build import DailyBuilder
 from bot.daily_schedule import backoff, day_step, days_to_serve, due_at, in_window, rescore_due
 from bot.delivery import MISSED, POSTING, Delivery
 from bot.digest import digest_from_json, digest_to_json
 from bot.errors import PlatformError
-from bot.ingest import categories_key
 from bot.models import Digest
 from bot.store import ChannelRow, Store
 from bot.work import Work

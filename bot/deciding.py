@@ -16,77 +16,25 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING
 
 from bot import following
-from bot.ingest import categories_key
-from bot.models import AnnounceType, Criteria, Follow, Paper, ScoreKey, Thresholds
-from bot.store import Announcement, DigestFrame, RankingSet, Reaction, Store
+from bot.arxiv_categories import categories_key
+from bot.models import AnnounceType, Criteria, Paper, ScoreKey, Thresholds
+from bot.options import DigestOptions
+from bot.store import RankingSet, Reaction, Store
+from bot.stored import DayContext, criteria_id, example, frozen
 from bot.work import Work
 from scoring import ranking, share
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
-
-if TYPE_CHECKING:
-    from bot.channels import ChannelSettings
 
 log = logging.getLogger(__name__)
 
 ESTIMATE_BATCH = 12  # papers per request assumed when turning dollars into papers
 ESTIMATE_COMPLETION_TOKENS = 60  # per paper: id, a one-line comment and two numbers
 CHARS_PER_TOKEN = 4
-
-
-@dataclass(frozen=True, slots=True)
-class LLMBudget:
-    """How much of a day goes to the LLM after the local ranking: the top `share` of the
-    candidates, at least `min_papers`, and (if set) no more than `dollars` of estimated spend."""
-
-    share: float = 0.3
-    min_papers: int = 60
-    dollars: float | None = None
-    adaptive: bool = True  # warm up a new ranking, widen after a rich tail (scoring/share.py)
-
-
-@dataclass(frozen=True, slots=True)
-class DigestOptions:
-    """What a channel's digest depends on besides its criteria."""
-
-    categories: tuple[str, ...] = ("cs.LG", "cs.AI")
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    cross_lists: bool = True
-    budget: LLMBudget = field(default_factory=LLMBudget)
-    learning: bool = True
-    prompt_examples: int = 5
-
-    @classmethod
-    def for_channel(cls, s: ChannelSettings) -> DigestOptions:
-        """A channel's options from its resolved settings (LLM budget and learning included)."""
-        return cls(
-            categories=s.categories,
-            thresholds=s.thresholds,
-            cross_lists=s.cross_lists,
-            budget=LLMBudget(s.llm_share, s.llm_min_papers, s.llm_dollars),
-            learning=s.learning,
-            prompt_examples=s.prompt_examples,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class DayContext:
-    """What deciding a channel's day needs, loaded once: criteria, the day's announcements and
-    the channel's candidates among them."""
-
-    channel_id: str
-    day: date
-    criteria: Criteria
-    version: int
-    key: ScoreKey
-    announced: tuple[Announcement, ...]
-    candidates: list[Paper]
-    follows: tuple[Follow, ...] = ()
 
 
 class DayDecider:
@@ -291,26 +239,3 @@ def ranking_key(key: ScoreKey, options: DigestOptions, reactions: Sequence[React
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return f"{key.criteria_id}:{digest[:20]}"
-
-
-def frozen(frame: DigestFrame, criteria: Criteria) -> bool:
-    """Whether a stored decision still holds: it was made under the current criteria."""
-    return frame.sent_ids is not None and frame.criteria_id == criteria.id
-
-
-def example(reaction: Reaction) -> ranking.Example:
-    """A channel's reaction as a training example of the ranking."""
-    label = (
-        ranking.LIKE
-        if reaction.value > 0
-        else ranking.DISLIKE
-        if reaction.value < 0
-        else ranking.POSTED
-    )
-    return ranking.Example(reaction.paper, label)
-
-
-def criteria_id(criteria: Criteria) -> int:
-    """A stored criteria's id (criteria are stored before any decision uses them)."""
-    assert criteria.id is not None, "criteria must be stored before use"
-    return criteria.id

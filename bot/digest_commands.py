@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.arxiv_categories import categories_key
 from bot.context import Caller, Context, Handlers, Reply, Respond
-from bot.ingest import categories_key
 from bot.models import Digest
 from bot.search import Lookups
 from bot.service import FEED_FRESH_FOR

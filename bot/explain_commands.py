@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 
 from bot import commands
+from bot.arxiv_categories import categories_key
 from bot.context import Caller, Context, Handlers, Reply, Respond
 from bot.digest import digest_from_json
 from bot.errors import BotError
-from bot.ingest import categories_key
 from bot.models import Digest, Paper, Score, ScoreKey
 from bot.safety import clip, defuse
 from bot.store import RankedDay

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
+from bot.arxiv_categories import categories_key
 from bot.errors import ArxivUnavailable, FeedError
 from bot.feed import parse_feed
 from bot.models import AnnounceType, FeedDay
@@ -183,11 +184,6 @@ class Ingestor:
             return 0
         await self._store.papers.save_enrichment(found.values())
         return len(found)
-
-
-def categories_key(categories: Sequence[str]) -> str:
-    """How a category set is named in the store: its feed path, e.g. `cs.LG+cs.AI`."""
-    return "+".join(categories)
 
 
 def _retry_after(value: str | None) -> float | None:

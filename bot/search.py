@@ -26,11 +26,11 @@ from dataclasses import replace
 from datetime import date
 
 from bot import commands
-from bot.deciding import DigestOptions
+from bot.arxiv_categories import categories_key
 from bot.digest import digest_from_json
 from bot.errors import BotError
-from bot.ingest import categories_key
 from bot.models import Digest, Paper, Score
+from bot.options import DigestOptions
 from bot.safety import clip, defuse, excerpt
 from bot.service import DigestService
 from bot.similar import Similarities, SimilarPapers

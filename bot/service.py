@@ -30,10 +30,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import following
-from bot.deciding import DayContext, DayDecider, DigestOptions, criteria_id, frozen
+from bot.arxiv_categories import categories_key
+from bot.deciding import DayDecider
 from bot.digest import digest_to_json
 from bot.errors import ScoringError
-from bot.ingest import IngestResult, categories_key
+from bot.ingest import IngestResult
 from bot.models import (
     Criteria,
     Digest,
@@ -44,8 +45,9 @@ from bot.models import (
     ScoreKey,
     Usage,
 )
+from bot.options import DigestOptions
 from bot.store import DigestFrame, Reaction, Store
-from bot.stored import StoredDays, dollars
+from bot.stored import DayContext, StoredDays, criteria_id, dollars, frozen
 from bot.work import Work
 from scoring import share
 from scoring.pricing import PriceTable

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.arxiv_categories import categories_key
 from bot.context import Caller, Context, Handlers, Reply, Respond
-from bot.ingest import categories_key
 from bot.models import Usage
 from bot.store import LearningState
 from scoring.pricing import align_usd, format_usd

@@ -12,10 +12,11 @@ This module must not fetch, score, decide a day or write to the store.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from bot import following
-from bot.deciding import DayContext, DigestOptions, criteria_id, example, frozen
+from bot.arxiv_categories import categories_key
 from bot.digest import (
     budget_note,
     digest_from_json,
@@ -26,19 +27,20 @@ from bot.digest import (
     taste_order,
     unscored_note,
 )
-from bot.ingest import categories_key
 from bot.models import (
     AnnounceType,
     Criteria,
     Digest,
     DigestEntry,
+    Follow,
     LLMShare,
     Paper,
     ScoreKey,
     Thresholds,
     Usage,
 )
-from bot.store import Announcement, Reaction, Store
+from bot.options import DigestOptions
+from bot.store import Announcement, DigestFrame, Reaction, Store
 from scoring import ranking, share
 from scoring.pricing import format_usd
 from scoring.prompt import PROMPT_VERSION
@@ -48,6 +50,21 @@ TASTE_HALF = 2
 a person saying "more like this, first", so a few of them already count."""
 TASTE_MAX = 0.8
 """The LLM's scores always keep some say in the order."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayContext:
+    """What deciding a channel's day needs, loaded once: criteria, the day's announcements and
+    the channel's candidates among them."""
+
+    channel_id: str
+    day: date
+    criteria: Criteria
+    version: int
+    key: ScoreKey
+    announced: tuple[Announcement, ...]
+    candidates: list[Paper]
+    follows: tuple[Follow, ...] = ()
 
 
 class StoredDays:
@@ -292,3 +309,26 @@ def _llm_share(
         chosen.positives,
         round(extra_usd, 6),
     )
+
+
+def frozen(frame: DigestFrame, criteria: Criteria) -> bool:
+    """Whether a stored decision still holds: it was made under the current criteria."""
+    return frame.sent_ids is not None and frame.criteria_id == criteria.id
+
+
+def example(reaction: Reaction) -> ranking.Example:
+    """A channel's reaction as a training example of the ranking."""
+    label = (
+        ranking.LIKE
+        if reaction.value > 0
+        else ranking.DISLIKE
+        if reaction.value < 0
+        else ranking.POSTED
+    )
+    return ranking.Example(reaction.paper, label)
+
+
+def criteria_id(criteria: Criteria) -> int:
+    """A stored criteria's id (criteria are stored before any decision uses them)."""
+    assert criteria.id is not None, "criteria must be stored before use"
+    return criteria.id

@@ -14,12 +14,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.__main__ import Core, open_core
+from bot.arxiv_categories import categories_key
 from bot.channels import ChannelSettings
 from bot.daily import DailyRunner
-from bot.deciding import DigestOptions
 from bot.delivery import Delivery
-from bot.ingest import categories_key
 from bot.models import AnnounceType, Paper, Score, ScoreKey, Usage
+from bot.options import DigestOptions
 from bot.search import Lookups
 from bot.similar import similar_key
 from bot.store import Store

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.deciding import DigestOptions, LLMBudget
 from bot.delivery import Ceiling
+from bot.options import DigestOptions, LLMBudget
 from bot.store import MIGRATIONS, Store
 from bot.work import Work
 from tests.cli import run_cli
