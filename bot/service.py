@@ -263,6 +263,7 @@ class DigestService:
         finally:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment
+        ctx = await self._days.reread(ctx)  # with the fields enrichment brought meanwhile
         digest = await self._days.assemble(
             ctx,
             options,

@@ -12,7 +12,7 @@ This module must not fetch, score, decide a day or write to the store.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot import following
@@ -93,6 +93,12 @@ class StoredDays:
         return DayContext(
             channel_id, day, criteria, version, key, tuple(announced), candidates, follows
         )
+
+    async def reread(self, ctx: DayContext) -> DayContext:
+        """The context with its candidates as the store holds them now (enrichment may have
+        added primary categories, comments and venues since it was loaded)."""
+        now = await self._store.papers.get([p.id for p in ctx.candidates])
+        return replace(ctx, candidates=[now.get(p.id, p) for p in ctx.candidates])
 
     async def candidates(
         self, announced: Sequence[Announcement], day: date, options: DigestOptions
@@ -192,7 +198,6 @@ class StoredDays:
         ids = [p.id for p in ctx.candidates]
         scores = await self._store.scores.get(ids, ctx.key)
         papers = {p.id: p for p in ctx.candidates}
-        papers.update(await self._store.papers.get(ids))  # enriched fields, when they arrived
         entries = select((papers[i] for i in ids), scores, options.thresholds)
         near = select((papers[i] for i in ids), scores, _just_under(options.thresholds))
         near = tuple(e for e in near if not options.thresholds.admits(e.score))
