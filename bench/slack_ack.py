@@ -291,11 +291,11 @@ def report_day(n: int, waves: list[list[float]], figures: dict[str, Any]) -> int
         f"  worst wave     p50 {percentile(worst, 50):8.1f} ms  p99 {percentile(worst, 99):8.1f} ms"
     )
     if figures:
+        cpu = ", ".join(f"{cpu} of {ms} ms" for ms, cpu, _ in figures["stalls"])
         print(
             f"  bot's longest event-loop stall {figures['stall_ms']:.0f} ms "
-            f"({figures['stalls_over']} over 50 ms; the loop's own CPU in the longest: "
-            + ", ".join(f"{cpu} of {ms} ms" for ms, cpu, _ in figures["stalls"])
-            + ")"
+            f"({figures['stalls_over']} over 50 ms"
+            + (f"; the loop's own CPU in the longest: {cpu})" if cpu else ")")
         )
     return 0 if percentile(acks, 99) < DAY_ACK_GOAL_MS else 1
 
