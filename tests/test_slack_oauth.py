@@ -102,7 +102,7 @@ async def bot(
             core.conversation,
             core.store.installations,
             host="127.0.0.1",
-            events=core.store,
+            events=core.store.work,
             pacer=Pacer(clock=pause.clock, sleep=pause.sleep),
         )
         await adapter.start()
