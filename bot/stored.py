@@ -125,7 +125,8 @@ class StoredDays:
         ctx = await self.context(channel_id, day, options)
         if ctx is None:
             return None
-        return await self._as_stored(ctx, options)
+        frame = await self._store.digests.frame(channel_id, day)
+        return await self._as_stored(ctx, options, frame)
 
     async def shown(
         self, channel_id: str, day: date, options: DigestOptions, *, enrich: bool = True
@@ -145,10 +146,11 @@ class StoredDays:
             return None
         if enrich and await self._store.papers.unenriched([p.id for p in ctx.candidates]):
             return None
-        return await self._as_stored(ctx, options)
+        return await self._as_stored(ctx, options, frame)
 
-    async def _as_stored(self, ctx: DayContext, options: DigestOptions) -> Digest:
-        frame = await self._store.digests.frame(ctx.channel_id, ctx.day)
+    async def _as_stored(
+        self, ctx: DayContext, options: DigestOptions, frame: DigestFrame | None
+    ) -> Digest:
         decided = frame is not None and frozen(frame, ctx.criteria)
         sent = frame.sent_ids if frame is not None and decided else None
         before = await self.decided(ctx.channel_id, ctx.day) if decided else None
