@@ -9,7 +9,7 @@ does not scroll a whole report past. Each card counts as a posted message so rea
 
 Every line ends in a printed answer: a user error is shown as it is, anything else is logged and
 answered with a short apology, so no input can end the console with a traceback. It must not
-parse numbers itself (`bot.commands.whole_number` does) or decide what a command means.
+parse numbers itself (`bot.safety.whole_number` does) or decide what a command means.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, TextIO
 
-from bot.commands import whole_number
-from bot.conversation import Caller, Conversation, Reply
-from bot.digest import (
+from bot.conversation.dispatch import Caller, Conversation, Reply
+from bot.digest.selection import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
     LOCAL_TITLE,
@@ -35,7 +34,7 @@ from bot.digest import (
 )
 from bot.errors import BotError
 from bot.models import Digest, DigestEntry
-from bot.safety import clip, defuse, excerpt
+from bot.safety import clip, defuse, excerpt, whole_number
 from scoring.pricing import format_usd
 
 log = logging.getLogger(__name__)

@@ -32,13 +32,13 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters import discord_render as render
-from bot.conversation import Caller, Conversation, Reply
+from bot.config.settings import Settings
+from bot.conversation.dispatch import Caller, Conversation, Reply
 from bot.errors import BotError, PlatformError, PlatformUnavailable
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.safety import clip
 from bot.secret import Secret
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,10 @@ from typing import Any, Final
 
 import discord
 
-from bot import commands
-from bot.commands import CommandError
-from bot.digest import (
+from bot.arxiv.links import code_links, venue
+from bot.conversation import commands
+from bot.conversation.commands import CommandError
+from bot.digest.selection import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
     LOCAL_TITLE,
@@ -38,7 +39,6 @@ from bot.digest import (
     share_line,
 )
 from bot.models import Digest, DigestEntry, Paper
-from bot.paper_links import code_links, venue
 from bot.safety import clip, defuse, excerpt
 from scoring.pricing import format_usd
 

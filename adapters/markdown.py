@@ -14,7 +14,8 @@ import json
 import re
 from typing import Any, Final
 
-from bot.digest import (
+from bot.arxiv.links import code_links, venue
+from bot.digest.selection import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
     LOCAL_TITLE,
@@ -29,7 +30,6 @@ from bot.digest import (
     share_line,
 )
 from bot.models import Digest, DigestEntry, FollowedEntry, LocalView, Paper, Usage
-from bot.paper_links import code_links, venue
 from bot.safety import clip, excerpt, strip_controls
 from scoring.pricing import format_usd
 

@@ -24,7 +24,7 @@ user sees a short apology.
 
 This module must not keep tokens anywhere but the SDK clients, put them in messages or logs,
 render Block Kit itself (see `adapters.slack_blocks`), or decide what a command means (that is
-`bot.conversation`).
+`bot.conversation.dispatch`).
 """
 
 from __future__ import annotations
@@ -89,12 +89,12 @@ from adapters.slack_install import (
 )
 from adapters.slack_verify import SlackVerifier
 from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspace, Workspaces
-from bot.conversation import Caller, Conversation, Reply, Respond
-from bot.digest import followed_reasons
+from bot.config.settings import Settings
+from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
+from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
-from bot.settings import Settings
 from bot.store import Installations
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ import re
 from datetime import date
 from typing import Any, Final
 
-from bot.digest import (
+from bot.arxiv.links import code_links, venue
+from bot.digest.selection import (
     FOLLOWED_NOTE,
     FOLLOWED_TITLE,
     LOCAL_TITLE,
@@ -30,7 +31,6 @@ from bot.digest import (
     share_line,
 )
 from bot.models import Digest, DigestEntry, Paper
-from bot.paper_links import code_links, venue
 from bot.safety import clip, defuse, excerpt
 from scoring.pricing import format_usd
 
@@ -279,7 +279,7 @@ def whole_lines(head: str, items: list[str], limit: int = TEXT_LIMIT) -> str:
 
 def weekly_parent_message(digest: Digest) -> tuple[str, list[Block]]:
     """The weekly post's summary message: the week, then which papers were most liked and
-    which scored best without a reaction (`bot.weekly` writes them as the digest's notes)."""
+    which scored best without a reaction (`bot.daily.weekly` writes them as the digest's notes)."""
     title = f"The week's best · {digest.week}"
     blocks = [_header(title), *[_section(inline(note)) for note in digest.notes[:3]]]
     blocks.append(_context("one paper per reply in the thread ↓ · react 👍 to like"))

@@ -26,9 +26,9 @@ from typing import Any
 from adapters.slack import Pacer, SlackAdapter, web_client
 from bench.digest_1000 import papers_for
 from bot.__main__ import open_core, settings_resolver
-from bot.daily import DailyRunner
-from bot.delivery import Ceiling, Delivery
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.daily.delivery import Ceiling, Delivery
+from bot.daily.runner import DailyRunner
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, load_labels

@@ -22,9 +22,9 @@ from typing import Any
 from arxiv import _feed as arxiv_feed  # the client's own parser of API answers
 
 from bench.digest_1000 import papers_for
-from bot import texclean
-from bot.arxiv_api import papers_from_results
-from bot.feed import parse_feed
+from bot.arxiv import texclean
+from bot.arxiv.api import papers_from_results
+from bot.arxiv.feed import parse_feed
 from tests.fakes.synth import api_feed, rss_feed
 
 DAY = date(2025, 5, 2)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.config.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = date(2025, 5, 2)
@@ -90,7 +90,7 @@ def child() -> None:
     """Entry point of the bot process: digest today for the console channel, write figures."""
     config = json.loads(sys.argv[1])
     from bot.__main__ import preload_command
-    from bot.settings import Settings
+    from bot.config.settings import Settings
 
     # as `arxiv-bot digest` does: settings are read and libraries imported before the loop runs
     settings = Settings.from_env(config["env"])

@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.__main__ import digest_options, open_core
+from bot.config.settings import Settings
+from bot.digest.options import LLMBudget
 from bot.models import Digest, Usage
-from bot.options import LLMBudget
-from bot.settings import Settings
 from scoring import ranking
 from scoring.pricing import PriceTable
 from tests.conftest import bot_env

@@ -40,7 +40,7 @@ import aiohttp
 from adapters.slack import SlackAdapter
 from bench.digest_1000 import REPO, LoopLag, papers_for
 from bot.__main__ import open_core
-from bot.settings import Settings
+from bot.config.settings import Settings
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI

@@ -18,8 +18,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from bot.feed import parse_feed
-from bot.texclean import tex_to_unicode
+from bot.arxiv.feed import parse_feed
+from bot.arxiv.texclean import tex_to_unicode
 from tests.fakes.synth import eval_days, load_eval_day, shared_dir
 
 COMMAND = re.compile(r"\\(?:[A-Za-z]+|[^A-Za-z\s])")

@@ -40,13 +40,13 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
     from adapters.console import ConsoleAdapter
-    from bot.channels import ChannelSettings
-    from bot.conversation import Conversation
-    from bot.options import DigestOptions
-    from bot.scheduler import DailyScheduler
-    from bot.service import DigestService
-    from bot.settings import Settings
-    from bot.status import SettingsOf
+    from bot.config.channels import ChannelSettings
+    from bot.config.settings import Settings
+    from bot.conversation.dispatch import Conversation
+    from bot.daily.scheduler import DailyScheduler
+    from bot.daily.status import SettingsOf
+    from bot.digest.options import DigestOptions
+    from bot.digest.service import DigestService
     from bot.store import ChannelRow, Store
     from scoring.scorer import Scorer
 
@@ -70,7 +70,7 @@ USER_AGENT = f"arxiv-bot/{__version__} (+https://github.com/arxiv-bot/arxiv-bot)
 
 def digest_options(settings: Settings) -> DigestOptions:
     """The default channel options from settings."""
-    from bot.options import DigestOptions, LLMBudget
+    from bot.digest.options import DigestOptions, LLMBudget
 
     return DigestOptions(
         categories=settings.categories,
@@ -134,11 +134,11 @@ def wire_core(
     settings: Settings, store: Store, http: aiohttp.ClientSession, client: AsyncOpenAI | None
 ) -> Core:
     """Build the core on open resources (the store, an HTTP session, the OpenAI client)."""
-    from bot.arxiv_api import ArxivApi
-    from bot.channels import ChannelSettings
-    from bot.conversation import Conversation, ConversationConfig
-    from bot.ingest import FeedClient, Ingestor
-    from bot.service import DigestService
+    from bot.arxiv.api import ArxivApi
+    from bot.arxiv.ingest import FeedClient, Ingestor
+    from bot.config.channels import ChannelSettings
+    from bot.conversation.dispatch import Conversation, ConversationConfig
+    from bot.digest.service import DigestService
     from bot.work import Work
     from scoring.batch import BatchScorer
     from scoring.explain import Explainer
@@ -224,7 +224,7 @@ async def digest_command(settings: Settings, args: argparse.Namespace) -> int:
             _write(_render(shown, args.format), args.output)
             _summary(shown, args.output)
             return 0
-    from bot.service import DayOutcome
+    from bot.digest.service import DayOutcome
 
     progress = progress_display()
     local: LocalView | None = None
@@ -292,8 +292,8 @@ async def stored_day(settings: Settings, day: date) -> Digest | None:
     """A day `digest --day` can show from the store alone: decided under the criteria file as
     it is now, every paper sent to the LLM scored and every candidate enriched. None when a
     build has something left to do; the full build then does it."""
+    from bot.digest.stored import StoredDays
     from bot.store import Store
-    from bot.stored import StoredDays
 
     if isinstance(settings.db, Path) and not settings.db.exists():
         return None
@@ -412,7 +412,7 @@ AdaptersOf = Callable[["Settings", "Conversation"], list[ChatAdapter]]
 
 def settings_resolver(settings: Settings) -> SettingsOf:
     """A channel's effective settings from its stored overrides."""
-    from bot.channels import ChannelSettings
+    from bot.config.channels import ChannelSettings
 
     defaults = ChannelSettings.defaults(settings)
 
@@ -433,10 +433,10 @@ async def run_bot(
     Adapters connect in the background, each at its own pace (Slack waits out an unreachable
     Slack), while the schedule runs; one that fails to start (a refused token) ends the run
     with its error. Whatever the adapters are doing, a stop exits within SHUTDOWN_GRACE."""
-    from bot.daily import DailyRunner
-    from bot.delivery import Ceiling, Delivery
-    from bot.health import health_app, start_health
-    from bot.scheduler import DailyScheduler
+    from bot.daily.delivery import Ceiling, Delivery
+    from bot.daily.health import health_app, start_health
+    from bot.daily.runner import DailyRunner
+    from bot.daily.scheduler import DailyScheduler
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -555,7 +555,7 @@ async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> 
 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
-    from bot.status import channel_statuses, status_notes
+    from bot.daily.status import channel_statuses, status_notes
     from bot.store import Store, describe
 
     if isinstance(settings.db, Path) and not settings.db.exists():
@@ -756,7 +756,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BotError as exc:
             print(f"arxiv-bot: error: {exc}", file=sys.stderr)
             return 1
-    from bot.settings import load_settings
+    from bot.config.settings import load_settings
 
     try:
         settings = load_settings(args.env_file)

@@ -219,7 +219,7 @@ class Digest:
     """Papers of the day by a followed author or matching a followed keyword, with why; shown
     whatever their score (`score` is None for a paper the LLM did not see)."""
     week: str = ""
-    """Set on the weekly post (`bot.weekly`): the ISO week it looks back on, e.g. 2026-W48;
+    """Set on the weekly post (`bot.daily.weekly`): the ISO week it looks back on, e.g. 2026-W48;
     `day` is then the Sunday before that week, a day no daily digest has."""
     ranked_locally: tuple[tuple[Paper, float], ...] = ()
     """Set on a day ranked locally only (a share of 0): the local ranking's best papers, best

@@ -1,7 +1,7 @@
 """What the daily post needs from a chat platform: the contract every chat adapter implements.
 
-The daily delivery (`bot.delivery`) calls these methods and records every message id they return
-in the store right away, so a restart knows what is already on the platform. A digest is a
+The daily delivery (`bot.daily.delivery`) calls these methods and records every message id they
+return in the store right away, so a restart knows what is already on the platform. A digest is a
 *parent* message (the day's summary) plus one *card* per selected paper in the parent's thread;
 a card is its own message so a reaction on it maps to exactly one paper.
 

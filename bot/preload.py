@@ -24,12 +24,12 @@ from collections.abc import Iterable
 # what wiring the core and a day's work import (bot.__main__.wire_core and what it reaches)
 CORE_MODULES = (
     "aiohttp",
-    "bot.arxiv_api",
-    "bot.conversation",
-    "bot.deciding",
-    "bot.feed",
-    "bot.ingest",
-    "bot.service",
+    "bot.arxiv.api",
+    "bot.conversation.dispatch",
+    "bot.digest.deciding",
+    "bot.arxiv.feed",
+    "bot.arxiv.ingest",
+    "bot.digest.service",
     "bot.work",
     "scoring.batch",
     "scoring.explain",
@@ -39,7 +39,7 @@ CORE_MODULES = (
 )
 # the OpenAI client's transport asks anyio for its asyncio backend on its first request
 LLM_MODULES = ("openai", "anyio._backends._asyncio")
-RUN_MODULES = ("bot.daily", "bot.delivery", "bot.health", "bot.scheduler")
+RUN_MODULES = ("bot.daily.runner", "bot.daily.delivery", "bot.daily.health", "bot.daily.scheduler")
 _NOWHERE = "http://127.0.0.1:9/"  # the discard port: the warm-up client never sends anything
 DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 

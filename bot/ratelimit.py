@@ -4,7 +4,7 @@ This module owns `Limit` ("at most N uses per window"), its settings text (`5/mi
 `10/90s`, `off`), `RateLimits` (the bot's four limits: commands that post publicly or spend
 money, and changes to a channel, each per person and per channel) and `RateLimiter`, which checks
 several keyed limits at once and records a use only when all of them admit it. Which command
-counts against which limit is decided by `bot.conversation`.
+counts against which limit is decided by `bot.conversation.dispatch`.
 
 This module must not do I/O, sleep, read settings or know any platform.
 """

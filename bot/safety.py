@@ -1,7 +1,9 @@
 """Making user and paper text inert before it is echoed anywhere: no control or invisible
 characters (C0/C1 controls, bidi overrides and isolates, zero-width characters, BOMs), no mass
 mentions, no platform mention syntax, and no unbounded length. Adapters still escape for their
-own markup, and each rendering calls these before it does.
+own markup, and each rendering calls these before it does. `whole_number` is the one way user
+text becomes a number (card, line, version, threshold): ASCII digits of bounded length, so `³`,
+`٣` or a 5,000-digit number is simply "not a number" instead of a crash in `int`.
 
 Pure functions only; no knowledge of any platform's markup.
 """
@@ -67,3 +69,16 @@ def excerpt(text: str, limit: int) -> str:
     if len(head) < len(text) and len(flat) <= limit:
         flat = flat[: max(limit - 1, 0)].rstrip() + "…"
     return clip(flat, limit)
+
+
+MAX_NUMBER_DIGITS = 6  # no card, line, version or threshold the bot shows needs more
+
+
+def whole_number(text: str, max_digits: int = MAX_NUMBER_DIGITS) -> int | None:
+    """`text` (surrounding spaces aside) as a whole number when it is 1 to `max_digits` ASCII
+    digits, else None: no sign, no superscripts or other scripts' digits, nothing `int` would
+    refuse or take long over."""
+    word = text.strip()
+    if not 0 < len(word) <= max_digits or not (word.isascii() and word.isdigit()):
+        return None
+    return int(word)

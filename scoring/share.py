@@ -14,7 +14,7 @@ curve flattens after a few days (docs/ranking.md shows it). So:
   finding picks where it stopped, and today sends `WIDEN` times yesterday's share; otherwise
   the share steps back down by the same factor towards the channel's own share.
 
-Papers a channel follows (`bot.following`) are sent whatever their rank; they are added after
+Papers a channel follows (`bot.digest.following`) are sent whatever their rank; they are added after
 the share is decided and left out when a later day looks back at where the cut was
 (`share_part`).
 

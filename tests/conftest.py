@@ -23,7 +23,7 @@ import asyncpg
 import pytest
 
 from bot.__main__ import open_core
-from bot.settings import Settings
+from bot.config.settings import Settings
 from bot.store import PostgresURL, parse_database
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI

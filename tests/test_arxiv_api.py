@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.arxiv_api import ArxivApi, is_retryable_status, parse_retry_after
+from bot.arxiv.api import ArxivApi, is_retryable_status, parse_retry_after
+from bot.arxiv.texclean import collapse_whitespace, tex_to_unicode
 from bot.errors import ArxivUnavailable, FeedError
 from bot.models import Paper
-from bot.texclean import collapse_whitespace, tex_to_unicode
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.synth import api_feed, fixture, load_eval_day
 

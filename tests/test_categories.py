@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.arxiv_categories import CATEGORIES, canonical, check_categories
+from bot.arxiv.categories import CATEGORIES, canonical, check_categories
+from bot.config.settings import Settings
 from bot.errors import SettingsError
-from bot.settings import Settings
 from tests.test_conversation import session
 
 

@@ -11,11 +11,11 @@ import pytest
 
 from adapters.console import ConsoleAdapter
 from adapters.markdown import render_markdown
-from bot import commands
 from bot.__main__ import open_core
-from bot.commands import CommandError
-from bot.conversation import Caller, Reply
-from bot.likes import who_likes
+from bot.conversation import commands
+from bot.conversation.commands import CommandError
+from bot.conversation.dispatch import Caller, Reply
+from bot.conversation.likes import who_likes
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, LabelAnswerer, load_labels
 

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from bot import commands
-from bot.context import Caller, Reply, Respond
-from bot.conversation import handler_table
+from bot.conversation import commands
+from bot.conversation.context import Caller, Reply, Respond
+from bot.conversation.dispatch import handler_table
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND_MODULES = sorted(
     [
-        *(REPO / "bot").glob("*_commands.py"),
-        REPO / "bot" / "context.py",
-        REPO / "bot" / "criteria_preview.py",
-        REPO / "bot" / "reactions.py",
+        *(REPO / "bot" / "conversation").glob("*_commands.py"),
+        REPO / "bot" / "conversation" / "context.py",
+        REPO / "bot" / "conversation" / "criteria_preview.py",
+        REPO / "bot" / "conversation" / "reactions.py",
     ]
 )
 
@@ -52,4 +52,4 @@ def test_a_command_two_modules_answer_is_refused() -> None:
 
 @pytest.mark.parametrize("path", COMMAND_MODULES, ids=lambda p: p.name)
 def test_command_modules_do_not_import_the_dispatcher(path: Path) -> None:
-    assert "bot.conversation" not in imported_modules(path)
+    assert "bot.conversation.dispatch" not in imported_modules(path)

@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 from adapters.console import ConsoleAdapter
-from bot.channels import ChannelSettings
-from bot.conversation import Conversation, ConversationConfig
-from bot.criteria_topics import topics
+from bot.config.channels import ChannelSettings
+from bot.conversation.criteria_topics import topics
+from bot.conversation.dispatch import Conversation, ConversationConfig
 from scoring.criteria import default_criteria_text
 from scoring.explain import Explainer
 from scoring.pricing import PriceTable

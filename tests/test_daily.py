@@ -21,15 +21,15 @@ from openai import AsyncOpenAI
 
 from adapters.slack import Pacer, SlackAdapter, web_client
 from bot.__main__ import Core, settings_resolver, wire_core
-from bot.channels import ChannelSettings
-from bot.conversation import Caller, Reply
-from bot.daily import DailyRunner, backoff, due_at, latest_rebuild, next_post_time
-from bot.delivery import Delivery
-from bot.health import health_app, start_health
+from bot.config.channels import ChannelSettings
+from bot.config.settings import Settings
+from bot.conversation.dispatch import Caller, Reply
+from bot.daily.delivery import Delivery
+from bot.daily.health import health_app, start_health
+from bot.daily.runner import DailyRunner, backoff, due_at, latest_rebuild, next_post_time
+from bot.daily.scheduler import DailyScheduler, fetch_trigger, post_trigger
 from bot.models import Thresholds
 from bot.platform import ChatPlatform
-from bot.scheduler import DailyScheduler, fetch_trigger, post_trigger
-from bot.settings import Settings
 from bot.store import ChannelRow, Store
 from tests.conftest import TEST_KEY
 from tests.fakes.arxiv_server import FakeArxiv

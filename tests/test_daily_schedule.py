@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.daily_schedule import (
+from bot.daily.delivery import MISSED, POSTED, POSTING
+from bot.daily.schedule import (
     RESCORE_EVERY,
     Outage,
     backoff,
@@ -16,7 +17,6 @@ from bot.daily_schedule import (
     outage_after,
     rescore_due,
 )
-from bot.delivery import MISSED, POSTED, POSTING
 from bot.store import DigestRecord
 
 NOW = datetime(2025, 5, 2, 12, 0, tzinfo=UTC)

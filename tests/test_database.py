@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from bot.config.settings import Settings
 from bot.errors import SettingsError
 from bot.models import AnnounceType, Criteria, Paper
-from bot.settings import Settings
 from bot.store import TABLES, PostgresURL, Store, StoreUnavailable, parse_database
 from tests.cli import run_cli
 from tests.conftest import bot_env

@@ -18,9 +18,9 @@ from discord.http import Route
 
 from adapters import discord_render as render
 from adapters.discord import APOLOGY, DiscordAdapter
-from bot import commands
 from bot.__main__ import open_core
-from bot.conversation import Caller, Reply
+from bot.conversation import commands
+from bot.conversation.dispatch import Caller, Reply
 from bot.errors import PlatformError
 from bot.models import Digest
 from bot.platform import PARENT

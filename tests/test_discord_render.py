@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from adapters import discord_render as render
-from bot import commands
+from bot.conversation import commands
 from bot.models import (
     Criteria,
     Digest,

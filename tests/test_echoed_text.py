@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters import discord_render, slack_blocks
 from adapters.markdown import ABSTRACT_CHARS, render_json, render_markdown
-from bot.conversation import Caller, Reply
+from bot.conversation.dispatch import Caller, Reply
 from bot.models import (
     Criteria,
     Digest,

@@ -8,7 +8,7 @@ from datetime import date
 import aiohttp
 import pytest
 
-from bot.feed import parse_feed
+from bot.arxiv.feed import parse_feed
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.synth import load_eval_day, rss_feed
 

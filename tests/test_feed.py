@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
+from bot.arxiv.feed import parse_arxiv_id, parse_feed, split_authors
+from bot.arxiv.texclean import tex_to_unicode
 from bot.errors import FeedError
-from bot.feed import parse_arxiv_id, parse_feed, split_authors
 from bot.models import AnnounceType, FeedDay
-from bot.texclean import tex_to_unicode
 from tests.fakes.synth import empty_rss_feed, fixture, load_eval_day, rss_feed
 
 RSS_FIXTURE = "arxiv_rss/rss_cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24_trimmed4.xml"
@@ -285,7 +285,7 @@ def test_bad_items_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) 
     body = body.replace(b"oai:arXiv.org:2609.00001v1", b"")
     body = body.replace(b"arXiv:2609.00001v1", b"")
     body = body.replace(b"https://arxiv.org/abs/2609.00001", b"")
-    with caplog.at_level(logging.WARNING, logger="bot.feed"):
+    with caplog.at_level(logging.WARNING, logger="bot.arxiv.feed"):
         items = parse_feed(body).items
     assert [i.paper.id for i in items] == ["2609.00002"]
     assert "no arXiv id" in caplog.text

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from bot.arxiv.feed import parse_feed
 from bot.errors import FeedError, FeedUnreadable
-from bot.feed import parse_feed
 from tests.cli import run_cli
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
@@ -81,7 +81,7 @@ def test_feed_with_items_but_no_date_is_unreadable_not_a_quiet_day() -> None:
 def test_some_bad_items_are_skipped_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
     batch = papers(6)
     odd = {str(p["id"]): "revised" for p in batch[:5]}
-    with caplog.at_level(logging.WARNING, logger="bot.feed"):
+    with caplog.at_level(logging.WARNING, logger="bot.arxiv.feed"):
         feed = parse_feed(rss_feed(batch, DAY, announce_types=odd))
     assert [i.paper.id for i in feed.items] == ["2609.00006"]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -95,7 +95,7 @@ async def test_ingest_parses_the_feed_off_the_event_loop(
 ) -> None:
     batch = papers(3)
     arxiv.set_feed(rss_feed(batch, DAY, announce_types={"2609.00001": "revised"}))
-    with caplog.at_level(logging.WARNING, logger="bot.feed"):
+    with caplog.at_level(logging.WARNING, logger="bot.arxiv.feed"):
         result = await core.service.ingest(("cs.LG", "cs.AI"))
     assert result.new == 2
     [warning] = [r for r in caplog.records if "Skipped" in r.getMessage()]

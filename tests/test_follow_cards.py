@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from adapters import discord_render, markdown, slack_blocks
-from bot.digest import digest_from_json, digest_to_json
+from bot.digest.selection import digest_from_json, digest_to_json
 from bot.models import (
     Criteria,
     Digest,

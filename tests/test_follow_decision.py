@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from bot.__main__ import open_core
-from bot.follow_commands import FollowCommands
-from bot.following import AUTHOR, match, parse_follow, reach_note
+from bot.conversation.follow_commands import FollowCommands
+from bot.digest.following import AUTHOR, match, parse_follow, reach_note
+from bot.digest.options import DigestOptions, LLMBudget
 from bot.models import Paper
-from bot.options import DigestOptions, LLMBudget
 from scoring import share
 from tests.fakes.openai_server import FakeOpenAI, load_labels
 from tests.test_conversation import DAY, session

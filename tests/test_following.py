@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from bot import following
+from bot.digest import following
+from bot.digest.following import AUTHOR, KEYWORD, Matcher, match, parse_follow
 from bot.errors import BotError
-from bot.following import AUTHOR, KEYWORD, Matcher, match, parse_follow
 from bot.models import Follow, Paper, Score
 from tests.fakes.synth import shared_dir
 

@@ -8,7 +8,7 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
-from bot.following import AUTHOR, KEYWORD, follow_key, parse_follow
+from bot.digest.following import AUTHOR, KEYWORD, follow_key, parse_follow
 from bot.models import AnnounceType, Follow, Paper
 from bot.store import Store, parse_database
 from bot.store.copy import copy_database

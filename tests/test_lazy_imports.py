@@ -38,7 +38,7 @@ def test_reading_settings_loads_no_run_time_library() -> None:
     """Every command reads the settings first (`status` and `digest --day` too): reading and
     checking them all needs none of the heavy libraries, a validation framework included."""
     code = (
-        "import sys; from bot.settings import Settings; "
+        "import sys; from bot.config.settings import Settings; "
         "Settings.from_env({'OPENAI_API_KEY': 'sk-x', 'ARXIV_BOT_PRICES': "
         "'{\"m\": {\"input\": 1, \"output\": 2}}', 'ARXIV_BOT_DB': 'postgresql://u:p@h/db'}); "
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"

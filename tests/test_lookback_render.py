@@ -17,10 +17,10 @@ from adapters.slack_blocks import (
     parent_message,
     text_message,
 )
-from bot import commands
+from bot.conversation import commands
+from bot.daily.weekly import WeekPick, weekly_digest
+from bot.digest.search import MAX_RESULTS, result_line
 from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
-from bot.search import MAX_RESULTS, result_line
-from bot.weekly import WeekPick, weekly_digest
 
 HOSTILE = "<!channel> @everyone <@U0BOSS> [click](https://evil.example) ```x``` "
 KEY_DAY = date(2025, 4, 27)

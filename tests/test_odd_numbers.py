@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from adapters.console import ConsoleAdapter
-from bot import commands
-from bot.channels import SettingError, llm_share_change, threshold_change, time_change
+from bot.config.channels import SettingError, llm_share_change, threshold_change, time_change
+from bot.conversation import commands
+from bot.safety import whole_number
 
 HUGE = "9" * 5_000
 ODD_NUMBERS = ("³", "²", "٣", "１", "-1", "+2", "1_0", "1.0", " 0x1", HUGE)
@@ -28,12 +29,12 @@ async def say(core: Any, line: str) -> str:
     [("7", 7), (" 12 ", 12), ("000003", 3), ("123456", 123456)],
 )
 def test_whole_number_reads_plain_ascii_digits(text: str, expected: int) -> None:
-    assert commands.whole_number(text) == expected
+    assert whole_number(text) == expected
 
 
 @pytest.mark.parametrize("text", [*ODD_NUMBERS, "", "1234567", "1 2"])
 def test_whole_number_refuses_everything_else(text: str) -> None:
-    assert commands.whole_number(text) is None
+    assert whole_number(text) is None
 
 
 @pytest.mark.parametrize("odd", ODD_NUMBERS)

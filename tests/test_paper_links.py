@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.arxiv.links import MAX_CODE_LINKS, VENUE_CHARS, code_links, venue
 from bot.models import Paper
-from bot.paper_links import MAX_CODE_LINKS, VENUE_CHARS, code_links, venue
 
 
 def paper(abstract: str = "", comment: str | None = None, journal_ref: str | None = None) -> Paper:

@@ -36,7 +36,7 @@ HEAVY = {
 DAY_IN_A_CHILD = """
 import asyncio, json, sys
 from bot.__main__ import CONSOLE_CHANNEL, digest_options, open_core, preload_command
-from bot.settings import Settings
+from bot.config.settings import Settings
 
 settings = Settings.from_env(json.loads(sys.argv[1]))
 preload_command(settings, "digest")
@@ -58,10 +58,10 @@ print(json.dumps({"shown": shown, "new": new}))
 
 def test_today_imports_everything_first_and_status_nothing() -> None:
     day = modules_for("digest", llm=True, driver="sqlite", day_given=False)
-    assert {"openai", "aiosqlite", "bot.service", "bot.arxiv_api"} <= set(day)
+    assert {"openai", "aiosqlite", "bot.digest.service", "bot.arxiv.api"} <= set(day)
     assert "asyncpg" in modules_for("run", llm=False, driver="postgresql", day_given=False)
     assert "openai" not in modules_for("run", llm=False, driver="sqlite", day_given=False)
-    assert "bot.daily" in modules_for("run", llm=True, driver="sqlite", day_given=False)
+    assert "bot.daily.runner" in modules_for("run", llm=True, driver="sqlite", day_given=False)
     assert modules_for("digest", llm=True, driver="sqlite", day_given=True) == ()
     assert modules_for("status", llm=True, driver="sqlite", day_given=False) == ()
     assert modules_for("console", llm=True, driver="sqlite", day_given=False) == ()

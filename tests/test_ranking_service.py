@@ -12,8 +12,8 @@ import pytest
 
 from bench.replay import RankTimer, reference_usd, replay, totals
 from bot.__main__ import open_core
+from bot.digest.options import DigestOptions, LLMBudget
 from bot.models import ScoreKey
-from bot.options import DigestOptions, LLMBudget
 from scoring.prompt import PROMPT_VERSION
 from tests.fakes.openai_server import FakeOpenAI, ServerError, load_labels
 from tests.fakes.synth import eval_days

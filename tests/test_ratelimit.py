@@ -15,11 +15,11 @@ from openai import AsyncOpenAI
 from adapters.console import ConsoleAdapter
 from adapters.slack import SlackAdapter
 from bot.__main__ import open_core
-from bot.channels import ChannelSettings
-from bot.conversation import Conversation, ConversationConfig
+from bot.config.channels import ChannelSettings
+from bot.config.settings import Settings
+from bot.conversation.dispatch import Conversation, ConversationConfig
 from bot.errors import SettingsError
 from bot.ratelimit import Limit, RateLimiter, RateLimits, parse_limit
-from bot.settings import Settings
 from scoring.criteria import load_criteria
 from scoring.explain import Explainer
 from scoring.pricing import PriceTable

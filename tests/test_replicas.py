@@ -10,8 +10,8 @@ import sys
 from typing import Any
 
 from bot.__main__ import open_core
-from bot.conversation import Caller, Reply
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.conversation.dispatch import Caller, Reply
 from tests.conftest import TEST_KEY
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.chat_server import ChatServer

@@ -11,9 +11,9 @@ import pytest
 
 from adapters.markdown import render_markdown
 from bot.__main__ import CONSOLE_CHANNEL, digest_options, open_service
+from bot.config.settings import Settings
+from bot.digest.service import DigestService
 from bot.errors import ArxivUnavailable, FeedError
-from bot.service import DigestService
-from bot.settings import Settings
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI, ServerError, Stall
 from tests.fakes.synth import load_eval_day, rss_feed

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.settings import Settings, load_settings
 from bot.errors import SettingsError
-from bot.settings import Settings, load_settings
 
 KEY = "sk-live-very-secret-0123456789"
 
@@ -115,7 +115,7 @@ def test_env_file_is_read_under_the_environment(
 def test_env_example_documents_every_setting_with_its_default() -> None:
     from dotenv import dotenv_values
 
-    from bot.settings import _field_env_names
+    from bot.config.settings import _field_env_names
 
     example = dotenv_values(Path(__file__).parent.parent / ".env.example")
     assert set(example) == set(_field_env_names().values())

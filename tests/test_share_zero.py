@@ -10,7 +10,7 @@ from typing import Any
 
 from adapters.markdown import render_markdown
 from bot.__main__ import open_core
-from bot.digest import LOCAL_ONLY_NOTE, digest_from_json, digest_to_json
+from bot.digest.selection import LOCAL_ONLY_NOTE, digest_from_json, digest_to_json
 from scoring import ranking, share
 from tests.cli import run_cli
 from tests.conftest import bot_env

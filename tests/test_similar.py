@@ -14,14 +14,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.__main__ import Core, open_core
-from bot.arxiv_categories import categories_key
-from bot.channels import ChannelSettings
-from bot.daily import DailyRunner
-from bot.delivery import Delivery
+from bot.arxiv.categories import categories_key
+from bot.config.channels import ChannelSettings
+from bot.daily.delivery import Delivery
+from bot.daily.runner import DailyRunner
+from bot.digest.options import DigestOptions
+from bot.digest.search import Lookups
+from bot.digest.similar import similar_key
 from bot.models import AnnounceType, Paper, Score, ScoreKey, Usage
-from bot.options import DigestOptions
-from bot.search import Lookups
-from bot.similar import similar_key
 from bot.store import Store
 from bot.store.similar import SimilarAnswer
 from scoring import ranking

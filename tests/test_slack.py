@@ -18,10 +18,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from adapters.slack import Pacer, SlackAdapter, acked_at_once, web_client
-from bot import commands
 from bot.__main__ import open_core
-from bot.channels import ChannelSettings
-from bot.conversation import Caller, Conversation, ConversationConfig, Reply, Respond
+from bot.config.channels import ChannelSettings
+from bot.conversation import commands
+from bot.conversation.dispatch import Caller, Conversation, ConversationConfig, Reply, Respond
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
 from bot.platform import PARENT

@@ -22,8 +22,8 @@ from slack_sdk.oauth.installation_store import Installation
 from adapters.slack import Pacer, SlackAdapter
 from adapters.slack_install import StoreInstallations, TokenBox
 from bot.__main__ import open_core, settings_resolver
-from bot.daily import DailyRunner, due_at
-from bot.delivery import Delivery
+from bot.daily.delivery import Delivery
+from bot.daily.runner import DailyRunner, due_at
 from bot.store import Store
 from tests.cli import run_cli
 from tests.conftest import bot_env

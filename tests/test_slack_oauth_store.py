@@ -193,8 +193,8 @@ async def test_a_channel_of_no_known_workspace_is_refused_plainly(database: str)
 
 
 def test_many_workspaces_need_their_credentials_and_a_key_and_say_how_to_make_one() -> None:
+    from bot.config.settings import Settings
     from bot.errors import SettingsError
-    from bot.settings import Settings
 
     with pytest.raises(SettingsError) as missing:
         Settings.from_env({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "client-secret-x"})

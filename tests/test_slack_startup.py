@@ -20,9 +20,9 @@ import bot.__main__ as cli
 from adapters.discord import DiscordAdapter
 from adapters.slack import SlackAdapter, start_backoff, web_client
 from bot.__main__ import open_core, run_bot
-from bot.conversation import Conversation
+from bot.config.settings import Settings
+from bot.conversation.dispatch import Conversation
 from bot.errors import PlatformError, SettingsError
-from bot.settings import Settings
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.__main__ import settings_resolver
-from bot.status import status_notes
+from bot.daily.status import status_notes
+from bot.daily.weekly import POSTED, QUIET
 from bot.store import Store
-from bot.weekly import POSTED, QUIET
 from tests.cli import run_cli
 from tests.conftest import NO_ENV_FILE
 

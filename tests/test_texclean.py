@@ -6,7 +6,12 @@ import re
 
 import pytest
 
-from bot.texclean import collapse_whitespace, strip_announce_prefix, tex_pieces, tex_to_unicode
+from bot.arxiv.texclean import (
+    collapse_whitespace,
+    strip_announce_prefix,
+    tex_pieces,
+    tex_to_unicode,
+)
 from tests.fakes.synth import eval_days, load_eval_day
 
 

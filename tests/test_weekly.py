@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from bot.channels import ChannelSettings, weekly_change
-from bot.conversation import Caller
-from bot.digest import digest_from_json, digest_to_json
+from bot.config.channels import ChannelSettings, weekly_change
+from bot.conversation.dispatch import Caller
+from bot.daily.scheduler import weekly_triggers
+from bot.daily.weekly import BEST_UNNOTICED, key_day, pick, week_of, weekly_digest, weekly_due
+from bot.digest.selection import digest_from_json, digest_to_json
 from bot.models import Criteria, Digest, DigestEntry, Paper, Score, StageCounts, Thresholds
-from bot.scheduler import weekly_triggers
 from bot.store import ChannelRow, Store
-from bot.weekly import BEST_UNNOTICED, key_day, pick, week_of, weekly_digest, weekly_due
 from tests import test_daily
 from tests.fakes.chat_server import ChatServer
 from tests.test_daily import DAY, REPO, SELECTED, World, killed, subscribe, utc

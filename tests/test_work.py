@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.delivery import Ceiling
-from bot.options import DigestOptions, LLMBudget
+from bot.daily.delivery import Ceiling
+from bot.digest.options import DigestOptions, LLMBudget
 from bot.store import MIGRATIONS, Store
 from bot.work import Work
 from tests.cli import run_cli

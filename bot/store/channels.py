@@ -5,7 +5,7 @@ of who changed what.
 Criteria are stored once per exact text, so channels with identical criteria share one id
 and one set of scores; a channel's criteria are a history of versions, never overwritten.
 
-This module must not decide what a setting or criteria may be (`bot.channels`,
+This module must not decide what a setting or criteria may be (`bot.config.channels`,
 `scoring.criteria`), nor read papers, scores or posts.
 """
 

@@ -6,8 +6,8 @@ A digest is one row per channel and day, written as it moves scored → posting 
 missed); the messages of the scheduled daily post are recorded once per slot the moment the
 platform returns their id, so a restart posts only what is missing.
 
-This module must not decide what a digest holds or when it is posted (`bot.service`,
-`bot.delivery`); rankings and learning are `bot.store.rankings`, weekly posts
+This module must not decide what a digest holds or when it is posted (`bot.digest.service`,
+`bot.daily.delivery`); rankings and learning are `bot.store.rankings`, weekly posts
 `bot.store.weekly`.
 """
 

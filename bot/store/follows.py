@@ -4,7 +4,7 @@ A follow is a row; `unfollow` marks it removed (by whom, when) instead of deleti
 table is also the audit trail of a channel's follows, as `channel_criteria` is of its criteria.
 At most one active follow per channel and key (a unique partial index), so two people adding
 the same author at once add it once. The caller decides what a key is and how many follows a
-channel may have (`bot.following`); this module only keeps them.
+channel may have (`bot.digest.following`); this module only keeps them.
 
 It must not import the rest of the bot beyond `bot.models`, nor decide what matches a paper.
 """

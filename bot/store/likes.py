@@ -3,7 +3,7 @@
 Setting the same value again changes nothing (so a redelivered reaction counts once); removing
 a like deletes only that person's row. Nothing else here deletes likes.
 
-This module must not translate a platform's reactions into likes (`bot.conversation`, the
+This module must not translate a platform's reactions into likes (`bot.conversation.dispatch`, the
 adapters), nor decide what the ranking learns from them (`bot.store.rankings`).
 """
 

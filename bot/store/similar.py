@@ -1,8 +1,8 @@
 """The kept answers of `/arxiv similar`: for one paper and the stored days it was compared with,
 the closest papers, best first, with their similarity values and how many papers were compared.
 
-An answer is stored under its key (what determines it, built by `bot.similar`) once: the first
-stored wins, so processes computing together keep one. It is the same for every channel (no
+An answer is stored under its key (what determines it, built by `bot.digest.similar`) once: the
+first stored wins, so processes computing together keep one. It is the same for every channel (no
 scores, no rendering). The table stays small: saving an answer forgets the same paper's answers
 over older days (its window moved on, nobody asks for them again), and `prune` forgets answers
 whose newest day is older than the kept rankings.

@@ -1,7 +1,7 @@
 """A channel's weekly post of each ISO week: the post as decided (frozen once, so a restart
 posts the same papers), its state, and its messages recorded the moment they are posted.
 
-This module must not decide what a week's post holds or when it is due (`bot.weekly`).
+This module must not decide what a week's post holds or when it is due (`bot.daily.weekly`).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from datetime import datetime
 import aiohttp
 
 from bot.__main__ import open_core, settings_resolver
-from bot.daily import DailyRunner
-from bot.delivery import Delivery
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.daily.delivery import Delivery
+from bot.daily.runner import DailyRunner
 from tests.fakes.chat_server import HttpChat
 
 

@@ -1,0 +1,14 @@
+"""The arXiv side: what arXiv announces and what its papers say.
+
+    feed.py        the daily RSS/Atom announcement feed, parsed into papers (off the loop)
+    api.py         the arXiv API (the `arxiv` client): enrichment, lookups by id
+    ingest.py      fetching a category set's feed and storing its papers and announcements
+    categories.py  category names and the key of a category set
+    links.py       links to a paper (abs, pdf, code, venue) read from its text
+    texclean.py    TeX markup in titles and abstracts made readable
+
+A new source of papers goes here, next to `feed.py` and `api.py`.
+
+May import: the core modules directly in `bot/` and `bot.store`. Must not import `bot.config`,
+`bot.digest`, `bot.daily`, `bot.conversation`, `scoring` or any platform SDK.
+"""

@@ -1,0 +1,377 @@
+"""The `/arxiv` command grammar, shared by every platform, and its help text, defined once.
+
+`parse(text)` turns what a user typed after `/arxiv` into a `Command`, or raises `CommandError`
+with the closest valid command and its help line. Every example in `COMMANDS` is parsed by a
+test, so the help can never advertise something the parser refuses. Numbers in what
+people type are read by `bot.safety.whole_number`.
+
+Pure: no I/O, no knowledge of channels or platforms.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from bot.errors import BotError
+
+MAX_COMMAND_CHARS = 40_000  # above the criteria limit, so long criteria get their own message
+
+
+class CommandError(BotError):
+    """The text is not a valid command; the message says what would be."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed command: its name (e.g. `criteria add`) and its argument text."""
+
+    name: str
+    arg: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One command of the grammar: usage, a one-line summary, examples, and whether it changes
+    the channel (and so needs permission)."""
+
+    name: str
+    usage: str
+    summary: str
+    examples: tuple[str, ...]
+    takes_arg: bool = False
+    arg_required: bool = False
+    changes_channel: bool = False
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("today", "today", "today's digest for this channel", ("today",)),
+    CommandSpec(
+        "today repost",
+        "today repost",
+        "post today's digest here again, even if it was already posted",
+        ("today repost",),
+    ),
+    CommandSpec(
+        "subscribe",
+        "subscribe",
+        "post the digest here every announcement day",
+        ("subscribe",),
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "unsubscribe",
+        "unsubscribe",
+        "stop the daily post here",
+        ("unsubscribe",),
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "criteria",
+        "criteria",
+        "this channel's criteria topics, numbered, and version",
+        ("criteria",),
+    ),
+    CommandSpec(
+        "criteria set",
+        "criteria set <text>",
+        "replace the criteria",
+        ("criteria set Sparse mixture-of-experts and model compression.",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "criteria add",
+        "criteria add <topic>",
+        "add a topic to the criteria",
+        ("criteria add Diffusion models for protein design",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "criteria remove",
+        "criteria remove <n>",
+        "remove topic n (see `criteria`)",
+        ("criteria remove 2",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "criteria show",
+        "criteria show <version>",
+        "the full text of a criteria version",
+        ("criteria show 1",),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "criteria diff",
+        "criteria diff <version> <version>",
+        "what changed between two criteria versions",
+        ("criteria diff 1 2",),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "criteria history",
+        "criteria history",
+        "every criteria version: who, when and what changed",
+        ("criteria history",),
+    ),
+    CommandSpec(
+        "criteria revert",
+        "criteria revert <version>",
+        "bring back an earlier version",
+        ("criteria revert 1",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "criteria preview",
+        "criteria preview [confirm]",
+        "re-score today under the current criteria and show which papers enter or leave; says "
+        "what it will cost first, and waits for `confirm` above a small amount",
+        ("criteria preview", "criteria preview confirm"),
+        takes_arg=True,
+    ),
+    CommandSpec(
+        "explain",
+        "explain <arXiv id | link | card number> [fresh]",
+        "why a paper got its relevance and novelty here, or where the local ranking put it; "
+        "`fresh` asks again under the current criteria",
+        ("explain 2505.00326", "explain 3", "explain https://arxiv.org/abs/2505.00326v2 fresh"),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "likes",
+        "likes [me]",
+        "what the channel (or you) liked recently",
+        ("likes", "likes me"),
+        takes_arg=True,
+    ),
+    # -- following authors and keywords (bot/conversation/follow_commands.py) --
+    CommandSpec(
+        "follow author",
+        "follow author <name>",
+        "always send this author's papers to the LLM and show them under Followed",
+        ("follow author Jane Doe", "follow author J. Doe"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "follow keyword",
+        'follow keyword <words | "a phrase">',
+        "the same for papers whose title or abstract has these words (or this phrase)",
+        ('follow keyword "diffusion model"', "follow keyword protein folding"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "following",
+        "following [history]",
+        "the authors and keywords this channel follows, numbered; `history`: who added or "
+        "removed each, and when",
+        ("following", "following history"),
+        takes_arg=True,
+    ),
+    CommandSpec(
+        "unfollow",
+        "unfollow <n>",
+        "stop following number n (see `following`)",
+        ("unfollow 2",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec("settings", "settings", "show this channel's settings", ("settings",)),
+    CommandSpec(
+        "settings threshold",
+        "settings threshold relevance|novelty <1-10>",
+        "the minimum score to enter the digest",
+        ("settings threshold relevance 7", "settings threshold novelty 6"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "settings time",
+        "settings time <HH:MM> [time zone]",
+        "when the daily digest is posted",
+        ("settings time 08:30 Europe/Berlin", "settings time 9:00"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "settings categories",
+        "settings categories <cat,cat,...>",
+        "the arXiv categories read for this channel",
+        ("settings categories cs.CL,cs.LG",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "settings cross-lists",
+        "settings cross-lists on|off",
+        "also consider papers cross-listed into the categories",
+        ("settings cross-lists off",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "settings llm-share",
+        "settings llm-share <percent> [$dollars]",
+        "how much of the local ranking goes to the LLM: a share of the day (0: rank locally "
+        "only), a daily dollar cap",
+        (
+            "settings llm-share 30%",
+            "settings llm-share 20% $0.05",
+            "settings llm-share $none",
+            "settings llm-share 0",
+        ),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "settings learning",
+        "settings learning on|off|reset",
+        "learn the ranking from this channel's likes, stop, or forget what was learned",
+        ("settings learning off", "settings learning reset"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "settings weekly",
+        "settings weekly on [day HH:MM] | off",
+        "post the week's most-liked and best unnoticed papers here once a week (in the "
+        "channel's time zone)",
+        ("settings weekly on friday 16:00", "settings weekly on", "settings weekly off"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "settings reset",
+        "settings reset",
+        "back to the bot's default settings",
+        ("settings reset",),
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "search",
+        "search <words>",
+        "stored papers with all these words in title, abstract or authors, best first, with "
+        "this channel's scores",
+        ("search sparse mixture of experts", "search Lovelace diffusion"),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "day",
+        "day <YYYY-MM-DD>",
+        "a stored day's digest shown again, from the store (no LLM, no arXiv)",
+        ("day 2025-05-02",),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "similar",
+        "similar <arXiv id | link | card number>",
+        "the closest papers of the last 7 stored days, by the local ranking's text model",
+        ("similar 2505.00326", "similar 3"),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
+        "stats",
+        "stats",
+        "papers seen, scored, posted, likes, LLM cost, and what the ranking learned",
+        ("stats",),
+    ),
+    CommandSpec("help", "help", "this list", ("help",)),
+)
+
+_BY_NAME = {spec.name: spec for spec in COMMANDS}
+_GROUPS = {
+    head: tuple(s.name for s in COMMANDS if s.name.split()[0] == head)
+    for head in {s.name.split()[0] for s in COMMANDS if " " in s.name}
+    if head not in _BY_NAME
+}
+_WORD = re.compile(r"\S+")
+
+
+def spec(name: str) -> CommandSpec:
+    """The spec of a command by name."""
+    return _BY_NAME[name]
+
+
+def help_text(prefix: str = "/arxiv") -> str:
+    """Every command with its usage and summary, one line each."""
+    width = max(len(s.usage) for s in COMMANDS) + len(prefix) + 1
+    lines = [f"{prefix} {s.usage}".ljust(width) + f"  {s.summary}" for s in COMMANDS]
+    return "Commands:\n" + "\n".join(lines)
+
+
+def help_line(name: str, prefix: str = "/arxiv") -> str:
+    """One command's usage line."""
+    s = _BY_NAME[name]
+    return f"{prefix} {s.usage} — {s.summary}"
+
+
+def parse(text: str) -> Command:
+    """Parse what followed `/arxiv`; empty text means `help`."""
+    text = text.strip()
+    if len(text) > MAX_COMMAND_CHARS:
+        raise CommandError(
+            f"that command is {len(text):,} characters long; the limit is {MAX_COMMAND_CHARS:,}"
+        )
+    words = text.split(maxsplit=2)
+    if not words:
+        return Command("help")
+    head = words[0].lower()
+    if len(words) > 1 and f"{head} {words[1].lower()}" in _BY_NAME:
+        name, rest = f"{head} {words[1].lower()}", words[2] if len(words) > 2 else ""
+    elif head in _BY_NAME:
+        name, rest = head, text[len(words[0]) :].strip()
+    elif head in _GROUPS:  # `follow Jane Doe`: the word that starts several commands
+        lines = "\n".join(help_line(n) for n in _GROUPS[head])
+        raise CommandError(f"`{head}` needs one of:\n{lines}")
+    else:
+        raise CommandError(_unknown(text))
+    return _check(_BY_NAME[name], rest)
+
+
+def _check(s: CommandSpec, arg: str) -> Command:
+    if arg and not s.takes_arg:
+        sub = f"{s.name} {arg.split()[0].lower()}"
+        close = difflib.get_close_matches(sub, list(_BY_NAME), n=1, cutoff=0.6)
+        if close:
+            raise CommandError(f"unknown command `{sub}`; did you mean:\n{help_line(close[0])}")
+        raise CommandError(f"`{s.name}` takes no argument:\n{help_line(s.name)}")
+    if s.arg_required and not arg:
+        raise CommandError(f"`{s.name}` needs an argument:\n{help_line(s.name)}")
+    return Command(s.name, arg)
+
+
+def _unknown(text: str) -> str:
+    words = text.split()
+    guess = " ".join(words[:2]).lower()
+    close = difflib.get_close_matches(
+        guess, list(_BY_NAME), n=1, cutoff=0.5
+    ) or difflib.get_close_matches(words[0].lower(), list(_BY_NAME), n=1, cutoff=0.5)
+    shown = words[0][:40]
+    if close:
+        return f"unknown command `{shown}`; did you mean:\n{help_line(close[0])}"
+    return f"unknown command `{shown}`; try:\n{help_line('help')}"

@@ -1,0 +1,166 @@
+"""The commands that read and edit a channel's criteria: `criteria`, `criteria set`, `criteria
+add`, `criteria remove`, `criteria show <n>`, `criteria diff <a> <b>`, `criteria history` and
+`criteria revert <n>`.
+
+Every edit goes through `DigestService.use_criteria`, which keeps the numbered versions, and is
+written to the channel's audit log; topics, diffs and history summaries are
+`bot.conversation.criteria_topics`'s. `criteria preview` is `bot.conversation.criteria_preview`'s.
+Permissions and rate limits are `bot.conversation.dispatch`'s.
+
+It must not score papers, import a platform SDK or render platform markup.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
+from bot.conversation.criteria_topics import add_topic, change_summary, remove_topic, topics
+from bot.errors import BotError
+from bot.safety import clip, defuse, whole_number
+from scoring.criteria import validate_criteria
+
+MAX_DIFF_LINES = 60
+
+
+class CriteriaCommands:
+    """Answers the criteria commands but `criteria preview` (see module docstring)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._service = ctx.service
+
+    def handlers(self) -> Handlers:
+        return {
+            "criteria": self._criteria_show,
+            "criteria set": self._criteria_set,
+            "criteria add": self._criteria_add,
+            "criteria remove": self._criteria_remove,
+            "criteria show": self._criteria_show_version,
+            "criteria diff": self._criteria_diff,
+            "criteria history": self._criteria_history,
+            "criteria revert": self._criteria_revert,
+        }
+
+    async def _current(self, channel_id: str) -> tuple[str, int]:
+        current = await self._store.channels.channel_criteria(channel_id)
+        assert current is not None, "channels get default criteria on first contact"
+        return current[0].text, current[1]
+
+    async def _criteria_show(self, caller: Caller, _: str, respond: Respond) -> None:
+        text, version = await self._current(caller.channel_id)
+        found = topics(text)
+        numbered = "\n".join(f"{n}. {t.label}" for n, t in enumerate(found, 1))
+        await respond(
+            Reply(
+                f"Criteria version {version}, {len(found)} topics (`/arxiv criteria show "
+                f"{version}` for the full text):\n{defuse(numbered)}"
+            )
+        )
+
+    async def _set_criteria(self, caller: Caller, text: str, action: str, respond: Respond) -> None:
+        text = validate_criteria(text)
+        _, old_version = await self._current(caller.channel_id)
+        _, version = await self._service.use_criteria(caller.channel_id, text, caller.user_id)
+        if version == old_version:
+            await respond(Reply(f"The criteria are unchanged (still version {version})."))
+            return
+        await self._ctx.audit(caller, action, f"version {version}")
+        await respond(
+            Reply(
+                f"Criteria updated to version {version} by {defuse(caller.user_id)}. "
+                "It takes effect for the next digest. Run `/arxiv criteria preview` to "
+                "re-score today's papers and see which would enter or leave.",
+                ephemeral=False,
+            )
+        )
+
+    async def _criteria_set(self, caller: Caller, arg: str, respond: Respond) -> None:
+        await self._set_criteria(caller, arg, "criteria set", respond)
+
+    async def _criteria_add(self, caller: Caller, arg: str, respond: Respond) -> None:
+        topic = " ".join(arg.split())
+        text, _ = await self._current(caller.channel_id)
+        await self._set_criteria(caller, add_topic(text, topic), "criteria add", respond)
+
+    async def _criteria_remove(self, caller: Caller, arg: str, respond: Respond) -> None:
+        text, _ = await self._current(caller.channel_id)
+        found = topics(text)
+        number = whole_number(arg)
+        if number is None or not 1 <= number <= len(found):
+            raise BotError(f"give a topic number from 1 to {len(found)} (see `/arxiv criteria`)")
+        if len(found) == 1:
+            raise BotError("that is the last topic; use `criteria set` to replace the criteria")
+        kept = remove_topic(text, found[number - 1])
+        await self._set_criteria(caller, kept, "criteria remove", respond)
+
+    async def _criteria_history(self, caller: Caller, _: str, respond: Respond) -> None:
+        history = await self._store.channels.criteria_history(caller.channel_id)
+        rows = []
+        for n, h in enumerate(history[:20]):
+            earlier = history[n + 1].criteria.text if n + 1 < len(history) else None
+            same = [o.version for o in history[n + 1 :] if o.criteria.text == h.criteria.text]
+            what = f"same as v{same[0]}" if same else change_summary(earlier, h.criteria.text)
+            rows.append(
+                f"v{h.version} — {h.changed_at} by {defuse(h.changed_by)} — "
+                f"{defuse(clip(what, 160))}"
+            )
+        await respond(Reply("Criteria history (newest first):\n" + "\n".join(rows)))
+
+    async def _criteria_version(self, caller: Caller, arg: str) -> tuple[int, str]:
+        """A stored version of this channel's criteria by number (`3` or `v3`)."""
+        history = await self._store.channels.criteria_history(caller.channel_id)
+        wanted = whole_number(arg.strip().lower().removeprefix("v"))
+        for h in history:
+            if h.version == wanted:
+                return h.version, h.criteria.text
+        raise BotError(
+            f"there is no criteria version {clip(arg, 20)!r} (versions 1 to "
+            f"{history[0].version if history else 0}); see `/arxiv criteria history`"
+        )
+
+    async def _criteria_show_version(self, caller: Caller, arg: str, respond: Respond) -> None:
+        version, text = await self._criteria_version(caller, arg)
+        _, current = await self._current(caller.channel_id)
+        now = " (the current one)" if version == current else f" (now {current})"
+        await respond(Reply(f"Criteria version {version}{now}:\n{defuse(text.strip())}"))
+
+    async def _criteria_diff(self, caller: Caller, arg: str, respond: Respond) -> None:
+        words = arg.split()
+        if len(words) != 2:
+            raise BotError("give two versions, e.g. `/arxiv criteria diff 1 2`")
+        a, old = await self._criteria_version(caller, words[0])
+        b, new = await self._criteria_version(caller, words[1])
+        await respond(Reply(version_diff_text(a, old, b, new)))
+
+    async def _criteria_revert(self, caller: Caller, arg: str, respond: Respond) -> None:
+        history = await self._store.channels.criteria_history(caller.channel_id)
+        wanted = arg.strip().lstrip("v")
+        match = [h for h in history if str(h.version) == wanted]
+        if not match:
+            raise BotError(
+                f"there is no criteria version {clip(arg, 20)!r}; see `/arxiv criteria history`"
+            )
+        await self._set_criteria(caller, match[0].criteria.text, "criteria revert", respond)
+
+
+def version_diff_text(a: int, old: str, b: int, new: str) -> str:
+    """The reply to `criteria diff a b`: a one-line summary and a clipped unified diff."""
+    diff = list(
+        difflib.unified_diff(
+            old.strip().splitlines(),
+            new.strip().splitlines(),
+            f"version {a}",
+            f"version {b}",
+            n=1,
+            lineterm="",
+        )
+    )
+    if not diff:
+        return f"Versions {a} and {b} have the same text."
+    shown = [clip(line, 200) for line in diff[:MAX_DIFF_LINES]]
+    if len(diff) > MAX_DIFF_LINES:
+        shown.append(f"… {len(diff) - MAX_DIFF_LINES} more lines")
+    summary = change_summary(old, new)
+    return f"Version {a} → {b}: {defuse(summary)}\n```\n" + defuse("\n".join(shown)) + "\n```"

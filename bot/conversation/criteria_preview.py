@@ -1,0 +1,126 @@
+"""The `criteria preview [confirm]` command: re-score the latest stored day under the channel's
+current criteria and show which papers would enter or leave its digest.
+
+It first estimates what the re-scoring costs, the way the LLM budget does (`bot.digest.deciding`):
+the papers the day's ranking would send that have no score under the criteria yet. Above
+`ConversationConfig.preview_confirm_usd` (or at an unknown price) it waits for `confirm`. The
+estimate and the replies are pure functions below; the build itself is `DigestService.build`.
+Rate limits are `bot.conversation.dispatch`'s.
+
+It must not edit the criteria (`bot.conversation.criteria_commands` does), import a platform SDK or
+render platform markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from bot.arxiv.categories import categories_key
+from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
+from bot.digest.deciding import CHARS_PER_TOKEN, ESTIMATE_BATCH, ESTIMATE_COMPLETION_TOKENS
+from bot.digest.options import DigestOptions
+from bot.errors import BotError
+from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
+from bot.safety import defuse
+from scoring import ranking
+from scoring.pricing import Price, format_usd
+from scoring.prompt import PROMPT_VERSION, paper_block, system_message
+
+
+class CriteriaPreview:
+    """Answers `criteria preview` (see module docstring)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._service = ctx.service
+        self._explainer = ctx.explainer
+
+    def handlers(self) -> Handlers:
+        return {"criteria preview": self._criteria_preview}
+
+    async def _criteria_preview(self, caller: Caller, arg: str, respond: Respond) -> None:
+        word = arg.strip().lower()
+        if word not in ("", "confirm"):
+            raise BotError("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`")
+        history = await self._store.channels.criteria_history(caller.channel_id)
+        options = await self._ctx.options(caller)
+        day = await self._store.papers.latest_feed_day(categories_key(options.categories))
+        if day is None:
+            raise BotError("there is no announcement day in the store yet; try `/arxiv today`")
+        version = history[0].version
+        count, dollars = await self._preview_cost(caller, day, options, history[0].criteria)
+        to_score = _to_score_text(count, dollars, self._explainer.model)
+        limit = self._ctx.config.preview_confirm_usd
+        if count and word != "confirm" and (dollars is None or dollars > limit):
+            await respond(
+                Reply(
+                    f"Previewing {day} under criteria version {version} means scoring "
+                    f"{to_score}. Run `/arxiv criteria preview confirm` to go ahead."
+                )
+            )
+            return
+        await respond(Reply(f"Re-scoring {day} under criteria version {version} ({to_score})…"))
+        now = await self._service.build(caller.channel_id, day, options)
+        assert now is not None
+        before = await self._service.selection_under(
+            history[1].criteria if len(history) > 1 else history[0].criteria, day, options
+        )
+        await respond(Reply(diff_text(day, before, now), ephemeral=False))
+
+    async def _preview_cost(
+        self, caller: Caller, day: date, options: DigestOptions, criteria: Criteria
+    ) -> tuple[int, float | None]:
+        """How many papers a first build of `day` under `criteria` would send to the LLM that
+        have no score under them yet, and roughly what they cost (None: the model's price is
+        unknown), estimated the way the LLM budget is."""
+        ranked = await self._service.ranking_for(caller.channel_id, day, options)
+        budget = options.budget
+        top = ranked[: ranking.sent_count(len(ranked), budget.share, budget.min_papers)]
+        model = self._explainer.model
+        assert criteria.id is not None
+        have = await self._store.scores.get(top, ScoreKey(criteria.id, model, PROMPT_VERSION))
+        missing = [pid for pid in top if pid not in have]
+        price = self._explainer.prices.price(model)
+        if price is None or not missing:
+            return len(missing), None if missing else 0.0
+        papers = (await self._store.papers.get(missing)).values()
+        return len(missing), estimate_usd(papers, criteria.text, price, budget.dollars)
+
+
+def estimate_usd(
+    papers: Iterable[Paper], criteria_text: str, price: Price, cap: float | None
+) -> float:
+    """Roughly what scoring `papers` under the criteria costs at `price`, estimated the way the
+    LLM budget is, and no more than `cap` dollars when the channel has one."""
+    shared = len(system_message(criteria_text, structured=True)) / CHARS_PER_TOKEN
+    per_request = shared / ESTIMATE_BATCH
+    dollars = 0.0
+    for paper in papers:
+        tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + per_request
+        dollars += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
+    if cap is not None:
+        dollars = min(dollars, cap)
+    return dollars
+
+
+def _to_score_text(count: int, dollars: float | None, model: str) -> str:
+    cost = f"about {format_usd(dollars)}" if dollars is not None else f"an unknown amount ({model})"
+    return f"{count} paper{'s' if count != 1 else ''} not yet scored under it, {cost}"
+
+
+def diff_text(day: date, before: tuple[DigestEntry, ...], now: Digest) -> str:
+    """Which papers would enter or leave `day`'s digest under the new criteria."""
+    old = {e.paper.id: e.paper for e in before}
+    new = {e.paper.id: e.paper for e in now.entries}
+    enter = [p for pid, p in new.items() if pid not in old]
+    leave = [p for pid, p in old.items() if pid not in new]
+    if not enter and not leave:
+        return f"Under the new criteria, {day}'s digest would not change ({len(new)} papers)."
+    parts = [
+        f"Under the new criteria, {day}'s digest would have {len(new)} papers (was {len(old)})."
+    ]
+    parts += [f"+ {defuse(p.title)} (arXiv:{p.id})" for p in enter]
+    parts += [f"− {defuse(p.title)} (arXiv:{p.id})" for p in leave]
+    return "\n".join(parts)

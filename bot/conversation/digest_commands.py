@@ -1,0 +1,91 @@
+"""The commands that show a channel a digest: `today`, `today repost` and `day <YYYY-MM-DD>`.
+
+`today` builds (or reuses) the latest announcement day's digest and posts it once in the
+channel, pointing to the posted thread otherwise; concurrent `today`s share one build and one
+post (`bot.work`). `day` shows a stored day again through `bot.digest.search.Lookups`, never
+spending. Permissions and rate limits are `bot.conversation.dispatch`'s.
+
+It must not import a platform SDK, render platform markup, or decide which papers a digest
+shows (`bot.digest.service` does).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.arxiv.categories import categories_key
+from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
+from bot.digest.search import Lookups
+from bot.digest.service import FEED_FRESH_FOR
+from bot.models import Digest
+
+
+class DigestCommands:
+    """Answers `today`, `today repost` and `day` (see module docstring)."""
+
+    def __init__(self, ctx: Context, lookups: Lookups) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._service = ctx.service
+        self._lookups = lookups
+
+    def handlers(self) -> Handlers:
+        return {"today": self._today, "today repost": self._today_repost, "day": self._day}
+
+    async def _today_repost(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._post_today(caller, respond, repost=True)
+
+    async def _today(self, caller: Caller, _: str, respond: Respond) -> None:
+        await self._post_today(caller, respond, repost=False)
+
+    async def _post_today(self, caller: Caller, respond: Respond, *, repost: bool) -> None:
+        """Post the day's digest in the channel unless it is there already (then point to it
+        privately) or another `today` is posting it right now."""
+        digest = await self.today_digest(caller, respond)
+        if digest is None:
+            return
+        posted = await self._store.digests.thread_of(caller.channel_id, digest.day)
+        if posted is not None and not repost:
+            await respond(
+                Reply(
+                    f"The digest of {digest.day} is already posted in this channel: see its "
+                    "thread. `/arxiv today repost` posts it here again.",
+                    thread=posted,
+                )
+            )
+            return
+        # many `today` at once share one digest, and only one of them posts it
+        async with self._service.work.attempt(f"today:{caller.channel_id}:{digest.day}") as mine:
+            if not mine:
+                await respond(Reply(f"The digest of {digest.day} is being posted here right now."))
+                return
+            await respond(Reply(f"arXiv digest for {digest.day}", ephemeral=False, digest=digest))
+
+    async def today_digest(self, caller: Caller, respond: Respond | None = None) -> Digest | None:
+        """The channel's digest of the latest announcement day: from the store when the feed
+        was fetched in the last half hour and everything is scored, otherwise built now (a
+        caller asking while the same digest is being built joins that build)."""
+        options = await self._ctx.options(caller)
+        key = categories_key(options.categories)
+        since = datetime.now(UTC) - FEED_FRESH_FOR
+        last = await self._store.papers.last_fetch(key)
+        if last is not None and last.fetched_at >= since and last.day is not None:
+            stored = await self._service.build(
+                caller.channel_id, last.day, options, scored_only=True
+            )
+            if stored is not None and not stored.counts.unscored and stored.counts.sent:
+                return stored
+        if respond is not None:
+            await respond(Reply("Working on today's digest… I'll post it here when it's ready."))
+        outcome = await self._service.today(caller.channel_id, options, since=since)
+        if outcome.digest is not None:
+            return outcome.digest
+        latest = await self._store.papers.latest_feed_day(key)
+        if respond is not None:
+            tail = f" The latest announcement was on {latest}." if latest else ""
+            await respond(Reply(f"No arXiv announcement today (weekend or holiday).{tail}"))
+        return None
+
+    async def _day(self, caller: Caller, arg: str, respond: Respond) -> None:
+        digest = await self._lookups.day(caller.channel_id, await self._ctx.options(caller), arg)
+        await respond(Reply(f"arXiv digest for {digest.day}", ephemeral=False, digest=digest))

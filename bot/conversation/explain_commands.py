@@ -1,0 +1,229 @@
+"""The `explain` command: why a paper got its scores in this channel, or why it was not sent to
+the LLM at all.
+
+It reads what `explain` was given (an arXiv id, an abstract or PDF link, or a card number of the
+latest digest), finds the digest that showed the paper (or where the local ranking put a paper
+never shown), and asks `scoring.explain` for prose under the criteria that scored it, cached per
+criteria, model and prompt version (`fresh` asks again under the current criteria). The reply's
+wording is decided by the pure functions at the bottom. Rate limits are
+`bot.conversation.dispatch`'s.
+
+It must not score papers, import a platform SDK or render platform markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.arxiv.categories import categories_key
+from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
+from bot.digest.selection import digest_from_json
+from bot.errors import BotError
+from bot.models import Digest, Paper, Score, ScoreKey
+from bot.safety import clip, defuse, whole_number
+from bot.store import RankedDay
+from scoring.explain import EXPLAIN_PROMPT_VERSION, as_prose
+from scoring.prompt import PROMPT_VERSION
+
+ARXIV_ID = re.compile(
+    r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
+)
+"""An arXiv id, new style or old, with an optional `arXiv:` prefix and version."""
+
+_ARXIV_LINK = re.compile(
+    r"^<?(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/([^\s|>?#]+?)(?:\.pdf)?/?"
+    r"(?:[?#][^\s|>]*)?(?:\|[^>]*)?>?$",
+    re.IGNORECASE,
+)
+
+
+def paper_reference(text: str) -> str:
+    """What `explain` was given, with an arXiv abstract or PDF link (with or without a version,
+    `.pdf`, or the angle brackets chat platforms put around links) reduced to its id."""
+    ref = text.strip()
+    m = _ARXIV_LINK.match(ref)
+    return m.group(1) if m else ref
+
+
+class ExplainCommands:
+    """Answers `explain` (see module docstring)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+        self._explainer = ctx.explainer
+
+    def handlers(self) -> Handlers:
+        return {"explain": self._explain}
+
+    async def _explain(self, caller: Caller, arg: str, respond: Respond) -> None:
+        words = arg.split()
+        fresh = len(words) > 1 and words[-1].lower() == "fresh"
+        if fresh or len(words) > 1:
+            words = words[:-1] if fresh else words
+            if len(words) != 1:
+                raise BotError("say `/arxiv explain <arXiv id | link | card number> [fresh]`")
+        ref = paper_reference(" ".join(words))
+        m = ARXIV_ID.match(ref)
+        if m is not None and whole_number(ref) is None:
+            paper_id = m.group(1)
+            if await self._store.digests.showing(caller.channel_id, paper_id) is None:
+                await self._explain_unposted(caller, paper_id, respond, fresh=fresh)
+                return
+        paper_id, digest = await self._resolve_paper(caller, ref)
+        await self._explain_score(caller, paper_id, digest, respond, fresh=fresh)
+
+    async def _explain_unposted(
+        self, caller: Caller, paper_id: str, respond: Respond, *, fresh: bool = False
+    ) -> None:
+        """A paper this channel never showed: where the local ranking put it, and its score if
+        the LLM saw it."""
+        placed = await self._store.rankings.ranked_day(caller.channel_id, paper_id)
+        if placed is None:
+            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
+        row = placed.row
+        where = _where_ranked(placed)
+        if not row.sent:
+            await respond(Reply(_unsent_text(paper_id, placed)))
+            return
+        digest = await self._ctx.stored_digest(caller.channel_id, row.day)
+        if digest is None:
+            raise BotError(f"arXiv:{paper_id} was {where}, but its digest is not stored")
+        await self._explain_score(
+            caller, paper_id, digest, respond, note=f"Sent to the LLM ({where}). ", fresh=fresh
+        )
+
+    async def _explain_score(
+        self,
+        caller: Caller,
+        paper_id: str,
+        digest: Digest,
+        respond: Respond,
+        note: str = "",
+        *,
+        fresh: bool = False,
+    ) -> None:
+        """Why the paper scored as it did: under the criteria of the digest that showed it, or
+        with `fresh`, asked again under the channel's current criteria."""
+        current = await self._store.channels.channel_criteria(caller.channel_id)
+        assert current is not None, "channels get default criteria on first contact"
+        now_criteria, now_version = current
+        if fresh:
+            criteria, version = now_criteria, now_version
+        else:
+            criteria, version = await self._store.channels.criteria(digest.criteria.text), None
+        assert criteria.id is not None
+        key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
+        score = (await self._store.scores.get([paper_id], key)).get(paper_id)
+        paper = (await self._store.papers.get([paper_id])).get(paper_id)
+        if paper is None or score is None:
+            if fresh:
+                raise BotError(
+                    f"arXiv:{paper_id} has no score under criteria version {now_version} yet: "
+                    "papers are scored under new criteria with the next digest or "
+                    "`/arxiv criteria preview`"
+                )
+            raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
+        explain_key = ScoreKey(criteria.id, self._explainer.model, EXPLAIN_PROMPT_VERSION)
+        text = None if fresh else await self._store.scores.explanation(paper_id, explain_key)
+        if text is None:
+            text, usage = await self._explainer.explain(paper, score, criteria.text)
+            await self._store.scores.save_explanation(
+                paper_id, explain_key, text, usage, digest.day
+            )
+        scored_under = version or digest.criteria_version
+        await respond(
+            Reply(
+                _explanation_text(
+                    note, paper_id, paper, score, text, digest, scored_under, now_version
+                )
+            )
+        )
+
+    async def _resolve_paper(self, caller: Caller, arg: str) -> tuple[str, Digest]:
+        """An arXiv id or a card number of the latest digest → the paper and the digest that
+        showed it in this channel."""
+        options = await self._ctx.options(caller)
+        latest = await self._store.papers.latest_feed_day(categories_key(options.categories))
+        card = whole_number(arg)
+        if card is not None:
+            digest = await self._ctx.stored_digest(caller.channel_id, latest)
+            if digest is None or not 1 <= card <= len(digest.entries):
+                count = len(digest.entries) if digest else 0
+                raise BotError(f"there is no card {card} in the latest digest ({count} papers)")
+            return digest.entries[card - 1].paper.id, digest
+        m = ARXIV_ID.match(arg)
+        if m is None:
+            raise BotError(
+                f"{clip(arg, 40)!r} is neither an arXiv id (e.g. 2505.00326) nor a card number"
+            )
+        paper_id = m.group(1)
+        found = await self._store.digests.showing(caller.channel_id, paper_id)
+        if found is None:
+            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
+        return paper_id, digest_from_json(found)
+
+
+def _where_ranked(placed: RankedDay) -> str:
+    row = placed.row
+    return f"ranked {row.rank} of {placed.ranked} by the local ranking (score {row.score:.2f})"
+
+
+def _unsent_text(paper_id: str, placed: RankedDay) -> str:
+    """Why a paper the local ranking placed was never sent to the LLM."""
+    scored = (
+        f"the top {placed.sent} were scored"
+        if placed.sent
+        else "none was: the channel ranks locally only (its LLM share is 0)"
+    )
+    return (
+        f"arXiv:{paper_id} ({placed.row.day}) was not sent to the LLM: {_where_ranked(placed)}; "
+        f"{scored}. Raise the share with `/arxiv settings llm-share`, or like papers like it "
+        "to teach the ranking."
+    )
+
+
+def _explanation_text(
+    note: str,
+    paper_id: str,
+    paper: Paper,
+    score: Score,
+    explanation: str,
+    digest: Digest,
+    scored_under: int,
+    now_version: int,
+) -> str:
+    """The reply to `explain`: the paper, its scores and the criteria version they were given
+    under, the prose, what taste did, and an offer to explain afresh if the criteria changed."""
+    if scored_under == now_version:
+        under = f"under criteria version {scored_under}"
+        offer = ""
+    else:
+        under = f"scored under criteria version {scored_under} (now {now_version})"
+        offer = (
+            f"\nThe criteria changed since: `/arxiv explain {paper_id} fresh` explains it "
+            "under the current ones."
+        )
+    return (
+        f"{note}*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
+        f"novelty {score.novelty} {under}:\n"
+        f"{defuse(as_prose(explanation))}{_taste_text(paper_id, digest)}{offer}"
+    )
+
+
+def _taste_text(paper_id: str, digest: Digest) -> str:
+    """What the channel's taste did to a paper in a digest, if anything."""
+    for n, entry in enumerate(digest.entries, 1):
+        if entry.paper.id == paper_id and entry.moved:
+            way = "up" if entry.moved > 0 else "down"
+            places = abs(entry.moved)
+            return (
+                f"\nTaste: the channel's likes moved it {way} {places} "
+                f"place{'s' if places != 1 else ''}, to card {n}."
+            )
+    if any(e.paper.id == paper_id for e in digest.more_like):
+        return (
+            "\nTaste: shown under “More like what you liked”: just under the thresholds, and "
+            "close to what this channel liked."
+        )
+    return ""

@@ -1,0 +1,112 @@
+"""The `stats` command: what a channel saw, scored, posted and liked today, in 7 and in 30 days,
+what the LLM cost the whole bot, and what the channel's ranking learned and sent to the LLM.
+
+It loads the counts, usage, learning state and recent digest bodies from the store, then words
+them in the pure functions below. Rate limits are `bot.conversation.dispatch`'s.
+
+It must not change anything, spend, import a platform SDK or render platform markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.arxiv.categories import categories_key
+from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
+from bot.models import Usage
+from bot.store import LearningState
+from scoring.pricing import align_usd, format_usd
+
+PERIODS = (("today:", 0), ("7 days:", 6), ("30 days:", 29))
+"""Each line of `stats`: its label and how many days before today it starts."""
+SHARE_DIGESTS = 30  # the latest digests the LLM share line looks back on
+
+
+class StatsCommands:
+    """Answers `stats` (see module docstring)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._store = ctx.store
+
+    def handlers(self) -> Handlers:
+        return {"stats": self._stats}
+
+    async def _stats(self, caller: Caller, _: str, respond: Respond) -> None:
+        s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
+        midnight = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
+        periods: list[tuple[str, Mapping[str, int], Usage]] = []
+        for label, days in PERIODS:
+            start = midnight - timedelta(days=days)
+            counts = await self._store.stats.channel_counts(
+                caller.channel_id, categories_key(s.categories), start
+            )
+            periods.append((label, counts, await self._store.stats.usage(since=start)))
+        state = await self._store.rankings.learning_state(caller.channel_id)
+        bodies = await self._digest_bodies(caller.channel_id)
+        lines = [*period_lines(periods), taste_line(state, learning=s.learning)]
+        lines.append(share_line(bodies))
+        await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
+
+    async def _digest_bodies(self, channel_id: str) -> list[Any]:
+        """The bodies of the channel's latest stored digests, newest first."""
+        bodies = []
+        for record in (await self._store.digests.records(channel_id))[:SHARE_DIGESTS]:
+            stored = await self._store.digests.get(channel_id, record.day)
+            bodies.append(stored[1] if stored else None)
+        return bodies
+
+
+def period_lines(periods: Sequence[tuple[str, Mapping[str, int], Usage]]) -> list[str]:
+    """One line per period: LLM cost (decimal points aligned), then counts and LLM usage."""
+    rows: list[tuple[str, str, str]] = []
+    for label, counts, usage in periods:
+        rest = (
+            f"{counts['seen']} papers seen, {counts['scored']} scored, "
+            f"{counts['posted']} posted, {counts['likes']} likes; LLM "
+            f"{usage.calls} calls, {usage.total_tokens} tokens ({usage.cached_tokens} cached)"
+        )
+        rows.append((label, format_usd(usage.cost_usd, usage.priced), rest))
+    width = max(len(label) for label, _ in PERIODS)
+    costs = align_usd([cost for _, cost, _ in rows])
+    return [
+        f"{lab.ljust(width)} {c} · {rest}" for (lab, _, rest), c in zip(rows, costs, strict=True)
+    ]
+
+
+def share_line(bodies: Iterable[Any]) -> str:
+    """What the LLM share was on the latest day, and what warm-up and widened days cost, from
+    the latest digest bodies, newest first."""
+    extra, wider, latest = 0.0, 0, None
+    for body in bodies:
+        share = body.get("llm_share") if isinstance(body, dict) else None
+        if not isinstance(share, dict):
+            continue
+        latest = latest or share
+        if share.get("reason") != "base":
+            wider += 1
+            extra += float(share.get("extra_usd") or 0.0)
+    if latest is None:
+        return "LLM share: no digest decided yet"
+    return (
+        f"LLM share: {latest['share']:.0%} of the latest day ({latest['reason']}); warm-up "
+        f"and widened days in the last 30 digests: {wider}, costing about {format_usd(extra)} "
+        "beyond the channel's share"
+    )
+
+
+def taste_line(state: LearningState, *, learning: bool) -> str:
+    """What the channel's ranking learned from likes, and how well it recalled them."""
+    verdicts = f"{state.verdicts} earlier LLM verdicts under these criteria"
+    if not learning:
+        return f"learning from likes: off (ranking by the criteria and {verdicts})"
+    measured = (
+        f"recall of liked papers at the last measurement ({state.measured_day}) {state.recall:.2f}"
+        if state.recall is not None
+        else "recall not measured yet (needs likes on an earlier ranked day)"
+    )
+    return (
+        f"learning from likes: learned from {state.learned_from} likes and {verdicts}; {measured}"
+    )

@@ -1,0 +1,307 @@
+"""The daily post: fetch after arXiv's feed is rebuilt, score once for every channel, and post in
+each subscribed channel at its own local time, exactly once, through outages and restarts.
+
+Everything here is driven by `DailyRunner.tick()`, which looks at the clock and the store and does
+whatever is due: it is what the scheduler's cron jobs call at the exact times, what a periodic job
+calls to retry, and what a (re)start calls to catch up. Ticks never overlap, and every step is
+idempotent (feeds are stored by day, scores by paper and criteria, posts by channel, day and
+slot), so calling it at any moment, any number of times, posts each digest once.
+
+A tick serves many channels at once (`parallel` at a time); the feed, the ranking and the
+scoring they share are done once through `bot.work`, and each channel-day's delivery is held by
+one process's lease, so several processes on one database post every card exactly once (a
+process killed mid-post is taken over when its lease expires, and the delivery's recovery
+finishes the thread without a duplicate).
+
+This module owns the tick: which channels it serves, refreshing each category set's feed once
+after a rebuild (retrying an outage with backoff and telling the channels past the deadline),
+starting the day's scoring (through the Batch API when it is on), the fan-out over channels,
+pruning old rankings and stopping. What is due when is `bot.daily.schedule`'s (pure), building
+a channel's digest `bot.daily.build`'s, and posting it, its late cards, missed days and notices
+`bot.daily.post`'s; the weekly post is `bot.daily.weekly`'s.
+
+This module must not import a platform SDK, post or build a digest itself, or sleep for real in
+tests (clock and sleep are injected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from bot.arxiv.categories import categories_key
+from bot.config.channels import ChannelSettings
+from bot.daily.build import DailyBuilder
+from bot.daily.delivery import Delivery
+from bot.daily.post import DailyPoster
+from bot.daily.schedule import EASTERN, Outage, backoff, due_at, latest_rebuild, outage_after
+from bot.daily.status import ChannelStatus, SettingsOf, channel_statuses, next_post_time
+from bot.daily.weekly import WeeklyPoster
+from bot.digest.service import DigestService
+from bot.errors import FeedError, FeedUnreadable
+from bot.store import ChannelRow, Store
+from bot.work import Work
+
+__all__ = [
+    "ChannelStatus",
+    "Clock",
+    "DailyRunner",
+    "SettingsOf",
+    "backoff",
+    "channel_statuses",
+    "due_at",
+    "latest_rebuild",
+    "next_post_time",
+    "utc_now",
+]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+def unreadable_text(exc: FeedUnreadable) -> str:
+    """What the channels are told when arXiv answers with a feed nobody can read."""
+    return f"No digest yet: {exc}. I keep trying; whoever runs the bot may need to update it."
+
+
+def outage_text(outage: Outage, day: date) -> str:
+    """What the channels are told when arXiv has not answered for the fetch deadline."""
+    since = outage.first.astimezone(EASTERN).strftime("%H:%M %Z")
+    return (
+        f"arXiv has not answered since {since} ({outage.reason.rstrip('.')}), so the digest of "
+        f"{day} is late. I keep trying and will post it as soon as arXiv is back."
+    )
+
+
+class DailyRunner:
+    """Does whatever the daily post needs at the moment it is asked (see module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        service: DigestService,
+        delivery: Delivery,
+        settings_of: SettingsOf,
+        *,
+        catch_up: timedelta = timedelta(hours=18),
+        fetch_deadline: timedelta = timedelta(hours=6),
+        clock: Clock = utc_now,
+        parallel: int = 64,
+        keep_rankings: timedelta = timedelta(days=60),
+        batch_margin: timedelta = timedelta(minutes=30),
+        batch_grace: float = 10.0,
+    ) -> None:
+        self._batch_margin = batch_margin
+        self._batch_grace = batch_grace
+        self._batches: set[asyncio.Task[None]] = set()
+        self._store = store
+        self._service = service
+        self._delivery = delivery
+        self._settings_of = settings_of
+        self._fetch_deadline = fetch_deadline
+        self._clock = clock
+        self._work: Work = service.work
+        self._parallel = parallel
+        self._keep_rankings = keep_rankings
+        self._pruned: date | None = None
+        self._lock = asyncio.Lock()
+        self._fetched: dict[str, datetime] = {}
+        self._outages: dict[str, Outage] = {}
+        self.last_tick: datetime | None = None
+        self._stopping = False
+        self._current: asyncio.Task[None] | None = None
+        self._builder = DailyBuilder(store, service)
+        self._poster = DailyPoster(store, delivery, self._work, self._builder, catch_up=catch_up)
+        self._weekly = WeeklyPoster(store, delivery, self._work, catch_up=catch_up)
+
+    # -- the one entry point ----------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Fetch, score and post whatever is due now. Never raises for outages: they are
+        logged, remembered and retried on a later tick."""
+        if self._stopping:
+            return
+        async with self._lock:
+            self._current = asyncio.current_task()
+            now = self._clock()
+            channels = [
+                (row, self._settings_of(row))
+                for row in await self._store.channels.subscribed()
+                if row.platform in self._delivery.platforms
+            ]
+            by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
+            for row, settings in channels:
+                by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
+            await _all(self._refresh_feed(key, members, now) for key, members in by_key.items())
+            await self._each(channels, lambda row, settings: self._poster.serve(row, settings, now))
+            await self._each(channels, lambda row, settings: self._weekly.serve(row, settings, now))
+            await self._prune(now)
+            self.last_tick = now
+
+    async def _each(
+        self,
+        channels: Sequence[tuple[ChannelRow, ChannelSettings]],
+        job: Callable[[ChannelRow, ChannelSettings], Awaitable[object]],
+    ) -> None:
+        """Run `job` for every channel, `parallel` at a time; one channel's failure is logged
+        and retried on a later tick, never stops the others."""
+        gate = asyncio.Semaphore(self._parallel)
+
+        async def one(row: ChannelRow, settings: ChannelSettings) -> None:
+            async with gate:
+                if self._stopping:
+                    return
+                try:
+                    await job(row, settings)
+                except Exception:
+                    log.exception(
+                        "daily post of %s:%s failed; retrying later", row.platform, row.id
+                    )
+
+        await _all(one(row, settings) for row, settings in channels)
+
+    async def _prune(self, now: datetime) -> None:
+        """Once a day, forget full rankings older than the retention (digests stay), and the
+        kept `similar` answers over days as old."""
+        today = now.date()
+        if self._pruned == today:
+            return
+        self._pruned = today
+        removed = await self._store.rankings.prune(today - self._keep_rankings)
+        if removed:
+            log.info("pruned %d day rankings older than %s", removed, self._keep_rankings)
+        await self._store.similar.prune(today - self._keep_rankings)
+
+    # -- fetch and score --------------------------------------------------------------------
+
+    async def _refresh_feed(
+        self, key: str, members: Sequence[tuple[ChannelRow, ChannelSettings]], now: datetime
+    ) -> None:
+        """Fetch the feed once after each rebuild (retrying an outage with backoff until the
+        deadline, then telling the channels), and score the new day for every channel."""
+        rebuild = latest_rebuild(now)
+        if self._fetched.get(key, datetime.min.replace(tzinfo=UTC)) >= rebuild:
+            return
+        outage = self._outages.get(key)
+        if outage is not None and now < outage.next_try:
+            return
+        categories = members[0][1].categories
+        try:
+            result = await self._service.ingest(categories, since=rebuild, now=now)
+        except FeedUnreadable as exc:
+            # not an outage: arXiv answered with a feed nobody can read; say so at once, once
+            await self._fetch_failed(key, members, now, rebuild, str(exc))
+            for row, _ in members:
+                await self._poster.notify(
+                    row, rebuild.date(), "feed-unreadable", unreadable_text(exc)
+                )
+            return
+        except FeedError as exc:
+            await self._fetch_failed(key, members, now, rebuild, str(exc))
+            return
+        if outage is not None:
+            log.info("arXiv feed %s is back after %d failed attempts", key, outage.attempts)
+        self._outages.pop(key, None)
+        self._fetched[key] = now
+        if not result.announced or result.day is None:
+            log.info("fetched %s: no announcement (weekend or holiday)", key)
+            return
+        log.info(
+            "fetched %s for %s: %d new, %d cross-lists", key, result.day, result.new, result.cross
+        )
+        day = result.day
+        if self._service.batching:
+            await self._score_in_batch(members, day, now)
+            return
+        await self._each(
+            members, lambda row, settings: self._builder.build(row, settings, day, now)
+        )
+
+    async def _score_in_batch(
+        self, members: Sequence[tuple[ChannelRow, ChannelSettings]], day: date, now: datetime
+    ) -> None:
+        """The Batch API trigger: score the new day at batch prices, each channel until its
+        post time minus the margin (then at once). The tick waits `batch_grace` seconds (a
+        batch that is done at once, or a day scored at once, ends within the tick) and leaves
+        the rest running; a post or command that comes meanwhile joins the build."""
+
+        async def job(row: ChannelRow, settings: ChannelSettings) -> None:
+            until = due_at(day, settings) - self._batch_margin
+            await self._builder.build(row, settings, day, now, until)
+
+        task = asyncio.create_task(self._each(members, job))
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
+        done, _ = await asyncio.wait([task], timeout=self._batch_grace)
+        if task in done:
+            task.result()  # what stops a process (a kill) stops it here too, as without batches
+
+    async def _fetch_failed(
+        self,
+        key: str,
+        members: Sequence[tuple[ChannelRow, ChannelSettings]],
+        now: datetime,
+        rebuild: datetime,
+        reason: str,
+    ) -> None:
+        """Remember a failed fetch (the next try after a backoff); past the deadline, tell the
+        channels once."""
+        outage = outage_after(self._outages.get(key), now, reason)
+        log.warning(
+            "fetch of %s failed (attempt %d, next at %s): %s",
+            key,
+            outage.attempts,
+            outage.next_try.isoformat(timespec="minutes"),
+            reason,
+        )
+        report = outage.to_report(now, self._fetch_deadline)
+        self._outages[key] = replace(outage, reported=True) if report else outage
+        if not report:
+            return
+        day = rebuild.date()
+        for row, _ in members:
+            await self._poster.notify(row, day, "arxiv-down", outage_text(outage, day))
+
+    # -- reporting and shutdown ------------------------------------------------------------
+
+    async def status(self) -> list[ChannelStatus]:
+        """Each subscribed channel's next post time and its latest digest's outcome."""
+        return await channel_statuses(self._store, self._settings_of, self._clock())
+
+    async def stop(self, grace: float) -> None:
+        """Let a tick in progress finish (up to `grace` seconds), then cancel it. Whatever it
+        stored is consistent; a cancelled delivery resumes on the next start."""
+        self._stopping = True
+        for batch in list(self._batches):  # a day left unscored is scored at its post
+            batch.cancel()
+        task = self._current
+        if task is None or task.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            log.warning("stopping: the tick in progress did not finish in %.0fs; cancelled", grace)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        except Exception:  # the tick logs its own failures
+            return
+
+
+async def _all(jobs: Iterable[Awaitable[object]]) -> None:
+    """Await every job; a failure is logged, never stops the others."""
+    for result in await asyncio.gather(*jobs, return_exceptions=True):
+        if isinstance(result, Exception):
+            log.error("daily tick step failed: %s", result, exc_info=result)
+        elif isinstance(result, BaseException):
+            raise result

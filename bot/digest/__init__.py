@@ -1,0 +1,17 @@
+"""A channel's digest of a day: deciding it, building it and reading it back.
+
+    service.py    the digest service: a day's feed, decision, scoring and saving, each once
+    deciding.py   which papers of a day go to the LLM (the shared ranking and its share)
+    stored.py     what a stored day shows, read from the store alone (`digest --day`)
+    selection.py  pure pieces of a digest: selection by thresholds, order, counts, its JSON form
+    options.py    what a digest depends on besides its criteria
+    following.py  followed authors and keywords, and the papers they match
+    similar.py    the closest papers to one paper, a unit of work kept in the store
+    search.py     looking back: `search`, `day` and `similar` over the stored days
+
+A new unit of work on a day's papers goes here, through `bot.work`.
+
+May import: the core modules directly in `bot/` (with `bot.work`), `bot.store`, `bot.arxiv`,
+`bot.config` and `scoring`. Must not import `bot.daily`, `bot.conversation`, `adapters` or any
+platform SDK, and must not render for people.
+"""

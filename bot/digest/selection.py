@@ -1,0 +1,335 @@
+"""Selecting a digest from scored papers, and its JSON form.
+
+Pure functions only: selection by thresholds, deterministic order, honest stage counts, and the
+(de)serialisation used by the store and by `--format json`. Rendering for people lives in the
+adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from bot.arxiv.links import code_links, venue
+from bot.models import (
+    Criteria,
+    Digest,
+    DigestEntry,
+    FollowedEntry,
+    LLMShare,
+    Paper,
+    Score,
+    StageCounts,
+    Thresholds,
+    Usage,
+    digest_order,
+)
+from scoring.pricing import format_usd
+from scoring.share import LOCAL_ONLY
+
+
+def select(
+    papers: Iterable[Paper], scores: Mapping[str, Score], thresholds: Thresholds
+) -> tuple[DigestEntry, ...]:
+    """The papers whose scores pass the thresholds, best first, in a deterministic order."""
+    entries = [
+        DigestEntry(p, scores[p.id])
+        for p in papers
+        if p.id in scores and thresholds.admits(scores[p.id])
+    ]
+    return tuple(sorted(entries, key=digest_order))
+
+
+def taste_order(
+    entries: Sequence[DigestEntry], taste: Mapping[str, float], weight: float
+) -> tuple[DigestEntry, ...]:
+    """The selected papers in an order that blends the LLM's scores with the channel's taste:
+    each paper's place in the score order and in the taste order (ranks in (0, 1], 1 best)
+    are mixed with `weight` for the taste; ties keep the score order. Each entry records how
+    many places the taste moved it. Without taste (`weight` 0 or no taste values), the score
+    order as it is."""
+    if weight <= 0 or not taste or len(entries) < 2:
+        return tuple(entries)
+    n = len(entries)
+    by_taste = sorted(range(n), key=lambda i: (-taste.get(entries[i].paper.id, 0.0), i))
+    taste_rank = {i: 1 - pos / n for pos, i in enumerate(by_taste)}
+    blended = sorted(
+        range(n), key=lambda i: (-((1 - weight) * (1 - i / n) + weight * taste_rank[i]), i)
+    )
+    return tuple(
+        DigestEntry(entries[i].paper, entries[i].score, i - pos) for pos, i in enumerate(blended)
+    )
+
+
+def more_like_liked(
+    near: Iterable[DigestEntry], taste: Mapping[str, float], limit: int = 3
+) -> tuple[DigestEntry, ...]:
+    """Up to `limit` papers just under the thresholds that the channel's taste ranks highest
+    (only papers the taste ranks above the day's median: a weak match is not "more like")."""
+    pool = [e for e in near if e.paper.id in taste]
+    if not pool or not taste:
+        return ()
+    values = sorted(taste.values())
+    median = values[len(values) // 2]
+    liked = [e for e in pool if taste[e.paper.id] > median]
+    liked.sort(key=lambda e: (-taste[e.paper.id], e.paper.id))
+    return tuple(liked[:limit])
+
+
+MORE_LIKE_TITLE = "More like what you liked"
+MORE_LIKE_NOTE = "just under the thresholds, ranked by what this channel liked"
+
+
+FOLLOWED_TITLE = "Followed"
+FOLLOWED_NOTE = "by authors or with keywords this channel follows, shown whatever their score"
+
+
+def followed_reasons(digest: Digest, paper_id: str) -> tuple[str, ...]:
+    """Why a paper of the digest is followed (nothing when it is not)."""
+    for f in digest.followed:
+        if f.paper.id == paper_id:
+            return f.reasons
+    return ()
+
+
+def followed_part(digest: Digest) -> tuple[FollowedEntry, ...]:
+    """The followed papers the digest's cards do not already show: its "Followed" part."""
+    shown = {e.paper.id for e in digest.entries}
+    return tuple(f for f in digest.followed if f.paper.id not in shown)
+
+
+def followed_detail(entry: FollowedEntry) -> str:
+    """Why a followed paper is shown and how it scored: `follows author Jane Doe · relevance 5,
+    novelty 4` (or `not scored`)."""
+    s = entry.score
+    scored = f"relevance {s.relevance}, novelty {s.novelty}" if s is not None else "not scored"
+    return f"{'; '.join(entry.reasons)} · {scored}"
+
+
+LOCAL_ONLY_NOTE = (
+    "Ranked locally only, not scored by an LLM: this channel's LLM share is 0, so no paper was "
+    "sent to the LLM (`settings llm-share 30%` sends the top 30% again)"
+)
+
+
+LOCAL_TOP = 15
+"""Papers of the local ranking a day ranked locally only shows, as `arxiv-bot digest` does."""
+LOCAL_TITLE = "Ranked locally"
+LOCAL_TITLE_NOTE = "best by similarity to the criteria, not scored by an LLM"
+
+
+def is_local_only(digest: Digest) -> bool:
+    """Whether the day was ranked locally only (a share of 0): no paper could meet the
+    thresholds, so the digest shows the local ranking instead of "nothing today"."""
+    return digest.share is not None and digest.share.reason == LOCAL_ONLY
+
+
+def local_top(
+    ids: Sequence[str], scores: Sequence[float], papers: Mapping[str, Paper], top: int = LOCAL_TOP
+) -> tuple[tuple[Paper, float], ...]:
+    """The best `top` papers of a local ranking (ids best first) that are among `papers`."""
+    ranked = ((papers[i], s) for i, s in zip(ids, scores, strict=True) if i in papers)
+    return tuple(ranked)[:top]
+
+
+def local_line(rank: int, score: float) -> str:
+    """A locally ranked paper's place, in words: `local rank 1 · similarity 0.42`."""
+    return f"local rank {rank} · similarity {score:.2f}"
+
+
+def share_line(digest: Digest) -> str | None:
+    """The footer line that says what a warm-up or a widened share cost, when there was one,
+    or that the day was ranked locally only (a share of 0)."""
+    s = digest.share
+    if s is None or s.reason == "base":
+        return None
+    if s.reason == LOCAL_ONLY:
+        return LOCAL_ONLY_NOTE
+    why = (
+        f"warm-up while the ranking learns the criteria ({s.positives} selected LLM verdicts "
+        "so far)"
+        if s.reason == "warm-up"
+        else "widened because yesterday's picks reached the bottom of what was sent"
+    )
+    return (
+        f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "
+        f"about {format_usd(s.extra_usd)} of today's scoring"
+    )
+
+
+def unscored_note(unscored: int, sent: int) -> str:
+    """The honest note a digest carries when some of the papers sent to the LLM could not be
+    scored."""
+    return f"{unscored} of {sent} papers could not be scored; they will be retried on the next run."
+
+
+def budget_note(unscored: int, sent: int, budget: str) -> str:
+    """The note of a digest whose scoring stopped at the daily LLM budget."""
+    return (
+        f"The daily LLM budget of {budget} was reached: {unscored} of {sent} papers sent to the "
+        "LLM were not scored."
+    )
+
+
+def stage_counts(
+    announced: Sequence[str],
+    considered: Sequence[str],
+    scores: Mapping[str, Score],
+    selected: int,
+    replaced: int = 0,
+    sent: Sequence[str] | None = None,
+) -> StageCounts:
+    """Per-stage counts, each over distinct arXiv ids. `sent` is what the local ranking sent to
+    the LLM (None: everything considered); only those count as unscored when they lack a score."""
+    considered_ids = set(considered)
+    sent_ids = considered_ids if sent is None else set(sent) & considered_ids
+    return StageCounts(
+        announced=len(set(announced)),
+        considered=len(considered_ids),
+        scored=len(considered_ids & scores.keys()),
+        selected=selected,
+        unscored=len(sent_ids - scores.keys()),
+        replaced=replaced,
+        ranked_out=len(considered_ids) - len(sent_ids),
+    )
+
+
+def digest_to_json(digest: Digest) -> dict[str, Any]:
+    """A JSON-ready dict of a digest: stable keys for scripts."""
+    return {
+        "day": digest.day.isoformat(),
+        "channel": digest.channel_id,
+        "model": digest.model,
+        "criteria": {
+            "version": digest.criteria_version,
+            "sha256": digest.criteria.sha256,
+            "text": digest.criteria.text,
+        },
+        "thresholds": asdict(digest.thresholds),
+        "counts": asdict(digest.counts),
+        "usage": _usage_json(digest.usage),
+        "run_usage": _usage_json(digest.run_usage),
+        "notes": list(digest.notes),
+        "papers": [_entry_json(e) for e in digest.entries],
+        "more_like_liked": [_entry_json(e) for e in digest.more_like],
+        "llm_share": asdict(digest.share) if digest.share is not None else None,
+        "followed": [_followed_json(f) for f in digest.followed],
+        **({"week": digest.week} if digest.week else {}),
+        **(
+            {
+                "ranked_locally": [
+                    {**_paper_json(p), "local_score": round(score, 4)}
+                    for p, score in digest.ranked_locally
+                ]
+            }
+            if digest.ranked_locally
+            else {}
+        ),
+    }
+
+
+def digest_from_json(data: Mapping[str, Any]) -> Digest:
+    """The inverse of `digest_to_json`."""
+    crit = data["criteria"]
+    return Digest(
+        day=date.fromisoformat(data["day"]),
+        channel_id=data["channel"],
+        model=data["model"],
+        criteria=Criteria(text=crit["text"]),
+        criteria_version=int(crit["version"]),
+        thresholds=Thresholds(**data["thresholds"]),
+        counts=StageCounts(**data["counts"]),
+        entries=tuple(_entry_from_json(e) for e in data["papers"]),
+        usage=_usage_from_json(data["usage"]),
+        run_usage=_usage_from_json(data["run_usage"]),
+        notes=tuple(data["notes"]),
+        more_like=tuple(_entry_from_json(e) for e in data.get("more_like_liked", ())),
+        share=LLMShare(**data["llm_share"]) if data.get("llm_share") else None,
+        followed=tuple(_followed_from_json(f) for f in data.get("followed", ())),
+        week=str(data.get("week") or ""),
+        ranked_locally=tuple(
+            (_paper_from_json(p), float(p["local_score"])) for p in data.get("ranked_locally", ())
+        ),
+    )
+
+
+def _usage_json(usage: Usage) -> dict[str, Any]:
+    return {**asdict(usage), "total_tokens": usage.total_tokens, "cost_usd": usage.cost_usd}
+
+
+def _usage_from_json(data: Mapping[str, Any]) -> Usage:
+    return Usage(**{k: v for k, v in data.items() if k not in ("total_tokens", "cost_usd")})
+
+
+def _paper_json(p: Paper) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "url": p.abs_url,
+        "pdf_url": p.pdf_url,
+        "title": p.title,
+        "authors": list(p.authors),
+        "abstract": p.abstract,
+        "categories": list(p.categories),
+        "primary_category": p.primary_category,
+        "arxiv_comment": p.comment,
+        "journal_ref": p.journal_ref,
+        "version": p.version,
+        "code": list(code_links(p)),
+        "venue": venue(p),
+    }
+
+
+def _entry_json(entry: DigestEntry) -> dict[str, Any]:
+    s = entry.score
+    return {
+        **_paper_json(entry.paper),
+        "relevance": s.relevance,
+        "novelty": s.novelty,
+        "comment": s.comment,
+        "taste_moved": entry.moved,
+    }
+
+
+def _followed_json(entry: FollowedEntry) -> dict[str, Any]:
+    s = entry.score
+    return {
+        **_paper_json(entry.paper),
+        "reasons": list(entry.reasons),
+        "relevance": s.relevance if s is not None else None,
+        "novelty": s.novelty if s is not None else None,
+        "comment": s.comment if s is not None else None,
+    }
+
+
+def _followed_from_json(data: Mapping[str, Any]) -> FollowedEntry:
+    score = (
+        Score(data["id"], data["relevance"], data["novelty"], data["comment"] or "")
+        if data.get("relevance") is not None
+        else None
+    )
+    return FollowedEntry(_paper_from_json(data), tuple(data["reasons"]), score)
+
+
+def _paper_from_json(data: Mapping[str, Any]) -> Paper:
+    return Paper(
+        id=data["id"],
+        title=data["title"],
+        abstract=data["abstract"],
+        authors=tuple(data["authors"]),
+        categories=tuple(data["categories"]),
+        primary_category=data["primary_category"],
+        comment=data["arxiv_comment"],
+        version=int(data["version"]),
+        journal_ref=data.get("journal_ref"),
+    )
+
+
+def _entry_from_json(data: Mapping[str, Any]) -> DigestEntry:
+    paper = _paper_from_json(data)
+    return DigestEntry(
+        paper,
+        Score(data["id"], data["relevance"], data["novelty"], data["comment"]),
+        int(data.get("taste_moved", 0)),
+    )

@@ -1,0 +1,423 @@
+"""The digest service: today's announcements → scores → a channel's digest.
+
+It orchestrates ingest, the store and the scorer; each of those does its own job. Every step is
+a unit of work shared through `bot.work` by all callers and processes:
+
+- a feed of a category set is fetched once however many channels and commands ask;
+- a day is ranked once per ranking key (criteria, model, prompt, thresholds, categories and,
+  for a channel that liked or disliked papers, its reactions): channels without reactions of
+  their own share one ranking;
+- a channel's followed papers (`bot.digest.following`) join its share of the shared ranking, so the
+  ranking stays shared whatever each channel follows;
+- a paper is scored at most once per (criteria, model, prompt version), under one lease per
+  criteria key, so concurrent channels never pay for the same paper twice;
+- a channel's digest of a day is decided once: the papers sent to the LLM are frozen with it,
+  and rebuilding that day (a later `today`, `digest --day`, the posting tick) reuses them.
+
+What a digest shows is read from the store by `bot.digest.stored.StoredDays`; this module adds the
+work: fetching, deciding, scoring and saving.
+
+This module must not import a platform SDK or render for people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.arxiv.categories import categories_key
+from bot.arxiv.ingest import IngestResult
+from bot.digest import following
+from bot.digest.deciding import DayDecider
+from bot.digest.options import DigestOptions
+from bot.digest.selection import digest_to_json
+from bot.digest.stored import DayContext, StoredDays, criteria_id, dollars, frozen
+from bot.errors import ScoringError
+from bot.models import (
+    Criteria,
+    Digest,
+    DigestEntry,
+    LocalView,
+    Paper,
+    Score,
+    ScoreKey,
+    Usage,
+)
+from bot.store import DigestFrame, Reaction, Store
+from bot.work import Work
+from scoring import share
+from scoring.pricing import PriceTable
+from scoring.prompt import PROMPT_VERSION
+
+if TYPE_CHECKING:
+    from bot.arxiv.ingest import Ingestor
+    from scoring.batch import BatchScorer
+    from scoring.scorer import Scorer
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str, int, int], None]
+"""Progress of a build: (stage name, done, total)."""
+
+
+FEED_FRESH_FOR = timedelta(minutes=30)
+"""A feed fetched this recently is shared by every caller instead of fetched again."""
+HURRY_FOR = 600.0  # seconds a "scores needed now" flag stays up for batches to see
+
+
+@dataclass(frozen=True, slots=True)
+class DayOutcome:
+    """The result of building a day's digest: a digest, or why there is none."""
+
+    digest: Digest | None
+    ingest: IngestResult | None = None
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+class DigestService:
+    """Builds digests for channels from one shared store, ingest and scorer."""
+
+    def __init__(
+        self,
+        store: Store,
+        ingestor: Ingestor,
+        scorer: Scorer,
+        prices: PriceTable | None = None,
+        *,
+        daily_budget_usd: float | None = None,
+        work: Work | None = None,
+        adaptive_share: bool = True,
+        batch: BatchScorer | None = None,
+    ) -> None:
+        self._batch = batch
+        self._store = store
+        self._ingestor = ingestor
+        self._scorer = scorer
+        self._prices = prices or PriceTable()
+        self._daily_budget = daily_budget_usd
+        self._work = work or Work(store)
+        self._decider = DayDecider(
+            store, self._work, self._prices, scorer.model, adaptive=adaptive_share
+        )
+        self._days = StoredDays(store, scorer.model, daily_budget_usd=daily_budget_usd)
+
+    @property
+    def batching(self) -> bool:
+        """Whether the scheduled daily scoring may go through the Batch API."""
+        return self._batch is not None
+
+    @property
+    def work(self) -> Work:
+        """The units of work this service shares with other callers and processes."""
+        return self._work
+
+    async def use_criteria(
+        self, channel_id: str, text: str, changed_by: str
+    ) -> tuple[Criteria, int]:
+        """Make `text` the channel's criteria unless it already is; returns it and its version."""
+        current = await self._store.channels.channel_criteria(channel_id)
+        criteria = await self._store.channels.criteria(text)
+        if current is not None and current[0].id == criteria.id:
+            return current
+        version = await self._store.channels.set_channel_criteria(channel_id, criteria, changed_by)
+        log.info("channel %s: criteria version %d by %s", channel_id, version, changed_by)
+        return criteria, version
+
+    async def ingest(
+        self,
+        categories: Sequence[str],
+        *,
+        since: datetime | None = None,
+        now: datetime | None = None,
+    ) -> IngestResult:
+        """The current feed of a category set, stored: one request for every caller. A fetch
+        completed at or after `since` (default: the moment of this call) is reused, whoever
+        made it, so callers asking together share one request; `now` is the daily runner's
+        clock, recorded as the fetch's time."""
+        key = categories_key(categories)
+        fresh_from = since if since is not None else (now or datetime.now(UTC))
+
+        async def load() -> IngestResult | None:
+            last = await self._store.papers.last_fetch(key)
+            if last is None or last.fetched_at < fresh_from:
+                return None
+            return IngestResult(last.day, last.new, last.cross, last.replaced)
+
+        async def make() -> IngestResult:
+            result = await self._ingestor.fetch(categories)
+            day = result.day if result.announced else None
+            counts = (result.new, result.cross, result.replaced)
+            await self._store.papers.record_fetch(key, now or datetime.now(UTC), day, counts)
+            return result
+
+        return await self._work.once(f"feed:{key}", load, make)
+
+    async def today(
+        self,
+        channel_id: str,
+        options: DigestOptions,
+        progress: StageCallback = _no_progress,
+        *,
+        since: datetime | None = None,
+    ) -> DayOutcome:
+        """Fetch today's feed (reusing a fetch completed after `since`, by default one that
+        completes while this call waits) and build the channel's digest of its announcement
+        day."""
+        progress("fetching arXiv feed", 0, 1)
+        ingest = await self.ingest(options.categories, since=since)
+        if not ingest.announced or ingest.day is None:
+            return DayOutcome(digest=None, ingest=ingest)
+        digest = await self.build(channel_id, ingest.day, options, progress, ingest.replaced)
+        return DayOutcome(digest=digest, ingest=ingest)
+
+    async def build(
+        self,
+        channel_id: str,
+        day: date,
+        options: DigestOptions,
+        progress: StageCallback = _no_progress,
+        replaced: int = 0,
+        *,
+        scored_only: bool = False,
+        batch_until: datetime | None = None,
+    ) -> Digest | None:
+        """The channel's digest of a stored day; None when the store has no announcement for
+        that day. The first build decides the day (ranking, papers sent to the LLM); later
+        builds reuse that decision and only score what is still missing (papers an outage
+        left unscored), unless `scored_only`, which never spends. With `batch_until` (the
+        scheduled daily scoring) the papers go through the Batch API at half price first,
+        where the endpoint offers it, and whatever is not done by then is scored at once;
+        a caller asking meanwhile joins this build."""
+        if scored_only:
+            return await self._days.stored(channel_id, day, options)
+        if batch_until is None:
+            await self._hurry_batches(channel_id)
+        return await self._work.once(
+            f"digest:{channel_id}:{day}",
+            _nothing,
+            lambda: self._build(channel_id, day, options, progress, replaced, batch_until),
+        )
+
+    async def _hurry_batches(self, channel_id: str) -> None:
+        """A caller that wants the digest now (a command, a post that is due) must not wait for
+        a batch of the channel's criteria: flag it, and it finishes early (cancelled, keeping
+        what it scored; the rest is scored at once)."""
+        current = await self._store.channels.channel_criteria(channel_id)
+        if current is None:
+            return
+        key = ScoreKey(criteria_id(current[0]), self._scorer.model, PROMPT_VERSION)
+        if await self._work.held(_scoring_unit(key)):
+            await self._work.signal(_hurry_flag(key), HURRY_FOR)
+
+    async def _build(
+        self,
+        channel_id: str,
+        day: date,
+        options: DigestOptions,
+        progress: StageCallback,
+        replaced: int,
+        batch_until: datetime | None = None,
+    ) -> Digest | None:
+        ctx = await self._days.context(channel_id, day, options)
+        if ctx is None:
+            return None
+        frame = await self._store.digests.frame(channel_id, day)
+        enrichment = asyncio.create_task(self._enrich(day, options, ctx.candidates))
+        decided: Digest | None = None
+        chosen: share.ShareDecision | None = None
+        try:
+            if frame is not None and frame.sent_ids is not None and frozen(frame, ctx.criteria):
+                sent, ranking_key = frame.sent_ids, frame.ranking_key
+                decided = await self._days.decided(channel_id, day)
+                reactions: list[Reaction] = []
+                if options.learning and options.prompt_examples:
+                    reactions = await self._store.rankings.reactions(channel_id, 50)
+            else:
+                progress("ranking locally", 0, len(ctx.candidates))
+                reactions = await self._days.reactions(channel_id, options)
+                sent, ranking_key, chosen = await self._decider.decide(ctx, options, reactions)
+            by_id = {p.id: p for p in ctx.candidates}
+            liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
+            try:
+                run_usage, capped = await self._score_missing(
+                    [by_id[i] for i in sent if i in by_id], ctx, progress, liked, batch_until
+                )
+            except ScoringError:
+                # the day is decided even when the LLM refuses: keep the decision and what is
+                # scored, so the digest counts the right papers as waiting
+                partial = await self._days.assemble(
+                    ctx, options, Usage(), replaced, sent, chosen=chosen, ranked=ranking_key
+                )
+                frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
+                await self._store.digests.save(
+                    channel_id, day, "scored", digest_to_json(partial), frame
+                )
+                raise
+        finally:
+            progress("enriching from the arXiv API", 0, 1)
+            await enrichment
+        ctx = await self._days.reread(ctx)  # with the fields enrichment brought meanwhile
+        digest = await self._days.assemble(
+            ctx,
+            options,
+            run_usage,
+            replaced,
+            sent,
+            capped,
+            chosen=chosen,
+            decided=decided,
+            ranked=ranking_key,
+        )
+        new_frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
+        await self._store.digests.save(channel_id, day, "scored", digest_to_json(digest), new_frame)
+        return digest
+
+    async def ranked_locally(
+        self, channel_id: str, day: date, options: DigestOptions, top: int = 15
+    ) -> LocalView | None:
+        """A stored day ranked on this machine only (the ranking the day was decided on, or the
+        one a first build would make now): what can be shown without an LLM."""
+        ctx = await self._days.context(channel_id, day, options)
+        if ctx is None:
+            return None
+        frame = await self._store.digests.frame(channel_id, day)
+        ranked = None
+        if frame is not None and frame.ranking_key and frozen(frame, ctx.criteria):
+            ranked = await self._store.rankings.ranking_set(day, frame.ranking_key)
+        if ranked is None:
+            reactions = await self._days.reactions(channel_id, options)
+            _, key, _ = await self._decider.decide(ctx, options, reactions)
+            ranked = await self._store.rankings.ranking_set(day, key)
+        by_id = {p.id: p for p in ctx.candidates}
+        matched = await following.match_off_loop(ctx.candidates, ctx.follows)
+        best = (
+            [
+                (by_id[pid], score)
+                for pid, score in zip(ranked.ids, ranked.scores, strict=True)
+                if pid in by_id
+            ][:top]
+            if ranked is not None
+            else []
+        )
+        return LocalView(
+            day,
+            len({a.paper.id for a in ctx.announced}),
+            len(ctx.candidates),
+            tuple(best),
+            ranked.verdicts if ranked is not None else 0,
+            ranked.liked if ranked is not None else 0,
+            following.followed_entries(ctx.candidates, matched, {}),
+        )
+
+    async def selection_under(
+        self, criteria: Criteria, day: date, options: DigestOptions
+    ) -> tuple[DigestEntry, ...]:
+        """What a day's digest selects under other criteria, from stored scores only."""
+        return await self._days.selection_under(criteria, day, options)
+
+    async def day_papers(self, day: date, options: DigestOptions) -> list[Paper]:
+        """A stored day's papers as its digest considers them (new ones, and cross-lists when
+        the channel wants them; none an earlier day announced)."""
+        return await self._days.day_papers(day, options)
+
+    async def ranking_for(self, channel_id: str, day: date, options: DigestOptions) -> list[str]:
+        """A stored day's local ranking under the channel's criteria and reactions as they are
+        now, best first: what a first build of that day would use (a built day keeps the
+        ranking it was decided on). Ranked once per ranking key, like every ranking."""
+        ctx = await self._days.context(channel_id, day, options)
+        if ctx is None:
+            return []
+        _, key, _ = await self._decider.decide(
+            ctx, options, await self._days.reactions(channel_id, options)
+        )
+        ranked = await self._store.rankings.ranking_set(day, key)
+        return list(ranked.ids) if ranked is not None else []
+
+    async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
+        """Best-effort enrichment of a day's candidates, once for every channel reading them."""
+        key = f"enrich:{categories_key(options.categories)}:{day}"
+        return await self._work.once(
+            key, _nothing, lambda: self._ingestor.enrich([p.id for p in papers])
+        )
+
+    async def _score_missing(
+        self,
+        papers: Sequence[Paper],
+        ctx: DayContext,
+        progress: StageCallback,
+        examples: Sequence[Paper] = (),
+        batch_until: datetime | None = None,
+    ) -> tuple[Usage, bool]:
+        """Score what the store lacks (with liked `examples` in the prompt), holding the
+        criteria key's scoring lease so no other caller or process pays for the same papers;
+        returns the run's usage and whether the daily budget stopped it."""
+        key, day = ctx.key, ctx.day
+        ids = [p.id for p in papers]
+        if len(await self._store.scores.get(ids, key)) == len(set(ids)):
+            return Usage(), False
+        async with self._work.exclusive(_scoring_unit(key)):
+            have = await self._store.scores.get(ids, key)
+            todo = [p for p in papers if p.id not in have]
+            log.info("scoring %d papers (%d already scored)", len(todo), len(have))
+            if not todo:
+                return Usage(), False
+            cap = None
+            if self._daily_budget is not None:
+                spent = (await self._store.stats.usage(day=day)).cost_usd
+                from scoring.scorer import SpendingCap  # the LLM client loads only to score
+
+                cap = SpendingCap(self._daily_budget, spent_usd=spent)
+
+            async def sink(scores: Sequence[Score], usage: Usage) -> None:
+                await self._store.scores.save(scores, key, usage, day)
+
+            def tick(done: int, total: int) -> None:
+                progress("scoring with the LLM", done, total)
+
+            if self._scorer.can_score:  # without a key the day is ranked locally instead
+                tick(0, len(todo))
+            batched = Usage()
+            if batch_until is not None and self._batch is not None and cap is None:
+                flag = _hurry_flag(key)
+                done = await self._batch.score(
+                    todo,
+                    ctx.criteria.text,
+                    sink,
+                    until=batch_until,
+                    examples=examples,
+                    hurry=lambda: self._work.signalled(flag),
+                )
+                batched, left = done.usage, set(done.unscored)
+                todo = [p for p in todo if p.id in left]
+            report = await self._scorer.score(
+                todo, ctx.criteria.text, sink, tick, cap, examples=examples
+            )
+        if report.budget_reached:
+            log.warning(
+                "daily LLM budget of %s reached on %s: %d papers not scored",
+                dollars(self._daily_budget),
+                day,
+                len(report.unscored),
+            )
+        return batched + report.usage, report.budget_reached
+
+
+def _scoring_unit(key: ScoreKey) -> str:
+    """The unit of work of scoring papers under one key (one holder at a time)."""
+    return f"score:{key.criteria_id}:{key.model}:{key.prompt_version}"
+
+
+def _hurry_flag(key: ScoreKey) -> str:
+    """The flag that asks a batch scoring under `key` to finish early."""
+    return f"hurry:{_scoring_unit(key)}"
+
+
+async def _nothing() -> None:
+    return None
