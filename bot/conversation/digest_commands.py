@@ -70,9 +70,7 @@ class DigestCommands:
         since = datetime.now(UTC) - FEED_FRESH_FOR
         last = await self._store.papers.last_fetch(key)
         if last is not None and last.fetched_at >= since and last.day is not None:
-            stored = await self._service.build(
-                caller.channel_id, last.day, options, scored_only=True
-            )
+            stored = await self._service.stored(caller.channel_id, last.day, options)
             if stored is not None and not stored.counts.unscored and stored.counts.sent:
                 return stored
         if respond is not None:

@@ -77,7 +77,7 @@ class DailyBuilder:
             return await self._waiting_for_llm(row, settings, day, now, exc)
         except ScoringError as exc:
             log.error("scoring for %s on %s failed: %s", row.id, day, exc)
-            digest = await self._service.build(row.id, day, options, scored_only=True)
+            digest = await self._service.stored(row.id, day, options)
             if digest is not None:
                 await self._store.digests.save(row.id, day, "scored", digest_to_json(digest))
             return digest
@@ -103,7 +103,7 @@ class DailyBuilder:
     ) -> Digest | None:
         """The channel's digest of `day` from what is scored already, spending nothing."""
         options = DigestOptions.for_channel(settings)
-        return await self._service.build(row.id, day, options, scored_only=True)
+        return await self._service.stored(row.id, day, options)
 
     async def _waiting_for_llm(
         self,

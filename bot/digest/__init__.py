@@ -1,8 +1,9 @@
 """A channel's digest of a day: deciding it, building it and reading it back.
 
-    service.py    the digest service: a day's feed, decision, scoring and saving, each once
+    service.py    the digest service: load a day, decide it, score what it sends, save it once
     deciding.py   which papers of a day go to the LLM (the shared ranking and its share)
-    stored.py     what a stored day shows, read from the store alone (`digest --day`)
+    stored.py     loading a day: its context, and what its digest shows, from the store alone
+    assembly.py   assembling a day's digest from what was loaded: one pure function
     selection.py  pure pieces of a digest: selection by thresholds, order, counts, its JSON form
     options.py    what a digest depends on besides its criteria
     following.py  followed authors and keywords, and the papers they match

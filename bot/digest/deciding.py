@@ -21,14 +21,15 @@ from datetime import date
 
 from bot.arxiv.categories import categories_key
 from bot.digest import following
+from bot.digest.assembly import DayContext, frozen
 from bot.digest.options import DigestOptions
-from bot.digest.stored import DayContext, criteria_id, example, frozen
-from bot.models import AnnounceType, Criteria, Paper, ScoreKey, Thresholds
+from bot.digest.stored import example
+from bot.models import AnnounceType, Paper, ScoreKey, Thresholds
 from bot.store import RankingSet, Reaction, Store
 from bot.work import Work
 from scoring import ranking, share
 from scoring.pricing import PriceTable
-from scoring.prompt import PROMPT_VERSION, paper_block, system_message
+from scoring.prompt import paper_block, system_message
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class DayDecider:
         if budget.dollars is not None:
             by_id = {p.id: p for p in ctx.candidates}
             in_order = [by_id[pid] for pid in ranked.ids if pid in by_id]
-            k = min(k, await self._affordable(in_order, budget.dollars, ctx.criteria, reactions))
+            k = min(k, await self._affordable(in_order, budget.dollars, ctx))
         top = ranked.ids[:k]
         followed = await following.match_off_loop(ctx.candidates, ctx.follows)
         extra = tuple(pid for pid in ranked.ids[k:] if pid in followed)
@@ -169,19 +170,15 @@ class DayDecider:
         self,
         in_order: Sequence[Paper],
         dollars: float,
-        criteria: Criteria,
-        reactions: Sequence[Reaction],
+        ctx: DayContext,
     ) -> int:
         """How many of the best-ranked papers fit in `dollars` of estimated LLM spend (papers
         already scored under this model are free)."""
         price = self._prices.price(self._model)
         if price is None:
             return len(in_order)
-        have = await self._store.scores.get(
-            [p.id for p in in_order],
-            ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION),
-        )
-        system = system_message(criteria.text, structured=True)
+        have = await self._store.scores.get([p.id for p in in_order], ctx.key)
+        system = system_message(ctx.criteria.text, structured=True)
         shared = len(system) / CHARS_PER_TOKEN / ESTIMATE_BATCH
         spent = 0.0
         for n, paper in enumerate(in_order):

@@ -127,7 +127,7 @@ class Lookups:
         stored = await self._store.digests.get(channel_id, day)
         if stored is not None and isinstance(stored[1], dict):
             return digest_from_json(stored[1])
-        built = await self._service.build(channel_id, day, options, scored_only=True)
+        built = await self._service.stored(channel_id, day, options)
         if built is None:
             days = await self._store.papers.feed_days(categories_key(options.categories), 30)
             raise BotError(f"{day} is not stored. {stored_days_text(days)}")

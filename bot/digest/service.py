@@ -14,8 +14,9 @@ a unit of work shared through `bot.work` by all callers and processes:
 - a channel's digest of a day is decided once: the papers sent to the LLM are frozen with it,
   and rebuilding that day (a later `today`, `digest --day`, the posting tick) reuses them.
 
-What a digest shows is read from the store by `bot.digest.stored.StoredDays`; this module adds the
-work: fetching, deciding, scoring and saving.
+A build of a channel-day is load, decide, save: the day is loaded once (`bot.digest.stored`),
+decided (`bot.digest.deciding`), its sent papers scored, its digest assembled by a pure function
+(`bot.digest.assembly`) from what is loaded after the scoring, and saved in one write.
 
 This module must not import a platform SDK or render for people.
 """
@@ -25,17 +26,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.arxiv.categories import categories_key
 from bot.arxiv.ingest import IngestResult
 from bot.digest import following
+from bot.digest.assembly import BuildOutcome, DayContext, dollars
 from bot.digest.deciding import DayDecider
 from bot.digest.options import DigestOptions
 from bot.digest.selection import digest_to_json
-from bot.digest.stored import DayContext, StoredDays, criteria_id, dollars, frozen
+from bot.digest.stored import StoredDays, criteria_id
 from bot.errors import ScoringError
 from bot.models import (
     Criteria,
@@ -49,7 +51,6 @@ from bot.models import (
 )
 from bot.store import DigestFrame, Reaction, Store
 from bot.work import Work
-from scoring import share
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION
 
@@ -185,18 +186,15 @@ class DigestService:
         progress: StageCallback = _no_progress,
         replaced: int = 0,
         *,
-        scored_only: bool = False,
         batch_until: datetime | None = None,
     ) -> Digest | None:
         """The channel's digest of a stored day; None when the store has no announcement for
         that day. The first build decides the day (ranking, papers sent to the LLM); later
         builds reuse that decision and only score what is still missing (papers an outage
-        left unscored), unless `scored_only`, which never spends. With `batch_until` (the
+        left unscored); `stored` is the digest that never spends. With `batch_until` (the
         scheduled daily scoring) the papers go through the Batch API at half price first,
         where the endpoint offers it, and whatever is not done by then is scored at once;
         a caller asking meanwhile joins this build."""
-        if scored_only:
-            return await self._days.stored(channel_id, day, options)
         if batch_until is None:
             await self._hurry_batches(channel_id)
         return await self._work.once(
@@ -204,6 +202,12 @@ class DigestService:
             _nothing,
             lambda: self._build(channel_id, day, options, progress, replaced, batch_until),
         )
+
+    async def stored(self, channel_id: str, day: date, options: DigestOptions) -> Digest | None:
+        """The channel's digest of a stored day from the store alone, spending nothing: the
+        day's frozen selection and its scores (papers still unscored are counted as waiting);
+        None when the store has no announcement for that day."""
+        return await self._days.stored(channel_id, day, options)
 
     async def _hurry_batches(self, channel_id: str) -> None:
         """A caller that wants the digest now (a command, a post that is due) must not wait for
@@ -225,59 +229,60 @@ class DigestService:
         replaced: int,
         batch_until: datetime | None = None,
     ) -> Digest | None:
+        """Load the day, decide it (or reuse its decision), score what it sends, assemble the
+        digest and save it once."""
         ctx = await self._days.context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digests.frame(channel_id, day)
         enrichment = asyncio.create_task(self._enrich(day, options, ctx.candidates))
-        decided: Digest | None = None
-        chosen: share.ShareDecision | None = None
         try:
-            if frame is not None and frame.sent_ids is not None and frozen(frame, ctx.criteria):
-                sent, ranking_key = frame.sent_ids, frame.ranking_key
-                decided = await self._days.decided(channel_id, day)
-                reactions: list[Reaction] = []
-                if options.learning and options.prompt_examples:
-                    reactions = await self._store.rankings.reactions(channel_id, 50)
-            else:
-                progress("ranking locally", 0, len(ctx.candidates))
-                reactions = await self._days.reactions(channel_id, options)
-                sent, ranking_key, chosen = await self._decider.decide(ctx, options, reactions)
-            by_id = {p.id: p for p in ctx.candidates}
+            decided, reactions, outcome = await self._decision(ctx, options, progress, replaced)
             liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
+            by_id = {p.id: p for p in ctx.candidates}
+            sent = [by_id[i] for i in outcome.sent or () if i in by_id]
             try:
                 run_usage, capped = await self._score_missing(
-                    [by_id[i] for i in sent if i in by_id], ctx, progress, liked, batch_until
+                    sent, ctx, progress, liked, batch_until
                 )
             except ScoringError:
                 # the day is decided even when the LLM refuses: keep the decision and what is
                 # scored, so the digest counts the right papers as waiting
-                partial = await self._days.assemble(
-                    ctx, options, Usage(), replaced, sent, chosen=chosen, ranked=ranking_key
-                )
-                frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
-                await self._store.digests.save(
-                    channel_id, day, "scored", digest_to_json(partial), frame
-                )
+                await self._save(ctx, await self._days.digest(ctx, options, outcome), outcome)
                 raise
         finally:
             progress("enriching from the arXiv API", 0, 1)
             await enrichment
         ctx = await self._days.reread(ctx)  # with the fields enrichment brought meanwhile
-        digest = await self._days.assemble(
-            ctx,
-            options,
-            run_usage,
-            replaced,
-            sent,
-            capped,
-            chosen=chosen,
-            decided=decided,
-            ranked=ranking_key,
-        )
-        new_frame = DigestFrame(criteria_id(ctx.criteria), ranking_key, tuple(sent))
-        await self._store.digests.save(channel_id, day, "scored", digest_to_json(digest), new_frame)
+        outcome = replace(outcome, run_usage=run_usage, budget_reached=capped)
+        digest = await self._days.digest(ctx, options, outcome, decided)
+        await self._save(ctx, digest, outcome)
         return digest
+
+    async def _decision(
+        self, ctx: DayContext, options: DigestOptions, progress: StageCallback, replaced: int
+    ) -> tuple[Digest | None, list[Reaction], BuildOutcome]:
+        """The day's decision: the one it was first built with, while it holds, else a new one
+        (the shared ranking and the channel's share of it); with the digest as first built and
+        the reactions that go into the prompt."""
+        frame = ctx.frame
+        if frame is not None and frame.sent_ids is not None and ctx.frozen:
+            reactions: list[Reaction] = []
+            if options.learning and options.prompt_examples:
+                reactions = await self._store.rankings.reactions(ctx.channel_id, 50)
+            decided = await self._days.decided(ctx.channel_id, ctx.day)
+            outcome = BuildOutcome(frame.sent_ids, frame.ranking_key, replaced=replaced)
+            return decided, reactions, outcome
+        progress("ranking locally", 0, len(ctx.candidates))
+        reactions = await self._days.reactions(ctx.channel_id, options)
+        sent, ranking_key, chosen = await self._decider.decide(ctx, options, reactions)
+        return None, reactions, BuildOutcome(sent, ranking_key, chosen, replaced=replaced)
+
+    async def _save(self, ctx: DayContext, digest: Digest, outcome: BuildOutcome) -> None:
+        """Save a channel's digest of a day with the decision it was built on, at once."""
+        frame = DigestFrame(ctx.key.criteria_id, outcome.ranked, tuple(outcome.sent or ()))
+        await self._store.digests.save(
+            ctx.channel_id, ctx.day, "scored", digest_to_json(digest), frame
+        )
 
     async def ranked_locally(
         self, channel_id: str, day: date, options: DigestOptions, top: int = 15
@@ -287,9 +292,9 @@ class DigestService:
         ctx = await self._days.context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digests.frame(channel_id, day)
+        frame = ctx.frame
         ranked = None
-        if frame is not None and frame.ranking_key and frozen(frame, ctx.criteria):
+        if frame is not None and frame.ranking_key and ctx.frozen:
             ranked = await self._store.rankings.ranking_set(day, frame.ranking_key)
         if ranked is None:
             reactions = await self._days.reactions(channel_id, options)

@@ -1,70 +1,37 @@
-"""A channel's digest of a stored day, put together from the store alone.
+"""Loading a channel's day from the store: what deciding it needs, and what its digest shows.
 
-It owns reading what a day's digest shows: the day's candidates for a channel, its scores under
-the channel's criteria, the order and "more like" part the day was decided with, the channel's
-taste (from its reactions) for a day not yet decided, followed papers, counts, notes and usage.
-`DigestService` builds on it; `arxiv-bot digest --day` uses it alone to show a day that needs
-nothing more (`shown`), without loading the HTTP, arXiv or LLM clients.
+It owns the two reads of a channel-day: its context (`DayContext`: criteria, announcements,
+candidates, follows and the stored decision), and, once the day is scored, its record
+(`DayRecord`: the scores under the channel's criteria, the day's spend, the order the day was
+decided with, the channel's taste for a day not yet decided, the followed papers' matches);
+`bot.digest.assembly` turns a record into a digest. `DigestService` builds on it;
+`arxiv-bot digest --day` uses it alone to show a day that needs nothing more (`shown`), without
+loading the HTTP, arXiv or LLM clients.
 
 This module must not fetch, score, decide a day or write to the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
 from bot.arxiv.categories import categories_key
 from bot.digest import following
+from bot.digest.assembly import (
+    BuildOutcome,
+    DayContext,
+    DayRecord,
+    assemble,
+    shares_local_only,
+)
 from bot.digest.options import DigestOptions
-from bot.digest.selection import (
-    budget_note,
-    digest_from_json,
-    local_top,
-    more_like_liked,
-    select,
-    stage_counts,
-    taste_order,
-    unscored_note,
-)
-from bot.models import (
-    AnnounceType,
-    Criteria,
-    Digest,
-    DigestEntry,
-    Follow,
-    LLMShare,
-    Paper,
-    ScoreKey,
-    Thresholds,
-    Usage,
-)
-from bot.store import Announcement, DigestFrame, Reaction, Store
-from scoring import ranking, share
-from scoring.pricing import format_usd
+from bot.digest.selection import digest_from_json, select
+from bot.models import AnnounceType, Criteria, Digest, DigestEntry, Paper, ScoreKey
+from bot.store import Announcement, Reaction, Store
+from scoring import ranking
 from scoring.prompt import PROMPT_VERSION
-
-TASTE_HALF = 2
-"""Likes at which the channel's taste and the LLM's scores order the cards equally: a like is
-a person saying "more like this, first", so a few of them already count."""
-TASTE_MAX = 0.8
-"""The LLM's scores always keep some say in the order."""
-
-
-@dataclass(frozen=True, slots=True)
-class DayContext:
-    """What deciding a channel's day needs, loaded once: criteria, the day's announcements and
-    the channel's candidates among them."""
-
-    channel_id: str
-    day: date
-    criteria: Criteria
-    version: int
-    key: ScoreKey
-    announced: tuple[Announcement, ...]
-    candidates: list[Paper]
-    follows: tuple[Follow, ...] = ()
 
 
 class StoredDays:
@@ -90,8 +57,9 @@ class StoredDays:
         candidates = await self.candidates(announced, day, options)
         key = ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION)
         follows = tuple(await self._store.follows.active(channel_id))
+        frame = await self._store.digests.frame(channel_id, day)
         return DayContext(
-            channel_id, day, criteria, version, key, tuple(announced), candidates, follows
+            channel_id, day, criteria, version, key, tuple(announced), candidates, follows, frame
         )
 
     async def reread(self, ctx: DayContext) -> DayContext:
@@ -125,8 +93,7 @@ class StoredDays:
         ctx = await self.context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digests.frame(channel_id, day)
-        return await self._as_stored(ctx, options, frame)
+        return await self._as_stored(ctx, options)
 
     async def shown(
         self, channel_id: str, day: date, options: DigestOptions, *, enrich: bool = True
@@ -138,24 +105,24 @@ class StoredDays:
         ctx = await self.context(channel_id, day, options)
         if ctx is None:
             return None
-        frame = await self._store.digests.frame(channel_id, day)
-        if frame is None or frame.sent_ids is None or not frozen(frame, ctx.criteria):
+        frame = ctx.frame
+        if frame is None or frame.sent_ids is None or not ctx.frozen:
             return None
         scored = await self._store.scores.get(list(frame.sent_ids), ctx.key)
         if len(scored) < len(set(frame.sent_ids)):
             return None
         if enrich and await self._store.papers.unenriched([p.id for p in ctx.candidates]):
             return None
-        return await self._as_stored(ctx, options, frame)
+        return await self._as_stored(ctx, options)
 
-    async def _as_stored(
-        self, ctx: DayContext, options: DigestOptions, frame: DigestFrame | None
-    ) -> Digest:
-        decided = frame is not None and frozen(frame, ctx.criteria)
-        sent = frame.sent_ids if frame is not None and decided else None
-        before = await self.decided(ctx.channel_id, ctx.day) if decided else None
-        key = frame.ranking_key if frame is not None and decided else None
-        return await self.assemble(ctx, options, Usage(), 0, sent, decided=before, ranked=key)
+    async def _as_stored(self, ctx: DayContext, options: DigestOptions) -> Digest:
+        frame = ctx.frame if ctx.frozen else None
+        outcome = BuildOutcome(
+            sent=frame.sent_ids if frame is not None else None,
+            ranked=frame.ranking_key if frame is not None else None,
+        )
+        before = await self.decided(ctx.channel_id, ctx.day) if frame is not None else None
+        return await self.digest(ctx, options, outcome, before)
 
     async def selection_under(
         self, criteria: Criteria, day: date, options: DigestOptions
@@ -182,145 +149,56 @@ class StoredDays:
         reactions = await self._store.rankings.reactions(channel_id)
         return reactions if any(r.value for r in reactions) else []
 
-    async def assemble(
+    async def digest(
         self,
         ctx: DayContext,
         options: DigestOptions,
-        run_usage: Usage,
-        replaced: int,
-        sent: Sequence[str] | None = None,
-        budget_reached: bool = False,
-        *,
-        chosen: share.ShareDecision | None = None,
+        outcome: BuildOutcome,
         decided: Digest | None = None,
-        ranked: str | None = None,
     ) -> Digest:
-        """The digest of a decided day from the store; `ranked` is the ranking key the day was
-        decided on (a day ranked locally only shows that ranking's best papers)."""
+        """The channel's digest of a day: what it shows loaded once (`record`), then assembled
+        by a pure function."""
+        record = await self.record(ctx, options, outcome, decided)
+        return assemble(record, options, outcome, self._daily_budget)
+
+    async def record(
+        self,
+        ctx: DayContext,
+        options: DigestOptions,
+        outcome: BuildOutcome,
+        decided: Digest | None = None,
+    ) -> DayRecord:
+        """Everything the digest of a day shows, read in one place: the scores of its
+        candidates, the day's scoring spend, the channel's taste for a day not decided before,
+        the followed papers' matches and, for a day ranked locally only, its ranking."""
         ids = [p.id for p in ctx.candidates]
         scores = await self._store.scores.get(ids, ctx.key)
-        papers = {p.id: p for p in ctx.candidates}
-        entries = select((papers[i] for i in ids), scores, options.thresholds)
-        near = select((papers[i] for i in ids), scores, _just_under(options.thresholds))
-        near = tuple(e for e in near if not options.thresholds.admits(e.score))
-        if decided is not None:  # a decided day keeps its order and its "more like" part
-            entries, more = _as_decided(entries, near, decided)
-        else:
-            taste, weight = await self._taste(ctx, options)
-            entries = taste_order(entries, taste, weight)
-            more = more_like_liked(near, taste) if weight > 0 else ()
-        counts = stage_counts(
-            [a.paper.id for a in ctx.announced], ids, scores, len(entries), replaced, sent
-        )
-        # followed papers show whatever their score, on a decided day too (never re-scored)
-        matched = await following.match_off_loop(ctx.candidates, ctx.follows)
-        followed = following.followed_entries((papers[i] for i in ids), matched, scores)
-        notes: tuple[str, ...] = ()
-        # of the papers the ranking sent on: ranked-out papers were never meant to be scored
-        if counts.unscored and budget_reached:
-            notes = (budget_note(counts.unscored, counts.sent, dollars(self._daily_budget)),)
-        elif counts.unscored:
-            notes = (unscored_note(counts.unscored, counts.sent),)
         key = ctx.key
         usage = await self._store.stats.usage(
             day=ctx.day, model=key.model, criteria_id=key.criteria_id, purpose="score"
         )
-        llm_share = decided.share if decided is not None else None
-        if chosen is not None:
-            shared = counts.sent - chosen.followed
-            llm_share = _llm_share(chosen, shared, counts.considered, options, usage)
-        return Digest(
-            day=ctx.day,
-            channel_id=ctx.channel_id,
-            model=key.model,
-            criteria=ctx.criteria,
-            criteria_version=ctx.version,
-            thresholds=options.thresholds,
-            counts=counts,
-            entries=entries,
-            usage=usage,
-            run_usage=run_usage,
-            notes=notes,
-            more_like=more,
-            share=llm_share,
-            followed=followed,
-            ranked_locally=await self._local_top(ctx.day, llm_share, ranked, papers),
-        )
+        local = None
+        if outcome.ranked is not None and shares_local_only(outcome, decided):
+            local = await self._store.rankings.ranking_set(ctx.day, outcome.ranked)
+        taste: dict[str, float] = {}
+        likes = 0
+        if decided is None:
+            taste, likes = await self._taste(ctx, options)
+        matched = await following.match_off_loop(ctx.candidates, ctx.follows)
+        return DayRecord(ctx, scores, usage, decided, taste, likes, matched, local)
 
-    async def _local_top(
-        self, day: date, chosen: LLMShare | None, key: str | None, papers: Mapping[str, Paper]
-    ) -> tuple[tuple[Paper, float], ...]:
-        """A day ranked locally only shows its local ranking's best papers instead of none."""
-        if chosen is None or chosen.reason != share.LOCAL_ONLY or key is None:
-            return ()
-        ranked = await self._store.rankings.ranking_set(day, key)
-        return local_top(ranked.ids, ranked.scores, papers) if ranked is not None else ()
-
-    async def _taste(
-        self, ctx: DayContext, options: DigestOptions
-    ) -> tuple[dict[str, float], float]:
+    async def _taste(self, ctx: DayContext, options: DigestOptions) -> tuple[dict[str, float], int]:
         """The channel's taste over the day's candidates, learned from its reactions alone
-        (likes, 👎, posts nobody liked), and how much it weighs against the LLM's scores;
-        nothing when the channel does not learn or never liked a paper."""
+        (likes, 👎, posts nobody liked), and how many likes it rests on; nothing when the
+        channel does not learn or never liked a paper."""
         reactions = await self.reactions(ctx.channel_id, options)
         likes = sum(1 for r in reactions if r.value > 0)
         if not likes or not ctx.candidates:
-            return {}, 0.0
+            return {}, 0
         examples = [example(r) for r in reactions][: ranking.MAX_EXAMPLES]
         texts = [ranking.paper_text(p) for p in ctx.candidates]
         values = await ranking.learned_scores_off_loop(texts, examples)
-        taste = {p.id: float(v) for p, v in zip(ctx.candidates, values, strict=True)}
-        return taste, taste_weight(likes)
-
-
-def taste_weight(likes: int) -> float:
-    """How much the channel's taste weighs in the order of its cards."""
-    return min(TASTE_MAX, likes / (likes + TASTE_HALF)) if likes > 0 else 0.0
-
-
-def dollars(value: float | None) -> str:
-    """A budget for messages: its amount, or "(none)"."""
-    return format_usd(value) if value is not None else "(none)"
-
-
-def _just_under(thresholds: Thresholds) -> Thresholds:
-    """One point under each threshold: the papers a "more like" part may show."""
-    return Thresholds(max(1, thresholds.relevance - 1), max(1, thresholds.novelty - 1))
-
-
-def _as_decided(
-    entries: Sequence[DigestEntry], near: Sequence[DigestEntry], decided: Digest
-) -> tuple[tuple[DigestEntry, ...], tuple[DigestEntry, ...]]:
-    """Today's entries in the order the day was first decided (papers scored since, after an
-    outage, follow in score order), and the "more like" papers it showed."""
-    place = {e.paper.id: (n, e.moved) for n, e in enumerate(decided.entries)}
-    known = sorted((e for e in entries if e.paper.id in place), key=lambda e: place[e.paper.id][0])
-    kept = tuple(DigestEntry(e.paper, e.score, place[e.paper.id][1]) for e in known)
-    late = tuple(e for e in entries if e.paper.id not in place)
-    shown = {e.paper.id for e in decided.more_like}
-    return kept + late, tuple(e for e in near if e.paper.id in shown)
-
-
-def _llm_share(
-    chosen: share.ShareDecision, sent: int, considered: int, options: DigestOptions, usage: Usage
-) -> LLMShare:
-    """What the day's share decision was and about what sending more than the channel's
-    share cost (the day's scoring spend, pro rata over the papers sent beyond it)."""
-    base_k = ranking.sent_count(considered, chosen.base, options.budget.min_papers)
-    extra = max(0, sent - base_k)
-    extra_usd = usage.cost_usd * extra / sent if sent else 0.0
-    return LLMShare(
-        round(sent / considered, 4) if considered else chosen.share,
-        chosen.base,
-        chosen.reason if extra or chosen.reason == share.LOCAL_ONLY else "base",
-        chosen.positives,
-        round(extra_usd, 6),
-    )
-
-
-def frozen(frame: DigestFrame, criteria: Criteria) -> bool:
-    """Whether a stored decision still holds: it was made under the current criteria."""
-    return frame.sent_ids is not None and frame.criteria_id == criteria.id
+        return {p.id: float(v) for p, v in zip(ctx.candidates, values, strict=True)}, likes
 
 
 def example(reaction: Reaction) -> ranking.Example:

@@ -1,0 +1,216 @@
+"""Assembling a channel's digest of a day: one pure function over what was loaded.
+
+It owns turning a loaded day (`DayRecord`: the context, the scores under the channel's
+criteria, the day's scoring usage, the order the day was first decided with, the channel's
+taste, the followed papers' matches and the local ranking) and what the build did
+(`BuildOutcome`: papers sent, share decision, this run's usage) into a `Digest`: selection by
+thresholds, the order of the cards, the "more like" part, followed papers, counts, notes and
+the figures of the share line.
+
+This module must not read or write the store, fetch, score or rank: `bot.digest.stored` loads
+a `DayRecord`, and the service saves what this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.digest import following
+from bot.digest.options import DigestOptions
+from bot.digest.selection import (
+    budget_note,
+    local_top,
+    more_like_liked,
+    select,
+    stage_counts,
+    taste_order,
+    unscored_note,
+)
+from bot.models import (
+    Criteria,
+    Digest,
+    DigestEntry,
+    Follow,
+    LLMShare,
+    Paper,
+    Score,
+    ScoreKey,
+    Thresholds,
+    Usage,
+)
+from bot.store import Announcement, DigestFrame, RankingSet
+from scoring import ranking, share
+from scoring.pricing import format_usd
+
+TASTE_HALF = 2
+"""Likes at which the channel's taste and the LLM's scores order the cards equally: a like is
+a person saying "more like this, first", so a few of them already count."""
+TASTE_MAX = 0.8
+"""The LLM's scores always keep some say in the order."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayContext:
+    """What deciding a channel's day needs, loaded once: criteria, the day's announcements, the
+    channel's candidates among them, its follows and the day's stored decision (if any)."""
+
+    channel_id: str
+    day: date
+    criteria: Criteria
+    version: int
+    key: ScoreKey
+    announced: tuple[Announcement, ...]
+    candidates: list[Paper]
+    follows: tuple[Follow, ...] = ()
+    frame: DigestFrame | None = None
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the day was decided under the channel's current criteria."""
+        return self.frame is not None and frozen(self.frame, self.criteria)
+
+
+@dataclass(frozen=True, slots=True)
+class DayRecord:
+    """Everything assembling a channel's day reads, loaded at once after its scoring."""
+
+    ctx: DayContext
+    scores: Mapping[str, Score]
+    usage: Usage
+    """The day's scoring spend under the channel's criteria key, whoever paid it."""
+    decided: Digest | None = None
+    """The digest as first built, when the day was decided: its order and "more like" part."""
+    taste: Mapping[str, float] = field(default_factory=dict)
+    likes: int = 0
+    matched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    local: RankingSet | None = None
+    """The local ranking of a day ranked locally only, whose best papers it shows."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutcome:
+    """What a build of the day did: the papers it sent (None: the day is not decided), the
+    ranking it was decided on, its share decision, this run's usage and whether the daily
+    budget stopped the scoring."""
+
+    sent: Sequence[str] | None = None
+    ranked: str | None = None
+    chosen: share.ShareDecision | None = None
+    run_usage: Usage = field(default_factory=Usage)
+    replaced: int = 0
+    budget_reached: bool = False
+
+
+def assemble(
+    record: DayRecord, options: DigestOptions, outcome: BuildOutcome, budget: float | None
+) -> Digest:
+    """The digest of a day from what was loaded and what the build did."""
+    ctx, scores, decided = record.ctx, record.scores, record.decided
+    ids = [p.id for p in ctx.candidates]
+    papers = {p.id: p for p in ctx.candidates}
+    entries = select((papers[i] for i in ids), scores, options.thresholds)
+    near = select((papers[i] for i in ids), scores, _just_under(options.thresholds))
+    near = tuple(e for e in near if not options.thresholds.admits(e.score))
+    if decided is not None:  # a decided day keeps its order and its "more like" part
+        entries, more = _as_decided(entries, near, decided)
+    else:
+        weight = taste_weight(record.likes)
+        entries = taste_order(entries, dict(record.taste), weight)
+        more = more_like_liked(near, dict(record.taste)) if weight > 0 else ()
+    announced = [a.paper.id for a in ctx.announced]
+    counts = stage_counts(announced, ids, scores, len(entries), outcome.replaced, outcome.sent)
+    # followed papers show whatever their score, on a decided day too (never re-scored)
+    followed = following.followed_entries((papers[i] for i in ids), record.matched, scores)
+    notes: tuple[str, ...] = ()
+    # of the papers the ranking sent on: ranked-out papers were never meant to be scored
+    if counts.unscored and outcome.budget_reached:
+        notes = (budget_note(counts.unscored, counts.sent, dollars(budget)),)
+    elif counts.unscored:
+        notes = (unscored_note(counts.unscored, counts.sent),)
+    llm_share = decided.share if decided is not None else None
+    if outcome.chosen is not None:
+        shared = counts.sent - outcome.chosen.followed
+        llm_share = _llm_share(outcome.chosen, shared, counts.considered, options, record.usage)
+    ranked = record.local if local_only(llm_share) else None
+    return Digest(
+        day=ctx.day,
+        channel_id=ctx.channel_id,
+        model=ctx.key.model,
+        criteria=ctx.criteria,
+        criteria_version=ctx.version,
+        thresholds=options.thresholds,
+        counts=counts,
+        entries=entries,
+        usage=record.usage,
+        run_usage=outcome.run_usage,
+        notes=notes,
+        more_like=more,
+        share=llm_share,
+        followed=followed,
+        ranked_locally=local_top(ranked.ids, ranked.scores, papers) if ranked else (),
+    )
+
+
+def shares_local_only(outcome: BuildOutcome, decided: Digest | None) -> bool:
+    """Whether the day was ranked locally only (so its digest shows the local ranking's best),
+    known before assembling: from this build's share decision, else the decided digest's."""
+    if outcome.chosen is not None:
+        return outcome.chosen.reason == share.LOCAL_ONLY
+    return decided is not None and local_only(decided.share)
+
+
+def local_only(chosen: LLMShare | None) -> bool:
+    """Whether a day's share says nothing went to the LLM: it was ranked locally only."""
+    return chosen is not None and chosen.reason == share.LOCAL_ONLY
+
+
+def taste_weight(likes: int) -> float:
+    """How much the channel's taste weighs in the order of its cards."""
+    return min(TASTE_MAX, likes / (likes + TASTE_HALF)) if likes > 0 else 0.0
+
+
+def dollars(value: float | None) -> str:
+    """A budget for messages: its amount, or "(none)"."""
+    return format_usd(value) if value is not None else "(none)"
+
+
+def frozen(frame: DigestFrame, criteria: Criteria) -> bool:
+    """Whether a stored decision still holds: it was made under the current criteria."""
+    return frame.sent_ids is not None and frame.criteria_id == criteria.id
+
+
+def _just_under(thresholds: Thresholds) -> Thresholds:
+    """One point under each threshold: the papers a "more like" part may show."""
+    return Thresholds(max(1, thresholds.relevance - 1), max(1, thresholds.novelty - 1))
+
+
+def _as_decided(
+    entries: Sequence[DigestEntry], near: Sequence[DigestEntry], decided: Digest
+) -> tuple[tuple[DigestEntry, ...], tuple[DigestEntry, ...]]:
+    """Today's entries in the order the day was first decided (papers scored since, after an
+    outage, follow in score order), and the "more like" papers it showed."""
+    place = {e.paper.id: (n, e.moved) for n, e in enumerate(decided.entries)}
+    known = sorted((e for e in entries if e.paper.id in place), key=lambda e: place[e.paper.id][0])
+    kept = tuple(DigestEntry(e.paper, e.score, place[e.paper.id][1]) for e in known)
+    late = tuple(e for e in entries if e.paper.id not in place)
+    shown = {e.paper.id for e in decided.more_like}
+    return kept + late, tuple(e for e in near if e.paper.id in shown)
+
+
+def _llm_share(
+    chosen: share.ShareDecision, sent: int, considered: int, options: DigestOptions, usage: Usage
+) -> LLMShare:
+    """What the day's share decision was and about what sending more than the channel's
+    share cost (the day's scoring spend, pro rata over the papers sent beyond it)."""
+    base_k = ranking.sent_count(considered, chosen.base, options.budget.min_papers)
+    extra = max(0, sent - base_k)
+    extra_usd = usage.cost_usd * extra / sent if sent else 0.0
+    return LLMShare(
+        round(sent / considered, 4) if considered else chosen.share,
+        chosen.base,
+        chosen.reason if extra or chosen.reason == share.LOCAL_ONLY else "base",
+        chosen.positives,
+        round(extra_usd, 6),
+    )
