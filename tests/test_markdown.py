@@ -6,7 +6,8 @@ import json
 from datetime import date
 
 from adapters.markdown import render_json, render_markdown
-from bot.digest.selection import digest_from_json, digest_to_json, select, stage_counts
+from bot.digest.assembly import select, stage_counts
+from bot.digest.selection import digest_from_json, digest_to_json
 from bot.models import (
     Criteria,
     Digest,

@@ -14,7 +14,8 @@ from openai import AsyncOpenAI
 from adapters.discord_render import parent_embed
 from adapters.markdown import render_markdown
 from adapters.slack_blocks import parent_message
-from bot.digest.selection import digest_from_json, digest_to_json, more_like_liked, taste_order
+from bot.digest.assembly import more_like_liked, taste_order
+from bot.digest.selection import digest_from_json, digest_to_json
 from bot.models import (
     Criteria,
     Digest,

@@ -3,8 +3,8 @@
     service.py    the digest service: load a day, decide it, score what it sends, save it once
     deciding.py   which papers of a day go to the LLM (the shared ranking and its share)
     stored.py     loading a day: its context, and what its digest shows, from the store alone
-    assembly.py   assembling a day's digest from what was loaded: one pure function
-    selection.py  pure pieces of a digest: selection by thresholds, order, counts, its JSON form
+    assembly.py   assembling a day's digest from what was loaded: selection, order, counts (pure)
+    selection.py  a digest's parts as renderings read them, and its JSON form (pure)
     options.py    what a digest depends on besides its criteria
     following.py  followed authors and keywords, and the papers they match
     similar.py    the closest papers to one paper, a unit of work kept in the store

@@ -13,21 +13,13 @@ a `DayRecord`, and the service saves what this returns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from bot.digest import following
 from bot.digest.options import DigestOptions
-from bot.digest.selection import (
-    budget_note,
-    local_top,
-    more_like_liked,
-    select,
-    stage_counts,
-    taste_order,
-    unscored_note,
-)
+from bot.digest.selection import LOCAL_TOP
 from bot.models import (
     Criteria,
     Digest,
@@ -37,8 +29,10 @@ from bot.models import (
     Paper,
     Score,
     ScoreKey,
+    StageCounts,
     Thresholds,
     Usage,
+    digest_order,
 )
 from bot.store import Announcement, DigestFrame, RankingSet
 from scoring import ranking, share
@@ -213,4 +207,97 @@ def _llm_share(
         chosen.reason if extra or chosen.reason == share.LOCAL_ONLY else "base",
         chosen.positives,
         round(extra_usd, 6),
+    )
+
+
+def select(
+    papers: Iterable[Paper], scores: Mapping[str, Score], thresholds: Thresholds
+) -> tuple[DigestEntry, ...]:
+    """The papers whose scores pass the thresholds, best first, in a deterministic order."""
+    entries = [
+        DigestEntry(p, scores[p.id])
+        for p in papers
+        if p.id in scores and thresholds.admits(scores[p.id])
+    ]
+    return tuple(sorted(entries, key=digest_order))
+
+
+def taste_order(
+    entries: Sequence[DigestEntry], taste: Mapping[str, float], weight: float
+) -> tuple[DigestEntry, ...]:
+    """The selected papers in an order that blends the LLM's scores with the channel's taste:
+    each paper's place in the score order and in the taste order (ranks in (0, 1], 1 best)
+    are mixed with `weight` for the taste; ties keep the score order. Each entry records how
+    many places the taste moved it. Without taste (`weight` 0 or no taste values), the score
+    order as it is."""
+    if weight <= 0 or not taste or len(entries) < 2:
+        return tuple(entries)
+    n = len(entries)
+    by_taste = sorted(range(n), key=lambda i: (-taste.get(entries[i].paper.id, 0.0), i))
+    taste_rank = {i: 1 - pos / n for pos, i in enumerate(by_taste)}
+    blended = sorted(
+        range(n), key=lambda i: (-((1 - weight) * (1 - i / n) + weight * taste_rank[i]), i)
+    )
+    return tuple(
+        DigestEntry(entries[i].paper, entries[i].score, i - pos) for pos, i in enumerate(blended)
+    )
+
+
+def more_like_liked(
+    near: Iterable[DigestEntry], taste: Mapping[str, float], limit: int = 3
+) -> tuple[DigestEntry, ...]:
+    """Up to `limit` papers just under the thresholds that the channel's taste ranks highest
+    (only papers the taste ranks above the day's median: a weak match is not "more like")."""
+    pool = [e for e in near if e.paper.id in taste]
+    if not pool or not taste:
+        return ()
+    values = sorted(taste.values())
+    median = values[len(values) // 2]
+    liked = [e for e in pool if taste[e.paper.id] > median]
+    liked.sort(key=lambda e: (-taste[e.paper.id], e.paper.id))
+    return tuple(liked[:limit])
+
+
+def local_top(
+    ids: Sequence[str], scores: Sequence[float], papers: Mapping[str, Paper], top: int = LOCAL_TOP
+) -> tuple[tuple[Paper, float], ...]:
+    """The best `top` papers of a local ranking (ids best first) that are among `papers`."""
+    ranked = ((papers[i], s) for i, s in zip(ids, scores, strict=True) if i in papers)
+    return tuple(ranked)[:top]
+
+
+def unscored_note(unscored: int, sent: int) -> str:
+    """The honest note a digest carries when some of the papers sent to the LLM could not be
+    scored."""
+    return f"{unscored} of {sent} papers could not be scored; they will be retried on the next run."
+
+
+def budget_note(unscored: int, sent: int, budget: str) -> str:
+    """The note of a digest whose scoring stopped at the daily LLM budget."""
+    return (
+        f"The daily LLM budget of {budget} was reached: {unscored} of {sent} papers sent to the "
+        "LLM were not scored."
+    )
+
+
+def stage_counts(
+    announced: Sequence[str],
+    considered: Sequence[str],
+    scores: Mapping[str, Score],
+    selected: int,
+    replaced: int = 0,
+    sent: Sequence[str] | None = None,
+) -> StageCounts:
+    """Per-stage counts, each over distinct arXiv ids. `sent` is what the local ranking sent to
+    the LLM (None: everything considered); only those count as unscored when they lack a score."""
+    considered_ids = set(considered)
+    sent_ids = considered_ids if sent is None else set(sent) & considered_ids
+    return StageCounts(
+        announced=len(set(announced)),
+        considered=len(considered_ids),
+        scored=len(considered_ids & scores.keys()),
+        selected=selected,
+        unscored=len(sent_ids - scores.keys()),
+        replaced=replaced,
+        ranked_out=len(considered_ids) - len(sent_ids),
     )

@@ -1,13 +1,14 @@
-"""Selecting a digest from scored papers, and its JSON form.
+"""A digest's parts as every rendering reads them, and its JSON form.
 
-Pure functions only: selection by thresholds, deterministic order, honest stage counts, and the
-(de)serialisation used by the store and by `--format json`. Rendering for people lives in the
-adapters.
+Pure functions only: the titles and notes of a digest's parts (followed papers, "more like",
+a day ranked locally, the share line) and the (de)serialisation used by the store and by
+`--format json`. Assembling a digest is `bot.digest.assembly`'s; rendering for people lives in
+the adapters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -24,59 +25,9 @@ from bot.models import (
     StageCounts,
     Thresholds,
     Usage,
-    digest_order,
 )
 from scoring.pricing import format_usd
 from scoring.share import LOCAL_ONLY
-
-
-def select(
-    papers: Iterable[Paper], scores: Mapping[str, Score], thresholds: Thresholds
-) -> tuple[DigestEntry, ...]:
-    """The papers whose scores pass the thresholds, best first, in a deterministic order."""
-    entries = [
-        DigestEntry(p, scores[p.id])
-        for p in papers
-        if p.id in scores and thresholds.admits(scores[p.id])
-    ]
-    return tuple(sorted(entries, key=digest_order))
-
-
-def taste_order(
-    entries: Sequence[DigestEntry], taste: Mapping[str, float], weight: float
-) -> tuple[DigestEntry, ...]:
-    """The selected papers in an order that blends the LLM's scores with the channel's taste:
-    each paper's place in the score order and in the taste order (ranks in (0, 1], 1 best)
-    are mixed with `weight` for the taste; ties keep the score order. Each entry records how
-    many places the taste moved it. Without taste (`weight` 0 or no taste values), the score
-    order as it is."""
-    if weight <= 0 or not taste or len(entries) < 2:
-        return tuple(entries)
-    n = len(entries)
-    by_taste = sorted(range(n), key=lambda i: (-taste.get(entries[i].paper.id, 0.0), i))
-    taste_rank = {i: 1 - pos / n for pos, i in enumerate(by_taste)}
-    blended = sorted(
-        range(n), key=lambda i: (-((1 - weight) * (1 - i / n) + weight * taste_rank[i]), i)
-    )
-    return tuple(
-        DigestEntry(entries[i].paper, entries[i].score, i - pos) for pos, i in enumerate(blended)
-    )
-
-
-def more_like_liked(
-    near: Iterable[DigestEntry], taste: Mapping[str, float], limit: int = 3
-) -> tuple[DigestEntry, ...]:
-    """Up to `limit` papers just under the thresholds that the channel's taste ranks highest
-    (only papers the taste ranks above the day's median: a weak match is not "more like")."""
-    pool = [e for e in near if e.paper.id in taste]
-    if not pool or not taste:
-        return ()
-    values = sorted(taste.values())
-    median = values[len(values) // 2]
-    liked = [e for e in pool if taste[e.paper.id] > median]
-    liked.sort(key=lambda e: (-taste[e.paper.id], e.paper.id))
-    return tuple(liked[:limit])
-
 
 MORE_LIKE_TITLE = "More like what you liked"
 MORE_LIKE_NOTE = "just under the thresholds, ranked by what this channel liked"
@@ -126,14 +77,6 @@ def is_local_only(digest: Digest) -> bool:
     return digest.share is not None and digest.share.reason == LOCAL_ONLY
 
 
-def local_top(
-    ids: Sequence[str], scores: Sequence[float], papers: Mapping[str, Paper], top: int = LOCAL_TOP
-) -> tuple[tuple[Paper, float], ...]:
-    """The best `top` papers of a local ranking (ids best first) that are among `papers`."""
-    ranked = ((papers[i], s) for i, s in zip(ids, scores, strict=True) if i in papers)
-    return tuple(ranked)[:top]
-
-
 def local_line(rank: int, score: float) -> str:
     """A locally ranked paper's place, in words: `local rank 1 · similarity 0.42`."""
     return f"local rank {rank} · similarity {score:.2f}"
@@ -156,43 +99,6 @@ def share_line(digest: Digest) -> str | None:
     return (
         f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "
         f"about {format_usd(s.extra_usd)} of today's scoring"
-    )
-
-
-def unscored_note(unscored: int, sent: int) -> str:
-    """The honest note a digest carries when some of the papers sent to the LLM could not be
-    scored."""
-    return f"{unscored} of {sent} papers could not be scored; they will be retried on the next run."
-
-
-def budget_note(unscored: int, sent: int, budget: str) -> str:
-    """The note of a digest whose scoring stopped at the daily LLM budget."""
-    return (
-        f"The daily LLM budget of {budget} was reached: {unscored} of {sent} papers sent to the "
-        "LLM were not scored."
-    )
-
-
-def stage_counts(
-    announced: Sequence[str],
-    considered: Sequence[str],
-    scores: Mapping[str, Score],
-    selected: int,
-    replaced: int = 0,
-    sent: Sequence[str] | None = None,
-) -> StageCounts:
-    """Per-stage counts, each over distinct arXiv ids. `sent` is what the local ranking sent to
-    the LLM (None: everything considered); only those count as unscored when they lack a score."""
-    considered_ids = set(considered)
-    sent_ids = considered_ids if sent is None else set(sent) & considered_ids
-    return StageCounts(
-        announced=len(set(announced)),
-        considered=len(considered_ids),
-        scored=len(considered_ids & scores.keys()),
-        selected=selected,
-        unscored=len(sent_ids - scores.keys()),
-        replaced=replaced,
-        ranked_out=len(considered_ids) - len(sent_ids),
     )
 
 

@@ -24,10 +24,11 @@ from bot.digest.assembly import (
     DayContext,
     DayRecord,
     assemble,
+    select,
     shares_local_only,
 )
 from bot.digest.options import DigestOptions
-from bot.digest.selection import digest_from_json, select
+from bot.digest.selection import digest_from_json
 from bot.models import AnnounceType, Criteria, Digest, DigestEntry, Paper, ScoreKey
 from bot.store import Announcement, Reaction, Store
 from scoring import ranking
