@@ -10,6 +10,8 @@ day, its delivery) has a key. This module is the only place that decides who doe
   store (owner, expiry, taken atomically). The holder renews it while it works; a lease whose
   owner died expires after `ttl` seconds and the next caller takes over, finishing what is left
   (every unit's result is stored as it is made, so a take-over redoes only what was lost).
+  Expiry is judged by the database's clock alone: this module never reads the process's clock
+  for a lease, so replicas whose clocks disagree still agree on who holds what.
 
 Whether a unit is already done is the caller's question (`load`), answered from the store: a
 unit's result is its stored row, so a unit done by another process is found, not redone.
@@ -25,7 +27,6 @@ import logging
 import os
 import secrets
 import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar, cast
@@ -85,13 +86,11 @@ class Work:
         owner: str | None = None,
         ttl: float = DEFAULT_TTL,
         poll: float = 0.25,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self.owner = owner or process_name()
         self.ttl = ttl
         self._poll = poll
-        self._clock = clock
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -169,20 +168,17 @@ class Work:
     async def signal(self, key: str, seconds: float) -> None:
         """Raise a flag every process can see for `seconds` (e.g. "a command is waiting for
         these scores": a batch in progress then finishes early)."""
-        now = self._clock()
-        await self._store.work.take_lease(key, self.owner, now, now + seconds)
+        await self._store.work.take_lease(key, self.owner, seconds)
 
     async def signalled(self, key: str) -> bool:
         """Whether a flag raised by any process is up."""
-        flag = await self._store.work.lease(key)
-        return flag is not None and flag.expires_at > self._clock()
+        return await self._store.work.live_lease(key) is not None
 
     async def held(self, key: str) -> bool:
         """Whether some caller or process holds the unit right now."""
         if self._lock(key).locked():
             return True
-        lease = await self._store.work.lease(key)
-        return lease is not None and lease.expires_at > self._clock()
+        return await self._store.work.live_lease(key) is not None
 
     async def leases(self) -> list[Lease]:
         """What every process holds (for `status`)."""
@@ -192,16 +188,13 @@ class Work:
         return self._locks.setdefault(key, asyncio.Lock())
 
     async def _take(self, key: str) -> bool:
-        now = self._clock()
-        if await self._store.work.take_lease(key, self.owner, now, now + self.ttl):
+        if await self._store.work.take_lease(key, self.owner, self.ttl):
             return True
         holder = await self._store.work.lease(key)
         if holder is None or not _dead_here(holder.owner):
             return False
         log.info("work %s: its holder %s is no longer running; taking it over", key, holder.owner)
-        return await self._store.work.take_lease(
-            key, self.owner, now, now + self.ttl, replacing=holder.owner
-        )
+        return await self._store.work.take_lease(key, self.owner, self.ttl, replacing=holder.owner)
 
     @asynccontextmanager
     async def _holding(self, key: str) -> AsyncIterator[None]:
@@ -219,7 +212,7 @@ class Work:
     async def _renew(self, key: str) -> None:
         while True:
             await asyncio.sleep(self.ttl / 3)
-            if not await self._store.work.renew_lease(key, self.owner, self._clock() + self.ttl):
+            if not await self._store.work.renew_lease(key, self.owner, self.ttl):
                 log.warning(
                     "work %s: the lease expired while this process was busy and another "
                     "process took it over; both finish, stored results are shared",

@@ -144,7 +144,7 @@ async def _fill(store: Store) -> None:
     await store.likes.set_like("C1", "ann", "2505.90002", 1)
     await store.likes.set_like("C1", "bob", "2505.90000", -1)
     await store.rankings.save_learning("C1", 1, 10, 0.5, DAY)
-    await store.work.take_lease("deliver:C1", "host:1:aa", 1.0, 2.0)
+    await store.work.take_lease("deliver:C1", "host:1:aa", 60.0)
     await store.work.first_sight("Ev1", 1.0e12)
 
 

@@ -4,8 +4,11 @@ leaves when idle, so the bot process never loads NumPy, SciPy or scikit-learn.""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,53 @@ def test_the_worker_ranks_like_rank_and_the_caller_loads_no_numerics() -> None:
 async def test_an_empty_day_needs_no_worker() -> None:
     assert await rank_off_loop([], CRITERIA) == ranking.Ranking(())
     assert await learned_scores_off_loop([], EXAMPLES) == []
+
+
+# A bot process that has started its ranking worker, reports the worker's and the resource
+# tracker's pids, and then waits to be killed.
+ORPHAN_RUN = """
+import json, os, sys, time
+from multiprocessing import resource_tracker
+from scoring.worker import WORKER
+
+worker = WORKER.submit(os.getpid).result()
+tracker = resource_tracker._resource_tracker._pid
+print(json.dumps({"worker": worker, "tracker": tracker}), flush=True)
+time.sleep(600)
+"""
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie waiting for a reaper has left)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_killed_bot_leaves_no_ranking_worker_or_resource_tracker_behind() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_RUN], cwd=REPO, stdout=subprocess.PIPE, text=True
+    ) as bot:
+        try:
+            assert bot.stdout is not None
+            pids = json.loads(bot.stdout.readline())
+            left = [pids["worker"], pids["tracker"]]
+            assert all(running(pid) for pid in left)
+        finally:
+            bot.send_signal(signal.SIGKILL)
+            bot.wait()
+    deadline = time.monotonic() + 5
+    while any(running(pid) for pid in left) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = [pid for pid in left if running(pid)]
+    for pid in orphans:  # a failing run must not leave them to the machine either
+        os.kill(pid, signal.SIGKILL)
+    assert orphans == []

@@ -4,6 +4,8 @@ SQLite file and on a fresh PostgreSQL database (the `database` fixture)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,7 +17,6 @@ from bot.store import (
     SQLITE_MIGRATIONS,
     DigestFrame,
     FeedFetch,
-    Lease,
     RankingSet,
     Store,
 )
@@ -282,14 +283,21 @@ async def test_channels_settings_events_and_explanations(database: str) -> None:
 
 async def test_leases_are_taken_renewed_and_released_by_their_owner(database: str) -> None:
     async with Store.open(database) as store:
-        assert await store.work.take_lease("k", "a", 100.0, 160.0)
-        assert not await store.work.take_lease("k", "b", 120.0, 180.0)  # held by a, unexpired
-        assert await store.work.renew_lease("k", "a", 200.0)
-        assert not await store.work.renew_lease("k", "b", 300.0)
-        assert await store.work.take_lease("k", "b", 150.0, 210.0, replacing="a")  # a is dead
+        assert await store.work.take_lease("k", "a", 60.0)
+        assert not await store.work.take_lease("k", "b", 60.0)  # held by a, unexpired
+        assert await store.work.renew_lease("k", "a", 60.0)
+        assert not await store.work.renew_lease("k", "b", 60.0)
+        assert await store.work.take_lease("k", "b", 0.3, replacing="a")  # a is dead
         await store.work.release_lease("k", "a")  # not a's any more: kept
-        assert await store.work.lease("k") == Lease("k", "b", 150.0, 210.0)
-        assert await store.work.take_lease("k", "c", 211.0, 271.0)  # b's expired
+        held = await store.work.lease("k")
+        assert held is not None
+        assert held.owner == "b"
+        assert held.expires_at - held.taken_at == pytest.approx(0.3, abs=0.01)
+        assert abs(held.taken_at - time.time()) < 5  # the database's clock, in unix seconds
+        assert await store.work.live_lease("k") == held
+        await asyncio.sleep(0.4)
+        assert await store.work.live_lease("k") is None  # expired by the database's clock
+        assert await store.work.take_lease("k", "c", 60.0)  # b's expired
         await store.work.release_lease("k", "c")
         assert await store.work.leases() == []
 

@@ -29,16 +29,6 @@ DAY_A = date(2025, 5, 2)
 DAY_B = date(2025, 5, 5)
 
 
-class Clock:
-    """Unix seconds that move only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_twenty_concurrent_callers_share_one_run_of_a_unit(database: str) -> None:
     async with Store.open(database) as store:
         work = Work(store)
@@ -88,21 +78,60 @@ async def test_a_lease_is_held_by_one_process_and_taken_over_after_it_expires(
     database: str,
 ) -> None:
     db = database
-    clock = Clock()
+    key = "deliver:C1:2025-05-02"
     async with Store.open(db) as first, Store.open(db) as second:
-        elsewhere = Work(first, owner="other-host:1:aa", ttl=60, clock=clock)
-        here = Work(second, owner="this-host:2:bb", ttl=60, clock=clock)
-        async with elsewhere.attempt("deliver:C1:2025-05-02") as mine:
-            assert mine
-            async with here.attempt("deliver:C1:2025-05-02") as theirs:
-                assert not theirs  # held by a live process elsewhere
+        here = Work(second, owner="this-host:2:bb", ttl=60)
+        # a holder elsewhere that stopped renewing (paused, or gone): its lease runs out
+        assert await first.work.take_lease(key, "other-host:1:aa", 0.5)
+        async with here.attempt(key) as theirs:
+            assert not theirs  # held by a live process elsewhere
+        (lease,) = await here.leases()
+        assert lease.owner == "other-host:1:aa"
+        await asyncio.sleep(0.6)
+        async with here.attempt(key) as theirs:
+            assert theirs
             (lease,) = await here.leases()
+            assert lease.owner == "this-host:2:bb"
+
+
+# A replica whose clock runs 200 s ahead of everyone's tries to take a unit of work.
+AHEAD_RUN = """
+import asyncio, sys, time
+real = time.time
+time.time = lambda: real() + 200  # this replica's clock runs 200 s ahead
+from bot.store import Store
+from bot.work import Work
+
+async def main(db):
+    async with Store.open(db) as store:
+        work = Work(store, owner="ahead-host:2:bb", ttl=120)
+        async with work.attempt("deliver:C1:2025-05-02") as taken:
+            print("took" if taken else "waited")
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def _ahead_replica(db: str) -> str:
+    replica = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", AHEAD_RUN, db, cwd=REPO, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await replica.communicate()
+    assert replica.returncode == 0
+    return out.decode().strip()
+
+
+async def test_a_replica_whose_clock_runs_ahead_cannot_take_over_a_live_lease(
+    database: str,
+) -> None:
+    async with Store.open(database) as store:
+        holder = Work(store, owner="other-host:1:aa", ttl=120)
+        async with holder.attempt("deliver:C1:2025-05-02") as mine:
+            assert mine
+            assert await _ahead_replica(database) == "waited"  # 200 s ahead, lease 120 s
+            (lease,) = await holder.leases()
             assert lease.owner == "other-host:1:aa"
-            clock.now += 61  # the holder stopped renewing: its lease expired
-            async with here.attempt("deliver:C1:2025-05-02") as theirs:
-                assert theirs
-                (lease,) = await here.leases()
-                assert lease.owner == "this-host:2:bb"
+        assert await _ahead_replica(database) == "took"  # given back: free for anyone
 
 
 async def test_a_holder_that_died_on_this_host_is_taken_over_at_once(database: str) -> None:
@@ -114,8 +143,7 @@ async def test_a_holder_that_died_on_this_host_is_taken_over_at_once(database: s
     async with Store.open(database) as store:
         mine = Work(store)
         host = mine.owner.split(":")[0]
-        clock = Clock()
-        await store.work.take_lease("score:1:m:2", f"{host}:{pid}:cc", clock.now, clock.now + 3600)
+        await store.work.take_lease("score:1:m:2", f"{host}:{pid}:cc", 3600)
         async with mine.attempt("score:1:m:2") as taken:
             assert taken
 

@@ -1,7 +1,10 @@
 """Work done once across processes sharing the database: leases on units of work (who does
 one, until when) and the platform events already seen (platforms redeliver to any replica).
 
-Taking a lease is one atomic upsert, so two processes never both hold a live one.
+Taking a lease is one atomic upsert, so two processes never both hold a live one. Lease times
+come from the database's clock (PostgreSQL's `clock_timestamp()`, SQLite's clock of the one
+connection that writes), never a process's: a replica whose clock runs ahead cannot see a live
+lease as expired, nor one behind keep a dead one alive.
 
 This module must not decide what a unit of work is, nor wait or retry: `bot.work` does, and
 only it takes, renews and releases leases.
@@ -12,28 +15,48 @@ from __future__ import annotations
 from bot.store.backend import Backend
 from bot.store.records import Lease
 
+_NOW = {
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+    "postgresql": "CAST(extract(epoch FROM clock_timestamp()) AS DOUBLE PRECISION)",
+}
+"""The database's time in unix seconds, as SQL."""
+
 
 class WorkLeases:
     """Work leases and platform events seen (`Store.work`)."""
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
+        self._now = _NOW[backend.dialect]
 
-    async def take_lease(
-        self, key: str, owner: str, now: float, expires_at: float, *, replacing: str = ""
-    ) -> bool:
-        """Take a unit of work for `owner` unless another owner holds an unexpired lease on it
-        (`replacing` names a holder known to be dead, whose lease is taken at once); atomic
-        across processes. True if `owner` holds it now."""
+    async def take_lease(self, key: str, owner: str, ttl: float, *, replacing: str = "") -> bool:
+        """Take a unit of work for `owner` for `ttl` seconds of the database's clock unless
+        another owner holds an unexpired lease on it (`replacing` names a holder known to be
+        dead, whose lease is taken at once); atomic across processes. True if `owner` holds
+        it now."""
+        now = self._now
         async with self._b.write() as db:
             changed = await db.execute(
-                "INSERT INTO work (key, owner, taken_at, expires_at) VALUES (?, ?, ?, ?) "
+                f"INSERT INTO work (key, owner, taken_at, expires_at) VALUES (?, ?, {now}, "
+                f"{now} + CAST(? AS DOUBLE PRECISION)) "
                 "ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, "
                 "taken_at = excluded.taken_at, expires_at = excluded.expires_at "
-                "WHERE work.expires_at < ? OR work.owner = excluded.owner OR work.owner = ?",
-                (key, owner, now, expires_at, now, replacing),
+                f"WHERE work.expires_at < {now} OR work.owner = excluded.owner "
+                "OR work.owner = ?",
+                (key, owner, ttl, replacing),
             )
         return changed > 0
+
+    async def live_lease(self, key: str) -> Lease | None:
+        """Who holds a unit of work now, by the database's clock (None: nobody, or a lease
+        that expired)."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT key, owner, taken_at, expires_at FROM work "
+                f"WHERE key = ? AND expires_at > {self._now}",
+                (key,),
+            )
+        return Lease(str(row[0]), str(row[1]), float(row[2]), float(row[3])) if row else None
 
     async def lease(self, key: str) -> Lease | None:
         """Who holds a unit of work, if anyone."""
@@ -43,12 +66,14 @@ class WorkLeases:
             )
         return Lease(str(row[0]), str(row[1]), float(row[2]), float(row[3])) if row else None
 
-    async def renew_lease(self, key: str, owner: str, expires_at: float) -> bool:
-        """Extend a lease `owner` still holds; False if it was lost (expired and taken)."""
+    async def renew_lease(self, key: str, owner: str, ttl: float) -> bool:
+        """Extend a lease `owner` still holds to `ttl` seconds from the database's now; False
+        if it was lost (expired and taken)."""
         async with self._b.write() as db:
             changed = await db.execute(
-                "UPDATE work SET expires_at = ? WHERE key = ? AND owner = ?",
-                (expires_at, key, owner),
+                f"UPDATE work SET expires_at = {self._now} + CAST(? AS DOUBLE PRECISION) "
+                "WHERE key = ? AND owner = ?",
+                (ttl, key, owner),
             )
         return changed > 0
 
