@@ -22,6 +22,7 @@ from bot.options import DigestOptions
 from bot.ratelimit import RateLimits
 from bot.safety import clip
 from bot.service import DigestService
+from bot.shown import LastShown
 from bot.store import Store
 from scoring.explain import Explainer
 
@@ -87,6 +88,7 @@ class Context:
         self.service = service
         self.explainer = explainer
         self.config = config
+        self.shown = LastShown()
 
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""

@@ -132,7 +132,7 @@ class Conversation:
             if changes:
                 self._check_permission(caller)
             self._check_rate(caller, command.name, changes)
-            await self._run(caller, command, respond)
+            await self._run(caller, command, self._noting(caller, respond))
         except BotError as exc:
             await respond(Reply(defuse(str(exc))))
 
@@ -157,6 +157,16 @@ class Conversation:
         return await self._digests.today_digest(caller, respond)
 
     # -- dispatch -------------------------------------------------------------------------------
+
+    def _noting(self, caller: Caller, respond: Respond) -> Respond:
+        """`respond`, remembering a digest it shows as the caller's last one in the channel."""
+
+        async def noted(reply: Reply) -> None:
+            await respond(reply)
+            if reply.digest is not None:
+                self._ctx.shown.note(caller.channel_id, caller.user_id, reply.digest)
+
+        return noted
 
     async def _run(self, caller: Caller, command: Command, respond: Respond) -> None:
         if command.name in follow_commands.NAMES:

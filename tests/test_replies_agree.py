@@ -34,3 +34,19 @@ async def test_day_names_the_criteria_version_today_showed_after_a_revert(
     assert criteria_version(today) == "criteria v3"
     assert llm.calls == calls  # the papers were scored under this text already
     assert criteria_version(await s.say(f"day {DAY}")) == "criteria v3"
+
+
+async def test_explain_takes_a_card_number_from_the_digest_that_person_saw(core: Any) -> None:
+    alice, bob = session(core, user="alice"), session(core, user="bob")
+    seen = await alice.say("today")
+    assert "12 selected" in seen
+    await bob.say("settings threshold relevance 10")
+    await bob.say("settings threshold novelty 10")
+    narrow = await bob.say("today repost")
+    assert "12 selected" not in narrow
+    # alice's card 12 is a card of the digest she saw, not of the one bob asked for since
+    assert "no card" not in await alice.say("explain 12")
+    assert "there is no card 12 in the last digest shown to you" in await bob.say("explain 12")
+    assert "there is no card 99 in the last digest shown to you (12 papers)" in await alice.say(
+        "explain 99"
+    )
