@@ -141,8 +141,8 @@ class ExplainCommands:
         )
 
     async def _resolve_paper(self, caller: Caller, arg: str) -> tuple[str, Digest]:
-        """An arXiv id or a card number (of the digest last shown to the caller) → the paper and the digest that
-        showed it in this channel."""
+        """An arXiv id or a card number (of the digest last shown to the caller) → the paper
+        and the digest that showed it in this channel."""
         options = await self._ctx.options(caller)
         latest = await self._store.papers.latest_feed_day(categories_key(options.categories))
         card = commands.whole_number(arg)

@@ -18,7 +18,7 @@ def criteria_version(reply: str) -> str:
     """The "criteria vN" a digest names."""
     found = re.findall(r"criteria v\d+", reply)
     assert found, reply
-    return found[0]
+    return str(found[0])
 
 
 async def test_day_names_the_criteria_version_today_showed_after_a_revert(
