@@ -107,9 +107,12 @@ class Core:
 
 
 @asynccontextmanager
-async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterator[Core]:
+async def open_core(
+    settings: Settings, *, need_llm: bool = True, limited: bool = True
+) -> AsyncIterator[Core]:
     """Open every resource the bot needs and wire the core on them. Without an API key the
-    core still ranks and shows stored days (`need_llm=False`), and refuses otherwise."""
+    core still ranks and shows stored days (`need_llm=False`), and refuses otherwise. Not
+    `limited` (the console's one local user, who pays for what they run): no rate limits."""
     import aiohttp
 
     from bot.store import Store
@@ -123,7 +126,7 @@ async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterat
         aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as http,
         client if client is not None else contextlib.nullcontext(),
     ):
-        core = wire_core(settings, store, http, client)
+        core = wire_core(settings, store, http, client, limited=limited)
         try:
             yield core
         finally:  # work a cancelled caller left running stops before its resources close
@@ -131,13 +134,20 @@ async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterat
 
 
 def wire_core(
-    settings: Settings, store: Store, http: aiohttp.ClientSession, client: AsyncOpenAI | None
+    settings: Settings,
+    store: Store,
+    http: aiohttp.ClientSession,
+    client: AsyncOpenAI | None,
+    *,
+    limited: bool = True,
 ) -> Core:
-    """Build the core on open resources (the store, an HTTP session, the OpenAI client)."""
+    """Build the core on open resources (the store, an HTTP session, the OpenAI client);
+    `limited` as for `open_core`."""
     from bot.arxiv_api import ArxivApi
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation, ConversationConfig
     from bot.ingest import FeedClient, Ingestor
+    from bot.ratelimit import RateLimits
     from bot.service import DigestService
     from bot.work import Work
     from scoring.batch import BatchScorer
@@ -200,7 +210,7 @@ def wire_core(
         default_criteria=load_criteria(settings.criteria_file),
         admins=frozenset(settings.admins),
         like_emoji=frozenset(settings.like_emoji),
-        limits=settings.rate_limits,
+        limits=settings.rate_limits if limited else RateLimits(None, None, None, None),
         preview_confirm_usd=settings.preview_confirm_usd,
     )
     explainer = Explainer(client, settings.model, prices)
@@ -344,7 +354,7 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{CONSOLE_BANNER}\n{CONSOLE_LOADING}\n{CONSOLE_PROMPT}", end="", flush=True)
     from adapters.console import ConsoleAdapter
 
-    async with open_core(settings, need_llm=False) as core:
+    async with open_core(settings, need_llm=False, limited=False) as core:
         adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
         prefetch = asyncio.create_task(_prefetch_today(core, adapter)) if interactive else None
         try:
