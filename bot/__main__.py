@@ -732,6 +732,14 @@ LIBRARY_LOGGERS = (
 )
 
 
+def library_level(usual: str, verbose: int) -> str:
+    """The libraries' log level: DEBUG with -vv, otherwise WARNING at the least (at INFO the
+    scheduler logs every job run and httpx every LLM call, which drowns the bot's own lines)."""
+    if verbose >= 2:
+        return "DEBUG"
+    return usual if logging.getLevelName(usual) > logging.WARNING else "WARNING"
+
+
 def configure_logging(*, own: str, libraries: str) -> None:
     """One format on stderr; the bot's own loggers at `own`, everyone else's (one line per HTTP
     request, the TeX parser's complaints) at `libraries`."""
@@ -776,8 +784,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `run` logs at ARXIV_BOT_LOG_LEVEL (the scheduler's job lines too); other commands only warn
     usual = settings.log_level if args.command == "run" else "WARNING"
     configure_logging(
-        own="DEBUG" if args.verbose else usual,
-        libraries="DEBUG" if args.verbose >= 2 else usual,
+        own="DEBUG" if args.verbose else usual, libraries=library_level(usual, args.verbose)
     )
     preload_command(settings, args.command, day_given=getattr(args, "day", None) is not None)
     try:
