@@ -36,6 +36,7 @@ from bot.conversation import Caller, Conversation, Reply
 from bot.errors import BotError, PlatformError, PlatformUnavailable
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
+from bot.reactions import reaction_verb
 from bot.safety import clip
 from bot.secret import Secret
 from bot.settings import Settings
@@ -414,7 +415,7 @@ class DiscordAdapter:
         caller = Caller(PLATFORM, channel_id, event.user_id)
         changed = await self._conversation.react(caller, event.message_id, event.emoji, event.added)
         if changed:
-            verb = "liked" if event.added else "unliked"
+            verb = reaction_verb(event.emoji, event.added)
             log.info("Discord: %s %s arXiv:%s in %s", event.user_id, verb, changed, channel_id)
 
 

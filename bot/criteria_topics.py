@@ -109,7 +109,7 @@ def change_summary(old: str | None, new: str) -> str:
     """What changed from `old` to `new` in one line: topics added, removed or edited, or
     "rewritten" when most of them changed."""
     if old is None:
-        return f"first version: {len(topics(new))} topics"
+        return f"first version: {_number(len(topics(new)))}"
     if old.strip() == new.strip():
         return "same text"
     before = {t.text: t for t in topics(old)}
@@ -120,12 +120,16 @@ def change_summary(old: str | None, new: str) -> str:
     added = [t for t in added if t.title not in edited]
     removed = [t for t in removed if t.title not in edited]
     if len(added) + len(removed) + len(edited) > max(2, len(before) // 2):
-        return f"rewritten: {len(after)} topics"
+        return f"rewritten: {_number(len(after))}"
     parts = [_counted("+", added), _counted("−", removed)]
     if edited:
         parts.append(f"edited: {'; '.join(sorted(edited))}")
     shown = "; ".join(p for p in parts if p)
     return shown or "changed outside the topics (e.g. the scoring rubric)"
+
+
+def _number(count: int) -> str:
+    return f"{count} topic" if count == 1 else f"{count} topics"
 
 
 def _counted(sign: str, changed: list[Topic]) -> str:

@@ -1,0 +1,29 @@
+"""Wording a daily user reads, in the console against the fakes: counts of one are singular
+("1 like", "1 topic", "the last stored day")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.reactions import reaction_verb
+from tests.test_conversation import session
+
+
+async def test_one_like_one_stored_day_and_one_topic_are_singular(core: Any) -> None:
+    s = session(core)
+    await s.say("today")
+    await s.say(":react 1 👍")
+    stats = await s.say("stats")
+    assert "1 like;" in stats
+    assert "1 likes" not in stats
+    similar = await s.say("similar 2")
+    assert "the last stored day (" in similar
+    await s.say("criteria set Sparse mixture-of-experts models.")
+    history = await s.say("criteria history")
+    assert "rewritten: 1 topic\n" in history
+
+
+def test_a_thumbs_down_is_logged_as_a_dislike_not_a_like() -> None:
+    assert reaction_verb("👎", True) == "disliked"
+    assert reaction_verb("👎", False) == "undisliked"
+    assert reaction_verb("👍", True) == "liked"
