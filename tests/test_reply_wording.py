@@ -27,3 +27,12 @@ def test_a_thumbs_down_is_logged_as_a_dislike_not_a_like() -> None:
     assert reaction_verb("👎", True) == "disliked"
     assert reaction_verb("👎", False) == "undisliked"
     assert reaction_verb("👍", True) == "liked"
+
+
+async def test_a_time_zone_in_small_letters_gets_a_did_you_mean(core: Any) -> None:
+    s = session(core)
+    reply = await s.say("settings time 09:00 europe/berlin")
+    assert "unknown time zone 'europe/berlin'; did you mean Europe/Berlin?" in reply
+    assert "did you mean America/New_York?" in await s.say("settings time 09:00 america/new_york")
+    assert "use an IANA name" in await s.say("settings time 09:00 Mars/Olympus")
+    assert "09:00 Europe/Berlin" in await s.say("settings time 09:00 Europe/Berlin")
