@@ -332,7 +332,7 @@ async def test_subscribe_unsubscribe_and_stats(core: Any) -> None:
     assert "today:" in stats
     assert "30 days:" in stats
     assert "206 papers seen" in stats
-    assert "12 posted, 1 likes" in stats
+    assert "12 posted, 1 like" in stats
     periods = [line for line in stats.splitlines() if line.startswith(("today", "7 d", "30 d"))]
     assert [line.index("$") for line in periods] == [periods[0].index("$")] * 3  # one column
     assert all(re.search(r"\$\d+\.(\d\d|0\d*[1-9]\d) · ", line) for line in periods)

@@ -36,3 +36,13 @@ async def test_a_time_zone_in_small_letters_gets_a_did_you_mean(core: Any) -> No
     assert "did you mean America/New_York?" in await s.say("settings time 09:00 america/new_york")
     assert "use an IANA name" in await s.say("settings time 09:00 Mars/Olympus")
     assert "09:00 Europe/Berlin" in await s.say("settings time 09:00 Europe/Berlin")
+
+
+async def test_extra_words_after_a_command_that_takes_none_are_what_the_reply_blames(
+    core: Any,
+) -> None:
+    s = session(core)
+    reply = await s.say("today extra words")
+    assert reply.startswith("`today` takes no 'extra words'")
+    assert "unknown command" not in reply
+    assert "takes nothing after it, not 'please'" in await s.say("help please")
