@@ -34,6 +34,7 @@ from discord.http import Route
 from adapters import discord_render as render
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply
+from bot.conversation.reactions import reaction_verb
 from bot.errors import BotError, PlatformError, PlatformUnavailable
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
@@ -414,7 +415,7 @@ class DiscordAdapter:
         caller = Caller(PLATFORM, channel_id, event.user_id)
         changed = await self._conversation.react(caller, event.message_id, event.emoji, event.added)
         if changed:
-            verb = "liked" if event.added else "unliked"
+            verb = reaction_verb(event.emoji, event.added)
             log.info("Discord: %s %s arXiv:%s in %s", event.user_id, verb, changed, channel_id)
 
 

@@ -91,6 +91,7 @@ from adapters.slack_verify import SlackVerifier
 from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspace, Workspaces
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
+from bot.conversation.reactions import reaction_verb
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
@@ -565,7 +566,7 @@ class SlackAdapter:
         emoji = emoji_from_name(str(event.get("reaction") or ""))
         paper = await self._conversation.react(caller, item["ts"], emoji, added)
         if paper is not None:
-            log.info("Slack: %s %s arXiv:%s", user, "liked" if added else "unliked", paper)
+            log.info("Slack: %s %s arXiv:%s", user, reaction_verb(emoji, added), paper)
 
     async def _on_uninstalled(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await self._guarded(body, self._uninstalled(body, context, "uninstalled"))

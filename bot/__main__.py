@@ -107,9 +107,12 @@ class Core:
 
 
 @asynccontextmanager
-async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterator[Core]:
+async def open_core(
+    settings: Settings, *, need_llm: bool = True, limited: bool = True
+) -> AsyncIterator[Core]:
     """Open every resource the bot needs and wire the core on them. Without an API key the
-    core still ranks and shows stored days (`need_llm=False`), and refuses otherwise."""
+    core still ranks and shows stored days (`need_llm=False`), and refuses otherwise. Not
+    `limited` (the console's one local user, who pays for what they run): no rate limits."""
     import aiohttp
 
     from bot.store import Store
@@ -123,7 +126,7 @@ async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterat
         aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as http,
         client if client is not None else contextlib.nullcontext(),
     ):
-        core = wire_core(settings, store, http, client)
+        core = wire_core(settings, store, http, client, limited=limited)
         try:
             yield core
         finally:  # work a cancelled caller left running stops before its resources close
@@ -131,14 +134,21 @@ async def open_core(settings: Settings, *, need_llm: bool = True) -> AsyncIterat
 
 
 def wire_core(
-    settings: Settings, store: Store, http: aiohttp.ClientSession, client: AsyncOpenAI | None
+    settings: Settings,
+    store: Store,
+    http: aiohttp.ClientSession,
+    client: AsyncOpenAI | None,
+    *,
+    limited: bool = True,
 ) -> Core:
-    """Build the core on open resources (the store, an HTTP session, the OpenAI client)."""
+    """Build the core on open resources (the store, an HTTP session, the OpenAI client);
+    `limited` as for `open_core`."""
     from bot.arxiv.api import ArxivApi
     from bot.arxiv.ingest import FeedClient, Ingestor
     from bot.config.channels import ChannelSettings
     from bot.conversation.dispatch import Conversation, ConversationConfig
     from bot.digest.service import DigestService
+    from bot.ratelimit import RateLimits
     from bot.work import Work
     from scoring.batch import BatchScorer
     from scoring.explain import Explainer
@@ -200,7 +210,7 @@ def wire_core(
         default_criteria=load_criteria(settings.criteria_file),
         admins=frozenset(settings.admins),
         like_emoji=frozenset(settings.like_emoji),
-        limits=settings.rate_limits,
+        limits=settings.rate_limits if limited else RateLimits(None, None, None, None),
         preview_confirm_usd=settings.preview_confirm_usd,
     )
     explainer = Explainer(client, settings.model, prices)
@@ -344,7 +354,7 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{CONSOLE_BANNER}\n{CONSOLE_LOADING}\n{CONSOLE_PROMPT}", end="", flush=True)
     from adapters.console import ConsoleAdapter
 
-    async with open_core(settings, need_llm=False) as core:
+    async with open_core(settings, need_llm=False, limited=False) as core:
         adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
         prefetch = asyncio.create_task(_prefetch_today(core, adapter)) if interactive else None
         try:
@@ -722,6 +732,14 @@ LIBRARY_LOGGERS = (
 )
 
 
+def library_level(usual: str, verbose: int) -> str:
+    """The libraries' log level: DEBUG with -vv, otherwise WARNING at the least (at INFO the
+    scheduler logs every job run and httpx every LLM call, which drowns the bot's own lines)."""
+    if verbose >= 2:
+        return "DEBUG"
+    return usual if logging.getLevelName(usual) > logging.WARNING else "WARNING"
+
+
 def configure_logging(*, own: str, libraries: str) -> None:
     """One format on stderr; the bot's own loggers at `own`, everyone else's (one line per HTTP
     request, the TeX parser's complaints) at `libraries`."""
@@ -766,8 +784,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `run` logs at ARXIV_BOT_LOG_LEVEL (the scheduler's job lines too); other commands only warn
     usual = settings.log_level if args.command == "run" else "WARNING"
     configure_logging(
-        own="DEBUG" if args.verbose else usual,
-        libraries="DEBUG" if args.verbose >= 2 else usual,
+        own="DEBUG" if args.verbose else usual, libraries=library_level(usual, args.verbose)
     )
     preload_command(settings, args.command, day_given=getattr(args, "day", None) is not None)
     try:

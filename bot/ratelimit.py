@@ -116,6 +116,14 @@ class RateLimiter:
             self._forget_idle(now)
         return None
 
+    def release(self, keys: Sequence[str]) -> None:
+        """Give back the latest use recorded under each key: what it admitted spent nothing
+        (the input was refused, say)."""
+        for key in keys:
+            uses = self._uses.get(key)
+            if uses:
+                uses.pop()
+
     def _wait(self, key: str, limit: Limit, now: float) -> float:
         uses = self._uses.get(key)
         if not uses:

@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # NumPy, SciPy and scikit-learn load only where a ranking is 
 
     Vector: TypeAlias = npt.NDArray[np.float64]
 
-RANKING_VERSION = "tfidf-2"
+RANKING_VERSION = "tfidf-3"
 """Names the ranking method; stored with every ranking so a change of method is visible."""
 
 
@@ -95,6 +95,7 @@ _NOT_WANTED = re.compile(
     re.IGNORECASE,
 )
 _MARKUP = re.compile(r"[*_`>#]+")
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,19 +138,32 @@ class Topics:
     not_wanted: tuple[str, ...]
 
 
+def preamble_blocks(blocks: Sequence[str]) -> int:
+    """How many of a headed section's blocks are its preamble: the heading and the prose before
+    the section's first list item, which say how to read the list rather than what is wanted.
+    None when there is no list."""
+    for n, block in enumerate(blocks):
+        if _LIST_ITEM.match(block.lstrip("\n")):
+            return n
+    return 0
+
+
 def criteria_topics(text: str) -> Topics:
     """Split criteria into topics: one per paragraph or list item; rubric sections (scoring,
     output format) are left out unless nothing else is there."""
-    sections = [s for s in _HEADING.split(text) if s.strip()]
-    kept = [s for s in sections if not _RUBRIC_HEADING.search(s.split("\n", 1)[0])]
+    parts = _HEADING.split(text)
+    sections = [(n > 0, s) for n, s in enumerate(parts) if s.strip()]
+    kept = [(h, s) for h, s in sections if not _RUBRIC_HEADING.search(s.split("\n", 1)[0])]
     wanted: list[str] = []
     not_wanted: list[str] = []
-    for section in kept or sections:
-        for block in _ITEM_START.split(section):
+    for under_heading, section in kept or sections:
+        blocks = _ITEM_START.split(section)
+        lead = preamble_blocks(blocks) if under_heading else 0
+        for n, block in enumerate(blocks):
             yes = [ln for ln in block.splitlines() if not _NOT_WANTED.match(ln)]
             no = [ln for ln in block.splitlines() if _NOT_WANTED.match(ln)]
             topic = _MARKUP.sub(" ", " ".join(yes)).strip()
-            if len(topic.split()) >= 2:
+            if len(topic.split()) >= 2 and n >= lead:
                 wanted.append(topic)
             if no:
                 not_wanted.append(_MARKUP.sub(" ", " ".join(no)).strip())

@@ -73,3 +73,12 @@ async def test_twice_verbose_adds_the_libraries_lines(
     assert "bot" in logged_by(result.err)
     assert "openai" in logged_by(result.err)
     assert re.search(r"HTTP Request: POST \S+/chat/completions", result.err)
+
+
+def test_at_info_the_scheduler_and_http_libraries_log_only_warnings_unless_twice_verbose() -> None:
+    from bot.__main__ import library_level
+
+    assert library_level("INFO", 0) == "WARNING"  # `run` at ARXIV_BOT_LOG_LEVEL=INFO
+    assert library_level("INFO", 1) == "WARNING"
+    assert library_level("ERROR", 0) == "ERROR"
+    assert library_level("INFO", 2) == "DEBUG"

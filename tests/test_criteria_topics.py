@@ -19,9 +19,29 @@ from tests.test_conversation import Session, session
 
 def test_the_numbered_topics_are_the_rankings_topics_without_section_headings() -> None:
     text = default_criteria_text()
-    assert [t.text for t in topics(text)] == [
-        t for t in criteria_topics(text).wanted if t != "Relevant Topics"
-    ]
+    assert [t.text for t in topics(text)] == list(criteria_topics(text).wanted)
+
+
+async def test_the_first_numbered_topic_is_the_first_listed_and_the_preamble_is_context(
+    core: Any,
+) -> None:
+    s = session(core)
+    lines = (await s.say("criteria")).splitlines()
+    assert lines[0].startswith("Criteria version 1, 7 topics")
+    assert lines[1].startswith("(context) Use the following relevance criteria")
+    assert lines[2].startswith("1. Representation Learning - Relevant: Insights")
+    assert lines[-1].startswith("7. Relevant: Mixture of Experts")
+    await s.say("criteria remove 1")
+    shown = await s.say("criteria")
+    assert "Representation Learning - " not in shown
+    assert "\n1. Model Architecture" in shown
+    assert "(context) Use the following relevance criteria" in shown
+
+
+async def test_criteria_of_one_topic_say_one_topic(core: Any) -> None:
+    s = session(core)
+    await s.say("criteria set Sparse mixture-of-experts models.")
+    assert (await s.say("criteria")).startswith("Criteria version 2, 1 topic (")
 
 
 async def test_criteria_numbers_the_six_default_topics_in_at_most_twelve_lines(core: Any) -> None:
@@ -35,7 +55,7 @@ async def test_criteria_numbers_the_six_default_topics_in_at_most_twelve_lines(c
 
 async def test_criteria_remove_removes_a_topic_and_history_says_which(core: Any) -> None:
     s = session(core)
-    await s.say("criteria remove 3")
+    await s.say("criteria remove 2")
     assert "Model Architecture" not in await s.say("criteria")
     await s.say("criteria add Diffusion models for protein design")
     shown = await s.say("criteria")
@@ -46,7 +66,7 @@ async def test_criteria_remove_removes_a_topic_and_history_says_which(core: Any)
     assert history[2].startswith("v2")
     assert "−1 topic: Model Architecture" in history[2]
     assert history[3].startswith("v1")
-    assert "first version: 8 topics" in history[3]
+    assert "first version: 7 topics" in history[3]
     await s.say("criteria set Sparse mixture-of-experts and model compression.")
     await s.say("criteria revert 1")
     history = (await s.say("criteria history")).splitlines()
@@ -66,7 +86,7 @@ async def test_criteria_show_prints_an_old_versions_text(core: Any) -> None:
 
 async def test_criteria_diff_is_a_clipped_unified_diff(core: Any) -> None:
     s = session(core)
-    await s.say("criteria remove 2")
+    await s.say("criteria remove 1")
     out = await s.say("criteria diff 1 2")
     assert out.startswith("Version 1 → 2: −1 topic: Representation Learning")
     assert "--- version 1" in out

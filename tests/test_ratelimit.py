@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,7 +24,9 @@ from bot.ratelimit import Limit, RateLimiter, RateLimits, parse_limit
 from scoring.criteria import load_criteria
 from scoring.explain import Explainer
 from scoring.pricing import PriceTable
-from tests.conftest import TEST_KEY
+from tests import cli
+from tests.conftest import TEST_KEY, bot_env
+from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
 
@@ -179,7 +182,10 @@ async def test_today_too_often_is_refused_privately_while_reading_stays_open(
     assert said(adapter).count("arXiv digest for ") == 2
     calls = llm.calls
     await adapter.line("explain 2505.00001")
-    assert said(adapter).startswith("Slow down a little: `explain` can run 2 per minute per person")
+    assert said(adapter).startswith(
+        "Slow down a little: `today`, `explain`, `day`, `similar` and `criteria preview` "
+        "together can run 2 per minute per person"
+    )
     assert llm.calls == calls
     for command in ("help", "criteria", "settings", "likes", "stats"):
         await adapter.line(command)
@@ -227,7 +233,8 @@ async def test_on_slack_the_refusal_is_visible_only_to_the_caller(
     assert "Slow down" not in json.dumps(answers["first"])
     assert answers["second"]["response_type"] == "ephemeral"
     assert answers["second"]["text"].startswith(
-        "Slow down a little: `explain` can run 1 per hour per person. Please try again in 60 min."
+        "Slow down a little: `today`, `explain`, `day`, `similar` and `criteria preview` "
+        "together can run 1 per hour per person. Please try again in 60 min."
     )
     assert slack.calls_of("chat.postMessage") == []
 
@@ -235,3 +242,30 @@ async def test_on_slack_the_refusal_is_visible_only_to_the_caller(
 async def post(url: str, body: str, headers: dict[str, str]) -> int:
     async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as r:
         return r.status
+
+
+async def test_refused_input_does_not_count_against_the_limit(
+    console: tuple[ConsoleAdapter, Clock],
+) -> None:
+    adapter, _ = console
+    for _ in range(3):
+        await adapter.line("explain not-an-id")
+        assert "is neither an arXiv id" in said(adapter)
+    await adapter.line("today")
+    await adapter.line("today")
+    assert said(adapter).count("arXiv digest for ") == 2
+
+
+CHECKOUT = str(Path(__file__).resolve().parents[1])
+
+
+async def test_the_consoles_local_user_is_not_rate_limited(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path, day_feed: list[dict[str, Any]]
+) -> None:
+    env = bot_env(arxiv, llm, tmp_path / "db.sqlite3", ARXIV_BOT_LIMIT_USER="1/h")
+    env["PYTHONPATH"] = CHECKOUT  # this checkout's code, not an installed copy
+    lines = "today\ntoday\nday 2025-05-02\n"
+    result = await cli.run_cli(env, tmp_path, "console", stdin=lines)
+    assert result.code == 0, result.err
+    assert "Slow down" not in result.out
+    assert result.out.count("arXiv digest for 2025-05-02") == 3

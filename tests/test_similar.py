@@ -78,7 +78,7 @@ async def test_callers_and_replicas_asking_together_share_one_computation(
     # what a user sees
     assert head(replies[0]).startswith("Closest to *Multi-Objective Reinforcement Learning")
     assert head(replies[0]).endswith(
-        f"(arXiv:{paper}) among the 205 papers of the last 1 stored days (2025-05-02):"
+        f"(arXiv:{paper}) among the 205 papers of the last stored day (2025-05-02):"
     )
     lines = replies[0].splitlines()[1:]
     assert len(lines) == 10

@@ -160,11 +160,28 @@ def time_change(arg: str, current_zone: str) -> dict[str, Any]:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
+        guess = _zone_spelled(zone)
+        if guess is not None:
+            raise SettingError(f"unknown time zone {zone[:60]!r}; did you mean {guess}?") from None
         raise SettingError(
             f"unknown time zone {zone[:60]!r}; use an IANA name such as "
             "Europe/Berlin or America/New_York"
         ) from None
     return {"post_time": f"{int(hour):02d}:{minute}", "timezone": zone}
+
+
+def _zone_spelled(zone: str) -> str | None:
+    """The IANA name `zone` means when only its capitals are wrong (`europe/berlin`,
+    `america/new_york`), if there is one."""
+    parts = zone[:60].split("/")
+    guess = "/".join("_".join(w.capitalize() for w in p.split("_")) for p in parts)
+    if guess == zone:
+        return None
+    try:
+        ZoneInfo(guess)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return guess
 
 
 def categories_change(arg: str) -> dict[str, Any]:

@@ -355,11 +355,18 @@ def parse(text: str) -> Command:
 
 def _check(s: CommandSpec, arg: str) -> Command:
     if arg and not s.takes_arg:
+        # the extra words are what is wrong, not the command they follow
+        extra = " ".join(arg.split())
+        extra = extra if len(extra) <= 40 else extra[:39] + "…"
         sub = f"{s.name} {arg.split()[0].lower()}"
         close = difflib.get_close_matches(sub, list(_BY_NAME), n=1, cutoff=0.6)
         if close:
-            raise CommandError(f"unknown command `{sub}`; did you mean:\n{help_line(close[0])}")
-        raise CommandError(f"`{s.name}` takes no argument:\n{help_line(s.name)}")
+            raise CommandError(
+                f"`{s.name}` takes no {extra!r}; did you mean:\n{help_line(close[0])}"
+            )
+        raise CommandError(
+            f"`{s.name}` takes nothing after it, not {extra!r}:\n{help_line(s.name)}"
+        )
     if s.arg_required and not arg:
         raise CommandError(f"`{s.name}` needs an argument:\n{help_line(s.name)}")
     return Command(s.name, arg)

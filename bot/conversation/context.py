@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.config.channels import ChannelSettings
+from bot.conversation.shown import LastShown
 from bot.digest.options import DigestOptions
 from bot.digest.selection import digest_from_json
 from bot.digest.service import DigestService
@@ -87,6 +88,7 @@ class Context:
         self.service = service
         self.explainer = explainer
         self.config = config
+        self.shown = LastShown()
 
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""

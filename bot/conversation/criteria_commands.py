@@ -15,7 +15,13 @@ from __future__ import annotations
 import difflib
 
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
-from bot.conversation.criteria_topics import add_topic, change_summary, remove_topic, topics
+from bot.conversation.criteria_topics import (
+    add_topic,
+    change_summary,
+    context,
+    remove_topic,
+    topics,
+)
 from bot.errors import BotError
 from bot.safety import clip, defuse, whole_number
 from scoring.criteria import validate_criteria
@@ -51,11 +57,13 @@ class CriteriaCommands:
     async def _criteria_show(self, caller: Caller, _: str, respond: Respond) -> None:
         text, version = await self._current(caller.channel_id)
         found = topics(text)
-        numbered = "\n".join(f"{n}. {t.label}" for n, t in enumerate(found, 1))
+        lines = [f"(context) {t.label}" for t in context(text)]
+        lines += [f"{n}. {t.label}" for n, t in enumerate(found, 1)]
+        noun = "topic" if len(found) == 1 else "topics"
         await respond(
             Reply(
-                f"Criteria version {version}, {len(found)} topics (`/arxiv criteria show "
-                f"{version}` for the full text):\n{defuse(numbered)}"
+                f"Criteria version {version}, {len(found)} {noun} (`/arxiv criteria show "
+                f"{version}` for the full text):\n{defuse(chr(10).join(lines))}"
             )
         )
 

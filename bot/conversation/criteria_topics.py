@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scoring.ranking import criteria_topics
+from scoring.ranking import criteria_topics, preamble_blocks
 
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _RUBRIC_HEADING = re.compile(r"scor|rubric|novelty|format|output", re.IGNORECASE)
@@ -50,24 +50,38 @@ class Topic:
 
 
 def topics(text: str) -> list[Topic]:
-    """The criteria's topics in order; a section's heading line is not numbered."""
+    """The criteria's topics in order: what the ranking matches papers against. A section's
+    heading line and its preamble (see `context`) are not topics."""
+    return _split(text)[0]
+
+
+def context(text: str) -> list[Topic]:
+    """The prose that opens a section before its list of topics: it says how to read them, so
+    it is shown with them but not numbered, and the ranking does not match papers against it."""
+    return _split(text)[1]
+
+
+def _split(text: str) -> tuple[list[Topic], list[Topic]]:
     found: list[Topic] = []
+    lead: list[Topic] = []
     sections = _sections(text)
     kept = [s for s in sections if not _RUBRIC_HEADING.search(text[s[0] : s[1]].split("\n")[0])]
     for start, end in kept or sections:
         heading = text[start:end].split("\n", 1)[0] if start > 0 else None
-        for b_start, b_end in _blocks(text, start, end):
+        spans = _blocks(text, start, end)
+        before = preamble_blocks([text[a:b] for a, b in spans]) if heading is not None else 0
+        for n, (b_start, b_end) in enumerate(spans):
             block = text[b_start:b_end]
             yes = [ln for ln in block.splitlines() if not _NOT_WANTED.match(ln)]
             topic = _MARKUP.sub(" ", " ".join(yes)).strip()
             if len(topic.split()) < 2 or (heading is not None and block.strip() == heading.strip()):
                 continue
-            found.append(Topic(topic, b_start, b_end, block))
+            (lead if n < before else found).append(Topic(topic, b_start, b_end, block))
     if not found and not criteria_topics(text).wanted:
-        return []
+        return [], lead
     if not found:
-        return [Topic(text.strip(), 0, len(text), text)]
-    return found
+        return [Topic(text.strip(), 0, len(text), text)], lead
+    return found, lead
 
 
 def remove_topic(text: str, topic: Topic) -> str:
@@ -95,7 +109,7 @@ def change_summary(old: str | None, new: str) -> str:
     """What changed from `old` to `new` in one line: topics added, removed or edited, or
     "rewritten" when most of them changed."""
     if old is None:
-        return f"first version: {len(topics(new))} topics"
+        return f"first version: {_number(len(topics(new)))}"
     if old.strip() == new.strip():
         return "same text"
     before = {t.text: t for t in topics(old)}
@@ -106,12 +120,16 @@ def change_summary(old: str | None, new: str) -> str:
     added = [t for t in added if t.title not in edited]
     removed = [t for t in removed if t.title not in edited]
     if len(added) + len(removed) + len(edited) > max(2, len(before) // 2):
-        return f"rewritten: {len(after)} topics"
+        return f"rewritten: {_number(len(after))}"
     parts = [_counted("+", added), _counted("−", removed)]
     if edited:
         parts.append(f"edited: {'; '.join(sorted(edited))}")
     shown = "; ".join(p for p in parts if p)
     return shown or "changed outside the topics (e.g. the scoring rubric)"
+
+
+def _number(count: int) -> str:
+    return f"{count} topic" if count == 1 else f"{count} topics"
 
 
 def _counted(sign: str, changed: list[Topic]) -> str:

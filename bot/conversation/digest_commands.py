@@ -11,7 +11,7 @@ shows (`bot.digest.service` does).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
@@ -71,7 +71,12 @@ class DigestCommands:
         last = await self._store.papers.last_fetch(key)
         if last is not None and last.fetched_at >= since and last.day is not None:
             stored = await self._service.stored(caller.channel_id, last.day, options)
-            if stored is not None and not stored.counts.unscored and stored.counts.sent:
+            if (
+                stored is not None
+                and not stored.counts.unscored
+                and stored.counts.sent
+                and await self._decided_under_current(caller.channel_id, last.day)
+            ):
                 return stored
         if respond is not None:
             await respond(Reply("Working on today's digest… I'll post it here when it's ready."))
@@ -83,6 +88,14 @@ class DigestCommands:
             tail = f" The latest announcement was on {latest}." if latest else ""
             await respond(Reply(f"No arXiv announcement today (weekend or holiday).{tail}"))
         return None
+
+    async def _decided_under_current(self, channel_id: str, day: date) -> bool:
+        """Whether the stored digest of `day` was decided under the channel's current criteria;
+        if not (the criteria changed, or were reverted, since), `today` decides it again, so that
+        `day` shows what was posted, under the criteria it names."""
+        frame = await self._store.digests.frame(channel_id, day)
+        current = await self._store.channels.channel_criteria(channel_id)
+        return frame is not None and current is not None and frame.criteria_id == current[0].id
 
     async def _day(self, caller: Caller, arg: str, respond: Respond) -> None:
         digest = await self._lookups.day(caller.channel_id, await self._ctx.options(caller), arg)

@@ -68,6 +68,8 @@ __all__ = [
 
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
 COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "day", "similar"})
+COSTLY_BUDGET = "`today`, `explain`, `day`, `similar` and `criteria preview` together"
+"""The budget those commands share, as a refusal names it (not only the command refused)."""
 
 
 def handler_table(parts: Iterable[Handlers]) -> dict[str, Handler]:
@@ -131,8 +133,12 @@ class Conversation:
             changes = commands.spec(command.name).changes_channel
             if changes:
                 self._check_permission(caller)
-            self._check_rate(caller, command.name, changes)
-            await self._run(caller, command, respond)
+            counted = self._check_rate(caller, command.name, changes)
+            try:
+                await self._run(caller, command, self._noting(caller, respond))
+            except BotError:
+                self._limiter.release(counted)  # refused input spends nothing
+                raise
         except BotError as exc:
             await respond(Reply(defuse(str(exc))))
 
@@ -158,6 +164,16 @@ class Conversation:
         return await self._digests.today_digest(caller, respond)
 
     # -- dispatch -------------------------------------------------------------------------------
+
+    def _noting(self, caller: Caller, respond: Respond) -> Respond:
+        """`respond`, remembering a digest it shows as the caller's last one in the channel."""
+
+        async def noted(reply: Reply) -> None:
+            await respond(reply)
+            if reply.digest is not None:
+                self._ctx.shown.note(caller.channel_id, caller.user_id, reply.digest)
+
+        return noted
 
     async def _run(self, caller: Caller, command: Command, respond: Respond) -> None:
         if command.name in follow_commands.NAMES:
@@ -203,11 +219,12 @@ class Conversation:
             "subscription (ARXIV_BOT_ADMINS); reading is open to everyone"
         )
 
-    def _check_rate(self, caller: Caller, name: str, changes: bool) -> None:
-        """Refuse, with when to try again, a costly command or a change over its limits."""
+    def _check_rate(self, caller: Caller, name: str, changes: bool) -> list[str]:
+        """Refuse, with when to try again, a costly command or a change over its limits; the
+        keys of the limits the use was counted under."""
         kind = "costly" if name in COSTLY_COMMANDS else "edits" if changes else None
         if kind is None:
-            return
+            return []
         limits = self._config.limits
         per_user, per_channel = (
             (limits.costly_per_user, limits.costly_per_channel)
@@ -215,15 +232,14 @@ class Conversation:
             else (limits.edits_per_user, limits.edits_per_channel)
         )
         place = f"{caller.platform}:{caller.channel_id}"
-        denied = self._limiter.acquire(
-            [
-                (f"{kind}:user:{caller.platform}:{caller.user_id}", per_user),
-                (f"{kind}:channel:{place}", per_channel),
-            ]
-        )
+        checks = [
+            (f"{kind}:user:{caller.platform}:{caller.user_id}", per_user),
+            (f"{kind}:channel:{place}", per_channel),
+        ]
+        denied = self._limiter.acquire(checks)
         if denied is None:
-            return
-        what = "changes to this channel" if kind == "edits" else f"`{name}`"
+            return [key for key, limit in checks if limit is not None]
+        what = "changes to this channel" if kind == "edits" else COSTLY_BUDGET
         who = "per person" if denied.index == 0 else "in this channel"
         raise BotError(
             f"Slow down a little: {what} can run {denied.limit} {who}. "

@@ -141,16 +141,19 @@ class ExplainCommands:
         )
 
     async def _resolve_paper(self, caller: Caller, arg: str) -> tuple[str, Digest]:
-        """An arXiv id or a card number of the latest digest → the paper and the digest that
-        showed it in this channel."""
+        """An arXiv id or a card number (of the digest last shown to the caller) → the paper
+        and the digest that showed it in this channel."""
         options = await self._ctx.options(caller)
         latest = await self._store.papers.latest_feed_day(categories_key(options.categories))
         card = whole_number(arg)
         if card is not None:
-            digest = await self._ctx.stored_digest(caller.channel_id, latest)
+            # the card the caller saw: the last digest shown to them here, else the latest one
+            seen = self._ctx.shown.get(caller.channel_id, caller.user_id)
+            digest = seen or await self._ctx.stored_digest(caller.channel_id, latest)
+            which = "the last digest shown to you" if seen else "the latest digest"
             if digest is None or not 1 <= card <= len(digest.entries):
                 count = len(digest.entries) if digest else 0
-                raise BotError(f"there is no card {card} in the latest digest ({count} papers)")
+                raise BotError(f"there is no card {card} in {which} ({count} papers)")
             return digest.entries[card - 1].paper.id, digest
         m = ARXIV_ID.match(arg)
         if m is None:

@@ -25,6 +25,12 @@ def reaction_value(emoji: str, like_emoji: frozenset[str]) -> int:
     return 1 if emoji in like_emoji else -1 if emoji == DISLIKE else 0
 
 
+def reaction_verb(emoji: str, added: bool) -> str:
+    """What a recorded reaction did, for a log line: liked, unliked, disliked or undisliked."""
+    verb = "disliked" if emoji == DISLIKE else "liked"
+    return verb if added else f"un{verb}"
+
+
 class Reactions:
     """Records reactions and posted messages, and answers `likes` (see module docstring)."""
 

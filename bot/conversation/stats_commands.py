@@ -65,7 +65,7 @@ def period_lines(periods: Sequence[tuple[str, Mapping[str, int], Usage]]) -> lis
     for label, counts, usage in periods:
         rest = (
             f"{counts['seen']} papers seen, {counts['scored']} scored, "
-            f"{counts['posted']} posted, {counts['likes']} likes; LLM "
+            f"{counts['posted']} posted, {_counted(counts['likes'], 'like')}; LLM "
             f"{usage.calls} calls, {usage.total_tokens} tokens ({usage.cached_tokens} cached)"
         )
         rows.append((label, format_usd(usage.cost_usd, usage.priced), rest))
@@ -108,5 +108,11 @@ def taste_line(state: LearningState, *, learning: bool) -> str:
         else "recall not measured yet (needs likes on an earlier ranked day)"
     )
     return (
-        f"learning from likes: learned from {state.learned_from} likes and {verdicts}; {measured}"
+        f"learning from likes: learned from {_counted(state.learned_from, 'like')} and "
+        f"{verdicts}; {measured}"
     )
+
+
+def _counted(count: int, noun: str) -> str:
+    """'1 like', '2 likes'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

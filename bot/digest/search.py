@@ -72,6 +72,11 @@ def parse_day(text: str) -> date:
     raise BotError(f"{clip(word, 30)!r} is not a day: say `/arxiv day 2025-05-02` (YYYY-MM-DD)")
 
 
+def _last_days(count: int) -> str:
+    """'the last stored day' or 'the last N stored days'."""
+    return "the last stored day" if count == 1 else f"the last {count} stored days"
+
+
 def stored_days_text(days: Sequence[date]) -> str:
     """The stored days, newest first, as the end of a sentence."""
     if not days:
@@ -163,7 +168,7 @@ class Lookups:
         ]
         return (
             f"Closest to *{title}* (arXiv:{target.id}) among the {answer.compared} papers of "
-            f"the last {len(days)} stored days ({span}):\n" + "\n".join(lines)
+            f"{_last_days(len(days))} ({span}):\n" + "\n".join(lines)
         )
 
     async def _paper(self, channel_id: str, options: DigestOptions, ref: str) -> Paper:
