@@ -138,8 +138,10 @@ def wire_core(
     from bot.channels import ChannelSettings
     from bot.conversation import Conversation, ConversationConfig
     from bot.ingest import FeedClient, Ingestor
+    from bot.paper_fetch import PaperFetcher
     from bot.service import DigestService
     from bot.work import Work
+    from scoring.ask import Asker
     from scoring.batch import BatchScorer
     from scoring.explain import Explainer
     from scoring.scorer import LLMScorer, NoKeyScorer
@@ -204,7 +206,18 @@ def wire_core(
         preview_confirm_usd=settings.preview_confirm_usd,
     )
     explainer = Explainer(client, settings.model, prices)
-    conversation = Conversation(store, service, explainer, config)
+    fetcher = PaperFetcher(
+        http, settings.arxiv_url, delay=settings.fulltext_delay, timeout=settings.arxiv_timeout
+    )
+    conversation = Conversation(
+        store,
+        service,
+        explainer,
+        config,
+        asker=Asker(client, settings.model, prices, settings.ask_max_tokens),
+        fetcher=fetcher,
+        daily_budget_usd=settings.daily_budget_usd,
+    )
     return Core(store, service, conversation, config.default_criteria)
 
 

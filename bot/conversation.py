@@ -11,6 +11,7 @@ dispatches to the module that owns the command:
 - `bot.criteria_commands`: `criteria` and its edits, versions and history
 - `bot.criteria_preview`: `criteria preview`
 - `bot.explain_commands`: `explain`
+- `bot.ask_commands`: `ask`
 - `bot.settings_commands`: `settings ...`, `subscribe`, `unsubscribe`
 - `bot.stats_commands`: `stats`
 - `bot.reactions`: reactions, posted messages, `likes`
@@ -28,6 +29,7 @@ from datetime import date
 
 from bot import commands, follow_commands
 from bot.arxiv_categories import categories_key
+from bot.ask_commands import AskCommands
 from bot.channels import ChannelSettings
 from bot.commands import Command
 from bot.context import (
@@ -45,6 +47,7 @@ from bot.digest_commands import DigestCommands
 from bot.errors import BotError
 from bot.explain_commands import ExplainCommands
 from bot.models import Digest, Paper
+from bot.paper_fetch import PaperFetcher
 from bot.ratelimit import RateLimiter
 from bot.reactions import Reactions
 from bot.safety import defuse
@@ -54,6 +57,7 @@ from bot.service import DigestService
 from bot.settings_commands import SettingsCommands
 from bot.stats_commands import StatsCommands
 from bot.store import Store
+from scoring.ask import Asker
 from scoring.explain import Explainer
 
 __all__ = [
@@ -67,7 +71,7 @@ __all__ = [
 ]
 
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
-COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "day", "similar"})
+COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "ask", "day", "similar"})
 
 
 def handler_table(parts: Iterable[Handlers]) -> dict[str, Handler]:
@@ -92,6 +96,9 @@ class Conversation:
         config: ConversationConfig,
         *,
         limiter: RateLimiter | None = None,
+        asker: Asker | None = None,
+        fetcher: PaperFetcher | None = None,
+        daily_budget_usd: float | None = None,
     ) -> None:
         self._ctx = Context(store, service, explainer, config)
         self._store = store
@@ -109,6 +116,9 @@ class Conversation:
                 CriteriaCommands(self._ctx).handlers(),
                 CriteriaPreview(self._ctx).handlers(),
                 ExplainCommands(self._ctx).handlers(),
+                AskCommands(
+                    self._ctx, asker, fetcher, daily_budget_usd=daily_budget_usd
+                ).handlers(),
                 SettingsCommands(self._ctx).handlers(),
                 StatsCommands(self._ctx).handlers(),
                 self._reactions.handlers(),

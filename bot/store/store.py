@@ -40,6 +40,7 @@ from bot.store.digests import Digests
 from bot.store.follows import FollowStore
 from bot.store.installations import Installations
 from bot.store.likes import Likes
+from bot.store.paper_texts import PaperTexts
 from bot.store.papers import Papers
 from bot.store.rankings import Rankings
 from bot.store.scores import Scores
@@ -80,6 +81,8 @@ class Store:
         """The authors and keywords channels follow (`bot.store.follows`)."""
         self.similar = SimilarStore(backend)
         """The kept answers of `/arxiv similar` (`bot.store.similar`)."""
+        self.paper_texts = PaperTexts(backend)
+        """Papers' full texts and the kept answers of `/arxiv ask` (`bot.store.paper_texts`)."""
 
     @classmethod
     @asynccontextmanager
