@@ -18,7 +18,7 @@ from bot.paper_text import (
     sections_from_pdf,
 )
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, ServerError
 from tests.test_conversation import session
 
 BODY_SENTENCE = "We train on the Quokka-17 corpus of annotated lemur vocalisations."
@@ -157,3 +157,21 @@ async def test_a_huge_question_gets_a_short_reply_and_costs_nothing(
     assert "characters long" in forty
     assert len(forty) < 200
     assert llm.calls == calls
+
+
+async def test_the_llm_down_gets_a_short_reply_and_the_next_ask_is_answered_and_billed_once(
+    core: Any, llm: FakeOpenAI, arxiv: FakeArxiv
+) -> None:
+    s = session(core)
+    await s.say("today")
+    before = (await core.store.stats.usage()).calls
+    llm.enqueue(*[ServerError(retry_after=0)] * 3)  # the first try and both retries
+    down = await s.say("ask 1 what do they find?")
+    assert "the LLM could not answer right now" in down
+    assert len(down) < 200
+    assert (await core.store.stats.usage()).calls == before
+    assert llm.pending_faults == 0  # the endpoint is back
+    answered = await s.say("ask 1 what do they find?")
+    assert "Answer, " in answered
+    await s.say("ask 1 What do they find")
+    assert (await core.store.stats.usage()).calls == before + 1
