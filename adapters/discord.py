@@ -572,6 +572,14 @@ def arxiv_group() -> app_commands.Group:
     ) -> list[app_commands.Choice[str]]:
         return await _adapter(interaction).explain_autocomplete(interaction, current)
 
+    @group.command(name="ask", description="Ask about a paper, answered from its full text")
+    @app_commands.describe(
+        paper="card number, arXiv id or link (e.g. 2505.00326)",
+        question="your question (none: a summary)",
+    )
+    async def ask(interaction: discord.Interaction[Any], paper: str, question: str = "") -> None:
+        await run(interaction, "ask", paper=paper, question=question)
+
     @group.command(name="criteria", description="Show or change this channel's criteria")
     @app_commands.describe(
         action="list the topics (default), edit in a form, set, add/remove a topic, show a "

@@ -351,6 +351,8 @@ def command_text(subcommand: str, options: Mapping[str, object]) -> str:
     if subcommand == "explain":
         fresh = " fresh" if options.get("fresh") is True else ""
         return f"explain {_option(options, 'paper')}{fresh}".strip()
+    if subcommand == "ask":
+        return f"ask {_option(options, 'paper')} {_option(options, 'question')}".strip()
     if subcommand == "criteria":
         action = _option(options, "action") or "list"
         if action == "list" or (action == "show" and not value):

@@ -492,6 +492,7 @@ class SlackAdapter:
         app.action(EXPLAIN_ACTION)(self._on_explain)
         app.action(re.compile(f"^{LINK_ACTION_PREFIX}"))(self._on_link)
         app.event("reaction_added")(self._on_reaction_added)
+        app.event("app_mention")(self._on_mention)
         app.event("reaction_removed")(self._on_reaction_removed)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
@@ -537,6 +538,34 @@ class SlackAdapter:
         await self._conversation.handle(
             caller, f"explain {paper_id}", self._thread_replies(caller, thread_ts)
         )
+
+    async def _on_mention(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._guarded(body, self._mention(body, context))
+
+    async def _mention(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """`@arxiv-bot 3 which datasets?` in a digest's thread: `ask`, answered in the
+        thread."""
+        event = body.get("event") or {}
+        user = event.get("user")
+        if not user or user in (self._bot_user_id, context.bot_user_id) or event.get("bot_id"):
+            return
+        if await self._seen(str(body.get("event_id") or "")):
+            return
+        thread_ts = str(event.get("thread_ts") or event.get("ts") or "")
+        channel_id = self._channel(context, str(event.get("channel") or ""))
+        caller = Caller(PLATFORM, channel_id, user, thread=thread_ts)
+        await self._conversation.handle(
+            caller, mention_command(str(event.get("text") or "")), self._in_thread(caller)
+        )
+
+    def _in_thread(self, caller: Caller) -> Respond:
+        """Replies to a mention: in its thread, for everyone (the question was public)."""
+
+        async def reply(answer: Reply) -> None:
+            text, blocks = text_message(answer.text)
+            await self._post(caller.channel_id, text, blocks, thread_ts=caller.thread or None)
+
+        return reply
 
     async def _on_link(self, ack: AsyncAck) -> None:
         await ack()  # the arXiv/PDF buttons open their URL in the browser; nothing to do
@@ -866,3 +895,14 @@ def acked_at_once(body: dict[str, Any]) -> bool:
 def not_in_channel(error: PlatformError) -> bool:
     """Whether Slack refused because the bot is not (or no longer) in the channel."""
     return any(code in str(error) for code in _NOT_IN_CHANNEL)
+
+
+_MENTION = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+")
+
+
+def mention_command(text: str) -> str:
+    """A mention's text as an `ask` command: the leading mentions and an `ask` word dropped."""
+    rest = _MENTION.sub("", text).strip()
+    if rest.lower().startswith("ask "):
+        rest = rest[4:].strip()
+    return f"ask {rest}" if rest else "help"

@@ -64,6 +64,7 @@ BOT_SCOPES: Final = (
     "reactions:read",
     "channels:history",
     "groups:history",
+    "app_mentions:read",
 )
 """Exactly the bot scopes of slack-manifest.yml and slack-manifest-distribution.yml."""
 

@@ -144,12 +144,14 @@ def wire_core(
     """Build the core on open resources (the store, an HTTP session, the OpenAI client);
     `limited` as for `open_core`."""
     from bot.arxiv.api import ArxivApi
+    from bot.arxiv.fetch import PaperFetcher
     from bot.arxiv.ingest import FeedClient, Ingestor
     from bot.config.channels import ChannelSettings
     from bot.conversation.dispatch import Conversation, ConversationConfig
     from bot.digest.service import DigestService
     from bot.ratelimit import RateLimits
     from bot.work import Work
+    from scoring.ask import Asker
     from scoring.batch import BatchScorer
     from scoring.explain import Explainer
     from scoring.scorer import LLMScorer, NoKeyScorer
@@ -214,7 +216,18 @@ def wire_core(
         preview_confirm_usd=settings.preview_confirm_usd,
     )
     explainer = Explainer(client, settings.model, prices)
-    conversation = Conversation(store, service, explainer, config)
+    fetcher = PaperFetcher(
+        http, settings.arxiv_url, delay=settings.fulltext_delay, timeout=settings.arxiv_timeout
+    )
+    conversation = Conversation(
+        store,
+        service,
+        explainer,
+        config,
+        asker=Asker(client, settings.model, prices, settings.ask_max_tokens),
+        fetcher=fetcher,
+        daily_budget_usd=settings.daily_budget_usd,
+    )
     return Core(store, service, conversation, config.default_criteria)
 
 

@@ -267,3 +267,17 @@ class LocalView:
     followed: tuple[FollowedEntry, ...] = ()
     note: str | None = None
     """Why no LLM scored the day, when it is not the missing key (the renderers' default)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One section of a paper's full text: its number ("4.2", or "" if none), title and text."""
+
+    number: str
+    title: str
+    text: str
+
+    @property
+    def label(self) -> str:
+        """How an answer names it: "§4.2 Experiments"."""
+        return f"§{self.number} {self.title}".strip() if self.number else self.title

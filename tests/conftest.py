@@ -92,6 +92,8 @@ def bot_env(arxiv: FakeArxiv, llm: FakeOpenAI, db: Path, **extra: str) -> dict[s
         "ARXIV_BOT_RSS_URL": arxiv.rss_url,
         "ARXIV_BOT_API_URL": arxiv.api_url,
         "ARXIV_BOT_ARXIV_DELAY": "0",
+        "ARXIV_BOT_ARXIV_URL": arxiv.base_url,
+        "ARXIV_BOT_FULLTEXT_DELAY": "0",
         "ARXIV_BOT_ARXIV_TIMEOUT": "5",
         "ARXIV_BOT_LLM_TIMEOUT": "10",
         "ARXIV_BOT_LLM_RETRIES": "2",

@@ -143,6 +143,7 @@ async def test_login_uses_minimal_intents_and_syncs_commands_only_when_they_chan
     assert {o["name"] for o in group["options"]} == {
         "today",
         "explain",
+        "ask",
         "criteria",
         "settings",
         "likes",

@@ -11,7 +11,7 @@ import pytest
 
 from bot.models import AnnounceType, Paper, Score, ScoreKey, Usage
 from bot.store import Store
-from bot.store.fulltext import MAX_WORDS, fts5_query, query_words
+from bot.store.papers import MAX_WORDS, fts5_query, query_words
 
 DAY = date(2025, 5, 2)
 CATS = "cs.LG+cs.AI"

@@ -1,5 +1,5 @@
 """The Slack manifest asks for exactly what the adapter uses: its scopes, the `/arxiv` command,
-the reaction events, interactivity for the Explain button."""
+the reaction and mention events, interactivity for the Explain button."""
 
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ def test_the_manifest_asks_for_exactly_what_the_adapter_uses() -> None:
         "reactions:read",
         "channels:history",
         "groups:history",
+        "app_mentions:read",
     }
-    assert items_after(text, "bot_events") == {"reaction_added", "reaction_removed"}
+    assert items_after(text, "bot_events") == {"reaction_added", "reaction_removed", "app_mention"}
     assert re.findall(r"- command: (\S+)", text) == ["/arxiv"]
     assert re.search(r"interactivity:\n\s+is_enabled: true", text)
     assert "socket_mode_enabled: true" in text
@@ -58,6 +59,7 @@ def test_the_distribution_manifest_is_http_with_a_redirect_url_and_hears_uninsta
     assert items_after(text, "bot_events") == {
         "reaction_added",
         "reaction_removed",
+        "app_mention",
         "app_uninstalled",
         "tokens_revoked",
     }

@@ -6,8 +6,10 @@
     categories.py  category names and the key of a category set
     links.py       links to a paper (abs, pdf, code, venue) read from its text
     texclean.py    TeX markup in titles and abstracts made readable
+    fetch.py       a paper's full text fetched politely (arXiv's HTML, else its PDF)
+    paper_text.py  full text as sections (HTML, PDF) and the sections that answer a question
 
-A new source of papers goes here, next to `feed.py` and `api.py`.
+A new source of papers or text goes here, next to `feed.py` and `api.py`.
 
 May import: the core modules directly in `bot/` and `bot.store`. Must not import `bot.config`,
 `bot.digest`, `bot.daily`, `bot.conversation`, `scoring` or any platform SDK.

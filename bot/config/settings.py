@@ -164,6 +164,16 @@ class Settings:
     arxiv_delay: float = field(
         default=ARXIV_MIN_DELAY, metadata=_env("ARXIV_BOT_ARXIV_DELAY", read.number(0))
     )
+    arxiv_url: str = field(
+        default="https://arxiv.org",
+        metadata=_env("ARXIV_BOT_ARXIV_URL", read.url("http", "https")),
+    )
+    fulltext_delay: float = field(
+        default=3.0, metadata=_env("ARXIV_BOT_FULLTEXT_DELAY", read.number(0, 60))
+    )
+    ask_max_tokens: int = field(
+        default=800, metadata=_env("ARXIV_BOT_ASK_MAX_TOKENS", read.whole(50, 16000))
+    )
     arxiv_timeout: float = field(
         default=30.0, metadata=_env("ARXIV_BOT_ARXIV_TIMEOUT", read.number(0, above=True))
     )

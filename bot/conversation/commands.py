@@ -149,6 +149,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         arg_required=True,
     ),
     CommandSpec(
+        "ask",
+        "ask <card number | arXiv id | link> [question]",
+        "answer a question about a paper from its full text, naming the sections used; with no "
+        "question, a summary (problem, method, results, limitations)",
+        ("ask 3 which datasets do they use?", "ask 2505.00326", "ask 2505.00326 how is it tested?"),
+        takes_arg=True,
+        arg_required=True,
+    ),
+    CommandSpec(
         "likes",
         "likes [me]",
         "what the channel (or you) liked recently",

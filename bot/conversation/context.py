@@ -38,6 +38,7 @@ class Caller:
     channel_id: str
     user_id: str
     roles: tuple[str, ...] = ()
+    thread: str = ""  # the thread the command came from ("" outside one): `ask` follow-ups
 
 
 @dataclass(frozen=True, slots=True)

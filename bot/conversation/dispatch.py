@@ -11,6 +11,7 @@ dispatches to the module that owns the command:
 - `bot.conversation.criteria_commands`: `criteria` and its edits, versions and history
 - `bot.conversation.criteria_preview`: `criteria preview`
 - `bot.conversation.explain_commands`: `explain`
+- `bot.conversation.ask_commands`: `ask`
 - `bot.conversation.settings_commands`: `settings ...`, `subscribe`, `unsubscribe`
 - `bot.conversation.stats_commands`: `stats`
 - `bot.conversation.reactions`: reactions, posted messages, `likes`
@@ -27,8 +28,10 @@ from collections.abc import Iterable
 from datetime import date
 
 from bot.arxiv.categories import categories_key
+from bot.arxiv.fetch import PaperFetcher
 from bot.config.channels import ChannelSettings
 from bot.conversation import commands, follow_commands
+from bot.conversation.ask_commands import AskCommands
 from bot.conversation.commands import Command
 from bot.conversation.context import (
     Caller,
@@ -54,6 +57,7 @@ from bot.models import Digest, Paper
 from bot.ratelimit import RateLimiter
 from bot.safety import defuse
 from bot.store import Store
+from scoring.ask import Asker
 from scoring.explain import Explainer
 
 __all__ = [
@@ -67,8 +71,8 @@ __all__ = [
 ]
 
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
-COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "day", "similar"})
-COSTLY_BUDGET = "`today`, `explain`, `day`, `similar` and `criteria preview` together"
+COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "ask", "day", "similar"})
+COSTLY_BUDGET = "`today`, `explain`, `ask`, `day`, `similar` and `criteria preview` together"
 """The budget those commands share, as a refusal names it (not only the command refused)."""
 
 
@@ -94,6 +98,9 @@ class Conversation:
         config: ConversationConfig,
         *,
         limiter: RateLimiter | None = None,
+        asker: Asker | None = None,
+        fetcher: PaperFetcher | None = None,
+        daily_budget_usd: float | None = None,
     ) -> None:
         self._ctx = Context(store, service, explainer, config)
         self._store = store
@@ -111,6 +118,9 @@ class Conversation:
                 CriteriaCommands(self._ctx).handlers(),
                 CriteriaPreview(self._ctx).handlers(),
                 ExplainCommands(self._ctx).handlers(),
+                AskCommands(
+                    self._ctx, asker, fetcher, daily_budget_usd=daily_budget_usd
+                ).handlers(),
                 SettingsCommands(self._ctx).handlers(),
                 StatsCommands(self._ctx).handlers(),
                 self._reactions.handlers(),

@@ -1,7 +1,7 @@
 """Looking back from chat: `/arxiv search <words>`, `/arxiv day <YYYY-MM-DD>` and
 `/arxiv similar <paper>`, for one channel, from what the store already holds.
 
-- `search` asks the database's own full-text index (`bot.store.fulltext`): every word must be in
+- `search` asks the database's own full-text index (`bot.store.papers`): every word must be in
   the title, abstract or authors; best matches first, at most MAX_RESULTS, each with this
   channel's score where it has one. What the user typed is reduced to plain words first, so
   quotes, `NEAR`, `*`, `-` and the like are never query syntax.
@@ -34,7 +34,7 @@ from bot.errors import BotError
 from bot.models import Digest, Paper, Score
 from bot.safety import clip, defuse, excerpt, whole_number
 from bot.store import Store
-from bot.store.fulltext import query_words
+from bot.store.papers import query_words
 from scoring import ranking
 
 MAX_RESULTS = 10

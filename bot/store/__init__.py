@@ -8,9 +8,9 @@ from here (`from bot.store import Store, Lease, ...`).
     schema.py   the numbered migrations, one script per dialect
     backend.py  the two engines (aiosqlite, asyncpg): transactions, placeholders, migrating once
     store.py    opening the database and building its parts; the rules every query keeps
-    papers.py   papers, the days that announced them, feed days and fetches
+    papers.py   papers, the days that announced them, feed days and fetches, full-text search
     similar.py  the kept answers of `/arxiv similar`, shared by every caller and process
-    fulltext.py full-text search of the papers, the one query each engine writes its own way
+    paper_texts.py  papers' full texts, the kept answers of `ask` and each thread's turns
     channels.py channels, their setting overrides, criteria versions and audit log
     scores.py   the LLM's scores and cached explanations
     stats.py    the LLM usage ledger and a channel's counts

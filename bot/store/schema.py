@@ -352,6 +352,32 @@ _M010_SIMILAR = """
         CREATE INDEX IF NOT EXISTS similar_answers_newest ON similar_answers(newest_day);
 """
 
+_M011_PAPER_ROOM = """
+        CREATE TABLE paper_texts (
+            paper_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            sections TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, version)
+        );
+        CREATE TABLE ask_answers (
+            key TEXT PRIMARY KEY,
+            paper_id TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE ask_turns (
+            channel_id TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            answer_key TEXT NOT NULL,
+            asked_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, thread, paper_id, answer_key)
+        );
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -363,6 +389,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M008_FOLLOWS_VENUE,
     _M009_SEARCH_WEEKLY,
     _M010_SIMILAR,
+    _M011_PAPER_ROOM,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -693,6 +720,8 @@ _PG009_SEARCH_WEEKLY = f"""
 
 _PG010_SIMILAR = _M010_SIMILAR  # the same script: TEXT and INTEGER columns mean the same on both
 
+_PG011_PAPER_ROOM = _M011_PAPER_ROOM  # the same script on both engines
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -704,6 +733,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG008_FOLLOWS_VENUE,
     _PG009_SEARCH_WEEKLY,
     _PG010_SIMILAR,
+    _PG011_PAPER_ROOM,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 
@@ -737,6 +767,9 @@ TABLES: tuple[str, ...] = (
     "weekly_posts",
     "weekly_messages",
     "similar_answers",
+    "paper_texts",
+    "ask_answers",
+    "ask_turns",
 )
 """Every table of the current schema, each after the tables it references (copy order)."""
 

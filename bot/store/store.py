@@ -24,7 +24,7 @@ usage; a like goes only when its person removes it (or an operator forgets a wor
 
 This module must not hold queries of its own: a new query goes in the part owning its tables
 (or a new part, built here), and a query that only one engine can run belongs in
-`bot.store.backend` (or, for full-text search, `bot.store.fulltext`). No part asks which engine
+`bot.store.backend` (or, for full-text search, `bot.store.papers`). No part asks which engine
 runs it.
 """
 
@@ -40,6 +40,7 @@ from bot.store.digests import Digests
 from bot.store.follows import FollowStore
 from bot.store.installations import Installations
 from bot.store.likes import Likes
+from bot.store.paper_texts import PaperTexts
 from bot.store.papers import Papers
 from bot.store.rankings import Rankings
 from bot.store.scores import Scores
@@ -80,6 +81,8 @@ class Store:
         """The authors and keywords channels follow (`bot.store.follows`)."""
         self.similar = SimilarStore(backend)
         """The kept answers of `/arxiv similar` (`bot.store.similar`)."""
+        self.paper_texts = PaperTexts(backend)
+        """Papers' full texts and the kept answers of `/arxiv ask` (`bot.store.paper_texts`)."""
 
     @classmethod
     @asynccontextmanager

@@ -1,4 +1,5 @@
-"""A fake arXiv on 127.0.0.1: the RSS feed and the query API, with fault injection.
+"""A fake arXiv on 127.0.0.1: the RSS feed, the query API and papers' HTML and PDF full
+texts (`/html/<id>v<n>`, `/pdf/<id>v<n>`), with fault injection.
 
 This module owns `FakeArxiv`, an aiohttp server on an ephemeral port that serves whatever RSS
 body a test set, answers API ``id_list`` queries from a registry of eval-day paper dicts (with
@@ -24,7 +25,7 @@ from aiohttp import web
 from tests.fakes.loopback import serve
 from tests.fakes.synth import api_feed
 
-PathKind = Literal["rss", "api"]
+PathKind = Literal["rss", "api", "html", "pdf"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,13 @@ class FakeArxiv:
         self._feed = _Body(b"", 404, "text/plain")
         self._api_body: _Body | None = None
         self._papers: dict[str, Mapping[str, Any]] = {}
-        self._faults: dict[PathKind, deque[_Fault]] = {"rss": deque(), "api": deque()}
+        self._faults: dict[PathKind, deque[_Fault]] = {
+            "rss": deque(),
+            "api": deque(),
+            "html": deque(),
+            "pdf": deque(),
+        }
+        self._documents: dict[tuple[str, str], _Body] = {}
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -74,6 +81,8 @@ class FakeArxiv:
         app.router.add_get("/rss/{categories}", self._rss)
         app.router.add_get("/atom/{categories}", self._rss)
         app.router.add_get("/api/query", self._api)
+        app.router.add_get("/html/{ref:.+}", self._html)
+        app.router.add_get("/pdf/{ref:.+}", self._pdf)
         self._runner, self._port = await serve(app)
         return self
 
@@ -93,6 +102,11 @@ class FakeArxiv:
         return f"http://127.0.0.1:{self._port}/rss/"
 
     @property
+    def base_url(self) -> str:
+        """What ARXIV_BOT_ARXIV_URL points at: `/html/` and `/pdf/` live under it."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
     def api_url(self) -> str:
         """The query API endpoint."""
         return f"http://127.0.0.1:{self._port}/api/query"
@@ -108,6 +122,13 @@ class FakeArxiv:
     def add_papers(self, papers: Iterable[Mapping[str, Any]]) -> None:
         """Make papers (eval-day dicts) answerable by ``id_list`` queries."""
         self._papers.update((p["id"], p) for p in papers)
+
+    def set_document(
+        self, kind: Literal["html", "pdf"], ref: str, body: bytes, *, content_type: str = ""
+    ) -> None:
+        """Serve `body` at `/<kind>/<ref>` (ref as `2505.01234v1`); other refs are 404."""
+        default = "text/html" if kind == "html" else "application/pdf"
+        self._documents[(kind, ref)] = _Body(body, 200, content_type or default)
 
     def set_api_body(
         self, body: bytes | None, *, status: int = 200, content_type: str = "application/atom+xml"
@@ -153,6 +174,19 @@ class FakeArxiv:
         if self._api_body is not None:
             return _respond(self._api_body)
         return _respond(_Body(self._answer_query(request.query), 200, "application/atom+xml"))
+
+    async def _html(self, request: web.Request) -> web.StreamResponse:
+        return await self._document("html", request)
+
+    async def _pdf(self, request: web.Request) -> web.StreamResponse:
+        return await self._document("pdf", request)
+
+    async def _document(self, kind: PathKind, request: web.Request) -> web.StreamResponse:
+        faulted = await self._apply_fault(kind, request)
+        if faulted is not None:
+            return faulted
+        found = self._documents.get((kind, request.match_info["ref"]))
+        return _respond(found or _Body(b"not found", 404, "text/plain"))
 
     async def _apply_fault(self, kind: PathKind, request: web.Request) -> web.Response | None:
         self.requests.append(

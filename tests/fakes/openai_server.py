@@ -423,6 +423,9 @@ class FakeOpenAI:
         ids = asked_ids(body)
         structured = _response_format_type(body) == "json_schema"
         reply = make_reply(self.answerer.answer(ids), fault, structured, _max_tokens(body))
+        if not ids and fault is None and not structured:
+            # a question about a paper (`ask`) lists no ids: the model answers in prose
+            reply = Reply(QUESTION_ANSWER)
         tokens = count_tokens(body, reply, warm=warm)
         self._count(tokens)
         payload = completion_body(
@@ -647,6 +650,10 @@ def cached_tokens(system: str) -> int:
 
 def _tokens(chars: int) -> int:
     return math.ceil(chars / CHARS_PER_TOKEN)
+
+
+QUESTION_ANSWER = "The excerpts answer this in the sections given."
+"""What the fake model says to a request that asks about no paper id (a question)."""
 
 
 def make_reply(

@@ -623,6 +623,36 @@ def reaction_event(
     }
 
 
+def mention_event(
+    text: str,
+    thread_ts: str,
+    *,
+    channel: str = "C0TEAM",
+    user: str = "U0ALICE",
+    event_id: str = "EvM1",
+    team: str = TEAM,
+) -> dict[str, Any]:
+    """An `app_mention` Events API callback: `text` posted in the thread `thread_ts`."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team,
+        "api_app_id": "A0ARXIV",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
+        "event": {
+            "type": "app_mention",
+            "user": user,
+            "text": f"<@{BOT_USER}> {text}",
+            "channel": channel,
+            "ts": f"{time.time():.6f}",
+            "thread_ts": thread_ts,
+            "event_ts": f"{time.time():.6f}",
+        },
+    }
+
+
 def explain_action(
     paper_id: str,
     message_ts: str,
