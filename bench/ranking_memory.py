@@ -33,7 +33,9 @@ def _paper(d: dict[str, Any], tag: str) -> Paper:
     return Paper(f"{d['id']}{tag}", f"{d['title']} {tag}", d["abstract"], tuple(d["authors"]))
 
 
-def synthetic(days: int, per_day: int, candidates: int) -> tuple[list[Paper], list[ranking.Example]]:
+def synthetic(
+    days: int, per_day: int, candidates: int
+) -> tuple[list[Paper], list[ranking.Example]]:
     """`candidates` papers to rank and `days` × `per_day` verdicts on other papers."""
     pool: list[tuple[dict[str, Any], bool]] = []
     for day in eval_days():

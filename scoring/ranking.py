@@ -17,8 +17,9 @@ Three signals, all computed on the bot's machine from the papers' text:
 
 The examples train one logistic regression on word uni+bigram tf-idf, hashed into a fixed
 number of features so memory stays bounded however many days of verdicts it learns from (the
-day's candidates join as unlabelled weak negatives); its ranks are blended with the criteria similarity, leaning on the
-learned model more as evidence accumulates (a like counts as four selected verdicts).
+day's candidates join as unlabelled weak negatives); its ranks are blended with the criteria
+similarity, leaning on the learned model more as evidence accumulates (a like counts as four
+selected verdicts).
 
 Everything is rank-normalised, so the final score is in (0, 1]; ties break by arXiv id, and the
 whole computation is deterministic for fixed inputs.
