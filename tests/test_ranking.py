@@ -112,15 +112,6 @@ def test_the_newest_examples_are_kept_up_to_the_cap(monkeypatch: pytest.MonkeyPa
     assert r == rank(TOYS, CRITERIA, examples[:3])
 
 
-def test_verdicts_arriving_in_any_order_give_one_ranking() -> None:
-    # a batch's results land in any order: the ranking a channel gets must not depend on it
-    examples = [
-        Example(toy(str(20 + i), f"Sparse topic {i}"), SELECTED if i % 2 else REJECTED)
-        for i in range(8)
-    ]
-    assert rank(TOYS, CRITERIA, examples) == rank(TOYS, CRITERIA, examples[::-1])
-
-
 def test_criteria_are_split_into_topics_without_the_rubric() -> None:
     topics = criteria_topics(default_criteria_text())
     assert len(topics.wanted) >= 6
