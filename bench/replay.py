@@ -23,6 +23,12 @@ scored as the daily post scores it: the share the product decides (warm-up, adap
 Batch API at batch prices (`--no-batch`: synchronously). Each mode ends with one line:
 
     replay cold: recall 0.912 (first day 1.000), $0.52 of the reference
+    replay cold: recall 0.912 (first day 1.000, days 6+ 0.900), $0.52 of the reference ($1.00 at
+    list prices), tokens per scored paper 520 (reference 130)
+
+(printed as one line; "tokens per scored paper" is prompt plus completion tokens over the papers
+sent to the LLM, and the reference's is its reports' tokens over their "Total scanned papers",
+pooled over `$ARXIV_BOT_SHARED_DIR/seeds/`).
 
     python -m bench.replay [--mode cold|learning|both] [--days N] [--share 0.3] [--no-batch]
 """
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import resource
 import tempfile
 import time
@@ -60,6 +67,7 @@ Reacting = Callable[[Any, date, Digest, Mapping[str, Mapping[str, Any]]], Awaita
 MODEL = "gpt-4o"
 CHANNEL = "replay"
 LIKE_EVERY = 4
+STEADY_FROM = 5  # "days 6+": the days after the first five, when the warm-up is over
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +259,46 @@ def summary(mode: str, results: Sequence[DayResult]) -> str:
     )
 
 
+def steady_summary(mode: str, results: Sequence[DayResult], reference_per_paper: float) -> str:
+    """The steady-state line: recall pooled over all days, the first day's and days 6 on
+    (after the warm-up); dollars as spent and at list prices (no Batch discount) over the
+    reference's; tokens per paper sent to the LLM beside the reference's per paper it scored."""
+    total = totals(results)
+    first = results[0].recall if results else 0.0
+    later = totals(results[STEADY_FROM:]) if len(results) > STEADY_FROM else total
+    ref = max(total.reference_usd, 1e-9)
+    u = total.usage
+    listed = PriceTable().usage(MODEL, u.prompt_tokens, u.cached_tokens, u.completion_tokens)
+    per_paper = u.total_tokens / max(total.sent, 1)
+    return (
+        f"replay {mode}: recall {total.recall:.3f} (first day {first:.3f}, days 6+ "
+        f"{later.recall:.3f}), ${u.cost_usd / ref:.2f} of the reference "
+        f"(${listed.cost_usd / ref:.2f} at list prices), tokens per scored paper "
+        f"{per_paper:.0f} (reference {reference_per_paper:.0f})"
+    )
+
+
+_SEED_TOKENS = re.compile(r"\*\*Token\*\*\s*\|\s*\d+\s*\|\s*\d+\s*\|\s*(\d+)")
+_SEED_SCANNED = re.compile(r"Total scanned papers:\s*(\d+)")
+
+
+def reference_tokens_per_paper(seeds: Sequence[str]) -> float:
+    """The reference's total tokens over the papers it scored, pooled over its full daily
+    reports (`shared/seeds/`: the only place it says how many papers it scanned; its label
+    files give tokens only). 0 when no report says both."""
+    tokens = scanned = 0
+    for text in seeds:
+        t, n = _SEED_TOKENS.search(text), _SEED_SCANNED.search(text)
+        if t and n:
+            tokens, scanned = tokens + int(t.group(1)), scanned + int(n.group(1))
+    return tokens / scanned if scanned else 0.0
+
+
+def _seed_reports() -> list[str]:
+    folder = shared_dir() / "seeds"
+    return [p.read_text("utf-8") for p in sorted(folder.glob("*.txt"))] if folder.is_dir() else []
+
+
 async def _team_reacts(store: Any, day: date, shown: Sequence[str]) -> None:
     """The bot's digest of the day, posted as cards."""
     await store.digests.record_posted(CHANNEL, day, "parent", f"{day}-parent", daily=True)
@@ -374,6 +422,7 @@ def main() -> None:
     ranking.rank = timer  # type: ignore[assignment]
     ranking.rank_off_loop = timer.off_loop  # type: ignore[assignment]
     lines: list[str] = []
+    per_paper = reference_tokens_per_paper(_seed_reports())
     try:
         for mode in modes:
             results = asyncio.run(
@@ -388,6 +437,7 @@ def main() -> None:
             )
             report(mode, results)
             lines.append(summary(mode, results))
+            lines.append(steady_summary(mode, results, per_paper))
     finally:
         ranking.rank, ranking.rank_off_loop = _RANK, _RANK_OFF_LOOP
     if not args.no_cost:

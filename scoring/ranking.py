@@ -15,9 +15,11 @@ Three signals, all computed on the bot's machine from the papers' text:
 - **the team's taste**, once it has reacted: liked papers (positive), explicitly disliked papers
   (negative), posted-but-not-liked papers (weak negative).
 
-The examples train one logistic regression on word uni+bigram tf-idf (the day's candidates join
-as unlabelled weak negatives); its ranks are blended with the criteria similarity, leaning on the
-learned model more as evidence accumulates (a like counts as four selected verdicts).
+The examples train one logistic regression on word uni+bigram tf-idf, hashed into a fixed
+number of features so memory stays bounded however many days of verdicts it learns from (the
+day's candidates join as unlabelled weak negatives); its ranks are blended with the criteria
+similarity, leaning on the learned model more as evidence accumulates (a like counts as four
+selected verdicts).
 
 Everything is rank-normalised, so the final score is in (0, 1]; ties break by arXiv id, and the
 whole computation is deterministic for fixed inputs.
@@ -84,7 +86,9 @@ BLEND_HALF = 20  # evidence at which the learned model and the criteria count eq
 BLEND_MAX = 0.9  # the criteria always keep some say
 NOT_WANTED_WEIGHT = 0.3
 CORE_LIFT = 0.3  # added to the (0, 1] similarity rank of a paper in a followed category
-MAX_EXAMPLES = 1000  # newest examples kept for training (about two weeks): bounded time
+MAX_EXAMPLES = 20_000  # a bound on time only: 60 days of verdicts are well under it
+HASHED_FEATURES = 2**17  # word uni+bigrams hashed: memory bounded by examples, not vocabulary
+CHUNK = 1000  # texts hashed at a time
 T = TypeVar("T")
 
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
@@ -195,7 +199,8 @@ def rank(
     if core:
         lift = np.array([CORE_LIFT if p.id in core else 0.0 for p in papers])
         base = _ranks(base + lift)
-    examples = list(examples)[:MAX_EXAMPLES]
+    # whatever order the examples arrive in (batch results land in any order), one ranking
+    examples = sorted(list(examples)[:MAX_EXAMPLES], key=_example_key)
     liked = sum(1 for e in examples if e.label is Signal.LIKE)
     verdicts = sum(1 for e in examples if e.label in (Signal.SELECTED, Signal.REJECTED))
     selected = sum(1 for e in examples if e.label is Signal.SELECTED)
@@ -335,17 +340,29 @@ def _topic_similarity(vectorizer: TfidfVectorizer, texts: Sequence[str], topics:
 
 
 def learned_scores(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
-    """Decision values of a logistic regression fitted on the examples."""
+    """Decision values of a logistic regression fitted on the examples (hashed word uni+bigram
+    tf-idf: no vocabulary is kept, so many days of verdicts cost only their sparse rows)."""
     import numpy as np
-    from scipy.sparse import csr_matrix
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from scipy.sparse import csr_matrix, vstack
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
 
-    labelled = [paper_text(e.paper) for e in examples]
-    vectorizer = TfidfVectorizer(
-        sublinear_tf=True, stop_words="english", ngram_range=(1, 2), min_df=1, dtype=np.float64
+    hashing = HashingVectorizer(
+        n_features=HASHED_FEATURES,
+        stop_words="english",
+        ngram_range=(1, 2),
+        alternate_sign=False,
+        norm=None,
+        dtype=np.float32,  # half the memory of float64; the ranks it gives are the same
     )
-    matrix = csr_matrix(vectorizer.fit_transform([*texts, *labelled]))
+    all_texts = [*texts, *(paper_text(e.paper) for e in examples)]
+    hashed = vstack(  # in chunks: hashing a whole window at once holds every token's index
+        [hashing.transform(all_texts[i : i + CHUNK]) for i in range(0, len(all_texts), CHUNK)],
+        format="csr",
+    )
+    del all_texts
+    matrix = csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(hashed))
+    del hashed
     y = np.array([0] * len(texts) + [int(e.label.positive) for e in examples])
     weights = np.array(
         [UNLABELLED_WEIGHT] * len(texts) + [e.label.weight for e in examples], dtype=np.float64
@@ -356,6 +373,10 @@ def learned_scores(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
     model = LogisticRegression(C=1.0, max_iter=1000)
     model.fit(matrix, y, sample_weight=weights)
     return np.asarray(model.decision_function(matrix[: len(texts)]), dtype=np.float64)
+
+
+def _example_key(e: Example) -> tuple[str, str]:
+    return (e.paper.id, e.label.value)
 
 
 def _ranks(values: Vector) -> Vector:
