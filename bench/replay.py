@@ -22,9 +22,9 @@ scored as the daily post scores it: the share the product decides (warm-up, adap
 `--share` sets the channel's share, `--fixed-share` turns the adaptive rules off) through the
 Batch API at batch prices (`--no-batch`: synchronously). Each mode ends with one line:
 
-    replay cold: recall 0.912 (first day 1.000), $0.52 of the reference
-    replay cold: recall 0.912 (first day 1.000, days 6+ 0.900), $0.52 of the reference ($1.00 at
-    list prices), tokens per scored paper 520 (reference 130)
+    replay cold: recall R (first day F), $D of the reference
+    replay cold: recall R (first day F, days 6+ S), $D of the reference ($L at list prices),
+    tokens per scored paper T (reference U)
 
 (printed as one line; "tokens per scored paper" is prompt plus completion tokens over the papers
 sent to the LLM, and the reference's is its reports' tokens over their "Total scanned papers",
