@@ -96,7 +96,7 @@ from bot.conversation import Caller, Conversation, Reply, Respond
 from bot.digest import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
-from bot.pacing import SLACK_CHANNEL, SLACK_WORKSPACE, Rate, claim, held
+from bot.pacing import SLACK_CHANNEL, SLACK_WORKSPACE, Rate, claim, held, per_workspace
 from bot.pacing import keys as pacing_keys
 from bot.platform import PARENT
 from bot.settings import Settings
@@ -146,6 +146,11 @@ class Pacer:
         self._sleep = sleep
         self._states: dict[str, float] = {}
         self._holds: dict[str, int] = {}  # how often each workspace was held
+
+    @property
+    def per_workspace(self) -> int:
+        """How many channels of one workspace can post at their own rate together."""
+        return per_workspace(self._channel, self._workspace)
 
     def _rates(self, workspace: str | None, channel_id: str) -> dict[str, Rate]:
         channel_key, workspace_key, *_ = pacing_keys(workspace, channel_id)
@@ -762,6 +767,15 @@ class SlackAdapter:
             )
 
     # -- the daily post (bot.platform.ChatPlatform) ---------------------------------------------
+
+    def workspace_of(self, channel_id: str) -> str | None:
+        """The workspace a channel key names (`TEAM:CHANNEL`), None for a bare channel id."""
+        return channel_id.split(":", 1)[0] if ":" in channel_id else None
+
+    @property
+    def channels_at_once(self) -> int:
+        """How many channels of one workspace post at their own pace within its tier."""
+        return self._pacer.per_workspace
 
     async def post_parent(self, channel_id: str, digest: Digest) -> str:
         """The day's summary message, tagged for `recover`."""

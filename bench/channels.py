@@ -27,7 +27,7 @@ from adapters.slack import Pacer, SlackAdapter, web_client
 from bench.digest_1000 import papers_for
 from bot.__main__ import open_core, settings_resolver
 from bot.daily import DailyRunner
-from bot.delivery import Ceiling, Delivery
+from bot.delivery import Delivery, ceiling
 from bot.settings import Settings
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
@@ -90,7 +90,7 @@ async def one_run(
                     pacer=Pacer(interval=1.0),
                 )
                 delivery = Delivery(
-                    core.store, {"slack": adapter}, Ceiling(settings.posts_per_second)
+                    core.store, {"slack": adapter}, ceiling(settings.posts_per_second)
                 )
                 runner = DailyRunner(
                     core.store,

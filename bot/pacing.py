@@ -12,7 +12,8 @@ This module must not sleep, read a clock, do I/O or know any platform SDK.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -68,3 +69,18 @@ def keys(workspace: str | None, channel: str, cap: bool = False) -> Sequence[str
     deployment's own workspace); `cap` adds the bot-wide operator cap."""
     team = workspace or "-"
     return (f"channel:{team}:{channel}", f"workspace:{team}", *(("bot",) if cap else ()))
+
+
+def per_workspace(channel: Rate, workspace: Rate) -> int:
+    """How many channels of one workspace can post at their own rate at once: the workspace's
+    rate over a channel's (Slack: 600/min over 1/s, ten)."""
+    if workspace.interval <= 0:
+        return 1_000_000
+    return max(1, round(channel.interval / workspace.interval))
+
+
+def in_flight(workspaces: Iterable[str | None], each: int, bound: int) -> int:
+    """How many channels to post at once: per workspace (one value per channel) as many as it
+    can take now, `each` at most, and `bound` (open connections) over all."""
+    wanted = sum(min(n, each) for n in Counter(workspaces).values())
+    return max(1, min(bound, wanted))

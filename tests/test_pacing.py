@@ -11,7 +11,18 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import Pacer, SlackAdapter, web_client
-from bot.pacing import Rate, after_post, allowed_at, claim, held, keys
+from bot.pacing import (
+    SLACK_CHANNEL,
+    SLACK_WORKSPACE,
+    Rate,
+    after_post,
+    allowed_at,
+    claim,
+    held,
+    in_flight,
+    keys,
+    per_workspace,
+)
 from tests.fakes.slack_server import Bucket, FakeSlack, RateLimited
 
 # -- the policy -------------------------------------------------------------------------------
@@ -54,6 +65,21 @@ def test_retry_after_holds_the_workspace_then_lets_its_burst_resume() -> None:
 def test_keys_of_a_message_name_its_channel_workspace_and_the_cap() -> None:
     assert keys("T1", "C1") == ("channel:T1:C1", "workspace:T1")
     assert keys(None, "C1", cap=True) == ("channel:-:C1", "workspace:-", "bot")
+
+
+def test_ten_channels_of_a_slack_workspace_post_together() -> None:
+    assert per_workspace(SLACK_CHANNEL, SLACK_WORKSPACE) == 10
+    assert per_workspace(Rate(1.0), Rate(0.0)) == 1_000_000
+
+
+def test_channels_in_flight_follow_their_workspaces_within_the_bound() -> None:
+    one_workspace = [None] * 50
+    assert in_flight(one_workspace, 10, 256) == 10
+    hundred = [f"T{n % 100}" for n in range(1000)]
+    assert in_flight(hundred, 10, 256) == 256
+    assert in_flight(hundred, 10, 5000) == 1000
+    assert in_flight(["T1", "T1", "T2"], 10, 256) == 3
+    assert in_flight([], 10, 256) == 1
 
 
 # -- the adapter against Slack's limits -------------------------------------------------------
