@@ -16,9 +16,10 @@ per paper in its thread, each tagged with message metadata (day, slot) so `recov
 them after a crash.
 
 Slash commands are acknowledged before any work starts, then answered through `respond`
-(ephemeral for personal answers) or, for a digest, posted in the channel. Posts to one channel
-are paced to about one per second, and the Web API client retries 429s after `Retry-After`,
-5xx and connection errors. Slack failures become `PlatformUnavailable` (try later) or
+(ephemeral for personal answers) or, for a digest, posted in the channel. Posts are paced per
+channel (about one a second) and per workspace (`Pacer`, policy in `bot.pacing`); a post's 429
+holds its workspace for `Retry-After` and is retried here, while the Web API client retries
+other calls' 429s after `Retry-After`, and 5xx and connection errors. Slack failures become `PlatformUnavailable` (try later) or
 `PlatformError` (refused); anything else reaching bolt is logged with its traceback while the
 user sees a short apology.
 
