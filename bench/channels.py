@@ -168,7 +168,8 @@ async def run(args: argparse.Namespace) -> None:
     last: dict[str, Any] | None = None
     for k in args.criteria:
         if k not in floors:  # the LLM requests of K distinct criteria, one channel each
-            floors[k] = (await one_run(k, k, papers, args.share))["llm_requests"]
+            w = min(args.workspaces, k)
+            floors[k] = (await one_run(k, k, papers, args.share, w))["llm_requests"]
         for n in args.channels:
             if n < k:
                 continue
