@@ -19,9 +19,9 @@ Slash commands are acknowledged before any work starts, then answered through `r
 (ephemeral for personal answers) or, for a digest, posted in the channel. Posts are paced per
 channel (about one a second) and per workspace (`Pacer`, policy in `bot.pacing`); a post's 429
 holds its workspace for `Retry-After` and is retried here, while the Web API client retries
-other calls' 429s after `Retry-After`, and 5xx and connection errors. Slack failures become `PlatformUnavailable` (try later) or
-`PlatformError` (refused); anything else reaching bolt is logged with its traceback while the
-user sees a short apology.
+other calls' 429s after `Retry-After`, and 5xx and connection errors. Slack failures become
+`PlatformUnavailable` (try later) or `PlatformError` (refused); anything else reaching bolt is
+logged with its traceback while the user sees a short apology.
 
 This module must not keep tokens anywhere but the SDK clients, put them in messages or logs,
 render Block Kit itself (see `adapters.slack_blocks`), or decide what a command means (that is
