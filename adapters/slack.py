@@ -16,11 +16,12 @@ per paper in its thread, each tagged with message metadata (day, slot) so `recov
 them after a crash.
 
 Slash commands are acknowledged before any work starts, then answered through `respond`
-(ephemeral for personal answers) or, for a digest, posted in the channel. Posts to one channel
-are paced to about one per second, and the Web API client retries 429s after `Retry-After`,
-5xx and connection errors. Slack failures become `PlatformUnavailable` (try later) or
-`PlatformError` (refused); anything else reaching bolt is logged with its traceback while the
-user sees a short apology.
+(ephemeral for personal answers) or, for a digest, posted in the channel. Posts are paced per
+channel (about one a second) and per workspace (`Pacer`, policy in `bot.daily.pacing`); a post's 429
+holds its workspace for `Retry-After` and is retried here, while the Web API client retries
+other calls' 429s after `Retry-After`, and 5xx and connection errors. Slack failures become
+`PlatformUnavailable` (try later) or `PlatformError` (refused); anything else reaching bolt is
+logged with its traceback while the user sees a short apology.
 
 This module must not keep tokens anywhere but the SDK clients, put them in messages or logs,
 render Block Kit itself (see `adapters.slack_blocks`), or decide what a command means (that is
@@ -60,6 +61,9 @@ from slack_sdk.http_retry.builtin_interval_calculators import (
     BackoffRetryIntervalCalculator,
 )
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -92,6 +96,8 @@ from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspac
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
 from bot.conversation.reactions import reaction_verb
+from bot.daily.pacing import SLACK_CHANNEL, SLACK_WORKSPACE, Rate, claim, held, per_workspace
+from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
@@ -120,26 +126,63 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class Pacer:
-    """At most one post per `interval` seconds in each channel (Slack's ~1 message/s limit);
-    the clock and sleep are injectable so tests never wait."""
+    """Paces chat.postMessage as Slack limits it (`bot.daily.pacing`): per channel, per workspace,
+    and a workspace held after its 429 while the other workspaces keep posting; `cap` is the
+    operator's optional bot-wide ceiling. Clock and sleep are injectable so tests never wait."""
 
     def __init__(
-        self, interval: float = 1.0, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+        self,
+        interval: float = 1.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        *,
+        burst: int = 1,
+        workspace: Rate | None = SLACK_WORKSPACE,
+        cap: Rate | None = None,
     ) -> None:
         self.interval = interval
+        self._channel = Rate(interval, burst)
+        self._workspace = workspace or Rate(0.0)  # unlimited, but a 429 still holds it
+        self._cap = cap
         self._clock = clock
         self._sleep = sleep
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._next: dict[str, float] = {}
+        self._states: dict[str, float] = {}
+        self._holds: dict[str, int] = {}  # how often each workspace was held
 
-    async def wait(self, channel_id: str) -> None:
-        """Return when the channel may take its next post."""
-        async with self._locks.setdefault(channel_id, asyncio.Lock()):
+    @property
+    def per_workspace(self) -> int:
+        """How many channels of one workspace can post at their own rate together."""
+        return per_workspace(self._channel, self._workspace)
+
+    def _rates(self, workspace: str | None, channel_id: str) -> dict[str, Rate]:
+        channel_key, workspace_key, *_ = pacing_keys(workspace, channel_id)
+        rates = {channel_key: self._channel, workspace_key: self._workspace}
+        if self._cap is not None:
+            rates["bot"] = self._cap
+        return rates
+
+    async def wait(self, channel_id: str, workspace: str | None = None) -> None:
+        """Return at this post's slot (claimed at once, so concurrent posts queue in order);
+        a post whose workspace is held while it waits claims a new slot after the hold."""
+        rates = self._rates(workspace, channel_id)
+        key = pacing_keys(workspace, channel_id)[1]
+        while True:
+            holds = self._holds.get(key, 0)
             now = self._clock()
-            due = self._next.get(channel_id, now)
-            if due > now:
-                await self._sleep(due - now)
-            self._next[channel_id] = max(now, due) + self.interval
+            slot, states = claim(self._states, rates, now)
+            self._states.update(states)
+            if slot > now:
+                await self._sleep(slot - now)
+            if self._holds.get(key, 0) == holds:
+                return
+
+    def hold(self, workspace: str | None, retry_after: float) -> None:
+        """Slack answered 429 for this workspace: nothing more goes there for `retry_after` s,
+        posts already waiting for their slot included."""
+        key = pacing_keys(workspace, "")[1]
+        now = self._clock()
+        self._states[key] = held(self._states.get(key), now, retry_after, self._workspace)
+        self._holds[key] = self._holds.get(key, 0) + 1
 
 
 def web_client(
@@ -157,7 +200,7 @@ def web_client(
         timeout=30,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=retries, interval_calculator=pause),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=retries),
+            _OtherRateLimits(max_retry_count=retries),
             AsyncServerErrorRetryHandler(max_retry_count=retries, interval_calculator=pause),
         ],
     )
@@ -220,7 +263,7 @@ class SlackAdapter:
         self._app_token = app_token
         self._host = host
         self._wanted_port = port
-        self._pacer = pacer or Pacer()
+        self._pacer = pacer or Pacer(burst=SLACK_CHANNEL.burst)
         self._retry_in = retry_in
         self._sleep = sleep
         self._verifier = verifier or (SlackVerifier(signing_secret) if signing_secret else None)
@@ -756,6 +799,15 @@ class SlackAdapter:
 
     # -- the daily post (bot.platform.ChatPlatform) ---------------------------------------------
 
+    def workspace_of(self, channel_id: str) -> str | None:
+        """The workspace a channel key names (`TEAM:CHANNEL`), None for a bare channel id."""
+        return channel_id.split(":", 1)[0] if ":" in channel_id else None
+
+    @property
+    def channels_at_once(self) -> int:
+        """How many channels of one workspace post at their own pace within its tier."""
+        return self._pacer.per_workspace
+
     async def post_parent(self, channel_id: str, digest: Digest) -> str:
         """The day's summary message, tagged for `recover`."""
         text, blocks = parent_message(digest)
@@ -846,21 +898,30 @@ class SlackAdapter:
         """chat.postMessage with the token of the channel's workspace, paced per channel, no
         unfurling; returns the message ts."""
         client, channel, workspace = await self._workspaces.client_for(channel_id)
-        await self._pacer.wait(channel_id)
-        response = await self._call(
-            "chat.postMessage",
-            client.chat_postMessage(
-                channel=channel,
-                text=text,
-                blocks=blocks,
-                thread_ts=thread_ts,
-                metadata=meta,
-                unfurl_links=False,
-                unfurl_media=False,
-            ),
-            workspace,
-        )
-        return str(response["ts"])
+        for attempt in range(RETRIES + 1):
+            await self._pacer.wait(channel_id, workspace)
+            try:
+                response = await client.chat_postMessage(
+                    channel=channel,
+                    text=text,
+                    blocks=blocks,
+                    thread_ts=thread_ts,
+                    metadata=meta,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                return str(response["ts"])
+            except SlackApiError as exc:
+                wait = retry_after(exc)
+                if wait is None or attempt == RETRIES:
+                    await self._call("chat.postMessage", _raise(exc), workspace)
+                    raise
+                log.info("Slack: workspace %s rate limited for %.0f s", workspace or "-", wait)
+                self._pacer.hold(workspace, wait)
+            except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+                await self._call("chat.postMessage", _raise(exc), workspace)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call(
         self,
@@ -884,6 +945,44 @@ class SlackAdapter:
             raise PlatformUnavailable(
                 f"Slack could not be reached ({method}: {type(exc).__name__})"
             ) from exc
+
+
+async def _raise(exc: BaseException) -> AsyncSlackResponse:
+    """An awaitable failing with `exc`, so `_call` translates an error caught elsewhere."""
+    raise exc
+
+
+def retry_after(exc: SlackApiError) -> float | None:
+    """The seconds of a 429's `Retry-After` (1 when absent); None for any other failure."""
+    if exc.response.status_code != 429:
+        return None
+    headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(float(value), 0.0) if value is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
+class _OtherRateLimits(AsyncRateLimitErrorRetryHandler):
+    """Retries 429s after `Retry-After`, except chat.postMessage's: the adapter holds that
+    workspace's pacing instead, so its other posts wait too."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.endswith("chat.postMessage"):
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def acked_at_once(body: dict[str, Any]) -> bool:

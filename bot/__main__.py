@@ -456,7 +456,7 @@ async def run_bot(
     Adapters connect in the background, each at its own pace (Slack waits out an unreachable
     Slack), while the schedule runs; one that fails to start (a refused token) ends the run
     with its error. Whatever the adapters are doing, a stop exits within SHUTDOWN_GRACE."""
-    from bot.daily.delivery import Ceiling, Delivery
+    from bot.daily.delivery import Delivery, ceiling
     from bot.daily.health import health_app, start_health
     from bot.daily.runner import DailyRunner
     from bot.daily.scheduler import DailyScheduler
@@ -481,7 +481,7 @@ async def run_bot(
         starts = {asyncio.create_task(a.start(), name=f"start {a.platform}"): a for a in adapters}
         settings_of = settings_resolver(settings)
         delivery = Delivery(
-            core.store, {a.platform: a for a in adapters}, Ceiling(settings.posts_per_second)
+            core.store, {a.platform: a for a in adapters}, ceiling(settings.posts_per_second)
         )
         runner = DailyRunner(
             core.store,

@@ -15,7 +15,7 @@ This module must not import a platform SDK.
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.models import Digest, DigestEntry
 
@@ -53,4 +53,20 @@ class ChatPlatform(Protocol):
         paper id): the delivery asks this after a restart, so a message posted just before a
         crash (and never recorded) is not posted twice. Return {} if the platform cannot
         tell."""
+        ...
+
+
+@runtime_checkable
+class PacedByWorkspace(Protocol):
+    """A platform that limits posts per workspace (Slack): the daily post keeps as many of a
+    workspace's channels in flight as it can take. Platforms without it are posted `bound`
+    channels at a time."""
+
+    def workspace_of(self, channel_id: str) -> str | None:
+        """The workspace of a channel (None: the deployment's own)."""
+        ...
+
+    @property
+    def channels_at_once(self) -> int:
+        """How many channels of one workspace can post at their own pace together."""
         ...

@@ -17,7 +17,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from adapters.slack import Pacer, SlackAdapter, acked_at_once, web_client
+from adapters.slack import RETRIES, Pacer, SlackAdapter, acked_at_once, web_client
 from bot.__main__ import open_core
 from bot.config.channels import ChannelSettings
 from bot.conversation import commands
@@ -372,7 +372,7 @@ async def test_failures_become_platform_errors(core: Any, slack: FakeSlack, fake
     slack.enqueue(ServerError(503), ServerError(500))
     with pytest.raises(PlatformUnavailable, match="internal_error"):
         await bot.post_notice(CHANNEL, "hello")
-    slack.enqueue(RateLimited(0), RateLimited(0))
+    slack.enqueue(*[RateLimited(0)] * (RETRIES + 1))  # posts retry 429s themselves
     with pytest.raises(PlatformUnavailable, match="ratelimited"):
         await bot.post_notice(CHANNEL, "hello")
     with pytest.raises(PlatformError, match="not_in_channel") as refused:

@@ -264,10 +264,10 @@ class Settings:
         default=120.0, metadata=_env("ARXIV_BOT_LEASE_SECONDS", read.number(1, 3600))
     )
     channel_concurrency: int = field(
-        default=64, metadata=_env("ARXIV_BOT_CHANNEL_CONCURRENCY", read.whole(1, 1000))
+        default=256, metadata=_env("ARXIV_BOT_CHANNEL_CONCURRENCY", read.whole(1, 1000))
     )
     posts_per_second: float = field(
-        default=50.0, metadata=_env("ARXIV_BOT_POSTS_PER_SECOND", read.number(0, 1000, above=True))
+        default=0.0, metadata=_env("ARXIV_BOT_POSTS_PER_SECOND", read.number(0, 1000))
     )
     keep_rankings_days: int = field(
         default=60, metadata=_env("ARXIV_BOT_KEEP_RANKINGS_DAYS", read.whole(1, 3650))

@@ -5,6 +5,7 @@
     build.py      building a channel's due digest through the digest service
     post.py       posting a built digest through the channel's platform
     delivery.py   a digest's thread posted card by card, each message recorded, under a lease
+    pacing.py     how fast a platform takes posts: per channel and per workspace, pure
     weekly.py     the weekly post of a channel
     scheduler.py  the apscheduler jobs that tick the runner
     status.py     what `arxiv-bot status` shows

@@ -9,8 +9,8 @@ accepted a message and before its id was recorded, is closed by asking the platf
 Delivery is idempotent: calling it again for a posted digest posts only entries that were added
 since (papers scored on a later run), and nothing at all otherwise. Which process delivers is
 the caller's business (the daily runner holds the channel-day's lease in `bot.work`); every post
-here passes a bot-wide `Ceiling`, so many channels posting at once stay under a workspace's
-rate limit while each adapter keeps its own per-channel pacing.
+here passes the operator's optional `Ceiling` (off by default); each adapter keeps its
+platform's own limits (Slack per channel and per workspace, discord.py per route).
 
 This module must not import a platform SDK, fetch feeds or score papers.
 """
@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from bot.daily.pacing import in_flight
 from bot.errors import PlatformError
 from bot.models import Digest
-from bot.platform import NOTICE, PARENT, ChatPlatform
+from bot.platform import NOTICE, PARENT, ChatPlatform, PacedByWorkspace
 from bot.store import Store
 
 Record = Callable[[str, str], Awaitable[None]]
@@ -72,6 +73,11 @@ class Ceiling:
             await self._sleep(slot - now)
 
 
+def ceiling(rate: float) -> Ceiling | None:
+    """The operator's optional cap of posts per second (0: none)."""
+    return Ceiling(rate) if rate > 0 else None
+
+
 class Delivery:
     """Posts stored digests through the chat platform of each channel."""
 
@@ -83,7 +89,11 @@ class Delivery:
     ) -> None:
         self._store = store
         self._platforms = dict(platforms)
-        self._ceiling = ceiling or Ceiling(1000.0)
+        self._ceiling = ceiling
+
+    async def _wait(self) -> None:
+        if self._ceiling is not None:
+            await self._ceiling.wait()
 
     def platform(self, name: str) -> ChatPlatform:
         """The running adapter of a platform; PlatformError when none is configured."""
@@ -98,6 +108,20 @@ class Delivery:
     def platforms(self) -> tuple[str, ...]:
         """Names of the platforms this delivery can post to."""
         return tuple(self._platforms)
+
+    def in_flight(self, channels: Sequence[tuple[str, str]], bound: int) -> int:
+        """How many of these (platform, channel) to post at once: as many as their workspaces
+        can take now, at most `bound` (open connections)."""
+        total = 0
+        for name in {p for p, _ in channels}:
+            ids = [c for p, c in channels if p == name]
+            platform = self._platforms.get(name)
+            if isinstance(platform, PacedByWorkspace):
+                each = platform.channels_at_once
+                total += in_flight((platform.workspace_of(c) for c in ids), each, bound)
+            else:
+                total += min(len(ids), bound)
+        return max(1, min(bound, total))
 
     async def deliver(self, platform_name: str, digest: Digest) -> Delivered:
         """Post whatever of the digest is not on the channel yet. On failure the attempt and
@@ -142,7 +166,7 @@ class Delivery:
         slot = f"{NOTICE}:{kind}"
         if slot in await self._store.digests.daily_posted(channel_id, day):
             return False
-        await self._ceiling.wait()
+        await self._wait()
         message = await self.platform(platform_name).post_notice(channel_id, text)
         await self._store.digests.record_posted(channel_id, day, slot, message, daily=True)
         log.info("notice to %s:%s about %s: %s", platform_name, channel_id, day, kind)
@@ -181,14 +205,14 @@ class Delivery:
         count = 0
         parent = posted.get(PARENT)
         if parent is None:
-            await self._ceiling.wait()
+            await self._wait()
             parent = await platform.post_parent(channel, digest)
             await record(PARENT, parent)
             count += 1
         for entry in digest.entries:
             if entry.paper.id in posted:
                 continue
-            await self._ceiling.wait()
+            await self._wait()
             message = await platform.post_card(channel, parent, digest, entry)
             await record(entry.paper.id, message)
             count += 1

@@ -143,7 +143,12 @@ class DailyRunner:
             for row, settings in channels:
                 by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
             await _all(self._refresh_feed(key, members, now) for key, members in by_key.items())
-            await self._each(channels, lambda row, settings: self._poster.serve(row, settings, now))
+            posting = self._delivery.in_flight(
+                [(r.platform, r.id) for r, _ in channels], self._parallel
+            )
+            await self._each(
+                channels, lambda row, settings: self._poster.serve(row, settings, now), posting
+            )
             await self._each(channels, lambda row, settings: self._weekly.serve(row, settings, now))
             await self._prune(now)
             self.last_tick = now
@@ -152,10 +157,11 @@ class DailyRunner:
         self,
         channels: Sequence[tuple[ChannelRow, ChannelSettings]],
         job: Callable[[ChannelRow, ChannelSettings], Awaitable[object]],
+        parallel: int | None = None,
     ) -> None:
         """Run `job` for every channel, `parallel` at a time; one channel's failure is logged
-        and retried on a later tick, never stops the others."""
-        gate = asyncio.Semaphore(self._parallel)
+        and retried on a later tick, never stops the others (`parallel` overrides how many)."""
+        gate = asyncio.Semaphore(parallel or self._parallel)
 
         async def one(row: ChannelRow, settings: ChannelSettings) -> None:
             async with gate:

@@ -9,9 +9,11 @@ messages it was sent per channel (threads and metadata included), checks Block K
 Slack does (`invalid_blocks`) and runs every message's blocks (posted, ephemeral, or sent to a
 response URL) through slack_sdk's own block models (`tests/fakes/block_kit.py`): a message
 they refuse is refused here too, and the test fails when the fake closes, naming the problem.
-It can be told to answer the next calls with 429 + Retry-After or
-a 5xx, or stop listening for a while (`go_offline`, `go_online`). It also builds the signed
-requests Slack would send to an app in HTTP mode.
+It can be told to answer the next calls with 429 + Retry-After or a 5xx (of one method, of
+one workspace's token), to pace `chat.postMessage` as Slack does (`pace`: a token bucket per
+channel and one per workspace token; a post beyond either is answered 429 with `Retry-After`
+and kept in `limited`), or stop listening for a while (`go_offline`, `go_online`). It also
+builds the signed requests Slack would send to an app in HTTP mode.
 
 For an app distributed to many workspaces it plays Slack's side of OAuth: `add_workspace` makes a
 workspace with its own bot token; `GET /oauth/v2/authorize` is the page a user approves on
@@ -32,6 +34,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -68,6 +71,28 @@ class RateLimited:
     """429 `ratelimited` with `Retry-After` seconds (the SDK sleeps that long, plus < 1 s)."""
 
     retry_after: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Limited(RateLimited):
+    """A 429 the fake's own pacing answered (the caller went over a limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Slack's pacing of one key: `size` messages at once, refilled at one per `interval` s;
+    `slack` seconds of timing noise are forgiven."""
+
+    interval: float
+    size: int = 1
+    slack: float = 0.05
+
+    def level(self, tokens: float, at: float, now: float) -> float:
+        return min(float(self.size), tokens + (now - at) / self.interval)
+
+    def wait(self, level: float) -> float:
+        missing = 1.0 - self.slack / self.interval - level
+        return 0.0 if missing <= 0 else missing * self.interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +164,10 @@ class FakeSlack:
         self.socket_acks: list[dict[str, Any]] = []
         self.outside: set[str] = set(outside or ())
         self.refused_blocks: list[str] = []  # why each refused message was refused
-        self._faults: deque[tuple[str | None, Fault]] = deque()
+        self._faults: deque[tuple[str | None, str | None, Fault]] = deque()
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._pacing: tuple[Bucket, Bucket] | None = None
+        self.limited: list[Call] = []  # posts refused because a channel or workspace was over
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -245,9 +273,13 @@ class FakeSlack:
 
     # -- faults and queries ---------------------------------------------------------------------
 
-    def enqueue(self, *faults: Fault, method: str | None = None) -> None:
-        """Spoil the next calls (of `method`, or any), one fault each."""
-        self._faults.extend((method, f) for f in faults)
+    def enqueue(self, *faults: Fault, method: str | None = None, token: str | None = None) -> None:
+        """Spoil the next calls (of `method`, or any; with `token`, or any), one fault each."""
+        self._faults.extend((method, token, f) for f in faults)
+
+    def pace(self, channel: Bucket, workspace: Bucket) -> None:
+        """From now on chat.postMessage is limited per channel and per workspace token."""
+        self._pacing = (channel, workspace)
 
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -324,9 +356,13 @@ class FakeSlack:
         args = await _arguments(request)
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, token)
+        if fault is None and method == "chat.postMessage" and self._pacing is not None:
+            fault = self._over_limit(str(args.get("channel") or ""), token)
         status = 429 if isinstance(fault, RateLimited) else fault.status if fault else 200
         self.calls.append(Call(method, args, status, token=token))
+        if isinstance(fault, Limited):
+            self.limited.append(self.calls[-1])
         self._changed.set()
         if isinstance(fault, RateLimited):
             return _error("ratelimited", 429, {"Retry-After": str(fault.retry_after)})
@@ -353,11 +389,27 @@ class FakeSlack:
             return _error("unknown_method", 404)
         return handler(args)
 
-    def _take_fault(self, method: str) -> Fault | None:
-        for i, (wanted, fault) in enumerate(self._faults):
-            if wanted in (None, method):
+    def _take_fault(self, method: str, token: str) -> Fault | None:
+        for i, (wanted, owner, fault) in enumerate(self._faults):
+            if wanted in (None, method) and owner in (None, token):
                 del self._faults[i]
                 return fault
+        return None
+
+    def _over_limit(self, channel: str, token: str) -> Fault | None:
+        """Take a token from the channel's and the workspace's buckets, or say how long to wait."""
+        assert self._pacing is not None
+        now = time.monotonic()
+        pairs = ((f"c:{token}:{channel}", self._pacing[0]), (f"w:{token}", self._pacing[1]))
+        levels = [
+            (key, bucket, bucket.level(*self._buckets.get(key, (bucket.size, now)), now))
+            for key, bucket in pairs
+        ]
+        waits = [bucket.wait(level) for _, bucket, level in levels]
+        if max(waits) > 0:
+            return Limited(retry_after=max(1, math.ceil(max(waits))))
+        for key, _, level in levels:
+            self._buckets[key] = (level - 1.0, now)
         return None
 
     def _auth_test(self, token: str) -> web.Response:

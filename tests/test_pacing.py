@@ -1,0 +1,176 @@
+"""Posting as fast as Slack allows and no faster: the pacing policy on literal numbers, then the
+real Slack adapter against a fake Slack that paces every channel and workspace as Slack does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import Pacer, SlackAdapter, web_client
+from bot.daily.pacing import (
+    SLACK_CHANNEL,
+    SLACK_WORKSPACE,
+    Rate,
+    after_post,
+    allowed_at,
+    claim,
+    held,
+    in_flight,
+    keys,
+    per_workspace,
+)
+from tests.fakes.slack_server import Bucket, FakeSlack, RateLimited
+
+# -- the policy -------------------------------------------------------------------------------
+
+
+def test_a_new_channel_posts_at_once_and_then_once_a_second() -> None:
+    rate = Rate(1.0)
+    assert allowed_at(None, 10.0, rate) == 10.0
+    assert after_post(None, 10.0, rate) == 11.0
+    assert allowed_at(11.0, 10.0, rate) == 11.0
+    assert allowed_at(11.0, 12.5, rate) == 12.5  # idle time is not saved up beyond the burst
+    assert after_post(11.0, 12.5, rate) == 13.5
+
+
+def test_a_burst_of_three_then_the_steady_rate() -> None:
+    rate, slots = Rate(1.0, burst=3), []
+    states: dict[str, float | None] = {"c": None}
+    for _ in range(5):
+        slot, new = claim(states, {"c": rate}, 0.0)
+        slots.append(slot)
+        states = {"c": new["c"]}
+    assert slots == [0.0, 0.0, 0.0, 1.0, 2.0]
+
+
+def test_a_message_waits_for_the_slowest_of_its_channel_and_workspace() -> None:
+    rates = {"channel": Rate(1.0), "workspace": Rate(0.1, burst=1)}
+    slot, states = claim({"channel": 5.0, "workspace": 7.0}, rates, 4.0)
+    assert slot == 7.0
+    assert states == {"channel": 8.0, "workspace": 7.1}
+
+
+def test_retry_after_holds_the_workspace_then_lets_its_burst_resume() -> None:
+    rate = Rate(0.1, burst=11)  # tolerance 1 s
+    state = held(None, 100.0, 30.0, rate)
+    assert allowed_at(state, 100.0, rate) == 130.0
+    assert allowed_at(state, 131.0, rate) == 131.0
+    assert held(200.0, 100.0, 5.0, rate) == 200.0  # a hold never shortens a later slot
+
+
+def test_keys_of_a_message_name_its_channel_workspace_and_the_cap() -> None:
+    assert keys("T1", "C1") == ("channel:T1:C1", "workspace:T1")
+    assert keys(None, "C1", cap=True) == ("channel:-:C1", "workspace:-", "bot")
+
+
+def test_ten_channels_of_a_slack_workspace_post_together() -> None:
+    assert per_workspace(SLACK_CHANNEL, SLACK_WORKSPACE) == 10
+    assert per_workspace(Rate(1.0), Rate(0.0)) == 1_000_000
+
+
+def test_channels_in_flight_follow_their_workspaces_within_the_bound() -> None:
+    one_workspace = [None] * 50
+    assert in_flight(one_workspace, 10, 256) == 10
+    hundred = [f"T{n % 100}" for n in range(1000)]
+    assert in_flight(hundred, 10, 256) == 256
+    assert in_flight(hundred, 10, 5000) == 1000
+    assert in_flight(["T1", "T1", "T2"], 10, 256) == 3
+    assert in_flight([], 10, 256) == 1
+
+
+# -- the adapter against Slack's limits -------------------------------------------------------
+
+CHANNEL_RATE = Rate(0.2, burst=2)
+WORKSPACE_RATE = Rate(0.05, burst=4)
+
+
+class TwoWorkspaces:
+    """Channel keys `TEAM:CHANNEL`, each team with its own client."""
+
+    def __init__(self, clients: dict[str, AsyncWebClient]) -> None:
+        self._clients = clients
+
+    def channel_key(self, workspace: str | None, channel: str) -> str:
+        return f"{workspace}:{channel}"
+
+    async def client_for(self, channel_key: str) -> tuple[AsyncWebClient, str, str | None]:
+        team, channel = channel_key.split(":")
+        return self._clients[team], channel, team
+
+    async def refused(self, workspace: str | None, code: str) -> None:
+        return None
+
+
+def paced_adapter(core: Any, slack: FakeSlack) -> tuple[SlackAdapter, dict[str, str]]:
+    tokens = {team: slack.add_workspace(team).bot_token for team in ("TA", "TB")}
+    clients = {team: web_client(token, slack.api_url) for team, token in tokens.items()}
+    pacer = Pacer(CHANNEL_RATE.interval, burst=CHANNEL_RATE.burst, workspace=WORKSPACE_RATE)
+    adapter = SlackAdapter(
+        core.conversation,
+        clients["TA"],
+        signing_secret="s",
+        pacer=pacer,
+        workspaces=TwoWorkspaces(clients),
+    )
+    slack.pace(
+        Bucket(CHANNEL_RATE.interval, CHANNEL_RATE.burst),
+        Bucket(WORKSPACE_RATE.interval, WORKSPACE_RATE.burst),
+    )
+    return adapter, tokens
+
+
+async def test_slack_never_sees_a_channel_or_workspace_over_its_limit(core: Any) -> None:
+    async with FakeSlack() as slack:
+        adapter, _ = paced_adapter(core, slack)
+        posts = [
+            adapter.post_notice(f"{team}:C{c}", f"note {n}")
+            for team in ("TA", "TB")
+            for c in range(3)
+            for n in range(4)
+        ]
+        await asyncio.gather(*posts)
+        assert slack.limited == []
+        assert len(slack.messages) == 24
+        for c in range(3):  # each channel got its four notes, at Slack's pace
+            times = [
+                x.at for x in slack.calls_of("chat.postMessage") if x.args["channel"] == f"C{c}"
+            ]
+            assert len(times) == 8
+        assert not slack.refused_blocks
+
+
+async def test_a_429_in_one_workspace_does_not_slow_another(core: Any) -> None:
+    async with FakeSlack() as slack:
+        adapter, tokens = paced_adapter(core, slack)
+        slack.enqueue(RateLimited(retry_after=1), method="chat.postMessage", token=tokens["TA"])
+        start = time.monotonic()
+        await asyncio.gather(
+            *[adapter.post_notice(f"TA:C{c}", "a") for c in range(4) for _ in range(3)],
+            *[adapter.post_notice(f"TB:C{c}", "b") for c in range(4) for _ in range(3)],
+        )
+        calls = slack.calls_of("chat.postMessage")
+        refused = next(c for c in calls if c.status == 429)
+        a_later = [
+            c.at - refused.at for c in calls if c.token == tokens["TA"] and c.at > refused.at
+        ]
+        b_done = max(c.at for c in calls if c.token == tokens["TB"])
+        assert b_done - start < 0.9  # workspace B posted its twelve at its own pace
+        # those already on the wire land with the 429; nothing else reaches A for its second
+        assert [t for t in a_later if 0.05 < t < 0.95] == []
+        assert len([t for t in a_later if t >= 0.95]) >= 6
+        assert sorted(m.text for m in slack.messages) == ["a"] * 12 + ["b"] * 12  # none lost
+        assert slack.limited == []
+
+
+@pytest.mark.parametrize("retry_after", [0])
+async def test_a_429_is_retried_and_posts_once(core: Any, retry_after: int) -> None:
+    async with FakeSlack() as slack:
+        adapter, tokens = paced_adapter(core, slack)
+        slack.enqueue(RateLimited(retry_after), method="chat.postMessage", token=tokens["TB"])
+        await adapter.post_notice("TB:C1", "once")
+        assert [c.status for c in slack.calls_of("chat.postMessage")] == [429, 200]
+        assert [m.text for m in slack.messages] == ["once"]
