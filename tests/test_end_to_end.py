@@ -353,14 +353,15 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(
     assert "run-test-signing-secret" not in log
 
 
-async def start_run(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    """`arxiv-bot run` in a child process in `cwd`, configured by `env` alone, its log on a
-    pipe."""
+async def start_run(env: dict[str, str], cwd: Path, *flags: str) -> asyncio.subprocess.Process:
+    """`arxiv-bot [flags] run` in a child process in `cwd`, configured by `env` alone, its log
+    on a pipe."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         NO_ENV_FILE,
+        *flags,
         "run",
         env=child_env(env),
         cwd=cwd,

@@ -183,7 +183,7 @@ async def test_today_too_often_is_refused_privately_while_reading_stays_open(
     calls = llm.calls
     await adapter.line("explain 2505.00001")
     assert said(adapter).startswith(
-        "Slow down a little: `today`, `explain`, `day`, `similar` and `criteria preview` "
+        "Slow down a little: `today`, `explain`, `ask`, `day`, `similar` and `criteria preview` "
         "together can run 2 per minute per person"
     )
     assert llm.calls == calls
@@ -233,7 +233,7 @@ async def test_on_slack_the_refusal_is_visible_only_to_the_caller(
     assert "Slow down" not in json.dumps(answers["first"])
     assert answers["second"]["response_type"] == "ephemeral"
     assert answers["second"]["text"].startswith(
-        "Slow down a little: `today`, `explain`, `day`, `similar` and `criteria preview` "
+        "Slow down a little: `today`, `explain`, `ask`, `day`, `similar` and `criteria preview` "
         "together can run 1 per hour per person. Please try again in 60 min."
     )
     assert slack.calls_of("chat.postMessage") == []

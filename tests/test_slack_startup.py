@@ -336,7 +336,7 @@ async def test_run_stops_promptly_on_sigterm_while_slack_is_unreachable(
         ARXIV_BOT_HTTP_PORT="0",
         ARXIV_BOT_SLACK_API_URL="http://127.0.0.1:9/api/",
     )
-    proc = await start_run(env, tmp_path)
+    proc = await start_run(env, tmp_path, "-vv")  # the scheduler's lines are the libraries'
     seen = await read_until(proc, "running on slack")  # while Slack's start is being retried
     # the first tick and subscription sync are done (a stop in their first milliseconds is the
     # scheduler's own race, not this test's subject)
