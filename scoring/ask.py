@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import openai
 from openai import AsyncOpenAI
 
-from bot.errors import BotError, LLMKeyMissing, ScoringError
+from bot.errors import LLMKeyMissing
 from bot.models import Section, Usage
-from scoring.completion import read_completion
+from scoring.explain import prose_reply
 from scoring.pricing import PriceTable
 from scoring.prompt import is_reasoning_model
 
@@ -82,25 +81,13 @@ class Asker:
             if is_reasoning_model(self.model)
             else {"temperature": 0, "max_tokens": self.max_tokens}
         )
-        try:
-            raw = await self._client.chat.completions.with_raw_response.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                **options,
-            )
-        except (openai.AuthenticationError, openai.PermissionDeniedError):
-            raise ScoringError(
-                "the LLM endpoint refused the API key; check OPENAI_API_KEY"
-            ) from None
-        except openai.APIError as exc:
-            raise BotError(
-                f"the LLM could not answer right now ({type(exc).__name__}); try again later"
-            ) from None
-        reply = read_completion(raw.content)
-        cost = self._prices.usage(
-            self.model, reply.prompt_tokens, reply.cached_tokens, reply.completion_tokens
+        text, cost = await prose_reply(
+            self._client,
+            self.model,
+            self._prices,
+            messages,
+            options,
+            doing="answer",
+            what="answer",
         )
-        text = (reply.text or "").strip() if not reply.refusal else ""
-        if not text:
-            raise BotError("the LLM returned an empty answer; try again later")
         return text[:MAX_ANSWER_CHARS], cost

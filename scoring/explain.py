@@ -3,14 +3,16 @@ sentences written by the LLM from the criteria version that was actually used.
 
 This module builds the request and reads the reply, whatever its shape (`scoring.completion`):
 a reply it cannot read is a one-line `BotError`, never a crash; a reply in JSON (some models
-answer in the scorer's format) is rewritten as sentences by `as_prose`. Caching and the ledger
-are the caller's.
+answer in the scorer's format) is rewritten as sentences by `as_prose`. `prose_reply`, the one
+request for prose and its failures, serves `scoring.ask` too. Caching and the ledger are the
+caller's.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -119,25 +121,48 @@ class Explainer:
         options: dict[str, Any] = (
             {"reasoning_effort": "low"} if is_reasoning_model(self.model) else {"temperature": 0}
         )
-        try:
-            raw = await self._client.chat.completions.with_raw_response.create(
-                model=self.model,
-                messages=explain_messages(paper, score, criteria_text),  # type: ignore[arg-type]
-                **options,
-            )
-        except (openai.AuthenticationError, openai.PermissionDeniedError):
-            raise ScoringError(
-                "the LLM endpoint refused the API key; check OPENAI_API_KEY"
-            ) from None
-        except openai.APIError as exc:
-            raise BotError(
-                f"the LLM could not explain this right now ({type(exc).__name__}); try again later"
-            ) from None
-        reply = read_completion(raw.content)
-        cost = self._prices.usage(
-            self.model, reply.prompt_tokens, reply.cached_tokens, reply.completion_tokens
+        text, cost = await prose_reply(
+            self._client,
+            self.model,
+            self._prices,
+            explain_messages(paper, score, criteria_text),
+            options,
+            doing="explain this",
+            what="explanation",
+            clean=as_prose,
         )
-        text = as_prose((reply.text or "").strip()) if not reply.refusal else ""
-        if not text:
-            raise BotError("the LLM returned an empty explanation; try again later")
         return text[:MAX_EXPLANATION_CHARS], cost
+
+
+async def prose_reply(
+    client: AsyncOpenAI,
+    model: str,
+    prices: PriceTable,
+    messages: list[dict[str, str]],
+    options: dict[str, Any],
+    *,
+    doing: str,
+    what: str,
+    clean: Callable[[str], str] = str.strip,
+) -> tuple[str, Usage]:
+    """One request for prose (an explanation, an answer) and what it cost: a refused key is a
+    `ScoringError`, any other API error or an empty reply a `BotError` whose message says the
+    LLM could not `doing` / returned an empty `what`."""
+    try:
+        raw = await client.chat.completions.with_raw_response.create(
+            model=model,
+            messages=messages,  # type: ignore[arg-type]
+            **options,
+        )
+    except (openai.AuthenticationError, openai.PermissionDeniedError):
+        raise ScoringError("the LLM endpoint refused the API key; check OPENAI_API_KEY") from None
+    except openai.APIError as exc:
+        raise BotError(
+            f"the LLM could not {doing} right now ({type(exc).__name__}); try again later"
+        ) from None
+    reply = read_completion(raw.content)
+    cost = prices.usage(model, reply.prompt_tokens, reply.cached_tokens, reply.completion_tokens)
+    text = clean((reply.text or "").strip()) if not reply.refusal else ""
+    if not text:
+        raise BotError(f"the LLM returned an empty {what}; try again later")
+    return text, cost
