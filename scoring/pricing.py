@@ -5,7 +5,9 @@ A model missing from the table is costed at zero and marked unpriced, so reports
 unknown" instead of inventing a number. Requests made through the Batch API cost
 `BATCH_DISCOUNT` of the standard prices (OpenAI's batch tier is half price, cached input
 included). It also owns how a dollar amount is written (`format_usd`, `align_usd`): every
-cost the bot shows goes through them. This module must not call any API.
+cost the bot shows goes through them, and the estimate of what sending papers to the LLM
+would cost before it is sent (`affordable`: how many fit in a dollar cap). This module must
+not call any API.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.models import Usage
+from bot.models import Paper, Usage
+from scoring.prompt import paper_block, system_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +122,31 @@ def align_usd(amounts: Sequence[str]) -> list[str]:
     left = max((len(whole) for whole, _, _ in parts), default=0)
     right = max((len(dot + frac) for _, dot, frac in parts), default=0)
     return [whole.rjust(left) + (dot + frac).ljust(right) for whole, dot, frac in parts]
+
+
+ESTIMATE_BATCH = 12  # papers per request assumed when turning dollars into papers
+ESTIMATE_COMPLETION_TOKENS = 60  # per paper: id, a one-line comment and two numbers
+CHARS_PER_TOKEN = 4
+
+
+def affordable(
+    in_order: Sequence[Paper],
+    dollars: float,
+    criteria_text: str,
+    price: Price,
+    scored: frozenset[str] = frozenset(),
+) -> int:
+    """How many of the papers (best first) fit in `dollars` of estimated LLM spend at `price`
+    (papers already `scored` are free): the prompt's share of the instructions and each
+    paper's block at `CHARS_PER_TOKEN`, and a short verdict per paper."""
+    system = system_message(criteria_text, structured=True)
+    shared = len(system) / CHARS_PER_TOKEN / ESTIMATE_BATCH
+    spent = 0.0
+    for n, paper in enumerate(in_order):
+        if paper.id in scored:
+            continue
+        tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + shared
+        spent += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
+        if spent > dollars:
+            return n
+    return len(in_order)

@@ -57,7 +57,7 @@ async def test_verbose_shows_the_bots_own_lines_but_not_the_libraries(
 
     assert result.code == 0, result.err
     assert "bot" in logged_by(result.err)
-    assert re.search(r"INFO bot\.digest\.service: scoring \d+ papers", result.err)
+    assert re.search(r"INFO bot\.digest\.sending: scoring \d+ papers", result.err)
     assert logged_by(result.err).isdisjoint(LIBRARIES), result.err[-2000:]
     assert "scoring with the LLM" in stage_lines(result.err)
 

@@ -1,11 +1,11 @@
 """The `criteria preview [confirm]` command: re-score the latest stored day under the channel's
 current criteria and show which papers would enter or leave its digest.
 
-It first estimates what the re-scoring costs, the way the LLM budget does (`bot.digest.deciding`):
-the papers the day's ranking would send that have no score under the criteria yet. Above
-`ConversationConfig.preview_confirm_usd` (or at an unknown price) it waits for `confirm`. The
-estimate and the replies are pure functions below; the build itself is `DigestService.build`.
-Rate limits are `bot.conversation.dispatch`'s.
+It first estimates what the re-scoring costs, the way the LLM budget does
+(`scoring.pricing.affordable`): the papers the day's ranking would send that have no score
+under the criteria yet. Above `ConversationConfig.preview_confirm_usd` (or at an unknown price)
+it waits for `confirm`. The estimate and the replies are pure functions below; the build
+itself is `DigestService.build`. Rate limits are `bot.conversation.dispatch`'s.
 
 It must not edit the criteria (`bot.conversation.criteria_commands` does), import a platform SDK or
 render platform markup.
@@ -18,13 +18,18 @@ from datetime import date
 
 from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
-from bot.digest.deciding import CHARS_PER_TOKEN, ESTIMATE_BATCH, ESTIMATE_COMPLETION_TOKENS
 from bot.digest.options import DigestOptions
 from bot.errors import BotError
 from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
 from bot.safety import defuse
 from scoring import ranking
-from scoring.pricing import Price, format_usd
+from scoring.pricing import (
+    CHARS_PER_TOKEN,
+    ESTIMATE_BATCH,
+    ESTIMATE_COMPLETION_TOKENS,
+    Price,
+    format_usd,
+)
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
 

@@ -1,8 +1,11 @@
 """A channel's digest of a day: deciding it, building it and reading it back.
 
-    service.py    the digest service: load a day, decide it, score what it sends, save it once
+    service.py    the digest service: feeds, builds and the reads commands ask of a day
+    building.py   a build of a channel-day: load once, decide, score what is sent, save once
+    stored.py     a channel-day in the store: its context and record loaded, its digest saved
     deciding.py   which papers of a day go to the LLM (the shared ranking and its share)
-    stored.py     loading a day: its context, and what its digest shows, from the store alone
+    sending.py    scoring what a decided day sends and the store lacks, once per criteria
+    taste.py      a channel's reactions as ranking examples, and its taste over a day
     assembly.py   assembling a day's digest from what was loaded: selection, order, counts (pure)
     selection.py  a digest's parts as renderings read them, and its JSON form (pure)
     options.py    what a digest depends on besides its criteria

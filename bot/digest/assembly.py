@@ -1,14 +1,14 @@
 """Assembling a channel's digest of a day: one pure function over what was loaded.
 
-It owns turning a loaded day (`DayRecord`: the context, the scores under the channel's
-criteria, the day's scoring usage, the order the day was first decided with, the channel's
-taste, the followed papers' matches and the local ranking) and what the build did
-(`BuildOutcome`: papers sent, share decision, this run's usage) into a `Digest`: selection by
-thresholds, the order of the cards, the "more like" part, followed papers, counts, notes and
-the figures of the share line.
+It owns the values a build passes along (`DayContext`: what deciding needs, loaded once;
+`BuildOutcome`: what deciding and scoring did; `DayRecord`: what the digest shows, loaded once
+after the scoring) and turning a record and an outcome into a `Digest`: selection by
+thresholds, the order of the cards (the order the day was first decided with, or the
+channel's taste), the "more like" part, followed papers, counts, notes and the figures of the
+share line.
 
 This module must not read or write the store, fetch, score or rank: `bot.digest.stored` loads
-a `DayRecord`, and the service saves what this returns.
+a `DayRecord` and saves what this returns.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from bot.models import (
     Usage,
     digest_order,
 )
-from bot.store import Announcement, DigestFrame, RankingSet
+from bot.store import Announcement, DigestFrame, RankingSet, Reaction
 from scoring import ranking, share
 from scoring.pricing import format_usd
 
@@ -48,7 +48,10 @@ TASTE_MAX = 0.8
 @dataclass(frozen=True, slots=True)
 class DayContext:
     """What deciding a channel's day needs, loaded once: criteria, the day's announcements, the
-    channel's candidates among them, its follows and the day's stored decision (if any)."""
+    channel's candidates among them, its follows and the candidates they match, what its
+    ranking learns from the channel (its reactions, when it learns and ever liked or disliked
+    a paper), and the day's stored
+    decision with the digest as first built (if any)."""
 
     channel_id: str
     day: date
@@ -59,6 +62,12 @@ class DayContext:
     candidates: list[Paper]
     follows: tuple[Follow, ...] = ()
     frame: DigestFrame | None = None
+    reactions: tuple[Reaction, ...] = ()
+    matched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The candidates the channel's follows match, with what each matched."""
+    decided: Digest | None = None
+    """The digest as first built, when the day was decided under the current criteria: its
+    order, its "more like" part and its share stay as they were."""
 
     @property
     def frozen(self) -> bool:
@@ -74,20 +83,27 @@ class DayRecord:
     scores: Mapping[str, Score]
     usage: Usage
     """The day's scoring spend under the channel's criteria key, whoever paid it."""
-    decided: Digest | None = None
-    """The digest as first built, when the day was decided: its order and "more like" part."""
-    taste: Mapping[str, float] = field(default_factory=dict)
-    likes: int = 0
-    matched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     local: RankingSet | None = None
     """The local ranking of a day ranked locally only, whose best papers it shows."""
 
 
 @dataclass(frozen=True, slots=True)
+class Learning:
+    """What a decision's ranking learned from: likes and LLM verdicts, and the recall of liked
+    papers measured on an earlier day (None when nothing could be measured)."""
+
+    liked: int
+    verdicts: int
+    recall: float | None = None
+    measured: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BuildOutcome:
     """What a build of the day did: the papers it sent (None: the day is not decided), the
-    ranking it was decided on, its share decision, this run's usage and whether the daily
-    budget stopped the scoring."""
+    ranking it was decided on, its share decision, the channel's taste for a day not decided
+    before, what the ranking learned from, this run's usage and whether the daily budget
+    stopped the scoring."""
 
     sent: Sequence[str] | None = None
     ranked: str | None = None
@@ -95,13 +111,16 @@ class BuildOutcome:
     run_usage: Usage = field(default_factory=Usage)
     replaced: int = 0
     budget_reached: bool = False
+    taste: Mapping[str, float] = field(default_factory=dict)
+    likes: int = 0
+    learning: Learning | None = None
 
 
 def assemble(
     record: DayRecord, options: DigestOptions, outcome: BuildOutcome, budget: float | None
 ) -> Digest:
     """The digest of a day from what was loaded and what the build did."""
-    ctx, scores, decided = record.ctx, record.scores, record.decided
+    ctx, scores, decided = record.ctx, record.scores, record.ctx.decided
     ids = [p.id for p in ctx.candidates]
     papers = {p.id: p for p in ctx.candidates}
     entries = select((papers[i] for i in ids), scores, options.thresholds)
@@ -110,24 +129,25 @@ def assemble(
     if decided is not None:  # a decided day keeps its order and its "more like" part
         entries, more = _as_decided(entries, near, decided)
     else:
-        weight = taste_weight(record.likes)
-        entries = taste_order(entries, dict(record.taste), weight)
-        more = more_like_liked(near, dict(record.taste)) if weight > 0 else ()
+        weight = taste_weight(outcome.likes)
+        entries = taste_order(entries, dict(outcome.taste), weight)
+        more = more_like_liked(near, dict(outcome.taste)) if weight > 0 else ()
     announced = [a.paper.id for a in ctx.announced]
     counts = stage_counts(announced, ids, scores, len(entries), outcome.replaced, outcome.sent)
-    # followed papers show whatever their score, on a decided day too (never re-scored)
-    followed = following.followed_entries((papers[i] for i in ids), record.matched, scores)
     notes: tuple[str, ...] = ()
     # of the papers the ranking sent on: ranked-out papers were never meant to be scored
     if counts.unscored and outcome.budget_reached:
         notes = (budget_note(counts.unscored, counts.sent, dollars(budget)),)
     elif counts.unscored:
         notes = (unscored_note(counts.unscored, counts.sent),)
+    ranked = record.local  # loaded only for a day ranked locally only (`shares_local_only`)
+    best = local_top(ranked.ids, ranked.scores, papers) if ranked else ()
     llm_share = decided.share if decided is not None else None
     if outcome.chosen is not None:
         shared = counts.sent - outcome.chosen.followed
         llm_share = _llm_share(outcome.chosen, shared, counts.considered, options, record.usage)
-    ranked = record.local if local_only(llm_share) else None
+    # followed papers show whatever their score, on a decided day too (never re-scored)
+    followed = following.followed_entries((papers[i] for i in ids), ctx.matched, scores)
     return Digest(
         day=ctx.day,
         channel_id=ctx.channel_id,
@@ -143,7 +163,7 @@ def assemble(
         more_like=more,
         share=llm_share,
         followed=followed,
-        ranked_locally=local_top(ranked.ids, ranked.scores, papers) if ranked else (),
+        ranked_locally=best,
     )
 
 

@@ -3,11 +3,14 @@
 It owns the local ranking of a day (shared by every channel with the same ranking key, made
 once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, the adaptive share,
 a dollar cap), what the ranking learns from (the LLM's earlier verdicts and the channel's
-reactions), the measured recall of liked papers, and the channel's followed papers, which
-join what is sent whatever their rank. Inputs are loaded from the store, the
-decision is made by pure functions (`scoring.ranking`, `scoring.share`).
+reactions), the measured recall of liked papers, the channel's followed papers, which join what
+is sent whatever their rank, and the channel's taste, which orders the cards of a day decided
+now. What a decision needs beyond the day's context is loaded once (`DecisionInputs`); the
+decision is then made by pure functions (`scoring.ranking`, `scoring.share`,
+`bot.digest.following`, `bot.digest.taste`); the ranking is kept under its key as it is made,
+and everything else goes back to the caller to save (`BuildOutcome`).
 
-This module must not score, post or render anything.
+This module must not score, post or render anything, or save a day.
 """
 
 from __future__ import annotations
@@ -16,26 +19,51 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.arxiv.categories import categories_key
-from bot.digest import following
-from bot.digest.assembly import DayContext, frozen
+from bot.digest.assembly import BuildOutcome, DayContext, Learning, frozen
 from bot.digest.options import DigestOptions
-from bot.digest.stored import example
-from bot.models import AnnounceType, Paper, ScoreKey, Thresholds
+from bot.digest.taste import channel_taste, example
+from bot.models import AnnounceType, Paper, ScoreKey
 from bot.store import RankingSet, Reaction, Store
 from bot.work import Work
 from scoring import ranking, share
-from scoring.pricing import PriceTable
-from scoring.prompt import paper_block, system_message
+from scoring.pricing import Price, PriceTable, affordable
 
 log = logging.getLogger(__name__)
 
-ESTIMATE_BATCH = 12  # papers per request assumed when turning dollars into papers
-ESTIMATE_COMPLETION_TOKENS = 60  # per paper: id, a one-line comment and two numbers
-CHARS_PER_TOKEN = 4
+
+@dataclass(frozen=True, slots=True)
+class EarlierDay:
+    """The latest earlier ranked day with liked papers, as measuring recall re-ranks it: its
+    papers in its ranking's order, the examples it is re-ranked with (its own left out), its
+    core (new) papers, and the liked papers among it."""
+
+    day: date
+    papers: tuple[Paper, ...]
+    held_out: tuple[ranking.Example, ...]
+    core: frozenset[str]
+    wanted: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionInputs:
+    """What deciding a day needs beyond its context, loaded at once: the channel's reactions and
+    the LLM's earlier verdicts as examples, yesterday's decision, the papers already scored
+    (when a dollar cap applies) and the earlier day recall is measured on."""
+
+    reactions: tuple[ranking.Example, ...]
+    verdicts: tuple[ranking.Example, ...]
+    yesterday: share.Yesterday | None
+    scored: frozenset[str]
+    earlier: EarlierDay | None
+
+    @property
+    def positives(self) -> int:
+        """Selected LLM verdicts under the criteria key that the day's ranking learns from."""
+        return sum(1 for v in self.verdicts if v.label is ranking.SELECTED)
 
 
 class DayDecider:
@@ -51,39 +79,47 @@ class DayDecider:
         self._adaptive = adaptive
 
     async def decide(
-        self, ctx: DayContext, options: DigestOptions, reactions: Sequence[Reaction]
-    ) -> tuple[tuple[str, ...], str, share.ShareDecision]:
-        """Which papers of the day go to the LLM: the top of the day's shared ranking within the
-        channel's budget, widened while the ranking warms up or after a rich tail yesterday
-        (`scoring.share`), then the channel's followed papers wherever they rank. Returns them
-        (the top first, then the followed ones in ranking order), the ranking's key and the
-        share decision.
+        self, ctx: DayContext, options: DigestOptions, replaced: int = 0
+    ) -> BuildOutcome:
+        """The day's decision: the one it was first built with while it holds (the criteria are
+        the same), else a new one: the top of the day's shared ranking within the channel's
+        budget, widened while the ranking warms up or after a rich tail yesterday
+        (`scoring.share`), then the channel's followed papers wherever they rank (the top
+        first, then the followed ones in ranking order).
 
         The ranking and its key do not depend on the follows: channels with equal criteria
         share one ranking whatever they follow, and each channel's decision (its own unit of
         work, `digest:<channel>:<day>`) adds its own followed papers to its own share of it."""
-        key = ranking_key(ctx.key, options, reactions)
+        frame = ctx.frame
+        if frame is not None and frozen(frame, ctx.criteria):
+            outcome = BuildOutcome(frame.sent_ids, frame.ranking_key, replaced=replaced)
+        else:
+            outcome, _ = await self._decide_anew(ctx, options, replaced)
+        # the channel's taste orders the cards of a day whose first digest is not kept
+        taste: dict[str, float] = {}
+        likes = 0
+        if ctx.decided is None:
+            taste, likes = await channel_taste(ctx.candidates, ctx.reactions)
+        return replace(outcome, taste=taste, likes=likes)
+
+    async def _decide_anew(
+        self, ctx: DayContext, options: DigestOptions, replaced: int
+    ) -> tuple[BuildOutcome, RankingSet]:
+        """A new decision and the ranking it was made on: the inputs loaded once, the shared
+        ranking made once per key, then the pure decision over them."""
+        key = ranking_key(ctx.key, options, ctx.reactions)
+        inputs = await self._inputs(ctx, options)
         ranked = await self._work.once(
             f"rank:{ctx.day}:{key}",
             lambda: self._store.rankings.ranking_set(ctx.day, key),
-            lambda: self._rank(ctx, options, key, reactions),
+            lambda: self._rank(ctx, key, inputs),
         )
-        budget = options.budget
-        chosen = share.decide_share(
-            budget.share,
-            await self._positives(ctx, options),
-            await self._yesterday(ctx, options),
-            adaptive=budget.adaptive and self._adaptive,
-        )
-        k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
-        if budget.dollars is not None:
-            by_id = {p.id: p for p in ctx.candidates}
-            in_order = [by_id[pid] for pid in ranked.ids if pid in by_id]
-            k = min(k, await self._affordable(in_order, budget.dollars, ctx))
-        top = ranked.ids[:k]
-        followed = await following.match_off_loop(ctx.candidates, ctx.follows)
-        extra = tuple(pid for pid in ranked.ids[k:] if pid in followed)
-        chosen = replace(chosen, followed=len(extra))
+        price = self._prices.price(self._model)
+        outcome = decide_sent(ctx, options, inputs, ranked, price, self._adaptive)
+        if inputs.earlier is not None:
+            outcome = replace(
+                outcome, learning=await measured(ctx, options, inputs.earlier, outcome)
+            )
         log.info(
             "channel %s, %s: %d papers ranked locally (learned from %d likes and %d LLM "
             "verdicts), %d go to the LLM (%s)",
@@ -92,23 +128,47 @@ class DayDecider:
             len(ranked.ids),
             ranked.liked,
             ranked.verdicts,
-            k + len(extra),
-            chosen.describe(),
+            len(outcome.sent or ()),
+            outcome.chosen.describe() if outcome.chosen else "",
         )
-        recall, measured = (None, None)
-        if options.learning and reactions:
-            examples = [example(r) for r in reactions]
-            recall, measured = await self._measure(ctx, options, examples)
-        await self._store.rankings.save_learning(
-            ctx.channel_id, ranked.liked, ranked.verdicts, recall, measured
-        )
-        return top + extra, key, chosen
+        return replace(outcome, ranked=key, replaced=replaced), ranked
 
-    async def _positives(self, ctx: DayContext, options: DigestOptions) -> int:
-        """Selected LLM verdicts under the criteria key that the day's ranking learns from
-        (the day's own candidates left out, so the decision does not depend on when it runs)."""
-        verdicts = await self._verdicts(ctx.key, [p.id for p in ctx.candidates], options.thresholds)
-        return sum(1 for v in verdicts if v.label is ranking.SELECTED)
+    async def shared_ranking(self, ctx: DayContext, options: DigestOptions) -> RankingSet:
+        """The day's shared ranking under the channel's criteria and reactions as they are now
+        (what a first build would decide on), ranked once per ranking key; what it learned
+        from is kept as the channel's learning state, as a build keeps it."""
+        outcome, ranked = await self._decide_anew(ctx, options, 0)
+        learned = outcome.learning
+        if learned is not None:
+            await self._store.rankings.save_learning(
+                ctx.channel_id, learned.liked, learned.verdicts, learned.recall, learned.measured
+            )
+        return ranked
+
+    async def _inputs(self, ctx: DayContext, options: DigestOptions) -> DecisionInputs:
+        """Everything the decision reads besides the context, in one place. The day's own
+        candidates are left out of the verdicts, so the decision does not depend on when it
+        runs."""
+        candidates = [p.id for p in ctx.candidates]
+        verdicts = tuple(
+            ranking.Example(
+                paper, ranking.SELECTED if options.thresholds.admits(score) else ranking.REJECTED
+            )
+            for paper, score in await self._store.scores.verdicts(
+                ctx.key, candidates, ranking.MAX_EXAMPLES
+            )
+        )
+        scored: frozenset[str] = frozenset()
+        if options.budget.dollars is not None:
+            scored = frozenset(await self._store.scores.get(candidates, ctx.key))
+        reactions = tuple(example(r) for r in ctx.reactions)
+        return DecisionInputs(
+            reactions,
+            verdicts,
+            await self._yesterday(ctx, options),
+            scored,
+            await self._earlier(ctx, options, reactions),
+        )
 
     async def _yesterday(self, ctx: DayContext, options: DigestOptions) -> share.Yesterday | None:
         """The channel's previous decided day under the same criteria: its size, what it sent
@@ -129,19 +189,37 @@ class DayDecider:
         ranks = share.selected_ranks(sent, chosen)
         return share.Yesterday(len(ranked.ids), len(sent), ranks)
 
-    async def _rank(
-        self,
-        ctx: DayContext,
-        options: DigestOptions,
-        key: str,
-        reactions: Sequence[Reaction],
-    ) -> RankingSet:
+    async def _earlier(
+        self, ctx: DayContext, options: DigestOptions, examples: Sequence[ranking.Example]
+    ) -> EarlierDay | None:
+        """The latest earlier ranked day (of the last ten) holding papers the channel liked,
+        loaded for measuring the recall of liked papers; None when the channel does not learn
+        or liked nothing ranked."""
+        liked = {e.paper.id for e in examples if e.label is ranking.LIKE}
+        if not options.learning or not liked:
+            return None
+        for earlier in await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=10):
+            ids = [r.paper_id for r in await self._store.rankings.ranking(ctx.channel_id, earlier)]
+            wanted = liked & set(ids)
+            if not wanted:
+                continue
+            papers = await self._store.papers.get(ids)
+            announced = await self._store.papers.announced(
+                earlier, categories_key(options.categories)
+            )
+            return EarlierDay(
+                earlier,
+                tuple(papers[i] for i in ids if i in papers),
+                tuple(e for e in examples if e.paper.id not in papers),
+                frozenset(a.paper.id for a in announced if a.announce_type is AnnounceType.NEW),
+                tuple(sorted(wanted)),
+            )
+        return None
+
+    async def _rank(self, ctx: DayContext, key: str, inputs: DecisionInputs) -> RankingSet:
         """Rank every candidate of the day locally and keep the ranking under its key."""
         core = {a.paper.id for a in ctx.announced if a.announce_type is AnnounceType.NEW}
-        examples = [example(r) for r in reactions]
-        examples += await self._verdicts(
-            ctx.key, [p.id for p in ctx.candidates], options.thresholds
-        )
+        examples = [*inputs.reactions, *inputs.verdicts]
         ranked = await ranking.rank_off_loop(ctx.candidates, ctx.criteria.text, examples, core)
         result = RankingSet(
             ranked.version,
@@ -152,72 +230,51 @@ class DayDecider:
         )
         return await self._store.rankings.save_ranking_set(ctx.day, key, result)
 
-    async def _verdicts(
-        self, key: ScoreKey, exclude: Sequence[str], thresholds: Thresholds
-    ) -> list[ranking.Example]:
-        """The LLM's earlier verdicts under these criteria as training examples: selected by
-        the channel's thresholds or not. The papers being ranked are left out."""
-        return [
-            ranking.Example(
-                paper, ranking.SELECTED if thresholds.admits(score) else ranking.REJECTED
-            )
-            for paper, score in await self._store.scores.verdicts(
-                key, exclude, ranking.MAX_EXAMPLES
-            )
-        ]
 
-    async def _affordable(
-        self,
-        in_order: Sequence[Paper],
-        dollars: float,
-        ctx: DayContext,
-    ) -> int:
-        """How many of the best-ranked papers fit in `dollars` of estimated LLM spend (papers
-        already scored under this model are free)."""
-        price = self._prices.price(self._model)
-        if price is None:
-            return len(in_order)
-        have = await self._store.scores.get([p.id for p in in_order], ctx.key)
-        system = system_message(ctx.criteria.text, structured=True)
-        shared = len(system) / CHARS_PER_TOKEN / ESTIMATE_BATCH
-        spent = 0.0
-        for n, paper in enumerate(in_order):
-            if paper.id in have:
-                continue
-            tokens = len(paper_block(paper)) / CHARS_PER_TOKEN + shared
-            spent += (tokens * price.input + ESTIMATE_COMPLETION_TOKENS * price.output) / 1e6
-            if spent > dollars:
-                return n
-        return len(in_order)
+def decide_sent(
+    ctx: DayContext,
+    options: DigestOptions,
+    inputs: DecisionInputs,
+    ranked: RankingSet,
+    price: Price | None,
+    adaptive: bool = True,
+) -> BuildOutcome:
+    """The decision over what was loaded and the day's ranking, pure: the share sent on (cut to
+    what `options`' dollar cap affords at `price`), then the followed papers wherever they
+    rank."""
+    budget = options.budget
+    chosen = share.decide_share(
+        budget.share, inputs.positives, inputs.yesterday, adaptive=budget.adaptive and adaptive
+    )
+    k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
+    if budget.dollars is not None and price is not None:
+        by_id = {p.id: p for p in ctx.candidates}
+        in_order = [by_id[pid] for pid in ranked.ids if pid in by_id]
+        k = min(k, affordable(in_order, budget.dollars, ctx.criteria.text, price, inputs.scored))
+    top = ranked.ids[:k]
+    extra = tuple(pid for pid in ranked.ids[k:] if pid in ctx.matched)
+    return BuildOutcome(
+        top + extra,
+        chosen=replace(chosen, followed=len(extra)),
+        learning=Learning(ranked.liked, ranked.verdicts),
+    )
 
-    async def _measure(
-        self,
-        ctx: DayContext,
-        options: DigestOptions,
-        examples: Sequence[ranking.Example],
-    ) -> tuple[float | None, date | None]:
-        """Recall of liked papers on the latest earlier ranked day that has any: that day
-        re-ranked without its own reactions, the share of its liked papers the budget sends on."""
-        liked = {e.paper.id for e in examples if e.label is ranking.LIKE}
-        if not liked:
-            return None, None
-        for earlier in await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=10):
-            ids = [r.paper_id for r in await self._store.rankings.ranking(ctx.channel_id, earlier)]
-            wanted = liked & set(ids)
-            if not wanted:
-                continue
-            papers = await self._store.papers.get(ids)
-            held_out = [e for e in examples if e.paper.id not in papers]
-            announced = await self._store.papers.announced(
-                earlier, categories_key(options.categories)
-            )
-            core = {a.paper.id for a in announced if a.announce_type is AnnounceType.NEW}
-            redone = await ranking.rank_off_loop(
-                [papers[i] for i in ids if i in papers], ctx.criteria.text, held_out, core
-            )
-            k = ranking.sent_count(len(papers), options.budget.share, options.budget.min_papers)
-            return ranking.recall(redone, sorted(wanted), k), earlier
-        return None, None
+
+async def measured(
+    ctx: DayContext, options: DigestOptions, earlier: EarlierDay, outcome: BuildOutcome
+) -> Learning:
+    """What the decision's ranking learned from, with the recall of liked papers measured on
+    the earlier day: that day re-ranked without its own reactions (off the loop), the share of
+    its liked papers the channel's share sends on."""
+    redone = await ranking.rank_off_loop(
+        earlier.papers, ctx.criteria.text, earlier.held_out, earlier.core
+    )
+    budget = options.budget
+    cut = ranking.sent_count(len(earlier.papers), budget.share, budget.min_papers)
+    learned = outcome.learning or Learning(0, 0)
+    return replace(
+        learned, recall=ranking.recall(redone, earlier.wanted, cut), measured=earlier.day
+    )
 
 
 def ranking_key(key: ScoreKey, options: DigestOptions, reactions: Sequence[Reaction]) -> str:

@@ -14,8 +14,9 @@ a unit of work shared through `bot.work` by all callers and processes:
 - a channel's digest of a day is decided once: the papers sent to the LLM are frozen with it,
   and rebuilding that day (a later `today`, `digest --day`, the posting tick) reuses them.
 
-A build of a channel-day is load, decide, save: the day is loaded once (`bot.digest.stored`),
-decided (`bot.digest.deciding`), its sent papers scored, its digest assembled by a pure function
+A build of a channel-day (`bot.digest.building`) is load, decide, save: the day is loaded once
+(`bot.digest.stored`), decided by pure functions over what was loaded (`bot.digest.deciding`),
+its sent papers scored (`bot.digest.sending`), its digest assembled by a pure function
 (`bot.digest.assembly`) from what is loaded after the scoring, and saved in one write.
 
 This module must not import a platform SDK or render for people.
@@ -23,33 +24,22 @@ This module must not import a platform SDK or render for people.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.arxiv.categories import categories_key
 from bot.arxiv.ingest import IngestResult
 from bot.digest import following
-from bot.digest.assembly import BuildOutcome, DayContext, dollars
+from bot.digest.building import DayBuilder
 from bot.digest.deciding import DayDecider
 from bot.digest.options import DigestOptions
-from bot.digest.selection import digest_to_json
+from bot.digest.sending import DaySender, StageCallback, hurry_flag, scoring_unit
 from bot.digest.stored import StoredDays, criteria_id
-from bot.errors import ScoringError
-from bot.models import (
-    Criteria,
-    Digest,
-    DigestEntry,
-    LocalView,
-    Paper,
-    Score,
-    ScoreKey,
-    Usage,
-)
-from bot.store import DigestFrame, Reaction, Store
+from bot.models import Criteria, Digest, DigestEntry, LocalView, Paper, ScoreKey
+from bot.store import Store
 from bot.work import Work
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION
@@ -60,10 +50,6 @@ if TYPE_CHECKING:
     from scoring.scorer import Scorer
 
 log = logging.getLogger(__name__)
-
-StageCallback = Callable[[str, int, int], None]
-"""Progress of a build: (stage name, done, total)."""
-
 
 FEED_FRESH_FOR = timedelta(minutes=30)
 """A feed fetched this recently is shared by every caller instead of fetched again."""
@@ -101,13 +87,13 @@ class DigestService:
         self._store = store
         self._ingestor = ingestor
         self._scorer = scorer
-        self._prices = prices or PriceTable()
-        self._daily_budget = daily_budget_usd
         self._work = work or Work(store)
         self._decider = DayDecider(
-            store, self._work, self._prices, scorer.model, adaptive=adaptive_share
+            store, self._work, prices or PriceTable(), scorer.model, adaptive=adaptive_share
         )
         self._days = StoredDays(store, scorer.model, daily_budget_usd=daily_budget_usd)
+        sender = DaySender(store, self._work, scorer, batch, daily_budget_usd=daily_budget_usd)
+        self._builder = DayBuilder(self._days, self._decider, sender, ingestor, self._work)
 
     @property
     def batching(self) -> bool:
@@ -200,7 +186,9 @@ class DigestService:
         return await self._work.once(
             f"digest:{channel_id}:{day}",
             _nothing,
-            lambda: self._build(channel_id, day, options, progress, replaced, batch_until),
+            lambda: self._builder.build_day(
+                channel_id, day, options, progress, replaced, batch_until
+            ),
         )
 
     async def stored(self, channel_id: str, day: date, options: DigestOptions) -> Digest | None:
@@ -217,72 +205,8 @@ class DigestService:
         if current is None:
             return
         key = ScoreKey(criteria_id(current[0]), self._scorer.model, PROMPT_VERSION)
-        if await self._work.held(_scoring_unit(key)):
-            await self._work.signal(_hurry_flag(key), HURRY_FOR)
-
-    async def _build(
-        self,
-        channel_id: str,
-        day: date,
-        options: DigestOptions,
-        progress: StageCallback,
-        replaced: int,
-        batch_until: datetime | None = None,
-    ) -> Digest | None:
-        """Load the day, decide it (or reuse its decision), score what it sends, assemble the
-        digest and save it once."""
-        ctx = await self._days.context(channel_id, day, options)
-        if ctx is None:
-            return None
-        enrichment = asyncio.create_task(self._enrich(day, options, ctx.candidates))
-        try:
-            decided, reactions, outcome = await self._decision(ctx, options, progress, replaced)
-            liked = [r.paper for r in reactions if r.value > 0][: options.prompt_examples]
-            by_id = {p.id: p for p in ctx.candidates}
-            sent = [by_id[i] for i in outcome.sent or () if i in by_id]
-            try:
-                run_usage, capped = await self._score_missing(
-                    sent, ctx, progress, liked, batch_until
-                )
-            except ScoringError:
-                # the day is decided even when the LLM refuses: keep the decision and what is
-                # scored, so the digest counts the right papers as waiting
-                await self._save(ctx, await self._days.digest(ctx, options, outcome), outcome)
-                raise
-        finally:
-            progress("enriching from the arXiv API", 0, 1)
-            await enrichment
-        ctx = await self._days.reread(ctx)  # with the fields enrichment brought meanwhile
-        outcome = replace(outcome, run_usage=run_usage, budget_reached=capped)
-        digest = await self._days.digest(ctx, options, outcome, decided)
-        await self._save(ctx, digest, outcome)
-        return digest
-
-    async def _decision(
-        self, ctx: DayContext, options: DigestOptions, progress: StageCallback, replaced: int
-    ) -> tuple[Digest | None, list[Reaction], BuildOutcome]:
-        """The day's decision: the one it was first built with, while it holds, else a new one
-        (the shared ranking and the channel's share of it); with the digest as first built and
-        the reactions that go into the prompt."""
-        frame = ctx.frame
-        if frame is not None and frame.sent_ids is not None and ctx.frozen:
-            reactions: list[Reaction] = []
-            if options.learning and options.prompt_examples:
-                reactions = await self._store.rankings.reactions(ctx.channel_id, 50)
-            decided = await self._days.decided(ctx.channel_id, ctx.day)
-            outcome = BuildOutcome(frame.sent_ids, frame.ranking_key, replaced=replaced)
-            return decided, reactions, outcome
-        progress("ranking locally", 0, len(ctx.candidates))
-        reactions = await self._days.reactions(ctx.channel_id, options)
-        sent, ranking_key, chosen = await self._decider.decide(ctx, options, reactions)
-        return None, reactions, BuildOutcome(sent, ranking_key, chosen, replaced=replaced)
-
-    async def _save(self, ctx: DayContext, digest: Digest, outcome: BuildOutcome) -> None:
-        """Save a channel's digest of a day with the decision it was built on, at once."""
-        frame = DigestFrame(ctx.key.criteria_id, outcome.ranked, tuple(outcome.sent or ()))
-        await self._store.digests.save(
-            ctx.channel_id, ctx.day, "scored", digest_to_json(digest), frame
-        )
+        if await self._work.held(scoring_unit(key)):
+            await self._work.signal(hurry_flag(key), HURRY_FOR)
 
     async def ranked_locally(
         self, channel_id: str, day: date, options: DigestOptions, top: int = 15
@@ -297,11 +221,8 @@ class DigestService:
         if frame is not None and frame.ranking_key and ctx.frozen:
             ranked = await self._store.rankings.ranking_set(day, frame.ranking_key)
         if ranked is None:
-            reactions = await self._days.reactions(channel_id, options)
-            _, key, _ = await self._decider.decide(ctx, options, reactions)
-            ranked = await self._store.rankings.ranking_set(day, key)
+            ranked = await self._decider.shared_ranking(ctx, options)
         by_id = {p.id: p for p in ctx.candidates}
-        matched = await following.match_off_loop(ctx.candidates, ctx.follows)
         best = (
             [
                 (by_id[pid], score)
@@ -318,7 +239,7 @@ class DigestService:
             tuple(best),
             ranked.verdicts if ranked is not None else 0,
             ranked.liked if ranked is not None else 0,
-            following.followed_entries(ctx.candidates, matched, {}),
+            following.followed_entries(ctx.candidates, ctx.matched, {}),
         )
 
     async def selection_under(
@@ -339,89 +260,7 @@ class DigestService:
         ctx = await self._days.context(channel_id, day, options)
         if ctx is None:
             return []
-        _, key, _ = await self._decider.decide(
-            ctx, options, await self._days.reactions(channel_id, options)
-        )
-        ranked = await self._store.rankings.ranking_set(day, key)
-        return list(ranked.ids) if ranked is not None else []
-
-    async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
-        """Best-effort enrichment of a day's candidates, once for every channel reading them."""
-        key = f"enrich:{categories_key(options.categories)}:{day}"
-        return await self._work.once(
-            key, _nothing, lambda: self._ingestor.enrich([p.id for p in papers])
-        )
-
-    async def _score_missing(
-        self,
-        papers: Sequence[Paper],
-        ctx: DayContext,
-        progress: StageCallback,
-        examples: Sequence[Paper] = (),
-        batch_until: datetime | None = None,
-    ) -> tuple[Usage, bool]:
-        """Score what the store lacks (with liked `examples` in the prompt), holding the
-        criteria key's scoring lease so no other caller or process pays for the same papers;
-        returns the run's usage and whether the daily budget stopped it."""
-        key, day = ctx.key, ctx.day
-        ids = [p.id for p in papers]
-        if len(await self._store.scores.get(ids, key)) == len(set(ids)):
-            return Usage(), False
-        async with self._work.exclusive(_scoring_unit(key)):
-            have = await self._store.scores.get(ids, key)
-            todo = [p for p in papers if p.id not in have]
-            log.info("scoring %d papers (%d already scored)", len(todo), len(have))
-            if not todo:
-                return Usage(), False
-            cap = None
-            if self._daily_budget is not None:
-                spent = (await self._store.stats.usage(day=day)).cost_usd
-                from scoring.scorer import SpendingCap  # the LLM client loads only to score
-
-                cap = SpendingCap(self._daily_budget, spent_usd=spent)
-
-            async def sink(scores: Sequence[Score], usage: Usage) -> None:
-                await self._store.scores.save(scores, key, usage, day)
-
-            def tick(done: int, total: int) -> None:
-                progress("scoring with the LLM", done, total)
-
-            if self._scorer.can_score:  # without a key the day is ranked locally instead
-                tick(0, len(todo))
-            batched = Usage()
-            if batch_until is not None and self._batch is not None and cap is None:
-                flag = _hurry_flag(key)
-                done = await self._batch.score(
-                    todo,
-                    ctx.criteria.text,
-                    sink,
-                    until=batch_until,
-                    examples=examples,
-                    hurry=lambda: self._work.signalled(flag),
-                )
-                batched, left = done.usage, set(done.unscored)
-                todo = [p for p in todo if p.id in left]
-            report = await self._scorer.score(
-                todo, ctx.criteria.text, sink, tick, cap, examples=examples
-            )
-        if report.budget_reached:
-            log.warning(
-                "daily LLM budget of %s reached on %s: %d papers not scored",
-                dollars(self._daily_budget),
-                day,
-                len(report.unscored),
-            )
-        return batched + report.usage, report.budget_reached
-
-
-def _scoring_unit(key: ScoreKey) -> str:
-    """The unit of work of scoring papers under one key (one holder at a time)."""
-    return f"score:{key.criteria_id}:{key.model}:{key.prompt_version}"
-
-
-def _hurry_flag(key: ScoreKey) -> str:
-    """The flag that asks a batch scoring under `key` to finish early."""
-    return f"hurry:{_scoring_unit(key)}"
+        return list((await self._decider.shared_ranking(ctx, options)).ids)
 
 
 async def _nothing() -> None:

@@ -1,14 +1,15 @@
-"""Loading a channel's day from the store: what deciding it needs, and what its digest shows.
+"""A channel's day in the store: loading what deciding it needs, and saving what was built.
 
-It owns the two reads of a channel-day: its context (`DayContext`: criteria, announcements,
-candidates, follows and the stored decision), and, once the day is scored, its record
-(`DayRecord`: the scores under the channel's criteria, the day's spend, the order the day was
-decided with, the channel's taste for a day not yet decided, the followed papers' matches);
-`bot.digest.assembly` turns a record into a digest. `DigestService` builds on it;
-`arxiv-bot digest --day` uses it alone to show a day that needs nothing more (`shown`), without
-loading the HTTP, arXiv or LLM clients.
+It owns the reads and the write of a channel-day: its context (`DayContext`: criteria,
+announcements, candidates, follows, the channel's reactions and the stored decision with the
+digest as first built), and, once the day is scored, its record (`DayRecord`: the scores under
+the channel's criteria, the day's spend and, for a day ranked locally only, its ranking), which
+`bot.digest.assembly` turns into a digest; then the one write of a build (`finish_day`: the digest
+with the decision it was built on, and what the ranking learned from). `bot.digest.building`
+builds on it; `arxiv-bot digest --day` uses it alone to show a day that needs nothing more
+(`shown`), without loading the HTTP, arXiv or LLM clients.
 
-This module must not fetch, score, decide a day or write to the store.
+This module must not fetch, score or decide a day.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from bot.digest.assembly import (
     DayContext,
     DayRecord,
     assemble,
+    frozen,
     select,
     shares_local_only,
 )
 from bot.digest.options import DigestOptions
-from bot.digest.selection import digest_from_json
+from bot.digest.selection import digest_from_json, digest_to_json
+from bot.digest.taste import channel_taste
 from bot.models import AnnounceType, Criteria, Digest, DigestEntry, Paper, ScoreKey
-from bot.store import Announcement, Reaction, Store
-from scoring import ranking
+from bot.store import Announcement, DigestFrame, Reaction, Store
 from scoring.prompt import PROMPT_VERSION
 
 
@@ -58,9 +60,25 @@ class StoredDays:
         candidates = await self.candidates(announced, day, options)
         key = ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION)
         follows = tuple(await self._store.follows.active(channel_id))
+        reactions = tuple(await self.reactions(channel_id, options))
         frame = await self._store.digests.frame(channel_id, day)
+        decided = None
+        if frame is not None and frozen(frame, criteria):
+            decided = await self._decided(channel_id, day)
+        matched = await following.match_off_loop(candidates, follows)
         return DayContext(
-            channel_id, day, criteria, version, key, tuple(announced), candidates, follows, frame
+            channel_id,
+            day,
+            criteria,
+            version,
+            key,
+            tuple(announced),
+            candidates,
+            follows,
+            frame,
+            reactions,
+            matched,
+            decided,
         )
 
     async def reread(self, ctx: DayContext) -> DayContext:
@@ -80,7 +98,7 @@ class StoredDays:
         seen_before = await self._store.papers.announced_before([p.id for p in kept], day)
         return [p for p in kept if p.id not in seen_before]
 
-    async def decided(self, channel_id: str, day: date) -> Digest | None:
+    async def _decided(self, channel_id: str, day: date) -> Digest | None:
         """The digest as first built, when the day was decided: its order, its "more like"
         part and its share stay as they were."""
         record = await self._store.digests.get(channel_id, day)
@@ -118,12 +136,18 @@ class StoredDays:
 
     async def _as_stored(self, ctx: DayContext, options: DigestOptions) -> Digest:
         frame = ctx.frame if ctx.frozen else None
+        taste: dict[str, float] = {}
+        likes = 0
+        if ctx.decided is None:
+            taste, likes = await channel_taste(ctx.candidates, ctx.reactions)
         outcome = BuildOutcome(
             sent=frame.sent_ids if frame is not None else None,
             ranked=frame.ranking_key if frame is not None else None,
+            taste=taste,
+            likes=likes,
         )
-        before = await self.decided(ctx.channel_id, ctx.day) if frame is not None else None
-        return await self.digest(ctx, options, outcome, before)
+        record = await self.record(ctx, outcome)
+        return assemble(record, options, outcome, self._daily_budget)
 
     async def selection_under(
         self, criteria: Criteria, day: date, options: DigestOptions
@@ -150,28 +174,31 @@ class StoredDays:
         reactions = await self._store.rankings.reactions(channel_id)
         return reactions if any(r.value for r in reactions) else []
 
-    async def digest(
-        self,
-        ctx: DayContext,
-        options: DigestOptions,
-        outcome: BuildOutcome,
-        decided: Digest | None = None,
+    async def finish_day(
+        self, ctx: DayContext, options: DigestOptions, outcome: BuildOutcome
     ) -> Digest:
-        """The channel's digest of a day: what it shows loaded once (`record`), then assembled
-        by a pure function."""
-        record = await self.record(ctx, options, outcome, decided)
-        return assemble(record, options, outcome, self._daily_budget)
+        """The end of a build: what the digest shows loaded once (with the candidates as the
+        store holds them now: enrichment may have added primary categories, comments and
+        venues), the digest assembled by a pure function and saved in one write with the
+        decision it was built on and what the ranking learned from."""
+        ctx = await self.reread(ctx)
+        record = await self.record(ctx, outcome)
+        digest = assemble(record, options, outcome, self._daily_budget)
+        frame = DigestFrame(ctx.key.criteria_id, outcome.ranked, tuple(outcome.sent or ()))
+        await self._store.digests.save(
+            ctx.channel_id, ctx.day, "scored", digest_to_json(digest), frame
+        )
+        learned = outcome.learning
+        if learned is not None:
+            await self._store.rankings.save_learning(
+                ctx.channel_id, learned.liked, learned.verdicts, learned.recall, learned.measured
+            )
+        return digest
 
-    async def record(
-        self,
-        ctx: DayContext,
-        options: DigestOptions,
-        outcome: BuildOutcome,
-        decided: Digest | None = None,
-    ) -> DayRecord:
-        """Everything the digest of a day shows, read in one place: the scores of its
-        candidates, the day's scoring spend, the channel's taste for a day not decided before,
-        the followed papers' matches and, for a day ranked locally only, its ranking."""
+    async def record(self, ctx: DayContext, outcome: BuildOutcome) -> DayRecord:
+        """Everything the digest of a day shows that scoring may have changed, read in one
+        place: the scores of its candidates, the day's scoring spend and, for a day ranked
+        locally only, its ranking."""
         ids = [p.id for p in ctx.candidates]
         scores = await self._store.scores.get(ids, ctx.key)
         key = ctx.key
@@ -179,39 +206,9 @@ class StoredDays:
             day=ctx.day, model=key.model, criteria_id=key.criteria_id, purpose="score"
         )
         local = None
-        if outcome.ranked is not None and shares_local_only(outcome, decided):
+        if outcome.ranked is not None and shares_local_only(outcome, ctx.decided):
             local = await self._store.rankings.ranking_set(ctx.day, outcome.ranked)
-        taste: dict[str, float] = {}
-        likes = 0
-        if decided is None:
-            taste, likes = await self._taste(ctx, options)
-        matched = await following.match_off_loop(ctx.candidates, ctx.follows)
-        return DayRecord(ctx, scores, usage, decided, taste, likes, matched, local)
-
-    async def _taste(self, ctx: DayContext, options: DigestOptions) -> tuple[dict[str, float], int]:
-        """The channel's taste over the day's candidates, learned from its reactions alone
-        (likes, 👎, posts nobody liked), and how many likes it rests on; nothing when the
-        channel does not learn or never liked a paper."""
-        reactions = await self.reactions(ctx.channel_id, options)
-        likes = sum(1 for r in reactions if r.value > 0)
-        if not likes or not ctx.candidates:
-            return {}, 0
-        examples = [example(r) for r in reactions][: ranking.MAX_EXAMPLES]
-        texts = [ranking.paper_text(p) for p in ctx.candidates]
-        values = await ranking.learned_scores_off_loop(texts, examples)
-        return {p.id: float(v) for p, v in zip(ctx.candidates, values, strict=True)}, likes
-
-
-def example(reaction: Reaction) -> ranking.Example:
-    """A channel's reaction as a training example of the ranking."""
-    label = (
-        ranking.LIKE
-        if reaction.value > 0
-        else ranking.DISLIKE
-        if reaction.value < 0
-        else ranking.POSTED
-    )
-    return ranking.Example(reaction.paper, label)
+        return DayRecord(ctx, scores, usage, local)
 
 
 def criteria_id(criteria: Criteria) -> int:
