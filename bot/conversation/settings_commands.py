@@ -51,6 +51,7 @@ class SettingsCommands:
             "settings learning": self._settings_learning,
             "settings weekly": self._settings_weekly,
             "settings reset": self._settings_reset,
+            "settings edit": self._settings_edit,
         }
 
     # -- subscription ---------------------------------------------------------------------------
@@ -146,6 +147,16 @@ class SettingsCommands:
         await respond(Reply(f"Settings updated:\n{updated.describe()}", ephemeral=False))
 
     # -- the settings form ---------------------------------------------------------------------
+
+    async def _settings_edit(self, caller: Caller, _: str, respond: Respond) -> None:
+        """The form itself is the adapter's (Slack, Discord); where there is none, the way."""
+        await respond(
+            Reply(
+                "`settings edit` opens a form on Slack and Discord. Here, `/arxiv settings` "
+                "shows them and `/arxiv settings time 08:30 Europe/Berlin` (or `threshold`, "
+                "`categories`, `llm-share`, `weekly` …) changes one."
+            )
+        )
 
     def form(self, current: ChannelSettings) -> dict[str, str]:
         """The settings form's fields with their current values."""
