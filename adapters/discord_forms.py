@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 DISCORD_FIELDS: Final = ("time", "thresholds", "categories", "llm_share", "weekly")
 """The settings fields a Discord modal shows (five at most)."""
 LABEL_CHARS: Final = 45
+OPEN_SECONDS: Final = 900.0  # a form left open longer is forgotten (its submission is ignored)
 
 Submit = Callable[[discord.Interaction[Any], dict[str, str]], Awaitable[None]]
 Failed = Callable[[discord.Interaction[Any]], Awaitable[None]]
@@ -35,7 +36,7 @@ class SettingsModal(discord.ui.Modal, title="This channel's settings"):
     """A form with the channel's current settings; submitting hands what it holds to `submit`."""
 
     def __init__(self, values: Mapping[str, str], submit: Submit, failed: Failed) -> None:
-        super().__init__()
+        super().__init__(timeout=OPEN_SECONDS)
         self._submit = submit
         self._failed = failed
         self.inputs: dict[str, discord.ui.TextInput[SettingsModal]] = {}

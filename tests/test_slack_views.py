@@ -91,11 +91,14 @@ async def test_opening_the_home_tab_publishes_that_persons_page(
     ]
     assert buttons == ["arxiv_home_criteria", "arxiv_home_settings"]
 
+    messages_tab = home_opened_event("U0ALICE", event_id="EvMsgs", tab="messages")
+    assert await event(adapter, messages_tab) == 200
     assert await event(adapter, home_opened_event("U0BOB", event_id="EvHome2")) == 200
     await slack.wait_until(lambda: len(slack.views_of("views.publish")) == 2)
     bob = slack.views_of("views.publish")[1]
     assert bob.user_id == "U0BOB"
     assert "Nothing liked yet" in all_text(bob.view)  # Alice's like is hers only
+    assert [v.user_id for v in slack.views_of("views.publish")] == ["U0ALICE", "U0BOB"]
 
 
 async def _ignore(_: Any) -> None:
@@ -138,6 +141,17 @@ def test_a_home_page_with_many_channels_stays_within_100_blocks_and_counts_the_r
 
 
 # -- the criteria form --
+
+
+def test_criteria_longer_than_one_input_are_split_at_line_ends_and_joined_back() -> None:
+    text = "\n".join(f"- topic {n}: " + "w" * 90 for n in range(100))  # 10,000 characters
+    parts = criteria_parts(text)
+    assert len(parts) == 4
+    assert all(len(p) <= 3_000 for p in parts)
+    assert all(p.startswith("- topic") for p in parts)  # whole lines
+    assert "\n".join(parts) == text
+    one_line = "x" * 7_000  # a line no input holds is cut where it must be
+    assert [len(p) for p in criteria_parts(one_line)] == [3_000, 3_000, 1_000]
 
 
 async def test_criteria_edit_opens_a_form_whose_submission_becomes_the_criteria(
