@@ -117,8 +117,10 @@ def top_papers_text(c: HomeChannel) -> str:
     """The latest digest's best papers, or why there are none."""
     if c.day is None:
         return "No arXiv day read yet for these categories."
-    if not c.top:
+    if not c.built:
         return f"No digest for {c.day.isoformat()} yet (`/arxiv today`)."
+    if not c.top:
+        return f"Nothing met the thresholds on {c.day.isoformat()}."
     items = [
         f"• {link(e.paper.abs_url, inline(excerpt(e.paper.title, 200)))} — relevance "
         f"{e.score.relevance}, novelty {e.score.novelty}"

@@ -38,8 +38,9 @@ class HomeChannel:
     settings: ChannelSettings
     follows: tuple[Follow, ...]
     day: date | None  # the channel's latest announcement day, None before any feed
-    top: tuple[DigestEntry, ...]  # that day's best cards (none when no digest was built)
+    top: tuple[DigestEntry, ...]  # that day's best cards
     selected: int  # how many papers that day's digest selected
+    built: bool = True  # whether that day's digest was built for the channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +95,5 @@ async def _channel(ctx: Context, channel_id: str, platform: str, subscribed: boo
         day=day,
         top=entries[:TOP_PAPERS],
         selected=len(entries),
+        built=digest is not None,
     )
