@@ -6,6 +6,7 @@ of the asker's workspace (on the asker's platform) that the bot posts to."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from bot.__main__ import open_core
 from bot.conversation.dispatch import CRITERIA_FIELD, Caller, Reply
 from bot.models import Thresholds
+from bot.store import Store
 
 CHANNEL = "C0FORMS"
 
@@ -74,3 +76,16 @@ async def test_the_home_page_holds_the_channels_of_the_askers_workspace_only(cor
     assert [c.channel_id for c in home.channels] == ["T1:C1", "T1:C2"]
     assert home.more_channels == 0
     assert home.likes == ()
+
+
+async def test_the_channels_posted_to_are_the_subscribed_and_those_shown_a_digest(
+    database: str,
+) -> None:
+    async with Store.open(database) as store:
+        for channel, platform in (("C1", "slack"), ("C2", "slack"), ("C3", "slack"), ("D1", "x")):
+            await store.channels.get(channel, platform)
+        await store.channels.set_subscribed("C1", True)
+        await store.digests.record_posted("C2", date(2025, 5, 2), "parent", "1700000000.1")
+        await store.digests.record_posted("D1", date(2025, 5, 2), "parent", "42")
+        rows = await store.channels.posted_to("slack")
+    assert [(r.id, r.subscribed) for r in rows] == [("C1", True), ("C2", False)]
