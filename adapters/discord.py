@@ -32,6 +32,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters import discord_render as render
+from adapters.discord_forms import SettingsModal, refusal_text
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply
 from bot.conversation.reactions import reaction_verb
@@ -367,6 +368,29 @@ class DiscordAdapter:
         except Exception as exc:
             await replies.fail(exc)
 
+    async def open_settings_form(self, interaction: discord.Interaction[Any]) -> None:
+        """`/arxiv settings action:edit`: the settings form, filled with the current ones (a
+        modal must be the first answer, so nothing is deferred before it)."""
+        values = await self._conversation.settings_form(await self.caller(interaction))
+        await interaction.response.send_modal(
+            SettingsModal(values, self.submit_settings, _apologise)
+        )
+
+    async def submit_settings(
+        self, interaction: discord.Interaction[Any], values: dict[str, str]
+    ) -> None:
+        """A submitted settings form: changed as the `settings` commands change it; what is
+        refused is said privately, field by field."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        replies = _Replies(self, interaction, public_defer=False)
+        try:
+            caller = await self.caller(interaction)
+            refused = await self._conversation.submit_settings(caller, values, replies)
+            if refused:
+                await replies(Reply(refusal_text(refused)))
+        except Exception as exc:
+            await replies.fail(exc)
+
     async def explain_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
@@ -601,7 +625,7 @@ def arxiv_group() -> app_commands.Group:
 
     @group.command(name="settings", description="Show or change this channel's settings")
     @app_commands.describe(
-        action="show (default) or the setting to change",
+        action="show (default), the setting to change, or edit them all in a form",
         value="e.g. 'relevance 7', '08:30 Europe/Berlin', 'cs.CL,cs.LG', 'off', '30% $0.05', "
         "'on friday 16:00'",
     )
@@ -617,9 +641,13 @@ def arxiv_group() -> app_commands.Group:
             "learning",
             "weekly",
             "reset",
+            "edit",
         ] = "show",
         value: str | None = None,
     ) -> None:
+        if action == "edit":
+            await _adapter(interaction).open_settings_form(interaction)
+            return
         await run(interaction, "settings", action=action, value=value)
 
     @group.command(name="likes", description="What the channel (or you) liked recently")

@@ -1,4 +1,5 @@
-"""The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, and the daily post.
+"""The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, and the daily post;
+the Home tab and the modals are `adapters.slack_views`'s listeners, registered here.
 
 Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
 over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp, where
@@ -92,6 +93,7 @@ from adapters.slack_install import (
     workspace_key,
 )
 from adapters.slack_verify import SlackVerifier
+from adapters.slack_views import SlackViews, form_of
 from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspace, Workspaces
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
@@ -296,6 +298,16 @@ class SlackAdapter:
             installation_store=oauth[1] if oauth is not None else None,
         )
         self._installations = oauth[1] if oauth is not None else None
+        self._views = SlackViews(
+            conversation,
+            channel_key=self._channel,
+            guarded=self._guarded,
+            call=self._call,
+            post=lambda channel, text, blocks, thread: self._post(
+                channel, text, blocks, thread_ts=thread
+            ),
+            replies=self._thread_replies,
+        )
         self._register()
 
     @classmethod
@@ -539,6 +551,7 @@ class SlackAdapter:
         app.event("reaction_removed")(self._on_reaction_removed)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
+        self._views.register(app)  # the Home tab and the modals
         app.error(self._on_error)
 
     def _channel(self, context: AsyncBoltContext, channel: str) -> str:
@@ -564,6 +577,10 @@ class SlackAdapter:
         channel = self._channel(context, command["channel_id"])
         caller = Caller(PLATFORM, channel, command["user_id"])
         text = str(command.get("text") or "")
+        form = form_of(text)
+        if form is not None:  # `criteria edit`, `settings edit`: a modal, not a reply
+            await self._views.open_form(form, caller, str(command.get("trigger_id")), context)
+            return
         await self._conversation.handle(caller, text, self._command_replies(caller, respond))
 
     async def _on_explain(

@@ -48,6 +48,7 @@ FOLLOWED_SHOWN: Final = 15  # papers in the summary's "Followed" part; the rest 
 METADATA_EVENT: Final = "arxiv_bot_digest"
 
 EXPLAIN_ACTION: Final = "arxiv_explain"
+ASK_ACTION: Final = "arxiv_ask"  # opens the Ask form (`adapters.slack_modals`)
 LINK_ACTION_PREFIX: Final = "arxiv_open_"
 
 # Names Slack sends for the emoji the like settings usually hold; anything else is looked up in
@@ -339,7 +340,7 @@ def card_message(
 ) -> tuple[str, list[Block]]:
     """One paper's card: linked title, authors, scores, why it is followed (if it is), the
     model's comment, venue and code, the abstract folded to a readable length, and Explain /
-    arXiv / PDF buttons."""
+    Ask / arXiv / PDF buttons."""
     p, s = entry.paper, entry.score
     title = link(p.abs_url, inline(excerpt(p.title, 400)))
     category = f" · {escape(p.primary_category)}" if p.primary_category else ""
@@ -360,6 +361,7 @@ def card_message(
             "type": "actions",
             "elements": [
                 _button("Explain", EXPLAIN_ACTION, value=p.id[:2000]),
+                _button("Ask", ASK_ACTION, value=p.id[:2000]),
                 _button("arXiv", f"{LINK_ACTION_PREFIX}abs", url=p.abs_url),
                 _button("PDF", f"{LINK_ACTION_PREFIX}pdf", url=p.pdf_url),
             ],

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from adapters.slack import RETRIES, Pacer, SlackAdapter, acked_at_once, web_client
+from adapters.slack_views import form_of
 from bot.__main__ import open_core
 from bot.config.channels import ChannelSettings
 from bot.conversation import commands
@@ -547,6 +548,10 @@ async def test_every_command_of_the_grammar_reaches_the_bot_through_slash_arxiv(
         for example in spec.examples:
             name = example.split(" ")[0]
             before = len(answers(slack, name))
+            if form_of(example) is not None:  # `criteria edit`, `settings edit`: a form opens
+                assert await command(bot, slack, example) == 200
+                await slack.wait_until(lambda: bool(slack.views_of("views.open")))
+                continue
             assert await command(bot, slack, example) == 200
             await slack.wait_until(lambda: len(answers(slack, name)) > before, within=5)  # noqa: B023
             assert answers(slack, name)[-1]["text"] == f"parsed: {spec.name}"

@@ -114,9 +114,9 @@ def test_the_card_shows_title_link_scores_comment_and_buttons() -> None:
     assert "Relevance *9* · Novelty *8*" in head
     assert blocks[1]["text"]["text"] == "_Relevant to item 7._"
     buttons = blocks[-1]["elements"]
-    assert [b["text"]["text"] for b in buttons] == ["Explain", "arXiv", "PDF"]
-    assert buttons[0]["value"] == "2505.00007"
-    assert buttons[2]["url"] == "https://arxiv.org/pdf/2505.00007"
+    assert [b["text"]["text"] for b in buttons] == ["Explain", "Ask", "arXiv", "PDF"]
+    assert buttons[0]["value"] == buttons[1]["value"] == "2505.00007"
+    assert buttons[3]["url"] == "https://arxiv.org/pdf/2505.00007"
     assert text.endswith("https://arxiv.org/abs/2505.00007")
 
 

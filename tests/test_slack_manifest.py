@@ -1,5 +1,6 @@
 """The Slack manifest asks for exactly what the adapter uses: its scopes, the `/arxiv` command,
-the reaction and mention events, interactivity for the Explain button."""
+the reaction, mention and Home tab events, the Home tab, interactivity for the buttons and
+forms."""
 
 from __future__ import annotations
 
@@ -34,7 +35,13 @@ def test_the_manifest_asks_for_exactly_what_the_adapter_uses() -> None:
         "groups:history",
         "app_mentions:read",
     }
-    assert items_after(text, "bot_events") == {"reaction_added", "reaction_removed", "app_mention"}
+    assert items_after(text, "bot_events") == {
+        "reaction_added",
+        "reaction_removed",
+        "app_mention",
+        "app_home_opened",
+    }
+    assert re.search(r"app_home:\n\s+home_tab_enabled: true", text)
     assert re.findall(r"- command: (\S+)", text) == ["/arxiv"]
     assert re.search(r"interactivity:\n\s+is_enabled: true", text)
     assert "socket_mode_enabled: true" in text
@@ -60,6 +67,7 @@ def test_the_distribution_manifest_is_http_with_a_redirect_url_and_hears_uninsta
         "reaction_added",
         "reaction_removed",
         "app_mention",
+        "app_home_opened",
         "app_uninstalled",
         "tokens_revoked",
     }

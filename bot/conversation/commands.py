@@ -83,6 +83,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         changes_channel=True,
     ),
     CommandSpec(
+        "criteria edit",
+        "criteria edit",
+        "the criteria in a form, to change them there (Slack and Discord)",
+        ("criteria edit",),
+    ),
+    CommandSpec(
         "criteria add",
         "criteria add <topic>",
         "add a topic to the criteria",
@@ -270,6 +276,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         takes_arg=True,
         arg_required=True,
         changes_channel=True,
+    ),
+    CommandSpec(
+        "settings edit",
+        "settings edit",
+        "the settings in a form, to change them there (Slack and Discord)",
+        ("settings edit",),
     ),
     CommandSpec(
         "settings reset",

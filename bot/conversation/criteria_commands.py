@@ -1,6 +1,6 @@
 """The commands that read and edit a channel's criteria: `criteria`, `criteria set`, `criteria
-add`, `criteria remove`, `criteria show <n>`, `criteria diff <a> <b>`, `criteria history` and
-`criteria revert <n>`.
+edit` (where an adapter has no form), `criteria add`, `criteria remove`, `criteria show <n>`,
+`criteria diff <a> <b>`, `criteria history` and `criteria revert <n>`.
 
 Every edit goes through `DigestService.use_criteria`, which keeps the numbered versions, and is
 written to the channel's audit log; topics, diffs and history summaries are
@@ -41,6 +41,7 @@ class CriteriaCommands:
         return {
             "criteria": self._criteria_show,
             "criteria set": self._criteria_set,
+            "criteria edit": self._criteria_edit,
             "criteria add": self._criteria_add,
             "criteria remove": self._criteria_remove,
             "criteria show": self._criteria_show_version,
@@ -86,6 +87,16 @@ class CriteriaCommands:
 
     async def _criteria_set(self, caller: Caller, arg: str, respond: Respond) -> None:
         await self._set_criteria(caller, arg, "criteria set", respond)
+
+    async def _criteria_edit(self, caller: Caller, _: str, respond: Respond) -> None:
+        """The form itself is the adapter's (Slack, Discord); where there is none, the way."""
+        _, version = await self._current(caller.channel_id)
+        await respond(
+            Reply(
+                "`criteria edit` opens a form on Slack and Discord. Here, `/arxiv criteria show "
+                f"{version}` prints the current text and `/arxiv criteria set <text>` replaces it."
+            )
+        )
 
     async def _criteria_add(self, caller: Caller, arg: str, respond: Respond) -> None:
         topic = " ".join(arg.split())

@@ -24,12 +24,13 @@ platform SDK or render platform markup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date
 
 from bot.arxiv.categories import categories_key
 from bot.arxiv.fetch import PaperFetcher
 from bot.config.channels import ChannelSettings
+from bot.config.settings_form import FormErrors
 from bot.conversation import commands, follow_commands
 from bot.conversation.ask_commands import AskCommands
 from bot.conversation.commands import Command
@@ -46,6 +47,7 @@ from bot.conversation.criteria_commands import CriteriaCommands
 from bot.conversation.criteria_preview import CriteriaPreview
 from bot.conversation.digest_commands import DigestCommands
 from bot.conversation.explain_commands import ExplainCommands
+from bot.conversation.home import Home, gather_home
 from bot.conversation.reactions import Reactions
 from bot.conversation.search_commands import SearchCommands
 from bot.conversation.settings_commands import SettingsCommands
@@ -62,6 +64,7 @@ from scoring.explain import Explainer
 
 __all__ = [
     "COSTLY_COMMANDS",
+    "CRITERIA_FIELD",
     "Caller",
     "Conversation",
     "ConversationConfig",
@@ -74,6 +77,9 @@ __all__ = [
 COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "ask", "day", "similar"})
 COSTLY_BUDGET = "`today`, `explain`, `ask`, `day`, `similar` and `criteria preview` together"
 """The budget those commands share, as a refusal names it (not only the command refused)."""
+
+CRITERIA_FIELD = "criteria"
+"""The field a criteria form's refusal is returned under."""
 
 
 def handler_table(parts: Iterable[Handlers]) -> dict[str, Handler]:
@@ -111,6 +117,7 @@ class Conversation:
         lookups = Lookups(store, service)
         self._digests = DigestCommands(self._ctx, lookups)
         self._reactions = Reactions(self._ctx)
+        self._settings = SettingsCommands(self._ctx)
         self._handlers = handler_table(
             [
                 self._digests.handlers(),
@@ -121,7 +128,7 @@ class Conversation:
                 AskCommands(
                     self._ctx, asker, fetcher, daily_budget_usd=daily_budget_usd
                 ).handlers(),
-                SettingsCommands(self._ctx).handlers(),
+                self._settings.handlers(),
                 StatsCommands(self._ctx).handlers(),
                 self._reactions.handlers(),
                 {"help": self._help},
@@ -139,18 +146,67 @@ class Conversation:
         """Parse and run one command; every user-facing problem becomes a reply."""
         try:
             command = commands.parse(text)
-            await self._ensure_channel(caller)
             changes = commands.spec(command.name).changes_channel
-            if changes:
-                self._check_permission(caller)
-            counted = self._check_rate(caller, command.name, changes)
-            try:
-                await self._run(caller, command, self._noting(caller, respond))
-            except BotError:
-                self._limiter.release(counted)  # refused input spends nothing
-                raise
+            await self._guarded(
+                caller,
+                command.name,
+                changes,
+                lambda: self._run(caller, command, self._noting(caller, respond)),
+            )
         except BotError as exc:
             await respond(Reply(defuse(str(exc))))
+
+    # -- forms (criteria and settings in a modal, the home page) ---------------------------------
+
+    async def criteria_form(self, caller: Caller) -> tuple[str, int]:
+        """What a criteria form shows: the channel's current criteria text and version."""
+        await self._ensure_channel(caller)
+        current = await self._store.channels.channel_criteria(caller.channel_id)
+        assert current is not None, "channels get default criteria on first contact"
+        return current[0].text, current[1]
+
+    async def settings_form(self, caller: Caller) -> dict[str, str]:
+        """What a settings form shows: each field's current value (`bot.config.settings_form`)."""
+        await self._ensure_channel(caller)
+        return self._settings.form(
+            await self._ctx.channel_settings(caller.channel_id, caller.platform)
+        )
+
+    async def submit_criteria(self, caller: Caller, text: str, respond: Respond) -> dict[str, str]:
+        """A criteria form submitted: exactly `criteria set <text>` (permissions, edit limits,
+        audit log, the reply offering a preview through `respond`). A refusal is returned
+        instead of replied, for the form to show: {"criteria": why}; {} when it was applied."""
+        try:
+            await self._guarded(
+                caller,
+                "criteria set",
+                True,
+                lambda: self._handlers["criteria set"](caller, text, respond),
+            )
+        except BotError as exc:
+            return {CRITERIA_FIELD: defuse(str(exc))}
+        return {}
+
+    async def submit_settings(
+        self, caller: Caller, values: Mapping[str, str], respond: Respond
+    ) -> dict[str, str]:
+        """A settings form submitted, as the `settings ...` commands would change it, in one
+        change. A refusal is returned by field name ("" for one that is no field's, such as a
+        permission); {} when it was applied."""
+        try:
+            await self._guarded(
+                caller, "settings", True, lambda: self._settings.apply_form(caller, values, respond)
+            )
+        except FormErrors as exc:
+            return {name: defuse(why) for name, why in exc.errors.items()}
+        except BotError as exc:
+            return {"": defuse(str(exc))}
+        return {}
+
+    async def home(self, platform: str, user_id: str, belongs: Callable[[str], bool]) -> Home:
+        """A person's home page: the channels of their workspace (`belongs`) the bot posts to,
+        and their likes there (`bot.conversation.home`)."""
+        return await gather_home(self._ctx, platform, user_id, belongs)
 
     async def react(self, caller: Caller, message_id: str, emoji: str, added: bool) -> str | None:
         """A reaction on a posted message: like/unlike (or dislike) the paper it shows.
@@ -208,6 +264,21 @@ class Conversation:
         await respond(Reply(commands.help_text()))
 
     # -- guards ---------------------------------------------------------------------------------
+
+    async def _guarded(
+        self, caller: Caller, name: str, changes: bool, work: Callable[[], Awaitable[None]]
+    ) -> None:
+        """`work` under the guards every command shares: the channel made, permission for a
+        change, the rate limits (given back when the input is refused)."""
+        await self._ensure_channel(caller)
+        if changes:
+            self._check_permission(caller)
+        counted = self._check_rate(caller, name, changes)
+        try:
+            await work()
+        except BotError:
+            self._limiter.release(counted)  # refused input spends nothing
+            raise
 
     async def _ensure_channel(self, caller: Caller) -> None:
         await self._store.channels.get(caller.channel_id, caller.platform)

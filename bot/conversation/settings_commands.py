@@ -1,6 +1,7 @@
 """The commands that read and change how a channel is served: `settings` and its `threshold`,
 `time`, `categories`, `cross-lists`, `llm-share`, `learning`, `weekly` and `reset`, and
-`subscribe` / `unsubscribe` for the daily post.
+`subscribe` / `unsubscribe` for the daily post, and the settings form (`bot.config.settings_form`)
+submitted as one change.
 
 What a setting may be, and the change it makes, is `bot.config.channels`'s (pure); this module loads
 the channel's row, applies the change once and writes it to the audit log. Permissions and rate
@@ -12,9 +13,11 @@ platform markup.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bot.config.channels import (
+    ChannelSettings,
     categories_change,
     cross_lists_change,
     learning_change,
@@ -23,6 +26,7 @@ from bot.config.channels import (
     time_change,
     weekly_change,
 )
+from bot.config.settings_form import form_change, form_values
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 
 
@@ -47,6 +51,7 @@ class SettingsCommands:
             "settings learning": self._settings_learning,
             "settings weekly": self._settings_weekly,
             "settings reset": self._settings_reset,
+            "settings edit": self._settings_edit,
         }
 
     # -- subscription ---------------------------------------------------------------------------
@@ -140,6 +145,32 @@ class SettingsCommands:
         await self._ctx.audit(caller, "settings", repr(change))
         updated = self._config.defaults.with_overrides(overrides)
         await respond(Reply(f"Settings updated:\n{updated.describe()}", ephemeral=False))
+
+    # -- the settings form ---------------------------------------------------------------------
+
+    async def _settings_edit(self, caller: Caller, _: str, respond: Respond) -> None:
+        """The form itself is the adapter's (Slack, Discord); where there is none, the way."""
+        await respond(
+            Reply(
+                "`settings edit` opens a form on Slack and Discord. Here, `/arxiv settings` "
+                "shows them and `/arxiv settings time 08:30 Europe/Berlin` (or `threshold`, "
+                "`categories`, `llm-share`, `weekly` …) changes one."
+            )
+        )
+
+    def form(self, current: ChannelSettings) -> dict[str, str]:
+        """The settings form's fields with their current values."""
+        return form_values(current)
+
+    async def apply_form(self, caller: Caller, values: Mapping[str, str], respond: Respond) -> None:
+        """A submitted settings form: the fields that changed, read as their commands read
+        them, applied as one change (`FormErrors` names each field it cannot read)."""
+        current = await self._ctx.channel_settings(caller.channel_id, caller.platform)
+        change = form_change(values, current)
+        if not change:
+            await respond(Reply("Nothing to change: the settings are as they were."))
+            return
+        await self._settings_change(caller, change, respond)
 
     async def _settings_reset(self, caller: Caller, _: str, respond: Respond) -> None:
         await self._store.channels.set_channel_overrides(caller.channel_id, {})

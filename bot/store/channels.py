@@ -73,6 +73,17 @@ class Channels:
             rows = [r for r, kept in zip(rows, keep, strict=True) if kept]
         return [ChannelRow(r[0], r[1], json.loads(r[2]), True) for r in rows]
 
+    async def posted_to(self, platform: str) -> list[ChannelRow]:
+        """The platform's channels the bot posts to: subscribed, or shown a digest there."""
+        async with self._b.read() as db:
+            rows = await db.fetchall(
+                "SELECT id, platform, settings, subscribed FROM channels WHERE platform = ? "
+                "AND (subscribed = 1 OR EXISTS (SELECT 1 FROM posted m "
+                "WHERE m.channel_id = channels.id)) ORDER BY id",
+                (platform,),
+            )
+        return [ChannelRow(r[0], r[1], json.loads(r[2]), bool(r[3])) for r in rows]
+
     async def record_event(self, channel_id: str, user_id: str, action: str, detail: str) -> None:
         """The audit log: who changed what in a channel, and when."""
         async with self._b.write() as db:

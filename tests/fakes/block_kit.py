@@ -6,7 +6,8 @@ in it), so a limit Slack's SDK knows (3,000 characters of section text, 10 conte
 150 of a header, ...) fails a test when the SDK learns it, not a post. A block the SDK cannot
 read, or one whose round trip through the models changes it (a field Slack does not know), is
 a problem too. The fake Slack server runs it on everything it is sent; render tests call it
-directly. It must not change what it checks.
+directly; `view_problems` does the same for a whole view (`View`'s own limits, then its
+blocks). It must not change what it checks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 
 def block_kit_problems(blocks: Sequence[dict[str, Any]]) -> list[str]:
@@ -44,3 +46,16 @@ def block_kit_problems(blocks: Sequence[dict[str, Any]]) -> list[str]:
                 f"{json.dumps(again)[:300]}"
             )
     return problems
+
+
+def view_problems(view: dict[str, Any]) -> list[str]:
+    """What slack_sdk's `View` model (title, submit and close of at most 24 characters, 1 to
+    100 blocks, 3,000 characters of private metadata, ...) and its blocks' models find wrong
+    with a home view or a modal."""
+    if view.get("type") not in ("home", "modal"):
+        return [f"not a home view or a modal: {view.get('type')!r}"]
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError) as exc:
+        return [f"view: {exc}"]
+    return block_kit_problems(view.get("blocks") or [])

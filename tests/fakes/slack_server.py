@@ -3,7 +3,9 @@
 This module owns `FakeSlack`: an aiohttp server that speaks enough of Slack for the real
 `AsyncWebClient`, bolt's `AsyncRespond` and the aiohttp `SocketModeClient` to work against it
 unchanged: the Web API methods the adapter uses (`auth.test`, `chat.postMessage`,
-`chat.postEphemeral`, `conversations.history`/`replies`, `apps.connections.open`), response URLs,
+`chat.postEphemeral`, `conversations.history`/`replies`, `apps.connections.open`, and
+`views.publish`/`views.open`/`views.update`, whose views it keeps in `views` after checking them
+with slack_sdk's `View` model), response URLs,
 and a Socket Mode WebSocket that delivers envelopes and collects their acks. It keeps the
 messages it was sent per channel (threads and metadata included), checks Block Kit limits as
 Slack does (`invalid_blocks`) and runs every message's blocks (posted, ephemeral, or sent to a
@@ -45,7 +47,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.block_kit import block_kit_problems
+from tests.fakes.block_kit import block_kit_problems, view_problems
 from tests.fakes.loopback import serve
 
 BOT_USER: Final = "UBOTARXIV"
@@ -130,6 +132,17 @@ class Message:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class ShownView:
+    """A view the app published (a Home tab, for `user_id`) or opened (a modal)."""
+
+    method: str
+    view: dict[str, Any]
+    user_id: str = ""
+    trigger_id: str = ""
+    view_id: str = ""
+
+
 @dataclass(slots=True)
 class Call:
     """One Web API call as received (arguments only, never credentials)."""
@@ -164,6 +177,7 @@ class FakeSlack:
         self.socket_acks: list[dict[str, Any]] = []
         self.outside: set[str] = set(outside or ())
         self.refused_blocks: list[str] = []  # why each refused message was refused
+        self.views: list[ShownView] = []  # views published, opened or updated, oldest first
         self._faults: deque[tuple[str | None, str | None, Fault]] = deque()
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._pacing: tuple[Bucket, Bucket] | None = None
@@ -385,6 +399,8 @@ class FakeSlack:
             "conversations.history": self._history,
             "conversations.replies": self._replies,
         }.get(method)
+        if method in ("views.publish", "views.open", "views.update"):
+            return self._view(method, args)
         if handler is None:
             return _error("unknown_method", 404)
         return handler(args)
@@ -526,6 +542,35 @@ class FakeSlack:
             return _error(message)
         self.messages.append(message)
         return _ok(message_ts=message.ts)
+
+    def _view(self, method: str, args: dict[str, Any]) -> web.Response:
+        """views.publish (needs `user_id`), views.open (needs `trigger_id`), views.update (needs
+        `view_id`): the view is checked by slack_sdk's models and kept in `views`."""
+        view = _as_json(args.get("view"))
+        if not isinstance(view, dict):
+            return _error("invalid_arguments")
+        needed = {"views.publish": "user_id", "views.open": "trigger_id"}.get(method, "view_id")
+        if not args.get(needed):
+            return _error("invalid_trigger_id" if needed == "trigger_id" else "invalid_arguments")
+        problems = view_problems(view)
+        if problems:
+            self.refused_blocks += [f"{method}: {p}" for p in problems]
+            return _error("invalid_arguments")
+        view_id = str(args.get("view_id") or f"V{next(self._ts):08d}")
+        self.views.append(
+            ShownView(
+                method,
+                view,
+                str(args.get("user_id") or ""),
+                str(args.get("trigger_id") or ""),
+                view_id,
+            )
+        )
+        return _ok(view={**view, "id": view_id})
+
+    def views_of(self, method: str) -> list[ShownView]:
+        """The views a method was sent, oldest first."""
+        return [v for v in self.views if v.method == method]
 
     def _permalink(self, args: dict[str, Any]) -> web.Response:
         channel, ts = str(args.get("channel") or ""), str(args.get("message_ts") or "")
@@ -774,3 +819,104 @@ def tokens_revoked_event(
 def action_form(payload: Mapping[str, Any]) -> str:
     """The form body of an interaction request."""
     return urlencode({"payload": json.dumps(payload)})
+
+
+def home_opened_event(
+    user: str = "U0ALICE", *, team: str = TEAM, event_id: str = "EvHome", tab: str = "home"
+) -> dict[str, Any]:
+    """`app_home_opened`: `user` opened the app's Home tab (or its Messages tab)."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team,
+        "api_app_id": "A0ARXIV",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
+        "event": {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": "D0HOME",
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        },
+    }
+
+
+def button_action(
+    action_id: str,
+    value: str,
+    *,
+    channel: str | None = None,
+    message_ts: str = "",
+    thread_ts: str = "",
+    user: str = "U0ALICE",
+    team: str = TEAM,
+    trigger_id: str = "2.3.4",
+) -> dict[str, Any]:
+    """The block_actions payload of a button click: on a message in `channel`, or (without
+    one) on the Home tab."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": team},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0ARXIV",
+        "trigger_id": trigger_id,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    if channel is None:
+        payload["container"] = {"type": "view", "view_id": "VHOME"}
+        payload["view"] = {"id": "VHOME", "type": "home"}
+    else:
+        payload["container"] = {"type": "message", "message_ts": message_ts, "channel_id": channel}
+        payload["channel"] = {"id": channel}
+        payload["message"] = {"ts": message_ts, "thread_ts": thread_ts, "text": "card"}
+    return payload
+
+
+def view_submission(
+    shown: ShownView,
+    values: Mapping[str, str],
+    *,
+    user: str = "U0ALICE",
+    team: str = TEAM,
+) -> dict[str, Any]:
+    """The view_submission payload of a modal the app opened, as Slack sends it: every input's
+    state, `values` (by block id) typed over what the input showed."""
+    state: dict[str, dict[str, Any]] = {}
+    for block in shown.view.get("blocks") or []:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        block_id, action_id = block["block_id"], element["action_id"]
+        if element["type"] == "static_select":
+            chosen = values.get(block_id, (element.get("initial_option") or {}).get("value"))
+            option = next((o for o in element["options"] if o["value"] == chosen), None)
+            state[block_id] = {action_id: {"type": "static_select", "selected_option": option}}
+        else:
+            typed = values.get(block_id, element.get("initial_value"))
+            state[block_id] = {action_id: {"type": element["type"], "value": typed or None}}
+    return {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "team"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0ARXIV",
+        "token": "legacy-verification-token",
+        "trigger_id": "3.4.5",
+        "view": {
+            **shown.view,
+            "id": shown.view_id,
+            "team_id": team,
+            "app_id": "A0ARXIV",
+            "bot_id": BOT_ID,
+            "state": {"values": state},
+        },
+    }

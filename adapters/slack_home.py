@@ -1,0 +1,179 @@
+"""The Slack Home tab: a person's `bot.conversation.home.Home` as a Block Kit home view.
+
+Each channel the bot posts to in the workspace gets its criteria's topics, its settings, what
+it follows, its latest digest's top papers and two buttons (Edit criteria, Settings) that open
+the modals of `adapters.slack_modals`; then the person's own likes. A view holds at most 100
+blocks: channels that do not fit are counted in an "…and N more channels" line, never cut
+halfway. Text is escaped and clipped as in `adapters.slack_blocks`.
+
+Pure: this module must not do I/O, import an SDK, or decide what the page holds (that is
+`bot.conversation.home`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from adapters.slack_blocks import (
+    BUTTON_LIMIT,
+    HEADER_LIMIT,
+    TEXT_LIMIT,
+    Block,
+    escape,
+    inline,
+    link,
+    whole_lines,
+)
+from bot.config.channels import ChannelSettings
+from bot.conversation.home import Home, HomeChannel
+from bot.models import Follow
+from bot.safety import clip, excerpt
+
+MAX_VIEW_BLOCKS: Final = 100
+HOME_CRITERIA_ACTION: Final = "arxiv_home_criteria"
+HOME_SETTINGS_ACTION: Final = "arxiv_home_settings"
+TOPICS_SHOWN: Final = 12
+FOLLOWS_SHOWN: Final = 10
+
+ChannelRef = Callable[[str], str]
+"""The Slack channel id of a channel key (`T0TEAM:C0123` → `C0123`)."""
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}]}
+
+
+def _header(text: str) -> Block:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(text, HEADER_LIMIT), "emoji": True},
+    }
+
+
+def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(label, BUTTON_LIMIT)},
+        "action_id": action_id,
+        "value": value[:2000],
+    }
+
+
+def settings_line(s: ChannelSettings) -> str:
+    """A channel's settings on one line."""
+    return " · ".join(
+        [
+            f"relevance ≥ {s.thresholds.relevance}, novelty ≥ {s.thresholds.novelty}",
+            escape(", ".join(s.categories)) + (" (with cross-lists)" if s.cross_lists else ""),
+            f"LLM: {escape(s.llm_budget_text())}",
+            f"learning {'on' if s.learning else 'off'}",
+            f"weekly: {escape(s.weekly_text())}",
+        ]
+    )
+
+
+def follows_line(follows: tuple[Follow, ...]) -> str:
+    """What a channel follows, on one line."""
+    shown = [f"{f.kind} {inline(clip(f.text, 80))}" for f in follows[:FOLLOWS_SHOWN]]
+    more = len(follows) - FOLLOWS_SHOWN
+    return "Following: " + "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def channel_blocks(c: HomeChannel, ref: ChannelRef) -> list[Block]:
+    """One channel's part of the page, ending with its buttons and a divider."""
+    s = c.settings
+    when = f"daily post {s.post_time.strftime('%H:%M')} {escape(s.timezone)}"
+    status = f"subscribed, {when}" if c.subscribed else "not subscribed (`/arxiv subscribe`)"
+    topics = [f"{n}. {inline(t)}" for n, t in enumerate(c.topics[:TOPICS_SHOWN], 1)]
+    if len(c.topics) > TOPICS_SHOWN:
+        topics.append(f"…and {len(c.topics) - TOPICS_SHOWN} more topics")
+    blocks = [
+        _section(f"*<#{ref(c.channel_id)}>* · {status}"),
+        _section(whole_lines(f"*Criteria v{c.criteria_version}*", topics or ["(no topics)"])),
+        _context(settings_line(s)),
+    ]
+    if c.follows:
+        blocks.append(_context(follows_line(c.follows)))
+    blocks.append(_section(top_papers_text(c)))
+    blocks += [
+        {
+            "type": "actions",
+            "elements": [
+                _button("Edit criteria", HOME_CRITERIA_ACTION, c.channel_id),
+                _button("Settings", HOME_SETTINGS_ACTION, c.channel_id),
+            ],
+        },
+        {"type": "divider"},
+    ]
+    return blocks
+
+
+def top_papers_text(c: HomeChannel) -> str:
+    """The latest digest's best papers, or why there are none."""
+    if c.day is None:
+        return "No arXiv day read yet for these categories."
+    if not c.built:
+        return f"No digest for {c.day.isoformat()} yet (`/arxiv today`)."
+    if not c.top:
+        return f"Nothing met the thresholds on {c.day.isoformat()}."
+    items = [
+        f"• {link(e.paper.abs_url, inline(excerpt(e.paper.title, 200)))} — relevance "
+        f"{e.score.relevance}, novelty {e.score.novelty}"
+        for e in c.top
+    ]
+    head = f"*Top papers of {c.day.isoformat()}* ({c.selected} selected)"
+    return whole_lines(head, items)
+
+
+def likes_blocks(home: Home, ref: ChannelRef) -> list[Block]:
+    """The person's own likes, newest first."""
+    if not home.likes:
+        return [
+            _header("Your likes"),
+            _context("Nothing liked yet: react 👍 to a card in a digest's thread."),
+        ]
+    items = [
+        f"• {link(like.paper.abs_url, inline(excerpt(like.paper.title, 200)))} — "
+        f"<#{ref(like.channel_id)}>, {escape(like.liked_at[:10])}"
+        for like in home.likes
+    ]
+    return [_header("Your likes"), _section(whole_lines("", items).lstrip("\n"))]
+
+
+def home_view(home: Home, ref: ChannelRef) -> dict[str, Any]:
+    """The home view of `home`, within Slack's 100 blocks."""
+    top: list[Block] = [
+        _header("arXiv papers for your channels"),
+        _context(
+            "Each channel I post to in this workspace: its criteria, settings and latest top "
+            "papers. The buttons open a form to change them."
+        ),
+    ]
+    tail = likes_blocks(home, ref)
+    if not home.channels:
+        top.append(
+            _section(
+                "I do not post in any channel of this workspace yet: `/invite @arxiv-bot` in a "
+                "channel, then `/arxiv subscribe` there."
+            )
+        )
+    room = MAX_VIEW_BLOCKS - len(top) - len(tail) - 1  # one block for "…and N more"
+    body: list[Block] = []
+    shown = 0
+    for channel in home.channels:
+        part = channel_blocks(channel, ref)
+        if len(body) + len(part) > room:
+            break
+        body += part
+        shown += 1
+    more = len(home.channels) - shown + home.more_channels
+    if more > 0:
+        body.append(
+            _context(f"…and {more} more channels: `/arxiv criteria` and `/arxiv settings` there.")
+        )
+    return {"type": "home", "blocks": [*top, *body, *tail]}
