@@ -2,6 +2,7 @@
 
     service.py    the digest service: load a day, decide it, score what it sends, save it once
     deciding.py   which papers of a day go to the LLM (the shared ranking and its share)
+    history.py    the channel's earlier decided days, as the share's calibration reads them
     stored.py     loading a day: its context, and what its digest shows, from the store alone
     assembly.py   assembling a day's digest from what was loaded: selection, order, counts (pure)
     selection.py  a digest's parts as renderings read them, and its JSON form (pure)

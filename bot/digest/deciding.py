@@ -1,11 +1,12 @@
 """Deciding a channel's day: which papers go to the LLM.
 
 It owns the local ranking of a day (shared by every channel with the same ranking key, made
-once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, the adaptive share,
-a dollar cap), what the ranking learns from (the LLM's earlier verdicts and the channel's
-reactions), the measured recall of liked papers, and the channel's followed papers, which
-join what is sent whatever their rank. Inputs are loaded from the store, the
-decision is made by pure functions (`scoring.ranking`, `scoring.share`).
+once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, the calibrated
+cut over the channel's earlier days (`bot.digest.history`), a dollar cap), what the ranking
+learns from (the LLM's earlier verdicts and the channel's reactions), the measured recall of
+liked papers, and the channel's followed papers, which join what is sent whatever their rank.
+Inputs are loaded from the store, the decision is made by pure functions (`scoring.ranking`,
+`scoring.share`).
 
 This module must not score, post or render anything.
 """
@@ -21,7 +22,8 @@ from datetime import date
 
 from bot.arxiv.categories import categories_key
 from bot.digest import following
-from bot.digest.assembly import DayContext, frozen
+from bot.digest.assembly import DayContext
+from bot.digest.history import earlier_days
 from bot.digest.options import DigestOptions
 from bot.digest.stored import example
 from bot.models import AnnounceType, Paper, ScoreKey, Thresholds
@@ -54,10 +56,10 @@ class DayDecider:
         self, ctx: DayContext, options: DigestOptions, reactions: Sequence[Reaction]
     ) -> tuple[tuple[str, ...], str, share.ShareDecision]:
         """Which papers of the day go to the LLM: the top of the day's shared ranking within the
-        channel's budget, widened while the ranking warms up or after a rich tail yesterday
-        (`scoring.share`), then the channel's followed papers wherever they rank. Returns them
-        (the top first, then the followed ones in ranking order), the ranking's key and the
-        share decision.
+        channel's budget, widened while the ranking warms up, then cut where the calibrated
+        likely picks are in (`scoring.share`), then the channel's followed papers wherever they
+        rank. Returns them (the top first, then the followed ones in ranking order), the
+        ranking's key and the share decision.
 
         The ranking and its key do not depend on the follows: channels with equal criteria
         share one ranking whatever they follow, and each channel's decision (its own unit of
@@ -72,8 +74,9 @@ class DayDecider:
         chosen = share.decide_share(
             budget.share,
             await self._positives(ctx, options),
-            await self._yesterday(ctx, options),
+            await earlier_days(self._store, ctx, options.thresholds),
             adaptive=budget.adaptive and self._adaptive,
+            candidates=len(ranked.ids),
         )
         k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
         if budget.dollars is not None:
@@ -109,25 +112,6 @@ class DayDecider:
         (the day's own candidates left out, so the decision does not depend on when it runs)."""
         verdicts = await self._verdicts(ctx.key, [p.id for p in ctx.candidates], options.thresholds)
         return sum(1 for v in verdicts if v.label is ranking.SELECTED)
-
-    async def _yesterday(self, ctx: DayContext, options: DigestOptions) -> share.Yesterday | None:
-        """The channel's previous decided day under the same criteria: its size, what it sent
-        and where its selections ranked among what was sent."""
-        earlier = await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=1)
-        if not earlier:
-            return None
-        frame = await self._store.digests.frame(ctx.channel_id, earlier[0])
-        if frame is None or frame.sent_ids is None or not frozen(frame, ctx.criteria):
-            return None
-        assert frame.ranking_key is not None
-        ranked = await self._store.rankings.ranking_set(earlier[0], frame.ranking_key)
-        if ranked is None:
-            return None
-        sent = share.share_part(ranked.ids, frame.sent_ids)
-        scores = await self._store.scores.get(sent, ctx.key)
-        chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
-        ranks = share.selected_ranks(sent, chosen)
-        return share.Yesterday(len(ranked.ids), len(sent), ranks)
 
     async def _rank(
         self,
