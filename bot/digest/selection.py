@@ -100,7 +100,7 @@ def share_line(digest: Digest) -> str | None:
         f"warm-up while the ranking learns the criteria ({s.positives} selected LLM verdicts "
         "so far)"
         if s.reason == "warm-up"
-        else "widened because yesterday's picks reached the bottom of what was sent"
+        else "widened because yesterday's picks reached the bottom of what was sent"  # stored days
     )
     return (
         f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "
