@@ -6,9 +6,10 @@ OpenAI server that answers from the day's reference labels (a reference pick get
 scores and comment, any other paper 3/3), and selection. Per day and overall it prints the
 candidates, the papers sent to the LLM, the recall of the reference picks in the digest, prompt,
 cached and completion tokens, dollars at gpt-4o list prices, and the ratio to the reference
-pipeline's recorded tokens and dollars (priced the same way), and what the day's ranking
-learned from (likes, and the LLM's verdicts on earlier days); then the ranking's time per 1,000
-papers and its peak memory.
+pipeline's recorded tokens and dollars (priced the same way), what the day's ranking
+learned from (likes, and the LLM's verdicts on earlier days) and, on a day the calibrated cut
+decided, its expected recall of the likely picks (`exp.`, as the footer shows it); then the
+ranking's time per 1,000 papers and its peak memory.
 
 Modes: **cold** (no likes: the ranking learns only from the LLM's verdicts on earlier days) and
 **learning** (before each day the team has also liked every fourth reference pick, in id order,
@@ -86,6 +87,7 @@ class DayResult:
     liked: int = 0
     verdicts: int = 0
     shown: tuple[str, ...] = ()  # the digest's cards, in order
+    expected: float | None = None  # the calibrated cut's expected recall of likely picks
 
     @property
     def recall(self) -> float:
@@ -220,6 +222,7 @@ async def replay(
                             liked=learned.learned_from,
                             verdicts=learned.verdicts,
                             shown=tuple(e.paper.id for e in digest.entries),
+                            expected=digest.share.expected_recall if digest.share else None,
                         )
                     )
                     if react is not None:
@@ -335,7 +338,7 @@ def totals(results: Sequence[DayResult]) -> DayResult:
 HEADER = (
     f"{'day':<11}{'cands':>6}{'sent':>6}{'share':>7}{'picks':>6}{'recall':>8}"
     f"{'prompt':>9}{'cached':>8}{'compl':>7}{'$':>8}{'tok/ref':>8}{'$/ref':>7}"
-    f"{'likes':>7}{'verd.':>7}"
+    f"{'likes':>7}{'verd.':>7}{'exp.':>6}"
 )
 
 
@@ -349,6 +352,7 @@ def row(r: DayResult) -> str:
         f"{r.usage.completion_tokens:>7}{r.usage.cost_usd:>8.4f}"
         f"{tokens / max(ref_tokens, 1):>8.2f}{r.usage.cost_usd / max(r.reference_usd, 1e-9):>7.2f}"
         f"{r.liked:>7}{r.verdicts:>7}"
+        f"{f'{r.expected:.2f}' if r.expected is not None else '':>6}"
     )
 
 

@@ -186,15 +186,17 @@ class DigestEntry:
 
 @dataclass(frozen=True, slots=True)
 class LLMShare:
-    """How much of the day went to the LLM and why: the channel's `base` share, or more while
-    the ranking warms up ("warm-up") or after picks reached the bottom of yesterday's window
-    ("widened"); `extra_usd` is about what sending more than the base share cost."""
+    """How much of the day went to the LLM and why: the channel's `base` share, more while the
+    ranking warms up ("warm-up"), or down to where the likely picks are in ("calibrated", with
+    the `expected_recall` of them that was sent); `extra_usd` is about what sending more than
+    the base share cost."""
 
     share: float
     base: float
     reason: str = "base"
     positives: int = 0
     extra_usd: float = 0.0
+    expected_recall: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

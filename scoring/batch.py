@@ -82,7 +82,7 @@ class BatchScorer:
         model: str,
         prices: PriceTable,
         *,
-        batch_size: int = 12,
+        batch_size: int = 50,
         structured: bool = True,
         poll_seconds: float = 60.0,
         clock: Clock = utc_now,

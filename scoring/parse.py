@@ -2,8 +2,9 @@
 
 This module owns the tolerant parse of one reply: the structured `{"papers": [...]}` object, a
 bare list, one object, or JSONL lines, wrapped in markdown fences or chatter, cut short by a
-token limit, with loose key names, id spellings and score formats. Whatever cannot be used
-becomes a short problem note next to the scores that could be read.
+token limit, with loose key names (the prompt's short `r`, `n`, `c` or spelled out), id
+spellings and score formats. Whatever cannot be used becomes a short problem note next to the
+scores that could be read.
 
 It must not do I/O, log, call the LLM, decide retries or raise: `parse_reply` returns a value for
 any string, and problem notes never quote more than a few dozen characters of the reply.
@@ -30,9 +31,9 @@ WINDOW_MARGIN: Final = 16  # a window splitting `null` or `-Infinity` fails at i
 MAX_LONG_DECODES: Final = 8
 
 _ID_KEYS: Final = frozenset({"id", "arxivid", "paperid", "arxiv"})
-_RELEVANCE_KEYS: Final = frozenset({"relevance", "relevancescore"})
-_NOVELTY_KEYS: Final = frozenset({"novelty", "noveltyscore"})
-_COMMENT_KEYS: Final = frozenset({"comment", "comments", "reason", "reasoning", "explanation"})
+_RELEVANCE_KEYS: Final = frozenset({"relevance", "relevancescore", "r"})
+_NOVELTY_KEYS: Final = frozenset({"novelty", "noveltyscore", "n"})
+_COMMENT_KEYS: Final = frozenset({"comment", "comments", "reason", "reasoning", "explanation", "c"})
 _ANSWER_KEYS: Final = _RELEVANCE_KEYS | _NOVELTY_KEYS | _COMMENT_KEYS
 
 _DECODER: Final = json.JSONDecoder()

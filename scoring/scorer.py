@@ -123,7 +123,7 @@ class LLMScorer:
         model: str,
         prices: PriceTable,
         *,
-        batch_size: int = 12,
+        batch_size: int = 50,
         concurrency: int = 8,
         structured: StructuredMode = "auto",
         rounds: int = 3,

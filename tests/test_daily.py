@@ -384,6 +384,7 @@ async def test_a_missed_day_beyond_the_window_is_reported_not_posted(world: Worl
 async def test_killed_at_any_stage_a_restart_posts_exactly_once(
     world: World, crash: tuple[str, int, bool]
 ) -> None:
+    world.env["ARXIV_BOT_BATCH_SIZE"] = "12"  # several requests: scoring can die between two
     world.arxiv.set_feed(empty_rss_feed(DAY))  # nothing fetched before the crashing process
     await subscribe(world)
     world.clock.at(utc(DAY, 6))

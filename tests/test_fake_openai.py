@@ -18,6 +18,7 @@ import openai
 import pytest
 
 from bot.models import Score
+from scoring import prompt
 from scoring.parse import parse_reply
 from tests.fakes.openai_server import (
     UNRELATED_COMMENT,
@@ -337,3 +338,13 @@ def test_the_shared_dir_can_be_moved(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     (labels / "2030-01-01.json").write_text(json.dumps({"selected": {"1": pick}}))
     monkeypatch.setenv("ARXIV_BOT_SHARED_DIR", str(tmp_path))
     assert load_labels("2030-01-01") == {"1": pick}
+
+
+async def test_the_prompts_short_schema_is_answered_in_short_keys_and_read_back(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fmt = prompt.request_options(MODEL, structured=True)["response_format"]
+    completion = await _ask(client, response_format=fmt)
+    content = completion.choices[0].message.content
+    assert json.loads(content)["papers"][0].keys() == {"id", "c", "r", "n"}
+    assert parse_reply(content, (*PICKS, OTHER)).scores == ALL_SCORES

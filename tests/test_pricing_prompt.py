@@ -102,3 +102,45 @@ def test_a_column_of_costs_lines_up_on_the_decimal_point() -> None:
     column = align_usd([format_usd(0.01), format_usd(0.002), format_usd(12.5), "n/a"])
     assert column == [" $0.01  ", " $0.0020", "$12.50  ", "n/a     "]
     assert len({c.index(".") for c in column[:3]}) == 1
+
+
+ABSTRACT = (
+    "Large language models are everywhere. Their memory grows with the context. "
+    "We propose a sparse mixture-of-experts cache that halves it. "
+    "Experiments on six benchmarks show no loss in accuracy. Code is released."
+)
+
+
+def test_a_paper_is_sent_as_its_title_and_the_sentences_that_state_its_contribution() -> None:
+    block = prompt.paper_block(Paper("2505.00001", "Sparse  caches", ABSTRACT, ("A. Author",)))
+    assert block.splitlines() == [
+        "ARXIVID: 2505.00001",
+        "Sparse caches",
+        "We propose a sparse mixture-of-experts cache that halves it. "
+        "Experiments on six benchmarks show no loss in accuracy. Code is released.",
+    ]
+    assert "A. Author" not in block
+    assert (
+        prompt.lead(ABSTRACT, limit=70)
+        == "We propose a sparse mixture-of-experts cache that halves it."
+    )
+
+
+def test_a_lead_stays_within_its_limit_whatever_the_abstract() -> None:
+    long_sentence = "We " + "study " * 200 + "things."
+    cut = prompt.lead(long_sentence)
+    assert len(cut) <= prompt.LEAD_CHARS + 2
+    assert cut.endswith(" …")
+    assert prompt.lead("No contribution sentence here. Just facts.") == (
+        "No contribution sentence here. Just facts."
+    )
+    assert prompt.lead("") == ""
+
+
+def test_the_schema_asks_for_the_smallest_verdict() -> None:
+    fmt = prompt.request_options("gpt-4o", structured=True)["response_format"]
+    item = fmt["json_schema"]["schema"]["properties"]["papers"]["items"]
+    assert list(item["properties"]) == ["id", "c", "r", "n"]
+    assert "c: for a paper that closely matches a criterion" in prompt.system_message(
+        "x", structured=True
+    )

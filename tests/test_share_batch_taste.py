@@ -1,4 +1,4 @@
-"""The warm-up and adaptive share rules, scoring through the Batch API against the fake server
+"""The warm-up and the calibrated cut, scoring through the Batch API against the fake server
 (completed, expired with partial results and an error file, failed, no endpoint), batch
 prices, and the taste-ordered digest with its "more like what you liked" part as users see it."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from openai import AsyncOpenAI
@@ -29,7 +30,14 @@ from bot.models import (
 )
 from scoring.batch import BatchScorer
 from scoring.pricing import PriceTable
-from scoring.share import WARMUP_POSITIVES, Yesterday, decide_share
+from scoring.share import (
+    FLOOR_PART,
+    RECALL_TARGET,
+    WARMUP_POSITIVES,
+    Yesterday,
+    calibrate,
+    decide_share,
+)
 from tests.conftest import TEST_KEY
 from tests.fakes.openai_server import BatchPlan, FakeOpenAI, LabelAnswerer
 
@@ -45,22 +53,46 @@ PICKS = {PAPERS[1].id: {"relevance": 9, "novelty": 8, "comment": "Matches compre
 
 
 def test_a_new_ranking_scores_the_whole_day_and_narrows_as_verdicts_come() -> None:
-    first = decide_share(0.3, 0, None)
+    first = decide_share(0.3, 0)
     assert (first.share, first.reason) == (1.0, "warm-up")
-    half = decide_share(0.3, WARMUP_POSITIVES // 2, Yesterday(200, 200, (1, 5)))
+    half = decide_share(0.3, WARMUP_POSITIVES // 2, [Yesterday(200, 200, (1, 5))])
     assert 0.3 < half.share < 1.0
     assert half.warmup
-    trained = decide_share(0.3, WARMUP_POSITIVES, Yesterday(200, 60, (1, 2, 3, 4)))
-    assert (trained.share, trained.reason) == (0.3, "base")
-    assert decide_share(0.3, 0, None, adaptive=False).share == 0.3
+    too_few = decide_share(
+        0.3, WARMUP_POSITIVES, [Yesterday(200, 60, (1, 2, 3, 4))], candidates=200
+    )
+    assert (too_few.share, too_few.reason) == (0.3, "base")  # four picks calibrate nothing
+    assert decide_share(0.3, 0, adaptive=False).share == 0.3
 
 
-def test_picks_at_the_bottom_of_yesterdays_window_widen_today() -> None:
-    rich_tail = Yesterday(200, 60, (2, 50, 52, 55, 58, 60))
-    widened = decide_share(0.3, 100, rich_tail)
-    assert widened.reason == "widened"
-    assert widened.share > 0.3
-    assert "yesterday's picks reached the bottom" in widened.describe()
+def days_with_picks(ranks: tuple[int, ...], days: int = 5) -> list[Yesterday]:
+    return [Yesterday(200, 100, ranks) for _ in range(days)]
+
+
+def test_picks_at_the_top_of_earlier_days_send_less_than_the_share() -> None:
+    sharp = days_with_picks((1, 2, 3, 4, 6, 8, 11, 15))
+    decided = decide_share(0.5, 100, sharp, candidates=300)
+    assert decided.reason == "calibrated"
+    assert FLOOR_PART * 0.5 <= decided.share < 0.5
+    assert decided.expected_recall is not None
+    assert decided.expected_recall >= RECALL_TARGET
+    assert "of likely picks" in decided.describe()
+
+
+def test_picks_spread_down_earlier_days_send_the_whole_share_and_say_fewer_are_in() -> None:
+    spread = days_with_picks((2, 10, 25, 40, 60, 75, 90, 99))
+    decided = decide_share(0.5, 100, spread, candidates=300)
+    assert (decided.share, decided.reason) == (0.5, "calibrated")
+    assert decided.expected_recall is not None
+    assert decided.expected_recall < RECALL_TARGET
+
+
+def test_the_calibration_is_a_probability_falling_down_the_ranking() -> None:
+    fitted = calibrate(days_with_picks((1, 2, 3, 5, 8, 13, 30, 70)))
+    assert fitted is not None
+    top, middle, bottom = (fitted.probability(r, 200) for r in (1, 50, 200))
+    assert 1 > top > middle > bottom > 0
+    assert calibrate([Yesterday(200, 100, ())]) is None  # no selection: nothing to fit
 
 
 async def score_in_batch(
@@ -213,3 +245,14 @@ async def test_a_batch_left_running_by_a_stopped_process_is_resumed_not_paid_twi
         assert {s.paper_id for s in stored} == {p.id for p in PAPERS}
         assert len(llm.batches) == 1  # resumed, not submitted (and paid) again
         assert llm.calls == 0
+
+
+def test_a_calibrated_day_says_in_every_footer_how_many_likely_picks_were_sent() -> None:
+    entries = [DigestEntry(p, Score(p.id, 9, 8, "fits")) for p in PAPERS[:2]]
+    d = replace(digest(entries), share=LLMShare(0.42, 0.5, "calibrated", 90, 0.0, 0.953))
+    assert digest_from_json(digest_to_json(d)) == d
+    line = "about 95% of likely picks sent: 42% of the day went to the LLM"
+    assert line in render_markdown(d)
+    _, blocks = parent_message(d)
+    assert line in str(blocks)
+    assert line in str(parent_embed(d, daily=True).to_dict())

@@ -22,7 +22,7 @@ from tests.test_conversation import session
 def test_a_share_of_zero_sends_nothing_whatever_the_minimum() -> None:
     assert ranking.sent_count(206, 0.0, 60) == 0
     assert ranking.sent_count(206, 0.3, 60) == 62
-    decided = share.decide_share(0.0, positives=0, yesterday=None)  # no warm-up into spending
+    decided = share.decide_share(0.0, positives=0)  # no warm-up into spending
     assert (decided.share, decided.reason) == (0.0, share.LOCAL_ONLY)
     assert "ranked locally only" in decided.describe()
 

@@ -186,7 +186,7 @@ class Settings:
     )
     min_relevance: int = field(default=8, metadata=_env("ARXIV_BOT_MIN_RELEVANCE", Score10))
     min_novelty: int = field(default=7, metadata=_env("ARXIV_BOT_MIN_NOVELTY", Score10))
-    batch_size: int = field(default=12, metadata=_env("ARXIV_BOT_BATCH_SIZE", read.whole(1, 100)))
+    batch_size: int = field(default=50, metadata=_env("ARXIV_BOT_BATCH_SIZE", read.whole(1, 100)))
     concurrency: int = field(default=8, metadata=_env("ARXIV_BOT_CONCURRENCY", read.whole(1, 64)))
     llm_timeout: float = field(
         default=120.0, metadata=_env("ARXIV_BOT_LLM_TIMEOUT", read.number(0, above=True))
@@ -205,7 +205,7 @@ class Settings:
     prices: dict[str, dict[str, float]] = field(
         default_factory=dict, metadata=_env("ARXIV_BOT_PRICES", _prices)
     )
-    llm_share: float = field(default=0.3, metadata=_env("ARXIV_BOT_LLM_SHARE", read.number(0, 1)))
+    llm_share: float = field(default=0.5, metadata=_env("ARXIV_BOT_LLM_SHARE", read.number(0, 1)))
     llm_min_papers: int = field(
         default=60, metadata=_env("ARXIV_BOT_LLM_MIN_PAPERS", read.whole(0))
     )

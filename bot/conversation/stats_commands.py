@@ -85,7 +85,7 @@ def share_line(bodies: Iterable[Any]) -> str:
         if not isinstance(share, dict):
             continue
         latest = latest or share
-        if share.get("reason") != "base":
+        if share.get("reason") in ("warm-up", "widened"):
             wider += 1
             extra += float(share.get("extra_usd") or 0.0)
     if latest is None:

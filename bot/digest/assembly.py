@@ -221,12 +221,15 @@ def _llm_share(
     base_k = ranking.sent_count(considered, chosen.base, options.budget.min_papers)
     extra = max(0, sent - base_k)
     extra_usd = usage.cost_usd * extra / sent if sent else 0.0
+    kept = extra or chosen.reason in (share.LOCAL_ONLY, share.CALIBRATED)
+    expected = chosen.expected_recall
     return LLMShare(
         round(sent / considered, 4) if considered else chosen.share,
         chosen.base,
-        chosen.reason if extra or chosen.reason == share.LOCAL_ONLY else "base",
+        chosen.reason if kept else "base",
         chosen.positives,
         round(extra_usd, 6),
+        round(expected, 4) if expected is not None and chosen.reason == share.CALIBRATED else None,
     )
 
 

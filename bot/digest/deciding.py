@@ -1,14 +1,15 @@
 """Deciding a channel's day: which papers go to the LLM.
 
 It owns the local ranking of a day (shared by every channel with the same ranking key, made
-once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, the adaptive share,
-a dollar cap), what the ranking learns from (the LLM's earlier verdicts and the channel's
-reactions), the measured recall of liked papers, the channel's followed papers, which join what
-is sent whatever their rank, and the channel's taste, which orders the cards of a day decided
-now. What a decision needs beyond the day's context is loaded once (`DecisionInputs`); the
-decision is then made by pure functions (`scoring.ranking`, `scoring.share`,
-`bot.digest.following`, `bot.digest.taste`); the ranking is kept under its key as it is made,
-and everything else goes back to the caller to save (`BuildOutcome`).
+once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, the cut where the
+likely picks are in, calibrated on the channel's earlier decided days, a dollar cap), what the
+ranking learns from (the LLM's earlier verdicts and the channel's reactions), the measured
+recall of liked papers, the channel's followed papers, which join what is sent whatever their
+rank, and the channel's taste, which orders the cards of a day decided now. What a decision
+needs beyond the day's context is loaded once (`DecisionInputs`); the decision is then made by
+pure functions (`scoring.ranking`, `scoring.share`, `scoring.pricing`, `bot.digest.taste`); the
+ranking is kept under its key as it is made, and everything else goes back to the caller to
+save (`BuildOutcome`).
 
 This module must not score, post or render anything, or save a day.
 """
@@ -51,12 +52,13 @@ class EarlierDay:
 @dataclass(frozen=True, slots=True)
 class DecisionInputs:
     """What deciding a day needs beyond its context, loaded at once: the channel's reactions and
-    the LLM's earlier verdicts as examples, yesterday's decision, the papers already scored
-    (when a dollar cap applies) and the earlier day recall is measured on."""
+    the LLM's earlier verdicts as examples, the channel's earlier decided days (newest first:
+    where their selections ranked among what was sent, which calibrates the share), the papers
+    already scored (when a dollar cap applies) and the earlier day recall is measured on."""
 
     reactions: tuple[ranking.Example, ...]
     verdicts: tuple[ranking.Example, ...]
-    yesterday: share.Yesterday | None
+    history: tuple[share.Yesterday, ...]
     scored: frozenset[str]
     earlier: EarlierDay | None
 
@@ -83,8 +85,8 @@ class DayDecider:
     ) -> BuildOutcome:
         """The day's decision: the one it was first built with while it holds (the criteria are
         the same), else a new one: the top of the day's shared ranking within the channel's
-        budget, widened while the ranking warms up or after a rich tail yesterday
-        (`scoring.share`), then the channel's followed papers wherever they rank (the top
+        budget, widened while the ranking warms up, cut where the calibrated likely picks are
+        in (`scoring.share`), then the channel's followed papers wherever they rank (the top
         first, then the followed ones in ranking order).
 
         The ranking and its key do not depend on the follows: channels with equal criteria
@@ -165,29 +167,34 @@ class DayDecider:
         return DecisionInputs(
             reactions,
             verdicts,
-            await self._yesterday(ctx, options),
+            await self._history(ctx, options),
             scored,
             await self._earlier(ctx, options, reactions),
         )
 
-    async def _yesterday(self, ctx: DayContext, options: DigestOptions) -> share.Yesterday | None:
-        """The channel's previous decided day under the same criteria: its size, what it sent
-        and where its selections ranked among what was sent."""
-        earlier = await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=1)
-        if not earlier:
-            return None
-        frame = await self._store.digests.frame(ctx.channel_id, earlier[0])
-        if frame is None or frame.sent_ids is None or not frozen(frame, ctx.criteria):
-            return None
-        assert frame.ranking_key is not None
-        ranked = await self._store.rankings.ranking_set(earlier[0], frame.ranking_key)
-        if ranked is None:
-            return None
-        sent = share.share_part(ranked.ids, frame.sent_ids)
-        scores = await self._store.scores.get(sent, ctx.key)
-        chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
-        ranks = share.selected_ranks(sent, chosen)
-        return share.Yesterday(len(ranked.ids), len(sent), ranks)
+    async def _history(
+        self, ctx: DayContext, options: DigestOptions
+    ) -> tuple[share.Yesterday, ...]:
+        """Up to `share.CALIBRATION_DAYS` of the channel's decided days before this one under
+        its current criteria, newest first: each day's size, what it sent and where its
+        selections ranked among what was sent (a day decided under other criteria, or whose
+        ranking is gone, is skipped)."""
+        days: list[share.Yesterday] = []
+        limit = share.CALIBRATION_DAYS
+        for day in await self._store.rankings.ranked_days(ctx.channel_id, ctx.day, limit=limit):
+            frame = await self._store.digests.frame(ctx.channel_id, day)
+            if frame is None or frame.sent_ids is None or not frozen(frame, ctx.criteria):
+                continue
+            assert frame.ranking_key is not None
+            ranked = await self._store.rankings.ranking_set(day, frame.ranking_key)
+            if ranked is None:
+                continue
+            sent = share.share_part(ranked.ids, frame.sent_ids)
+            scores = await self._store.scores.get(sent, ctx.key)
+            chosen = {pid for pid, s in scores.items() if options.thresholds.admits(s)}
+            ranks = share.selected_ranks(sent, chosen)
+            days.append(share.Yesterday(len(ranked.ids), len(sent), ranks))
+        return tuple(days)
 
     async def _earlier(
         self, ctx: DayContext, options: DigestOptions, examples: Sequence[ranking.Example]
@@ -244,7 +251,11 @@ def decide_sent(
     rank."""
     budget = options.budget
     chosen = share.decide_share(
-        budget.share, inputs.positives, inputs.yesterday, adaptive=budget.adaptive and adaptive
+        budget.share,
+        inputs.positives,
+        inputs.history,
+        adaptive=budget.adaptive and adaptive,
+        candidates=len(ranked.ids),
     )
     k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
     if budget.dollars is not None and price is not None:

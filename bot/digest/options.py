@@ -24,7 +24,7 @@ class LLMBudget:
     share: float = 0.3
     min_papers: int = 60
     dollars: float | None = None
-    adaptive: bool = True  # warm up a new ranking, widen after a rich tail (scoring/share.py)
+    adaptive: bool = True  # warm up a new ranking, then the calibrated cut (scoring/share.py)
 
 
 @dataclass(frozen=True, slots=True)

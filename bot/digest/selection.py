@@ -83,18 +83,24 @@ def local_line(rank: int, score: float) -> str:
 
 
 def share_line(digest: Digest) -> str | None:
-    """The footer line that says what a warm-up or a widened share cost, when there was one,
-    or that the day was ranked locally only (a share of 0)."""
+    """The footer line that says what a warm-up cost, when there was one, how many of the
+    likely picks a calibrated cut sent, or that the day was ranked locally only (a share of
+    0)."""
     s = digest.share
     if s is None or s.reason == "base":
         return None
     if s.reason == LOCAL_ONLY:
         return LOCAL_ONLY_NOTE
+    if s.expected_recall is not None:
+        return (
+            f"about {s.expected_recall:.0%} of likely picks sent: {s.share:.0%} of the day went "
+            f"to the LLM, down the local ranking (at most {s.base:.0%})"
+        )
     why = (
         f"warm-up while the ranking learns the criteria ({s.positives} selected LLM verdicts "
         "so far)"
         if s.reason == "warm-up"
-        else "widened because yesterday's picks reached the bottom of what was sent"
+        else "widened because yesterday's picks reached the bottom of what was sent"  # stored days
     )
     return (
         f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "

@@ -38,6 +38,7 @@ from tests.fakes.loopback import serve
 DEFAULT_MODEL: Final = "gpt-4o-mini"
 UNRELATED_COMMENT: Final = ""  # the prompt asks for no comment on an unrelated paper
 UNRELATED_SCORE: Final = 3
+LONG_KEYS: Final = ("id", "comment", "relevance", "novelty")  # a reply's fields by default
 CHARS_PER_TOKEN: Final = 4
 CACHE_MIN_TOKENS: Final = 1024
 CACHE_BLOCK_TOKENS: Final = 128
@@ -422,7 +423,9 @@ class FakeOpenAI:
             await asyncio.sleep(delay)
         ids = asked_ids(body)
         structured = _response_format_type(body) == "json_schema"
-        reply = make_reply(self.answerer.answer(ids), fault, structured, _max_tokens(body))
+        reply = make_reply(
+            self.answerer.answer(ids), fault, structured, _max_tokens(body), schema_keys(body)
+        )
         if not ids and fault is None and not structured:
             # a question about a paper (`ask`) lists no ids: the model answers in prose
             reply = Reply(QUESTION_ANSWER)
@@ -571,7 +574,9 @@ class FakeOpenAI:
         self._seen_prefixes.add(system)
         ids = asked_ids(body)
         structured = _response_format_type(body) == "json_schema"
-        reply = make_reply(self.answerer.answer(ids), None, structured, _max_tokens(body))
+        reply = make_reply(
+            self.answerer.answer(ids), None, structured, _max_tokens(body), schema_keys(body)
+        )
         tokens = count_tokens(body, reply, warm=warm)
         self._serial += 1
         self.batch_calls += 1
@@ -657,9 +662,14 @@ QUESTION_ANSWER = "The excerpts answer this in the sections given."
 
 
 def make_reply(
-    verdicts: list[Verdict], fault: Fault | None, structured: bool, max_tokens: int | None
+    verdicts: list[Verdict],
+    fault: Fault | None,
+    structured: bool,
+    max_tokens: int | None,
+    keys: Sequence[str] = LONG_KEYS,
 ) -> Reply:
-    """The fake model's reply to one request, spoiled as `fault` asks."""
+    """The fake model's reply to one request, spoiled as `fault` asks; a structured reply
+    names its fields as the request's schema does (`keys`, see `schema_keys`)."""
     if isinstance(fault, Garbage):
         return Reply(fault.text)
     if isinstance(fault, Refusal):
@@ -668,7 +678,7 @@ def make_reply(
         verdicts = verdicts[: max(0, len(verdicts) - fault.n)]
     if isinstance(fault, InventId):
         verdicts = [*verdicts, Verdict(fault.paper_id, 9, 9, "A breakthrough on every criterion.")]
-    text, spans = render_structured(verdicts) if structured else render_jsonl(verdicts)
+    text, spans = render_structured(verdicts, keys) if structured else render_jsonl(verdicts)
     if isinstance(fault, Truncated):
         return Reply(text[: _middle_of_second(spans, len(text))], finish_reason="length")
     if max_tokens is not None and _tokens(len(text)) > max_tokens:
@@ -699,16 +709,31 @@ def reshape(payload: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
 Spans = tuple[tuple[int, int], ...]
 
 
-def render_structured(verdicts: Sequence[Verdict]) -> tuple[str, Spans]:
-    """`{"papers":[...]}` as strict structured output writes it, and where each paper sits."""
+def schema_keys(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names a strict structured reply gives a paper's id, comment, relevance and novelty,
+    in that order (`id`, `c`, `r`, `n` name them by their first letter);
+    `LONG_KEYS` when the schema does not say."""
+    fmt: Any = body.get("response_format")
+    try:
+        props = fmt["json_schema"]["schema"]["properties"]["papers"]["items"]["properties"]
+    except (KeyError, TypeError):
+        return LONG_KEYS
+    names = [str(k) for k in props] if isinstance(props, Mapping) else []
+    wanted = {"i": "id", "c": "comment", "r": "relevance", "n": "novelty"}
+    if sorted(n[:1].lower() for n in names) != sorted(wanted):
+        return LONG_KEYS
+    by_field = {wanted[n[:1].lower()]: n for n in names}
+    return tuple(by_field[f] for f in LONG_KEYS)
+
+
+def render_structured(
+    verdicts: Sequence[Verdict], keys: Sequence[str] = LONG_KEYS
+) -> tuple[str, Spans]:
+    """`{"papers":[...]}` as strict structured output writes it (fields named `keys`: id,
+    comment, relevance, novelty), and where each paper sits."""
     pieces = [
         json.dumps(
-            {
-                "id": v.paper_id,
-                "comment": v.comment,
-                "relevance": v.relevance,
-                "novelty": v.novelty,
-            },
+            dict(zip(keys, (v.paper_id, v.comment, v.relevance, v.novelty), strict=True)),
             ensure_ascii=False,
             separators=(",", ":"),
         )
