@@ -215,7 +215,7 @@ def wire_core(
         limits=settings.rate_limits if limited else RateLimits(None, None, None, None),
         preview_confirm_usd=settings.preview_confirm_usd,
     )
-    explainer = Explainer(client, settings.model, prices)
+    explainer = Explainer(client, settings.model, prices, account=service.account)
     fetcher = PaperFetcher(
         http, settings.arxiv_url, delay=settings.fulltext_delay, timeout=settings.arxiv_timeout
     )
@@ -224,9 +224,10 @@ def wire_core(
         service,
         explainer,
         config,
-        asker=Asker(client, settings.model, prices, settings.ask_max_tokens),
+        asker=Asker(
+            client, settings.model, prices, settings.ask_max_tokens, account=service.account
+        ),
         fetcher=fetcher,
-        daily_budget_usd=settings.daily_budget_usd,
     )
     return Core(store, service, conversation, config.default_criteria)
 

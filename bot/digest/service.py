@@ -49,7 +49,7 @@ from bot.models import (
     ScoreKey,
     Usage,
 )
-from bot.store import DigestFrame, Reaction, Store
+from bot.store import DailyAccount, DigestFrame, Reaction, Store
 from bot.work import Work
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION
@@ -103,6 +103,9 @@ class DigestService:
         self._scorer = scorer
         self._prices = prices or PriceTable()
         self._daily_budget = daily_budget_usd
+        self._account = (
+            DailyAccount(store.budget, daily_budget_usd) if daily_budget_usd is not None else None
+        )
         self._work = work or Work(store)
         self._decider = DayDecider(
             store, self._work, self._prices, scorer.model, adaptive=adaptive_share
@@ -113,6 +116,11 @@ class DigestService:
     def batching(self) -> bool:
         """Whether the scheduled daily scoring may go through the Batch API."""
         return self._batch is not None
+
+    @property
+    def account(self) -> DailyAccount | None:
+        """The daily budget's account every paid LLM request is held in (None: no budget)."""
+        return self._account
 
     @property
     def work(self) -> Work:
@@ -373,12 +381,6 @@ class DigestService:
             log.info("scoring %d papers (%d already scored)", len(todo), len(have))
             if not todo:
                 return Usage(), False
-            cap = None
-            if self._daily_budget is not None:
-                spent = (await self._store.stats.usage(day=day)).cost_usd
-                from scoring.scorer import SpendingCap  # the LLM client loads only to score
-
-                cap = SpendingCap(self._daily_budget, spent_usd=spent)
 
             async def sink(scores: Sequence[Score], usage: Usage) -> None:
                 await self._store.scores.save(scores, key, usage, day)
@@ -389,7 +391,7 @@ class DigestService:
             if self._scorer.can_score:  # without a key the day is ranked locally instead
                 tick(0, len(todo))
             batched = Usage()
-            if batch_until is not None and self._batch is not None and cap is None:
+            if batch_until is not None and self._batch is not None:
                 flag = _hurry_flag(key)
                 done = await self._batch.score(
                     todo,
@@ -398,11 +400,12 @@ class DigestService:
                     until=batch_until,
                     examples=examples,
                     hurry=lambda: self._work.signalled(flag),
+                    account=self._account,
                 )
                 batched, left = done.usage, set(done.unscored)
                 todo = [p for p in todo if p.id in left]
             report = await self._scorer.score(
-                todo, ctx.criteria.text, sink, tick, cap, examples=examples
+                todo, ctx.criteria.text, sink, tick, account=self._account, examples=examples
             )
         if report.budget_reached:
             log.warning(
