@@ -1,0 +1,154 @@
+"""The daily LLM budget as one account: channels with distinct criteria building at once, two
+store connections reserving at once (SQLite and PostgreSQL), `explain … fresh` after the cap,
+and a failed request giving its hold back — all through the real openai client against the
+fake endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from bot.__main__ import open_core
+from bot.store import DailyAccount, Store
+from scoring.pricing import PriceTable
+from tests.fakes.openai_server import FakeOpenAI, ServerError
+from tests.test_conversation import session
+
+CRITERIA = (
+    "Model compression, sparsity and mixture-of-experts.",
+    "Reinforcement learning from human feedback and reward models.",
+    "Graph neural networks for molecules and materials.",
+    "Theory of in-context learning in transformers.",
+)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def fake_cost(llm: FakeOpenAI) -> float:
+    """What the fake endpoint billed, from its own token counts (the ledger is not trusted)."""
+    usage = PriceTable().usage(
+        "gpt-4o", llm.total_prompt_tokens, llm.total_cached_tokens, llm.total_completion_tokens
+    )
+    return usage.cost_usd
+
+
+@pytest.fixture
+async def budgeted(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncIterator[Any]:
+    """The bot's core on 2025-05-02 with a daily budget of $0.10; anyone may change criteria."""
+    settings = make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_DAILY_BUDGET="0.10")
+    async with open_core(settings) as core:
+        yield core
+
+
+async def test_four_channels_with_distinct_criteria_spend_at_most_the_daily_budget(
+    budgeted: Any, llm: FakeOpenAI
+) -> None:
+    channels = [session(budgeted, channel=f"team-{n}") for n in range(len(CRITERIA))]
+    for s, text in zip(channels, CRITERIA, strict=True):
+        await s.say(f"criteria set {text}")
+
+    digests = await asyncio.gather(*(s.say("today") for s in channels))
+
+    assert llm.calls > 0
+    assert fake_cost(llm) <= 0.105
+    ledger = await budgeted.store.stats.usage()
+    assert 0.05 < ledger.cost_usd <= 0.10  # the budget is used, not left idle
+    spent, held = await budgeted.store.budget.state(today())
+    assert held == pytest.approx(0.0, abs=1e-12)
+    assert spent == pytest.approx(ledger.cost_usd)
+    waiting = [d for d in digests if "wait for tomorrow's budget" in d]
+    assert waiting, digests  # a whole day per channel costs far more than $0.10
+    assert all("The daily LLM budget of $0.10 was reached" in d for d in waiting)
+
+
+async def test_concurrent_reservations_from_two_connections_never_pass_the_cap(
+    database: str,
+) -> None:
+    cap = 0.05
+    rng = random.Random(7)
+    amounts = [rng.uniform(0.001, 0.006) for _ in range(60)]
+    async with Store.open(database) as one, Store.open(database) as two:
+        accounts = [DailyAccount(one.budget, cap), DailyAccount(two.budget, cap)]
+
+        async def request(n: int, usd: float) -> int | None:
+            account = accounts[n % 2]
+            hold = await account.reserve(usd)
+            if hold is not None:
+                await asyncio.sleep(0)
+                await account.settle(hold, usd * 0.5)  # replies cost less than their worst case
+            return hold
+
+        holds = await asyncio.gather(*(request(n, usd) for n, usd in enumerate(amounts)))
+        granted = [usd for hold, usd in zip(holds, amounts, strict=True) if hold is not None]
+        refused = len(amounts) - len(granted)
+        spent, held = await one.budget.state(accounts[0].day())
+
+    assert refused > 0
+    assert held == pytest.approx(0.0, abs=1e-12)
+    assert spent == pytest.approx(sum(granted) * 0.5)
+    assert spent <= cap
+
+
+async def test_holds_across_connections_are_counted_before_they_settle(database: str) -> None:
+    async with Store.open(database) as one, Store.open(database) as two:
+        first, second = DailyAccount(one.budget, 0.10), DailyAccount(two.budget, 0.10)
+        hold = await first.reserve(0.07)
+        assert hold is not None
+        assert await second.reserve(0.04) is None  # 0.07 held elsewhere + 0.04 > 0.10
+        await first.settle(hold, 0.02)
+        await first.settle(hold, 0.02)  # settled once, however often it is said
+        assert await second.reserve(0.04) is not None
+        assert await one.budget.state(first.day()) == (pytest.approx(0.02), pytest.approx(0.04))
+
+
+async def test_spending_recorded_before_the_account_existed_counts(tmp_path: Any) -> None:
+    async with Store.open(tmp_path / "bot.sqlite3") as store:
+        from bot.models import Usage
+
+        await store.stats.record_usage("explain", "gpt-4o", Usage(1, 10, 0, 10, 0.06, 0.03))
+        account = DailyAccount(store.budget, 0.10)
+        assert await account.reserve(0.02) is None
+        assert await account.reserve(0.01) is not None
+
+
+async def test_explain_fresh_after_the_cap_is_refused_and_sends_nothing(
+    budgeted: Any, llm: FakeOpenAI
+) -> None:
+    s = session(budgeted)
+    await s.say("today")
+    paper_id = (await s.say("explain 1")).split("(arXiv:")[1].split(")")[0]
+    account = budgeted.service.account
+    spent, held = await budgeted.store.budget.state(account.day())
+    other = await account.reserve(0.10 - spent - held)  # the rest, held by another replica
+    assert other is not None
+    calls = llm.calls
+
+    out = await s.say(f"explain {paper_id} fresh")
+
+    assert "today's LLM budget of $0.10 is spent; nothing was sent to the LLM" in out
+    assert "Traceback" not in out
+    assert llm.calls == calls
+    await account.release(other)
+    assert "relevance" in (await s.say(f"explain {paper_id} fresh")).lower()
+    assert llm.calls == calls + 1
+
+
+async def test_a_failed_request_gives_its_hold_back(budgeted: Any, llm: FakeOpenAI) -> None:
+    s = session(budgeted)
+    await s.say("today")
+    paper_id = (await s.say("explain 1")).split("(arXiv:")[1].split(")")[0]
+    day = budgeted.service.account.day()
+    before = await budgeted.store.budget.state(day)
+    llm.enqueue(*[ServerError(500, retry_after=0.01)] * 3)  # beyond the client's 2 retries
+
+    out = await s.say(f"explain {paper_id} fresh")
+
+    assert "the LLM could not explain this right now" in out
+    assert await budgeted.store.budget.state(day) == before
