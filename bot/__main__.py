@@ -76,7 +76,9 @@ def digest_options(settings: Settings) -> DigestOptions:
         categories=settings.categories,
         thresholds=Thresholds(settings.min_relevance, settings.min_novelty),
         cross_lists=settings.cross_lists,
-        budget=LLMBudget(settings.llm_share, settings.llm_min_papers),
+        budget=LLMBudget(
+            settings.llm_share, settings.llm_min_papers, warmup_cap=settings.warmup_share
+        ),
         learning=settings.learning,
         prompt_examples=settings.prompt_examples,
     )

@@ -7,7 +7,9 @@ curve flattens after a few days (docs/ranking.md shows it). So:
 
 - **warm-up**: while the criteria have fewer than `WARMUP_POSITIVES` selected verdicts, the
   share is widened in proportion to what is missing: the whole day with no verdicts at all,
-  narrowing linearly to the channel's share as the selected verdicts accumulate;
+  narrowing linearly to the channel's share as the selected verdicts accumulate, and never
+  above the warm-up cap (`WARMUP_CAP`, `ARXIV_BOT_WARMUP_SHARE`), so fresh criteria cost at
+  most that share of a day (and what is sent still goes through the daily budget);
 - **adaptive share**: yesterday's selections show whether the cut was too early. If the
   lowest-ranked part of what was sent (its last `TAIL_PART`) was still at least
   `TAIL_RICHNESS` times as rich in selections as the day as a whole, the ranking was still
@@ -28,6 +30,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+WARMUP_CAP = 0.6
+"""The largest share a warm-up sends (a channel's own larger share still applies): the ranking
+with no verdicts keeps most picks in its top 60%, at 60% of a whole day's cost."""
 WARMUP_POSITIVES = 40
 """Selected verdicts after which the ranking counts as trained: about two announcement days of
 picks, where the measured recall curve flattens (docs/ranking.md)."""
@@ -114,11 +119,11 @@ class ShareDecision:
         return f"{self.share:.0%} of the day sent to the LLM"
 
 
-def warmup_share(base: float, positives: int) -> float:
+def warmup_share(base: float, positives: int, cap: float = 1.0) -> float:
     """The share the ranking's evidence warrants: the whole day with no selected verdicts,
-    narrowing linearly to `base` at `WARMUP_POSITIVES`."""
+    narrowing linearly to `base` at `WARMUP_POSITIVES`; never above `cap` (nor below `base`)."""
     missing = max(0.0, 1.0 - positives / WARMUP_POSITIVES)
-    return base + (1.0 - base) * missing
+    return min(base + (1.0 - base) * missing, max(base, cap))
 
 
 def adaptive_share(base: float, yesterday: Yesterday | None) -> float:
@@ -137,23 +142,26 @@ def decide_share(
     yesterday: Yesterday | None,
     *,
     adaptive: bool = True,
+    warmup_cap: float = WARMUP_CAP,
 ) -> ShareDecision:
     """Today's share from the channel's `base` share, the selected verdicts the ranking learns
     from, and yesterday's decided day (None: no earlier day under these criteria). With
     `adaptive` off, the channel's share as it is. A share of 0 stays 0 ("local"): a channel
-    that ranks locally only is never warmed up or widened into spending."""
+    that ranks locally only is never warmed up or widened into spending. A warm-up sends at
+    most `warmup_cap` of the day."""
     if base <= 0:
         return ShareDecision(0.0, 0.0, LOCAL_ONLY, positives)
     if not adaptive:
         return ShareDecision(base, base, "base", positives)
-    warm = warmup_share(base, positives)
+    warm = warmup_share(base, positives, warmup_cap)
     adapt = adaptive_share(base, yesterday)
     if warm > base and warm >= adapt:
         return ShareDecision(warm, base, "warm-up", positives)
     if adapt > base + 1e-9:
         rich = yesterday is not None and yesterday.tail_rich
-        reason = "warm-up" if positives < WARMUP_POSITIVES and not rich else "widened"
-        return ShareDecision(adapt, base, reason, positives)
+        if positives < WARMUP_POSITIVES and not rich:  # stepping down from a wider warm-up
+            return ShareDecision(min(adapt, max(base, warmup_cap)), base, "warm-up", positives)
+        return ShareDecision(adapt, base, "widened", positives)
     return ShareDecision(base, base, "base", positives)
 
 

@@ -6,14 +6,18 @@ fake endpoint."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.__main__ import open_core
+from bot.models import Usage
 from bot.store import DailyAccount, Store
 from scoring.pricing import PriceTable
 from tests.fakes.openai_server import FakeOpenAI, ServerError
@@ -105,13 +109,12 @@ async def test_holds_across_connections_are_counted_before_they_settle(database:
         await first.settle(hold, 0.02)
         await first.settle(hold, 0.02)  # settled once, however often it is said
         assert await second.reserve(0.04) is not None
-        assert await one.budget.state(first.day()) == (pytest.approx(0.02), pytest.approx(0.04))
+        spent, held = await one.budget.state(first.day())
+        assert (spent, held) == pytest.approx((0.02, 0.04))
 
 
-async def test_spending_recorded_before_the_account_existed_counts(tmp_path: Any) -> None:
+async def test_spending_recorded_before_the_account_existed_counts(tmp_path: Path) -> None:
     async with Store.open(tmp_path / "bot.sqlite3") as store:
-        from bot.models import Usage
-
         await store.stats.record_usage("explain", "gpt-4o", Usage(1, 10, 0, 10, 0.06, 0.03))
         account = DailyAccount(store.budget, 0.10)
         assert await account.reserve(0.02) is None
@@ -152,3 +155,61 @@ async def test_a_failed_request_gives_its_hold_back(budgeted: Any, llm: FakeOpen
 
     assert "the LLM could not explain this right now" in out
     assert await budgeted.store.budget.state(day) == before
+
+
+async def test_fresh_criteria_send_at_most_the_warmup_share_of_the_day(
+    make_settings: Any, day_feed: list[dict[str, Any]], llm: FakeOpenAI
+) -> None:
+    settings = make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3")
+    async with open_core(settings) as core:
+        out = await session(core).say("today")
+    asked = {pid for batch in llm.asked_ids for pid in batch}
+    assert 0.5 * len(day_feed) < len(asked) <= 0.6 * len(day_feed) + 1
+    assert "warm-up" in out
+
+
+async def test_criteria_set_by_a_non_admin_under_a_budget_says_what_the_first_day_costs(
+    make_settings: Any, day_feed: list[dict[str, Any]]
+) -> None:
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="", ARXIV_BOT_DAILY_BUDGET="5", ARXIV_BOT_LLM_SHARE="0.3"
+    )
+    async with open_core(settings) as core:
+        s = session(core, user="bob")
+        await s.say("today")  # a stored day to estimate from
+        out = await s.say(f"criteria set {CRITERIA[1]}")
+        tight = await session(core, channel="team-b", user="bob").say(
+            "settings llm-share 30% $0.01"
+        )
+        assert "$0.01" in tight, tight
+        capped = await session(core, channel="team-b", user="bob").say(
+            f"criteria set {CRITERIA[2]}"
+        )
+
+    assert "Criteria updated to version 2" in out
+    note = re.search(
+        r"the first day sends about (\d+) of a (\d+)-paper day \(2025-05-02\) to the LLM "
+        r"\(60%, warm-up\): about \$(\d+\.\d+); it counts under the bot's daily budget of "
+        r"\$5\.00\.",
+        out,
+    )
+    assert note is not None, out
+    sent, day, dollars = int(note[1]), int(note[2]), float(note[3])
+    assert day == len(day_feed)
+    assert sent == math.ceil(0.6 * day)
+    assert 0.10 < dollars < 5  # gpt-4o on 124 papers
+    assert "this channel's cap is $0.01 a day" in capped
+    assert "about $0.01;" in capped
+
+
+async def test_criteria_set_by_an_admin_or_without_a_budget_says_nothing_of_cost(
+    make_settings: Any, day_feed: list[dict[str, Any]]
+) -> None:
+    budget = make_settings(ARXIV_BOT_ADMINS="alice", ARXIV_BOT_DAILY_BUDGET="0.10")
+    async with open_core(budget) as core:
+        s = session(core, user="alice")
+        await s.say("today")
+        assert "first day" not in await s.say(f"criteria set {CRITERIA[1]}")
+    async with open_core(make_settings(ARXIV_BOT_ADMINS="")) as core:
+        s = session(core, user="bob")
+        assert "first day" not in await s.say(f"criteria set {CRITERIA[2]}")

@@ -74,6 +74,7 @@ class DayDecider:
             await self._positives(ctx, options),
             await self._yesterday(ctx, options),
             adaptive=budget.adaptive and self._adaptive,
+            warmup_cap=budget.warmup_cap,
         )
         k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
         if budget.dollars is not None:
