@@ -213,3 +213,26 @@ async def test_criteria_set_by_an_admin_or_without_a_budget_says_nothing_of_cost
     async with open_core(make_settings(ARXIV_BOT_ADMINS="")) as core:
         s = session(core, user="bob")
         assert "first day" not in await s.say(f"criteria set {CRITERIA[2]}")
+
+
+async def test_ask_after_the_cap_is_refused_and_an_answer_is_settled_at_its_cost(
+    budgeted: Any, llm: FakeOpenAI
+) -> None:
+    s = session(budgeted)
+    await s.say("today")
+    account = budgeted.service.account
+    spent, held = await budgeted.store.budget.state(account.day())
+    other = await account.reserve(0.10 - spent - held)
+    assert other is not None
+    calls = llm.calls
+
+    refused = await s.say("ask 1 what do they find?")
+
+    assert "today's LLM budget of $0.10 is spent" in refused
+    assert llm.calls == calls
+    await account.release(other)
+    assert "Answer, " in await s.say("ask 1 what do they find?")
+    asked = await budgeted.store.stats.usage(purpose="ask")
+    after, held = await budgeted.store.budget.state(account.day())
+    assert after == pytest.approx(spent + asked.cost_usd)
+    assert held == pytest.approx(0.0, abs=1e-12)
