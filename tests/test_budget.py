@@ -1,7 +1,7 @@
 """The daily LLM budget as one account: channels with distinct criteria building at once, two
-store connections reserving at once (SQLite and PostgreSQL), `explain … fresh` after the cap,
-and a failed request giving its hold back — all through the real openai client against the
-fake endpoint."""
+store connections reserving at once (SQLite and PostgreSQL), `explain … fresh` and `ask` after
+the cap, a failed request giving its hold back, a batch held whole; and the warm-up's bounded
+cost — all through the real openai client against the fake endpoint."""
 
 from __future__ import annotations
 
@@ -9,18 +9,21 @@ import asyncio
 import math
 import random
 import re
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openai import AsyncOpenAI
 
 from bot.__main__ import open_core
-from bot.models import Usage
+from bot.models import Paper, Score, Usage
 from bot.store import DailyAccount, Store
+from scoring.batch import BatchScorer
 from scoring.pricing import PriceTable
-from tests.fakes.openai_server import FakeOpenAI, ServerError
+from tests.conftest import TEST_KEY
+from tests.fakes.openai_server import BatchPlan, FakeOpenAI, ServerError
 from tests.test_conversation import session
 
 CRITERIA = (
@@ -235,4 +238,46 @@ async def test_ask_after_the_cap_is_refused_and_an_answer_is_settled_at_its_cost
     asked = await budgeted.store.stats.usage(purpose="ask")
     after, held = await budgeted.store.budget.state(account.day())
     assert after == pytest.approx(spent + asked.cost_usd)
+    assert held == pytest.approx(0.0, abs=1e-12)
+
+
+async def _batch(llm: FakeOpenAI, account: DailyAccount) -> tuple[str, int, Usage]:
+    papers = [
+        Paper(f"2505.{n:05d}", f"Paper {n}", f"Abstract of paper {n}.", ("A. Author",))
+        for n in range(30)
+    ]
+    paid = Usage()
+
+    async def sink(scores: Sequence[Score], usage: Usage) -> None:
+        nonlocal paid
+        paid = paid + usage
+
+    moment = [datetime.now(UTC)]
+
+    async def nap(seconds: float) -> None:  # time passes only while the batch waits
+        moment[0] += timedelta(seconds=seconds)
+
+    async with AsyncOpenAI(api_key=TEST_KEY, base_url=llm.base_url, max_retries=0) as client:
+        scorer = BatchScorer(
+            client, "gpt-4o", PriceTable(), batch_size=10, clock=lambda: moment[0], sleep=nap
+        )
+        report = await scorer.score(
+            papers,
+            "compression",
+            sink,
+            until=moment[0] + timedelta(hours=1),
+            account=account,
+        )
+    return report.status, len(report.unscored), paid
+
+
+async def test_a_batch_holds_its_worst_case_and_settles_to_what_it_cost(tmp_path: Path) -> None:
+    async with Store.open(tmp_path / "bot.sqlite3") as store:
+        async with FakeOpenAI(model="gpt-4o", batch_plan=BatchPlan(polls=1)) as llm:
+            status, left, _ = await _batch(llm, DailyAccount(store.budget, 0.001))
+            assert (status, left, llm.batch_calls) == ("budget", 30, 0)  # nothing submitted
+            status, left, paid = await _batch(llm, DailyAccount(store.budget, 1.0))
+        spent, held = await store.budget.state(today())
+    assert (status, left) == ("completed", 0)
+    assert spent == pytest.approx(paid.cost_usd)
     assert held == pytest.approx(0.0, abs=1e-12)
