@@ -55,19 +55,23 @@ async def budgeted(make_settings: Any, day_feed: list[dict[str, Any]]) -> AsyncI
 
 
 async def test_four_channels_with_distinct_criteria_spend_at_most_the_daily_budget(
-    budgeted: Any, llm: FakeOpenAI
+    make_settings: Any, day_feed: list[dict[str, Any]], llm: FakeOpenAI, database: str
 ) -> None:
-    channels = [session(budgeted, channel=f"team-{n}") for n in range(len(CRITERIA))]
-    for s, text in zip(channels, CRITERIA, strict=True):
-        await s.say(f"criteria set {text}")
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="", ARXIV_BOT_DAILY_BUDGET="0.10", ARXIV_BOT_DB=database
+    )
+    async with open_core(settings) as budgeted:
+        channels = [session(budgeted, channel=f"team-{n}") for n in range(len(CRITERIA))]
+        for s, text in zip(channels, CRITERIA, strict=True):
+            await s.say(f"criteria set {text}")
 
-    digests = await asyncio.gather(*(s.say("today") for s in channels))
+        digests = await asyncio.gather(*(s.say("today") for s in channels))
+        ledger = await budgeted.store.stats.usage()
+        spent, held = await budgeted.store.budget.state(today())
 
     assert llm.calls > 0
     assert fake_cost(llm) <= 0.105
-    ledger = await budgeted.store.stats.usage()
     assert 0.05 < ledger.cost_usd <= 0.10  # the budget is used, not left idle
-    spent, held = await budgeted.store.budget.state(today())
     assert held == pytest.approx(0.0, abs=1e-12)
     assert spent == pytest.approx(ledger.cost_usd)
     waiting = [d for d in digests if "wait for tomorrow's budget" in d]
