@@ -581,7 +581,7 @@ async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> 
 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
-    from bot.daily.status import channel_statuses, status_notes
+    from bot.daily.status import budget_line, channel_statuses, status_notes
     from bot.store import Store, describe
 
     if isinstance(settings.db, Path) and not settings.db.exists():
@@ -592,6 +592,10 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
         statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
         leases = await store.work.leases()
         notes = await status_notes(store, settings_resolver(settings))
+        today = datetime.now(UTC).date()
+        spent, held = await store.budget.state(today)
+    if settings.daily_budget_usd is not None:
+        print(budget_line(today, settings.daily_budget_usd, spent, held))
     for lease in leases:
         until = datetime.fromtimestamp(lease.expires_at, UTC)
         state = "expired, free to take over" if until < datetime.now(UTC) else "held"

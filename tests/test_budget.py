@@ -5,6 +5,7 @@ cost — all through the real openai client against the fake endpoint."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import random
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from openai import AsyncOpenAI
 
-from bot.__main__ import open_core
+from bot.__main__ import open_core, status_command
 from bot.models import Paper, Score, Usage
 from bot.store import DailyAccount, Store
 from scoring.batch import BatchScorer
@@ -285,3 +286,23 @@ async def test_a_batch_holds_its_worst_case_and_settles_to_what_it_cost(tmp_path
     assert (status, left) == ("completed", 0)
     assert spent == pytest.approx(paid.cost_usd)
     assert held == pytest.approx(0.0, abs=1e-12)
+
+
+async def test_status_shows_todays_budget_account(
+    make_settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(ARXIV_BOT_DAILY_BUDGET="0.10")
+    async with Store.open(settings.db) as store:
+        account = DailyAccount(store.budget, 0.10)
+        hold = await account.reserve(0.03)
+        assert hold is not None
+        await account.settle(hold, 0.02)
+        assert await account.reserve(0.01) is not None  # still in flight
+
+    assert await status_command(settings, argparse.Namespace()) == 0
+
+    out = capsys.readouterr().out
+    assert (
+        f"LLM budget {today()} (UTC): $0.02 spent, $0.01 held for requests in flight, of $0.10"
+        in out
+    )
