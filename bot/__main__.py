@@ -76,7 +76,9 @@ def digest_options(settings: Settings) -> DigestOptions:
         categories=settings.categories,
         thresholds=Thresholds(settings.min_relevance, settings.min_novelty),
         cross_lists=settings.cross_lists,
-        budget=LLMBudget(settings.llm_share, settings.llm_min_papers),
+        budget=LLMBudget(
+            settings.llm_share, settings.llm_min_papers, warmup_cap=settings.warmup_share
+        ),
         learning=settings.learning,
         prompt_examples=settings.prompt_examples,
     )
@@ -215,7 +217,7 @@ def wire_core(
         limits=settings.rate_limits if limited else RateLimits(None, None, None, None),
         preview_confirm_usd=settings.preview_confirm_usd,
     )
-    explainer = Explainer(client, settings.model, prices)
+    explainer = Explainer(client, settings.model, prices, account=service.account)
     fetcher = PaperFetcher(
         http, settings.arxiv_url, delay=settings.fulltext_delay, timeout=settings.arxiv_timeout
     )
@@ -224,9 +226,10 @@ def wire_core(
         service,
         explainer,
         config,
-        asker=Asker(client, settings.model, prices, settings.ask_max_tokens),
+        asker=Asker(
+            client, settings.model, prices, settings.ask_max_tokens, account=service.account
+        ),
         fetcher=fetcher,
-        daily_budget_usd=settings.daily_budget_usd,
     )
     return Core(store, service, conversation, config.default_criteria)
 
@@ -578,7 +581,7 @@ async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> 
 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
-    from bot.daily.status import channel_statuses, status_notes
+    from bot.daily.status import budget_line, channel_statuses, status_notes
     from bot.store import Store, describe
 
     if isinstance(settings.db, Path) and not settings.db.exists():
@@ -589,6 +592,10 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
         statuses = await channel_statuses(store, settings_resolver(settings), datetime.now(UTC))
         leases = await store.work.leases()
         notes = await status_notes(store, settings_resolver(settings))
+        today = datetime.now(UTC).date()
+        spent, held = await store.budget.state(today)
+    if settings.daily_budget_usd is not None:
+        print(budget_line(today, settings.daily_budget_usd, spent, held))
     for lease in leases:
         until = datetime.fromtimestamp(lease.expires_at, UTC)
         state = "expired, free to take over" if until < datetime.now(UTC) else "held"

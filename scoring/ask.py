@@ -20,6 +20,7 @@ from bot.models import Section, Usage
 from scoring.explain import prose_reply
 from scoring.pricing import PriceTable
 from scoring.prompt import is_reasoning_model
+from scoring.spending import Account
 
 ASK_PROMPT_VERSION = "ask-1"
 MAX_ANSWER_CHARS = 3_000
@@ -65,15 +66,23 @@ class Asker:
     """Asks the LLM one question about a paper."""
 
     def __init__(
-        self, client: AsyncOpenAI | None, model: str, prices: PriceTable, max_tokens: int = 800
+        self,
+        client: AsyncOpenAI | None,
+        model: str,
+        prices: PriceTable,
+        max_tokens: int = 800,
+        *,
+        account: Account | None = None,
     ) -> None:
         self._client = client
         self.model = model
         self._prices = prices
         self.max_tokens = max_tokens
+        self._account = account
 
     async def ask(self, messages: list[dict[str, str]]) -> tuple[str, Usage]:
-        """The answer and what it cost (LLMKeyMissing without a key)."""
+        """The answer and what it cost (LLMKeyMissing without a key, `BudgetSpent` when the
+        daily budget has no room for it)."""
         if self._client is None:
             raise LLMKeyMissing()
         options: dict[str, Any] = (
@@ -82,6 +91,7 @@ class Asker:
             else {"temperature": 0, "max_tokens": self.max_tokens}
         )
         text, cost = await prose_reply(
+            self._account,
             self._client,
             self.model,
             self._prices,

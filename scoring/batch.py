@@ -8,6 +8,11 @@ usage (at batch prices) to the caller's `sink` as the results are read. A batch 
 at `until` is cancelled and whatever it finished is kept; papers it did not answer, and those
 in its error file, are reported unscored so that the caller scores them at once.
 
+With a budget `account`, the whole batch's worst case (every request's prompt and output
+bound, at batch prices) is held before it is submitted (`scoring.spending.paid`) and settled to
+what it really cost once it is collected; a budget without room for it leaves every paper to
+the synchronous scorer, which stops at the budget in its turn.
+
 Whether the endpoint offers batches is asked once (`available`): OpenAI-compatible servers
 without the endpoint answer 404, and then every call reports all papers unscored.
 
@@ -33,6 +38,7 @@ from bot.models import Paper, Score, Usage
 from scoring import prompt
 from scoring.parse import parse_reply
 from scoring.pricing import PriceTable
+from scoring.spending import Account, BudgetSpent, paid, worst_case_usd
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +127,18 @@ class BatchScorer:
         until: datetime,
         examples: Sequence[Paper] = (),
         hurry: Hurry | None = None,
+        account: Account | None = None,
     ) -> BatchReport:
         """Score `papers` in one batch, storing results through `sink`, until `until` at the
-        latest; the report names the papers left for the synchronous scorer."""
+        latest, its cost held in `account`; the report names the papers left for the
+        synchronous scorer."""
         everything = tuple(p.id for p in papers)
         if not papers or self._clock() >= until or not await self.available():
             return BatchReport(0, everything, Usage(), "skipped")
         chunks = [papers[i : i + self._batch_size] for i in range(0, len(papers), self._batch_size)]
         unit = _unit(self.model, criteria_text, chunks, examples)
-        try:
+
+        async def run() -> tuple[tuple[Any, _Tally], Usage]:
             batch = await self._resumable(unit)
             if batch is None:
                 batch = await self._submit(chunks, criteria_text, examples, unit)
@@ -139,6 +148,14 @@ class BatchScorer:
                 )
             batch = await self._wait(batch, until, hurry)
             tally = await self._collect(batch, chunks, sink)
+            return (batch, tally), tally.usage
+
+        worst = self._worst_case(chunks, criteria_text, examples) if account else 0.0
+        try:
+            (batch, tally), _ = await paid(account, worst, run)
+        except BudgetSpent:
+            log.info("the daily LLM budget has no room for a batch of %d papers", len(papers))
+            return BatchReport(0, everything, Usage(), "budget")
         except openai.APIError as exc:
             log.warning("batch scoring failed, scoring synchronously: %s", exc)
             return BatchReport(0, everything, Usage(), "error", (str(exc),))
@@ -152,6 +169,23 @@ class BatchScorer:
             len(left),
         )
         return BatchReport(len(tally.done), left, tally.usage, batch.status, tuple(tally.problems))
+
+    def _worst_case(
+        self, chunks: Sequence[Sequence[Paper]], criteria_text: str, examples: Sequence[Paper]
+    ) -> float:
+        """The most the batch may cost: each request's prompt and output bound, batch prices."""
+        return sum(
+            worst_case_usd(
+                self._prices,
+                self.model,
+                prompt.messages(
+                    criteria_text, chunk, structured=self._structured, examples=examples
+                ),
+                prompt.max_output_tokens(self.model, len(chunk)),
+                batch=True,
+            )
+            for chunk in chunks
+        )
 
     async def _resumable(self, unit: str) -> Any | None:
         """A batch of exactly this work that an earlier run submitted and did not collect (the
@@ -181,7 +215,9 @@ class BatchScorer:
                         "messages": prompt.messages(
                             criteria_text, chunk, structured=self._structured, examples=examples
                         ),
-                        **prompt.request_options(self.model, structured=self._structured),
+                        **prompt.request_options(
+                            self.model, structured=self._structured, papers=len(chunk)
+                        ),
                     },
                 },
                 ensure_ascii=False,

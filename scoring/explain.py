@@ -4,8 +4,9 @@ sentences written by the LLM from the criteria version that was actually used.
 This module builds the request and reads the reply, whatever its shape (`scoring.completion`):
 a reply it cannot read is a one-line `BotError`, never a crash; a reply in JSON (some models
 answer in the scorer's format) is rewritten as sentences by `as_prose`. `prose_reply`, the one
-request for prose and its failures, serves `scoring.ask` too. Caching and the ledger are the
-caller's.
+request for prose and its failures, serves `scoring.ask` too; it goes through the daily budget
+(`scoring.spending.paid`) with the output bound its options set. Caching and the ledger are
+the caller's.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from bot.errors import BotError, LLMKeyMissing, ScoringError
 from bot.models import Paper, Score, Usage
 from scoring.completion import read_completion
 from scoring.pricing import PriceTable
-from scoring.prompt import is_reasoning_model, paper_block
+from scoring.prompt import REASONING_TOKENS, is_reasoning_model, paper_block
+from scoring.spending import Account, paid, worst_case_usd
 
 EXPLAIN_PROMPT_VERSION = "explain-1"
 MAX_EXPLANATION_CHARS = 1_500
+EXPLANATION_TOKENS = 500  # three to five sentences, and the 1,500 characters kept, fit well
 
 SYSTEM = """\
 You explain to a research team why a paper received its relevance and novelty scores under the \
@@ -104,10 +107,18 @@ def explain_messages(paper: Paper, score: Score, criteria_text: str) -> list[dic
 class Explainer:
     """Asks the LLM for an explanation of one score."""
 
-    def __init__(self, client: AsyncOpenAI | None, model: str, prices: PriceTable) -> None:
+    def __init__(
+        self,
+        client: AsyncOpenAI | None,
+        model: str,
+        prices: PriceTable,
+        *,
+        account: Account | None = None,
+    ) -> None:
         self._client = client
         self.model = model
         self._prices = prices
+        self._account = account
 
     @property
     def prices(self) -> PriceTable:
@@ -119,9 +130,15 @@ class Explainer:
         if self._client is None:
             raise LLMKeyMissing()
         options: dict[str, Any] = (
-            {"reasoning_effort": "low"} if is_reasoning_model(self.model) else {"temperature": 0}
+            {
+                "reasoning_effort": "low",
+                "max_completion_tokens": EXPLANATION_TOKENS + REASONING_TOKENS,
+            }
+            if is_reasoning_model(self.model)
+            else {"temperature": 0, "max_tokens": EXPLANATION_TOKENS}
         )
         text, cost = await prose_reply(
+            self._account,
             self._client,
             self.model,
             self._prices,
@@ -135,6 +152,7 @@ class Explainer:
 
 
 async def prose_reply(
+    account: Account | None,
     client: AsyncOpenAI,
     model: str,
     prices: PriceTable,
@@ -145,9 +163,34 @@ async def prose_reply(
     what: str,
     clean: Callable[[str], str] = str.strip,
 ) -> tuple[str, Usage]:
-    """One request for prose (an explanation, an answer) and what it cost: a refused key is a
+    """One request for prose (an explanation, an answer) and what it cost, held in the daily
+    budget's `account` first (`BudgetSpent` when it has no room): a refused key is a
     `ScoringError`, any other API error or an empty reply a `BotError` whose message says the
-    LLM could not `doing` / returned an empty `what`."""
+    LLM could not `doing` / returned an empty `what`. `options` bound the output
+    (`max_tokens` or `max_completion_tokens`)."""
+    bound = int(options.get("max_completion_tokens") or options.get("max_tokens") or 0)
+    worst = worst_case_usd(prices, model, messages, bound) if account else 0.0
+    text, cost = await paid(
+        account,
+        worst,
+        lambda: _prose_request(client, model, prices, messages, options, doing=doing),
+    )
+    text = clean(text.strip())
+    if not text:
+        raise BotError(f"the LLM returned an empty {what}; try again later")
+    return text, cost
+
+
+async def _prose_request(
+    client: AsyncOpenAI,
+    model: str,
+    prices: PriceTable,
+    messages: list[dict[str, str]],
+    options: dict[str, Any],
+    *,
+    doing: str,
+) -> tuple[str, Usage]:
+    """The reply text of one request (empty for a refusal) and what it cost."""
     try:
         raw = await client.chat.completions.with_raw_response.create(
             model=model,
@@ -162,7 +205,4 @@ async def prose_reply(
         ) from None
     reply = read_completion(raw.content)
     cost = prices.usage(model, reply.prompt_tokens, reply.cached_tokens, reply.completion_tokens)
-    text = clean((reply.text or "").strip()) if not reply.refusal else ""
-    if not text:
-        raise BotError(f"the LLM returned an empty {what}; try again later")
-    return text, cost
+    return ("" if reply.refusal else reply.text or ""), cost

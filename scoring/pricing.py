@@ -124,8 +124,8 @@ def align_usd(amounts: Sequence[str]) -> list[str]:
     return [whole.rjust(left) + (dot + frac).ljust(right) for whole, dot, frac in parts]
 
 
-ESTIMATE_BATCH = 12  # papers per request assumed when turning dollars into papers
-ESTIMATE_COMPLETION_TOKENS = 60  # per paper: id, a one-line comment and two numbers
+ESTIMATE_BATCH = 50  # papers per request assumed when turning dollars into papers (the default)
+ESTIMATE_COMPLETION_TOKENS = 25  # per paper: the short verdict, a comment only on a match
 CHARS_PER_TOKEN = 4
 
 

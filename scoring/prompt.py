@@ -149,13 +149,27 @@ def is_reasoning_model(model: str) -> bool:
     return bool(_REASONING_MODEL.match(model))
 
 
-def request_options(model: str, *, structured: bool) -> dict[str, Any]:
-    """Per-model keyword arguments for `chat.completions.create`, besides model and messages."""
+ANSWER_TOKENS_PER_PAPER = 80  # a short verdict needs about 20, with a match's comment about 50
+REASONING_TOKENS = 2_000  # what a reasoning model may think, at low effort, before answering
+
+
+def max_output_tokens(model: str, papers: int) -> int:
+    """The output bound of a scoring request for `papers` papers (its cost's worst case)."""
+    bound = ANSWER_TOKENS_PER_PAPER * papers + 32
+    return bound + REASONING_TOKENS if is_reasoning_model(model) else bound
+
+
+def request_options(model: str, *, structured: bool, papers: int = 0) -> dict[str, Any]:
+    """Per-model keyword arguments for `chat.completions.create`, besides model and messages;
+    with `papers`, the output bound of a request scoring that many (`max_output_tokens`)."""
     options: dict[str, Any] = {}
     if is_reasoning_model(model):
         options["reasoning_effort"] = "low"
     else:
         options["temperature"] = 0
+    if papers:
+        bound = "max_completion_tokens" if is_reasoning_model(model) else "max_tokens"
+        options[bound] = max_output_tokens(model, papers)
     if structured:
         options["response_format"] = {
             "type": "json_schema",

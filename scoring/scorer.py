@@ -14,8 +14,10 @@ What it guarantees:
   without the SDK's retries) for at most `unreachable_after` seconds from the run's start, then
   the run stops with `LLMUnavailable`; a refused key (401/403) raises it at once, and an
   unknown model a plain ScoringError. `LLMUnavailable` names the endpoint, never the key;
-- with a `SpendingCap`, a batch is sent only if its estimated cost still fits under the cap, so
-  the run stops at the cap instead of crossing it; what was not sent is reported as unscored.
+- with a budget `account`, every request goes through `scoring.spending.paid`: it is sent only
+  once its worst-case cost is held in the account (shared by every run, process and replica),
+  and the hold is settled to the reply's real cost. The first request the budget has no room
+  for ends the run (`budget_reached`); what was not sent is reported as unscored.
 
 It must not touch the store or decide which papers need scoring: the caller does.
 """
@@ -41,13 +43,13 @@ from scoring import prompt
 from scoring.completion import Completion, read_completion
 from scoring.parse import parse_reply
 from scoring.pricing import PriceTable
+from scoring.spending import Account, BudgetSpent, paid, worst_case_usd
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[Score], Usage], Awaitable[None]]
 Progress = Callable[[int, int], None]
 StructuredMode = Literal["auto", "on", "off"]
-_ANSWER_TOKENS_PER_PAPER = 90
 UNREACHABLE_AFTER: Final = 10.0  # seconds of connection errors before a run gives up
 _FIRST_PAUSE: Final = 0.25  # between connection attempts, doubling
 _MIN_CONNECT_TIMEOUT: Final = 1.0
@@ -67,38 +69,15 @@ class ScoringReport:
 
 
 @dataclass(slots=True)
-class SpendingCap:
-    """Dollars a run may still spend, shared by its concurrent batches: each batch reserves its
-    estimated cost before it is sent and settles the real cost when the reply arrives."""
-
-    limit_usd: float
-    spent_usd: float = 0.0
-    reserved_usd: float = 0.0
-    reached: bool = False
-
-    def reserve(self, estimate_usd: float) -> bool:
-        """Claim room for one request; False (and `reached`) when it would cross the cap."""
-        if self.spent_usd + self.reserved_usd + estimate_usd > self.limit_usd:
-            self.reached = True
-            return False
-        self.reserved_usd += estimate_usd
-        return True
-
-    def settle(self, estimate_usd: float, actual_usd: float) -> None:
-        """Replace a reservation by what the request really cost."""
-        self.reserved_usd = max(0.0, self.reserved_usd - estimate_usd)
-        self.spent_usd += actual_usd
-
-
-@dataclass(slots=True)
 class _Run:
     """Mutable tallies of one run, shared by its concurrent batches."""
 
     total: int
     sink: Sink
     progress: Progress | None
-    cap: SpendingCap | None = None
+    account: Account | None = None
     examples: Sequence[Paper] = ()
+    budget_reached: bool = False  # the account had no room for a request
     done: set[str] = field(default_factory=set)
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
@@ -153,17 +132,20 @@ class LLMScorer:
         criteria_text: str,
         sink: Sink,
         progress: Progress | None = None,
-        cap: SpendingCap | None = None,
         *,
+        account: Account | None = None,
         examples: Sequence[Paper] = (),
     ) -> ScoringReport:
         """Score every paper, handing each reply to `sink`; return what was and was not scored.
-        `examples` (papers the team liked) join the system prefix shared by every request."""
-        run = _Run(total=len(papers), sink=sink, progress=progress, cap=cap, examples=examples)
+        `examples` (papers the team liked) join the system prefix shared by every request;
+        `account` is the budget every request is held in."""
+        run = _Run(
+            total=len(papers), sink=sink, progress=progress, account=account, examples=examples
+        )
         pending = list(papers)
         size = self._batch_size
         for round_no in range(self._rounds):
-            if not pending or (cap is not None and cap.reached):
+            if not pending or run.budget_reached:
                 break
             if round_no:
                 log.info("re-asking %d unscored papers (round %d)", len(pending), round_no + 1)
@@ -176,7 +158,7 @@ class LLMScorer:
             unscored=tuple(p.id for p in pending),
             usage=run.usage,
             problems=tuple(run.problems),
-            budget_reached=cap is not None and cap.reached,
+            budget_reached=run.budget_reached,
         )
 
     async def _round(
@@ -195,12 +177,16 @@ class LLMScorer:
         # the reply is stored before the slot frees: with N requests in flight, at most N paid
         # replies can be lost to a crash, and the next request never overtakes a stored reply
         async with self._limit:
-            estimate = self._estimate(papers, criteria_text, run) if run.cap is not None else 0.0
-            if run.cap is not None and not run.cap.reserve(estimate):
+            if run.budget_reached:
                 return
-            text, usage = await self._ask(papers, criteria_text, run)
-            if run.cap is not None:
-                run.cap.settle(estimate, usage.cost_usd)
+            worst = self._worst_case(papers, criteria_text, run) if run.account else 0.0
+            try:
+                text, usage = await paid(
+                    run.account, worst, lambda: self._ask(papers, criteria_text, run)
+                )
+            except BudgetSpent:
+                run.budget_reached = True
+                return
             if text is None:
                 if usage.calls:
                     await run.accept([], usage)
@@ -221,7 +207,7 @@ class LLMScorer:
             "messages": prompt.messages(
                 criteria_text, papers, structured=structured, examples=run.examples
             ),
-            **prompt.request_options(self.model, structured=structured),
+            **prompt.request_options(self.model, structured=structured, papers=len(papers)),
         }
         try:
             body = await self._send(request, run)
@@ -317,16 +303,14 @@ class LLMScorer:
         key = self._client.api_key
         return text.replace(key, "***") if key else text
 
-    def _estimate(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> float:
-        """A generous dollar estimate of one request (liked-paper examples included): about 3
-        characters a prompt token, and room for a full answer line per paper."""
+    def _worst_case(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> float:
+        """The most one request may cost (liked-paper examples included): its prompt, counted
+        generously, and every output token it allows."""
         messages = prompt.messages(
             criteria_text, papers, structured=self._structured, examples=run.examples
         )
-        chars = sum(len(str(m["content"])) for m in messages)
-        prompt_tokens = chars // 3 + 16
-        completion_tokens = _ANSWER_TOKENS_PER_PAPER * len(papers) + 16
-        return self._prices.usage(self.model, prompt_tokens, 0, completion_tokens).cost_usd
+        bound = prompt.max_output_tokens(self.model, len(papers))
+        return worst_case_usd(self._prices, self.model, messages, bound)
 
     def _failed(
         self, run: _Run, papers: Sequence[Paper], why: str, usage: Usage | None = None
@@ -445,8 +429,8 @@ class Scorer(Protocol):
         criteria_text: str,
         sink: Sink,
         progress: Progress | None = None,
-        cap: SpendingCap | None = None,
         *,
+        account: Account | None = None,
         examples: Sequence[Paper] = (),
     ) -> ScoringReport:
         """Score the papers (see `LLMScorer.score`)."""
@@ -477,8 +461,8 @@ class NoKeyScorer:
         criteria_text: str,
         sink: Sink,
         progress: Progress | None = None,
-        cap: SpendingCap | None = None,
         *,
+        account: Account | None = None,
         examples: Sequence[Paper] = (),
     ) -> ScoringReport:
         """Never scores: there is no key."""

@@ -7,7 +7,9 @@ curve flattens after a few days (docs/ranking.md shows it). So:
 
 - **warm-up**: while the criteria have fewer than `WARMUP_POSITIVES` selected verdicts, the
   share is widened in proportion to what is missing: the whole day with no verdicts at all,
-  narrowing linearly to the channel's share as the selected verdicts accumulate;
+  narrowing linearly to the channel's share as the selected verdicts accumulate, and never
+  above the warm-up cap (`WARMUP_CAP`, `ARXIV_BOT_WARMUP_SHARE`), so fresh criteria cost at
+  most that share of a day (and what is sent still goes through the daily budget);
 - **calibrated cut**: once trained, the ranking's places are calibrated to the probability that
   the LLM selects a paper there, from the channel's earlier decided days (up to
   `CALIBRATION_DAYS`: where their selections ranked among what was sent), by Platt scaling on
@@ -32,6 +34,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+WARMUP_CAP = 0.6
+"""The largest share a warm-up sends (a channel's own larger share still applies): the ranking
+with no verdicts keeps most picks in its top 60%, at 60% of a whole day's cost."""
 WARMUP_POSITIVES = 40
 """Selected verdicts after which the ranking counts as trained: about two announcement days of
 picks, where the measured recall curve flattens (docs/ranking.md)."""
@@ -124,11 +129,11 @@ class ShareDecision:
         return f"{self.share:.0%} of the day sent to the LLM"
 
 
-def warmup_share(base: float, positives: int) -> float:
+def warmup_share(base: float, positives: int, cap: float = 1.0) -> float:
     """The share the ranking's evidence warrants: the whole day with no selected verdicts,
-    narrowing linearly to `base` at `WARMUP_POSITIVES`."""
+    narrowing linearly to `base` at `WARMUP_POSITIVES`; never above `cap` (nor below `base`)."""
     missing = max(0.0, 1.0 - positives / WARMUP_POSITIVES)
-    return base + (1.0 - base) * missing
+    return min(base + (1.0 - base) * missing, max(base, cap))
 
 
 def decide_share(
@@ -138,17 +143,18 @@ def decide_share(
     *,
     adaptive: bool = True,
     candidates: int = 0,
+    warmup_cap: float = WARMUP_CAP,
 ) -> ShareDecision:
     """Today's share of a day of `candidates` from the channel's `base` share (the ceiling),
     the selected verdicts the ranking learns from, and the channel's earlier decided days under
     these criteria, newest first (`history`). With `adaptive` off, the channel's share as it
     is. A share of 0 stays 0 ("local"): a channel that ranks locally only is never warmed up
-    into spending."""
+    into spending. A warm-up sends at most `warmup_cap` of the day."""
     if base <= 0:
         return ShareDecision(0.0, 0.0, LOCAL_ONLY, positives)
     if not adaptive:
         return ShareDecision(base, base, "base", positives)
-    warm = warmup_share(base, positives)
+    warm = warmup_share(base, positives, warmup_cap)
     if warm > base:
         return ShareDecision(warm, base, "warm-up", positives)
     fitted = calibrate(history[:CALIBRATION_DAYS])

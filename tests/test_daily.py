@@ -588,6 +588,7 @@ async def test_the_daily_budget_stops_scoring_and_the_digest_says_so(world: Worl
     assert 0 < spent.cost_usd <= 0.02
     assert record[1]["counts"]["unscored"] > 0
     assert "daily LLM budget of $0.02 was reached" in record[1]["notes"][0]
+    assert "wait for tomorrow's budget" in record[1]["notes"][0]
     assert len(world.chat.of("C1", "parent")) == 1
 
 

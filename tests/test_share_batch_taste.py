@@ -52,11 +52,14 @@ PAPERS = [paper(n) for n in range(30)]
 PICKS = {PAPERS[1].id: {"relevance": 9, "novelty": 8, "comment": "Matches compression."}}
 
 
-def test_a_new_ranking_scores_the_whole_day_and_narrows_as_verdicts_come() -> None:
+def test_a_new_ranking_scores_at_most_the_warmup_cap_and_narrows_as_verdicts_come() -> None:
     first = decide_share(0.3, 0)
-    assert (first.share, first.reason) == (1.0, "warm-up")
+    assert (first.share, first.reason) == (0.6, "warm-up")  # ARXIV_BOT_WARMUP_SHARE's default
+    assert decide_share(0.3, 0, warmup_cap=1.0).share == 1.0  # uncapped: the whole day
+    assert decide_share(0.8, 0).share == 0.8  # the channel's own larger share, no more
+    assert decide_share(0.3, 0, warmup_cap=0.1).share == 0.3  # never below the share
     half = decide_share(0.3, WARMUP_POSITIVES // 2, [Yesterday(200, 200, (1, 5))])
-    assert 0.3 < half.share < 1.0
+    assert 0.3 < half.share <= 0.6
     assert half.warmup
     too_few = decide_share(
         0.3, WARMUP_POSITIVES, [Yesterday(200, 60, (1, 2, 3, 4))], candidates=200

@@ -479,7 +479,8 @@ async def test_a_fresh_installs_first_today_on_slack_shows_the_reference_picks(
         text = " ".join(m.text for m in slack.channel_messages(CHANNEL))
         return [pid for pid in picks if pid in text]
 
-    # the product's defaults: 30% share, warm-up while the criteria have no verdicts
+    # the product's defaults: 30% share, warm-up (at most 60% of the day) while the criteria
+    # have no verdicts; on this day 60% holds 11 of the 12 reference picks
     settings = make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3", **slack_env(slack))
     async with open_core(settings) as core:
         pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
@@ -487,10 +488,10 @@ async def test_a_fresh_installs_first_today_on_slack_shows_the_reference_picks(
         await bot.start()
         try:
             assert await command(bot, slack, "today") == 200
-            await slack.wait_until(lambda: len(shown()) >= 0.95 * len(picks), within=20)
+            await slack.wait_until(lambda: len(shown()) >= 0.9 * len(picks), within=20)
         finally:
             await bot.close()
-    assert len(shown()) >= 0.95 * len(picks)
+    assert len(shown()) >= 0.9 * len(picks)
 
 
 async def test_a_channel_ranked_locally_only_sees_the_local_top_on_slack(

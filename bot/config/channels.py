@@ -46,6 +46,7 @@ class ChannelSettings:
     llm_dollars: float | None = None
     learning: bool = True
     prompt_examples: int = 5  # bot-wide (ARXIV_BOT_PROMPT_EXAMPLES), not set per channel
+    warmup_share: float = 0.6  # bot-wide (ARXIV_BOT_WARMUP_SHARE): the warm-up's largest share
     weekly_day: int | None = None  # the weekly post's weekday (0 = Monday); None: off
     weekly_time: time = time(16, 0)  # its local time, in `timezone`
     weekly_kept_day: int | None = None  # the weekday kept while the post is off, for `weekly on`
@@ -64,6 +65,7 @@ class ChannelSettings:
             llm_min_papers=settings.llm_min_papers,
             learning=settings.learning,
             prompt_examples=settings.prompt_examples,
+            warmup_share=settings.warmup_share,
         )
 
     def with_overrides(self, overrides: dict[str, Any]) -> ChannelSettings:

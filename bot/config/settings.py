@@ -216,6 +216,9 @@ class Settings:
     adaptive_share: bool = field(
         default=True, metadata=_env("ARXIV_BOT_ADAPTIVE_SHARE", read.boolean)
     )
+    warmup_share: float = field(
+        default=0.6, metadata=_env("ARXIV_BOT_WARMUP_SHARE", read.number(0, 1))
+    )
     batch: Literal["auto", "off"] = field(
         default="auto", metadata=_env("ARXIV_BOT_BATCH", read.choice("auto", "off"))
     )

@@ -7,7 +7,9 @@ gets the paper version's full text once for every channel and process (unit of w
 (`bot.paper_text.best_sections`) and asks `scoring.ask` with the thread's earlier turns about
 the paper. The same normalised question about the same paper version under the same criteria
 is answered once (unit of work `ask:<...>`), from the store afterwards, in any channel; each
-answer's cost goes to the usage ledger as "ask". Rate limits are `bot.conversation.dispatch`'s.
+answer's cost goes to the usage ledger as "ask", and its request through the daily budget
+(`scoring.spending`: the asker holds its worst case before sending). Rate limits are
+`bot.conversation.dispatch`'s.
 
 It must not import a platform SDK or render platform markup.
 """
@@ -64,14 +66,11 @@ class AskCommands:
         ctx: Context,
         asker: Asker | None,
         fetcher: PaperFetcher | None,
-        *,
-        daily_budget_usd: float | None = None,
     ) -> None:
         self._ctx = ctx
         self._store = ctx.store
         self._asker = asker
         self._fetcher = fetcher
-        self._budget = daily_budget_usd
 
     def handlers(self) -> Handlers:
         return {"ask": self._ask}
@@ -94,7 +93,6 @@ class AskCommands:
         title = paper.title if paper else f"arXiv:{paper_id}"
 
         async def make() -> str:
-            await self._check_budget()
             chosen = best_sections(text.sections, question, SECTIONS_SENT)
             history = await self._store.paper_texts.turns(
                 caller.channel_id, caller.thread, paper_id
@@ -118,13 +116,6 @@ class AskCommands:
                 ephemeral=False,
             )
         )
-
-    async def _check_budget(self) -> None:
-        if self._budget is None:
-            return
-        spent = (await self._store.stats.usage(day=_today())).cost_usd
-        if spent >= self._budget:
-            raise BotError("today's LLM budget is spent; ask again tomorrow")
 
     async def _resolve(self, caller: Caller, ref: str) -> tuple[str, Paper | None]:
         """A card number of the latest digest or an arXiv id → the paper id and the stored

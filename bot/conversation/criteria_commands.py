@@ -5,7 +5,9 @@ edit` (where an adapter has no form), `criteria add`, `criteria remove`, `criter
 Every edit goes through `DigestService.use_criteria`, which keeps the numbered versions, and is
 written to the channel's audit log; topics, diffs and history summaries are
 `bot.conversation.criteria_topics`'s. `criteria preview` is `bot.conversation.criteria_preview`'s.
-Permissions and rate limits are `bot.conversation.dispatch`'s.
+Permissions and rate limits are `bot.conversation.dispatch`'s. A change by someone who is not
+an admin, in a channel with a budget, says what the first day under the new criteria costs
+(`bot.conversation.criteria_preview.first_day_note`).
 
 It must not score papers, import a platform SDK or render platform markup.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import difflib
 
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
+from bot.conversation.criteria_preview import first_day_note
 from bot.conversation.criteria_topics import (
     add_topic,
     change_summary,
@@ -76,14 +79,21 @@ class CriteriaCommands:
             await respond(Reply(f"The criteria are unchanged (still version {version})."))
             return
         await self._ctx.audit(caller, action, f"version {version}")
+        cost = None if self._is_admin(caller) else await first_day_note(self._ctx, caller, text)
         await respond(
             Reply(
                 f"Criteria updated to version {version} by {defuse(caller.user_id)}. "
                 "It takes effect for the next digest. Run `/arxiv criteria preview` to "
-                "re-score today's papers and see which would enter or leave.",
+                "re-score today's papers and see which would enter or leave."
+                + (f"\n{cost}" if cost else ""),
                 ephemeral=False,
             )
         )
+
+    def _is_admin(self, caller: Caller) -> bool:
+        """Whether the caller is one of the bot's admins (with none named, nobody is)."""
+        admins = self._ctx.config.admins
+        return caller.user_id in admins or any(f"role:{r}" in admins for r in caller.roles)
 
     async def _criteria_set(self, caller: Caller, arg: str, respond: Respond) -> None:
         await self._set_criteria(caller, arg, "criteria set", respond)

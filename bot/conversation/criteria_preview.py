@@ -6,6 +6,8 @@ It first estimates what the re-scoring costs, the way the LLM budget does
 under the criteria yet. Above `ConversationConfig.preview_confirm_usd` (or at an unknown price)
 it waits for `confirm`. The estimate and the replies are pure functions below; the build
 itself is `DigestService.build`. Rate limits are `bot.conversation.dispatch`'s.
+`first_day_note` says, the same way, what the first day under new criteria costs (its warm-up
+share of the latest stored day), for `criteria set` in a channel with a budget.
 
 It must not edit the criteria (`bot.conversation.criteria_commands` does), import a platform SDK or
 render platform markup.
@@ -22,7 +24,7 @@ from bot.digest.options import DigestOptions
 from bot.errors import BotError
 from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
 from bot.safety import defuse
-from scoring import ranking
+from scoring import ranking, share
 from scoring.pricing import (
     CHARS_PER_TOKEN,
     ESTIMATE_BATCH,
@@ -92,6 +94,44 @@ class CriteriaPreview:
             return len(missing), None if missing else 0.0
         papers = (await self._store.papers.get(missing)).values()
         return len(missing), estimate_usd(papers, criteria.text, price, budget.dollars)
+
+
+async def first_day_note(ctx: Context, caller: Caller, criteria_text: str) -> str | None:
+    """What the first day under new criteria will cost, in a sentence, when the channel has a
+    budget (its own dollar cap or the bot's daily budget); None without one, without a stored
+    day, or at an unknown price."""
+    options = await ctx.options(caller)
+    budget, account = options.budget, ctx.service.account
+    if budget.dollars is None and account is None:
+        return None
+    key = categories_key(options.categories)
+    day = await ctx.store.papers.latest_feed_day(key)
+    price = ctx.explainer.prices.price(ctx.explainer.model)
+    if day is None or price is None:
+        return None
+    papers = [a.paper for a in await ctx.store.papers.announced(day, key)]
+    first = share.decide_share(
+        budget.share, 0, (), adaptive=budget.adaptive, warmup_cap=budget.warmup_cap
+    )
+    sent = ranking.sent_count(len(papers), first.share, budget.min_papers)
+    if not sent:
+        return None
+    cost = estimate_usd(papers[:sent], criteria_text, price, budget.dollars)
+    limits = []
+    if budget.dollars is not None:
+        limits.append(f"this channel's cap is {format_usd(budget.dollars)} a day")
+    if account is not None and cost > account.cap_usd:
+        limits.append(
+            f"more than the bot's daily budget of {format_usd(account.cap_usd)}: scoring "
+            "stops there and the rest waits for the next day's budget"
+        )
+    elif account is not None:
+        limits.append(f"it counts under the bot's daily budget of {format_usd(account.cap_usd)}")
+    return (
+        f"New criteria have no LLM verdicts yet, so the first day sends about {sent} of a "
+        f"{len(papers)}-paper day ({day}) to the LLM ({first.share:.0%}, warm-up): about "
+        f"{format_usd(cost)}; {' and '.join(limits)}."
+    )
 
 
 def estimate_usd(

@@ -106,7 +106,6 @@ class Conversation:
         limiter: RateLimiter | None = None,
         asker: Asker | None = None,
         fetcher: PaperFetcher | None = None,
-        daily_budget_usd: float | None = None,
     ) -> None:
         self._ctx = Context(store, service, explainer, config)
         self._store = store
@@ -125,9 +124,7 @@ class Conversation:
                 CriteriaCommands(self._ctx).handlers(),
                 CriteriaPreview(self._ctx).handlers(),
                 ExplainCommands(self._ctx).handlers(),
-                AskCommands(
-                    self._ctx, asker, fetcher, daily_budget_usd=daily_budget_usd
-                ).handlers(),
+                AskCommands(self._ctx, asker, fetcher).handlers(),
                 self._settings.handlers(),
                 StatsCommands(self._ctx).handlers(),
                 self._reactions.handlers(),

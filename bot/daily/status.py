@@ -1,5 +1,5 @@
 """What `arxiv-bot status` shows: each subscribed channel's next post time and last outcome,
-the paused workspaces, and each channel's weekly post.
+the paused workspaces, each channel's weekly post, and the daily LLM budget's account today.
 
 It reads the store and the channels' settings only, so the status command loads neither the
 digest service nor the daily runner; `bot.daily.runner` re-exports these names for its own use.
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from scoring.pricing import format_usd
 
 if TYPE_CHECKING:
     from bot.config.channels import ChannelSettings
@@ -73,6 +75,14 @@ async def channel_statuses(
 WEEKLY_POSTED = "posted"
 """The state of a weekly post that reached its channel (`bot.daily.weekly.POSTED`; not imported, so
 the status command does not load the weekly runner)."""
+
+
+def budget_line(day: date, cap_usd: float, spent_usd: float, held_usd: float) -> str:
+    """The daily LLM budget's account on a UTC day, in one line."""
+    return (
+        f"LLM budget {day} (UTC): {format_usd(spent_usd)} spent, {format_usd(held_usd)} held for "
+        f"requests in flight, of {format_usd(cap_usd)}"
+    )
 
 
 async def status_notes(store: Store, settings_of: SettingsOf) -> list[str]:

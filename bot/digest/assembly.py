@@ -296,10 +296,12 @@ def unscored_note(unscored: int, sent: int) -> str:
 
 
 def budget_note(unscored: int, sent: int, budget: str) -> str:
-    """The note of a digest whose scoring stopped at the daily LLM budget."""
+    """The note of a digest whose scoring stopped at the daily LLM budget: how many of the papers
+    the ranking sent on wait for the budget (they are not shown until they are scored)."""
+    papers = "paper waits" if unscored == 1 else "papers wait"
     return (
-        f"The daily LLM budget of {budget} was reached: {unscored} of {sent} papers sent to the "
-        "LLM were not scored."
+        f"The daily LLM budget of {budget} was reached: {unscored} of {sent} {papers} for "
+        "tomorrow's budget."
     )
 
 

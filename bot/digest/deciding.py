@@ -256,6 +256,7 @@ def decide_sent(
         inputs.history,
         adaptive=budget.adaptive and adaptive,
         candidates=len(ranked.ids),
+        warmup_cap=budget.warmup_cap,
     )
     k = ranking.sent_count(len(ranked.ids), chosen.share, budget.min_papers)
     if budget.dollars is not None and price is not None:

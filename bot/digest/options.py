@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.models import Thresholds
+from scoring.share import WARMUP_CAP
 
 if TYPE_CHECKING:
     from bot.config.channels import ChannelSettings
@@ -25,6 +26,7 @@ class LLMBudget:
     min_papers: int = 60
     dollars: float | None = None
     adaptive: bool = True  # warm up a new ranking, then the calibrated cut (scoring/share.py)
+    warmup_cap: float = WARMUP_CAP  # the largest share a warm-up sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,9 @@ class DigestOptions:
             categories=s.categories,
             thresholds=s.thresholds,
             cross_lists=s.cross_lists,
-            budget=LLMBudget(s.llm_share, s.llm_min_papers, s.llm_dollars),
+            budget=LLMBudget(
+                s.llm_share, s.llm_min_papers, s.llm_dollars, warmup_cap=s.warmup_share
+            ),
             learning=s.learning,
             prompt_examples=s.prompt_examples,
         )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot.digest.assembly import dollars
 from bot.models import Paper, Score, ScoreKey, Usage
-from bot.store import Store
+from bot.store import DailyAccount, Store
 from bot.work import Work
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ class DaySender:
         batch: BatchScorer | None = None,
         *,
         daily_budget_usd: float | None = None,
+        account: DailyAccount | None = None,
     ) -> None:
+        self._account = account
         self._store = store
         self._work = work
         self._scorer = scorer
@@ -61,8 +63,8 @@ class DaySender:
         batch_until: datetime | None = None,
     ) -> tuple[Usage, bool]:
         """Score what the store lacks (with liked `examples` in the prompt), holding the
-        criteria key's scoring lease; returns the run's usage and whether the daily budget
-        stopped it."""
+        criteria key's scoring lease, each request held in the daily budget's `account` before
+        it is sent; returns the run's usage and whether the daily budget stopped it."""
         ids = [p.id for p in papers]
         if len(await self._store.scores.get(ids, key)) == len(set(ids)):
             return Usage(), False
@@ -72,12 +74,6 @@ class DaySender:
             log.info("scoring %d papers (%d already scored)", len(todo), len(have))
             if not todo:
                 return Usage(), False
-            cap = None
-            if self._daily_budget is not None:
-                spent = (await self._store.stats.usage(day=day)).cost_usd
-                from scoring.scorer import SpendingCap  # the LLM client loads only to score
-
-                cap = SpendingCap(self._daily_budget, spent_usd=spent)
 
             async def sink(scores: Sequence[Score], usage: Usage) -> None:
                 await self._store.scores.save(scores, key, usage, day)
@@ -88,7 +84,7 @@ class DaySender:
             if self._scorer.can_score:  # without a key the day is ranked locally instead
                 tick(0, len(todo))
             batched = Usage()
-            if batch_until is not None and self._batch is not None and cap is None:
+            if batch_until is not None and self._batch is not None:
                 flag = hurry_flag(key)
                 done = await self._batch.score(
                     todo,
@@ -97,11 +93,12 @@ class DaySender:
                     until=batch_until,
                     examples=examples,
                     hurry=lambda: self._work.signalled(flag),
+                    account=self._account,
                 )
                 batched, left = done.usage, set(done.unscored)
                 todo = [p for p in todo if p.id in left]
             report = await self._scorer.score(
-                todo, criteria_text, sink, tick, cap, examples=examples
+                todo, criteria_text, sink, tick, account=self._account, examples=examples
             )
         if report.budget_reached:
             log.warning(

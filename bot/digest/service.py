@@ -39,7 +39,7 @@ from bot.digest.options import DigestOptions
 from bot.digest.sending import DaySender, StageCallback, hurry_flag, scoring_unit
 from bot.digest.stored import StoredDays, criteria_id
 from bot.models import Criteria, Digest, DigestEntry, LocalView, Paper, ScoreKey
-from bot.store import Store
+from bot.store import DailyAccount, Store
 from bot.work import Work
 from scoring.pricing import PriceTable
 from scoring.prompt import PROMPT_VERSION
@@ -92,13 +92,28 @@ class DigestService:
             store, self._work, prices or PriceTable(), scorer.model, adaptive=adaptive_share
         )
         self._days = StoredDays(store, scorer.model, daily_budget_usd=daily_budget_usd)
-        sender = DaySender(store, self._work, scorer, batch, daily_budget_usd=daily_budget_usd)
+        self._account = (
+            DailyAccount(store.budget, daily_budget_usd) if daily_budget_usd is not None else None
+        )
+        sender = DaySender(
+            store,
+            self._work,
+            scorer,
+            batch,
+            daily_budget_usd=daily_budget_usd,
+            account=self._account,
+        )
         self._builder = DayBuilder(self._days, self._decider, sender, ingestor, self._work)
 
     @property
     def batching(self) -> bool:
         """Whether the scheduled daily scoring may go through the Batch API."""
         return self._batch is not None
+
+    @property
+    def account(self) -> DailyAccount | None:
+        """The daily budget's account every paid LLM request is held in (None: no budget)."""
+        return self._account
 
     @property
     def work(self) -> Work:

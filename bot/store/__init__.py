@@ -13,7 +13,7 @@ from here (`from bot.store import Store, Lease, ...`).
     paper_texts.py  papers' full texts, the kept answers of `ask` and each thread's turns
     channels.py channels, their setting overrides, criteria versions and audit log
     scores.py   the LLM's scores and cached explanations
-    stats.py    the LLM usage ledger and a channel's counts
+    stats.py    the LLM usage ledger, the daily budget's account and a channel's counts
     digests.py  daily digests, their delivery state, the messages posted
     weekly.py   weekly posts and their messages
     rankings.py each day's local ranking and what a channel's ranking learns from
@@ -50,6 +50,7 @@ from bot.store.records import (
     Reaction,
 )
 from bot.store.schema import MIGRATIONS, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, TABLES
+from bot.store.stats import Budget, DailyAccount
 from bot.store.store import Store
 from bot.store.url import Database, PostgresURL, describe, parse_database
 
@@ -59,9 +60,11 @@ __all__ = [
     "SQLITE_MIGRATIONS",
     "TABLES",
     "Announcement",
+    "Budget",
     "ChannelEvent",
     "ChannelRow",
     "CriteriaVersion",
+    "DailyAccount",
     "Database",
     "DigestFrame",
     "DigestRecord",

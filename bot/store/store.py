@@ -4,6 +4,7 @@
     store.channels       channels, their settings, criteria versions and audit log
     store.scores         LLM scores and cached explanations
     store.stats          the LLM usage ledger and a channel's counts
+    store.budget         the daily budget's account: holds and settlements across processes
     store.digests        daily digests, their delivery state, the messages posted
     store.weekly         weekly posts and their messages
     store.rankings       each day's local ranking and what a channel's ranking learns from
@@ -45,7 +46,7 @@ from bot.store.papers import Papers
 from bot.store.rankings import Rankings
 from bot.store.scores import Scores
 from bot.store.similar import SimilarStore
-from bot.store.stats import Stats
+from bot.store.stats import Budget, Stats
 from bot.store.url import PostgresURL, parse_database
 from bot.store.weekly import WeeklyPosts
 from bot.store.work import WorkLeases
@@ -67,6 +68,8 @@ class Store:
         """LLM scores and cached explanations."""
         self.stats = Stats(backend)
         """The LLM usage ledger and a channel's counts."""
+        self.budget = Budget(backend)
+        """The daily budget's account, held and settled across processes."""
         self.digests = Digests(backend)
         """Daily digests, their delivery state and the messages posted."""
         self.weekly = WeeklyPosts(backend)
