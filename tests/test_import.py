@@ -1,0 +1,281 @@
+"""`/arxiv import` through the console adapter against the fake arXiv (the real `arxiv` client)
+and a fake Zotero Web API (the real `pyzotero` client): ids and links, BibTeX text and files,
+Zotero libraries and collections, the replies to bad input, and `import undo`. Imported papers
+show under `likes` and `stats` as imported and teach the ranking as likes do."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from adapters.console import ConsoleAdapter
+from bot.__main__ import open_core
+from bot.conversation.import_commands import MAX_ENTRIES
+from tests.fakes.zotero_server import FakeZotero, zotero_item
+
+KEY = "zotero-key-s3cr3t-value"
+
+
+class Session:
+    """One console user in one channel; `say` returns what the bot printed."""
+
+    def __init__(self, adapter: ConsoleAdapter) -> None:
+        self.adapter = adapter
+
+    async def say(self, line: str) -> str:
+        out = io.StringIO()
+        self.adapter.out = out
+        await self.adapter.line(line)
+        return out.getvalue()
+
+
+def typed(key: str) -> Callable[[str], Awaitable[str]]:
+    """What the user types at the console's hidden key prompt."""
+
+    async def answer(prompt: str) -> str:
+        assert "not shown" in prompt
+        return key
+
+    return answer
+
+
+@pytest.fixture
+async def zotero() -> AsyncIterator[FakeZotero]:
+    async with FakeZotero() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(make_settings: Any, day_feed: list[dict[str, Any]], zotero: FakeZotero) -> Any:
+    token_key = Fernet.generate_key().decode()
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="", ARXIV_BOT_ZOTERO_URL=zotero.url, ARXIV_BOT_TOKEN_KEY=token_key
+    )
+    async with open_core(settings) as core:
+        yield core
+
+
+def session(core: Any, key: str = KEY, channel: str = "team") -> Session:
+    return Session(
+        ConsoleAdapter(
+            core.conversation, channel_id=channel, user_id="alice", ask_secret=typed(key)
+        )
+    )
+
+
+def bib(key: str, title: str, **fields: str) -> str:
+    body = "".join(f",\n  {name} = {{{value}}}" for name, value in fields.items())
+    return f"@article{{{key},\n  title = {{{title}}}{body}\n}}\n"
+
+
+async def test_five_pasted_ids_are_listed_under_likes_as_imported(
+    bot: Any, day_feed: list[dict[str, Any]]
+) -> None:
+    papers = day_feed[:5]
+    ids = [p["id"] for p in papers]
+    pasted = (
+        f"{ids[0]} arXiv:{ids[1]}v1, https://arxiv.org/abs/{ids[2]}v2\n"
+        f"<https://arxiv.org/pdf/{ids[3]}|pdf> {ids[4]}"
+    )
+    s = session(bot)
+
+    reply = await s.say(f"import {pasted}")
+    likes = await s.say("likes")
+    stats = await s.say("stats")
+
+    assert "Imported 5 papers into this channel's reading list" in reply
+    assert "Could not match" not in reply
+    assert "Imported reading list (5" in likes
+    for paper in papers:
+        line = next(x for x in likes.splitlines() if f"/abs/{paper['id']}" in x)
+        assert "(imported " in line
+    assert "imported: 5 papers in the reading list" in stats
+    reactions = await bot.store.rankings.reactions("team")
+    assert {r.paper.id for r in reactions if r.value == 1} == set(ids)  # taught like likes
+
+
+async def test_bibtex_with_two_arxiv_entries_and_one_without_imports_two_and_names_the_third(
+    bot: Any, day_feed: list[dict[str, Any]]
+) -> None:
+    a, b = day_feed[0], day_feed[1]
+    text = (
+        bib("first", a["title"], eprint=a["id"], archivePrefix="arXiv")
+        + bib("second", "Whatever the bib says", url=f"https://arxiv.org/abs/{b['id']}v1")
+        + bib("third", "A Workshop Paper Nobody Put On arXiv", booktitle="Some Workshop")
+    )
+    s = session(bot)
+
+    reply = await s.say(f"import {text}")
+    likes = await s.say("likes")
+
+    assert "Imported 2 papers" in reply
+    assert "Could not match 1: `third (A Workshop Paper Nobody Put On arXiv)`" in reply
+    assert f"/abs/{a['id']}" in likes
+    assert f"/abs/{b['id']}" in likes
+    assert "Imported reading list (2" in likes
+
+
+async def test_a_bibtex_entry_without_an_id_is_matched_by_its_title_on_arxiv(
+    bot: Any, day_feed: list[dict[str, Any]]
+) -> None:
+    paper = day_feed[3]
+    reply = await session(bot).say(f"import {bib('k', paper['title'], year='2025')}")
+    assert "Imported 1 paper " in reply
+    assert await bot.store.imports.count("team") == 1
+    assert {p.paper.id for p in await bot.store.imports.recent("team")} == {paper["id"]}
+
+
+async def test_bibtex_with_no_arxiv_entries_imports_nothing_and_says_so(bot: Any) -> None:
+    text = bib("a", "Not On arXiv One", journal="J. Nowhere") + bib("b", "Not On arXiv Two")
+    reply = await session(bot).say(f"import {text}")
+    assert "Nothing imported: none of its entries names an arXiv paper." in reply
+    assert "Could not match 2: `a (Not On arXiv One)`, `b (Not On arXiv Two)`." in reply
+    assert await bot.store.imports.count("team") == 0
+
+
+async def test_a_bibtex_file_of_5000_entries_is_refused_whole(
+    bot: Any, day_feed: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    path = tmp_path / "huge.bib"
+    path.write_text("".join(bib(f"k{n}", f"T {n}", eprint=day_feed[0]["id"]) for n in range(5000)))
+    reply = await session(bot).say(f"import file {path}")
+    assert f"that BibTeX holds 5,000 entries; one import takes at most {MAX_ENTRIES:,}" in reply
+    assert await bot.store.imports.count("team") == 0
+
+
+async def test_a_bibtex_file_is_imported_from_the_console(
+    bot: Any, day_feed: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    path = tmp_path / "team.bib"
+    path.write_text(
+        bib("x", "X", eprint=day_feed[5]["id"]) + bib("y", "Y", eprint=day_feed[6]["id"])
+    )
+    assert "Imported 2 papers" in await session(bot).say(f"import file {path}")
+    missing = await session(bot).say(f"import file {tmp_path / 'nope.bib'}")
+    assert "cannot read" in missing
+    assert "No such file" in missing
+
+
+async def test_import_undo_takes_back_the_latest_import_whole(
+    bot: Any, day_feed: list[dict[str, Any]]
+) -> None:
+    first, second = [p["id"] for p in day_feed[:2]], [p["id"] for p in day_feed[2:5]]
+    s = session(bot)
+    await s.say("import " + " ".join(first))
+    again = await s.say("import " + " ".join([*second, first[0]]))
+    assert "Imported 3 papers" in again
+    assert "1 paper was imported already." in again
+
+    undone = await s.say("import undo")
+    likes = await s.say("likes")
+
+    assert "Took back the import of 3 papers" in undone
+    assert "the reading list now holds 2 papers" in undone
+    assert all(f"/abs/{pid}" in likes for pid in first)
+    assert not any(f"/abs/{pid}" in likes for pid in second)
+    await s.say("import undo")
+    assert "nothing to undo" in await s.say("import undo")
+    assert "Imported reading list" not in await s.say("likes")
+
+
+async def test_pasted_text_without_ids_and_arxiv_down_import_nothing(
+    bot: Any, day_feed: list[dict[str, Any]], arxiv: Any
+) -> None:
+    s = session(bot)
+    assert "no arXiv id or link found" in await s.say("import some words only")
+    arxiv.fail_next("api", 1, 400)
+    down = await s.say(f"import {day_feed[0]['id']}")
+    assert "arXiv could not be asked" in down
+    assert "nothing was imported" in down
+    assert await bot.store.imports.count("team") == 0
+
+
+# -- Zotero --
+
+
+def library_items(day_feed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Three papers Zotero knows the arXiv id of (a link, the DOI, `extra`), a note, and a
+    book with none."""
+    return [
+        zotero_item("AAAA0001", "One", url=f"https://arxiv.org/abs/{day_feed[0]['id']}"),
+        zotero_item("AAAA0002", "Two", DOI=f"10.48550/arXiv.{day_feed[1]['id']}"),
+        zotero_item("AAAA0003", "Three", extra=f"arXiv: {day_feed[2]['id']}"),
+        zotero_item("AAAA0004", "a note", itemType="note"),
+        zotero_item("AAAA0005", "A Printed Book Of Tables", itemType="book"),
+    ]
+
+
+async def test_a_private_zotero_library_is_imported_with_the_key_given_privately(
+    bot: Any, day_feed: list[dict[str, Any]], zotero: FakeZotero, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    zotero.add_library("users", "4711", library_items(day_feed), key=KEY)
+
+    reply = await session(bot).say("import zotero user:4711")
+
+    assert "Imported 3 papers" in reply
+    assert "Could not match 1: `A Printed Book Of Tables`." in reply
+    assert KEY not in reply
+    assert KEY not in caplog.text
+    assert zotero.requests[-1].keyed
+    assert zotero.requests[-1].path == "/users/4711/items/top"
+    kept = await bot.store.imports.zotero_key("team")
+    assert kept is not None
+    assert kept[0] == "user:4711"
+    assert KEY not in kept[1]  # sealed
+    # the kept key serves the next import of the same library
+    zotero.add_library(
+        "users",
+        "4711",
+        [
+            *library_items(day_feed),
+            zotero_item("AAAA0006", "Four", url=f"https://arxiv.org/abs/{day_feed[3]['id']}"),
+        ],
+        key=KEY,
+    )
+    assert "Imported 1 paper " in await session(bot, key="").say("import zotero user:4711")
+
+
+async def test_a_zotero_collection_is_read_page_by_page(
+    bot: Any, day_feed: list[dict[str, Any]], zotero: FakeZotero
+) -> None:
+    items = [
+        zotero_item(f"C{n:07d}", p["title"], url=f"https://arxiv.org/abs/{p['id']}")
+        for n, p in enumerate(day_feed[:150])
+    ]
+    zotero.add_library("groups", "42", [], key=KEY, collections={"ABCD2345": items})
+
+    reply = await session(bot).say("import zotero group:42 collection ABCD2345")
+
+    assert "Imported 150 papers" in reply
+    assert [r.query.get("start", "0") for r in zotero.requests] == ["0", "100"]
+    assert zotero.requests[0].path == "/groups/42/collections/ABCD2345/items/top"
+
+
+async def test_zotero_refusals_and_outages_get_a_clear_reply_and_import_nothing(
+    bot: Any, day_feed: list[dict[str, Any]], zotero: FakeZotero, make_settings: Any
+) -> None:
+    zotero.add_library("users", "4711", library_items(day_feed), key=KEY)
+
+    refused = await session(bot, key="wrong-key").say("import zotero user:4711")
+    no_key = await session(bot, key="").say("import zotero user:4711")
+    missing = await session(bot).say("import zotero user:4711 collection ZZZZ9999")
+    bad_library = await session(bot).say("import zotero me")
+
+    assert "Zotero refused the key for user:4711 (403)" in refused
+    assert "wrong-key" not in refused
+    assert "Zotero refused to show user:4711 without a key" in no_key
+    assert "Zotero has no collection ZZZZ9999 in user:4711" in missing
+    assert "say `/arxiv import zotero user:<id>`" in bad_library
+    async with open_core(
+        make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_ZOTERO_URL="http://127.0.0.1:9")
+    ) as down:
+        unreachable = await session(down).say("import zotero user:4711")
+    assert "Zotero could not be reached at http://127.0.0.1:9" in unreachable
+    assert await bot.store.imports.count("team") == 0
