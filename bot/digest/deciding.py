@@ -1,11 +1,12 @@
 """Deciding a channel's day: which papers go to the LLM.
 
 It owns the local ranking of a day (shared by every channel with the same ranking key, made
-once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, the adaptive share,
-a dollar cap), what the ranking learns from (the LLM's earlier verdicts and the channel's
-reactions), the measured recall of liked papers, and the channel's followed papers, which
-join what is sent whatever their rank. Inputs are loaded from the store, the
-decision is made by pure functions (`scoring.ranking`, `scoring.share`).
+once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, shortened by an
+imported reading list (`scoring.warm_start`), the adaptive share, a dollar cap), what the
+ranking learns from (the LLM's earlier verdicts and the channel's reactions), the measured
+recall of liked papers, and the channel's followed papers, which join what is sent whatever
+their rank. Inputs are loaded from the store, the decision is made by pure functions
+(`scoring.ranking`, `scoring.share`).
 
 This module must not score, post or render anything.
 """
@@ -27,7 +28,7 @@ from bot.digest.stored import example
 from bot.models import AnnounceType, Paper, ScoreKey, Thresholds
 from bot.store import RankingSet, Reaction, Store
 from bot.work import Work
-from scoring import ranking, share
+from scoring import ranking, share, warm_start
 from scoring.pricing import PriceTable
 from scoring.prompt import paper_block, system_message
 
@@ -69,9 +70,13 @@ class DayDecider:
             lambda: self._rank(ctx, options, key, reactions),
         )
         budget = options.budget
+        positives = await self._positives(ctx, options)
+        if options.learning:  # an imported reading list stands for some verdicts
+            imported = await self._store.imports.count(ctx.channel_id)
+            positives += warm_start.imported_positives(imported)
         chosen = share.decide_share(
             budget.share,
-            await self._positives(ctx, options),
+            positives,
             await self._yesterday(ctx, options),
             adaptive=budget.adaptive and self._adaptive,
         )
