@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import re
 import time
@@ -70,6 +71,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from adapters.slack_blocks import (
     EXPLAIN_ACTION,
     LINK_ACTION_PREFIX,
+    ZOTERO_KEY_INPUT,
+    ZOTERO_VIEW,
     Block,
     card_message,
     emoji_from_name,
@@ -77,6 +80,8 @@ from adapters.slack_blocks import (
     parent_message,
     slot_of,
     text_message,
+    zotero_key_view,
+    zotero_library,
 )
 from adapters.slack_install import (
     INSTALL_PATH,
@@ -102,9 +107,36 @@ from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
+from bot.secret import Secret
 from bot.store import Installations
 
 log = logging.getLogger(__name__)
+
+
+class _NoKeyForms(logging.Filter):
+    """Keeps the payload of a submitted Zotero key form out of bolt's debug lines (Socket
+    Mode logs every message it receives): the key must never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if ZOTERO_VIEW in str(record.msg) or any(ZOTERO_VIEW in str(a) for a in _args(record)):
+            record.msg, record.args = "(a Zotero key form's payload, not logged)", ()
+        return True
+
+
+def _args(record: logging.LogRecord) -> tuple[object, ...]:
+    args = record.args
+    if isinstance(args, tuple):
+        return args
+    return tuple(args.values()) if isinstance(args, dict) else ()
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger bolt and its Socket Mode client write to, without Zotero key forms."""
+    logger = logging.getLogger(f"{__name__}.bolt")
+    if not any(isinstance(f, _NoKeyForms) for f in logger.filters):
+        logger.addFilter(_NoKeyForms())
+    return logger
+
 
 PLATFORM: Final = "slack"
 EVENTS_PATH: Final = "/slack/events"
@@ -283,7 +315,7 @@ class SlackAdapter:
             signing_secret=signing_secret or "",
             request_verification_enabled=app_token is None,
             process_before_response=False,
-            logger=logging.getLogger(f"{__name__}.bolt"),
+            logger=bolt_logger(),
             oauth_flow=(
                 AsyncOAuthFlow(
                     client=OAuthClient(client.base_url),
@@ -533,6 +565,7 @@ class SlackAdapter:
         app = self._app
         app.command("/arxiv")(self._on_command)
         app.action(EXPLAIN_ACTION)(self._on_explain)
+        app.view(ZOTERO_VIEW)(self._on_zotero_key)
         app.action(re.compile(f"^{LINK_ACTION_PREFIX}"))(self._on_link)
         app.event("reaction_added")(self._on_reaction_added)
         app.event("app_mention")(self._on_mention)
@@ -564,7 +597,43 @@ class SlackAdapter:
         channel = self._channel(context, command["channel_id"])
         caller = Caller(PLATFORM, channel, command["user_id"])
         text = str(command.get("text") or "")
+        library = zotero_library(text)
+        if library is not None and command.get("trigger_id"):
+            await self._ask_zotero_key(channel, command, library)
+            return
         await self._conversation.handle(caller, text, self._command_replies(caller, respond))
+
+    async def _ask_zotero_key(self, channel: str, command: dict[str, Any], library: str) -> None:
+        """`import zotero <library>`: a form asks for the key, so it is never typed where the
+        channel, the command history or Slack's logs of slash commands could show it."""
+        client, _, workspace = await self._workspaces.client_for(channel)
+        view = zotero_key_view(library, str(command["channel_id"]))
+        await self._call(
+            "views.open", client.views_open(trigger_id=command["trigger_id"], view=view), workspace
+        )
+
+    async def _on_zotero_key(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await self._guarded(body, self._zotero_import(body, context))
+
+    async def _zotero_import(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        view = body.get("view") or {}
+        meta = json.loads(str(view.get("private_metadata") or "{}"))
+        values = (view.get("state") or {}).get("values") or {}
+        typed = str(
+            ((values.get(ZOTERO_KEY_INPUT) or {}).get(ZOTERO_KEY_INPUT) or {}).get("value") or ""
+        )
+        caller = Caller(
+            PLATFORM, self._channel(context, str(meta.get("channel") or "")), body["user"]["id"]
+        )
+        await self._conversation.import_zotero(
+            caller,
+            str(meta.get("library") or ""),
+            Secret(typed.strip()),
+            self._thread_replies(caller, None),
+        )
 
     async def _on_explain(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext

@@ -3,8 +3,9 @@ texts (`/html/<id>v<n>`, `/pdf/<id>v<n>`), with fault injection.
 
 This module owns `FakeArxiv`, an aiohttp server on an ephemeral port that serves whatever RSS
 body a test set, answers API ``id_list`` queries (and ``ti:`` title searches) from a registry
-of eval-day paper dicts (with ``start``/``max_results`` paging), and can fail or stall the next requests of either kind. It
-records every request so tests can check batching and spacing.
+of eval-day paper dicts (with ``start``/``max_results`` paging), and can fail or stall the
+next requests of either kind. It records every request so tests can check batching and
+spacing.
 
 It must not reach the internet or decide anything the bot decides; it only answers like arXiv.
 """

@@ -3,7 +3,8 @@
 This module owns `FakeSlack`: an aiohttp server that speaks enough of Slack for the real
 `AsyncWebClient`, bolt's `AsyncRespond` and the aiohttp `SocketModeClient` to work against it
 unchanged: the Web API methods the adapter uses (`auth.test`, `chat.postMessage`,
-`chat.postEphemeral`, `conversations.history`/`replies`, `apps.connections.open`), response URLs,
+`chat.postEphemeral`, `views.open`, `conversations.history`/`replies`,
+`apps.connections.open`), response URLs,
 and a Socket Mode WebSocket that delivers envelopes and collects their acks. It keeps the
 messages it was sent per channel (threads and metadata included), checks Block Kit limits as
 Slack does (`invalid_blocks`) and runs every message's blocks (posted, ephemeral, or sent to a
@@ -382,6 +383,7 @@ class FakeSlack:
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
+            "views.open": self._views_open,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
         }.get(method)
@@ -526,6 +528,14 @@ class FakeSlack:
             return _error(message)
         self.messages.append(message)
         return _ok(message_ts=message.ts)
+
+    def _views_open(self, args: dict[str, Any]) -> web.Response:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not args.get("trigger_id") or not isinstance(view, dict):
+            return _error("invalid_arguments")
+        return _ok(view={"id": f"V{next(self._ts)}", **view})
 
     def _permalink(self, args: dict[str, Any]) -> web.Response:
         channel, ts = str(args.get("channel") or ""), str(args.get("message_ts") or "")
@@ -702,6 +712,22 @@ def mention_event(
             "thread_ts": thread_ts,
             "event_ts": f"{time.time():.6f}",
         },
+    }
+
+
+def view_submission(
+    view: Mapping[str, Any], values: Mapping[str, str], *, user: str = "U0ALICE", team: str = TEAM
+) -> dict[str, Any]:
+    """The view_submission payload of a modal the app opened (`view` as it sent it), with
+    `values` typed into its inputs (block id = action id = the key)."""
+    state = {k: {k: {"type": "plain_text_input", "value": v}} for k, v in values.items()}
+    return {
+        "type": "view_submission",
+        "team": {"id": team},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A0ARXIV",
+        "trigger_id": "4.5.6",
+        "view": {**view, "id": "V1", "team_id": team, "state": {"values": state}},
     }
 
 
