@@ -58,6 +58,24 @@ MAX_IMPORT_FILE_BYTES: Final = 5_000_000  # an attached .bib file `/arxiv import
 T = TypeVar("T")
 
 
+class _NoKeyOptions(logging.Filter):
+    """Keeps an interaction carrying `/arxiv import`'s `key` option out of discord.py's debug
+    lines (the gateway logs every event it receives): a Zotero key must never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if any("'name': 'key'" in str(a) and "'import'" in str(a) for a in args):
+            record.msg, record.args = "(an /arxiv import interaction with a key, not logged)", ()
+        return True
+
+
+def _quiet_key_options() -> None:
+    for name in ("discord.gateway", "discord.http", "discord.webhook.async_"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoKeyOptions) for f in logger.filters):
+            logger.addFilter(_NoKeyOptions())
+
+
 def intents() -> discord.Intents:
     """Only what the bot reads: guilds (channels, threads) and reactions; no message content."""
     wanted = discord.Intents.none()
@@ -82,6 +100,7 @@ class DiscordAdapter:
     ) -> None:
         self._conversation = conversation
         self._token = token
+        _quiet_key_options()
         self._guild_ids = guild_ids
         self._api_url = api_url
         self._gateway_url = gateway_url

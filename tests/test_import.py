@@ -1,6 +1,7 @@
 """`/arxiv import` through the console adapter against the fake arXiv (the real `arxiv` client)
 and a fake Zotero Web API (the real `pyzotero` client): ids and links, BibTeX text and files,
-Zotero libraries and collections, the replies to bad input, and `import undo`. Imported papers
+Zotero libraries and collections (the key typed at a hidden prompt, or given as Discord's
+`key` option), the replies to bad input, and `import undo`. Imported papers
 show under `likes` and `stats` as imported and teach the ranking as likes do."""
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from adapters.console import ConsoleAdapter
+from adapters.discord import DiscordAdapter
 from bot.__main__ import open_core
 from bot.conversation.import_commands import MAX_ENTRIES
+from tests.fakes.discord_server import CHANNEL_ID, GUILD_ID, FakeDiscord
 from tests.fakes.zotero_server import FakeZotero, zotero_item
 
 KEY = "zotero-key-s3cr3t-value"
@@ -279,3 +282,46 @@ async def test_zotero_refusals_and_outages_get_a_clear_reply_and_import_nothing(
         unreachable = await session(down).say("import zotero user:4711")
     assert "Zotero could not be reached at http://127.0.0.1:9" in unreachable
     assert await bot.store.imports.count("team") == 0
+
+
+# -- Discord: the key as an option only its user sees --
+
+
+async def test_discord_import_zotero_with_the_key_option_answers_only_its_user(
+    make_settings: Any,
+    day_feed: list[dict[str, Any]],
+    zotero: FakeZotero,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    zotero.add_library("users", "4711", library_items(day_feed), key=KEY)
+    async with FakeDiscord("discord-token-never-shown-00aa") as fake:
+        settings = make_settings(
+            ARXIV_BOT_ADMINS="",
+            ARXIV_BOT_ZOTERO_URL=zotero.url,
+            DISCORD_BOT_TOKEN="discord-token-never-shown-00aa",
+            ARXIV_BOT_DISCORD_API_URL=fake.api_url,
+            ARXIV_BOT_DISCORD_GATEWAY_URL=fake.gateway_url,
+            ARXIV_BOT_DISCORD_GUILDS=str(GUILD_ID),
+        )
+        async with open_core(settings) as core:
+            bot = DiscordAdapter.from_settings(settings, core.conversation, guild_ready_timeout=0.2)
+            await bot.start()
+            try:
+                options = [
+                    {"type": 3, "name": "action", "value": "zotero"},
+                    {"type": 3, "name": "value", "value": "user:4711"},
+                    {"type": 3, "name": "key", "value": KEY},
+                ]
+                token = await fake.slash_command("import", options)
+                await fake.wait_for(lambda: any(f["token"] == token for f in fake.followups))
+            finally:
+                await bot.close()
+            assert await core.store.imports.count(str(CHANNEL_ID)) == 3
+    defer = next(c for c in fake.callbacks if c["token"] == token)
+    assert defer["data"]["flags"] & 64  # the invocation with its key is the user's own
+    (answer,) = [f for f in fake.followups if f["token"] == token]
+    assert "Imported 3 papers" in answer["content"]
+    assert answer["flags"] & 64
+    assert KEY not in answer["content"]
+    assert KEY not in caplog.text

@@ -547,6 +547,11 @@ async def test_every_command_of_the_grammar_reaches_the_bot_through_slash_arxiv(
         for example in spec.examples:
             name = example.split(" ")[0]
             before = len(answers(slack, name))
+            if spec.name == "import zotero":  # the key is asked in a form, never typed
+                opened = len(slack.calls_of("views.open"))
+                assert await command(bot, slack, example) == 200
+                await slack.wait_until(lambda: len(slack.calls_of("views.open")) > opened)  # noqa: B023
+                continue
             assert await command(bot, slack, example) == 200
             await slack.wait_until(lambda: len(answers(slack, name)) > before, within=5)  # noqa: B023
             assert answers(slack, name)[-1]["text"] == f"parsed: {spec.name}"
