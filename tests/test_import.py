@@ -325,3 +325,20 @@ async def test_discord_import_zotero_with_the_key_option_answers_only_its_user(
     assert answer["flags"] & 64
     assert KEY not in answer["content"]
     assert KEY not in caplog.text
+
+
+# -- the warm-up an import shortens --
+
+
+def test_twenty_imported_papers_start_the_warm_up_at_65_percent_of_the_day() -> None:
+    from scoring import share
+    from scoring.warm_start import imported_positives
+
+    assert imported_positives(19) == 0  # too few to say anything
+    assert imported_positives(20) == 20
+    assert imported_positives(500) == 20  # picks without passes count for half the warm-up
+    cold = share.decide_share(0.3, imported_positives(0), None)
+    warm = share.decide_share(0.3, imported_positives(27), None)
+    assert cold.share == 1.0
+    assert round(warm.share, 2) == 0.65
+    assert warm.reason == "warm-up"
