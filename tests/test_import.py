@@ -20,6 +20,7 @@ from adapters.discord import DiscordAdapter
 from bot.__main__ import open_core
 from bot.conversation.import_commands import MAX_ENTRIES
 from tests.fakes.discord_server import CHANNEL_ID, GUILD_ID, FakeDiscord
+from tests.fakes.synth import load_eval_day
 from tests.fakes.zotero_server import FakeZotero, zotero_item
 
 KEY = "zotero-key-s3cr3t-value"
@@ -342,3 +343,26 @@ def test_twenty_imported_papers_start_the_warm_up_at_65_percent_of_the_day() -> 
     assert cold.share == 1.0
     assert round(warm.share, 2) == 0.65
     assert warm.reason == "warm-up"
+
+
+async def test_a_channel_that_imported_twenty_papers_sends_65_percent_of_its_first_day(
+    make_settings: Any, day_feed: list[dict[str, Any]], arxiv: Any
+) -> None:
+    earlier = load_eval_day("2025-04-28")
+    arxiv.add_papers(earlier)
+    settings = make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3")
+    async with open_core(settings) as core:
+        fresh, warm = session(core, channel="fresh"), session(core, channel="warm")
+        imported = await warm.say("import " + " ".join(p["id"] for p in earlier[:20]))
+        assert "Imported 20 papers" in imported
+        await fresh.say("today")
+        await warm.say("today")
+        cold_day = await core.conversation.today_digest(fresh.adapter.caller)
+        warm_day = await core.conversation.today_digest(warm.adapter.caller)
+    assert cold_day is not None
+    assert cold_day.share is not None
+    assert warm_day is not None
+    assert warm_day.share is not None
+    assert cold_day.share.share == 1.0
+    assert round(warm_day.share.share, 2) == 0.65
+    assert warm_day.counts.sent < cold_day.counts.sent
