@@ -366,3 +366,52 @@ async def test_a_channel_that_imported_twenty_papers_sends_65_percent_of_its_fir
     assert cold_day.share.share == 1.0
     assert round(warm_day.share.share, 2) == 0.65
     assert warm_day.counts.sent < cold_day.counts.sent
+
+
+# -- the store, on both engines --
+
+
+async def test_an_import_is_one_transaction_teaches_as_likes_and_undoes_whole(
+    database: str,
+) -> None:
+    from bot.models import Paper
+    from bot.store import Store
+
+    papers = [Paper(f"2501.0000{n}", f"Title {n}", "Abstract.", ("A. Author",)) for n in range(3)]
+    async with Store.open(database) as store:
+        first, already = await store.imports.add("team", "alice", "ids", papers[:2])
+        second, again = await store.imports.add("team", "bob", "bibtex", papers[1:])
+        nothing, all_there = await store.imports.add("team", "bob", "ids", papers[:1])
+        assert first is not None
+        assert (first.papers, already) == (2, 0)
+        assert second is not None
+        assert (second.papers, again) == (1, 1)
+        assert (nothing, all_there) == (None, 1)
+        assert await store.imports.count("team") == 3
+        assert await store.imports.count("other") == 0
+        liked = {r.paper.id: r.value for r in await store.rankings.reactions("team")}
+        assert liked == {p.id: 1 for p in papers}
+        assert (await store.papers.get([papers[0].id]))[papers[0].id].title == "Title 0"
+
+        undone = await store.imports.undo("team")
+        assert undone is not None
+        assert undone.id == second.id
+        assert [p.paper.id for p in await store.imports.recent("team")] == [
+            p.id for p in papers[:2]
+        ]
+        await store.rankings.reset_learning("team")
+        assert await store.rankings.reactions("team") == []  # a reset forgets imports too
+        await store.imports.save_zotero_key("team", "user:1", "sealed-1")
+        await store.imports.save_zotero_key("team", "user:2", "sealed-2")
+        assert await store.imports.zotero_key("team") == ("user:2", "sealed-2")
+
+
+async def test_an_import_right_after_a_learning_reset_is_learned_from(database: str) -> None:
+    from bot.models import Paper
+    from bot.store import Store
+
+    paper = Paper("2501.00009", "Title", "Abstract.", ("A. Author",))
+    async with Store.open(database) as store:
+        await store.rankings.reset_learning("team")
+        await store.imports.add("team", "alice", "ids", [paper])  # within the reset's second
+        assert [r.paper.id for r in await store.rankings.reactions("team")] == [paper.id]

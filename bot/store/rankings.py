@@ -168,11 +168,13 @@ class Rankings:
         async with self._b.write() as db:
             await db.execute(
                 "INSERT INTO learning (channel_id, reset_at, reset_like, reset_posted, "
-                "learned_from, recall, measured_day, updated_at) VALUES (?, ?, "
+                "reset_import, learned_from, recall, measured_day, updated_at) VALUES (?, ?, "
                 "(SELECT COALESCE(MAX(rowid), 0) FROM likes), "
-                "(SELECT COALESCE(MAX(rowid), 0) FROM posted), 0, NULL, NULL, ?) "
+                "(SELECT COALESCE(MAX(rowid), 0) FROM posted), "
+                "(SELECT COALESCE(MAX(id), 0) FROM imports), 0, NULL, NULL, ?) "
                 "ON CONFLICT(channel_id) DO UPDATE SET reset_at = excluded.reset_at, "
                 "reset_like = excluded.reset_like, reset_posted = excluded.reset_posted, "
+                "reset_import = excluded.reset_import, "
                 "learned_from = 0, recall = NULL, measured_day = NULL, "
                 "updated_at = excluded.updated_at",
                 (channel_id, now, now),
@@ -184,7 +186,7 @@ class Rankings:
 _REACTIONS = """
     WITH cut AS (
         SELECT COALESCE(MAX(reset_at), '') AS at, COALESCE(MAX(reset_like), 0) AS lk,
-               COALESCE(MAX(reset_posted), 0) AS po
+               COALESCE(MAX(reset_posted), 0) AS po, COALESCE(MAX(reset_import), 0) AS im
         FROM learning WHERE channel_id = ?
     ),
     liked AS (
@@ -193,7 +195,7 @@ _REACTIONS = """
             WHERE l.channel_id = ? AND (l.rowid > cut.lk OR l.updated_at > cut.at)
             UNION ALL
             SELECT i.paper_id, 1 AS value, i.imported_at AS at FROM imported i, cut
-            WHERE i.channel_id = ? AND i.imported_at > cut.at
+            WHERE i.channel_id = ? AND (i.import_id > cut.im OR i.imported_at > cut.at)
         ) r
         GROUP BY r.paper_id
     ),

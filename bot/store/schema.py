@@ -396,6 +396,7 @@ _M012_IMPORTS = """
             imported_at TEXT NOT NULL,
             PRIMARY KEY (channel_id, paper_id)
         );
+        ALTER TABLE learning ADD COLUMN reset_import INTEGER NOT NULL DEFAULT 0;
         CREATE TABLE zotero_keys (
             channel_id TEXT PRIMARY KEY,
             library TEXT NOT NULL,
