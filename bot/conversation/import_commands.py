@@ -263,10 +263,13 @@ def _read_file(name: str) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise BotError(f"{path.name} is {size:,} bytes; an import file may have 5 MB")
+            raise BotError(f"{clip(path.name, 80)} is {size:,} bytes; an import file may have 5 MB")
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise BotError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+        reason = exc.strerror or type(exc).__name__
+        raise BotError(f"cannot read {clip(name, 80)}: {reason}") from None
+    except ValueError:  # a NUL in the path
+        raise BotError(f"{clip(name, 80)!r} is not a file name") from None
 
 
 def _cleaned(papers: list[Paper]) -> list[Paper]:
