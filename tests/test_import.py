@@ -415,3 +415,10 @@ async def test_an_import_right_after_a_learning_reset_is_learned_from(database: 
         await store.rankings.reset_learning("team")
         await store.imports.add("team", "alice", "ids", [paper])  # within the reset's second
         assert [r.paper.id for r in await store.rankings.reactions("team")] == [paper.id]
+
+
+async def test_more_pasted_ids_than_an_import_takes_are_refused_whole(bot: Any) -> None:
+    ids = " ".join(f"2501.{n:05d}" for n in range(501))
+    reply = await session(bot).say(f"import {ids}")
+    assert "that is 501 arXiv ids; one import takes at most 500" in reply
+    assert await bot.store.imports.count("team") == 0
