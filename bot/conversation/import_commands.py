@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bot.arxiv import bibliography, zotero
 from bot.arxiv.api import ArxivApi
@@ -154,13 +154,7 @@ class ImportCommands:
     # -- the import itself ------------------------------------------------------------------
 
     async def _bibtex(self, text: str) -> list[Entry]:
-        count = bibliography.count_bibtex_entries(text)
-        if count > MAX_ENTRIES:
-            raise BotError(
-                f"that BibTeX holds {count:,} entries; one import takes at most "
-                f"{MAX_ENTRIES:,}: import it in parts (nothing was imported)"
-            )
-        entries = await asyncio.to_thread(bibliography.bibtex_entries, text)
+        entries = await asyncio.to_thread(_read_bibtex, text)
         if not entries:
             raise BotError("no BibTeX entry could be read in that text: nothing was imported")
         return entries
@@ -233,7 +227,11 @@ class ImportCommands:
         kept = await self._store.imports.zotero_key(caller.channel_id)
         if token_key is None or kept is None or kept[0] != f"{library.kind}:{library.number}":
             return None
-        return Secret(_box(token_key).decrypt(kept[1].encode()).decode())
+        try:
+            return Secret(_box(token_key).decrypt(kept[1].encode()).decode())
+        except InvalidToken:  # sealed under a key no longer in ARXIV_BOT_TOKEN_KEY
+            log.warning("channel %s: its kept Zotero key no longer opens", caller.channel_id)
+            return None
 
     async def _keep_key(self, caller: Caller, library: zotero.ZoteroLibrary, key: Secret) -> None:
         token_key = self._config.token_key
@@ -243,6 +241,18 @@ class ImportCommands:
         await self._store.imports.save_zotero_key(
             caller.channel_id, f"{library.kind}:{library.number}", sealed
         )
+
+
+def _read_bibtex(text: str) -> list[Entry]:
+    """The entries of a BibTeX text, refused above `MAX_ENTRIES` before it is parsed (CPU work:
+    run in a thread)."""
+    count = bibliography.count_bibtex_entries(text)
+    if count > MAX_ENTRIES:
+        raise BotError(
+            f"that BibTeX holds {count:,} entries; one import takes at most "
+            f"{MAX_ENTRIES:,}: import it in parts (nothing was imported)"
+        )
+    return bibliography.bibtex_entries(text)
 
 
 def _title_search(title: str) -> _Ask:
