@@ -42,6 +42,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Protocol
 
 import aiohttp
+import yarl
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -111,6 +112,8 @@ from bot.secret import Secret
 from bot.store import Installations
 
 log = logging.getLogger(__name__)
+
+MAX_IMPORT_FILE_BYTES: Final = 5_000_000  # a .bib file `@arxiv-bot import` reads
 
 
 class _NoKeyForms(logging.Filter):
@@ -666,9 +669,37 @@ class SlackAdapter:
         thread_ts = str(event.get("thread_ts") or event.get("ts") or "")
         channel_id = self._channel(context, str(event.get("channel") or ""))
         caller = Caller(PLATFORM, channel_id, user, thread=thread_ts)
+        files = event.get("files") or []
+        if files and mention_command(str(event.get("text") or "")) == "ask import":
+            await self._import_shared_file(caller, files[0])
+            return
         await self._conversation.handle(
             caller, mention_command(str(event.get("text") or "")), self._in_thread(caller)
         )
+
+    async def _import_shared_file(self, caller: Caller, file: dict[str, Any]) -> None:
+        """`@arxiv-bot import` with a .bib file (or a list of ids) attached: the file is read
+        with the workspace's token (`files:read`) from Slack's own file host only."""
+        reply = self._in_thread(caller)
+        url = str(file.get("url_private_download") or file.get("url_private") or "")
+        if int(file.get("size") or 0) > MAX_IMPORT_FILE_BYTES:
+            await reply(Reply("that file is over 5 MB: import it in parts"))
+            return
+        client, _, _ = await self._workspaces.client_for(caller.channel_id)
+        if not _slack_file_host(url, client.base_url):
+            await reply(Reply("that file is not on Slack's file host; paste its text instead"))
+            return
+        timeout = aiohttp.ClientTimeout(total=30)
+        headers = {"Authorization": f"Bearer {client.token}"}
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.get(url, headers=headers) as got,
+        ):
+            body = await got.content.read(MAX_IMPORT_FILE_BYTES + 1) if got.status == 200 else None
+        if body is None:
+            await reply(Reply("Slack would not give me that file (does the app have files:read?)"))
+            return
+        await self._conversation.import_text(caller, body.decode("utf-8", "replace"), reply)
 
     def _in_thread(self, caller: Caller) -> Respond:
         """Replies to a mention: in its thread, for everyone (the question was public)."""
@@ -1066,6 +1097,12 @@ def not_in_channel(error: PlatformError) -> bool:
 
 
 _MENTION = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+")
+
+
+def _slack_file_host(url: str, api_base: str) -> bool:
+    """Whether a file URL is Slack's file host (or the Web API's own host, for a fake)."""
+    host = yarl.URL(url).host if url.startswith(("http://", "https://")) else None
+    return host is not None and host in ("files.slack.com", yarl.URL(api_base).host)
 
 
 def mention_command(text: str) -> str:

@@ -1,6 +1,7 @@
-"""`/arxiv import zotero` in Slack through the real bolt app in Socket Mode, against the fake
-Slack and Zotero servers: the command opens a form for the key (never typed in the channel), the
-form's submission imports the library and the channel sees how many papers it took."""
+"""`/arxiv import` in Slack through the real bolt app in Socket Mode, against the fake Slack and
+Zotero servers: `import zotero` opens a form for the key (never typed in the channel), the
+form's submission imports the library and the channel sees how many papers it took; a .bib file
+shared with `@arxiv-bot import` is read with the bot's token and answered in its thread."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from adapters.slack import SlackAdapter
 from bot.__main__ import open_core
-from tests.fakes.slack_server import FakeSlack, command_payload, view_submission
+from tests.fakes.slack_server import FakeSlack, command_payload, mention_event, view_submission
 from tests.fakes.zotero_server import FakeZotero, zotero_item
 
 BOT_TOKEN = "xoxb-test-bot-token-never-shown-51f0"
@@ -77,3 +78,39 @@ async def test_import_zotero_asks_for_the_key_in_a_form_and_imports_on_submit(
     assert zotero.requests[0].keyed
     assert ZOTERO_KEY not in caplog.text
     assert all(ZOTERO_KEY not in json.dumps(c.args) for c in slack.calls)
+
+
+async def test_a_bib_file_shared_with_a_mention_is_imported_and_answered_in_its_thread(
+    make_settings: Any, day_feed: list[dict[str, Any]], slack: FakeSlack
+) -> None:
+    a, b = day_feed[0], day_feed[1]
+    text = (
+        f"@article{{a, title={{{a['title']}}}, eprint={{{a['id']}}}}}\n"
+        f"@misc{{b, title={{B}}, url={{https://arxiv.org/abs/{b['id']}}}}}\n"
+        "@book{c, title={A Book Without arXiv}}\n"
+    )
+    shared = slack.add_file("team.bib", text.encode())
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_SIGNING_SECRET="",
+        ARXIV_BOT_SLACK_API_URL=slack.api_url,
+    )
+    async with open_core(settings) as core:
+        bot = SlackAdapter.from_settings(settings, core.conversation)
+        await bot.start()
+        try:
+            event = mention_event("import", "1700000000.000001")
+            event["event"]["files"] = [shared]
+            await slack.send_envelope("events_api", event)
+            await slack.wait_until(lambda: bool(slack.channel_messages("C0TEAM")))
+        finally:
+            await bot.close()
+        assert await core.store.imports.count("C0TEAM") == 2
+    (said,) = slack.channel_messages("C0TEAM")
+    assert said.thread_ts == "1700000000.000001"
+    assert "Imported 2 papers" in said.text
+    assert "Could not match 1: `c (A Book Without arXiv)`" in said.text
+    (download,) = slack.calls_of("files.download")
+    assert download.token == BOT_TOKEN
