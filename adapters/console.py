@@ -6,6 +6,8 @@ page: its counts, cost and notes, then the first `PAGE_CARDS` cards compactly (t
 link, the model's reason), and `more` shows the next page (`more all` the rest), so `today`
 does not scroll a whole report past. Each card counts as a posted message so reactions and
 `explain N` work as they do on a chat platform. It is also the tests' stand-in for a platform.
+`import zotero <library>` asks for the Zotero key with `ask_secret` (no echo on a terminal),
+so the key never appears in the command line, the history or the log.
 
 Every line ends in a printed answer: a user error is shown as it is, anything else is logged and
 answered with a short apology, so no input can end the console with a traceback. It must not
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, TextIO
 
@@ -35,6 +37,7 @@ from bot.digest.selection import (
 from bot.errors import BotError
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt, whole_number
+from bot.secret import Secret
 from scoring.pricing import format_usd
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ PAGE_CARDS: Final = 5  # cards a digest shows at once; `more` shows the next as 
 TITLE_CHARS: Final = 200
 REASON_CHARS: Final = 300
 MORE_WORDS: Final = frozenset({"more", ":more"})
+ZOTERO_PROMPT: Final = "Zotero API key (not shown; Enter for a public library or the kept key): "
 
 
 @dataclass(slots=True)
@@ -59,6 +63,7 @@ class ConsoleAdapter:
     cards: dict[int, str] = field(default_factory=dict)
     shown: Digest | None = None  # the last digest shown, and how many of its cards
     shown_cards: int = 0
+    ask_secret: Callable[[str], Awaitable[str]] | None = None  # `import zotero`'s key
 
     @property
     def caller(self) -> Caller:
@@ -108,6 +113,12 @@ class ConsoleAdapter:
                 await self._meta(text[1:].split())
                 return
             command = text.removeprefix("/arxiv").strip() if text.startswith("/arxiv") else text
+            if command.lower().split()[:2] == ["import", "zotero"] and self.ask_secret:
+                key = await self.ask_secret(ZOTERO_PROMPT)
+                library = command.split(maxsplit=2)[2] if len(command.split()) > 2 else ""
+                secret = Secret(key.strip()) if key.strip() else None
+                await self.conversation.import_zotero(self.caller, library, secret, self.respond)
+                return
             await self.conversation.handle(self.caller, command, self.respond)
         except BotError as exc:
             self.out.write(defuse(str(exc)) + "\n")

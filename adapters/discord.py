@@ -17,6 +17,7 @@ or re-sync commands Discord already has.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable
@@ -53,8 +54,27 @@ THREAD_ARCHIVE_MINUTES: Final = 1440
 AUTOCOMPLETE_CHOICES: Final = 25
 APOLOGY: Final = "Sorry, something went wrong on my side; it has been logged."
 THREAD_ALREADY_EXISTS: Final = 160004
+MAX_IMPORT_FILE_BYTES: Final = 5_000_000  # an attached .bib file `/arxiv import` reads
 
 T = TypeVar("T")
+
+
+class _NoKeyOptions(logging.Filter):
+    """Keeps an interaction carrying `/arxiv import`'s `key` option out of discord.py's debug
+    lines (the gateway logs every event it receives): a Zotero key must never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if any("'name': 'key'" in str(a) and "'import'" in str(a) for a in args):
+            record.msg, record.args = "(an /arxiv import interaction with a key, not logged)", ()
+        return True
+
+
+def _quiet_key_options() -> None:
+    for name in ("discord.gateway", "discord.http", "discord.webhook.async_"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoKeyOptions) for f in logger.filters):
+            logger.addFilter(_NoKeyOptions())
 
 
 def intents() -> discord.Intents:
@@ -81,6 +101,7 @@ class DiscordAdapter:
     ) -> None:
         self._conversation = conversation
         self._token = token
+        _quiet_key_options()
         self._guild_ids = guild_ids
         self._api_url = api_url
         self._gateway_url = gateway_url
@@ -388,6 +409,39 @@ class DiscordAdapter:
             refused = await self._conversation.submit_settings(caller, values, replies)
             if refused:
                 await replies(Reply(refusal_text(refused)))
+        except Exception as exc:
+            await replies.fail(exc)
+
+    async def run_zotero_import(
+        self, interaction: discord.Interaction[Any], library: str, key: Secret
+    ) -> None:
+        """`/arxiv import zotero` with its `key` option: answered privately from the deferral
+        on, so the invocation and its options stay the user's own; the key is never shown."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        replies = _Replies(self, interaction, public_defer=False)
+
+        async def private(reply: Reply) -> None:
+            await replies(dataclasses.replace(reply, ephemeral=True))
+
+        try:
+            caller = await self.caller(interaction)
+            await self._conversation.import_zotero(caller, library, key, private)
+        except Exception as exc:
+            await replies.fail(exc)
+
+    async def run_file_import(
+        self, interaction: discord.Interaction[Any], file: discord.Attachment
+    ) -> None:
+        """`/arxiv import` with an attached .bib file (or a list of ids)."""
+        await interaction.response.defer(ephemeral=False, thinking=True)
+        replies = _Replies(self, interaction, public_defer=True)
+        try:
+            caller = await self.caller(interaction)
+            if file.size > MAX_IMPORT_FILE_BYTES:
+                await replies(Reply(f"{file.filename} is over 5 MB: import it in parts"))
+                return
+            text = (await file.read()).decode("utf-8", errors="replace")
+            await self._conversation.import_text(caller, text, replies)
         except Exception as exc:
             await replies.fail(exc)
 
@@ -702,6 +756,28 @@ def arxiv_group() -> app_commands.Group:
     @app_commands.describe(value="arXiv id or link (e.g. 2505.00326) or card number")
     async def similar(interaction: discord.Interaction[Any], value: str) -> None:
         await run(interaction, "similar", value=value)
+
+    @group.command(name="import", description="Start from the papers the team already reads")
+    @app_commands.describe(
+        action="ids (default: ids, links or BibTeX in value), zotero, undo",
+        value="arXiv ids or links, BibTeX text, or a Zotero library: user:123 [collection KEY]",
+        file="a .bib file or a list of ids",
+        key="your Zotero API key (only you see this command; kept encrypted, never shown)",
+    )
+    async def import_(
+        interaction: discord.Interaction[Any],
+        action: Literal["ids", "file", "zotero", "undo"] = "ids",
+        value: str | None = None,
+        file: discord.Attachment | None = None,
+        key: str | None = None,
+    ) -> None:
+        adapter = _adapter(interaction)
+        if action == "zotero" and key:
+            await adapter.run_zotero_import(interaction, value or "", Secret(key))
+        elif file is not None and action in ("ids", "file"):
+            await adapter.run_file_import(interaction, file)
+        else:
+            await run(interaction, "import", action=action, value=value)
 
     @group.command(name="help", description="Every /arxiv command")
     async def help_(interaction: discord.Interaction[Any]) -> None:

@@ -369,6 +369,11 @@ def command_text(subcommand: str, options: Mapping[str, object]) -> str:
         return f"unfollow {_option(options, 'number')}".strip()
     if subcommand == "likes":
         return "likes me" if _option(options, "whose") == "me" else "likes"
+    if subcommand == "import":
+        action = _option(options, "action") or "ids"
+        if action == "undo":
+            return "import undo"
+        return f"import {value}".strip() if action == "ids" else f"import {action} {value}".strip()
     if subcommand in ("search", "day", "similar"):
         return f"{subcommand} {value}".strip()
     return subcommand

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import re
 import time
@@ -42,6 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Protocol
 
 import aiohttp
+import yarl
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -71,6 +73,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from adapters.slack_blocks import (
     EXPLAIN_ACTION,
     LINK_ACTION_PREFIX,
+    ZOTERO_KEY_INPUT,
+    ZOTERO_VIEW,
     Block,
     card_message,
     emoji_from_name,
@@ -78,6 +82,8 @@ from adapters.slack_blocks import (
     parent_message,
     slot_of,
     text_message,
+    zotero_key_view,
+    zotero_library,
 )
 from adapters.slack_install import (
     INSTALL_PATH,
@@ -104,9 +110,38 @@ from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
+from bot.secret import Secret
 from bot.store import Installations
 
 log = logging.getLogger(__name__)
+
+MAX_IMPORT_FILE_BYTES: Final = 5_000_000  # a .bib file `@arxiv-bot import` reads
+
+
+class _NoKeyForms(logging.Filter):
+    """Keeps the payload of a submitted Zotero key form out of bolt's debug lines (Socket
+    Mode logs every message it receives): the key must never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if ZOTERO_VIEW in str(record.msg) or any(ZOTERO_VIEW in str(a) for a in _args(record)):
+            record.msg, record.args = "(a Zotero key form's payload, not logged)", ()
+        return True
+
+
+def _args(record: logging.LogRecord) -> tuple[object, ...]:
+    args = record.args
+    if isinstance(args, tuple):
+        return args
+    return tuple(args.values()) if isinstance(args, dict) else ()
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger bolt and its Socket Mode client write to, without Zotero key forms."""
+    logger = logging.getLogger(f"{__name__}.bolt")
+    if not any(isinstance(f, _NoKeyForms) for f in logger.filters):
+        logger.addFilter(_NoKeyForms())
+    return logger
+
 
 PLATFORM: Final = "slack"
 EVENTS_PATH: Final = "/slack/events"
@@ -285,7 +320,7 @@ class SlackAdapter:
             signing_secret=signing_secret or "",
             request_verification_enabled=app_token is None,
             process_before_response=False,
-            logger=logging.getLogger(f"{__name__}.bolt"),
+            logger=bolt_logger(),
             oauth_flow=(
                 AsyncOAuthFlow(
                     client=OAuthClient(client.base_url),
@@ -545,6 +580,7 @@ class SlackAdapter:
         app = self._app
         app.command("/arxiv")(self._on_command)
         app.action(EXPLAIN_ACTION)(self._on_explain)
+        app.view(ZOTERO_VIEW)(self._on_zotero_key)
         app.action(re.compile(f"^{LINK_ACTION_PREFIX}"))(self._on_link)
         app.event("reaction_added")(self._on_reaction_added)
         app.event("app_mention")(self._on_mention)
@@ -577,11 +613,47 @@ class SlackAdapter:
         channel = self._channel(context, command["channel_id"])
         caller = Caller(PLATFORM, channel, command["user_id"])
         text = str(command.get("text") or "")
+        library = zotero_library(text)
+        if library is not None and command.get("trigger_id"):
+            await self._ask_zotero_key(channel, command, library)
+            return
         form = form_of(text)
         if form is not None:  # `criteria edit`, `settings edit`: a modal, not a reply
             await self._views.open_form(form, caller, str(command.get("trigger_id")), context)
             return
         await self._conversation.handle(caller, text, self._command_replies(caller, respond))
+
+    async def _ask_zotero_key(self, channel: str, command: dict[str, Any], library: str) -> None:
+        """`import zotero <library>`: a form asks for the key, so it is never typed where the
+        channel, the command history or Slack's logs of slash commands could show it."""
+        client, _, workspace = await self._workspaces.client_for(channel)
+        view = zotero_key_view(library, str(command["channel_id"]))
+        await self._call(
+            "views.open", client.views_open(trigger_id=command["trigger_id"], view=view), workspace
+        )
+
+    async def _on_zotero_key(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await self._guarded(body, self._zotero_import(body, context))
+
+    async def _zotero_import(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        view = body.get("view") or {}
+        meta = json.loads(str(view.get("private_metadata") or "{}"))
+        values = (view.get("state") or {}).get("values") or {}
+        typed = str(
+            ((values.get(ZOTERO_KEY_INPUT) or {}).get(ZOTERO_KEY_INPUT) or {}).get("value") or ""
+        )
+        caller = Caller(
+            PLATFORM, self._channel(context, str(meta.get("channel") or "")), body["user"]["id"]
+        )
+        await self._conversation.import_zotero(
+            caller,
+            str(meta.get("library") or ""),
+            Secret(typed.strip()),
+            self._thread_replies(caller, None),
+        )
 
     async def _on_explain(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
@@ -614,9 +686,37 @@ class SlackAdapter:
         thread_ts = str(event.get("thread_ts") or event.get("ts") or "")
         channel_id = self._channel(context, str(event.get("channel") or ""))
         caller = Caller(PLATFORM, channel_id, user, thread=thread_ts)
+        files = event.get("files") or []
+        if files and mention_command(str(event.get("text") or "")) == "ask import":
+            await self._import_shared_file(caller, files[0])
+            return
         await self._conversation.handle(
             caller, mention_command(str(event.get("text") or "")), self._in_thread(caller)
         )
+
+    async def _import_shared_file(self, caller: Caller, file: dict[str, Any]) -> None:
+        """`@arxiv-bot import` with a .bib file (or a list of ids) attached: the file is read
+        with the workspace's token (`files:read`) from Slack's own file host only."""
+        reply = self._in_thread(caller)
+        url = str(file.get("url_private_download") or file.get("url_private") or "")
+        if int(file.get("size") or 0) > MAX_IMPORT_FILE_BYTES:
+            await reply(Reply("that file is over 5 MB: import it in parts"))
+            return
+        client, _, _ = await self._workspaces.client_for(caller.channel_id)
+        if not _slack_file_host(url, client.base_url):
+            await reply(Reply("that file is not on Slack's file host; paste its text instead"))
+            return
+        timeout = aiohttp.ClientTimeout(total=30)
+        headers = {"Authorization": f"Bearer {client.token}"}
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.get(url, headers=headers) as got,
+        ):
+            body = await got.content.read(MAX_IMPORT_FILE_BYTES + 1) if got.status == 200 else None
+        if body is None:
+            await reply(Reply("Slack would not give me that file (does the app have files:read?)"))
+            return
+        await self._conversation.import_text(caller, body.decode("utf-8", "replace"), reply)
 
     def _in_thread(self, caller: Caller) -> Respond:
         """Replies to a mention: in its thread, for everyone (the question was public)."""
@@ -1014,6 +1114,12 @@ def not_in_channel(error: PlatformError) -> bool:
 
 
 _MENTION = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+")
+
+
+def _slack_file_host(url: str, api_base: str) -> bool:
+    """Whether a file URL is Slack's file host (or the Web API's own host, for a fake)."""
+    host = yarl.URL(url).host if url.startswith(("http://", "https://")) else None
+    return host is not None and host in ("files.slack.com", yarl.URL(api_base).host)
 
 
 def mention_command(text: str) -> str:

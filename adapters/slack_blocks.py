@@ -13,6 +13,7 @@ This module must not do I/O or import an SDK.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from typing import Any, Final
@@ -385,3 +386,51 @@ def text_message(text: str, link: tuple[str, str] | None = None) -> tuple[str, l
         url, label = link
         blocks.append(_section(f"<{escape(url)}|{escape(label)}>"))
     return fallback_text(text), blocks
+
+
+# -- the Zotero key form (`/arxiv import zotero <library>`) ----------------------------------
+
+ZOTERO_VIEW: Final = "arxiv_zotero_key"
+ZOTERO_KEY_INPUT: Final = "key"
+
+
+def zotero_library(text: str) -> str | None:
+    """The library of an `import zotero <library>` command text (`user:123 [collection K]`),
+    None for any other command (the grammar answers those, and a bad library)."""
+    words = text.split(maxsplit=2)
+    if len(words) < 3 or [w.lower() for w in words[:2]] != ["import", "zotero"]:
+        return None
+    return words[2].strip()
+
+
+def zotero_key_view(library: str, channel: str) -> dict[str, Any]:
+    """The modal asking for a Zotero API key; the library and channel ride in its metadata."""
+    return {
+        "type": "modal",
+        "callback_id": ZOTERO_VIEW,
+        "title": {"type": "plain_text", "text": "Import from Zotero"},
+        "submit": {"type": "plain_text", "text": "Import"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"library": library[:200], "channel": channel}),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"Import `{escape(library[:200])}` into this channel's reading list. "
+                    "The key is sent to Zotero only, kept encrypted, and never shown.",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ZOTERO_KEY_INPUT,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Zotero API key (empty: a public library)"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ZOTERO_KEY_INPUT,
+                    "max_length": 100,
+                },
+            },
+        ],
+    }

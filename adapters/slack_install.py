@@ -65,6 +65,7 @@ BOT_SCOPES: Final = (
     "channels:history",
     "groups:history",
     "app_mentions:read",
+    "files:read",
 )
 """Exactly the bot scopes of slack-manifest.yml and slack-manifest-distribution.yml."""
 

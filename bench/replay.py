@@ -32,6 +32,11 @@ sent to the LLM, and the reference's is its reports' tokens over their "Total sc
 pooled over `$ARXIV_BOT_SHARED_DIR/seeds/`).
 
     python -m bench.replay [--mode cold|learning|both] [--days N] [--share 0.3] [--no-batch]
+    python -m bench.replay --import-picks 2   # the first week after an import, vs without
+
+`--import-picks N` imports the reference picks of the first N evaluation days as the channel's
+reading list (`/arxiv import`) and replays the next five days cold, with and without it: the
+first day's share and recall, the week's recall and dollars, as a markdown table.
 """
 
 from __future__ import annotations
@@ -167,10 +172,12 @@ async def replay(
     adaptive: bool = True,
     batch: bool = True,
     react: Reacting | None = None,
+    imported: Sequence[Mapping[str, Any]] = (),
 ) -> list[DayResult]:
     """Replay `days` in order through a fresh store; `mode` is `cold` or `learning`. `share`
     and `min_papers` default to the product's settings; `react`, when given, is the team's
-    reaction to each day's digest instead of the learning mode's."""
+    reaction to each day's digest instead of the learning mode's; `imported` papers (eval-day
+    dicts) are the channel's imported reading list before the first day (`/arxiv import`)."""
     results: list[DayResult] = []
     async with FakeArxiv() as arxiv, FakeOpenAI(model=MODEL) as llm:
         with tempfile.TemporaryDirectory() as tmp:
@@ -179,7 +186,7 @@ async def replay(
                 llm,
                 Path(tmp) / "replay.sqlite3",
                 ARXIV_BOT_ENRICH="false",
-                ARXIV_BOT_LEARNING="true" if mode == "learning" else "false",
+                ARXIV_BOT_LEARNING="true" if mode == "learning" or imported else "false",
                 ARXIV_BOT_ADAPTIVE_SHARE="true" if adaptive else "false",
                 ARXIV_BOT_BATCH="auto" if batch else "off",
                 **_product_env(share, min_papers),
@@ -191,6 +198,10 @@ async def replay(
             )
             async with open_core(settings) as core:
                 await core.service.use_criteria(CHANNEL, core.criteria_text, "replay")
+                if imported:
+                    await core.store.imports.add(
+                        CHANNEL, "team", "bench", [_paper(d) for d in imported]
+                    )
                 for name in days:
                     day = date.fromisoformat(name)
                     labels = load_labels(name)
@@ -231,6 +242,40 @@ async def replay(
                         await _team_reacts(core.store, day, [e.paper.id for e in digest.entries])
                         await _team_likes(core.store, day, sorted(labels))
     return results
+
+
+def _paper(d: Mapping[str, Any]) -> Any:
+    from bot.models import Paper
+
+    return Paper(d["id"], d["title"], d["abstract"], tuple(d["authors"]))
+
+
+FIRST_WEEK = 5  # announcement days
+
+
+async def import_comparison(days: Sequence[str], before: int, **options: Any) -> list[str]:
+    """The first week after `before` days, replayed cold twice: without an import, and after
+    importing the reference picks of those `before` days; one table row each."""
+    earlier, week = days[:before], days[before : before + FIRST_WEEK]
+    picks = [p for d in earlier for p in load_eval_day(d) if p["id"] in load_labels(d)]
+    rows = []
+    for label, imported in (("no import", []), (f"{len(picks)} picks imported", picks)):
+        results = await replay(week, "cold", imported=imported, **options)
+        report(label, results)
+        total = totals(results)
+        rows.append(
+            f"| {label} | {results[0].sent / max(results[0].candidates, 1):.0%} | "
+            f"{results[0].recall:.3f} | {total.recall:.3f} | ${total.usage.cost_usd:.3f} | "
+            f"{total.usage.cost_usd / max(total.reference_usd, 1e-9):.2f} |"
+        )
+    return [
+        f"first week ({week[0]} to {week[-1]}), cold, after importing the picks of "
+        f"{', '.join(earlier)}:",
+        "| | first-day share sent | first-day recall | first-week recall | first-week $ | "
+        "$ vs reference |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
 
 
 def _product_env(share: float | None, min_papers: int | None) -> dict[str, str]:
@@ -419,8 +464,29 @@ def main() -> None:
     parser.add_argument("--fixed-share", action="store_true", help="no warm-up, no adaptive share")
     parser.add_argument("--no-batch", action="store_true", help="score synchronously")
     parser.add_argument("--no-cost", action="store_true", help="skip the ranking-cost figures")
+    parser.add_argument(
+        "--import-picks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="import the reference picks of the first N days, then compare the next five days "
+        "with and without the import",
+    )
     args = parser.parse_args()
     days = eval_days()[: args.days or None]
+    if args.import_picks:
+        table = asyncio.run(
+            import_comparison(
+                days,
+                args.import_picks,
+                share=args.share,
+                min_papers=args.min_papers,
+                adaptive=not args.fixed_share,
+                batch=not args.no_batch,
+            )
+        )
+        print("\n" + "\n".join(table))
+        return
     modes = ("cold", "learning") if args.mode == "both" else (args.mode,)
     timer = RankTimer()
     ranking.rank = timer  # type: ignore[assignment]

@@ -150,6 +150,7 @@ def wire_core(
     from bot.arxiv.ingest import FeedClient, Ingestor
     from bot.config.channels import ChannelSettings
     from bot.conversation.dispatch import Conversation, ConversationConfig
+    from bot.conversation.import_commands import ImportConfig
     from bot.digest.service import DigestService
     from bot.ratelimit import RateLimits
     from bot.work import Work
@@ -230,6 +231,8 @@ def wire_core(
             client, settings.model, prices, settings.ask_max_tokens, account=service.account
         ),
         fetcher=fetcher,
+        daily_budget_usd=settings.daily_budget_usd,
+        imports=ImportConfig(api, settings.zotero_url, settings.token_key),
     )
     return Core(store, service, conversation, config.default_criteria)
 
@@ -371,7 +374,12 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.console import ConsoleAdapter
 
     async with open_core(settings, need_llm=False, limited=False) as core:
-        adapter = ConsoleAdapter(core.conversation, channel_id=args.channel, user_id=args.user)
+        adapter = ConsoleAdapter(
+            core.conversation,
+            channel_id=args.channel,
+            user_id=args.user,
+            ask_secret=_ask_secret if interactive else _read_secret_line,
+        )
         prefetch = asyncio.create_task(_prefetch_today(core, adapter)) if interactive else None
         try:
             while True:
@@ -385,6 +393,20 @@ async def console_command(settings: Settings, args: argparse.Namespace) -> int:
             if prefetch is not None:
                 prefetch.cancel()
                 await asyncio.gather(prefetch, return_exceptions=True)
+
+
+async def _ask_secret(prompt: str) -> str:
+    """A secret typed at the terminal without echo (`import zotero`'s key)."""
+    import getpass
+
+    return str(await asyncio.to_thread(getpass.getpass, prompt))
+
+
+async def _read_secret_line(prompt: str) -> str:
+    """The next line of piped input as a secret (`import zotero`'s key), never echoed."""
+    del prompt
+    line: str = await asyncio.to_thread(sys.stdin.readline)
+    return line.strip()
 
 
 async def _prefetch_today(core: Core, adapter: ConsoleAdapter) -> None:

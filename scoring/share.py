@@ -130,10 +130,12 @@ class ShareDecision:
 
 
 def warmup_share(base: float, positives: int, cap: float = 1.0) -> float:
-    """The share the ranking's evidence warrants: the whole day with no selected verdicts,
-    narrowing linearly to `base` at `WARMUP_POSITIVES`; never above `cap` (nor below `base`)."""
+    """The share the ranking's evidence warrants: `cap` of the day (the whole day uncapped)
+    with no selected verdicts, narrowing linearly to `base` at `WARMUP_POSITIVES` (never below
+    `base`: a channel whose own share is larger keeps it)."""
     missing = max(0.0, 1.0 - positives / WARMUP_POSITIVES)
-    return min(base + (1.0 - base) * missing, max(base, cap))
+    top = max(base, min(cap, 1.0))
+    return base + (top - base) * missing
 
 
 def decide_share(

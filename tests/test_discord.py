@@ -157,6 +157,7 @@ async def test_login_uses_minimal_intents_and_syncs_commands_only_when_they_chan
         "search",
         "day",
         "similar",
+        "import",
     }
     explain = next(o for o in group["options"] if o["name"] == "explain")
     assert explain["options"][0]["autocomplete"] is True

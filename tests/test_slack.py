@@ -549,6 +549,11 @@ async def test_every_command_of_the_grammar_reaches_the_bot_through_slash_arxiv(
         for example in spec.examples:
             name = example.split(" ")[0]
             before = len(answers(slack, name))
+            if spec.name == "import zotero":  # the key is asked in a form, never typed
+                opened = len(slack.calls_of("views.open"))
+                assert await command(bot, slack, example) == 200
+                await slack.wait_until(lambda: len(slack.calls_of("views.open")) > opened)  # noqa: B023
+                continue
             if form_of(example) is not None:  # `criteria edit`, `settings edit`: a form opens
                 assert await command(bot, slack, example) == 200
                 await slack.wait_until(lambda: bool(slack.views_of("views.open")))

@@ -34,6 +34,7 @@ def test_the_manifest_asks_for_exactly_what_the_adapter_uses() -> None:
         "channels:history",
         "groups:history",
         "app_mentions:read",
+        "files:read",
     }
     assert items_after(text, "bot_events") == {
         "reaction_added",

@@ -8,6 +8,8 @@
     texclean.py    TeX markup in titles and abstracts made readable
     fetch.py       a paper's full text fetched politely (arXiv's HTML, else its PDF)
     paper_text.py  full text as sections (HTML, PDF) and the sections that answer a question
+    bibliography.py  arXiv ids read from pasted ids and links, BibTeX and Zotero items
+    zotero.py      a Zotero library or collection read through Zotero's Web API (`pyzotero`)
 
 A new source of papers or text goes here, next to `feed.py` and `api.py`.
 

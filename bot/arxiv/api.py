@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
@@ -137,13 +138,34 @@ class ArxivApi:
         client._session.mount("https://", adapter)
         return client, adapter
 
+    async def search_title(self, title: str, max_results: int = 5) -> list[Paper]:
+        """Papers whose title has these words (arXiv's `ti:` search), best match first; the
+        caller decides which, if any, is the one it meant. Same manners and errors as
+        `fetch`."""
+        words = " ".join(re.findall(r"[^\W_]+", title))
+        if not words:
+            return []
+        client, adapter = self._new_client()
+        try:
+            search = arxiv.Search(query=f'ti:"{words}"', max_results=max_results)
+            found = await self._attempts(adapter, lambda: self._request(client, search))
+            return list(found.values())
+        finally:
+            client._session.close()
+
     async def _fetch_batch(
         self, client: Any, adapter: _TimeoutAdapter, batch: Sequence[str]
+    ) -> dict[str, Paper]:
+        search = arxiv.Search(id_list=list(batch), max_results=len(batch))
+        return await self._attempts(adapter, lambda: self._request(client, search))
+
+    async def _attempts(
+        self, adapter: _TimeoutAdapter, request: Callable[[], Awaitable[list[Any]]]
     ) -> dict[str, Paper]:
         reason = "no attempt made"
         for attempt in range(1, self._max_attempts + 1):
             try:
-                return papers_from_results(await self._request(client, batch))
+                return papers_from_results(await request())
             except arxiv.HTTPError as err:
                 if not is_retryable_status(err.status):
                     raise FeedError(f"arXiv API refused the query: HTTP {err.status}") from None
@@ -161,11 +183,11 @@ class ArxivApi:
             f"arXiv API unavailable: {reason} after {self._max_attempts} attempts"
         )
 
-    async def _request(self, client: Any, batch: Sequence[str]) -> list[Any]:
+    async def _request(self, client: Any, search: Any) -> list[Any]:
         async with self._turn:
             await self._wait_turn()
             try:
-                return await asyncio.to_thread(query_batch, client, batch)
+                return await asyncio.to_thread(run_search, client, search)
             finally:
                 self._last_request = self._clock()
 
@@ -182,15 +204,15 @@ class ArxivApi:
         return backoff if retry_after is None else max(backoff, retry_after)
 
 
-def query_batch(client: Any, ids: Sequence[str]) -> list[Any]:
-    """One blocking `id_list` query (run in a thread); the `arxiv.Result`s it returned."""
+def run_search(client: Any, search: Any) -> list[Any]:
+    """One blocking query (run in a thread): an `id_list` batch or a title search."""
     found: list[Any] = []
     try:
-        found.extend(client.results(arxiv.Search(id_list=list(ids), max_results=len(ids))))
+        found.extend(client.results(search))
     except arxiv.UnexpectedEmptyPageError:
         # arXiv may count ids it does not have in totalResults, so the client asks for a
         # further page that comes back empty: everything found is already in hand.
-        logger.info("arXiv API reported more results than it returned for %d ids", len(ids))
+        logger.info("arXiv API reported more results than it returned (%d kept)", len(found))
     except ValueError as err:
         raise UnreadableAnswer(str(err)) from err
     return found

@@ -168,6 +168,10 @@ class Settings:
         default="https://arxiv.org",
         metadata=_env("ARXIV_BOT_ARXIV_URL", read.url("http", "https")),
     )
+    zotero_url: str = field(
+        default="https://api.zotero.org",
+        metadata=_env("ARXIV_BOT_ZOTERO_URL", read.url("http", "https")),
+    )
     fulltext_delay: float = field(
         default=3.0, metadata=_env("ARXIV_BOT_FULLTEXT_DELAY", read.number(0, 60))
     )

@@ -4,7 +4,7 @@
     dispatch.py   `Conversation`: parsing, guards and the one table of handlers
     context.py    what every command module shares: who asked, replies, the channel lookups
     *_commands.py one module per command family (digest, criteria, explain, follow, search,
-                  settings, stats)
+                  settings, stats, import)
     criteria_preview.py, criteria_topics.py  what a criteria change would select; topics
     reactions.py, likes.py                   reactions as likes, and the likes listing
     shown.py      the last digest shown to each person, so a card number means their card

@@ -170,6 +170,46 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ("likes", "likes me"),
         takes_arg=True,
     ),
+    # -- a warm start from the team's own papers (bot/conversation/import_commands.py) --
+    CommandSpec(
+        "import",
+        "import <arXiv ids | links | BibTeX>",
+        "add papers the team already reads to this channel's reading list: the ranking learns "
+        "from them as from likes (entries without an arXiv id are matched by title)",
+        (
+            "import 2505.00326 https://arxiv.org/abs/2505.00327v1",
+            "import @misc{k, eprint={2505.00326}}",
+        ),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "import file",
+        "import file <path>",
+        "import a BibTeX file or a list of ids (console; in chat, attach the file to `import`)",
+        ("import file ~/papers.bib",),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "import zotero",
+        "import zotero user:<id> | group:<id> [collection <KEY>]",
+        "import a Zotero library or collection; the API key is asked privately (a form in "
+        "Slack, the `key` option in Discord, a prompt in the console), never shown",
+        ("import zotero user:123456", "import zotero group:4711 collection ABCD2345"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
+    ),
+    CommandSpec(
+        "import undo",
+        "import undo",
+        "take back the latest import, whole",
+        ("import undo",),
+        changes_channel=True,
+    ),
     # -- following authors and keywords (bot/conversation/follow_commands.py) --
     CommandSpec(
         "follow author",

@@ -16,6 +16,7 @@ dispatches to the module that owns the command:
 - `bot.conversation.stats_commands`: `stats`
 - `bot.conversation.reactions`: reactions, posted messages, `likes`
 - `bot.conversation.follow_commands`: `follow`, `following`, `unfollow`
+- `bot.conversation.import_commands`: `import`, `import file`, `import zotero`, `import undo`
 
 `Caller`, `Reply`, `Respond` and `ConversationConfig` live in `bot.conversation.context` and are
 importable from here. This module must not answer a command itself (but `help`), import a
@@ -48,6 +49,7 @@ from bot.conversation.criteria_preview import CriteriaPreview
 from bot.conversation.digest_commands import DigestCommands
 from bot.conversation.explain_commands import ExplainCommands
 from bot.conversation.home import Home, gather_home
+from bot.conversation.import_commands import ImportCommands, ImportConfig
 from bot.conversation.reactions import Reactions
 from bot.conversation.search_commands import SearchCommands
 from bot.conversation.settings_commands import SettingsCommands
@@ -58,6 +60,7 @@ from bot.errors import BotError
 from bot.models import Digest, Paper
 from bot.ratelimit import RateLimiter
 from bot.safety import defuse
+from bot.secret import Secret
 from bot.store import Store
 from scoring.ask import Asker
 from scoring.explain import Explainer
@@ -106,6 +109,8 @@ class Conversation:
         limiter: RateLimiter | None = None,
         asker: Asker | None = None,
         fetcher: PaperFetcher | None = None,
+        daily_budget_usd: float | None = None,
+        imports: ImportConfig | None = None,
     ) -> None:
         self._ctx = Context(store, service, explainer, config)
         self._store = store
@@ -117,6 +122,7 @@ class Conversation:
         self._digests = DigestCommands(self._ctx, lookups)
         self._reactions = Reactions(self._ctx)
         self._settings = SettingsCommands(self._ctx)
+        self._imports = ImportCommands(self._ctx, imports or ImportConfig())
         self._handlers = handler_table(
             [
                 self._digests.handlers(),
@@ -128,6 +134,7 @@ class Conversation:
                 self._settings.handlers(),
                 StatsCommands(self._ctx).handlers(),
                 self._reactions.handlers(),
+                self._imports.handlers(),
                 {"help": self._help},
             ]
         )
@@ -204,6 +211,45 @@ class Conversation:
         """A person's home page: the channels of their workspace (`belongs`) the bot posts to,
         and their likes there (`bot.conversation.home`)."""
         return await gather_home(self._ctx, platform, user_id, belongs)
+
+    async def import_text(self, caller: Caller, text: str, respond: Respond) -> None:
+        """`import` of a file a platform received (a Slack file share, a Discord attachment):
+        BibTeX or ids, with the guards of `import`; problems become a reply."""
+        await self._guarded_reply(
+            caller, "import", lambda r: self._imports.import_text(caller, text, r), respond
+        )
+
+    async def import_zotero(
+        self, caller: Caller, arg: str, key: Secret | None, respond: Respond
+    ) -> None:
+        """`import zotero <library>` with the API key the adapter collected privately (a
+        modal, an ephemeral option, a prompt); the key is never echoed or logged."""
+        await self._guarded_reply(
+            caller,
+            "import zotero",
+            lambda r: self._imports.import_zotero(caller, arg, key, r),
+            respond,
+        )
+
+    async def _guarded_reply(
+        self,
+        caller: Caller,
+        name: str,
+        run: Callable[[Respond], Awaitable[None]],
+        respond: Respond,
+    ) -> None:
+        """Run a command an adapter calls directly under the guards `handle` applies."""
+        try:
+            await self._ensure_channel(caller)
+            self._check_permission(caller)
+            counted = self._check_rate(caller, name, True)
+            try:
+                await run(self._noting(caller, respond))
+            except BotError:
+                self._limiter.release(counted)
+                raise
+        except BotError as exc:
+            await respond(Reply(defuse(str(exc))))
 
     async def react(self, caller: Caller, message_id: str, emoji: str, added: bool) -> str | None:
         """A reaction on a posted message: like/unlike (or dislike) the paper it shows.

@@ -1,4 +1,5 @@
-"""How `/arxiv likes` reads: each liked paper once, with how many like it and whether you do.
+"""How `/arxiv likes` reads: each liked paper once, with how many like it and whether you do,
+then the channel's imported reading list (marked as imported).
 
 This module owns the text of the likes listing, from `LikedPaper`s the store gathered (one per
 paper, its likers newest first). Pure: it must not query the store or name other people (a
@@ -10,16 +11,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.safety import defuse
-from bot.store.records import LikedPaper
+from bot.store.records import ImportedPaper, LikedPaper
 
 
-def likes_text(liked: Sequence[LikedPaper], user_id: str, *, mine: bool) -> str:
-    """The reply to `likes` (the channel's) or `likes me` (the caller's)."""
+def likes_text(
+    liked: Sequence[LikedPaper],
+    user_id: str,
+    *,
+    mine: bool,
+    imported: Sequence[ImportedPaper] = (),
+    imported_total: int = 0,
+) -> str:
+    """The reply to `likes` (the channel's) or `likes me` (the caller's); the channel's reply
+    ends with its imported papers (`imported_total` of them in all)."""
     whose = "You" if mine else "This channel"
     if not liked:
-        return f"{whose} liked nothing yet: react with 👍 to a posted paper."
-    rows = [_line(item, user_id) for item in liked]
-    return f"{whose} liked recently (newest first):\n" + "\n".join(rows)
+        head = f"{whose} liked nothing yet: react with 👍 to a posted paper."
+    else:
+        rows = [_line(item, user_id) for item in liked]
+        head = f"{whose} liked recently (newest first):\n" + "\n".join(rows)
+    if not imported:
+        return head
+    more = imported_total - len(imported)
+    tail = f"\n… and {more} more imported" if more > 0 else ""
+    rows = [
+        f"• {defuse(i.paper.title)} — {i.paper.abs_url} (imported {i.imported_at[:10]})"
+        for i in imported
+    ]
+    return (
+        f"{head}\nImported reading list ({imported_total}, teaching the ranking like likes; "
+        "`import undo` takes back the latest import):\n" + "\n".join(rows) + tail
+    )
 
 
 def _line(item: LikedPaper, user_id: str) -> str:

@@ -73,4 +73,7 @@ class Reactions:
             raise BotError("say `/arxiv likes` for the channel or `/arxiv likes me` for yours")
         who = caller.user_id if mine else None
         liked = await self._store.likes.liked_papers(caller.channel_id, who, LIKES_SHOWN)
-        await respond(Reply(likes_text(liked, caller.user_id, mine=mine)))
+        imported = [] if mine else await self._store.imports.recent(caller.channel_id, LIKES_SHOWN)
+        total = await self._store.imports.count(caller.channel_id) if imported else 0
+        text = likes_text(liked, caller.user_id, mine=mine, imported=imported, imported_total=total)
+        await respond(Reply(text))

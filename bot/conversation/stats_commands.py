@@ -1,5 +1,6 @@
 """The `stats` command: what a channel saw, scored, posted and liked today, in 7 and in 30 days,
-what the LLM cost the whole bot, and what the channel's ranking learned and sent to the LLM.
+what the LLM cost the whole bot, what the channel's ranking learned (its imported papers
+among it) and sent to the LLM.
 
 It loads the counts, usage, learning state and recent digest bodies from the store, then words
 them in the pure functions below. Rate limits are `bot.conversation.dispatch`'s.
@@ -46,7 +47,10 @@ class StatsCommands:
             periods.append((label, counts, await self._store.stats.usage(since=start)))
         state = await self._store.rankings.learning_state(caller.channel_id)
         bodies = await self._digest_bodies(caller.channel_id)
+        imported = await self._store.imports.count(caller.channel_id)
         lines = [*period_lines(periods), taste_line(state, learning=s.learning)]
+        if imported:
+            lines.append(imported_line(imported))
         lines.append(share_line(bodies))
         await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
 
@@ -94,6 +98,14 @@ def share_line(bodies: Iterable[Any]) -> str:
         f"LLM share: {latest['share']:.0%} of the latest day ({latest['reason']}); warm-up "
         f"and widened days in the last 30 digests: {wider}, costing about {format_usd(extra)} "
         "beyond the channel's share"
+    )
+
+
+def imported_line(imported: int) -> str:
+    """The channel's imported reading list, which the ranking learns from as likes."""
+    return (
+        f"imported: {_counted(imported, 'paper')} in the reading list, learned from as likes "
+        "(`import undo` takes back the latest import)"
     )
 
 

@@ -1,15 +1,16 @@
 """Deciding a channel's day: which papers go to the LLM.
 
 It owns the local ranking of a day (shared by every channel with the same ranking key, made
-once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, the cut where the
-likely picks are in, calibrated on the channel's earlier decided days, a dollar cap), what the
-ranking learns from (the LLM's earlier verdicts and the channel's reactions), the measured
-recall of liked papers, the channel's followed papers, which join what is sent whatever their
-rank, and the channel's taste, which orders the cards of a day decided now. What a decision
-needs beyond the day's context is loaded once (`DecisionInputs`); the decision is then made by
-pure functions (`scoring.ranking`, `scoring.share`, `scoring.pricing`, `bot.digest.taste`); the
-ranking is kept under its key as it is made, and everything else goes back to the caller to
-save (`BuildOutcome`).
+once through `bot.work`), the share of it sent on (`scoring.share`: warm-up, shortened by an
+imported reading list (`scoring.warm_start`), the cut where the likely picks are in,
+calibrated on the channel's earlier decided days, a dollar cap), what the ranking learns from
+(the LLM's earlier verdicts and the channel's reactions), the measured recall of liked papers,
+the channel's followed papers, which join what is sent whatever their rank, and the channel's
+taste, which orders the cards of a day decided now. What a decision needs beyond the day's
+context is loaded once (`DecisionInputs`); the decision is then made by pure functions
+(`scoring.ranking`, `scoring.share`, `scoring.pricing`, `bot.digest.taste`); the ranking is
+kept under its key as it is made, and everything else goes back to the caller to save
+(`BuildOutcome`).
 
 This module must not score, post or render anything, or save a day.
 """
@@ -30,7 +31,7 @@ from bot.digest.taste import channel_taste, example
 from bot.models import AnnounceType, Paper, ScoreKey
 from bot.store import RankingSet, Reaction, Store
 from bot.work import Work
-from scoring import ranking, share
+from scoring import ranking, share, warm_start
 from scoring.pricing import Price, PriceTable, affordable
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,15 @@ class DecisionInputs:
     history: tuple[share.Yesterday, ...]
     scored: frozenset[str]
     earlier: EarlierDay | None
+    imported: int = 0
+    """The channel's imported reading list (counted when the channel learns)."""
 
     @property
     def positives(self) -> int:
-        """Selected LLM verdicts under the criteria key that the day's ranking learns from."""
-        return sum(1 for v in self.verdicts if v.label is ranking.SELECTED)
+        """Selected LLM verdicts under the criteria key that the day's ranking learns from, with
+        those an imported reading list stands for (`scoring.warm_start`)."""
+        selected = sum(1 for v in self.verdicts if v.label is ranking.SELECTED)
+        return selected + warm_start.imported_positives(self.imported)
 
 
 class DayDecider:
@@ -164,12 +169,14 @@ class DayDecider:
         if options.budget.dollars is not None:
             scored = frozenset(await self._store.scores.get(candidates, ctx.key))
         reactions = tuple(example(r) for r in ctx.reactions)
+        imported = await self._store.imports.count(ctx.channel_id) if options.learning else 0
         return DecisionInputs(
             reactions,
             verdicts,
             await self._history(ctx, options),
             scored,
             await self._earlier(ctx, options, reactions),
+            imported,
         )
 
     async def _history(

@@ -17,7 +17,7 @@ from here (`from bot.store import Store, Lease, ...`).
     digests.py  daily digests, their delivery state, the messages posted
     weekly.py   weekly posts and their messages
     rankings.py each day's local ranking and what a channel's ranking learns from
-    likes.py    likes and dislikes
+    likes.py    likes and dislikes, and the imported reading lists
     work.py     work leases and platform events seen, across processes
     follows.py  the authors and keywords channels follow, with who added or removed each
     installations.py  installations in many workspaces, OAuth states, paused workspaces
@@ -40,6 +40,8 @@ from bot.store.records import (
     DigestFrame,
     DigestRecord,
     FeedFetch,
+    ImportedPaper,
+    ImportRecord,
     LearningState,
     Lease,
     Like,
@@ -73,6 +75,8 @@ __all__ = [
     "FollowRecord",
     "FollowStore",
     "Forgotten",
+    "ImportRecord",
+    "ImportedPaper",
     "InstallationRow",
     "Installations",
     "LearningState",

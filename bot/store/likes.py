@@ -1,4 +1,5 @@
-"""Likes and dislikes: one value per channel, person and paper, with when it last changed.
+"""Likes and dislikes: one value per channel, person and paper, with when it last changed; and
+a channel's imported reading list (`Imports`), which the ranking learns from as likes.
 
 Setting the same value again changes nothing (so a redelivered reaction counts once); removing
 a like deletes only that person's row. Nothing else here deletes likes.
@@ -12,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.models import Paper
 from bot.store.backend import Backend
-from bot.store.papers import Papers
+from bot.store.papers import Papers, add_known
 from bot.store.query import chunks, paper_of, qmarks, timestamp
-from bot.store.records import Like, LikedPaper
+from bot.store.records import ImportedPaper, ImportRecord, Like, LikedPaper
 
 
 class Likes:
@@ -109,3 +111,108 @@ class Likes:
                 )
                 out.update({str(r[0]): (int(r[1]), int(r[2])) for r in rows})
         return out
+
+
+class Imports:
+    """A channel's imported reading list: papers the team already reads, taught to the ranking
+    like likes (`Store.imports`). Each import is one transaction and one row of `imports`;
+    `undo` takes back the latest one whole. The Zotero key a channel gave is kept sealed (the
+    caller encrypts it; this class never sees it in the clear)."""
+
+    def __init__(self, backend: Backend, papers: Papers) -> None:
+        self._b = backend
+        self._papers = papers
+
+    async def add(
+        self, channel_id: str, user_id: str, source: str, papers: Sequence[Paper]
+    ) -> tuple[ImportRecord | None, int]:
+        """Import papers into the channel's reading list in one transaction: the papers
+        themselves (kept as stored when known), the import and its rows. Returns the import
+        (None when every paper was already imported) and how many were already there."""
+        now = timestamp()
+        ids = list(dict.fromkeys(p.id for p in papers))
+        async with self._b.write() as db:
+            have: set[str] = set()
+            for part in chunks(ids):
+                rows = await db.fetchall(
+                    "SELECT paper_id FROM imported WHERE channel_id = ? "
+                    f"AND paper_id IN ({qmarks(len(part))})",
+                    (channel_id, *part),
+                )
+                have.update(str(r[0]) for r in rows)
+            fresh = [p for p in {p.id: p for p in papers}.values() if p.id not in have]
+            if not fresh:
+                return None, len(have)
+            await add_known(db, fresh, now)
+            await db.execute(
+                "INSERT INTO imports (channel_id, user_id, source, papers, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (channel_id, user_id, source, len(fresh), now),
+            )
+            row = await db.fetchone(
+                "SELECT MAX(id) FROM imports WHERE channel_id = ?", (channel_id,)
+            )
+            assert row is not None
+            import_id = int(row[0])
+            await db.executemany(
+                "INSERT INTO imported (channel_id, paper_id, import_id, imported_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(channel_id, p.id, import_id, now) for p in fresh],
+            )
+        return ImportRecord(import_id, user_id, source, len(fresh), now), len(have)
+
+    async def undo(self, channel_id: str) -> ImportRecord | None:
+        """Take back the channel's latest import still in force, whole; None when there is
+        none."""
+        async with self._b.write() as db:
+            row = await db.fetchone(
+                "SELECT id, user_id, source, papers, created_at FROM imports "
+                "WHERE channel_id = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+                (channel_id,),
+            )
+            if row is None:
+                return None
+            await db.execute(
+                "DELETE FROM imported WHERE channel_id = ? AND import_id = ?",
+                (channel_id, row[0]),
+            )
+            await db.execute("UPDATE imports SET undone_at = ? WHERE id = ?", (timestamp(), row[0]))
+        return ImportRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), str(row[4]))
+
+    async def count(self, channel_id: str) -> int:
+        """How many papers the channel's reading list holds from imports."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT COUNT(*) FROM imported WHERE channel_id = ?", (channel_id,)
+            )
+        return int(row[0]) if row else 0
+
+    async def recent(self, channel_id: str, limit: int = 15) -> list[ImportedPaper]:
+        """The channel's imported papers, newest import first."""
+        async with self._b.read() as db:
+            rows = await db.fetchall(
+                "SELECT p.*, i.imported_at AS imported_at FROM imported i "
+                "JOIN papers p ON p.id = i.paper_id WHERE i.channel_id = ? "
+                "ORDER BY i.import_id DESC, i.paper_id LIMIT ?",
+                (channel_id, limit),
+            )
+        return [ImportedPaper(paper_of(r), str(r["imported_at"])) for r in rows]
+
+    async def save_zotero_key(self, channel_id: str, library: str, sealed: str) -> None:
+        """Keep the channel's Zotero library and its key, sealed by the caller."""
+        async with self._b.write() as db:
+            await db.execute(
+                "INSERT INTO zotero_keys (channel_id, library, sealed, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET "
+                "library = excluded.library, sealed = excluded.sealed, "
+                "updated_at = excluded.updated_at",
+                (channel_id, library, sealed, timestamp()),
+            )
+
+    async def zotero_key(self, channel_id: str) -> tuple[str, str] | None:
+        """The channel's Zotero library and its sealed key, if one was kept."""
+        async with self._b.read() as db:
+            row = await db.fetchone(
+                "SELECT library, sealed FROM zotero_keys WHERE channel_id = ?", (channel_id,)
+            )
+        return (str(row[0]), str(row[1])) if row else None

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.models import AnnounceType, Paper
-from bot.store.backend import Backend
+from bot.store.backend import Backend, Connection
 from bot.store.query import chunks, paper_of, qmarks, timestamp
 from bot.store.records import Announcement, FeedFetch
 
@@ -222,6 +222,17 @@ class Papers:
             return None
         day = date.fromisoformat(row[1]) if row[1] else None
         return FeedFetch(datetime.fromisoformat(row[0]), day, int(row[2]), int(row[3]), int(row[4]))
+
+
+async def add_known(db: Connection, papers: Sequence[Paper], now: str) -> None:
+    """Store papers read from the arXiv API (an import, say) inside the caller's transaction;
+    a paper already stored is left as it is (a feed's text and enrichment win)."""
+    await db.executemany(
+        "INSERT INTO papers (id, version, title, abstract, authors, categories, "
+        "primary_category, comment, enriched, first_seen, updated_at, journal_ref) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        [(*_paper_params(p, date.fromisoformat(now[:10]), now), p.journal_ref) for p in papers],
+    )
 
 
 def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:

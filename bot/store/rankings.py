@@ -6,8 +6,8 @@ The first ranking stored under a key stands, so a day once ranked stays as it wa
 rankings may be pruned (digests keep the papers they sent). A learning reset deletes nothing:
 it moves the cut after which reactions count.
 
-This module must not rank (`scoring.ranking`) nor write likes or posted messages; it reads
-them (`bot.store.likes`, `bot.store.digests`) for what the ranking learns from.
+This module must not rank (`scoring.ranking`) nor write likes, imports or posted messages; it
+reads them (`bot.store.likes`, `bot.store.digests`) for what the ranking learns from.
 """
 
 from __future__ import annotations
@@ -112,10 +112,11 @@ class Rankings:
             return await db.execute("DELETE FROM ranking_sets WHERE day < ?", (before.isoformat(),))
 
     async def reactions(self, channel_id: str, limit: int = 2000) -> list[Reaction]:
-        """What the channel liked, disliked, or was shown and ignored since its last learning
-        reset, newest first: one entry per paper (a like by anyone wins over a dislike)."""
+        """What the channel liked, disliked, imported (as a like), or was shown and ignored
+        since its last learning reset, newest first: one entry per paper (a like by anyone
+        wins over a dislike)."""
         async with self._b.read() as db:
-            rows = await db.fetchall(_REACTIONS, (channel_id, channel_id, channel_id, limit))
+            rows = await db.fetchall(_REACTIONS, (channel_id,) * 4 + (limit,))
         return [Reaction(paper_of(r), int(r["reaction"])) for r in rows]
 
     async def learning_state(self, channel_id: str) -> LearningState:
@@ -167,28 +168,36 @@ class Rankings:
         async with self._b.write() as db:
             await db.execute(
                 "INSERT INTO learning (channel_id, reset_at, reset_like, reset_posted, "
-                "learned_from, recall, measured_day, updated_at) VALUES (?, ?, "
+                "reset_import, learned_from, recall, measured_day, updated_at) VALUES (?, ?, "
                 "(SELECT COALESCE(MAX(rowid), 0) FROM likes), "
-                "(SELECT COALESCE(MAX(rowid), 0) FROM posted), 0, NULL, NULL, ?) "
+                "(SELECT COALESCE(MAX(rowid), 0) FROM posted), "
+                "(SELECT COALESCE(MAX(id), 0) FROM imports), 0, NULL, NULL, ?) "
                 "ON CONFLICT(channel_id) DO UPDATE SET reset_at = excluded.reset_at, "
                 "reset_like = excluded.reset_like, reset_posted = excluded.reset_posted, "
+                "reset_import = excluded.reset_import, "
                 "learned_from = 0, recall = NULL, measured_day = NULL, "
                 "updated_at = excluded.updated_at",
                 (channel_id, now, now),
             )
 
 
-# Positional parameters: the channel three times, then the limit.
+# Positional parameters: the channel four times, then the limit. Imported papers count as
+# likes, as of their import (a learning reset after it forgets them too).
 _REACTIONS = """
     WITH cut AS (
         SELECT COALESCE(MAX(reset_at), '') AS at, COALESCE(MAX(reset_like), 0) AS lk,
-               COALESCE(MAX(reset_posted), 0) AS po
+               COALESCE(MAX(reset_posted), 0) AS po, COALESCE(MAX(reset_import), 0) AS im
         FROM learning WHERE channel_id = ?
     ),
     liked AS (
-        SELECT l.paper_id, MAX(l.value) AS value, MAX(l.updated_at) AS at FROM likes l, cut
-        WHERE l.channel_id = ? AND (l.rowid > cut.lk OR l.updated_at > cut.at)
-        GROUP BY l.paper_id
+        SELECT r.paper_id, MAX(r.value) AS value, MAX(r.at) AS at FROM (
+            SELECT l.paper_id, l.value, l.updated_at AS at FROM likes l, cut
+            WHERE l.channel_id = ? AND (l.rowid > cut.lk OR l.updated_at > cut.at)
+            UNION ALL
+            SELECT i.paper_id, 1 AS value, i.imported_at AS at FROM imported i, cut
+            WHERE i.channel_id = ? AND (i.import_id > cut.im OR i.imported_at > cut.at)
+        ) r
+        GROUP BY r.paper_id
     ),
     shown AS (
         SELECT p.slot AS paper_id, 0 AS value, MAX(p.posted_at) AS at FROM posted p, cut

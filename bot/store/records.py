@@ -76,6 +76,25 @@ class LikedPaper:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportRecord:
+    """One import of papers into a channel's reading list: who, from what, how many it added."""
+
+    id: int
+    user_id: str
+    source: str
+    papers: int
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedPaper:
+    """A paper of a channel's imported reading list and when it was imported."""
+
+    paper: Paper
+    imported_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class RankingRow:
     """One paper's place in a channel's local ranking of a day."""
 

@@ -9,6 +9,7 @@
     store.weekly         weekly posts and their messages
     store.rankings       each day's local ranking and what a channel's ranking learns from
     store.likes          likes and dislikes
+    store.imports        the channels' imported reading lists
     store.work           work leases and platform events seen, across processes
     store.follows        the authors and keywords channels follow
     store.installations  installations in many workspaces, OAuth states, paused workspaces
@@ -40,7 +41,7 @@ from bot.store.channels import Channels
 from bot.store.digests import Digests
 from bot.store.follows import FollowStore
 from bot.store.installations import Installations
-from bot.store.likes import Likes
+from bot.store.likes import Imports, Likes
 from bot.store.paper_texts import PaperTexts
 from bot.store.papers import Papers
 from bot.store.rankings import Rankings
@@ -78,6 +79,8 @@ class Store:
         """Each day's local ranking and what a channel's ranking learns from."""
         self.likes = Likes(backend, self.papers)
         """Likes and dislikes."""
+        self.imports = Imports(backend, self.papers)
+        """The channels' imported reading lists (`bot.store.likes`)."""
         self.work = WorkLeases(backend)
         """Work leases and platform events seen, across processes (`bot.work`)."""
         self.follows = FollowStore(backend)

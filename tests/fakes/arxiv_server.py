@@ -2,9 +2,10 @@
 texts (`/html/<id>v<n>`, `/pdf/<id>v<n>`), with fault injection.
 
 This module owns `FakeArxiv`, an aiohttp server on an ephemeral port that serves whatever RSS
-body a test set, answers API ``id_list`` queries from a registry of eval-day paper dicts (with
-``start``/``max_results`` paging), and can fail or stall the next requests of either kind. It
-records every request so tests can check batching and spacing.
+body a test set, answers API ``id_list`` queries (and ``ti:`` title searches) from a registry
+of eval-day paper dicts (with ``start``/``max_results`` paging), and can fail or stall the
+next requests of either kind. It records every request so tests can check batching and
+spacing.
 
 It must not reach the internet or decide anything the bot decides; it only answers like arXiv.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -161,6 +163,13 @@ class FakeArxiv:
         """The recorded requests of one kind, oldest first."""
         return [r for r in self.requests if r.kind == kind]
 
+    def _title_search(self, search_query: str) -> list[Mapping[str, Any]]:
+        """`ti:"words"`: the registered papers whose title has all the words (arXiv ranks
+        by relevance; the fake keeps registration order)."""
+        m = re.fullmatch(r'ti:"?(.*?)"?', search_query.strip())
+        words = set(_title_words(m.group(1) if m else search_query))
+        return [p for p in self._papers.values() if words <= set(_title_words(p["title"]))]
+
     # --- handlers ---------------------------------------------------------------------------
 
     async def _rss(self, request: web.Request) -> web.StreamResponse:
@@ -206,6 +215,8 @@ class FakeArxiv:
     def _answer_query(self, query: Mapping[str, str]) -> bytes:
         ids = [_unversioned(i) for i in query.get("id_list", "").split(",") if i]
         found = [self._papers[i] for i in ids if i in self._papers]
+        if not ids and query.get("search_query"):
+            found = self._title_search(query["search_query"])
         start = int(query.get("start", "0"))
         size = int(query.get("max_results", "10"))
         # Like arXiv, totalResults counts the whole answer, not this page.
@@ -214,6 +225,10 @@ class FakeArxiv:
             total_results=len(found),
             query=f"search_query=&id_list={','.join(ids)}&start={start}&max_results={size}",
         )
+
+
+def _title_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 def _respond(body: _Body) -> web.Response:

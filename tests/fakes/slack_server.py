@@ -172,6 +172,7 @@ class FakeSlack:
 
     def __init__(self, *, outside: set[str] | None = None) -> None:
         self.calls: list[Call] = []
+        self._files: dict[str, bytes] = {}
         self.messages: list[Message] = []
         self.responses: list[tuple[str, dict[str, Any], float]] = []
         self.socket_acks: list[dict[str, Any]] = []
@@ -239,6 +240,21 @@ class FakeSlack:
         """Web API calls made with this token."""
         return [c for c in self.calls if c.token == token]
 
+    def add_file(self, name: str, body: bytes) -> dict[str, Any]:
+        """A file shared in Slack: served at its `url_private_download` to the bot's token; the
+        file object as an event carries it."""
+        self._files[name] = body
+        url = f"http://127.0.0.1:{self.port}/files/{name}"
+        return {"id": f"F{name}", "name": name, "size": len(body), "url_private_download": url}
+
+    async def _file(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.calls.append(Call("files.download", {"name": request.match_info["name"]}, token=token))
+        body = self._files.get(request.match_info["name"])
+        if not token.startswith("xoxb-") or body is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=body, content_type="text/plain")
+
     def response_url(self, name: str = "r") -> str:
         """A response_url for a slash command or an interaction."""
         return f"http://127.0.0.1:{self.port}/respond/{name}"
@@ -250,6 +266,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/files/{name}", self._file)
         app.router.add_get("/socket", self._socket)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         self._runner, self._port = await serve(app)
