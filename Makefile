@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install digest run test lint typecheck check bench clean
+.PHONY: install digest run test test-lowest lint typecheck check bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,21 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# the suite again on the lowest versions pyproject.toml admits for each direct dependency
+# (uv resolves them; the rest resolve as usual), so the floors it states are floors that work
+LOWEST := .venv-lowest
+$(LOWEST)/.installed: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --resolution lowest-direct \
+		--python "$$($(BIN)/python -c 'import sys; print(sys.executable)')" -o $(LOWEST).txt
+	$(BIN)/uv venv --quiet --allow-existing --python "$$(command -v $(PYTHON))" $(LOWEST)
+	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip install --quiet -r $(LOWEST).txt
+	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip install --quiet --no-deps -e .
+	touch $@
+
+test-lowest: $(LOWEST)/.installed
+	$(LOWEST)/bin/python -m pytest -q
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -38,4 +53,4 @@ bench: install
 	$(BIN)/python -m bench.replay
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(LOWEST) $(LOWEST).txt .mypy_cache .ruff_cache .pytest_cache *.egg-info

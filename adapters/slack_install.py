@@ -32,7 +32,6 @@ from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
@@ -130,6 +129,8 @@ class TokenBox:
     key."""
 
     def __init__(self, keys: str) -> None:
+        from cryptography.fernet import Fernet, MultiFernet  # the slack-oauth extra
+
         self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",")])
 
     def __repr__(self) -> str:
@@ -141,6 +142,8 @@ class TokenBox:
 
     def open(self, sealed: str) -> dict[str, Any]:
         """What `seal` sealed; TokenKeyError if no key opens it."""
+        from cryptography.fernet import InvalidToken
+
         try:
             opened: dict[str, Any] = json.loads(self._fernet.decrypt(sealed.encode()))
         except InvalidToken:

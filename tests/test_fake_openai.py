@@ -119,7 +119,7 @@ async def test_structured_answer_follows_the_days_labels(
     assert fake.requests[0]["temperature"] == 0
 
 
-@pytest.mark.parametrize("response_format", [openai.omit, {"type": "json_object"}])
+@pytest.mark.parametrize("response_format", [openai.NOT_GIVEN, {"type": "json_object"}])
 async def test_without_a_schema_the_answer_is_jsonl(
     client: openai.AsyncOpenAI, response_format: Any
 ) -> None:

@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -425,10 +426,33 @@ def _arxiv_delay(s: Settings) -> str | None:
     return None
 
 
+def _extras(s: Settings) -> str | None:
+    """What a setting needs that the default install leaves out (an extra, installed apart)."""
+    needs = []
+    if isinstance(s.db, PostgresURL) and find_spec("asyncpg") is None:
+        needs.append(
+            f"a PostgreSQL ARXIV_BOT_DB needs the postgres extra: {install_extra('postgres')}"
+        )
+    if s.token_key is not None and find_spec("cryptography") is None:
+        needs.append(
+            f"ARXIV_BOT_TOKEN_KEY needs the slack-oauth extra: {install_extra('slack-oauth')}"
+        )
+    return "; ".join(needs) or None
+
+
+def install_extra(extra: str) -> str:
+    """The command that installs one of the distribution's extras."""
+    return f"pip install '{DISTRIBUTION}[{extra}]'"
+
+
+DISTRIBUTION = "arxiv-team-bot"
+"""The name the bot is installed by (its command stays `arxiv-bot`)."""
+
 _JOINT_CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _slack_mode,
     _many_workspaces,
     _arxiv_delay,
+    _extras,
 )
 
 

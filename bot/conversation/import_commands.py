@@ -24,8 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from typing import TYPE_CHECKING
 
 from bot.arxiv import bibliography, zotero
 from bot.arxiv.api import ArxivApi
@@ -36,6 +35,9 @@ from bot.errors import ArxivUnavailable, BotError, FeedError
 from bot.models import Paper
 from bot.safety import clip, defuse
 from bot.secret import Secret
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +229,8 @@ class ImportCommands:
         kept = await self._store.imports.zotero_key(caller.channel_id)
         if token_key is None or kept is None or kept[0] != f"{library.kind}:{library.number}":
             return None
+        from cryptography.fernet import InvalidToken  # the slack-oauth extra, as TOKEN_KEY needs
+
         try:
             return Secret(_box(token_key).decrypt(kept[1].encode()).decode())
         except InvalidToken:  # sealed under a key no longer in ARXIV_BOT_TOKEN_KEY
@@ -263,6 +267,7 @@ def _title_search(title: str) -> _Ask:
 
 
 def _box(token_key: Secret) -> MultiFernet:
+    from cryptography.fernet import Fernet, MultiFernet  # loaded only where a key is kept
 
     keys = token_key.get_secret_value().split(",")
     return MultiFernet([Fernet(k.strip().encode()) for k in keys])

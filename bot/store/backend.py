@@ -303,7 +303,13 @@ class PostgresBackend:
 
     @classmethod
     async def open(cls, url: PostgresURL) -> PostgresBackend:
-        import asyncpg  # loaded only where the database is PostgreSQL
+        try:
+            import asyncpg  # loaded only where the database is PostgreSQL
+        except ImportError:
+            raise StoreUnavailable(
+                f"the database {url} is PostgreSQL, which needs the postgres extra: "
+                "pip install 'arxiv-team-bot[postgres]'"
+            ) from None
 
         try:
             pool = await asyncpg.create_pool(url.dsn(), min_size=1, max_size=POOL_SIZE)
