@@ -227,6 +227,7 @@ def wire_core(
         asker=Asker(client, settings.model, prices, settings.ask_max_tokens),
         fetcher=fetcher,
         daily_budget_usd=settings.daily_budget_usd,
+        api=api,
     )
     return Core(store, service, conversation, config.default_criteria)
 

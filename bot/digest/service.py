@@ -345,6 +345,23 @@ class DigestService:
         ranked = await self._store.rankings.ranking_set(day, key)
         return list(ranked.ids) if ranked is not None else []
 
+    @property
+    def can_score(self) -> bool:
+        """Whether papers can be sent to the LLM at all (a key is set)."""
+        return self._scorer.can_score
+
+    async def score_outside_digest(
+        self, papers: Sequence[Paper], criteria: Criteria, day: date
+    ) -> bool:
+        """Score papers no digest sent (a link someone shared) under `criteria`, through the
+        same scoring lease and daily budget (spent on `day`) as a day's papers; returns
+        whether the budget stopped it."""
+        assert criteria.id is not None
+        key = ScoreKey(criteria.id, self._scorer.model, PROMPT_VERSION)
+        ctx = DayContext("", day, criteria, 0, key, (), list(papers))
+        _, capped = await self._score_missing(papers, ctx, _no_progress)
+        return capped
+
     async def _enrich(self, day: date, options: DigestOptions, papers: Sequence[Paper]) -> int:
         """Best-effort enrichment of a day's candidates, once for every channel reading them."""
         key = f"enrich:{categories_key(options.categories)}:{day}"
