@@ -1,11 +1,12 @@
 """The `explain` command: why a paper got its scores in this channel, or why it was not sent to
 the LLM at all.
 
-It reads what `explain` was given (an arXiv id, an abstract or PDF link, or a card number of the
-latest digest), finds the digest that showed the paper (or where the local ranking put a paper
-never shown, or the score a shared link got under the current criteria), and asks `scoring.explain` for prose under the criteria that scored it, cached per
-criteria, model and prompt version (`fresh` asks again under the current criteria). The reply's
-wording is decided by the pure functions at the bottom. Rate limits are
+It reads what `explain` was given (an arXiv id, an abstract, PDF or HTML link, or a card number
+of the latest digest), finds the digest that showed the paper (or where the local ranking put a
+paper never shown, or the score a shared link got under the current criteria,
+`bot.conversation.unfurl`), and asks `scoring.explain` for prose under the criteria that scored
+it, cached per criteria, model and prompt version (`fresh` asks again under the current
+criteria). The reply's wording is decided by the pure functions at the bottom. Rate limits are
 `bot.conversation.dispatch`'s.
 
 It must not score papers, import a platform SDK or render platform markup.
