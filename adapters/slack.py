@@ -1,4 +1,5 @@
-"""The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, and the daily post.
+"""The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, arXiv links
+unfurled with the channel's scores (`adapters.slack_unfurl`), and the daily post.
 
 Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
 over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp, where
