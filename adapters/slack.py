@@ -633,6 +633,8 @@ class SlackAdapter:
         urls = linked_ids(links)
         if channel in ("", "COMPOSER") or not user or not urls or not event.get("message_ts"):
             return
+        if user in (self._bot_user_id, context.bot_user_id):
+            return
         if await self._seen(str(body.get("event_id") or "")):
             return
         caller = Caller(PLATFORM, self._channel(context, channel), user)

@@ -4,6 +4,7 @@ The real AsyncApp (HTTP mode, signed requests) against FakeSlack, the fake arXiv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -93,6 +94,23 @@ async def test_a_link_to_a_paper_never_seen_is_looked_up_and_scored_once(
     assert "relevance *" in slack.unfurled[1].text()
 
 
+async def test_two_messages_linking_one_new_paper_at_once_pay_for_one_scoring(
+    adapter: SlackAdapter, slack: FakeSlack, llm: FakeOpenAI, arxiv: FakeArxiv
+) -> None:
+    paper_id = load_eval_day(DAY)[3]["id"]
+    links = [
+        link_shared_event(
+            [f"https://arxiv.org/abs/{paper_id}"], f"1700000999.00010{n}", event_id=f"E{n}"
+        )
+        for n in range(2)
+    ]
+    assert await asyncio.gather(*(event(adapter, e) for e in links)) == [200, 200]
+    await wait_unfurls(slack, 2)
+    assert llm.calls == 1
+    assert len(arxiv.requests_of("api")) == 1
+    assert all("relevance *" in u.text() for u in slack.unfurled)
+
+
 async def test_a_link_to_an_id_arxiv_does_not_have_unfurls_a_short_note(
     adapter: SlackAdapter, slack: FakeSlack, llm: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -160,3 +178,22 @@ async def test_over_the_daily_budget_a_link_unfurls_without_scores_and_says_why(
         "elements": [{"type": "mrkdwn", "text": views.note}],
     }
     assert [b["action_id"] for b in blocks[-1]["elements"]] == [UNFURL_ASK_ACTION]
+
+
+async def test_over_the_rate_limit_a_link_unfurls_without_scores_and_says_when_to_retry(
+    make_settings: Any, arxiv: FakeArxiv, llm: FakeOpenAI
+) -> None:
+    papers = load_eval_day(DAY)
+    arxiv.add_papers(papers)
+    caller = Caller("slack", CHANNEL, "U0ALICE")
+    async with open_core(make_settings(ARXIV_BOT_LIMIT_USER="1/min")) as core:
+        first = await core.conversation.link_views(caller, [papers[4]["id"]])
+        second = await core.conversation.link_views(caller, [papers[5]["id"]])
+        again = await core.conversation.link_views(caller, [papers[4]["id"]])
+    assert first.views[0].score is not None
+    assert first.note == ""
+    assert second.views[0].score is None
+    assert second.note.startswith("Not scored for this channel yet. Slow down a little")
+    assert "try again in" in second.note
+    assert again.views[0].score == first.views[0].score  # a stored score costs no limit
+    assert llm.calls == 1
