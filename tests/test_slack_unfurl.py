@@ -15,6 +15,8 @@ from adapters.slack import SlackAdapter
 from adapters.slack_unfurl import UNFURL_ASK_ACTION, UNFURL_EXPLAIN_ACTION, linked_ids, unfurls
 from bot.__main__ import open_core
 from bot.conversation.dispatch import Caller
+from bot.models import Paper
+from bot.store import Store
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.block_kit import block_kit_problems
 from tests.fakes.openai_server import FakeOpenAI
@@ -197,3 +199,24 @@ async def test_over_the_rate_limit_a_link_unfurls_without_scores_and_says_when_t
     assert "try again in" in second.note
     assert again.views[0].score == first.views[0].score  # a stored score costs no limit
     assert llm.calls == 1
+
+
+async def test_a_looked_up_paper_is_kept_once_and_found_by_search(database: str) -> None:
+    paper = Paper(
+        "2501.00001",
+        "Quokka lemurs",
+        "Vocalisations.",
+        ("Jane Doe",),
+        ("cs.LG",),
+        "cs.LG",
+        "Accepted at ICML 2025",
+        2,
+        "ICML 2025",
+    )
+    async with Store.open(database) as store:
+        await store.papers.save_looked_up([paper])
+        await store.papers.save_looked_up([Paper("2501.00001", "Other", "x", ())])
+    async with Store.open(database) as store:
+        assert (await store.papers.get([paper.id]))[paper.id] == paper
+        assert [p.id for p in await store.papers.search(["quokka"])] == [paper.id]
+        assert await store.papers.unenriched([paper.id]) == []
