@@ -127,3 +127,15 @@ async def test_a_reply_to_a_card_and_a_mention_in_the_thread_are_answered_in_the
     await fake.user_message(thread_id, f"<@{BOT_ID}> ask 2501.99999 what is it?")
     await fake.wait_for(lambda: len(fake.bot_messages(thread_id)) == len(cards) + 3, seconds=20)
     assert "arXiv has no paper arXiv:2501.99999" in fake.bot_messages(thread_id)[-1]["content"]
+
+
+async def test_ask_about_a_message_without_a_paper_says_so_privately(
+    fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    plain = await fake.user_message(CHANNEL_ID, "lunch?", mentions_bot=False)
+    token = await fake.message_command(ASK_MENU, plain)
+    await fake.wait_for(lambda: any(c["token"] == token for c in fake.callbacks))
+    (answer,) = [c for c in fake.callbacks if c["token"] == token]
+    assert answer["type"] == 4  # a message, not a form
+    assert answer["data"]["content"] == NO_PAPER
+    assert answer["data"]["flags"] & 64
