@@ -3,7 +3,9 @@ persistent buttons, and reactions as likes, on discord.py 2.x in the bot's own e
 
 The adapter translates; the core decides. Every command becomes grammar text for
 `Conversation.handle`, every reaction a `Conversation.react`, and the daily post goes through the
-`bot.platform.ChatPlatform` methods. Rendering lives in `adapters.discord_render` (pure).
+`bot.platform.ChatPlatform` methods. Rendering lives in `adapters.discord_render` (pure); the
+message context menus ("Score for this channel", "Ask about this paper") and replies and
+mentions that ask about a card's paper live in `adapters.discord_papers`.
 
 Endpoints: `ARXIV_BOT_DISCORD_API_URL` and `ARXIV_BOT_DISCORD_GATEWAY_URL` replace discord.py's
 REST base and default gateway. discord.py keeps both as class attributes, so the override is
@@ -32,6 +34,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters import discord_papers
 from adapters import discord_render as render
 from adapters.discord_forms import SettingsModal, refusal_text
 from bot.config.settings import Settings
@@ -78,9 +81,11 @@ def _quiet_key_options() -> None:
 
 
 def intents() -> discord.Intents:
-    """Only what the bot reads: guilds (channels, threads) and reactions; no message content."""
+    """Only what the bot reads: guilds (channels, threads), reactions, and messages (to hear
+    replies and mentions, whose text Discord sends without the Message Content intent)."""
     wanted = discord.Intents.none()
     wanted.guilds = True
+    wanted.guild_messages = True
     wanted.guild_reactions = True
     return wanted
 
@@ -367,6 +372,11 @@ class DiscordAdapter:
         self._parents[channel_id] = parent or channel_id
         return self._parents[channel_id]
 
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation commands are handed to (`adapters.discord_papers` uses it too)."""
+        return self._conversation
+
     async def caller(self, interaction: discord.Interaction[Any]) -> Caller:
         """Who runs a command: user, home channel and role names and ids (for `role:` admins)."""
         user = interaction.user
@@ -572,11 +582,19 @@ class _ArxivClient(discord.Client):
         self.adapter = adapter
         self.tree: app_commands.CommandTree[_ArxivClient] = app_commands.CommandTree(self)
         self.tree.add_command(arxiv_group())
+        for menu in discord_papers.context_menus():
+            self.tree.add_command(menu)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ExplainButton)
         await self.adapter.sync_commands()
+
+    async def on_message(self, message: discord.Message) -> None:
+        if self.user is not None:
+            await _logged(
+                discord_papers.answer_message(self.adapter, self.user, message), "a message"
+            )
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         await _logged(self.adapter.on_reaction(payload), "a reaction")

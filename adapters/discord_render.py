@@ -441,7 +441,8 @@ def command_signature(payloads: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _canonical(payload: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: payload[k] for k in _OPTION_KEYS if payload.get(k) is not None}
+    # Discord gives a context-menu command an empty description it was never sent
+    out: dict[str, Any] = {k: payload[k] for k in _OPTION_KEYS if payload.get(k) not in (None, "")}
     out["type"] = payload.get("type", 1)
     out["required"] = bool(payload.get("required", False))
     out["autocomplete"] = bool(payload.get("autocomplete", False))

@@ -1,5 +1,6 @@
-"""The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, and the daily post;
-the Home tab and the modals are `adapters.slack_views`'s listeners, registered here.
+"""The Slack adapter: `/arxiv` commands, Explain buttons, reactions as likes, arXiv links
+unfurled with the channel's scores (`adapters.slack_unfurl`), and the daily post; the Home tab
+and the modals are `adapters.slack_views`'s listeners, registered here.
 
 Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
 over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp, where
@@ -97,6 +98,12 @@ from adapters.slack_install import (
     oauth_settings,
     quiet_oauth_logger,
     workspace_key,
+)
+from adapters.slack_unfurl import (
+    UNFURL_ASK_ACTION,
+    UNFURL_EXPLAIN_ACTION,
+    linked_ids,
+    unfurls,
 )
 from adapters.slack_verify import SlackVerifier
 from adapters.slack_views import SlackViews, form_of
@@ -584,6 +591,9 @@ class SlackAdapter:
         app.action(re.compile(f"^{LINK_ACTION_PREFIX}"))(self._on_link)
         app.event("reaction_added")(self._on_reaction_added)
         app.event("app_mention")(self._on_mention)
+        app.event("link_shared")(self._on_link_shared)
+        app.action(UNFURL_EXPLAIN_ACTION)(self._on_unfurl_button)
+        app.action(UNFURL_ASK_ACTION)(self._on_unfurl_button)
         app.event("reaction_removed")(self._on_reaction_removed)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
@@ -726,6 +736,56 @@ class SlackAdapter:
             await self._post(caller.channel_id, text, blocks, thread_ts=caller.thread or None)
 
         return reply
+
+    async def _on_link_shared(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._guarded(body, self._unfurl(body, context))
+
+    async def _unfurl(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Someone posted arXiv links: unfurl them with this channel's scores
+        (`bot.conversation.unfurl`, `adapters.slack_unfurl`). Links in a message being
+        composed have no channel to score for yet, and are left to Slack."""
+        event = body.get("event") or {}
+        channel, user = str(event.get("channel") or ""), str(event.get("user") or "")
+        links = [str(x.get("url") or "") for x in event.get("links") or [] if isinstance(x, dict)]
+        urls = linked_ids(links)
+        if channel in ("", "COMPOSER") or not user or not urls or not event.get("message_ts"):
+            return
+        if user in (self._bot_user_id, context.bot_user_id):
+            return
+        if await self._seen(str(body.get("event_id") or "")):
+            return
+        caller = Caller(PLATFORM, self._channel(context, channel), user)
+        views = await self._conversation.link_views(caller, list(urls.values()))
+        client, slack_channel, workspace = await self._workspaces.client_for(caller.channel_id)
+        await self._call(
+            "chat.unfurl",
+            client.chat_unfurl(
+                channel=slack_channel, ts=str(event["message_ts"]), unfurls=unfurls(urls, views)
+            ),
+            workspace,
+        )
+
+    async def _on_unfurl_button(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await self._guarded(body, self._unfurl_button(body, context))
+
+    async def _unfurl_button(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Explain or Ask under an unfurled link: `explain` answers privately, `ask` (a
+        summary) in the thread of the message that linked the paper."""
+        container = body.get("container") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+        message_ts = str(container.get("thread_ts") or container.get("message_ts") or "")
+        action = body["actions"][0]
+        command = "explain" if action.get("action_id") == UNFURL_EXPLAIN_ACTION else "ask"
+        caller = Caller(
+            PLATFORM, self._channel(context, channel), body["user"]["id"], thread=message_ts
+        )
+        paper_id = str(action.get("value") or "")
+        await self._conversation.handle(
+            caller, f"{command} {paper_id}", self._thread_replies(caller, message_ts or None)
+        )
 
     async def _on_link(self, ack: AsyncAck) -> None:
         await ack()  # the arXiv/PDF buttons open their URL in the browser; nothing to do

@@ -65,6 +65,8 @@ BOT_SCOPES: Final = (
     "groups:history",
     "app_mentions:read",
     "files:read",
+    "links:read",
+    "links:write",
 )
 """Exactly the bot scopes of slack-manifest.yml and slack-manifest-distribution.yml."""
 

@@ -233,6 +233,7 @@ def wire_core(
         fetcher=fetcher,
         daily_budget_usd=settings.daily_budget_usd,
         imports=ImportConfig(api, settings.zotero_url, settings.token_key),
+        api=api,
     )
     return Core(store, service, conversation, config.default_criteria)
 

@@ -380,7 +380,7 @@ def _with_connect_timeout(timeout: object, connect: float) -> openai.Timeout:
 
 def _sdk_retries(exc: openai.APIStatusError) -> bool:
     """Whether the SDK would retry this status (it honours `x-should-retry` first)."""
-    should = exc.response.headers.get("x-should-retry")
+    should = str(exc.response.headers.get("x-should-retry") or "")
     if should in ("true", "false"):
         return should == "true"
     return exc.status_code in (408, 409, 429) or exc.status_code >= 500

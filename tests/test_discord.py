@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from typing import Any
 
+import discord
 import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
@@ -30,7 +31,7 @@ from tests.fakes.openai_server import FakeOpenAI
 DAY = "2025-05-02"
 TOKEN = "discord-token-never-shown-5d1e8a"
 CHANNEL = str(CHANNEL_ID)
-GUILDS_AND_REACTIONS = 1 | 1 << 10
+GUILDS_MESSAGES_AND_REACTIONS = 1 | 1 << 9 | 1 << 10  # no message content (1 << 15)
 BOOLEAN = 5  # the type of a true/false option of an application command
 
 
@@ -133,13 +134,17 @@ async def daily_post(bot: DiscordAdapter, core: Any, digest: Digest) -> dict[str
 async def test_login_uses_minimal_intents_and_syncs_commands_only_when_they_change(
     core: Any, fake: FakeDiscord, bot: DiscordAdapter, discord_settings: Callable[..., Any]
 ) -> None:
-    assert fake.identifies[0]["intents"] == GUILDS_AND_REACTIONS  # no message content
+    assert fake.identifies[0]["intents"] == GUILDS_MESSAGES_AND_REACTIONS
     assert fake.gateway_queries[0]["v"] == "10"
     assert fake.gateway_queries[0]["encoding"] == "json"
     puts = fake.requests_of("PUT", rf"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
     assert len(puts) == 1
-    (group,) = puts[0].body
+    group, *menus = puts[0].body
     assert group["name"] == "arxiv"
+    assert [(m["name"], m["type"]) for m in menus] == [
+        ("Score for this channel", 3),  # message context-menu commands
+        ("Ask about this paper", 3),
+    ]
     assert {o["name"] for o in group["options"]} == {
         "today",
         "explain",
@@ -467,7 +472,8 @@ async def test_every_command_of_the_grammar_can_be_run_from_discords_command_tre
     """What Discord was given to show users reaches every command and every help example."""
     (put,) = fake.requests_of("PUT", rf"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
     subcommands = {o["name"]: o for o in put.body[0]["options"]}
-    (group,) = bot.client.tree.get_commands()  # type: ignore[attr-defined]
+    chat_input = discord.AppCommandType.chat_input  # the context menus are the other commands
+    (group,) = bot.client.tree.get_commands(type=chat_input)  # type: ignore[attr-defined]
     local = {c.name for c in group.commands}
     assert spec.name.split()[0] in subcommands.keys() & local
     for example in spec.examples:

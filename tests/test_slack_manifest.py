@@ -35,12 +35,15 @@ def test_the_manifest_asks_for_exactly_what_the_adapter_uses() -> None:
         "groups:history",
         "app_mentions:read",
         "files:read",
+        "links:read",
+        "links:write",
     }
     assert items_after(text, "bot_events") == {
         "reaction_added",
         "reaction_removed",
         "app_mention",
         "app_home_opened",
+        "link_shared",
     }
     assert re.search(r"app_home:\n\s+home_tab_enabled: true", text)
     assert re.findall(r"- command: (\S+)", text) == ["/arxiv"]
@@ -69,6 +72,7 @@ def test_the_distribution_manifest_is_http_with_a_redirect_url_and_hears_uninsta
         "reaction_removed",
         "app_mention",
         "app_home_opened",
+        "link_shared",
         "app_uninstalled",
         "tokens_revoked",
     }
@@ -78,3 +82,11 @@ def test_the_distribution_manifest_is_http_with_a_redirect_url_and_hears_uninsta
     assert urls == ["https://YOUR-HOST/slack/events"] * 3
     # user scopes would make bolt store user tokens the bot never uses
     assert not re.search(r"^\s+user:", text, re.MULTILINE)
+
+
+def test_both_manifests_unfurl_arxiv_links() -> None:
+    for manifest in (MANIFEST, DISTRIBUTION):
+        text = manifest.read_text(encoding="utf-8")
+        assert items_after(text, "unfurl_domains") == {"arxiv.org"}, manifest.name
+        assert {"links:read", "links:write"} <= items_after(text, "bot"), manifest.name
+        assert "link_shared" in items_after(text, "bot_events"), manifest.name

@@ -6,6 +6,8 @@
 - **Venue**: the arXiv API's journal reference when the authors gave one, else what the comment
   says: "Accepted at ICML 2025", "To appear in Proc. ACM SIGMOD", "Published in TMLR", cut at
   the end of that statement.
+- **arXiv links**: the papers a message links to (`arxiv.org/abs/…`, `/pdf/…`, `/html/…`, with
+  or without a version or `.pdf`), each once, for unfurling shared links.
 
 Pure functions of a `Paper`; every platform renders their result within its own limits. This
 module must not do I/O or render markup.
@@ -39,6 +41,12 @@ _SENTENCE_END: Final = re.compile(
     r"\.\s+(?=[A-Z][a-z]+\s|\d)|\.$|,\s*\d+\s*(?i:pages|figures|tables)"
 )
 _HF_SECTIONS: Final = frozenset({"datasets", "spaces", "collections"})
+MAX_ARXIV_LINKS: Final = 5  # papers of one message unfurled or scored; more is a list, not a link
+_ARXIV_LINK: Final = re.compile(
+    r"(?<![\w.])(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/"
+    r"(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?![\d])(?:v\d+)?",
+    re.IGNORECASE,
+)
 
 
 def code_links(paper: Paper) -> tuple[str, ...]:
@@ -88,3 +96,12 @@ def venue(paper: Paper) -> str | None:
 
 def _short(text: str) -> str:
     return text if len(text) <= VENUE_CHARS else text[: VENUE_CHARS - 1].rstrip() + "…"
+
+
+def arxiv_link_ids(text: str) -> tuple[str, ...]:
+    """The arXiv ids (without version) of the abstract, PDF and HTML links in `text`, in the
+    order found, each once, at most `MAX_ARXIV_LINKS`."""
+    found: dict[str, None] = {}
+    for m in _ARXIV_LINK.finditer(text):
+        found.setdefault(m.group("id"), None)
+    return tuple(found)[:MAX_ARXIV_LINKS]

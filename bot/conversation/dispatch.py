@@ -17,6 +17,7 @@ dispatches to the module that owns the command:
 - `bot.conversation.reactions`: reactions, posted messages, `likes`
 - `bot.conversation.follow_commands`: `follow`, `following`, `unfollow`
 - `bot.conversation.import_commands`: `import`, `import file`, `import zotero`, `import undo`
+- `bot.conversation.unfurl`: arXiv links someone shared, with the channel's scores (`link_views`)
 
 `Caller`, `Reply`, `Respond` and `ConversationConfig` live in `bot.conversation.context` and are
 importable from here. This module must not answer a command itself (but `help`), import a
@@ -28,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date
 
+from bot.arxiv.api import ArxivApi
 from bot.arxiv.categories import categories_key
 from bot.arxiv.fetch import PaperFetcher
 from bot.config.channels import ChannelSettings
@@ -54,6 +56,7 @@ from bot.conversation.reactions import Reactions
 from bot.conversation.search_commands import SearchCommands
 from bot.conversation.settings_commands import SettingsCommands
 from bot.conversation.stats_commands import StatsCommands
+from bot.conversation.unfurl import LinkScores, LinkViews
 from bot.digest.search import Lookups
 from bot.digest.service import DigestService
 from bot.errors import BotError
@@ -111,6 +114,7 @@ class Conversation:
         fetcher: PaperFetcher | None = None,
         daily_budget_usd: float | None = None,
         imports: ImportConfig | None = None,
+        api: ArxivApi | None = None,
     ) -> None:
         self._ctx = Context(store, service, explainer, config)
         self._store = store
@@ -123,6 +127,13 @@ class Conversation:
         self._reactions = Reactions(self._ctx)
         self._settings = SettingsCommands(self._ctx)
         self._imports = ImportCommands(self._ctx, imports or ImportConfig())
+        # scoring a shared link spends like `explain`: it shares the costly commands' limits
+        self._links = LinkScores(
+            self._ctx,
+            api,
+            lambda caller: self._check_rate(caller, "explain", False),
+            daily_budget_usd=daily_budget_usd,
+        )
         self._handlers = handler_table(
             [
                 self._digests.handlers(),
@@ -266,6 +277,11 @@ class Conversation:
     async def channel_settings(self, channel_id: str, platform: str) -> ChannelSettings:
         """A channel's effective settings."""
         return await self._ctx.channel_settings(channel_id, platform)
+
+    async def link_views(self, caller: Caller, paper_ids: list[str]) -> LinkViews:
+        """Linked papers with the caller's channel's scores (see `bot.conversation.unfurl`)."""
+        await self._ensure_channel(caller)
+        return await self._links.views(caller, paper_ids)
 
     async def today_digest(self, caller: Caller, respond: Respond | None = None) -> Digest | None:
         """The channel's digest of the latest announcement day (see

@@ -1,11 +1,12 @@
 """The `explain` command: why a paper got its scores in this channel, or why it was not sent to
 the LLM at all.
 
-It reads what `explain` was given (an arXiv id, an abstract or PDF link, or a card number of the
-latest digest), finds the digest that showed the paper (or where the local ranking put a paper
-never shown), and asks `scoring.explain` for prose under the criteria that scored it, cached per
-criteria, model and prompt version (`fresh` asks again under the current criteria). The reply's
-wording is decided by the pure functions at the bottom. Rate limits are
+It reads what `explain` was given (an arXiv id, an abstract, PDF or HTML link, or a card number
+of the latest digest), finds the digest that showed the paper (or where the local ranking put a
+paper never shown, or the score a shared link got under the current criteria,
+`bot.conversation.unfurl`), and asks `scoring.explain` for prose under the criteria that scored
+it, cached per criteria, model and prompt version (`fresh` asks again under the current
+criteria). The reply's wording is decided by the pure functions at the bottom. Rate limits are
 `bot.conversation.dispatch`'s.
 
 It must not score papers, import a platform SDK or render platform markup.
@@ -14,6 +15,7 @@ It must not score papers, import a platform SDK or render platform markup.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
@@ -31,7 +33,7 @@ ARXIV_ID = re.compile(
 """An arXiv id, new style or old, with an optional `arXiv:` prefix and version."""
 
 _ARXIV_LINK = re.compile(
-    r"^<?(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/([^\s|>?#]+?)(?:\.pdf)?/?"
+    r"^<?(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/([^\s|>?#]+?)(?:\.pdf)?/?"
     r"(?:[?#][^\s|>]*)?(?:\|[^>]*)?>?$",
     re.IGNORECASE,
 )
@@ -80,7 +82,8 @@ class ExplainCommands:
         the LLM saw it."""
         placed = await self._store.rankings.ranked_day(caller.channel_id, paper_id)
         if placed is None:
-            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
+            await self._explain_linked(caller, paper_id, respond, fresh=fresh)
+            return
         row = placed.row
         where = _where_ranked(placed)
         if not row.sent:
@@ -91,6 +94,36 @@ class ExplainCommands:
             raise BotError(f"arXiv:{paper_id} was {where}, but its digest is not stored")
         await self._explain_score(
             caller, paper_id, digest, respond, note=f"Sent to the LLM ({where}). ", fresh=fresh
+        )
+
+    async def _explain_linked(
+        self, caller: Caller, paper_id: str, respond: Respond, *, fresh: bool = False
+    ) -> None:
+        """A paper no digest of the channel placed but scored under its current criteria (a
+        shared link, `bot.conversation.unfurl`): why, under those criteria."""
+        current = await self._store.channels.channel_criteria(caller.channel_id)
+        assert current is not None, "channels get default criteria on first contact"
+        criteria, version = current
+        assert criteria.id is not None
+        model = self._explainer.model
+        score = (
+            await self._store.scores.get([paper_id], ScoreKey(criteria.id, model, PROMPT_VERSION))
+        ).get(paper_id)
+        paper = (await self._store.papers.get([paper_id])).get(paper_id)
+        if score is None or paper is None:
+            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
+        explain_key = ScoreKey(criteria.id, model, EXPLAIN_PROMPT_VERSION)
+        text = None if fresh else await self._store.scores.explanation(paper_id, explain_key)
+        if text is None:
+            text, usage = await self._explainer.explain(paper, score, criteria.text)
+            today = datetime.now(UTC).date()
+            await self._store.scores.save_explanation(paper_id, explain_key, text, usage, today)
+        await respond(
+            Reply(
+                f"*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
+                f"novelty {score.novelty} under criteria version {version}:\n"
+                f"{defuse(as_prose(text))}"
+            )
         )
 
     async def _explain_score(

@@ -95,7 +95,7 @@ class DigestService:
         self._account = (
             DailyAccount(store.budget, daily_budget_usd) if daily_budget_usd is not None else None
         )
-        sender = DaySender(
+        self._sender = sender = DaySender(
             store,
             self._work,
             scorer,
@@ -276,6 +276,21 @@ class DigestService:
         if ctx is None:
             return []
         return list((await self._decider.shared_ranking(ctx, options)).ids)
+
+    @property
+    def can_score(self) -> bool:
+        """Whether papers can be sent to the LLM at all (a key is set)."""
+        return self._scorer.can_score
+
+    async def score_outside_digest(
+        self, papers: Sequence[Paper], criteria: Criteria, day: date
+    ) -> bool:
+        """Score papers no digest sent (a link someone shared) under `criteria`, through the
+        same scoring lease and daily budget as a day's papers (their spend recorded on `day`);
+        returns whether the budget stopped it."""
+        key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
+        _, capped = await self._sender.score_sent(papers, key, day, criteria.text, _no_progress)
+        return capped
 
 
 async def _nothing() -> None:

@@ -170,6 +170,37 @@ class Papers:
                 ],
             )
 
+    async def save_looked_up(self, papers: Iterable[Paper]) -> None:
+        """Keep papers the arXiv API returned for a link someone shared (no feed announced
+        them): stored as enriched, with no announcement; a paper already known is kept."""
+        now = timestamp()
+        async with self._b.write() as db:
+            await db.executemany(
+                """
+                INSERT INTO papers (id, version, title, abstract, authors, categories,
+                                    primary_category, comment, journal_ref, enriched,
+                                    first_seen, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                ON CONFLICT(id) DO NOTHING
+                """,
+                [
+                    (
+                        p.id,
+                        p.version,
+                        p.title,
+                        p.abstract,
+                        json.dumps(p.authors),
+                        json.dumps(p.categories),
+                        p.primary_category,
+                        p.comment,
+                        p.journal_ref,
+                        now[:10],
+                        now,
+                    )
+                    for p in papers
+                ],
+            )
+
     async def get(self, ids: Sequence[str]) -> dict[str, Paper]:
         """Papers by id (missing ids are absent from the result)."""
         out: dict[str, Paper] = {}

@@ -2,7 +2,8 @@
 
 This module owns `FakeDiscord`: an aiohttp server speaking enough of Discord's HTTP API and
 gateway protocol for the real discord.py client to log in, sync application commands, receive
-interactions and reactions, answer through interaction callbacks and webhook follow-ups, post
+interactions (slash commands, message context menus, buttons, forms), user messages and
+reactions, answer through interaction callbacks and webhook follow-ups, post
 messages, start threads and add reactions. The gateway says HELLO, answers HEARTBEAT with
 HEARTBEAT_ACK, answers IDENTIFY with READY and one GUILD_CREATE, and dispatches events tests
 ask for. Frames are plain JSON text: discord.py only inflates binary frames, so compression is
@@ -221,6 +222,46 @@ class FakeDiscord:
         )
         return token
 
+    async def message_command(
+        self, name: str, message: dict[str, Any], *, channel_id: int = CHANNEL_ID
+    ) -> str:
+        """Dispatch a message context-menu command (`name`) run on `message`; returns the
+        interaction token."""
+        data = {
+            "id": "2",
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        return await self.interaction(2, data, channel_id=channel_id)
+
+    async def user_message(
+        self,
+        channel_id: int,
+        content: str,
+        *,
+        mentions_bot: bool = True,
+        reply_to: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Dispatch MESSAGE_CREATE for a message the user posts (mentioning the bot, as
+        Discord only sends the text of those to a bot without the Message Content intent)."""
+        message: dict[str, Any] = self._message(channel_id, {"content": content}, {**HUMAN})
+        message["member"] = {k: v for k, v in self.member().items() if k != "user"}
+        message["mentions"] = [BOT_USER] if mentions_bot else []
+        if reply_to is not None:
+            message["type"] = 19
+            message["message_reference"] = {
+                "type": 0,
+                "message_id": reply_to["id"],
+                "channel_id": reply_to["channel_id"],
+                "guild_id": str(GUILD_ID),
+            }
+            message["referenced_message"] = reply_to
+        self.messages.setdefault(channel_id, []).append(message)
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message
+
     async def reaction(
         self, event: str, channel_id: int, message_id: int, emoji: str, user_id: int = USER_ID
     ) -> None:
@@ -407,7 +448,9 @@ class FakeDiscord:
 
     def _store_commands(self, guild: int | None, payload: list[dict[str, Any]]) -> Any:
         stored = [
-            {**c, "id": str(next(self._ids)), "application_id": str(BOT_ID), "version": "1"}
+            # Discord gives context menus an empty description
+            {"description": "", **c}
+            | {"id": str(next(self._ids)), "application_id": str(BOT_ID), "version": "1"}
             | ({"guild_id": str(guild)} if guild else {})
             for c in payload
         ]
@@ -438,6 +481,8 @@ class FakeDiscord:
 
     def _post(self, channel_id: int, body: dict[str, Any]) -> Any:
         message = self._message(channel_id, body, BOT_USER)
+        if body.get("message_reference"):  # a reply: it points at the message it answers
+            message["message_reference"] = body["message_reference"]
         self.messages[channel_id].append(message)
         return message
 

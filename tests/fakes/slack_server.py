@@ -3,7 +3,7 @@
 This module owns `FakeSlack`: an aiohttp server that speaks enough of Slack for the real
 `AsyncWebClient`, bolt's `AsyncRespond` and the aiohttp `SocketModeClient` to work against it
 unchanged: the Web API methods the adapter uses (`auth.test`, `chat.postMessage`,
-`chat.postEphemeral`, `conversations.history`/`replies`, `apps.connections.open`, and
+`chat.postEphemeral`, `conversations.history`/`replies`, `chat.unfurl`, `apps.connections.open`, and
 `views.publish`/`views.open`/`views.update`, whose views it keeps in `views` after checking them
 with slack_sdk's `View` model), response URLs,
 and a Socket Mode WebSocket that delivers envelopes and collects their acks. It keeps the
@@ -144,6 +144,19 @@ class ShownView:
 
 
 @dataclass(slots=True)
+class Unfurl:
+    """One accepted `chat.unfurl`: the message and each link's blocks."""
+
+    channel: str
+    ts: str
+    unfurls: dict[str, Any]
+
+    def text(self) -> str:
+        """Every text of every link's blocks, for assertions about what people see."""
+        return json.dumps(self.unfurls, ensure_ascii=False)
+
+
+@dataclass(slots=True)
 class Call:
     """One Web API call as received (arguments only, never credentials)."""
 
@@ -179,6 +192,7 @@ class FakeSlack:
         self.outside: set[str] = set(outside or ())
         self.refused_blocks: list[str] = []  # why each refused message was refused
         self.views: list[ShownView] = []  # views published, opened or updated, oldest first
+        self.unfurled: list[Unfurl] = []  # every accepted chat.unfurl, in order
         self._faults: deque[tuple[str | None, str | None, Fault]] = deque()
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._pacing: tuple[Bucket, Bucket] | None = None
@@ -413,6 +427,7 @@ class FakeSlack:
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._permalink,
+            "chat.unfurl": self._unfurl,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
         }.get(method)
@@ -588,6 +603,21 @@ class FakeSlack:
     def views_of(self, method: str) -> list[ShownView]:
         """The views a method was sent, oldest first."""
         return [v for v in self.views if v.method == method]
+
+    def _unfurl(self, args: dict[str, Any]) -> web.Response:
+        """`chat.unfurl`: each link's blocks go through the same checks as a message's."""
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        unfurls = _as_json(args.get("unfurls"))
+        if not channel or not ts or not isinstance(unfurls, dict) or not unfurls:
+            return _error("invalid_arguments")
+        for url, unfurl in unfurls.items():
+            blocks = unfurl.get("blocks") if isinstance(unfurl, dict) else None
+            if not isinstance(blocks, list) or not blocks:
+                return _error("invalid_unfurls")
+            if not blocks_valid(blocks) or not self._blocks_accepted(blocks, f"unfurl of {url}"):
+                return _error("invalid_blocks")
+        self.unfurled.append(Unfurl(channel, ts, unfurls))
+        return _ok()
 
     def _permalink(self, args: dict[str, Any]) -> web.Response:
         channel, ts = str(args.get("channel") or ""), str(args.get("message_ts") or "")
@@ -860,6 +890,38 @@ def home_opened_event(
     }
 
 
+def link_shared_event(
+    urls: Sequence[str],
+    message_ts: str = "1700000001.000100",
+    *,
+    channel: str = "C0TEAM",
+    user: str = "U0ALICE",
+    event_id: str = "EvL1",
+    team: str = TEAM,
+) -> dict[str, Any]:
+    """A `link_shared` Events API callback: `user` posted a message linking `urls`."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team,
+        "api_app_id": "A0ARXIV",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
+        "event": {
+            "type": "link_shared",
+            "channel": channel,
+            "is_bot_user_member": True,
+            "user": user,
+            "message_ts": message_ts,
+            "unfurl_id": f"U{message_ts}",
+            "source": "conversations_history",
+            "links": [{"domain": "arxiv.org", "url": url} for url in urls],
+            "event_ts": f"{time.time():.6f}",
+        },
+    }
+
+
 def button_action(
     action_id: str,
     value: str,
@@ -937,3 +999,27 @@ def view_submission(
             "state": {"values": state},
         },
     }
+
+
+def unfurl_action(
+    action_id: str,
+    paper_id: str,
+    message_ts: str,
+    *,
+    channel: str = "C0TEAM",
+    user: str = "U0ALICE",
+    team: str = TEAM,
+) -> dict[str, Any]:
+    """The block_actions payload of a click on a button of an unfurl (an attachment of the
+    message that linked the paper)."""
+    payload = explain_action(
+        paper_id, message_ts, message_ts, channel=channel, user=user, team=team
+    )
+    payload["container"] = {
+        "type": "message_attachment",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_app_unfurl": True,
+    }
+    payload["actions"][0]["action_id"] = action_id
+    return payload
