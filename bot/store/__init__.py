@@ -18,7 +18,8 @@ from here (`from bot.store import Store, Lease, ...`).
     weekly.py   weekly posts and their messages
     rankings.py each day's local ranking and what a channel's ranking learns from
     likes.py    likes and dislikes
-    work.py     work leases and platform events seen, across processes
+    work.py     work leases, their fences and post intents, platform events seen, across
+                processes
     follows.py  the authors and keywords channels follow, with who added or removed each
     installations.py  installations in many workspaces, OAuth states, paused workspaces
     query.py    the small pieces the query modules share (timestamps, `IN` lists, paper rows)
@@ -40,6 +41,7 @@ from bot.store.records import (
     DigestFrame,
     DigestRecord,
     FeedFetch,
+    Fence,
     LearningState,
     Lease,
     Like,
@@ -66,6 +68,7 @@ __all__ = [
     "DigestFrame",
     "DigestRecord",
     "FeedFetch",
+    "Fence",
     "FollowAdded",
     "FollowRecord",
     "FollowStore",

@@ -378,6 +378,17 @@ _M011_PAPER_ROOM = """
         );
 """
 
+_M012_FENCES = """
+        ALTER TABLE work ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;  -- grows with every take-over
+        CREATE TABLE post_intents (
+            key TEXT NOT NULL,                   -- the unit of work posting, e.g. deliver:C1:…
+            slot TEXT NOT NULL,                  -- 'parent', a paper id, a notice
+            owner TEXT NOT NULL,                 -- the lease holder that is about to post it
+            epoch BIGINT NOT NULL,               -- its lease's fencing epoch
+            PRIMARY KEY (key, slot)
+        );
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -390,6 +401,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M009_SEARCH_WEEKLY,
     _M010_SIMILAR,
     _M011_PAPER_ROOM,
+    _M012_FENCES,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -722,6 +734,8 @@ _PG010_SIMILAR = _M010_SIMILAR  # the same script: TEXT and INTEGER columns mean
 
 _PG011_PAPER_ROOM = _M011_PAPER_ROOM  # the same script on both engines
 
+_PG012_FENCES = _M012_FENCES  # BIGINT and TEXT mean the same on both
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -734,6 +748,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG009_SEARCH_WEEKLY,
     _PG010_SIMILAR,
     _PG011_PAPER_ROOM,
+    _PG012_FENCES,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 
@@ -759,6 +774,7 @@ TABLES: tuple[str, ...] = (
     "learning",
     "ranking_sets",
     "work",
+    "post_intents",
     "events",
     "installations",
     "oauth_states",
