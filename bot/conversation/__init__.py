@@ -8,6 +8,7 @@
     criteria_preview.py, criteria_topics.py  what a criteria change would select; topics
     reactions.py, likes.py                   reactions as likes, and the likes listing
     shown.py      the last digest shown to each person, so a card number means their card
+    limits.py     the rate limits every replica shares, counted in the store
 
 A new command: its grammar line in `commands.py`, its handler in the family's `*_commands.py`
 (copy `explain_commands.py`), and its row in `dispatch.py`'s table.

@@ -54,6 +54,7 @@ from bot.store.records import (
 from bot.store.schema import MIGRATIONS, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, TABLES
 from bot.store.store import Store
 from bot.store.url import Database, PostgresURL, describe, parse_database
+from bot.store.work import Counted, RateCheck
 
 __all__ = [
     "MIGRATIONS",
@@ -63,6 +64,7 @@ __all__ = [
     "Announcement",
     "ChannelEvent",
     "ChannelRow",
+    "Counted",
     "CriteriaVersion",
     "Database",
     "DigestFrame",
@@ -83,6 +85,7 @@ __all__ = [
     "RankedDay",
     "RankingRow",
     "RankingSet",
+    "RateCheck",
     "Reaction",
     "Store",
     "StoreUnavailable",

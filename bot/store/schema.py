@@ -387,6 +387,14 @@ _M012_FENCES = """
             epoch BIGINT NOT NULL,               -- its lease's fencing epoch
             PRIMARY KEY (key, slot)
         );
+        CREATE TABLE rate_counts (
+            scope TEXT NOT NULL,                 -- a limit, e.g. costly:user, install:client
+            key TEXT NOT NULL,                   -- whom it counts: a user, a channel, a client
+            window_no BIGINT NOT NULL,           -- floor(database time / the limit's seconds)
+            hits INTEGER NOT NULL,
+            expires_at DOUBLE PRECISION NOT NULL,  -- unix seconds: useless after this
+            PRIMARY KEY (scope, key, window_no)
+        );
 """
 
 SQLITE_MIGRATIONS: tuple[str, ...] = (
@@ -775,6 +783,7 @@ TABLES: tuple[str, ...] = (
     "ranking_sets",
     "work",
     "post_intents",
+    "rate_counts",
     "events",
     "installations",
     "oauth_states",

@@ -1,5 +1,6 @@
 """Work done once across processes sharing the database: leases on units of work (who does
-one, until when) and the platform events already seen (platforms redeliver to any replica).
+one, until when), the platform events already seen (platforms redeliver to any replica) and the
+counters of rate limits every replica shares.
 
 Taking a lease is one atomic upsert, so two processes never both hold a live one. Lease times
 come from the database's clock (PostgreSQL's `clock_timestamp()`, SQLite's clock of the one
@@ -14,12 +15,19 @@ Posting to a platform that cannot check a fence itself goes: record the intent u
 (`intend`), post, record the message under the fence (`bot.store.digests.record_posted`); an
 intent left behind tells the next holder to ask the platform before posting that slot again.
 
+Rate counters are kept per (scope, key, window) of the database's clock, each window a sixtieth
+of its limit's seconds; a use is admitted when the uses of the last `per` seconds stay within the
+limit, all of a use's limits checked and counted in one transaction behind a lock row per key,
+so replicas together admit no more than one process would.
+
 This module must not decide what a unit of work is, nor wait or retry: `bot.work` does, and
 only it takes, renews and releases leases.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from bot.store.backend import Backend, Connection, Row
@@ -58,6 +66,25 @@ async def hold_fence(db: Connection, fence: Fence, now: str) -> bool:
 
 def _lease(r: Row) -> Lease:
     return Lease(str(r[0]), str(r[1]), float(r[2]), float(r[3]), int(r[4]))
+
+
+@dataclass(frozen=True, slots=True)
+class RateCheck:
+    """One limit a use counts against: at most `count` uses of `key` in `per` seconds."""
+
+    scope: str
+    key: str
+    count: int
+    per: float
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A use counted under one limit: where, to give it back."""
+
+    scope: str
+    key: str
+    window_no: int
 
 
 class WorkLeases:
@@ -167,3 +194,85 @@ class WorkLeases:
                 (event_id, now),
             )
         return added > 0
+
+    async def count_use(
+        self, checks: Sequence[RateCheck]
+    ) -> tuple[list[Counted], tuple[int, float] | None]:
+        """Count one use under every limit if all of them admit it now (by the database's
+        clock), atomically across processes; otherwise count nothing and say which limit
+        (its index) refused for the longest, and for how many seconds."""
+        order = sorted(range(len(checks)), key=lambda i: (checks[i].scope, checks[i].key))
+        async with self._b.write() as db:
+            # a DML first: SQLite's write lock (and PostgreSQL's row locks below) from here on
+            await db.execute(f"DELETE FROM rate_counts WHERE expires_at < {self._now}")
+            row = await db.fetchone(f"SELECT {self._now}")
+            now = float(row[0]) if row else 0.0
+            worst: tuple[int, float] | None = None
+            for i in order:  # one order everywhere: two replicas never wait on each other
+                wait = await _wait(db, checks[i], now)
+                if wait > 0 and (worst is None or wait > worst[1]):
+                    worst = (i, wait)
+            if worst is not None:
+                return [], worst
+            counted = [await _count(db, checks[i], now) for i in order]
+        return counted, None
+
+    async def uncount(self, counted: Sequence[Counted]) -> None:
+        """Give back uses counted by `count_use` (what they admitted spent nothing)."""
+        async with self._b.write() as db:
+            await self.uncount_in(db, counted)
+
+    @staticmethod
+    async def uncount_in(db: Connection, counted: Sequence[Counted]) -> None:
+        for c in counted:
+            await db.execute(
+                "UPDATE rate_counts SET hits = hits - 1 WHERE scope = ? AND key = ? "
+                "AND window_no = ? AND hits > 0",
+                (c.scope, c.key, c.window_no),
+            )
+
+
+BUCKETS = 60
+"""Each limit's window is counted in this many buckets: a use counts from its bucket's start, so
+a limit holds to within 1/60 of its window (one second of a minute)."""
+
+
+def _width(check: RateCheck) -> float:
+    return check.per / BUCKETS
+
+
+async def _wait(db: Connection, check: RateCheck, now: float) -> float:
+    """Seconds until one more use fits `check` (0: now). Takes the key's lock row first, so
+    uses of one key are counted one transaction at a time across processes."""
+    await db.execute(
+        "INSERT INTO rate_counts (scope, key, window_no, hits, expires_at) VALUES (?, ?, -1, 0, ?) "
+        "ON CONFLICT(scope, key, window_no) DO UPDATE SET expires_at = excluded.expires_at",
+        (check.scope, check.key, now + check.per),
+    )
+    width = _width(check)
+    rows = await db.fetchall(
+        "SELECT window_no, hits FROM rate_counts WHERE scope = ? AND key = ? AND window_no >= 0 "
+        "AND window_no > ? ORDER BY window_no",
+        (check.scope, check.key, int((now - check.per) // width)),
+    )
+    left = sum(int(r[1]) for r in rows)
+    for r in rows:  # the oldest uses leave the window first
+        if left < check.count:
+            break
+        left -= int(r[1])
+        gone_at = int(r[0]) * width + check.per
+        if left < check.count:
+            return max(0.0, gone_at - now)
+    return 0.0
+
+
+async def _count(db: Connection, check: RateCheck, now: float) -> Counted:
+    """Count one use of `check` in its current bucket."""
+    width = _width(check)
+    bucket = int(now // width)
+    await db.execute(
+        "INSERT INTO rate_counts (scope, key, window_no, hits, expires_at) VALUES (?, ?, ?, 1, ?) "
+        "ON CONFLICT(scope, key, window_no) DO UPDATE SET hits = rate_counts.hits + 1",
+        (check.scope, check.key, bucket, (bucket + 1) * width + check.per),
+    )
+    return Counted(check.scope, check.key, bucket)
