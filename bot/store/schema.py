@@ -395,6 +395,7 @@ _M012_FENCES = """
             expires_at DOUBLE PRECISION NOT NULL,  -- unix seconds: useless after this
             PRIMARY KEY (scope, key, window_no)
         );
+        ALTER TABLE oauth_states ADD COLUMN client TEXT NOT NULL DEFAULT '';  -- who asked for it
 """
 
 SQLITE_MIGRATIONS: tuple[str, ...] = (
