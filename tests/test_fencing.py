@@ -167,3 +167,19 @@ def test_the_watch_period_follows_the_lease_time() -> None:
     assert watch_period(120) == 30  # a take-over within 150 s of the last renewal
     assert watch_period(15) == 3.75
     assert watch_period(2) == 1
+
+
+async def test_a_thread_left_mid_post_with_its_lease_given_back_is_taken_over_by_the_watch(
+    world: World,
+) -> None:
+    await subscribe(world)
+    world.clock.at(utc(DAY, 6))
+    with killed():  # its store failed after the parent and two cards; the lease was given back
+        async with world.bot(("digests.record_posted", 3, True)) as bot:
+            await bot.runner.tick()
+    assert 0 < len(world.chat.cards("C1")) < len(SELECTED)
+    async with world.bot() as bot:
+        assert await bot.core.store.work.lease(f"deliver:C1:{DAY}") is None
+        assert await bot.runner.take_over() == 1  # what the watch job runs, between retries
+        assert await bot.runner.take_over() == 0  # posted: nothing left to take over
+    assert_exactly_once(world.chat)

@@ -178,15 +178,29 @@ class Delivery:
         return Delivered(parent, count, recovered)
 
     async def notice(
-        self, platform_name: str, channel_id: str, day: date, kind: str, text: str
+        self,
+        platform_name: str,
+        channel_id: str,
+        day: date,
+        kind: str,
+        text: str,
+        fence: Fence | None = None,
     ) -> bool:
-        """Post a notice of one kind about one day at most once; True if it was posted now."""
+        """Post a notice of one kind about one day at most once (under `fence`, the holding
+        of its unit: `LeaseLost` once another process took it over); True if it was posted
+        now."""
         slot = f"{NOTICE}:{kind}"
         if slot in await self._store.digests.daily_posted(channel_id, day):
             return False
+        if fence is not None and await self._store.work.intend(fence, slot) == "stale":
+            raise LeaseLost(fence.key, fence.epoch)
         await self._wait()
         message = await self.platform(platform_name).post_notice(channel_id, text)
-        await self._store.digests.record_posted(channel_id, day, slot, message, daily=True)
+        if not await self._store.digests.record_posted(
+            channel_id, day, slot, message, daily=True, fence=fence
+        ):
+            assert fence is not None  # only a fenced record is refused
+            raise LeaseLost(fence.key, fence.epoch)
         log.info("notice to %s:%s about %s: %s", platform_name, channel_id, day, kind)
         return True
 

@@ -57,7 +57,8 @@ def missed_text(day: date, local: str, timezone: str) -> str:
 
 
 def stale(lost: LeaseLost) -> None:
-    """The one line a delivery that lost its channel-day to another process logs."""
+    """The one line a delivery (a thread or a notice) that lost its unit to another process
+    logs."""
     log.warning(
         "%s: another process took this delivery over (epoch %d is stale); this process "
         "stopped posting it",
@@ -100,13 +101,15 @@ class DailyPoster:
 
     async def notify(self, row: ChannelRow, day: date, kind: str, text: str) -> None:
         """Tell the channel `text`, once per day and `kind` across processes."""
-        async with self._work.attempt(f"notice:{row.id}:{day}:{kind}") as mine:
-            if not mine:
+        async with self._work.hold(f"notice:{row.id}:{day}:{kind}") as fence:
+            if fence is None:
                 return
             try:
-                await self._delivery.notice(row.platform, row.id, day, kind, text)
+                await self._delivery.notice(row.platform, row.id, day, kind, text, fence)
             except PlatformError as exc:
                 log.warning("notice to %s failed: %s", row.id, exc)
+            except LeaseLost as lost:
+                stale(lost)
 
     async def _serve(self, row: ChannelRow, settings: ChannelSettings, now: datetime) -> None:
         """Post every digest of this channel that is due and not posted; report the ones that

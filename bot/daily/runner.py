@@ -196,21 +196,23 @@ class DailyRunner:
 
     async def take_over(self) -> int:
         """Serve at once every channel whose delivery lease is orphaned (it expired by the
-        database's clock, or its holder was a process of this host that died), outside the
-        tick, so a dead replica's thread is finished within its lease time plus the watch
-        period rather than at the next retry. Returns how many channels it served."""
+        database's clock, or its holder was a process of this host that died) or whose
+        thread was left mid-post with its lease given back (no platform error: those wait for
+        their backoff), outside the tick, so a dead replica's thread is finished within its
+        lease time plus the watch period rather than at the next retry. Returns how many
+        channels it served."""
         if self._stopping:
             return 0
-        keys = await self._work.orphans("deliver:")
-        if not keys:
-            return 0
-        undone = {
-            f"deliver:{r.channel_id}:{r.day}"
-            for r in await self._store.digests.records(states=(POSTING, "scored"))
-        }
-        ids = {key.removeprefix("deliver:").rpartition(":")[0] for key in keys if key in undone}
+        records = await self._store.digests.records(states=(POSTING, "scored"))
+        undone = {f"deliver:{r.channel_id}:{r.day}" for r in records}
+        keys = {k for k in await self._work.orphans("deliver:") if k in undone}
+        for r in records:  # left mid-post and given back (its store failed, it was stopped)
+            key = f"deliver:{r.channel_id}:{r.day}"
+            if r.state == POSTING and not r.last_error and not await self._work.held(key):
+                keys.add(key)
+        ids = {key.removeprefix("deliver:").rpartition(":")[0] for key in keys}
         if not ids:
-            return 0  # what they held is posted: nothing to take over
+            return 0
         channels = [
             (row, self._settings_of(row))
             for row in await self._store.channels.subscribed()
