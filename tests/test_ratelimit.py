@@ -3,6 +3,7 @@ conversation through the console adapter, and the private reply on Slack."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from bot.config.settings import Settings
 from bot.conversation.dispatch import Conversation, ConversationConfig
 from bot.errors import SettingsError
 from bot.ratelimit import Limit, RateLimiter, RateLimits, parse_limit
+from bot.store import RateCheck, Store
 from scoring.criteria import load_criteria
 from scoring.explain import Explainer
 from scoring.pricing import PriceTable
@@ -353,3 +355,18 @@ async def test_the_whole_bot_runs_costly_commands_at_most_its_cap_per_minute(
     refused = [a.startswith("Slow down a little") for a in answers]
     assert refused == [False, False, False, True]  # four people, one cap for the bot
     assert "3 per minute for the whole bot" in answers[3]
+
+
+async def test_uses_arriving_at_once_on_two_replicas_are_admitted_up_to_the_limit(
+    database: str,
+) -> None:
+    check = [RateCheck("costly:user", "slack:U0ALICE", 5, 60.0)]
+    async with Store.open(database) as one, Store.open(database) as two:
+        results = await asyncio.gather(
+            *(store.work.count_use(check) for store in (one, two) for _ in range(10))
+        )
+    admitted = [counted for counted, refused in results if refused is None]
+    assert len(admitted) == 5  # twenty at once, five let through in all
+    waits = [refused[1] for _, refused in results if refused is not None]
+    assert len(waits) == 15
+    assert all(0 < wait <= 60 for wait in waits)
