@@ -7,7 +7,9 @@ This module owns what Slack's distribution needs:
   `ARXIV_BOT_TOKEN_KEY` before it reaches the database, and decrypts it when a request needs it;
 - `StoreInstallations` and `StoreStates`, slack_sdk's `AsyncInstallationStore` and
   `AsyncOAuthStateStore` on `bot.store.Installations` (SQLite or PostgreSQL, shared by
-  replicas; a state is used once, whichever replica sees it);
+  replicas; a state is used once, whichever replica sees it). The install page is open to
+  anyone, so a state is refused (a "try again later" page, 429) to a client that holds
+  `STATES_PER_CLIENT` live states already, and to everyone once `LIVE_STATES` are live;
 - `oauth_settings`: bolt's `AsyncOAuthSettings` with our client id, scopes, stores and pages,
   and `handle_install` / `handle_redirect`, the two aiohttp routes around bolt's `AsyncOAuthFlow`
   that turn every failure (bad or reused state, refused code, a user who cancels, Slack
@@ -27,6 +29,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -57,6 +60,20 @@ PLATFORM: Final = "slack"
 INSTALL_PATH: Final = "/slack/install"
 REDIRECT_PATH: Final = "/slack/oauth_redirect"
 STATE_SECONDS: Final = 600
+STATES_PER_CLIENT: Final = 10
+"""Install pages one client (address) may open per STATE_SECONDS (each holds a live state)."""
+LIVE_STATES: Final = 1000
+"""Live states in all, across replicas: the install page's rows cannot grow past this (PostgreSQL
+replicas racing may each add one beyond it)."""
+
+_CLIENT: ContextVar[str] = ContextVar("slack_install_client", default="")
+"""Who asked for the install page being served (bolt's state store is not told)."""
+
+
+class StateRefused(Exception):
+    """No state for this install page: its client, or everyone, holds too many live ones."""
+
+
 BOT_SCOPES: Final = (
     "commands",
     "chat:write",
@@ -282,10 +299,15 @@ class StoreStates(AsyncOAuthStateStore):
         installations: Installations,
         expiration_seconds: int = STATE_SECONDS,
         clock: Callable[[], float] = time.time,
+        *,
+        per_client: int = STATES_PER_CLIENT,
+        live: int = LIVE_STATES,
     ) -> None:
         self._rows = installations
         self._seconds = expiration_seconds
         self._clock = clock
+        self._per_client = per_client
+        self._live = live
 
     @property
     def logger(self) -> logging.Logger:
@@ -294,7 +316,16 @@ class StoreStates(AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(24)
         now = self._clock()
-        await self._rows.issue_state(state, now + self._seconds, now)
+        refused = await self._rows.issue_state(
+            state,
+            now + self._seconds,
+            now,
+            client=_CLIENT.get(),
+            per_client=self._per_client,
+            live=self._live,
+        )
+        if refused is not None:
+            raise StateRefused(refused)
         return state
 
     async def async_consume(self, state: str) -> bool:
@@ -313,6 +344,11 @@ _FAILURES: Final = {
         "Please finish in the same browser",
         "This installation was started in another browser (or your browser refused its "
         "cookie). Start again from the install page, in this browser.",
+    ),
+    "busy": (
+        "Too many installations at once",
+        "Too many install pages were opened from here (or in all) in the last few minutes. "
+        "Please try again in ten minutes.",
     ),
     "invalid_state": (
         "This install link has expired or was used already",
@@ -425,8 +461,13 @@ def oauth_settings(
 
 async def handle_install(flow: AsyncOAuthFlow, request: web.Request) -> web.Response:
     """GET /slack/install: the "Add to Slack" page with a fresh one-use state."""
+    _CLIENT.set(request.remote or "")
     try:
         response = await flow.handle_installation(await to_bolt_request(request))
+    except StateRefused as refused:
+        log.warning("Slack: an install page refused: too many live states (%s)", refused)
+        title, text = failure_page("busy")
+        return web.Response(status=429, text=page(title, text), content_type="text/html")
     except Exception as exc:  # the store is down: a page, not a traceback
         log.warning("Slack: the install page failed (%s)", type(exc).__name__)
         title, text = failure_page("storage_error")

@@ -215,7 +215,7 @@ def wire_core(
         default_criteria=load_criteria(settings.criteria_file),
         admins=frozenset(settings.admins),
         like_emoji=frozenset(settings.like_emoji),
-        limits=settings.rate_limits if limited else RateLimits(None, None, None, None),
+        limits=settings.rate_limits if limited else RateLimits(None, None, None, None, None),
         preview_confirm_usd=settings.preview_confirm_usd,
     )
     explainer = Explainer(client, settings.model, prices, account=service.account)

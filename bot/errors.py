@@ -14,6 +14,10 @@
           └── PlatformUnavailable  the platform could not be reached (network, 5xx, rate limit
                                    beyond the SDK's retries): try again later
 
+    LeaseLost                a fenced write was refused: this process paused past its lease and
+                             another took the unit of work over; the holder stops at once (not
+                             a user's error and not a bug: it is said in one log line)
+
 Anything else that escapes is a bug: adapters log it with its traceback and show a short apology.
 """
 
@@ -94,3 +98,13 @@ class PlatformError(BotError):
 
 class PlatformUnavailable(PlatformError):
     """A chat platform could not be reached or kept failing; the post should be retried later."""
+
+
+class LeaseLost(Exception):
+    """Another process took this process's unit of work over (its fencing epoch is stale): the
+    holder stops what it was doing at once."""
+
+    def __init__(self, key: str, epoch: int) -> None:
+        super().__init__(f"{key}: epoch {epoch} is stale")
+        self.key = key
+        self.epoch = epoch

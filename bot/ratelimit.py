@@ -1,8 +1,9 @@
 """Rate limits on what people can make the bot do: sliding windows over an injected clock.
 
 This module owns `Limit` ("at most N uses per window"), its settings text (`5/min`, `30/h`,
-`10/90s`, `off`), `RateLimits` (the bot's four limits: commands that post publicly or spend
-money, and changes to a channel, each per person and per channel) and `RateLimiter`, which checks
+`10/90s`, `off`), `RateLimits` (the bot's limits: commands that post publicly or spend money,
+and changes to a channel, each per person and per channel, and the costly commands of the
+whole bot) and `RateLimiter`, which checks
 several keyed limits at once and records a use only when all of them admit it. Which command
 counts against which limit is decided by `bot.conversation.dispatch`.
 
@@ -64,6 +65,7 @@ class RateLimits:
     costly_per_channel: Limit | None = Limit(15, 60.0)
     edits_per_user: Limit | None = Limit(10, 60.0)
     edits_per_channel: Limit | None = Limit(20, 60.0)
+    costly_per_bot: Limit | None = Limit(60, 60.0)  # every person, channel, replica together
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,9 @@ class Denied:
 
 
 class RateLimiter:
-    """Sliding-window limits per key (each key with its own limit)."""
+    """Sliding-window limits per key (each key with its own limit), in this process only (the
+    bot's commands are limited in the store, shared by every replica:
+    `bot.conversation.limits`)."""
 
     def __init__(self, clock: Clock = time.monotonic, max_keys: int = MAX_KEYS) -> None:
         self._clock = clock

@@ -13,6 +13,12 @@ day, its delivery) has a key. This module is the only place that decides who doe
   Expiry is judged by the database's clock alone: this module never reads the process's clock
   for a lease, so replicas whose clocks disagree still agree on who holds what.
 
+Each take-over grows the lease's epoch. A holder that writes where a stale holder must not
+(delivering a thread) holds the unit with `hold`, gets its `Fence` (key, owner, epoch) and
+makes those writes under it: the store checks the fence in the write's own transaction, so a
+process that paused past its lease (a VM pause, a long GC, swap) and woke up after another took
+over has its writes refused and stops (`bot.errors.LeaseLost`).
+
 Whether a unit is already done is the caller's question (`load`), answered from the store: a
 unit's result is its stored row, so a unit done by another process is found, not redone.
 
@@ -31,7 +37,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar, cast
 
-from bot.store import Lease, Store
+from bot.store import Fence, Lease, Store
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +92,14 @@ class Work:
         owner: str | None = None,
         ttl: float = DEFAULT_TTL,
         poll: float = 0.25,
+        renew: float | None = None,
     ) -> None:
         self._store = store
         self.owner = owner or process_name()
         self.ttl = ttl
         self._poll = poll
+        self._renew_every = renew if renew is not None else ttl / 3
+        self._fenced: set[str] = set()
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -154,16 +163,40 @@ class Work:
     async def attempt(self, key: str) -> AsyncIterator[bool]:
         """Hold the unit if nobody else does, without waiting: yields False when another
         caller or process is doing it (and then does nothing)."""
+        async with self.hold(key) as fence:
+            yield fence is not None
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[Fence | None]:
+        """Like `attempt`, yielding the holding's `Fence` (None: someone else holds it), under
+        which the holder makes the writes a stale holder must not make."""
         lock = self._lock(key)
         if lock.locked():
-            yield False
+            yield None
             return
         async with lock:
-            if not await self._take(key):
-                yield False
+            epoch = await self._take(key)
+            if not epoch:
+                yield None
                 return
-            async with self._holding(key):
-                yield True
+            self._fenced.add(key)
+            try:
+                async with self._holding(key):
+                    yield Fence(key, self.owner, epoch, self.ttl)
+            finally:
+                self._fenced.discard(key)
+
+    async def orphans(self, prefix: str) -> list[str]:
+        """Keys starting with `prefix` whose holder is gone: the lease expired by the database's
+        clock, or its holder was a process of this host that no longer runs. Any process may
+        take them over now."""
+        expired = {lease.key for lease in await self._store.work.expired_leases(prefix)}
+        dead = {
+            lease.key
+            for lease in await self._store.work.leases()
+            if lease.key.startswith(prefix) and _dead_here(lease.owner)
+        }
+        return sorted(expired | dead)
 
     async def signal(self, key: str, seconds: float) -> None:
         """Raise a flag every process can see for `seconds` (e.g. "a command is waiting for
@@ -187,12 +220,14 @@ class Work:
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
-    async def _take(self, key: str) -> bool:
-        if await self._store.work.take_lease(key, self.owner, self.ttl):
-            return True
+    async def _take(self, key: str) -> int:
+        """The lease's epoch if this process holds the unit now, else 0."""
+        epoch = await self._store.work.take_lease(key, self.owner, self.ttl)
+        if epoch:
+            return epoch
         holder = await self._store.work.lease(key)
         if holder is None or not _dead_here(holder.owner):
-            return False
+            return 0
         log.info("work %s: its holder %s is no longer running; taking it over", key, holder.owner)
         return await self._store.work.take_lease(key, self.owner, self.ttl, replacing=holder.owner)
 
@@ -211,8 +246,10 @@ class Work:
 
     async def _renew(self, key: str) -> None:
         while True:
-            await asyncio.sleep(self.ttl / 3)
+            await asyncio.sleep(self._renew_every)
             if not await self._store.work.renew_lease(key, self.owner, self.ttl):
+                if key in self._fenced:
+                    return  # its fenced writes are refused; the holder says so when it stops
                 log.warning(
                     "work %s: the lease expired while this process was busy and another "
                     "process took it over; both finish, stored results are shared",

@@ -31,6 +31,7 @@ from bot.daily.scheduler import DailyScheduler, fetch_trigger, post_trigger
 from bot.models import Thresholds
 from bot.platform import ChatPlatform
 from bot.store import ChannelRow, Store
+from bot.work import Work
 from tests.conftest import TEST_KEY
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.chat import FakeChat, Killed
@@ -130,7 +131,7 @@ class World:
     llm: FakeOpenAI
     chat: FakeChat
     clock: Clock
-    db: Path
+    db: Path | str
     env: dict[str, str]
 
     def settings(self) -> Settings:
@@ -141,9 +142,11 @@ class World:
         self,
         crash: tuple[str, int, bool] | None = None,
         platform: Callable[[Core], ChatPlatform] | None = None,
+        renew: float | None = None,
         **runner_options: Any,
     ) -> AsyncIterator[Bot]:
-        """A bot process: opened on the database file, closed (or 'killed') on exit."""
+        """A bot process: opened on the database file, closed (or 'killed') on exit; with
+        `renew`, its deliveries renew their leases only that often (a process that stalls)."""
         settings = self.settings()
         defaults = ChannelSettings.defaults(settings)
 
@@ -166,6 +169,8 @@ class World:
                 "fetch_deadline": timedelta(hours=settings.fetch_deadline_hours),
                 **runner_options,
             }
+            if renew is not None:
+                options["work"] = Work(store, ttl=settings.lease_seconds, renew=renew)
             runner = DailyRunner(
                 store, core.service, delivery, settings_of, clock=self.clock, **options
             )

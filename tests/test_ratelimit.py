@@ -3,9 +3,11 @@ conversation through the console adapter, and the private reply on Slack."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,12 @@ from bot.config.settings import Settings
 from bot.conversation.dispatch import Conversation, ConversationConfig
 from bot.errors import SettingsError
 from bot.ratelimit import Limit, RateLimiter, RateLimits, parse_limit
+from bot.store import RateCheck, Store
 from scoring.criteria import load_criteria
 from scoring.explain import Explainer
 from scoring.pricing import PriceTable
 from tests import cli
-from tests.conftest import TEST_KEY, bot_env
+from tests.conftest import TEST_KEY, bot_env, fresh_postgres
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
@@ -269,3 +272,101 @@ async def test_the_consoles_local_user_is_not_rate_limited(
     assert result.code == 0, result.err
     assert "Slow down" not in result.out
     assert result.out.count("arXiv digest for 2025-05-02") == 3
+
+
+# -- limits shared by replicas --
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield str(tmp_path / "shared.sqlite3")
+        return
+    async with fresh_postgres() as url:
+        yield url
+
+
+def answered(slack: FakeSlack, name: str) -> bool:
+    return any(r[0] == name for r in slack.responses)
+
+
+async def two_replicas_answer(
+    settings: Settings, slack: FakeSlack, commands: list[tuple[int, str]]
+) -> list[str]:
+    """Each (replica, user) asks for `today`'s digest through its own Slack adapter, one
+    after another; what each caller was answered, in order."""
+    async with open_core(settings) as one, open_core(settings) as two:
+        adapters = [
+            SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1")
+            for core in (one, two)
+        ]
+        for adapter in adapters:
+            await adapter.start()
+        try:
+            for n, (replica, user) in enumerate(commands):
+                body = command_form("today", user=user, response_url=slack.response_url(f"r{n}"))
+                headers = {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    **signed_headers(SECRET, body),
+                }
+                url = f"http://127.0.0.1:{adapters[replica].port}/slack/events"
+                assert await post(url, body, headers) == 200
+                # its first answer comes once its use is counted or refused
+                await slack.wait_until(partial(answered, slack, f"r{n}"), 60)
+        finally:
+            for adapter in adapters:
+                await adapter.close()
+    first = {name: str(payload.get("text", "")) for name, payload, _ in reversed(slack.responses)}
+    return [first[f"r{n}"] for n in range(len(commands))]
+
+
+async def test_two_replicas_let_a_person_through_the_limit_once_not_twice(
+    make_settings: Any, slack: FakeSlack, database: str, day_feed: list[dict[str, Any]]
+) -> None:
+    settings = make_settings(
+        SLACK_BOT_TOKEN="xoxb-ratelimit",
+        SLACK_SIGNING_SECRET=SECRET,
+        ARXIV_BOT_HTTP_PORT="0",
+        ARXIV_BOT_SLACK_API_URL=slack.api_url,
+        ARXIV_BOT_DB=database,
+        ARXIV_BOT_LIMIT_USER="2/h",
+    )
+    answers = await two_replicas_answer(
+        settings, slack, [(0, "U0ALICE"), (1, "U0ALICE"), (0, "U0ALICE"), (1, "U0ALICE")]
+    )
+    refused = [a.startswith("Slow down a little") for a in answers]
+    assert refused == [False, False, True, True]  # two uses in all, whichever replica answers
+    assert "2 per hour per person" in answers[3]
+
+
+async def test_the_whole_bot_runs_costly_commands_at_most_its_cap_per_minute(
+    make_settings: Any, slack: FakeSlack, database: str, day_feed: list[dict[str, Any]]
+) -> None:
+    settings = make_settings(
+        SLACK_BOT_TOKEN="xoxb-ratelimit",
+        SLACK_SIGNING_SECRET=SECRET,
+        ARXIV_BOT_HTTP_PORT="0",
+        ARXIV_BOT_SLACK_API_URL=slack.api_url,
+        ARXIV_BOT_DB=database,
+        ARXIV_BOT_LIMIT_BOT="3/min",
+    )
+    users = ["U0ANN", "U0BOB", "U0CAT", "U0DAN"]
+    answers = await two_replicas_answer(settings, slack, [(i % 2, u) for i, u in enumerate(users)])
+    refused = [a.startswith("Slow down a little") for a in answers]
+    assert refused == [False, False, False, True]  # four people, one cap for the bot
+    assert "3 per minute for the whole bot" in answers[3]
+
+
+async def test_uses_arriving_at_once_on_two_replicas_are_admitted_up_to_the_limit(
+    database: str,
+) -> None:
+    check = [RateCheck("costly:user", "slack:U0ALICE", 5, 60.0)]
+    async with Store.open(database) as one, Store.open(database) as two:
+        results = await asyncio.gather(
+            *(store.work.count_use(check) for store in (one, two) for _ in range(10))
+        )
+    admitted = [counted for counted, refused in results if refused is None]
+    assert len(admitted) == 5  # twenty at once, five let through in all
+    waits = [refused[1] for _, refused in results if refused is not None]
+    assert len(waits) == 15
+    assert all(0 < wait <= 60 for wait in waits)

@@ -25,7 +25,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from adapters.slack import Pacer, SlackAdapter
-from adapters.slack_install import BOT_SCOPES
+from adapters.slack_install import BOT_SCOPES, STATES_PER_CLIENT
 from bot.__main__ import open_core
 from bot.errors import PlatformError
 from bot.models import Criteria, Digest, StageCounts, Thresholds
@@ -575,3 +575,17 @@ def browser_for() -> Any:
         return aiohttp.ClientSession(cookie_jar=browser_jar(base(adapter)))
 
     return open_for
+
+
+async def test_a_client_opening_the_install_page_too_often_is_told_to_wait(
+    bot: SlackAdapter, browser: aiohttp.ClientSession, slack: FakeSlack
+) -> None:
+    for _ in range(STATES_PER_CLIENT):
+        await install_link(browser, bot)
+    async with browser.get(f"{base(bot)}/slack/install") as resp:
+        assert resp.status == 429
+        page = await resp.text()
+    assert "Too many installations at once" in page
+    assert "try again in ten minutes" in page
+    assert "oauth/v2/authorize" not in page  # no state was handed out
+    assert "Traceback" not in page

@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack_install import (
+    StateRefused,
     StoreInstallations,
     StoreStates,
     TokenBox,
@@ -223,3 +224,17 @@ def test_many_workspaces_need_their_credentials_and_a_key_and_say_how_to_make_on
     assert "hunter2" not in str(bad.value)
     rotated = Settings.from_env({**full, "ARXIV_BOT_TOKEN_KEY": f"{KEY}, {KEY}"})
     assert rotated.token_key is not None
+
+
+async def test_live_states_are_capped_across_replicas_until_they_expire(database: str) -> None:
+    clock = Clock()
+    async with Store.open(database) as one, Store.open(database) as two:
+        first = StoreStates(one.installations, 600, clock, per_client=100, live=3)
+        second = StoreStates(two.installations, 600, clock, per_client=100, live=3)
+        await first.async_issue()
+        await second.async_issue()
+        await first.async_issue()
+        with pytest.raises(StateRefused):
+            await second.async_issue()  # three are live in all: the install page says wait
+        clock.now += 601
+        assert await second.async_issue()  # the expired ones are dropped

@@ -256,6 +256,9 @@ class Settings:
     limit_channel: Limit | None = field(
         default=Limit(15, 60.0), metadata=_env("ARXIV_BOT_LIMIT_CHANNEL", _limit)
     )
+    limit_bot: Limit | None = field(
+        default=Limit(60, 60.0), metadata=_env("ARXIV_BOT_LIMIT_BOT", _limit)
+    )
     edit_limit_user: Limit | None = field(
         default=Limit(10, 60.0), metadata=_env("ARXIV_BOT_EDIT_LIMIT_USER", _limit)
     )
@@ -351,6 +354,7 @@ class Settings:
         return RateLimits(
             costly_per_user=self.limit_user,
             costly_per_channel=self.limit_channel,
+            costly_per_bot=self.limit_bot,
             edits_per_user=self.edit_limit_user,
             edits_per_channel=self.edit_limit_channel,
         )

@@ -10,6 +10,7 @@
     shown.py      the last digest shown to each person, so a card number means their card
     home.py       what a person's home page shows (Slack's Home tab), gathered in one pass
     unfurl.py     arXiv links someone shared, with the channel's scores (scored once if never)
+    limits.py     the rate limits every replica shares, counted in the store
 
 A new command: its grammar line in `commands.py`, its handler in the family's `*_commands.py`
 (copy `explain_commands.py`), and its row in `dispatch.py`'s table.

@@ -52,6 +52,7 @@ from bot.conversation.digest_commands import DigestCommands
 from bot.conversation.explain_commands import ExplainCommands
 from bot.conversation.home import Home, gather_home
 from bot.conversation.import_commands import ImportCommands, ImportConfig
+from bot.conversation.limits import SharedLimiter
 from bot.conversation.reactions import Reactions
 from bot.conversation.search_commands import SearchCommands
 from bot.conversation.settings_commands import SettingsCommands
@@ -64,7 +65,7 @@ from bot.models import Digest, Paper
 from bot.ratelimit import RateLimiter
 from bot.safety import defuse
 from bot.secret import Secret
-from bot.store import Store
+from bot.store import Counted, Store
 from scoring.ask import Asker
 from scoring.explain import Explainer
 
@@ -120,7 +121,8 @@ class Conversation:
         self._store = store
         self._service = service
         self._config = config
-        self._limiter = limiter or RateLimiter()
+        self._local = limiter  # one process's counts (tests with a clock); else the store's
+        self._shared = SharedLimiter(store)
         self._follows = follow_commands.FollowCommands(store)
         lookups = Lookups(store, service)
         self._digests = DigestCommands(self._ctx, lookups)
@@ -253,14 +255,21 @@ class Conversation:
         try:
             await self._ensure_channel(caller)
             self._check_permission(caller)
-            counted = self._check_rate(caller, name, True)
+            counted = await self._check_rate(caller, name, True)
             try:
                 await run(self._noting(caller, respond))
             except BotError:
-                self._limiter.release(counted)
+                await self._release(counted)  # refused input spends nothing
                 raise
         except BotError as exc:
             await respond(Reply(defuse(str(exc))))
+
+    async def _release(self, counted: list[str] | list[Counted]) -> None:
+        """Give back a use counted by `_check_rate`."""
+        if self._local is not None:
+            self._local.release([c for c in counted if isinstance(c, str)])
+        else:
+            await self._shared.release([c for c in counted if isinstance(c, Counted)])
 
     async def react(self, caller: Caller, message_id: str, emoji: str, added: bool) -> str | None:
         """A reaction on a posted message: like/unlike (or dislike) the paper it shows.
@@ -332,11 +341,11 @@ class Conversation:
         await self._ensure_channel(caller)
         if changes:
             self._check_permission(caller)
-        counted = self._check_rate(caller, name, changes)
+        counted = await self._check_rate(caller, name, changes)
         try:
             await work()
         except BotError:
-            self._limiter.release(counted)  # refused input spends nothing
+            await self._release(counted)  # refused input spends nothing
             raise
 
     async def _ensure_channel(self, caller: Caller) -> None:
@@ -359,9 +368,12 @@ class Conversation:
             "subscription (ARXIV_BOT_ADMINS); reading is open to everyone"
         )
 
-    def _check_rate(self, caller: Caller, name: str, changes: bool) -> list[str]:
-        """Refuse, with when to try again, a costly command or a change over its limits; the
-        keys of the limits the use was counted under."""
+    async def _check_rate(
+        self, caller: Caller, name: str, changes: bool
+    ) -> list[str] | list[Counted]:
+        """Refuse, with when to try again, a costly command or a change over its limits (per
+        person, per channel and, for costly commands, for the whole bot, across replicas); what
+        the use was counted under."""
         kind = "costly" if name in COSTLY_COMMANDS else "edits" if changes else None
         if kind is None:
             return []
@@ -376,11 +388,18 @@ class Conversation:
             (f"{kind}:user:{caller.platform}:{caller.user_id}", per_user),
             (f"{kind}:channel:{place}", per_channel),
         ]
-        denied = self._limiter.acquire(checks)
+        if kind == "costly":
+            checks.append(("costly:bot:all", limits.costly_per_bot))
+        counted: list[str] | list[Counted]
+        if self._local is not None:
+            denied = self._local.acquire(checks)
+            counted = [key for key, limit in checks if limit is not None]
+        else:
+            counted, denied = await self._shared.acquire(checks)
         if denied is None:
-            return [key for key, limit in checks if limit is not None]
+            return counted
         what = "changes to this channel" if kind == "edits" else COSTLY_BUDGET
-        who = "per person" if denied.index == 0 else "in this channel"
+        who = ("per person", "in this channel", "for the whole bot")[denied.index]
         raise BotError(
             f"Slow down a little: {what} can run {denied.limit} {who}. "
             f"Please try again {denied.wait_text}."

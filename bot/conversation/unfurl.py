@@ -15,7 +15,7 @@ It must not import a platform SDK or render platform markup: adapters render `Li
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -28,7 +28,7 @@ from scoring.prompt import PROMPT_VERSION
 
 log = logging.getLogger(__name__)
 
-Charge = Callable[[Caller], object]
+Charge = Callable[[Caller], Awaitable[object]]
 """Counts one costly use against the caller's rate limits; raises `BotError` when over them."""
 
 
@@ -127,7 +127,7 @@ class LinkScores:
         if await self._budget_spent():
             return "Not scored for this channel: today's LLM budget is spent"
         try:
-            self._charge(caller)
+            await self._charge(caller)
         except BotError as exc:
             return f"Not scored for this channel yet. {exc}"
         try:

@@ -6,6 +6,13 @@ second card, never a lost card. The one gap a database cannot close, a crash aft
 accepted a message and before its id was recorded, is closed by asking the platform
 (`ChatPlatform.recover`) before posting anything into a digest that was left mid-way.
 
+A delivery made under a fence (`bot.work.Work.hold`) is fenced message by message: the intent
+to post a slot is recorded under the fence, then the message is posted, then its id is
+recorded under the fence (a platform's post cannot check a fence itself). When another process
+has taken the channel-day over, the next of those writes is refused and the delivery stops at
+once with `LeaseLost`, posting nothing more; an intent left unconfirmed makes the next holder
+ask the platform for that slot before posting it.
+
 Delivery is idempotent: calling it again for a posted digest posts only entries that were added
 since (papers scored on a later run), and nothing at all otherwise. Which process delivers is
 the caller's business (the daily runner holds the channel-day's lease in `bot.work`); every post
@@ -25,10 +32,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.daily.pacing import in_flight
-from bot.errors import PlatformError
+from bot.errors import LeaseLost, PlatformError
 from bot.models import Digest
 from bot.platform import NOTICE, PARENT, ChatPlatform, PacedByWorkspace
-from bot.store import Store
+from bot.store import Fence, Store
 
 Record = Callable[[str, str], Awaitable[None]]
 """Records one posted message: its slot (`parent`, a paper id) and the platform's message id."""
@@ -123,9 +130,13 @@ class Delivery:
                 total += min(len(ids), bound)
         return max(1, min(bound, total))
 
-    async def deliver(self, platform_name: str, digest: Digest) -> Delivered:
-        """Post whatever of the digest is not on the channel yet. On failure the attempt and
-        its reason are stored and the error propagates; what was posted stays recorded."""
+    async def deliver(
+        self, platform_name: str, digest: Digest, fence: Fence | None = None
+    ) -> Delivered:
+        """Post whatever of the digest is not on the channel yet (under `fence`, the holding of
+        its channel-day: `LeaseLost` once another process took it over). On failure the
+        attempt and its reason are stored and the error propagates; what was posted stays
+        recorded."""
         channel, day = digest.channel_id, digest.day
         record = await self._store.digests.get(channel, day)
         state = record[0] if record else None
@@ -135,14 +146,21 @@ class Delivery:
                 await self._store.digests.set_state(channel, day, POSTING)
 
             async def save(slot: str, message: str) -> None:
-                await self._store.digests.record_posted(channel, day, slot, message, daily=True)
+                store = self._store.digests
+                if not await store.record_posted(
+                    channel, day, slot, message, daily=True, fence=fence
+                ):
+                    assert fence is not None  # only a fenced record is refused
+                    raise LeaseLost(fence.key, fence.epoch)
 
+            unsure = bool(fence and await self._store.work.intents(fence.key))
             parent, count, recovered = await self.post_thread(
                 platform,
                 digest,
                 await self._store.digests.daily_posted(channel, day),
                 save,
-                recover=state == POSTING,
+                recover=state == POSTING or unsure,
+                fence=fence,
             )
         except PlatformError as exc:
             await self._store.digests.set_state(channel, day, state or POSTING, error=str(exc))
@@ -160,15 +178,29 @@ class Delivery:
         return Delivered(parent, count, recovered)
 
     async def notice(
-        self, platform_name: str, channel_id: str, day: date, kind: str, text: str
+        self,
+        platform_name: str,
+        channel_id: str,
+        day: date,
+        kind: str,
+        text: str,
+        fence: Fence | None = None,
     ) -> bool:
-        """Post a notice of one kind about one day at most once; True if it was posted now."""
+        """Post a notice of one kind about one day at most once (under `fence`, the holding
+        of its unit: `LeaseLost` once another process took it over); True if it was posted
+        now."""
         slot = f"{NOTICE}:{kind}"
         if slot in await self._store.digests.daily_posted(channel_id, day):
             return False
+        if fence is not None and await self._store.work.intend(fence, slot) == "stale":
+            raise LeaseLost(fence.key, fence.epoch)
         await self._wait()
         message = await self.platform(platform_name).post_notice(channel_id, text)
-        await self._store.digests.record_posted(channel_id, day, slot, message, daily=True)
+        if not await self._store.digests.record_posted(
+            channel_id, day, slot, message, daily=True, fence=fence
+        ):
+            assert fence is not None  # only a fenced record is refused
+            raise LeaseLost(fence.key, fence.epoch)
         log.info("notice to %s:%s about %s: %s", platform_name, channel_id, day, kind)
         return True
 
@@ -180,40 +212,78 @@ class Delivery:
         record: Record,
         *,
         recover: bool,
+        fence: Fence | None = None,
     ) -> tuple[str, int, int]:
         """Post the parent and the cards of `digest` that `posted` (slot -> message) lacks,
         each under the bot-wide ceiling and recorded with `record` as soon as it lands. With
-        `recover` (an interrupted post), first record what the platform already shows. The
-        daily post and the weekly post share it; each keeps its own records and states.
-        Returns the parent's id, the messages posted now and those recovered."""
+        `recover` (an interrupted post), first record what the platform already shows. Under
+        a `fence`, each post is preceded by its intent (see the module docstring). The daily
+        post and the weekly post share it; each keeps its own records and states. Returns the
+        parent's id, the messages posted now and those recovered."""
         channel = digest.channel_id
         recovered = 0
         if recover:
-            found = await platform.recover(channel, digest.day, posted.get(PARENT))
-            for slot, message in found.items():
-                if slot not in posted:
-                    await record(slot, message)
-                    posted[slot] = message
-                    recovered += 1
-            if recovered:
-                log.warning(
-                    "recovered %d unrecorded messages of %s's post in %s",
-                    recovered,
-                    digest.week or digest.day,
-                    channel,
-                )
+            recovered = await self._recover(platform, digest, posted, record)
         count = 0
         parent = posted.get(PARENT)
-        if parent is None:
+        if parent is None and await self._intend(platform, digest, posted, record, fence, PARENT):
             await self._wait()
             parent = await platform.post_parent(channel, digest)
             await record(PARENT, parent)
+            posted[PARENT] = parent
             count += 1
+        parent = posted[PARENT]
         for entry in digest.entries:
-            if entry.paper.id in posted:
+            slot = entry.paper.id
+            if slot in posted or not await self._intend(
+                platform, digest, posted, record, fence, slot
+            ):
                 continue
             await self._wait()
             message = await platform.post_card(channel, parent, digest, entry)
-            await record(entry.paper.id, message)
+            await record(slot, message)
+            posted[slot] = message
             count += 1
         return parent, count, recovered
+
+    async def _recover(
+        self, platform: ChatPlatform, digest: Digest, posted: dict[str, str], record: Record
+    ) -> int:
+        """Record what the platform shows of the post that `posted` lacks; how many."""
+        channel = digest.channel_id
+        found = await platform.recover(channel, digest.day, posted.get(PARENT))
+        recovered = 0
+        for slot, message in found.items():
+            if slot not in posted:
+                await record(slot, message)
+                posted[slot] = message
+                recovered += 1
+        if recovered:
+            log.warning(
+                "recovered %d unrecorded messages of %s's post in %s",
+                recovered,
+                digest.week or digest.day,
+                channel,
+            )
+        return recovered
+
+    async def _intend(
+        self,
+        platform: ChatPlatform,
+        digest: Digest,
+        posted: dict[str, str],
+        record: Record,
+        fence: Fence | None,
+        slot: str,
+    ) -> bool:
+        """Before posting `slot` under a fence: record the intent (`LeaseLost` when the fence
+        is stale); when an earlier holding left an intent on the slot, ask the platform first.
+        True if the slot is still to be posted."""
+        if fence is None:
+            return True
+        intent = await self._store.work.intend(fence, slot)
+        if intent == "stale":
+            raise LeaseLost(fence.key, fence.epoch)
+        if intent == "unsure":
+            await self._recover(platform, digest, posted, record)
+        return slot not in posted

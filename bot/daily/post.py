@@ -5,7 +5,10 @@ channel once per day and kind (`notify`).
 
 Each channel-day's delivery is the unit `deliver:{channel}:{day}` and each notice the unit
 `notice:{channel}:{day}:{kind}` (`bot.work`), held by one process at a time, so several
-processes on one database post every card and every notice once. Whether and when a day is
+processes on one database post every card and every notice once. A delivery is made under
+its holding's fence: a process that paused past its lease and finds on waking that another
+took the channel-day over stops at once, posting nothing more, and says so in one log line.
+Whether and when a day is
 due is decided in `bot.daily.schedule`'s pure functions from what is loaded here.
 
 This module must not fetch feeds, call the scorer other than through `DailyBuilder`, or run
@@ -25,9 +28,9 @@ from bot.daily.build import DailyBuilder
 from bot.daily.delivery import MISSED, POSTING, Delivery
 from bot.daily.schedule import backoff, day_step, days_to_serve, due_at, in_window, rescore_due
 from bot.digest.selection import digest_from_json, digest_to_json
-from bot.errors import PlatformError
+from bot.errors import LeaseLost, PlatformError
 from bot.models import Digest
-from bot.store import ChannelRow, Store
+from bot.store import ChannelRow, Fence, Store
 from bot.work import Work
 from scoring.pricing import format_usd
 
@@ -50,6 +53,17 @@ def missed_text(day: date, local: str, timezone: str) -> str:
     return (
         f"The arXiv digest of {day} was not posted: it was due {local} {timezone} "
         "and could not be delivered in time. `/arxiv today` shows the latest one."
+    )
+
+
+def stale(lost: LeaseLost) -> None:
+    """The one line a delivery (a thread or a notice) that lost its unit to another process
+    logs."""
+    log.warning(
+        "%s: another process took this delivery over (epoch %d is stale); this process "
+        "stopped posting it",
+        lost.key,
+        lost.epoch,
     )
 
 
@@ -87,13 +101,15 @@ class DailyPoster:
 
     async def notify(self, row: ChannelRow, day: date, kind: str, text: str) -> None:
         """Tell the channel `text`, once per day and `kind` across processes."""
-        async with self._work.attempt(f"notice:{row.id}:{day}:{kind}") as mine:
-            if not mine:
+        async with self._work.hold(f"notice:{row.id}:{day}:{kind}") as fence:
+            if fence is None:
                 return
             try:
-                await self._delivery.notice(row.platform, row.id, day, kind, text)
+                await self._delivery.notice(row.platform, row.id, day, kind, text, fence)
             except PlatformError as exc:
                 log.warning("notice to %s failed: %s", row.id, exc)
+            except LeaseLost as lost:
+                stale(lost)
 
     async def _serve(self, row: ChannelRow, settings: ChannelSettings, now: datetime) -> None:
         """Post every digest of this channel that is due and not posted; report the ones that
@@ -132,20 +148,29 @@ class DailyPoster:
         attempts, retry_at = self._retry.get(key, (0, now))
         if now < retry_at:
             return
-        async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
-            if not mine:  # another process (or tick) is delivering it right now
+        async with self._work.hold(f"deliver:{row.id}:{day}") as fence:
+            if fence is None:  # another process (or tick) is delivering it right now
                 return
-            await self._deliver(row, settings, day, now, attempts)
+            try:
+                await self._deliver(row, settings, day, now, attempts, fence)
+            except LeaseLost as lost:
+                stale(lost)
 
     async def _deliver(
-        self, row: ChannelRow, settings: ChannelSettings, day: date, now: datetime, attempts: int
+        self,
+        row: ChannelRow,
+        settings: ChannelSettings,
+        day: date,
+        now: datetime,
+        attempts: int,
+        fence: Fence,
     ) -> None:
         key = (row.id, day)
         digest = await self._builder.build(row, settings, day, now)
         if digest is None:
             return
         try:
-            done = await self._delivery.deliver(row.platform, digest)
+            done = await self._delivery.deliver(row.platform, digest, fence)
         except PlatformError as exc:
             attempts += 1
             self._retry[key] = (attempts, now + backoff(attempts))
@@ -192,13 +217,15 @@ class DailyPoster:
         digest = stored if missing else await self._rescore(row, settings, day, stored, now)
         if digest is None:
             return
-        async with self._work.attempt(f"deliver:{row.id}:{day}") as mine:
-            if not mine:
+        async with self._work.hold(f"deliver:{row.id}:{day}") as fence:
+            if fence is None:
                 return
             try:
-                await self._delivery.deliver(row.platform, digest)
+                await self._delivery.deliver(row.platform, digest, fence)
             except PlatformError as exc:
                 log.warning("adding late cards of %s to %s failed: %s", day, row.id, exc)
+            except LeaseLost as lost:
+                stale(lost)
 
     async def _rescore(
         self, row: ChannelRow, settings: ChannelSettings, day: date, stored: Digest, now: datetime

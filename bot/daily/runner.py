@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.arxiv.categories import categories_key
 from bot.config.channels import ChannelSettings
 from bot.daily.build import DailyBuilder
-from bot.daily.delivery import Delivery
+from bot.daily.delivery import POSTING, Delivery
 from bot.daily.post import DailyPoster
 from bot.daily.schedule import EASTERN, Outage, backoff, due_at, latest_rebuild, outage_after
 from bot.daily.status import ChannelStatus, SettingsOf, channel_statuses, next_post_time
@@ -100,6 +100,7 @@ class DailyRunner:
         keep_rankings: timedelta = timedelta(days=60),
         batch_margin: timedelta = timedelta(minutes=30),
         batch_grace: float = 10.0,
+        work: Work | None = None,
     ) -> None:
         self._batch_margin = batch_margin
         self._batch_grace = batch_grace
@@ -110,7 +111,7 @@ class DailyRunner:
         self._settings_of = settings_of
         self._fetch_deadline = fetch_deadline
         self._clock = clock
-        self._work: Work = service.work
+        self._work: Work = work or service.work  # who holds each channel-day's delivery
         self._parallel = parallel
         self._keep_rankings = keep_rankings
         self._pruned: date | None = None
@@ -187,6 +188,40 @@ class DailyRunner:
         if removed:
             log.info("pruned %d day rankings older than %s", removed, self._keep_rankings)
         await self._store.similar.prune(today - self._keep_rankings)
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a delivery's lease lasts without renewal."""
+        return self._work.ttl
+
+    async def take_over(self) -> int:
+        """Serve at once every channel whose delivery lease is orphaned (it expired by the
+        database's clock, or its holder was a process of this host that died) or whose
+        thread was left mid-post with its lease given back (no platform error: those wait for
+        their backoff), outside the tick, so a dead replica's thread is finished within its
+        lease time plus the watch period rather than at the next retry. Returns how many
+        channels it served."""
+        if self._stopping:
+            return 0
+        records = await self._store.digests.records(states=(POSTING, "scored"))
+        undone = {f"deliver:{r.channel_id}:{r.day}" for r in records}
+        keys = {k for k in await self._work.orphans("deliver:") if k in undone}
+        for r in records:  # left mid-post and given back (its store failed, it was stopped)
+            key = f"deliver:{r.channel_id}:{r.day}"
+            if r.state == POSTING and not r.last_error and not await self._work.held(key):
+                keys.add(key)
+        ids = {key.removeprefix("deliver:").rpartition(":")[0] for key in keys}
+        if not ids:
+            return 0
+        channels = [
+            (row, self._settings_of(row))
+            for row in await self._store.channels.subscribed()
+            if row.id in ids and row.platform in self._delivery.platforms
+        ]
+        log.info("taking over the delivery of %d channels whose holder is gone", len(channels))
+        now = self._clock()
+        await self._each(channels, lambda row, settings: self._poster.serve(row, settings, now))
+        return len(channels)
 
     # -- fetch and score --------------------------------------------------------------------
 

@@ -4,6 +4,9 @@
 - `post:<channel>`: one cron job per subscribed channel at its local post time, in its time zone.
 - `retry`: every few minutes, retry outages and late deliveries (and catch up after a restart).
 - `weekly:<channel>`: one cron job per channel with a weekly post, at its weekly moment.
+- `watch`: every `watch_period(lease ttl)` seconds, take over the deliveries whose lease expired
+  or whose holder died (`DailyRunner.take_over`), so a dead replica's thread is finished within
+  its lease time plus that period (at most 30 s), by whichever replica looks first.
 - `sync`: every minute, make the channel jobs match the store, so a new subscription or a changed
   post time takes effect without a restart.
 
@@ -32,6 +35,12 @@ from bot.store import ChannelRow, Store
 log = logging.getLogger(__name__)
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+
+
+def watch_period(ttl: float) -> float:
+    """How often to look for orphaned deliveries: a quarter of the lease time, between 1 and
+    30 seconds (a take-over then comes within the lease time plus 30 s)."""
+    return min(30.0, max(1.0, ttl / 4))
 
 
 def fetch_trigger() -> CronTrigger:
@@ -74,12 +83,14 @@ class DailyScheduler:
         *,
         retry_every: timedelta = timedelta(minutes=5),
         sync_every: timedelta = timedelta(minutes=1),
+        watch_every: float | None = None,
     ) -> None:
         self._runner = runner
         self._store = store
         self._settings_of = settings_of
         self._retry_every = retry_every
         self._sync_every = sync_every
+        self._watch_every = watch_every or watch_period(runner.lease_seconds)
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         self._channel_jobs: dict[str, str] = {}  # job id -> its trigger, as text
 
@@ -94,6 +105,12 @@ class DailyScheduler:
             id="retry",
             name="retry and catch up",
             next_run_time=now,
+        )
+        add(
+            self.watch,
+            IntervalTrigger(seconds=self._watch_every),
+            id="watch",
+            name="take over orphaned deliveries",
         )
         add(
             self.sync,
@@ -123,6 +140,13 @@ class DailyScheduler:
             await self._runner.tick()
         except Exception:
             log.exception("daily tick failed; the next one runs as planned")
+
+    async def watch(self) -> None:
+        """Take over orphaned deliveries; a failure (an outage) is logged once per try."""
+        try:
+            await self._runner.take_over()
+        except Exception as exc:
+            log.warning("could not look for orphaned deliveries: %s", exc)
 
     async def sync(self) -> None:
         """Make the per-channel post jobs match the subscribed channels and their settings."""

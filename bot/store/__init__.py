@@ -18,7 +18,8 @@ from here (`from bot.store import Store, Lease, ...`).
     weekly.py   weekly posts and their messages
     rankings.py each day's local ranking and what a channel's ranking learns from
     likes.py    likes and dislikes, and the imported reading lists
-    work.py     work leases and platform events seen, across processes
+    work.py     work leases, their fences and post intents, platform events seen, across
+                processes
     follows.py  the authors and keywords channels follow, with who added or removed each
     installations.py  installations in many workspaces, OAuth states, paused workspaces
     query.py    the small pieces the query modules share (timestamps, `IN` lists, paper rows)
@@ -40,6 +41,7 @@ from bot.store.records import (
     DigestFrame,
     DigestRecord,
     FeedFetch,
+    Fence,
     ImportedPaper,
     ImportRecord,
     LearningState,
@@ -55,6 +57,7 @@ from bot.store.schema import MIGRATIONS, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS,
 from bot.store.stats import Budget, DailyAccount
 from bot.store.store import Store
 from bot.store.url import Database, PostgresURL, describe, parse_database
+from bot.store.work import Counted, RateCheck
 
 __all__ = [
     "MIGRATIONS",
@@ -65,12 +68,14 @@ __all__ = [
     "Budget",
     "ChannelEvent",
     "ChannelRow",
+    "Counted",
     "CriteriaVersion",
     "DailyAccount",
     "Database",
     "DigestFrame",
     "DigestRecord",
     "FeedFetch",
+    "Fence",
     "FollowAdded",
     "FollowRecord",
     "FollowStore",
@@ -87,6 +92,7 @@ __all__ = [
     "RankedDay",
     "RankingRow",
     "RankingSet",
+    "RateCheck",
     "Reaction",
     "Store",
     "StoreUnavailable",

@@ -20,7 +20,8 @@ from typing import Any
 
 from bot.store.backend import Backend, Connection
 from bot.store.query import qmarks, timestamp
-from bot.store.records import DigestFrame, DigestRecord
+from bot.store.records import DigestFrame, DigestRecord, Fence
+from bot.store.work import hold_fence, now_sql
 
 
 class Digests:
@@ -124,12 +125,27 @@ class Digests:
         return None
 
     async def record_posted(
-        self, channel_id: str, day: date, slot: str, message_id: str, *, daily: bool = False
-    ) -> None:
+        self,
+        channel_id: str,
+        day: date,
+        slot: str,
+        message_id: str,
+        *,
+        daily: bool = False,
+        fence: Fence | None = None,
+    ) -> bool:
         """Remember a posted message: `slot` is 'parent', 'notice' or the paper id of a card;
         `daily` marks the messages of the scheduled daily post (one per channel, day and slot).
-        A message recorded again replaces its row (and counts as new for learning)."""
+        A message recorded again replaces its row (and counts as new for learning). Under a
+        `fence`, the message is recorded (and its intent cleared) only while the fence holds,
+        in the same transaction: False when another process took the unit over."""
         async with self._b.write() as db:
+            if fence is not None:
+                if not await hold_fence(db, fence, now_sql(self._b.dialect)):
+                    return False
+                await db.execute(
+                    "DELETE FROM post_intents WHERE key = ? AND slot = ?", (fence.key, slot)
+                )
             if daily:
                 await db.execute(
                     "DELETE FROM posted WHERE channel_id = ? AND day = ? AND slot = ? "
@@ -145,6 +161,7 @@ class Digests:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (channel_id, message_id, day.isoformat(), slot, int(daily), timestamp()),
             )
+        return True
 
     async def daily_posted(self, channel_id: str, day: date) -> dict[str, str]:
         """The messages of a channel's daily post of a day that are recorded, by slot."""

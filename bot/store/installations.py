@@ -209,13 +209,36 @@ class Installations:
 
     # -- OAuth states ------------------------------------------------------------------------
 
-    async def issue_state(self, state: str, expires_at: float, now: float) -> None:
-        """Keep a state the install page hands out (and drop the expired ones)."""
+    async def issue_state(
+        self,
+        state: str,
+        expires_at: float,
+        now: float,
+        *,
+        client: str = "",
+        per_client: int | None = None,
+        live: int | None = None,
+    ) -> str | None:
+        """Keep a state the install page hands out to `client` (and drop the expired ones),
+        unless `client` already holds `per_client` live states or `live` states are live in
+        all; None when it is kept, else which cap refused it ('client' or 'live')."""
         async with self._b.write() as db:
             await db.execute("DELETE FROM oauth_states WHERE expires_at < ?", (now,))
+            if live is not None:
+                row = await db.fetchone("SELECT COUNT(*) FROM oauth_states")
+                if row is not None and int(row[0]) >= live:
+                    return "live"
+            if per_client is not None:
+                row = await db.fetchone(
+                    "SELECT COUNT(*) FROM oauth_states WHERE client = ?", (client,)
+                )
+                if row is not None and int(row[0]) >= per_client:
+                    return "client"
             await db.execute(
-                "INSERT INTO oauth_states (state, expires_at) VALUES (?, ?)", (state, expires_at)
+                "INSERT INTO oauth_states (state, expires_at, client) VALUES (?, ?, ?)",
+                (state, expires_at, client),
             )
+        return None
 
     async def consume_state(self, state: str, now: float) -> bool:
         """True once for a state that was issued and has not expired: any process sharing

@@ -136,6 +136,18 @@ class Lease:
     owner: str
     taken_at: float
     expires_at: float
+    epoch: int = 0  # the fencing epoch: grows with every take-over of the unit
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """One holding of a unit of work: its key, the holder and the lease's epoch then. A write
+    made under a fence is refused once another process has taken the unit over."""
+
+    key: str
+    owner: str
+    epoch: int
+    ttl: float  # seconds a fenced write extends the lease by
 
 
 @dataclass(frozen=True, slots=True)

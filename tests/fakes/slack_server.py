@@ -180,6 +180,16 @@ class Workspace:
     org_wide: bool = False  # an Enterprise Grid organisation installing for all its workspaces
 
 
+class Stall:
+    """A post that reaches Slack (it is in the channel) whose answer waits until the test lets
+    it go: the poster is paused right after Slack accepted its message (`FakeSlack.stall`)."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after  # posts to answer at once before the stalled one
+        self.reached = asyncio.Event()  # the stalled post is in the channel, unanswered
+        self.go = asyncio.Event()  # set by the test: answer it
+
+
 class FakeSlack:
     """Slack on 127.0.0.1; use as `async with FakeSlack() as slack`."""
 
@@ -209,6 +219,7 @@ class FakeSlack:
         self._codes: dict[str, Workspace] = {}
         self._approver: Workspace | None = None
         self._deny = False
+        self._stall: Stall | None = None
 
     # -- addresses ------------------------------------------------------------------------------
 
@@ -321,6 +332,12 @@ class FakeSlack:
     def enqueue(self, *faults: Fault, method: str | None = None, token: str | None = None) -> None:
         """Spoil the next calls (of `method`, or any; with `token`, or any), one fault each."""
         self._faults.extend((method, token, f) for f in faults)
+
+    def stall(self, after: int) -> Stall:
+        """Answer `after` more chat.postMessage calls at once; keep the next one's message but
+        hold its answer until the returned `Stall.go` is set."""
+        self._stall = Stall(after)
+        return self._stall
 
     def pace(self, channel: Bucket, workspace: Bucket) -> None:
         """From now on chat.postMessage is limited per channel and per workspace token."""
@@ -435,7 +452,16 @@ class FakeSlack:
             return self._view(method, args)
         if handler is None:
             return _error("unknown_method", 404)
-        return handler(args)
+        answer = handler(args)
+        stall = self._stall
+        if method == "chat.postMessage" and stall is not None:
+            if stall.after > 0:
+                stall.after -= 1
+            else:
+                self._stall = None
+                stall.reached.set()
+                await stall.go.wait()
+        return answer
 
     def _take_fault(self, method: str, token: str) -> Fault | None:
         for i, (wanted, owner, fault) in enumerate(self._faults):
