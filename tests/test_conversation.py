@@ -336,6 +336,12 @@ async def test_subscribe_unsubscribe_and_stats(core: Any) -> None:
     periods = [line for line in stats.splitlines() if line.startswith(("today", "7 d", "30 d"))]
     assert [line.index("$") for line in periods] == [periods[0].index("$")] * 3  # one column
     assert all(re.search(r"\$\d+\.(\d\d|0\d*[1-9]\d) · ", line) for line in periods)
+    # sparklines of the last 30 days, today last: today's like and today's LLM spend
+    assert "Per day over 30 days (" in stats
+    likes = next(line for line in stats.splitlines() if " likes: " in line and "▁" in line)
+    assert likes.startswith("▁" * 29 + "█ likes: 1 in all, most 1 on ")
+    spent = next(line for line in stats.splitlines() if " LLM $: " in line)
+    assert spent.startswith("▁" * 29 + "█ LLM $: $")
 
 
 async def test_changes_are_limited_to_admins(
@@ -409,3 +415,24 @@ async def test_today_in_the_console_is_a_page_and_more_turns_it(core: Any) -> No
 
 async def test_more_before_any_digest_says_what_to_do(core: Any) -> None:
     assert "`today` shows one" in await session(core).say("more")
+
+
+def test_stats_sparklines_scale_each_series_to_its_busiest_day() -> None:
+    from datetime import date
+
+    from bot.conversation.stats_commands import spark_days, spark_lines, sparkline
+
+    assert sparkline([0, 1, 2, 4, 8]) == "▁▃▄▅█"
+    assert sparkline([0, 0]) == "▁▁"
+    days = spark_days(date(2025, 5, 30), 5)
+    assert days[0] == date(2025, 5, 26)
+    assert days[-1] == date(2025, 5, 30)
+    lines = spark_lines(
+        days, {date(2025, 5, 27): 12, date(2025, 5, 28): 3}, {}, {date(2025, 5, 30): 0.5}
+    )
+    assert lines == [
+        "Per day over 5 days (2025-05-26 – 2025-05-30, oldest first; ▁ is none):",
+        "▁█▄▁▁ papers selected: 15 in all, most 12 on 2025-05-27",
+        "▁▁▁▁▁ likes: 0 in all",
+        "▁▁▁▁█ LLM $: $0.50 in all, most $0.50 on 2025-05-30",
+    ]
