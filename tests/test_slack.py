@@ -574,3 +574,25 @@ async def test_the_fake_slack_refuses_what_slack_sdk_refuses_and_fails_the_test(
     assert fake.messages == []
     with pytest.raises(AssertionError, match="cannot exceed 10 elements"):
         await fake.__aexit__(None, None, None)
+
+
+async def test_criteria_written_in_markdown_read_as_slack_mrkdwn(
+    adapter: SlackAdapter, slack: FakeSlack
+):
+    criteria = "## Sparse models\n- **pruning** and __quantization__\n- mixture of experts"
+    assert await command(adapter, slack, f"criteria set {criteria}") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "criteria")))
+    assert await command(adapter, slack, "criteria show 2") == 200
+    await slack.wait_until(lambda: len(answers(slack, "criteria")) == 2)
+    shown = "\n".join(b["text"]["text"] for b in answers(slack, "criteria")[1]["blocks"])
+    assert "*Sparse models*\n• *pruning* and *quantization*\n• mixture of experts" in shown
+    assert "##" not in shown
+    assert "**" not in shown
+
+
+async def test_help_on_slack_needs_no_monospace_columns(adapter: SlackAdapter, slack: FakeSlack):
+    assert await command(adapter, slack, "help") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "help")))
+    text = "\n".join(b["text"]["text"] for b in answers(slack, "help")[0]["blocks"])
+    assert "/arxiv today — " in text
+    assert "   " not in text

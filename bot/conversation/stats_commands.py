@@ -19,7 +19,7 @@ from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.models import Usage
 from bot.store import LearningState
-from scoring.pricing import align_usd, format_usd
+from scoring.pricing import format_usd
 
 PERIODS = (("today:", 0), ("7 days:", 6), ("30 days:", 29))
 """Each line of `stats`: its label and how many days before today it starts."""
@@ -114,7 +114,8 @@ def spark_lines(
 
 
 def period_lines(periods: Sequence[tuple[str, Mapping[str, int], Usage]]) -> list[str]:
-    """One line per period: LLM cost (decimal points aligned), then counts and LLM usage."""
+    """One line per period: LLM cost, then counts and LLM usage; nothing is padded into
+    columns, which only line up in a monospace font (Slack's and Discord's are not)."""
     rows: list[tuple[str, str, str]] = []
     for label, counts, usage in periods:
         rest = (
@@ -123,11 +124,7 @@ def period_lines(periods: Sequence[tuple[str, Mapping[str, int], Usage]]) -> lis
             f"{usage.calls} calls, {usage.total_tokens} tokens ({usage.cached_tokens} cached)"
         )
         rows.append((label, format_usd(usage.cost_usd, usage.priced), rest))
-    width = max(len(label) for label, _ in PERIODS)
-    costs = align_usd([cost for _, cost, _ in rows])
-    return [
-        f"{lab.ljust(width)} {c} · {rest}" for (lab, _, rest), c in zip(rows, costs, strict=True)
-    ]
+    return [f"{label} {cost} · {rest}" for label, cost, rest in rows]
 
 
 def share_line(bodies: Iterable[Any]) -> str:
