@@ -356,6 +356,12 @@ class DiscordAdapter:
         channel_id = await self.home_channel(interaction.channel, interaction.channel_id)
         return Caller(PLATFORM, channel_id, str(user.id), roles)
 
+    async def answer_privately(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """Answer with `text` that only the person who asked sees (deferred, as every
+        command is, then follow-ups)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await _Replies(self, interaction, public_defer=False)(Reply(text))
+
     async def run_command(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Defer at once, then let the conversation answer through follow-ups."""
         public = render.answers_publicly(text)
@@ -677,7 +683,10 @@ def arxiv_group() -> app_commands.Group:
 
     @group.command(name="help", description="Every /arxiv command")
     async def help_(interaction: discord.Interaction[Any]) -> None:
-        await run(interaction, "help")
+        # the grammar's help shows typed text; Discord's box takes options, so show those
+        await _adapter(interaction).answer_privately(
+            interaction, render.command_help(group.to_dict(interaction.client.tree))
+        )
 
     return group
 

@@ -202,6 +202,23 @@ async def test_a_command_is_deferred_then_answered_privately_in_a_follow_up(
     assert answer["allowed_mentions"] == {"parse": []}
 
 
+async def test_help_on_discord_shows_the_options_discords_command_box_takes(
+    fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    token = await fake.slash_command("help")
+    await fake.wait_for(lambda: any(f["token"] == token for f in fake.followups))
+    text = "\n".join(f["content"] for f in fake.followups if f["token"] == token)
+    assert "/arxiv follow kind:author|keyword value:… — " in text
+    assert "/arxiv today [repost:True|False] — Today's digest for this channel" in text
+    assert (
+        "/arxiv criteria [action:list|edit|set|add|remove|show|diff|history|revert|preview]" in text
+    )
+    assert "criteria set <" not in text  # not the typed grammar, which the box cannot take
+    (put,) = fake.requests_of("PUT", rf"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
+    for sub in put.body[0]["options"]:  # every command Discord shows, and nothing else
+        assert f"/arxiv {sub['name']}" in text
+
+
 async def test_today_posts_a_parent_a_thread_and_one_card_per_paper(
     core: Any, fake: FakeDiscord, bot: DiscordAdapter, adapter_log: AdapterLog
 ) -> None:
