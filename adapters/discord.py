@@ -354,7 +354,12 @@ class DiscordAdapter:
                 item for r in user.roles if not r.is_default() for item in (r.name, str(r.id))
             )
         channel_id = await self.home_channel(interaction.channel, interaction.channel_id)
-        return Caller(PLATFORM, channel_id, str(user.id), roles)
+        manages = manages_channel(interaction.permissions)
+
+        async def manager() -> bool:
+            return manages
+
+        return Caller(PLATFORM, channel_id, str(user.id), roles, manager=manager, managers=MANAGERS)
 
     async def answer_privately(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Answer with `text` that only the person who asked sees (deferred, as every
@@ -777,3 +782,15 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, discord.RateLimited):
         return f"rate limited for {exc.retry_after:.0f} s"
     return type(exc).__name__
+
+
+MANAGERS: Final = "members with the Manage Server or Manage Channels permission"
+"""Who may change a channel on Discord unless ARXIV_BOT_ADMINS says otherwise."""
+
+
+def manages_channel(permissions: discord.Permissions) -> bool:
+    """Whether the member's permissions in the channel (as the interaction carries them) let
+    them manage the server or the channel."""
+    return bool(
+        permissions.administrator or permissions.manage_guild or permissions.manage_channels
+    )

@@ -65,6 +65,9 @@ BOT_SCOPES: Final = (
     "channels:history",
     "groups:history",
     "app_mentions:read",
+    "users:read",
+    "channels:read",
+    "groups:read",
 )
 """Exactly the bot scopes of slack-manifest.yml and slack-manifest-distribution.yml."""
 

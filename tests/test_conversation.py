@@ -361,11 +361,41 @@ async def test_changes_are_limited_to_admins(
         ]:
             replies.clear()
             await core.conversation.handle(caller, "criteria set Graphs.", respond)
-            refused = "only this bot's admins may change" in replies[-1].text
+            refused = "only the people and roles this bot's ARXIV_BOT_ADMINS lists" in (
+                replies[-1].text
+            )
             assert refused is not allowed
         replies.clear()
         await core.conversation.handle(Caller("console", "c", "mallory"), "criteria", respond)
         assert replies[-1].text.startswith("Criteria version")
+
+
+@pytest.mark.parametrize(
+    ("admins", "manages", "allowed"),
+    [("", False, False), ("", True, True), ("everyone", False, True), ("boss", True, False)],
+)
+async def test_by_default_the_platform_says_who_manages_a_channel(
+    make_settings: Any, day_feed: list[dict[str, Any]], admins: str, manages: bool, allowed: bool
+) -> None:
+    asked: list[str] = []
+
+    async def manager() -> bool:
+        asked.append("asked")
+        return manages
+
+    replies: list[Reply] = []
+
+    async def respond(reply: Reply) -> None:
+        replies.append(reply)
+
+    caller = Caller("chat", "c", "mallory", manager=manager, managers="the channel's owners")
+    async with open_core(make_settings(ARXIV_BOT_ADMINS=admins)) as core:
+        await core.conversation.handle(caller, "criteria", respond)
+        assert asked == []  # reading asks nobody
+        await core.conversation.handle(caller, "subscribe", respond)
+    refusal = "only the channel's owners may change this channel's criteria, settings, follows"
+    assert (refusal in replies[-1].text) is (not allowed and not admins)
+    assert ("Subscribed" in replies[-1].text) is allowed
 
 
 async def test_subscribing_twice_says_so_and_unsubscribing_when_not_subscribed_too(

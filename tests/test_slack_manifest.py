@@ -33,6 +33,9 @@ def test_the_manifest_asks_for_exactly_what_the_adapter_uses() -> None:
         "channels:history",
         "groups:history",
         "app_mentions:read",
+        "users:read",  # who is a workspace admin (users.info), for changes only
+        "channels:read",  # who created the channel (conversations.info)
+        "groups:read",
     }
     assert items_after(text, "bot_events") == {"reaction_added", "reaction_removed", "app_mention"}
     assert re.findall(r"- command: (\S+)", text) == ["/arxiv"]

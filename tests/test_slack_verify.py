@@ -67,7 +67,7 @@ async def http_app(make_settings: Any, slack: FakeSlack) -> AsyncIterator[SlackA
         SLACK_SIGNING_SECRET=SECRET,
         ARXIV_BOT_HTTP_PORT="0",
         ARXIV_BOT_SLACK_API_URL=slack.api_url,
-        ARXIV_BOT_ADMINS="",
+        ARXIV_BOT_ADMINS="everyone",
     )
     async with open_core(settings) as core:
         adapter = SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1")

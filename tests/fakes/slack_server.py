@@ -180,6 +180,8 @@ class FakeSlack:
         self._codes: dict[str, Workspace] = {}
         self._approver: Workspace | None = None
         self._deny = False
+        self.admins: set[str] = set()  # users.info says is_admin
+        self.creators: dict[str, str] = {}  # channel -> the user conversations.info names
 
     # -- addresses ------------------------------------------------------------------------------
 
@@ -384,10 +386,21 @@ class FakeSlack:
             "chat.getPermalink": self._permalink,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "users.info": self._user_info,
+            "conversations.info": self._conversation_info,
         }.get(method)
         if handler is None:
             return _error("unknown_method", 404)
         return handler(args)
+
+    def _user_info(self, args: dict[str, Any]) -> web.Response:
+        user = str(args.get("user") or "")
+        admin = user in self.admins
+        return _ok(user={"id": user, "is_admin": admin, "is_owner": False, "is_bot": False})
+
+    def _conversation_info(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args.get("channel") or "")
+        return _ok(channel={"id": channel, "creator": self.creators.get(channel, "U0CREATOR")})
 
     def _take_fault(self, method: str, token: str) -> Fault | None:
         for i, (wanted, owner, fault) in enumerate(self._faults):
