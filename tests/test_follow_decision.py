@@ -158,7 +158,7 @@ async def test_only_admins_change_what_a_channel_follows(
 ) -> None:
     async with open_core(make_settings(ARXIV_BOT_ADMINS="boss")) as c:
         refused = await session(c, "team-a", "mallory").say("follow author Jane Doe")
-        assert "only this bot's admins may change" in refused
+        assert "only the people and roles this bot's ARXIV_BOT_ADMINS lists may change" in refused
         assert await c.store.follows.active("team-a") == []
         assert "follows no author" in await session(c, "team-a", "mallory").say("following")
         await session(c, "team-a", "boss").say("follow author Jane Doe")
