@@ -3,9 +3,10 @@
 Lines are commands (`/arxiv today`, or just `today`); `:react N 👍` / `:unreact N 👍` react to
 card N of the last digest shown; `:user NAME` switches who is speaking. A digest prints as a
 page: its counts, cost and notes, then the first `PAGE_CARDS` cards compactly (title, scores,
-link, the model's reason), and `more` shows the next page (`more all` the rest), so `today`
-does not scroll a whole report past. Each card counts as a posted message so reactions and
-`explain N` work as they do on a chat platform. It is also the tests' stand-in for a platform.
+link, the model's reason), then the best few followed papers, and `more` shows the next page
+(`more all` the rest), so `today` does not scroll a whole report past. Each card counts as a
+posted message so reactions and `explain N` work as they do on a chat platform. It is also the
+tests' stand-in for a platform.
 `import zotero <library>` asks for the Zotero key with `ask_secret` (no echo on a terminal),
 so the key never appears in the command line, the history or the log.
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "console"
 APOLOGY = "(sorry, that went wrong on my side; the details are in the log)"
-FOLLOWED_SHOWN: Final = 10  # followed papers listed under the counts (`arxiv-bot digest` lists all)
+FOLLOWED_SHOWN: Final = 5  # followed papers after the first page of picks (`digest` lists more)
 PAGE_CARDS: Final = 5  # cards a digest shows at once; `more` shows the next as many
 TITLE_CHARS: Final = 200
 REASON_CHARS: Final = 300
@@ -88,6 +89,7 @@ class ConsoleAdapter:
         self.shown, self.shown_cards = digest, 0
         self.out.write(digest_head(digest))
         self._next_page(PAGE_CARDS)
+        self.out.write(followed_text(digest))
 
     def _next_page(self, size: int) -> None:
         digest = self.shown
@@ -175,18 +177,28 @@ def digest_head(digest: Digest) -> str:
         lines += local_lines(digest)
     elif not digest.entries:
         lines.append("No paper met the thresholds today.")
-    followed = followed_part(digest)
-    if followed:  # shown whatever their score, so on the first page
-        lines.append(f"## {FOLLOWED_TITLE} ({FOLLOWED_NOTE})")
-        lines += [
-            f"  - {defuse(excerpt(f.paper.title, TITLE_CHARS))} (arXiv:{f.paper.id}): "
-            f"{defuse(followed_detail(f))}"
-            for f in followed[:FOLLOWED_SHOWN]
-        ]
-        if len(followed) > FOLLOWED_SHOWN:
-            lines.append(f"  … and {len(followed) - FOLLOWED_SHOWN} more followed papers")
-        lines.append("---")
     return "\n".join(lines) + "\n"
+
+
+def followed_text(digest: Digest) -> str:
+    """The "Followed" part, after the first page of picks: the best-scored `FOLLOWED_SHOWN`
+    followed papers the cards do not show, then how many more there are (a broad follow must
+    not push the picks off the screen)."""
+    followed = followed_part(digest)
+    if not followed:
+        return ""
+    lines = [f"## {FOLLOWED_TITLE} ({FOLLOWED_NOTE})"]
+    lines += [
+        f"  - {defuse(excerpt(f.paper.title, TITLE_CHARS))} (arXiv:{f.paper.id}): "
+        f"{defuse(followed_detail(f))}"
+        for f in followed[:FOLLOWED_SHOWN]
+    ]
+    if len(followed) > FOLLOWED_SHOWN:
+        lines.append(
+            f"  … and {len(followed) - FOLLOWED_SHOWN} more followed papers "
+            "(`arxiv-bot digest` lists them)"
+        )
+    return "\n".join([*lines, "---"]) + "\n"
 
 
 def local_lines(digest: Digest) -> list[str]:

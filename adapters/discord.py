@@ -386,7 +386,18 @@ class DiscordAdapter:
                 item for r in user.roles if not r.is_default() for item in (r.name, str(r.id))
             )
         channel_id = await self.home_channel(interaction.channel, interaction.channel_id)
-        return Caller(PLATFORM, channel_id, str(user.id), roles)
+        manages = manages_channel(interaction.permissions)
+
+        async def manager() -> bool:
+            return manages
+
+        return Caller(PLATFORM, channel_id, str(user.id), roles, manager=manager, managers=MANAGERS)
+
+    async def answer_privately(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """Answer with `text` that only the person who asked sees (deferred, as every
+        command is, then follow-ups)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await _Replies(self, interaction, public_defer=False)(Reply(text))
 
     async def run_command(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Defer at once, then let the conversation answer through follow-ups."""
@@ -799,7 +810,10 @@ def arxiv_group() -> app_commands.Group:
 
     @group.command(name="help", description="Every /arxiv command")
     async def help_(interaction: discord.Interaction[Any]) -> None:
-        await run(interaction, "help")
+        # the grammar's help shows typed text; Discord's box takes options, so show those
+        await _adapter(interaction).answer_privately(
+            interaction, render.command_help(group.to_dict(interaction.client.tree))
+        )
 
     return group
 
@@ -890,3 +904,15 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, discord.RateLimited):
         return f"rate limited for {exc.retry_after:.0f} s"
     return type(exc).__name__
+
+
+MANAGERS: Final = "members with the Manage Server or Manage Channels permission"
+"""Who may change a channel on Discord unless ARXIV_BOT_ADMINS says otherwise."""
+
+
+def manages_channel(permissions: discord.Permissions) -> bool:
+    """Whether the member's permissions in the channel (as the interaction carries them) let
+    them manage the server or the channel."""
+    return bool(
+        permissions.administrator or permissions.manage_guild or permissions.manage_channels
+    )

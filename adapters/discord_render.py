@@ -342,6 +342,24 @@ def card_paper(embeds: Sequence[discord.Embed], day: date) -> str | None:
 # -- commands ------------------------------------------------------------------------------------
 
 
+def command_help(payload: Mapping[str, Any]) -> str:
+    """Every `/arxiv` subcommand as Discord's own option UI offers it, one line each, from the
+    group's payload as Discord was given it (`Group.to_dict`): required options as
+    `name:…`, optional ones in brackets, fixed choices listed, then the description."""
+    lines = ["Commands (pick the options in Discord's command box):"]
+    for sub in payload.get("options", ()):
+        parts = [f"/{payload['name']} {sub['name']}"]
+        for o in sub.get("options", ()):
+            choices = "|".join(c["name"] for c in o.get("choices", ()))
+            value = choices or ("True|False" if o.get("type") == _BOOLEAN else "…")
+            parts.append(f"{o['name']}:{value}" if o.get("required") else f"[{o['name']}:{value}]")
+        lines.append(f"{' '.join(parts)} — {sub['description']}")
+    return "\n".join(lines)
+
+
+_BOOLEAN: Final = 5  # Discord's option type of a true/false option
+
+
 def command_text(subcommand: str, options: Mapping[str, object]) -> str:
     """The command grammar text (without `/arxiv`) of an `/arxiv <subcommand>` interaction and
     its options; unknown subcommands are passed through for the grammar to reject."""

@@ -600,6 +600,17 @@ class SlackAdapter:
         self._views.register(app)  # the Home tab and the modals
         app.error(self._on_error)
 
+    def _manager(
+        self, context: AsyncBoltContext, channel: str, user: str
+    ) -> Callable[[], Awaitable[bool]]:
+        """Asks Slack, when a change needs it, whether `user` manages `channel`."""
+        client = context.client or self._client
+
+        async def ask() -> bool:
+            return await manages_channel(client, channel, user)
+
+        return ask
+
     def _channel(self, context: AsyncBoltContext, channel: str) -> str:
         """The bot's id for a channel of this request's workspace."""
         workspace = workspace_key(
@@ -621,7 +632,14 @@ class SlackAdapter:
         self, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         channel = self._channel(context, command["channel_id"])
-        caller = Caller(PLATFORM, channel, command["user_id"])
+        user = str(command["user_id"])
+        caller = Caller(
+            PLATFORM,
+            channel,
+            user,
+            manager=self._manager(context, str(command["channel_id"]), user),
+            managers=MANAGERS,
+        )
         text = str(command.get("text") or "")
         library = zotero_library(text)
         if library is not None and command.get("trigger_id"):
@@ -675,7 +693,9 @@ class SlackAdapter:
         channel_id = self._channel(context, body["channel"]["id"])
         message = body.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts")
-        caller = Caller(PLATFORM, channel_id, body["user"]["id"])
+        user = str(body["user"]["id"])
+        manager = self._manager(context, str(body["channel"]["id"]), user)
+        caller = Caller(PLATFORM, channel_id, user, manager=manager, managers=MANAGERS)
         paper_id = str(body["actions"][0].get("value") or "")
         await self._conversation.handle(
             caller, f"explain {paper_id}", self._thread_replies(caller, thread_ts)
@@ -695,7 +715,11 @@ class SlackAdapter:
             return
         thread_ts = str(event.get("thread_ts") or event.get("ts") or "")
         channel_id = self._channel(context, str(event.get("channel") or ""))
-        caller = Caller(PLATFORM, channel_id, user, thread=thread_ts)
+        raw_channel = str(event.get("channel") or "")
+        manager = self._manager(context, raw_channel, user)
+        caller = Caller(
+            PLATFORM, channel_id, user, thread=thread_ts, manager=manager, managers=MANAGERS
+        )
         files = event.get("files") or []
         if files and mention_command(str(event.get("text") or "")) == "ask import":
             await self._import_shared_file(caller, files[0])
@@ -1188,3 +1212,28 @@ def mention_command(text: str) -> str:
     if rest.lower().startswith("ask "):
         rest = rest[4:].strip()
     return f"ask {rest}" if rest else "help"
+
+
+MANAGERS: Final = "this workspace's admins and owners and the channel's creator"
+"""Who may change a channel on Slack unless ARXIV_BOT_ADMINS says otherwise."""
+
+
+async def manages_channel(client: AsyncWebClient, channel: str, user: str) -> bool:
+    """Whether Slack says `user` is a workspace admin or owner (`users.info`) or created
+    `channel` (`conversations.info`); False, logged, when Slack cannot say (a scope the install
+    lacks, say)."""
+    try:
+        person = (await client.users_info(user=user)).get("user") or {}
+        if any(person.get(flag) for flag in ("is_admin", "is_owner", "is_primary_owner")):
+            return True
+        found = (await client.conversations_info(channel=channel)).get("channel") or {}
+        return bool(found.get("creator") == user)
+    except SlackApiError as exc:
+        log.warning(
+            "Slack: could not tell whether %s manages %s: %s (reinstall the app for the "
+            "users:read and channels:read scopes)",
+            user,
+            channel,
+            exc.response.get("error"),
+        )
+        return False

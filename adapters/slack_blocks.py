@@ -95,6 +95,19 @@ def inline(text: str) -> str:
     return escape(defuse(" ".join(text.split())))
 
 
+_HEADING: Final = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_STRONG: Final = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+_BULLET: Final = re.compile(r"^([ \t]*)[-*+][ \t]+(?=\S)", re.MULTILINE)
+
+
+def mrkdwn(text: str) -> str:
+    """Light markdown (criteria people wrote, replies) as Slack's mrkdwn: `## Heading` and
+    `**bold**` become `*bold*`, `- item` a `•` bullet; the rest reads the same in both."""
+    text = _HEADING.sub(r"*\1*", text)
+    text = _STRONG.sub(lambda m: f"*{m[1] or m[2]}*", text)
+    return _BULLET.sub(r"\1• ", text)
+
+
 def link(url: str, label: str) -> str:
     """A mrkdwn link whose label cannot end the link early (`label` is already escaped)."""
     return f"<{url}|{label.replace('|', '¦')}>"
@@ -378,7 +391,7 @@ def text_message(text: str, link: tuple[str, str] | None = None) -> tuple[str, l
     """A reply (light markdown, already defused) as sections of at most 3,000 characters and at
     most 50 blocks; what does not fit is cut with a note. `link` (url, label) is added as a
     working link after the text."""
-    pieces = chunks(escape(text))
+    pieces = chunks(mrkdwn(escape(text)))
     if len(pieces) > MAX_BLOCKS:
         pieces = [*pieces[: MAX_BLOCKS - 1], "_(cut: the answer is too long for one message)_"]
     blocks = [_section(piece) for piece in pieces]

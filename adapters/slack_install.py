@@ -84,6 +84,9 @@ BOT_SCOPES: Final = (
     "files:read",
     "links:read",
     "links:write",
+    "users:read",
+    "channels:read",
+    "groups:read",
 )
 """Exactly the bot scopes of slack-manifest.yml and slack-manifest-distribution.yml."""
 

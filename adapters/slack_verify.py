@@ -6,9 +6,10 @@ This module owns `SlackVerifier`, an aiohttp middleware for the Slack events pat
 object, or a form whose `payload` is one), and only then passes the request on. Anything else is
 answered at once, with a short fixed text:
 
-- 400: not a well-formed Slack request (timestamp not a Unix time, body not UTF-8, a signed body
-  bolt could not parse);
-- 401: not signed with our signing secret, or signed more than five minutes ago.
+- 401: unsigned (no signature or timestamp header), not signed with our signing secret, or
+  signed more than five minutes ago;
+- 400: a signed-looking request that is not well formed (timestamp not a Unix time, body not
+  UTF-8, a signed body bolt could not parse).
 
 Refusals are logged in one short line per source (client address) per minute at most, counting
 the ones in between, so a flood of junk cannot flood the log.
@@ -130,6 +131,8 @@ class SlackVerifier:
     async def check(self, request: web.Request) -> Refusal | None:
         """Why `request` must be refused, or None when Slack signed a body bolt can read."""
         timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+        if not timestamp or not request.headers.get(SIGNATURE_HEADER):
+            return UNSIGNED
         if not is_unix_time(timestamp):
             return BAD_TIMESTAMP
         raw = await request.read()

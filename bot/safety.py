@@ -4,6 +4,9 @@ mentions, no platform mention syntax, and no unbounded length. Adapters still es
 own markup, and each rendering calls these before it does. `whole_number` is the one way user
 text becomes a number (card, line, version, threshold): ASCII digits of bounded length, so `³`,
 `٣` or a 5,000-digit number is simply "not a number" instead of a crash in `int`.
+`UNDECOMPOSED` spells the letters Unicode does not take apart (`ø`, `ł`, `ß`, `æ`...) as the
+ASCII names are usually written with, for every comparison that ignores accents (follows and the
+full-text index alike).
 
 Pure functions only; no knowledge of any platform's markup.
 """
@@ -12,6 +15,22 @@ from __future__ import annotations
 
 import re
 from typing import Final
+
+UNDECOMPOSED: Final = {
+    "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th",
+    "Þ": "th", "ı": "i", "ß": "ss", "ẞ": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
+}  # fmt: skip
+"""Letters NFKD leaves whole, as they are transliterated (`Søgaard` is written `Sogaard`)."""
+_UNDECOMPOSED_ONE: Final = str.maketrans({k: v for k, v in UNDECOMPOSED.items() if len(v) == 1})
+_UNDECOMPOSED_MORE: Final = {k: v for k, v in UNDECOMPOSED.items() if len(v) > 1}
+
+
+def spell_undecomposed(text: str) -> str:
+    """`text` with the letters of `UNDECOMPOSED` spelled out (`Søgaard` → `Sogaard`)."""
+    for letter, spelled in _UNDECOMPOSED_MORE.items():
+        text = text.replace(letter, spelled)
+    return text.translate(_UNDECOMPOSED_ONE)
+
 
 _MASS_MENTION: Final = re.compile(r"@(everyone|here|channel)\b", re.IGNORECASE)
 _MENTION_SYNTAX: Final = re.compile(r"<([!@#])")

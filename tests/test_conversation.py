@@ -77,7 +77,8 @@ def test_oversized_command_is_refused() -> None:
 async def test_help_lists_every_command(core: Any) -> None:
     out = await session(core).say("/arxiv help")
     for spec in commands.COMMANDS:
-        assert f"/arxiv {spec.usage}" in out
+        assert f"/arxiv {spec.usage} — {spec.summary}" in out  # no columns to line up
+    assert "   " not in out
 
 
 async def test_unknown_subcommand_answers_with_the_closest(core: Any) -> None:
@@ -334,8 +335,14 @@ async def test_subscribe_unsubscribe_and_stats(core: Any) -> None:
     assert "206 papers seen" in stats
     assert "12 posted, 1 like" in stats
     periods = [line for line in stats.splitlines() if line.startswith(("today", "7 d", "30 d"))]
-    assert [line.index("$") for line in periods] == [periods[0].index("$")] * 3  # one column
+    assert all("  " not in line for line in periods)  # no padding that needs a monospace font
     assert all(re.search(r"\$\d+\.(\d\d|0\d*[1-9]\d) · ", line) for line in periods)
+    # sparklines of the last 30 days, today last: today's like and today's LLM spend
+    assert "Per day over 30 days (" in stats
+    likes = next(line for line in stats.splitlines() if " likes: " in line and "▁" in line)
+    assert likes.startswith("▁" * 29 + "█ likes: 1 in all, most 1 on ")
+    spent = next(line for line in stats.splitlines() if " LLM $: " in line)
+    assert spent.startswith("▁" * 29 + "█ LLM $: $")
 
 
 async def test_changes_are_limited_to_admins(
@@ -354,11 +361,41 @@ async def test_changes_are_limited_to_admins(
         ]:
             replies.clear()
             await core.conversation.handle(caller, "criteria set Graphs.", respond)
-            refused = "only this bot's admins may change" in replies[-1].text
+            refused = "only the people and roles this bot's ARXIV_BOT_ADMINS lists" in (
+                replies[-1].text
+            )
             assert refused is not allowed
         replies.clear()
         await core.conversation.handle(Caller("console", "c", "mallory"), "criteria", respond)
         assert replies[-1].text.startswith("Criteria version")
+
+
+@pytest.mark.parametrize(
+    ("admins", "manages", "allowed"),
+    [("", False, False), ("", True, True), ("everyone", False, True), ("boss", True, False)],
+)
+async def test_by_default_the_platform_says_who_manages_a_channel(
+    make_settings: Any, day_feed: list[dict[str, Any]], admins: str, manages: bool, allowed: bool
+) -> None:
+    asked: list[str] = []
+
+    async def manager() -> bool:
+        asked.append("asked")
+        return manages
+
+    replies: list[Reply] = []
+
+    async def respond(reply: Reply) -> None:
+        replies.append(reply)
+
+    caller = Caller("chat", "c", "mallory", manager=manager, managers="the channel's owners")
+    async with open_core(make_settings(ARXIV_BOT_ADMINS=admins)) as core:
+        await core.conversation.handle(caller, "criteria", respond)
+        assert asked == []  # reading asks nobody
+        await core.conversation.handle(caller, "subscribe", respond)
+    refusal = "only the channel's owners may change this channel's criteria, settings, follows"
+    assert (refusal in replies[-1].text) is (not allowed and not admins)
+    assert ("Subscribed" in replies[-1].text) is allowed
 
 
 async def test_subscribing_twice_says_so_and_unsubscribing_when_not_subscribed_too(
@@ -409,3 +446,24 @@ async def test_today_in_the_console_is_a_page_and_more_turns_it(core: Any) -> No
 
 async def test_more_before_any_digest_says_what_to_do(core: Any) -> None:
     assert "`today` shows one" in await session(core).say("more")
+
+
+def test_stats_sparklines_scale_each_series_to_its_busiest_day() -> None:
+    from datetime import date
+
+    from bot.conversation.stats_commands import spark_days, spark_lines, sparkline
+
+    assert sparkline([0, 1, 2, 4, 8]) == "▁▃▄▅█"
+    assert sparkline([0, 0]) == "▁▁"
+    days = spark_days(date(2025, 5, 30), 5)
+    assert days[0] == date(2025, 5, 26)
+    assert days[-1] == date(2025, 5, 30)
+    lines = spark_lines(
+        days, {date(2025, 5, 27): 12, date(2025, 5, 28): 3}, {}, {date(2025, 5, 30): 0.5}
+    )
+    assert lines == [
+        "Per day over 5 days (2025-05-26 – 2025-05-30, oldest first; ▁ is none):",
+        "▁█▄▁▁ papers selected: 15 in all, most 12 on 2025-05-27",
+        "▁▁▁▁▁ likes: 0 in all",
+        "▁▁▁▁█ LLM $: $0.50 in all, most $0.50 on 2025-05-30",
+    ]

@@ -49,7 +49,7 @@ def discord_settings(make_settings: Any, fake: FakeDiscord) -> Callable[..., Any
             "ARXIV_BOT_DISCORD_API_URL": fake.api_url,
             "ARXIV_BOT_DISCORD_GATEWAY_URL": fake.gateway_url,
             "ARXIV_BOT_DISCORD_GUILDS": str(GUILD_ID),
-            "ARXIV_BOT_ADMINS": "",
+            "ARXIV_BOT_ADMINS": "everyone",
         }
         return make_settings(**{**env, **extra})
 
@@ -206,6 +206,41 @@ async def test_a_command_is_deferred_then_answered_privately_in_a_follow_up(
     (answer,) = [f for f in fake.followups if f["token"] == token]
     assert "/arxiv today" in answer["content"]
     assert answer["allowed_mentions"] == {"parse": []}
+
+
+async def test_by_default_only_members_who_manage_the_server_or_channel_change_it(
+    core: Any, fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    fake.member_permissions = str(1024 | 2048)  # view the channel and send messages only
+    token = await fake.slash_command("subscribe")
+    await fake.wait_for(lambda: any(f["token"] == token for f in fake.followups))
+    (refused,) = [f["content"] for f in fake.followups if f["token"] == token]
+    assert refused.startswith(
+        "only members with the Manage Server or Manage Channels permission may change this "
+        "channel's criteria"
+    )
+    assert await core.store.channels.subscribed() == []
+    fake.member_permissions = str(1 << 4)  # Manage Channels
+    token = await fake.slash_command("subscribe")
+    await fake.wait_for(lambda: any(f["token"] == token for f in fake.followups))
+    assert [c.id for c in await core.store.channels.subscribed()] == [CHANNEL]
+
+
+async def test_help_on_discord_shows_the_options_discords_command_box_takes(
+    fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    token = await fake.slash_command("help")
+    await fake.wait_for(lambda: any(f["token"] == token for f in fake.followups))
+    text = "\n".join(f["content"] for f in fake.followups if f["token"] == token)
+    assert "/arxiv follow kind:author|keyword value:… — " in text
+    assert "/arxiv today [repost:True|False] — Today's digest for this channel" in text
+    assert (
+        "/arxiv criteria [action:list|edit|set|add|remove|show|diff|history|revert|preview]" in text
+    )
+    assert "criteria set <" not in text  # not the typed grammar, which the box cannot take
+    (put,) = fake.requests_of("PUT", rf"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
+    for sub in put.body[0]["options"]:  # every command Discord shows, and nothing else
+        assert f"/arxiv {sub['name']}" in text
 
 
 async def test_today_posts_a_parent_a_thread_and_one_card_per_paper(

@@ -5,6 +5,7 @@ decided is not re-scored, but shows what is followed now; follow commands say wh
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date
@@ -157,7 +158,7 @@ async def test_only_admins_change_what_a_channel_follows(
 ) -> None:
     async with open_core(make_settings(ARXIV_BOT_ADMINS="boss")) as c:
         refused = await session(c, "team-a", "mallory").say("follow author Jane Doe")
-        assert "only this bot's admins may change" in refused
+        assert "only the people and roles this bot's ARXIV_BOT_ADMINS lists may change" in refused
         assert await c.store.follows.active("team-a") == []
         assert "follows no author" in await session(c, "team-a", "mallory").say("following")
         await session(c, "team-a", "boss").say("follow author Jane Doe")
@@ -213,3 +214,46 @@ def test_the_reach_of_a_keyword_in_words() -> None:
     assert "more than a quarter" not in reach_note(51, 206, "today's")
     assert "more than a quarter" in reach_note(52, 206, "today's")
     assert reach_note(0, 0, "today's") == "It matches 0 of today's 0 papers."
+
+
+async def test_a_broad_follow_leaves_the_picks_first_and_shows_its_best_papers_on_the_first_page(
+    core: Any,
+) -> None:
+    s = session(core, "team-a", "alice")
+    await s.say("today")
+    await s.say("follow keyword learning")
+    out = await s.say("today")
+
+    first_card = out.index(" 1. ")
+    followed = out.index("## Followed")
+    assert first_card < followed  # the picks come first
+    lines = out[followed:].split("---")[0].splitlines()[1:]
+    shown = [line for line in lines if line.startswith("  - ")]
+    assert len(shown) == 5  # capped on the first page
+    more = re.search(r"… and (\d+) more followed papers", out)
+    assert more is not None
+    assert int(more[1]) > 0
+    scores = [re.search(r"relevance (\d+), novelty (\d+)", line) for line in shown]
+    totals = [int(m[1]) + int(m[2]) for m in scores if m is not None]
+    assert len(totals) == 5
+    assert totals == sorted(totals, reverse=True)  # best-scored first
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "answer"),
+    [
+        ("Søgaard", "A. Sogaard", "This channel follows author Søgaard already"),
+        ("Anders Søgaard", "Anders Sogaard", "This channel follows author Anders Søgaard already"),
+        ("A. Sogaard", "Søgaard", "as author A. Sogaard, which this channel follows already"),
+    ],
+)
+async def test_following_an_author_already_followed_under_another_spelling_says_so(
+    core: Any, first: str, second: str, answer: str
+) -> None:
+    s = session(core, "team-a", "alice")
+    await s.say(f"follow author {first}")
+    out = await s.say(f"follow author {second}")
+    assert answer in out
+    listed = await s.say("following")
+    added = "now follows" in out
+    assert listed.count("author ") == (2 if added else 1)

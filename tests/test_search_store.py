@@ -11,7 +11,7 @@ import pytest
 
 from bot.models import AnnounceType, Paper, Score, ScoreKey, Usage
 from bot.store import Store
-from bot.store.papers import MAX_WORDS, fts5_query, query_words
+from bot.store.papers import MAX_WORDS, fts5_query, query_terms, shown_terms
 
 DAY = date(2025, 5, 2)
 CATS = "cs.LG+cs.AI"
@@ -51,7 +51,7 @@ async def stored(database: str) -> None:
 
 async def found(database: str, text: str) -> list[str]:
     async with Store.open(database) as store:
-        return [p.id for p in await store.papers.search(query_words(text), 10)]
+        return [p.id for p in await store.papers.search(query_terms(text), 10)]
 
 
 async def test_words_of_a_title_find_the_paper_first(database: str) -> None:
@@ -89,7 +89,7 @@ async def test_authors_are_searched_too(database: str) -> None:
 async def test_hostile_text_is_only_words(database: str, hostile: str) -> None:
     await stored(database)
     got = await found(database, hostile)  # never a syntax error: operators are plain words
-    assert got == await found(database, " ".join(query_words(hostile)))
+    assert got == await found(database, shown_terms(query_terms(hostile)))
     async with Store.open(database) as store:
         assert len(await store.papers.get([p.id for p in PAPERS])) == 3
 
@@ -103,17 +103,19 @@ async def test_operators_and_quotes_search_as_the_words_they_hold(database: str)
 
 
 def test_only_punctuation_is_nothing_to_search_for() -> None:
-    assert query_words("\"'*-^:()[]{}!?.,;") == []
-    assert query_words("   ") == []
-    assert len(query_words(" ".join(f"w{i}" for i in range(100)))) == MAX_WORDS
+    assert query_terms("\"'*-^:()[]{}!?.,;") == []
+    assert query_terms("   ") == []
+    assert query_terms('"of the" and') == []
+    assert len(query_terms(" ".join(f"w{i}" for i in range(100)))) == MAX_WORDS
 
 
 def test_fts5_query_quotes_every_word() -> None:
-    assert fts5_query(["near", "and"]) == '"near" "and"'
+    assert fts5_query([("near",), ("and",)]) == '"near" "and"'
+    assert fts5_query([("mixture", "of", "experts")]) == '"mixture of experts"'
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
-    for words in (["near"], ["and", "or", "not"], ["x"] * 12):
-        db.execute("SELECT * FROM t WHERE t MATCH ?", (fts5_query(words),)).fetchall()
+    for terms in ([("near",)], [("and",), ("or", "not")], [("x",)] * 12):
+        db.execute("SELECT * FROM t WHERE t MATCH ?", (fts5_query(terms),)).fetchall()
 
 
 async def test_a_replaced_paper_is_found_by_its_new_words(database: str) -> None:
@@ -174,7 +176,7 @@ async def real_day_results(database: str, queries: list[str]) -> list[list[str]]
     ]
     async with Store.open(database) as store:
         await store.papers.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in day])
-        return [[p.id for p in await store.papers.search(query_words(q), 5)] for q in queries]
+        return [[p.id for p in await store.papers.search(query_terms(q), 5)] for q in queries]
 
 
 QUERIES = ["sparse attention", "language models reasoning", "diffusion", "graph neural network"]
@@ -196,6 +198,50 @@ async def test_both_engines_rank_a_real_day_alike(tmp_path: object) -> None:
 
 async def test_common_words_are_left_out_on_both_engines(database: str) -> None:
     await stored(database)
-    assert query_words("the Protein of Design") == ["protein", "design"]
+    assert query_terms("the Protein of Design") == [("protein",), ("design",)]
     assert await found(database, "the protein of design") == ["2505.00002"]
-    assert query_words("of the and") == []
+    assert query_terms("of the and") == []
+
+
+async def test_a_quoted_phrase_finds_only_papers_with_the_phrase(database: str) -> None:
+    await stored(database)
+    # paper 2 has "experts" and "model", paper 3 "language models": only paper 1 has the phrase
+    assert set(await found(database, "mixture experts")) == {"2505.00001"}
+    assert set(await found(database, "language models")) == {"2505.00001", "2505.00003"}
+    assert await found(database, '"mixture of experts"') == ["2505.00001"]  # written with -
+    assert await found(database, '"experts for language"') == ["2505.00001"]
+    assert await found(database, '"language experts"') == []  # both words, not in a row
+    assert await found(database, '"sparse attention" quantization') == ["2505.00003"]
+    assert query_terms('"Mixture of Experts" routing') == [
+        ("mixture", "of", "experts"),
+        ("routing",),
+    ]
+
+
+LETTERS = [
+    paper("2505.00011", "Cross-lingual Transfer", "Languages.", ("Anders Søgaard",)),
+    paper("2505.00012", "Łódź Sparse Codes", "Codes.", ("Łukasz Kaiser",)),
+    paper("2505.00013", "Straße Networks", "Roads, with Ærø data.", ("Jörg Müller",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "paper_id"),
+    [
+        ("sogaard", "2505.00011"),
+        ("Søgaard", "2505.00011"),
+        ("lukasz kaiser", "2505.00012"),
+        ("lodz", "2505.00012"),
+        ("strasse", "2505.00013"),
+        ("Straße", "2505.00013"),
+        ("aero", "2505.00013"),
+        ("jorg muller", "2505.00013"),
+        ("Jörg", "2505.00013"),
+    ],
+)
+async def test_letters_unicode_does_not_take_apart_are_folded_in_the_index(
+    database: str, typed: str, paper_id: str
+) -> None:
+    async with Store.open(database) as store:
+        await store.papers.save_announcements(DAY, CATS, [(p, AnnounceType.NEW) for p in LETTERS])
+    assert await found(database, typed) == [paper_id]

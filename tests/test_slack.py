@@ -82,7 +82,7 @@ async def core(make_settings: Any, arxiv: FakeArxiv) -> AsyncIterator[Any]:
     # rate limits have their own tests (tests/test_ratelimit.py); here many commands arrive
     # at once on purpose
     settings = make_settings(
-        ARXIV_BOT_ADMINS="", ARXIV_BOT_LIMIT_USER="off", ARXIV_BOT_LIMIT_CHANNEL="off"
+        ARXIV_BOT_ADMINS="everyone", ARXIV_BOT_LIMIT_USER="off", ARXIV_BOT_LIMIT_CHANNEL="off"
     )
     async with open_core(settings) as c:
         yield c
@@ -481,7 +481,10 @@ async def test_a_fresh_installs_first_today_on_slack_shows_the_reference_picks(
 
     # the product's defaults: 30% share, warm-up (at most 60% of the day) while the criteria
     # have no verdicts; on this day 60% holds 11 of the 12 reference picks
-    settings = make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0.3", **slack_env(slack))
+    # the product's defaults: 30% share, warm-up while the criteria have no verdicts
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="everyone", ARXIV_BOT_LLM_SHARE="0.3", **slack_env(slack)
+    )
     async with open_core(settings) as core:
         pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
         bot = SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1", pacer=pacer)
@@ -500,7 +503,9 @@ async def test_a_channel_ranked_locally_only_sees_the_local_top_on_slack(
     papers = load_eval_day(DAY)
     arxiv.set_feed(rss_feed(papers, date.fromisoformat(DAY)))
     arxiv.add_papers(papers)
-    settings = make_settings(ARXIV_BOT_ADMINS="", ARXIV_BOT_LLM_SHARE="0", **slack_env(slack))
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="everyone", ARXIV_BOT_LLM_SHARE="0", **slack_env(slack)
+    )
     async with open_core(settings) as core:
         pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
         bot = SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1", pacer=pacer)
@@ -585,3 +590,69 @@ async def test_the_fake_slack_refuses_what_slack_sdk_refuses_and_fails_the_test(
     assert fake.messages == []
     with pytest.raises(AssertionError, match="cannot exceed 10 elements"):
         await fake.__aexit__(None, None, None)
+
+
+async def test_criteria_written_in_markdown_read_as_slack_mrkdwn(
+    adapter: SlackAdapter, slack: FakeSlack
+):
+    criteria = "## Sparse models\n- **pruning** and __quantization__\n- mixture of experts"
+    assert await command(adapter, slack, f"criteria set {criteria}") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "criteria")))
+    assert await command(adapter, slack, "criteria show 2") == 200
+    await slack.wait_until(lambda: len(answers(slack, "criteria")) == 2)
+    shown = "\n".join(b["text"]["text"] for b in answers(slack, "criteria")[1]["blocks"])
+    assert "*Sparse models*\n• *pruning* and *quantization*\n• mixture of experts" in shown
+    assert "##" not in shown
+    assert "**" not in shown
+
+
+async def test_help_on_slack_needs_no_monospace_columns(adapter: SlackAdapter, slack: FakeSlack):
+    assert await command(adapter, slack, "help") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "help")))
+    text = "\n".join(b["text"]["text"] for b in answers(slack, "help")[0]["blocks"])
+    assert "/arxiv today — " in text
+    assert "   " not in text
+
+
+@pytest.fixture
+async def guarded(
+    make_settings: Any, arxiv: FakeArxiv, slack: FakeSlack, fake_time: FakeTime
+) -> AsyncIterator[tuple[SlackAdapter, Any]]:
+    """A Slack bot with the default ARXIV_BOT_ADMINS (unset): Slack decides who manages."""
+    settings = make_settings(ARXIV_BOT_LIMIT_USER="off", **slack_env(slack))
+    async with open_core(settings) as c:
+        pacer = Pacer(clock=fake_time.clock, sleep=fake_time.sleep)
+        bot = SlackAdapter.from_settings(settings, c.conversation, host="127.0.0.1", pacer=pacer)
+        await bot.start()
+        yield bot, c
+        await bot.close()
+
+
+async def criteria_answer(
+    bot: SlackAdapter, slack: FakeSlack, user: str, n: int, text: str = "Sparse models."
+) -> str:
+    assert await command(bot, slack, f"criteria set {text}", user=user) == 200
+    await slack.wait_until(lambda: len(answers(slack, "criteria")) == n)
+    return str(answers(slack, "criteria")[-1]["text"])
+
+
+async def test_by_default_only_workspace_admins_and_the_channels_creator_change_it(
+    guarded: tuple[SlackAdapter, Any], slack: FakeSlack
+) -> None:
+    bot, _ = guarded
+    slack.admins = {"U0ADMIN"}
+    slack.creators = {"C0TEAM": "U0MAKER"}
+    refused = await criteria_answer(bot, slack, "U0ALICE", 1)
+    assert refused.startswith(
+        "only this workspace's admins and owners and the channel's creator may change this "
+        "channel's criteria"
+    )
+    assert "ARXIV_BOT_ADMINS=everyone" in refused  # and how the operator opens it
+    assert "Criteria updated to version 2" in await criteria_answer(bot, slack, "U0ADMIN", 2)
+    by_creator = await criteria_answer(bot, slack, "U0MAKER", 3, "Dense models.")
+    assert "Criteria updated to version 3" in by_creator
+    asked = [c.method for c in slack.calls if c.method in ("users.info", "conversations.info")]
+    assert asked.count("users.info") == 3  # asked for changes only
+    assert await command(bot, slack, "stats", user="U0ALICE") == 200  # reading stays open
+    await slack.wait_until(lambda: bool(answers(slack, "stats")))
+    assert "Stats" in answers(slack, "stats")[0]["text"]

@@ -37,6 +37,9 @@ def test_the_manifest_asks_for_exactly_what_the_adapter_uses() -> None:
         "files:read",
         "links:read",
         "links:write",
+        "users:read",  # who is a workspace admin (users.info), for changes only
+        "channels:read",  # who created the channel (conversations.info)
+        "groups:read",
     }
     assert items_after(text, "bot_events") == {
         "reaction_added",

@@ -80,7 +80,7 @@ def many_env(slack: FakeSlack, port: int, **extra: str) -> dict[str, str]:
         "ARXIV_BOT_SLACK_API_URL": slack.api_url,
         "ARXIV_BOT_SLACK_AUTHORIZE_URL": slack.authorize_url,
         "ARXIV_BOT_SLACK_REDIRECT_URL": f"http://127.0.0.1:{port}/slack/oauth_redirect",
-        "ARXIV_BOT_ADMINS": "",
+        "ARXIV_BOT_ADMINS": "everyone",
         "ARXIV_BOT_LIMIT_USER": "off",
         "ARXIV_BOT_LIMIT_CHANNEL": "off",
         **extra,
@@ -538,6 +538,7 @@ async def test_channels_of_the_single_token_workspace_keep_their_ids_when_servin
         SLACK_SIGNING_SECRET=SECRET,
         ARXIV_BOT_HTTP_PORT="0",
         ARXIV_BOT_SLACK_API_URL=slack.api_url,
+        ARXIV_BOT_ADMINS="everyone",
     )
     async with open_core(single) as core:
         adapter = SlackAdapter.from_settings(

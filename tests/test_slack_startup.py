@@ -376,7 +376,7 @@ async def test_stop_cuts_a_slack_answer_short_within_the_bound(
         SLACK_SIGNING_SECRET=SECRET,
         ARXIV_BOT_HTTP_PORT="0",
         ARXIV_BOT_SLACK_API_URL=slack.api_url,
-        ARXIV_BOT_ADMINS="",
+        ARXIV_BOT_ADMINS="everyone",
     )
     adapters: list[SlackAdapter] = []
 

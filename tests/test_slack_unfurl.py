@@ -218,5 +218,5 @@ async def test_a_looked_up_paper_is_kept_once_and_found_by_search(database: str)
         await store.papers.save_looked_up([Paper("2501.00001", "Other", "x", ())])
     async with Store.open(database) as store:
         assert (await store.papers.get([paper.id]))[paper.id] == paper
-        assert [p.id for p in await store.papers.search(["quokka"])] == [paper.id]
+        assert [p.id for p in await store.papers.search([("quokka",)])] == [paper.id]
         assert await store.papers.unenriched([paper.id]) == []

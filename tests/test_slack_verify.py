@@ -22,8 +22,9 @@ BOT_TOKEN = "xoxb-verify-token-never-shown-88"
 FORM = "application/x-www-form-urlencoded"
 NOW = str(int(time.time()))
 
-# Six kinds of junk an unsigned client can send, as (name, body, headers).
+# Seven kinds of junk an unsigned client can send, as (name, body, headers).
 MALFORMED: list[tuple[str, bytes, dict[str, str]]] = [
+    ("no Slack headers at all", b"text=help", {}),
     ("payload is not JSON", b"payload=%7Bnot-json", {"X-Slack-Request-Timestamp": NOW}),
     ("payload is a JSON list", b"payload=%5B%5D", {"X-Slack-Request-Timestamp": NOW}),
     (
@@ -31,8 +32,16 @@ MALFORMED: list[tuple[str, bytes, dict[str, str]]] = [
         b"payload=\xff\xfe\xfa",
         {"X-Slack-Request-Timestamp": NOW, "X-Slack-Signature": "v0=00"},
     ),
-    ("timestamp abc", b"text=help", {"X-Slack-Request-Timestamp": "abc"}),
-    ("timestamp 1e999", b"text=help", {"X-Slack-Request-Timestamp": "1e999"}),
+    (
+        "timestamp abc",
+        b"text=help",
+        {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"},
+    ),
+    (
+        "timestamp 1e999",
+        b"text=help",
+        {"X-Slack-Request-Timestamp": "1e999", "X-Slack-Signature": "v0=00"},
+    ),
     (
         "JSON body that is not JSON, forged signature",
         b'{"type": "event_callback", "event":',
@@ -58,7 +67,7 @@ async def http_app(make_settings: Any, slack: FakeSlack) -> AsyncIterator[SlackA
         SLACK_SIGNING_SECRET=SECRET,
         ARXIV_BOT_HTTP_PORT="0",
         ARXIV_BOT_SLACK_API_URL=slack.api_url,
-        ARXIV_BOT_ADMINS="",
+        ARXIV_BOT_ADMINS="everyone",
     )
     async with open_core(settings) as core:
         adapter = SlackAdapter.from_settings(settings, core.conversation, host="127.0.0.1")
@@ -86,6 +95,7 @@ async def test_malformed_unsigned_requests_get_400_or_401_and_one_short_log_line
     statuses = {name: await post(http_app, body, headers) for name, body, headers in MALFORMED}
 
     assert {name: status for name, (status, _) in statuses.items()} == {
+        "no Slack headers at all": 401,  # unsigned, as docs/slack.md says
         "payload is not JSON": 401,
         "payload is a JSON list": 401,
         "body is not UTF-8": 400,

@@ -379,10 +379,9 @@ def spec(name: str) -> CommandSpec:
 
 
 def help_text(prefix: str = "/arxiv") -> str:
-    """Every command with its usage and summary, one line each."""
-    width = max(len(s.usage) for s in COMMANDS) + len(prefix) + 1
-    lines = [f"{prefix} {s.usage}".ljust(width) + f"  {s.summary}" for s in COMMANDS]
-    return "Commands:\n" + "\n".join(lines)
+    """Every command with its usage and summary, one line each (no padded columns: they line
+    up only in a monospace font, which Slack and Discord do not use)."""
+    return "Commands:\n" + "\n".join(help_line(s.name, prefix) for s in COMMANDS)
 
 
 def help_line(name: str, prefix: str = "/arxiv") -> str:

@@ -26,6 +26,9 @@ from bot.safety import clip
 from bot.store import Store
 from scoring.explain import Explainer
 
+EVERYONE = "everyone"
+"""In ARXIV_BOT_ADMINS: anyone may change any channel."""
+
 # audit lines are logged as the conversation's, where they have always been
 log = logging.getLogger("bot.conversation.dispatch")
 
@@ -39,6 +42,12 @@ class Caller:
     user_id: str
     roles: tuple[str, ...] = ()
     thread: str = ""  # the thread the command came from ("" outside one): `ask` follow-ups
+    manager: Callable[[], Awaitable[bool]] | None = field(default=None, compare=False)
+    """Asks the platform whether the caller manages the channel (a workspace admin, the
+    channel's creator...), only when a change needs it; None where there is no one to ask (the
+    console's local user)."""
+    managers: str = ""
+    """Who the platform counts as managing the channel, in words, for a refusal."""
 
 
 @dataclass(frozen=True, slots=True)

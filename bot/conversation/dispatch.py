@@ -38,6 +38,7 @@ from bot.conversation import commands, follow_commands
 from bot.conversation.ask_commands import AskCommands
 from bot.conversation.commands import Command
 from bot.conversation.context import (
+    EVERYONE,
     Caller,
     Context,
     ConversationConfig,
@@ -254,7 +255,7 @@ class Conversation:
         """Run a command an adapter calls directly under the guards `handle` applies."""
         try:
             await self._ensure_channel(caller)
-            self._check_permission(caller)
+            await self._check_permission(caller)
             counted = await self._check_rate(caller, name, True)
             try:
                 await run(self._noting(caller, respond))
@@ -340,7 +341,7 @@ class Conversation:
         change, the rate limits (given back when the input is refused)."""
         await self._ensure_channel(caller)
         if changes:
-            self._check_permission(caller)
+            await self._check_permission(caller)
         counted = await self._check_rate(caller, name, changes)
         try:
             await work()
@@ -355,17 +356,28 @@ class Conversation:
                 caller.channel_id, self._config.default_criteria, "default"
             )
 
-    def _check_permission(self, caller: Caller) -> None:
+    async def _check_permission(self, caller: Caller) -> None:
+        """Changes to a channel: by default its managers as the platform says (`Caller.manager`;
+        the console's local user may), else whom ARXIV_BOT_ADMINS lists, or everyone when it
+        says `everyone`; a refusal says who may."""
         admins = self._config.admins
-        if (
-            not admins
-            or caller.user_id in admins
-            or any(f"role:{r}" in admins for r in caller.roles)
-        ):
+        if EVERYONE in admins:
             return
+        if admins:
+            if caller.user_id in admins or any(f"role:{r}" in admins for r in caller.roles):
+                return
+            raise BotError(
+                "only the people and roles this bot's ARXIV_BOT_ADMINS lists may change the "
+                "channel's criteria, settings, follows or subscription; reading is open to "
+                "everyone"
+            )
+        if caller.manager is None or await caller.manager():
+            return
+        who = caller.managers or "the channel's managers"
         raise BotError(
-            "only this bot's admins may change the channel's criteria, settings or "
-            "subscription (ARXIV_BOT_ADMINS); reading is open to everyone"
+            f"only {who} may change this channel's criteria, settings, follows or "
+            "subscription (the bot's operator can open it with ARXIV_BOT_ADMINS=everyone or "
+            "list people and roles there); reading is open to everyone"
         )
 
     async def _check_rate(

@@ -88,6 +88,16 @@ class FollowCommands:
         self, channel_id: str, user_id: str, follow: Follow, day_papers: DayPapers | None
     ) -> Answer:
         key = following.follow_key(follow)
+        covered, overlapping = None, None
+        if follow.kind == following.AUTHOR:
+            active = await self._store.follows.active(channel_id)
+            covered, overlapping = following.same_author(follow, active)
+        if covered is not None and following.follow_key(covered) != key:
+            return Answer(
+                f"This channel follows author {defuse(covered.text)} already (added by "
+                f"{defuse(covered.added_by)} on {covered.added_at[:10]}), which matches every "
+                f"paper {defuse(clip(follow.text, following.MAX_TEXT))} would."
+            )
         added = await self._store.follows.add(channel_id, follow, key, user_id, self._limit)
         if added.follow is None:
             raise BotError(
@@ -102,6 +112,12 @@ class FollowCommands:
             )
         await self._audit(channel_id, user_id, f"follow {follow.kind}", follow.text)
         reach = await self._reach(follow, day_papers)
+        if overlapping is not None:
+            reach += (
+                f" It matches some of the same authors as author {defuse(overlapping.text)}, "
+                "which this channel follows already (`/arxiv following` numbers them, "
+                "`/arxiv unfollow <n>` stops one)."
+            )
         return Answer(
             f"This channel now follows {follow.kind} {shown} ({added.active} of "
             f"{self._limit} follows).{reach} {EFFECT}",

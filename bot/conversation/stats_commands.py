@@ -1,6 +1,8 @@
 """The `stats` command: what a channel saw, scored, posted and liked today, in 7 and in 30 days,
-what the LLM cost the whole bot, what the channel's ranking learned (its imported papers
-among it) and sent to the LLM.
+what the LLM cost the whole bot, what the channel's ranking learned (its imported papers among it)
+and sent to the LLM, and
+sparklines (`▁▂▃▄▅▆▇█`) of papers selected, likes and dollars per day over 30 days, which read
+the same on every platform (one line each, nothing to align).
 
 It loads the counts, usage, learning state and recent digest bodies from the store, then words
 them in the pure functions below. Rate limits are `bot.conversation.dispatch`'s.
@@ -11,18 +13,20 @@ It must not change anything, spend, import a platform SDK or render platform mar
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.models import Usage
 from bot.store import LearningState
-from scoring.pricing import align_usd, format_usd
+from scoring.pricing import format_usd
 
 PERIODS = (("today:", 0), ("7 days:", 6), ("30 days:", 29))
 """Each line of `stats`: its label and how many days before today it starts."""
 SHARE_DIGESTS = 30  # the latest digests the LLM share line looks back on
+SPARK_DAYS = 30
+BARS = "▁▂▃▄▅▆▇█"
 
 
 class StatsCommands:
@@ -51,20 +55,71 @@ class StatsCommands:
         lines = [*period_lines(periods), taste_line(state, learning=s.learning)]
         if imported:
             lines.append(imported_line(imported))
-        lines.append(share_line(bodies))
+        lines.append(share_line(body for _, body in bodies))
+        window = spark_days(midnight.date())
+        likes, dollars = await self._store.stats.per_day(caller.channel_id, window[0])
+        lines += spark_lines(window, selected_per_day(bodies), likes, dollars)
         await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
 
-    async def _digest_bodies(self, channel_id: str) -> list[Any]:
-        """The bodies of the channel's latest stored digests, newest first."""
+    async def _digest_bodies(self, channel_id: str) -> list[tuple[date, Any]]:
+        """The days and bodies of the channel's latest stored digests, newest first."""
         bodies = []
         for record in (await self._store.digests.records(channel_id))[:SHARE_DIGESTS]:
             stored = await self._store.digests.get(channel_id, record.day)
-            bodies.append(stored[1] if stored else None)
+            bodies.append((record.day, stored[1] if stored else None))
         return bodies
 
 
+def spark_days(today: date, count: int = SPARK_DAYS) -> list[date]:
+    """The `count` days ending today, oldest first."""
+    return [today - timedelta(days=n) for n in range(count - 1, -1, -1)]
+
+
+def sparkline(values: Sequence[float]) -> str:
+    """One bar per value, scaled to the largest: `▁` is none, `▂`…`█` a share of the most."""
+    top = max(values, default=0)
+    if top <= 0:
+        return BARS[0] * len(values)
+    return "".join(BARS[0] if v <= 0 else BARS[1 + round(v / top * 6)] for v in values)
+
+
+def selected_per_day(bodies: Iterable[tuple[date, Any]]) -> dict[date, int]:
+    """Papers each stored digest selected, by its day."""
+    out: dict[date, int] = {}
+    for day, body in bodies:
+        counts = body.get("counts") if isinstance(body, dict) else None
+        if isinstance(counts, dict) and isinstance(counts.get("selected"), int):
+            out[day] = counts["selected"]
+    return out
+
+
+def spark_lines(
+    days: Sequence[date],
+    selected: Mapping[date, int],
+    likes: Mapping[date, int],
+    dollars: Mapping[date, float],
+) -> list[str]:
+    """Three sparklines over `days` (oldest first), each with its total and its busiest day."""
+    span = f"{days[0].isoformat()} – {days[-1].isoformat()}"
+    lines = [f"Per day over {len(days)} days ({span}, oldest first; ▁ is none):"]
+    for label, series, shown in (
+        ("papers selected", selected, str),
+        ("likes", likes, str),
+        ("LLM $", dollars, format_usd),
+    ):
+        values = [series.get(d, 0) for d in days]
+        total = sum(values)
+        best = max(range(len(days)), key=lambda n: (values[n], n))
+        most = (
+            f", most {shown(values[best])} on {days[best].isoformat()}" if values[best] > 0 else ""
+        )
+        lines.append(f"{sparkline(values)} {label}: {shown(total)} in all{most}")
+    return lines
+
+
 def period_lines(periods: Sequence[tuple[str, Mapping[str, int], Usage]]) -> list[str]:
-    """One line per period: LLM cost (decimal points aligned), then counts and LLM usage."""
+    """One line per period: LLM cost, then counts and LLM usage; nothing is padded into
+    columns, which only line up in a monospace font (Slack's and Discord's are not)."""
     rows: list[tuple[str, str, str]] = []
     for label, counts, usage in periods:
         rest = (
@@ -73,11 +128,7 @@ def period_lines(periods: Sequence[tuple[str, Mapping[str, int], Usage]]) -> lis
             f"{usage.calls} calls, {usage.total_tokens} tokens ({usage.cached_tokens} cached)"
         )
         rows.append((label, format_usd(usage.cost_usd, usage.priced), rest))
-    width = max(len(label) for label, _ in PERIODS)
-    costs = align_usd([cost for _, cost, _ in rows])
-    return [
-        f"{lab.ljust(width)} {c} · {rest}" for (lab, _, rest), c in zip(rows, costs, strict=True)
-    ]
+    return [f"{label} {cost} · {rest}" for label, cost, rest in rows]
 
 
 def share_line(bodies: Iterable[Any]) -> str:

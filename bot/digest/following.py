@@ -4,7 +4,8 @@ A channel follows authors and keywords; a paper by a followed author, or whose t
 abstract holds a followed keyword, always goes to the LLM and always shows in the digest's
 "Followed" part. This module owns what "by a followed author" and "holds a keyword" mean:
 
-- **authors** match across spellings: accents and TeX (`Jörg`, `J\\"org`, `Jorg`), case, and
+- **authors** match across spellings: accents, letters such as `ø` and `ß` (`bot.safety`), TeX
+  (`Jörg`, `J\\"org`, `Jorg`), case, and
   initials (`J. Doe` follows `Jane Doe` and `Jane A. Doe`; `Jane Doe` does not follow
   `John Doe`). Surnames must be equal; given names are compared in order, as far as both have
   them, a single letter matching any name it starts. `Doe, Jane` is read as `Jane Doe`; a
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from bot.arxiv.texclean import tex_to_unicode
 from bot.errors import BotError
 from bot.models import Follow, FollowedEntry, Paper, Score
+from bot.safety import spell_undecomposed
 
 AUTHOR = "author"
 KEYWORD = "keyword"
@@ -42,11 +44,6 @@ MAX_TEXT = 100
 MAX_TERMS = 8
 """Words and phrases of one keyword follow."""
 
-# Letters NFKD does not take apart, spelled as ASCII the way names are usually transliterated.
-_TRANSLIT = str.maketrans(
-    {"ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "þ": "th", "ı": "i"}
-)
-_SPECIAL = {"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe"}
 _WORD = re.compile(r"[^\W_]+")
 _NAME_PART = re.compile(r"[^\W\d_]+")
 _TERM = re.compile(r"[\"“”„«»]([^\"“”„«»]*)[\"“”„«»]?|(\S+)")
@@ -58,9 +55,7 @@ _TERM = re.compile(r"[\"“”„«»]([^\"“”„«»]*)[\"“”„«»]?|(\
 @functools.lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
     """Text compared without case or accents: `Jörg` and `JORG` fold to `jorg`."""
-    for letter, spelled in _SPECIAL.items():
-        text = text.replace(letter, spelled)
-    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
+    decomposed = unicodedata.normalize("NFKD", spell_undecomposed(text))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
@@ -101,6 +96,26 @@ class Name:
         if not other.given:
             return False
         return all(_same_given(a, b) for a, b in zip(self.given, other.given, strict=False))
+
+    def overlaps(self, other: Name) -> bool:
+        """Whether some author's name matches both (`A. Sogaard` and `Søgaard`, `J. Doe` and
+        `Jane Doe`; not `Jane Doe` and `John Doe`)."""
+        return self.surname == other.surname and all(
+            _same_given(a, b) for a, b in zip(self.given, other.given, strict=False)
+        )
+
+    def covers(self, other: Name) -> bool:
+        """Whether every author `other` matches, this matches too (`Søgaard` covers
+        `A. Sogaard`, `A. Sogaard` covers `Anders Søgaard`, not the other way round)."""
+        return (
+            self.surname == other.surname
+            and len(self.given) <= len(other.given)
+            and all(_covers_given(a, b) for a, b in zip(self.given, other.given, strict=False))
+        )
+
+
+def _covers_given(wide: str, narrow: str) -> bool:
+    return narrow.startswith(wide) if len(wide) == 1 else wide == narrow
 
 
 def _same_given(a: str, b: str) -> bool:
@@ -180,6 +195,25 @@ def follow_key(follow: Follow) -> str:
         assert name is not None
         return f"author:{' '.join(name.given)}|{name.surname}"
     return "keyword:" + "|".join(" ".join(t) for t in keyword_terms(follow.text))
+
+
+def same_author(new: Follow, follows: Sequence[Follow]) -> tuple[Follow | None, Follow | None]:
+    """For a new author follow, the channel's author follow that already matches every paper
+    it would (first), else one that matches some of the same authors under another spelling or
+    with other initials (second); (None, None) when the name is new to the channel."""
+    name = parse_name(new.text) if new.kind == AUTHOR else None
+    if name is None:
+        return None, None
+    overlapping: Follow | None = None
+    for f in follows:
+        other = parse_name(f.text) if f.kind == AUTHOR else None
+        if other is None:
+            continue
+        if other.covers(name):
+            return f, None
+        if overlapping is None and other.overlaps(name):
+            overlapping = f
+    return None, overlapping
 
 
 def describe(follow: Follow) -> str:
@@ -290,12 +324,14 @@ def reach_note(matched: int, day_size: int, latest: str) -> str:
 def followed_entries(
     papers: Iterable[Paper], matched: Mapping[str, tuple[str, ...]], scores: Mapping[str, Score]
 ) -> tuple[FollowedEntry, ...]:
-    """The followed papers of a day with their reasons and scores: scored ones first, best
-    total first, then the rest; ties by arXiv id."""
+    """The followed papers of a day with their reasons and scores: scored ones first in the
+    digest's order (best total, then relevance, novelty), then the rest; ties by arXiv id."""
     entries = [FollowedEntry(p, matched[p.id], scores.get(p.id)) for p in papers if p.id in matched]
     return tuple(sorted(entries, key=_followed_order))
 
 
-def _followed_order(entry: FollowedEntry) -> tuple[int, int, str]:
+def _followed_order(entry: FollowedEntry) -> tuple[int, int, int, int, str]:
     s = entry.score
-    return (0 if s is not None else 1, -(s.total if s is not None else 0), entry.paper.id)
+    if s is None:
+        return (1, 0, 0, 0, entry.paper.id)
+    return (0, -s.total, -s.relevance, -s.novelty, entry.paper.id)

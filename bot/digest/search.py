@@ -1,8 +1,9 @@
 """Looking back from chat: `/arxiv search <words>`, `/arxiv day <YYYY-MM-DD>` and
 `/arxiv similar <paper>`, for one channel, from what the store already holds.
 
-- `search` asks the database's own full-text index (`bot.store.papers`): every word must be in
-  the title, abstract or authors; best matches first, at most MAX_RESULTS, each with this
+- `search` asks the database's own full-text index (`bot.store.papers`): every word, and every
+  quoted phrase as written, must be in the title, abstract or authors (`Søgaard` and
+  `sogaard` alike); best matches first, at most MAX_RESULTS, each with this
   channel's score where it has one. What the user typed is reduced to plain words first, so
   quotes, `NEAR`, `*`, `-` and the like are never query syntax.
 - `day` shows a stored day's digest again: the channel's digest as it was decided (the frozen
@@ -11,7 +12,8 @@
 - `similar` ranks the papers of the last SIMILAR_DAYS stored days by closeness to one paper, in
   the local ranking's text model (`scoring.ranking.similarities`), computed in the ranking
   worker so the event loop never waits for scikit-learn, once for every caller and process
-  (`bot.digest.similar`): the answer is kept, and each channel shows it with its own scores.
+  (`bot.digest.similar`): the answer is kept, and each channel shows it with its own scores;
+  only papers at CLOSE or more are listed, and an answer without any says nothing is close.
 
 Answers are light-markdown text, defused, one clipped line per paper (at most MAX_RESULTS), so
 they fit a Discord message or a few Slack sections; a day is a `Digest` the adapters render.
@@ -34,11 +36,15 @@ from bot.errors import BotError
 from bot.models import Digest, Paper, Score
 from bot.safety import clip, defuse, excerpt, whole_number
 from bot.store import Store
-from bot.store.papers import query_words
+from bot.store.papers import query_terms, shown_terms
 from scoring import ranking
 
 MAX_RESULTS = 10
 SIMILAR_DAYS = 7
+CLOSE = 0.12
+"""The similarity from which a paper counts as close: over a stored day of about 200 papers,
+a paper's tenth-closest neighbour is at about 0.08 and its closest at about 0.13 (median), so
+what lies under this shares only a few common words (the figures are in docs/lookback.md)."""
 STORED_DAYS_SHOWN = 10
 TITLE_CHARS = 110
 AUTHORS_CHARS = 50
@@ -100,8 +106,8 @@ class Lookups:
         self._similar = SimilarPapers(store, service.work, similarities, MAX_RESULTS)
 
     async def search(self, channel_id: str, text: str) -> str:
-        """The stored papers with every word of `text`, best first, as a reply."""
-        words = query_words(text)
+        """The stored papers with every word and quoted phrase of `text`, best first, as a reply."""
+        words = query_terms(text)
         if not words and re.search(r"\w", text):
             raise BotError(
                 "nothing to search for: those words are in nearly every paper; add a "
@@ -112,7 +118,7 @@ class Lookups:
                 "nothing to search for: give some words, e.g. `/arxiv search sparse attention`"
             )
         papers = await self._store.papers.search(words, MAX_RESULTS + 1)
-        shown = defuse(clip(" ".join(words), 200))
+        shown = defuse(clip(shown_terms(words), 200))
         if not papers:
             return (
                 f"No stored paper has all of: {shown}. The store holds the days the bot "
@@ -153,13 +159,20 @@ class Lookups:
         answer = await self._similar.closest(target, key, days)
         found = await self._store.papers.get(list(answer.ids))
         pairs = zip(answer.ids, answer.values, strict=True)
-        close = [(v, found[i]) for i, v in pairs if i in found]
+        ranked = [(v, found[i]) for i, v in pairs if i in found]
+        close = [(v, p) for v, p in ranked if v >= CLOSE]
         span = f"{days[-1]} – {days[0]}" if len(days) > 1 else f"{days[0]}"
         title = defuse(excerpt(target.title, TITLE_CHARS))
         if not close:
+            nearest = (
+                f" the nearest, at similarity {ranked[0][0]:.2f}, shares only a few words "
+                f"(papers from {CLOSE:.2f} up are listed)."
+                if ranked
+                else " none shares a word with it."
+            )
             return (
-                f"Nothing among the {answer.compared} papers of the last {len(days)} stored "
-                f"days ({span}) is close to *{title}* (arXiv:{target.id})."
+                f"Nothing among the {answer.compared} papers of {_last_days(len(days))} "
+                f"({span}) is close to *{title}* (arXiv:{target.id}):{nearest}"
             )
         scores = await self._store.scores.channel_scores(channel_id, [p.id for _, p in close])
         lines = [

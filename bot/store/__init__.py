@@ -26,8 +26,8 @@ from here (`from bot.store import Store, Lease, ...`).
     records.py  the value types the queries return
     copy.py     copying a whole database to another (`arxiv-bot migrate-db`)
 
-This package must not import the rest of the bot beyond `bot.models`, `bot.errors` and
-`bot.secret`.
+This package must not import the rest of the bot beyond `bot.models`, `bot.errors`,
+`bot.safety` and `bot.secret`.
 """
 
 from bot.store.backend import StoreUnavailable

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.models import AnnounceType, Paper
+from bot.safety import spell_undecomposed
 from bot.store.backend import Backend, Connection
 from bot.store.query import chunks, paper_of, qmarks, timestamp
 from bot.store.records import Announcement, FeedFetch
@@ -212,10 +214,10 @@ class Papers:
                 out.update((r["id"], paper_of(r)) for r in rows)
         return out
 
-    async def search(self, words: Sequence[str], limit: int = 10) -> list[Paper]:
-        """Stored papers containing every word (title, abstract or authors), best match first;
-        `words` come from `query_words`."""
-        ids = await full_text_search(self._b, words, limit)
+    async def search(self, terms: Sequence[Term], limit: int = 10) -> list[Paper]:
+        """Stored papers containing every term, a word or a phrase (title, abstract or
+        authors), best match first; `terms` come from `query_terms`."""
+        ids = await full_text_search(self._b, terms, limit)
         found = await self.get(ids)
         return [found[i] for i in ids if i in found]
 
@@ -289,13 +291,13 @@ def _paper_params(p: Paper, day: date, now: str) -> tuple[Any, ...]:
 # bm25 with the title and authors weighing more than the abstract; PostgreSQL matches the
 # GIN-indexed `tsvector` kept in its `papers_fts` table (English stemming, stop words dropped;
 # title and authors weigh A, the abstract B) and orders by `ts_rank`. Both take the same input,
-# plain words every paper must contain (the commonest English words left out, as PostgreSQL
-# would), and rank title and author hits above abstract hits, so results agree roughly, not
-# exactly.
+# plain words and quoted phrases every paper must contain (the commonest English words left out,
+# as PostgreSQL would, except inside a phrase), folded as the index is (migration 12), and rank
+# title and author hits above abstract hits, so results agree roughly, not exactly.
 #
-# User text never reaches either query language as syntax: `words` holds only letters and
-# digits (see `query_words`), each one quoted for FTS5 and passed to `plainto_tsquery` as a bound
-# parameter on PostgreSQL.
+# User text never reaches either query language as syntax: `terms` hold only letters and
+# digits (see `query_terms`), each term quoted for FTS5 and passed to `plainto_tsquery` or
+# `phraseto_tsquery` as a bound parameter on PostgreSQL.
 #
 # `Papers.search` calls it.
 
@@ -314,39 +316,89 @@ COMMON_WORDS = frozenset(_COMMON.split())
 configuration drops them, so SQLite leaves them out too."""
 
 
-def query_words(text: str) -> list[str]:
-    """The searchable words of user text: runs of letters and digits (`_` splits them too), at
-    most MAX_WORDS distinct ones of at most MAX_WORD_CHARS characters, lower-cased. Quotes,
-    operators (`NEAR`, `AND`, `*`, `-`, `^`, `:`) and punctuation are separators, never syntax;
-    COMMON_WORDS are left out; an empty list means there is nothing to search for."""
-    words: list[str] = []
-    for match in _WORD.finditer(text[:20_000]):
-        for word in match.group().lower().split("_"):
-            word = word[:MAX_WORD_CHARS]
-            if word and word not in words and word not in COMMON_WORDS:
-                words.append(word)
-            if len(words) >= MAX_WORDS:
-                return words
-    return words
+Term = tuple[str, ...]
+"""A query term: one word, or the words of a quoted phrase in order."""
+_QUOTED = re.compile(r"[\"“”„«»]([^\"“”„«»]*)[\"“”„«»]?")
 
 
-def fts5_query(words: Sequence[str]) -> str:
-    """An FTS5 MATCH expression requiring every word: each a quoted string, so a word such as
-    `near` or `and` is a word, not an operator."""
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+def fold_word(word: str) -> str:
+    """A word as the index holds it: lower case, without accents, and the letters Unicode does
+    not take apart spelled out (`Søgaard` → `sogaard`), as migration 12 folds the index."""
+    spelled = unicodedata.normalize("NFKD", spell_undecomposed(word))
+    return "".join(c for c in spelled if not unicodedata.combining(c)).lower()
 
 
-async def full_text_search(backend: Backend, words: Sequence[str], limit: int) -> list[str]:
-    """Ids of the papers containing every word, best match first (at most `limit`)."""
-    if not words:
+def _words_of(text: str) -> list[str]:
+    found: list[str] = []
+    for match in _WORD.finditer(text):
+        found += [fold_word(w)[:MAX_WORD_CHARS] for w in match.group().split("_") if w]
+    return [w for w in found if w]
+
+
+def query_terms(text: str) -> list[Term]:
+    """The searchable terms of user text: each quoted phrase (`"mixture of experts"`, its words
+    in order, common words kept, since a phrase is matched as written) and each other word,
+    folded (`fold_word`), at most MAX_WORDS distinct terms. Runs of letters and digits are the
+    words (`_` splits them too); quotes mark phrases, and operators (`NEAR`, `AND`, `*`, `-`,
+    `^`, `:`) and punctuation are separators, never syntax. COMMON_WORDS alone are left out,
+    and so is a phrase of nothing else; an empty list means there is nothing to search for."""
+    terms: list[Term] = []
+    text = text[:20_000]
+    at = 0
+    pieces: list[tuple[str, bool]] = []
+    for m in _QUOTED.finditer(text):
+        pieces += [(text[at : m.start()], False), (m.group(1), True)]
+        at = m.end()
+    pieces.append((text[at:], False))
+    for piece, quoted in pieces:
+        words = _words_of(piece)
+        found: list[Term]
+        if quoted and len(words) > 1:
+            found = [tuple(words)] if not all(w in COMMON_WORDS for w in words) else []
+        else:
+            found = [(w,) for w in words if w not in COMMON_WORDS]
+        for term in found:
+            if term not in terms:
+                terms.append(term)
+            if len(terms) >= MAX_WORDS:
+                return terms
+    return terms
+
+
+def shown_terms(terms: Sequence[Term]) -> str:
+    """Terms as a person reads them: `"mixture of experts" routing`."""
+    return " ".join(f'"{" ".join(t)}"' if len(t) > 1 else t[0] for t in terms)
+
+
+def fts5_query(terms: Sequence[Term]) -> str:
+    """An FTS5 MATCH expression requiring every term: each a quoted string (a phrase's words in
+    order), so a word such as `near` or `and` is a word, not an operator."""
+    return " ".join('"' + " ".join(t).replace('"', '""') + '"' for t in terms)
+
+
+def _pg_query(terms: Sequence[Term]) -> tuple[str, tuple[str, ...]]:
+    """PostgreSQL's tsquery over `terms` (the single words together, each phrase on its own)
+    and its parameters: user text only ever goes in as bound parameters."""
+    words = " ".join(t[0] for t in terms if len(t) == 1)
+    phrases = [" ".join(t) for t in terms if len(t) > 1]
+    parts = (["plainto_tsquery('english', ?)"] if words else []) + [
+        "phraseto_tsquery('english', ?)" for _ in phrases
+    ]
+    return " && ".join(parts), ((words,) if words else ()) + tuple(phrases)
+
+
+async def full_text_search(backend: Backend, terms: Sequence[Term], limit: int) -> list[str]:
+    """Ids of the papers containing every term, best match first (at most `limit`)."""
+    if not terms:
         return []
     async with backend.read() as db:
         if backend.dialect == "postgresql":
+            query, params = _pg_query(terms)
             rows = await db.fetchall(
                 "SELECT p.id FROM papers_fts f JOIN papers p ON p.id = f.paper_id, "
-                "plainto_tsquery('english', ?) AS q WHERE f.document @@ q "
-                "ORDER BY ts_rank(f.document, q) DESC, p.first_seen DESC, p.id DESC LIMIT ?",
-                (" ".join(words), limit),
+                f"(SELECT {query} AS q) AS t WHERE f.document @@ t.q "
+                "ORDER BY ts_rank(f.document, t.q) DESC, p.first_seen DESC, p.id DESC LIMIT ?",
+                (*params, limit),
             )
         else:
             rows = await db.fetchall(
@@ -354,6 +406,6 @@ async def full_text_search(backend: Backend, words: Sequence[str], limit: int) -
                 "WHERE papers_fts MATCH ? "
                 "ORDER BY bm25(papers_fts, 10.0, 1.0, 10.0), p.first_seen DESC, p.id DESC "
                 "LIMIT ?",
-                (fts5_query(words), limit),
+                (fts5_query(terms), limit),
             )
     return [str(r[0]) for r in rows]

@@ -24,6 +24,8 @@ This module must not run anything: `bot.store.backend` applies the scripts.
 
 from __future__ import annotations
 
+import unicodedata
+
 _M001_INITIAL = """
         CREATE TABLE papers (
             id TEXT PRIMARY KEY,
@@ -439,6 +441,61 @@ _M014_FENCES = """
         ALTER TABLE oauth_states ADD COLUMN client TEXT NOT NULL DEFAULT '';  -- who asked for it
 """
 
+# Migration 15: the search index folds the letters Unicode does not take apart (`Søgaard` is
+# found as `sogaard`, `Łukasz` as `lukasz`, `Straße` as `strasse`), as follows compare names;
+# on PostgreSQL, which has no accent folding of its own, Latin accents too (`Jörg` as `jorg`).
+# The letters are written out here, not imported: a migration's text never changes.
+_M015_LETTERS = (
+    ("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"), ("đ", "d"), ("Đ", "d"), ("ð", "d"),
+    ("Ð", "d"), ("þ", "th"), ("Þ", "th"), ("ı", "i"), ("ß", "ss"), ("ẞ", "ss"), ("æ", "ae"),
+    ("Æ", "ae"), ("œ", "oe"), ("Œ", "oe"),
+)  # fmt: skip
+
+
+def _spelled(expr: str) -> str:
+    """`expr` with each letter of `_M015_LETTERS` replaced, in SQL both engines run."""
+    for letter, spelled in _M015_LETTERS:
+        expr = f"replace({expr}, '{letter}', '{spelled}')"
+    return expr
+
+
+def _latin_accents() -> tuple[str, str]:
+    """Latin letters with accents (U+00C0–U+024F) and their letters without, for `translate`."""
+    plain, accented = [], []
+    for code in range(0xC0, 0x250):
+        letter = chr(code)
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", letter) if not unicodedata.combining(c)
+        )
+        if len(base) == 1 and base.isascii() and base.isalpha() and base != letter:
+            accented.append(letter)
+            plain.append(base)
+    return "".join(accented), "".join(plain)
+
+
+def _sqlite_fts_row(row: str) -> str:
+    authors = f"(SELECT group_concat(value, ', ') FROM json_each({row}.authors))"
+    return f"{_spelled(f'{row}.title')}, {_spelled(f'{row}.abstract')}, {_spelled(authors)}"
+
+
+_M015_SEARCH_LETTERS = f"""
+        DROP TRIGGER IF EXISTS papers_fts_insert;
+        DROP TRIGGER IF EXISTS papers_fts_update;
+        CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
+            INSERT INTO papers_fts (rowid, title, abstract, authors)
+                VALUES (new.rowid, {_sqlite_fts_row("new")});
+        END;
+        CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors
+            ON papers BEGIN
+            DELETE FROM papers_fts WHERE rowid = old.rowid;
+            INSERT INTO papers_fts (rowid, title, abstract, authors)
+                VALUES (new.rowid, {_sqlite_fts_row("new")});
+        END;
+        DELETE FROM papers_fts;
+        INSERT INTO papers_fts (rowid, title, abstract, authors)
+            SELECT p.rowid, {_sqlite_fts_row("p")} FROM papers p;
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -454,6 +511,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M012_BUDGET,
     _M013_IMPORTS,
     _M014_FENCES,
+    _M015_SEARCH_LETTERS,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -806,6 +864,35 @@ _PG013_IMPORTS = _M013_IMPORTS.replace(
 
 _PG014_FENCES = _M014_FENCES  # BIGINT and TEXT mean the same on both
 
+
+def _pg_folded(text: str) -> str:
+    accented, plain = _latin_accents()
+    return f"translate({_spelled(text)}, '{accented}', '{plain}')"
+
+
+def _pg_folded_document(row: str) -> str:
+    """`_pg_search_document` over folded text: the letters of `_M015_LETTERS` spelled out and
+    Latin accents dropped (the authors folded as JSON text, which PostgreSQL writes unescaped)."""
+    authors = _pg_folded(f"({row}.authors::jsonb)::text")
+    return (
+        f"setweight(to_tsvector('english', {_pg_folded(f'{row}.title')}), 'A') || "
+        f"setweight(jsonb_to_tsvector('simple', ({authors})::jsonb, '[\"string\"]'), 'A') || "
+        f"setweight(to_tsvector('english', {_pg_folded(f'{row}.abstract')}), 'B')"
+    )
+
+
+_PG015_SEARCH_LETTERS = f"""
+        CREATE OR REPLACE FUNCTION papers_fts_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO papers_fts (paper_id, document)
+                VALUES (NEW.id, {_pg_folded_document("NEW")})
+                ON CONFLICT (paper_id) DO UPDATE SET document = excluded.document;
+            RETURN NEW;
+        END $$;
+        UPDATE papers_fts SET document = {_pg_folded_document("papers")}
+            FROM papers WHERE papers.id = papers_fts.paper_id;
+"""
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -821,6 +908,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG012_BUDGET,
     _PG013_IMPORTS,
     _PG014_FENCES,
+    _PG015_SEARCH_LETTERS,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 

@@ -116,6 +116,28 @@ class Stats:
                 out[name] = int(row[0]) if row else 0
         return out
 
+    async def per_day(
+        self, channel_id: str, since: date
+    ) -> tuple[dict[date, int], dict[date, float]]:
+        """From `since` (UTC days) on: the channel's likes given each day, and what the LLM
+        cost the whole bot each day (days without any are absent)."""
+        start = since.isoformat()
+        async with self._b.read() as db:
+            likes = await db.fetchall(
+                "SELECT substr(updated_at, 1, 10) AS d, COUNT(*) FROM likes WHERE channel_id = ? "
+                "AND value > 0 AND updated_at >= ? GROUP BY d",
+                (channel_id, start),
+            )
+            costs = await db.fetchall(
+                "SELECT substr(at, 1, 10) AS d, SUM(prompt_cost_usd + completion_cost_usd) "
+                "FROM llm_usage WHERE at >= ? GROUP BY d",
+                (start,),
+            )
+        return (
+            {date.fromisoformat(r[0]): int(r[1]) for r in likes},
+            {date.fromisoformat(r[0]): float(r[1]) for r in costs},
+        )
+
 
 async def insert_usage(
     db: Connection,

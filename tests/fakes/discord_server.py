@@ -99,6 +99,7 @@ class FakeDiscord:
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
     port: int = 0
+    member_permissions: str = "2251799813685247"  # an interaction's member, in the channel: all
 
     def __post_init__(self) -> None:
         self.channels[CHANNEL_ID] = {
@@ -290,7 +291,7 @@ class FakeDiscord:
             "deaf": False,
             "mute": False,
             "flags": 0,
-            "permissions": "2251799813685247",
+            "permissions": self.member_permissions,
         }
 
     def bot_messages(self, channel_id: int) -> list[dict[str, Any]]:

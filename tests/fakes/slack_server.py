@@ -220,6 +220,8 @@ class FakeSlack:
         self._approver: Workspace | None = None
         self._deny = False
         self._stall: Stall | None = None
+        self.admins: set[str] = set()  # users.info says is_admin
+        self.creators: dict[str, str] = {}  # channel -> the user conversations.info names
 
     # -- addresses ------------------------------------------------------------------------------
 
@@ -447,6 +449,8 @@ class FakeSlack:
             "chat.unfurl": self._unfurl,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "users.info": self._user_info,
+            "conversations.info": self._conversation_info,
         }.get(method)
         if method in ("views.publish", "views.open", "views.update"):
             return self._view(method, args)
@@ -462,6 +466,15 @@ class FakeSlack:
                 stall.reached.set()
                 await stall.go.wait()
         return answer
+
+    def _user_info(self, args: dict[str, Any]) -> web.Response:
+        user = str(args.get("user") or "")
+        admin = user in self.admins
+        return _ok(user={"id": user, "is_admin": admin, "is_owner": False, "is_bot": False})
+
+    def _conversation_info(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args.get("channel") or "")
+        return _ok(channel={"id": channel, "creator": self.creators.get(channel, "U0CREATOR")})
 
     def _take_fault(self, method: str, token: str) -> Fault | None:
         for i, (wanted, owner, fault) in enumerate(self._faults):
