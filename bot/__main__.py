@@ -652,7 +652,7 @@ async def migrate_db_command(args: argparse.Namespace) -> int:
         print(f"arxiv-bot: error: no database at {source}", file=sys.stderr)
         return 1
     print(f"copying {describe(source)} to {describe(target)}")
-    for table in await copy_database(source, target):
+    for table in await copy_database(source, target, redo=args.redo):
         print(f"{table.table}: {table.source_rows} rows copied, {table.target_rows} in TO: ok")
     return 0
 
@@ -749,6 +749,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mig.add_argument("source", metavar="FROM", type=_database, help="a SQLite path or URL")
     mig.add_argument("target", metavar="TO", type=_database, help="e.g. postgresql://u:p@h/db")
+    mig.add_argument(
+        "--redo",
+        action="store_true",
+        help="TO holds a copy that stopped before the end: empty it and copy again",
+    )
     forget = sub.add_parser(
         "forget-workspace",
         help="delete the channels' data of a Slack workspace that uninstalled the app",

@@ -4,6 +4,7 @@ never shown, and `arxiv-bot migrate-db` moving a SQLite database to PostgreSQL w
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -202,5 +203,49 @@ async def test_migrate_db_copies_a_sqlite_database_to_postgresql_and_verifies_co
 
     code, out, err = await _bot({}, tmp_path, "migrate-db", str(sqlite), target)
     assert code == 1
-    assert "already has rows in papers" in err
+    assert "is already a complete copy" in err
     assert len(err.strip().splitlines()) == 1
+
+
+async def test_an_interrupted_migrate_db_leaves_a_target_the_bot_refuses_until_it_is_redone(
+    arxiv: FakeArxiv, llm: FakeOpenAI, day_feed: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    source, target = tmp_path / "old.sqlite3", tmp_path / "new.sqlite3"
+    code, _, err = await _bot(
+        bot_env(arxiv, llm, source, ARXIV_BOT_LLM_SHARE="0.3"), tmp_path, "digest"
+    )
+    assert code == 0, err
+    with sqlite3.connect(source) as db:  # a value the copy cannot carry, halfway down the tables
+        db.execute(
+            "UPDATE scores SET relevance = 'high' WHERE rowid = (SELECT min(rowid) FROM scores)"
+        )
+
+    code, out, err = await _bot({}, tmp_path, "migrate-db", str(source), str(target))
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "scores: a value the target's column cannot hold" in err
+    assert "Traceback" not in err
+    assert "papers: " in out  # the tables before it were copied
+
+    with pytest.raises(StoreUnavailable, match=r"copy that stopped before the end.*--redo"):
+        async with Store.open(target):
+            pass
+    code, _, err = await _bot(
+        bot_env(arxiv, llm, target), tmp_path, "digest", "--day", DAY.isoformat()
+    )
+    assert code != 0
+    assert "copy that stopped before the end" in err
+    assert "Traceback" not in err
+
+    code, _, err = await _bot({}, tmp_path, "migrate-db", str(source), str(target))
+    assert code == 1
+    assert "stopped before the end" in err
+    assert "--redo" in err
+
+    with sqlite3.connect(source) as db:
+        db.execute("UPDATE scores SET relevance = 7 WHERE relevance = 'high'")
+    code, out, err = await _bot({}, tmp_path, "migrate-db", "--redo", str(source), str(target))
+    assert code == 0, err
+    assert all(line.endswith(": ok") for line in out.splitlines()[1:])
+    async with Store.open(target) as store:  # complete: the bot opens it
+        assert await store.papers.announced(DAY, "cs.LG+cs.AI")

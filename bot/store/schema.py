@@ -496,6 +496,15 @@ _M015_SEARCH_LETTERS = f"""
             SELECT p.rowid, {_sqlite_fts_row("p")} FROM papers p;
 """
 
+_M016_COPY = """
+        CREATE TABLE store_copy (
+            id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: this database is a copy
+            source TEXT NOT NULL,                    -- what it was copied from (no password)
+            started_at TEXT NOT NULL,
+            completed_at TEXT                        -- NULL: the copy did not finish
+        );
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -512,6 +521,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M013_IMPORTS,
     _M014_FENCES,
     _M015_SEARCH_LETTERS,
+    _M016_COPY,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -893,6 +903,8 @@ _PG015_SEARCH_LETTERS = f"""
             FROM papers WHERE papers.id = papers_fts.paper_id;
 """
 
+_PG016_COPY = _M016_COPY  # the same script on both engines
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -909,6 +921,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG013_IMPORTS,
     _PG014_FENCES,
     _PG015_SEARCH_LETTERS,
+    _PG016_COPY,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 

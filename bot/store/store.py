@@ -36,8 +36,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.store.backend import Backend, open_backend
+from bot.store.backend import Backend, StoreUnavailable, open_backend
 from bot.store.channels import Channels
+from bot.store.copy import incomplete_copy_problem
 from bot.store.digests import Digests
 from bot.store.follows import FollowStore
 from bot.store.installations import Installations
@@ -96,6 +97,9 @@ class Store:
         """Open (creating if needed) and migrate the database."""
         backend = await open_backend(parse_database(path))
         try:
+            problem = await incomplete_copy_problem(backend)
+            if problem is not None:
+                raise StoreUnavailable(problem)
             yield cls(backend)
         finally:
             await backend.close()
