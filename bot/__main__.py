@@ -491,6 +491,9 @@ async def run_bot(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if not await _store_ready(settings, stop):
+        log.info("stopped before the database could be opened")
+        return 0
     async with open_core(settings) as core:
         adapters = (
             adapters_of(settings, core.conversation)
@@ -539,6 +542,29 @@ async def run_bot(
             await _shut_down(scheduler, starts, health)
     log.info("stopped")
     return 0
+
+
+STORE_RETRY = 5.0  # seconds between attempts to open a database that is locked or down at start
+
+
+async def _store_ready(settings: Settings, stop: asyncio.Event) -> bool:
+    """Wait until the database opens: a lock another process holds, or a server that does not
+    answer yet, is waited out (one warning line per attempt, never a traceback) rather than
+    ending the run; anything else (not a database, refused credentials) ends it with its
+    error. False when `stop` came first."""
+    from bot.store import Store, StoreUnavailable
+
+    while not stop.is_set():
+        try:
+            async with Store.open(settings.db):
+                return True
+        except StoreUnavailable as exc:
+            if not exc.transient:
+                raise
+            log.warning("%s; trying again in %gs", exc, STORE_RETRY)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STORE_RETRY)
+    return False
 
 
 async def _serve_until(stop: asyncio.Event, starts: dict[asyncio.Task[None], ChatAdapter]) -> None:

@@ -405,3 +405,63 @@ async def test_stop_cuts_a_slack_answer_short_within_the_bound(
     assert "Slack: 1 answers cancelled at shutdown" in caplog.text
     assert "Traceback" not in caplog.text
     assert slack.channel_messages("C0TEAM") == []
+
+
+async def test_a_database_locked_at_start_is_waited_out_then_the_bot_runs(
+    make_settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+    import threading
+
+    from bot.store import backend
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(backend, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(cli, "STORE_RETRY", 0.2)
+    monkeypatch.setattr(cli, "SHUTDOWN_GRACE", 2.0)
+    monkeypatch.setattr(cli, "CLOSE_RESERVE", 0.5)
+    monkeypatch.setattr(cli, "EXIT_RESERVE", 0.2)
+    db = tmp_path / "locked.sqlite3"
+    sqlite3.connect(db).close()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:  # another process's long write, as SQLite sees it
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(10)
+        holder.execute("COMMIT")
+        holder.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    locked.wait(5)
+    stop = asyncio.Event()
+    running = asyncio.create_task(
+        run_bot(make_settings(ARXIV_BOT_DB=str(db)), stop, lambda *_: [Stuck()])
+    )
+    try:
+        await logged(caplog, "another process held it locked for too long; trying again")
+        assert not running.done()  # waiting, not crashed
+    finally:
+        release.set()
+        holder.join()
+    await logged(caplog, "running on stuck")
+    stop.set()
+    assert await asyncio.wait_for(running, 10) == 0
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_database_that_is_not_one_ends_the_run_at_once_with_one_line(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    db = tmp_path / "not-a-database.sqlite3"
+    db.write_bytes(b"certainly not SQLite" * 100)
+    with pytest.raises(Exception, match="it is not a SQLite database") as raised:
+        await asyncio.wait_for(
+            run_bot(make_settings(ARXIV_BOT_DB=str(db)), asyncio.Event(), lambda *_: [Stuck()]), 10
+        )
+    assert not getattr(raised.value, "transient", True)

@@ -43,7 +43,13 @@ MIGRATION_LOCK = 0x61727869  # pg_advisory_lock key of migrations ("arxi")
 
 
 class StoreUnavailable(BotError):
-    """The database cannot be opened (server down, wrong credentials, missing database)."""
+    """The database cannot be opened (server down, wrong credentials, missing database).
+    `transient`: it may open in a moment (a lock held by another process, a server that does
+    not answer), so a long-running bot waits for it rather than giving up."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Row(Protocol):
@@ -165,7 +171,8 @@ class SQLiteBackend:
             await _migrate_sqlite(db)
         except (OSError, sqlite3.Error) as exc:
             await db.close()
-            raise StoreUnavailable(_sqlite_reason(path, exc)) from None
+            locked = "database is locked" in str(exc).lower()
+            raise StoreUnavailable(_sqlite_reason(path, exc), transient=locked) from None
         except BaseException:
             await db.close()
             raise
@@ -314,7 +321,10 @@ class PostgresBackend:
         try:
             pool = await asyncpg.create_pool(url.dsn(), min_size=1, max_size=POOL_SIZE)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreUnavailable(f"cannot open the database {url}: {_reason(exc, url)}") from None
+            down = isinstance(exc, OSError | asyncpg.CannotConnectNowError)
+            raise StoreUnavailable(
+                f"cannot open the database {url}: {_reason(exc, url)}", transient=down
+            ) from None
         try:
             async with pool.acquire() as conn:
                 await _migrate_postgres(conn)
