@@ -603,7 +603,7 @@ def arxiv_group() -> app_commands.Group:
     @app_commands.describe(
         action="show (default) or the setting to change",
         value="e.g. 'relevance 7', '08:30 Europe/Berlin', 'cs.CL,cs.LG', 'off', '30% $0.05', "
-        "'on friday 16:00'",
+        "'on friday 16:00', 'de'",
     )
     async def settings(
         interaction: discord.Interaction[Any],
@@ -616,6 +616,7 @@ def arxiv_group() -> app_commands.Group:
             "llm-share",
             "learning",
             "weekly",
+            "language",
             "reset",
         ] = "show",
         value: str | None = None,

@@ -99,6 +99,7 @@ class _Run:
     progress: Progress | None
     cap: SpendingCap | None = None
     examples: Sequence[Paper] = ()
+    language: str = "en"
     done: set[str] = field(default_factory=set)
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
@@ -156,10 +157,18 @@ class LLMScorer:
         cap: SpendingCap | None = None,
         *,
         examples: Sequence[Paper] = (),
+        language: str = "en",
     ) -> ScoringReport:
         """Score every paper, handing each reply to `sink`; return what was and was not scored.
         `examples` (papers the team liked) join the system prefix shared by every request."""
-        run = _Run(total=len(papers), sink=sink, progress=progress, cap=cap, examples=examples)
+        run = _Run(
+            total=len(papers),
+            sink=sink,
+            progress=progress,
+            cap=cap,
+            examples=examples,
+            language=language,
+        )
         pending = list(papers)
         size = self._batch_size
         for round_no in range(self._rounds):
@@ -219,7 +228,11 @@ class LLMScorer:
         request: dict[str, Any] = {
             "model": self.model,
             "messages": prompt.messages(
-                criteria_text, papers, structured=structured, examples=run.examples
+                criteria_text,
+                papers,
+                structured=structured,
+                examples=run.examples,
+                language=run.language,
             ),
             **prompt.request_options(self.model, structured=structured),
         }
@@ -321,7 +334,11 @@ class LLMScorer:
         """A generous dollar estimate of one request (liked-paper examples included): about 3
         characters a prompt token, and room for a full answer line per paper."""
         messages = prompt.messages(
-            criteria_text, papers, structured=self._structured, examples=run.examples
+            criteria_text,
+            papers,
+            structured=self._structured,
+            examples=run.examples,
+            language=run.language,
         )
         chars = sum(len(str(m["content"])) for m in messages)
         prompt_tokens = chars // 3 + 16
@@ -448,6 +465,7 @@ class Scorer(Protocol):
         cap: SpendingCap | None = None,
         *,
         examples: Sequence[Paper] = (),
+        language: str = "en",
     ) -> ScoringReport:
         """Score the papers (see `LLMScorer.score`)."""
         ...
@@ -480,6 +498,7 @@ class NoKeyScorer:
         cap: SpendingCap | None = None,
         *,
         examples: Sequence[Paper] = (),
+        language: str = "en",
     ) -> ScoringReport:
         """Never scores: there is no key."""
         raise LLMKeyMissing()

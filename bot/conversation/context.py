@@ -39,6 +39,7 @@ class Caller:
     user_id: str
     roles: tuple[str, ...] = ()
     thread: str = ""  # the thread the command came from ("" outside one): `ask` follow-ups
+    locale: str = ""  # the person's platform locale (`de-DE`), when the platform tells it
 
 
 @dataclass(frozen=True, slots=True)

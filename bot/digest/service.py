@@ -52,7 +52,7 @@ from bot.models import (
 from bot.store import DigestFrame, Reaction, Store
 from bot.work import Work
 from scoring.pricing import PriceTable
-from scoring.prompt import PROMPT_VERSION
+from scoring.prompt import prompt_version
 
 if TYPE_CHECKING:
     from bot.arxiv.ingest import Ingestor
@@ -196,7 +196,7 @@ class DigestService:
         where the endpoint offers it, and whatever is not done by then is scored at once;
         a caller asking meanwhile joins this build."""
         if batch_until is None:
-            await self._hurry_batches(channel_id)
+            await self._hurry_batches(channel_id, options.language)
         return await self._work.once(
             f"digest:{channel_id}:{day}",
             _nothing,
@@ -209,14 +209,14 @@ class DigestService:
         None when the store has no announcement for that day."""
         return await self._days.stored(channel_id, day, options)
 
-    async def _hurry_batches(self, channel_id: str) -> None:
+    async def _hurry_batches(self, channel_id: str, language: str) -> None:
         """A caller that wants the digest now (a command, a post that is due) must not wait for
         a batch of the channel's criteria: flag it, and it finishes early (cancelled, keeping
         what it scored; the rest is scored at once)."""
         current = await self._store.channels.channel_criteria(channel_id)
         if current is None:
             return
-        key = ScoreKey(criteria_id(current[0]), self._scorer.model, PROMPT_VERSION)
+        key = ScoreKey(criteria_id(current[0]), self._scorer.model, prompt_version(language))
         if await self._work.held(_scoring_unit(key)):
             await self._work.signal(_hurry_flag(key), HURRY_FOR)
 
@@ -242,7 +242,7 @@ class DigestService:
             sent = [by_id[i] for i in outcome.sent or () if i in by_id]
             try:
                 run_usage, capped = await self._score_missing(
-                    sent, ctx, progress, liked, batch_until
+                    sent, ctx, progress, liked, batch_until, language=options.language
                 )
             except ScoringError:
                 # the day is decided even when the LLM refuses: keep the decision and what is
@@ -359,6 +359,8 @@ class DigestService:
         progress: StageCallback,
         examples: Sequence[Paper] = (),
         batch_until: datetime | None = None,
+        *,
+        language: str = "en",
     ) -> tuple[Usage, bool]:
         """Score what the store lacks (with liked `examples` in the prompt), holding the
         criteria key's scoring lease so no other caller or process pays for the same papers;
@@ -397,12 +399,13 @@ class DigestService:
                     sink,
                     until=batch_until,
                     examples=examples,
+                    language=language,
                     hurry=lambda: self._work.signalled(flag),
                 )
                 batched, left = done.usage, set(done.unscored)
                 todo = [p for p in todo if p.id in left]
             report = await self._scorer.score(
-                todo, ctx.criteria.text, sink, tick, cap, examples=examples
+                todo, ctx.criteria.text, sink, tick, cap, examples=examples, language=language
             )
         if report.budget_reached:
             log.warning(

@@ -378,6 +378,10 @@ _M011_PAPER_ROOM = """
         );
 """
 
+_M012_TLDR = """
+        ALTER TABLE scores ADD COLUMN tldr TEXT NOT NULL DEFAULT '';
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -390,6 +394,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M009_SEARCH_WEEKLY,
     _M010_SIMILAR,
     _M011_PAPER_ROOM,
+    _M012_TLDR,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -722,6 +727,8 @@ _PG010_SIMILAR = _M010_SIMILAR  # the same script: TEXT and INTEGER columns mean
 
 _PG011_PAPER_ROOM = _M011_PAPER_ROOM  # the same script on both engines
 
+_PG012_TLDR = _M012_TLDR  # the card's one-line TL;DR, written with the score's comment
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -734,6 +741,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG009_SEARCH_WEEKLY,
     _PG010_SIMILAR,
     _PG011_PAPER_ROOM,
+    _PG012_TLDR,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 

@@ -199,6 +199,32 @@ class Verdict:
     relevance: int
     novelty: int
     comment: str
+    tldr: str = ""
+
+
+_LANGUAGE_LINE: Final = re.compile(r"Write every comment and tldr in [^\n]*?\(([A-Za-z_]+)\)")
+
+
+def asked_language(system: str) -> str | None:
+    """The language code the scoring prompt asks its text in; None for English (no line)."""
+    match = _LANGUAGE_LINE.search(system)
+    return match.group(1) if match else None
+
+
+def with_tldr(verdicts: Sequence[Verdict], language: str | None) -> list[Verdict]:
+    """Each verdict with a one-line TL;DR from its comment, tagged `[de]` when the prompt asked
+    for German, so a test sees the language the card's text was asked in."""
+    tag = f"[{language}] " if language else ""
+    return [
+        Verdict(
+            v.paper_id,
+            v.relevance,
+            v.novelty,
+            f"{tag}{v.comment}" if v.comment and tag else v.comment,
+            v.tldr or (f"{tag}{v.comment.split('.')[0][:80]}" if v.comment else ""),
+        )
+        for v in verdicts
+    ]
 
 
 class Answerer(Protocol):
@@ -422,7 +448,8 @@ class FakeOpenAI:
             await asyncio.sleep(delay)
         ids = asked_ids(body)
         structured = _response_format_type(body) == "json_schema"
-        reply = make_reply(self.answerer.answer(ids), fault, structured, _max_tokens(body))
+        verdicts = with_tldr(self.answerer.answer(ids), asked_language(system))
+        reply = make_reply(verdicts, fault, structured, _max_tokens(body))
         if not ids and fault is None and not structured:
             # a question about a paper (`ask`) lists no ids: the model answers in prose
             reply = Reply(QUESTION_ANSWER)
@@ -571,7 +598,8 @@ class FakeOpenAI:
         self._seen_prefixes.add(system)
         ids = asked_ids(body)
         structured = _response_format_type(body) == "json_schema"
-        reply = make_reply(self.answerer.answer(ids), None, structured, _max_tokens(body))
+        verdicts = with_tldr(self.answerer.answer(ids), asked_language(system))
+        reply = make_reply(verdicts, None, structured, _max_tokens(body))
         tokens = count_tokens(body, reply, warm=warm)
         self._serial += 1
         self.batch_calls += 1
@@ -706,6 +734,7 @@ def render_structured(verdicts: Sequence[Verdict]) -> tuple[str, Spans]:
             {
                 "id": v.paper_id,
                 "comment": v.comment,
+                "tldr": v.tldr,
                 "relevance": v.relevance,
                 "novelty": v.novelty,
             },
@@ -724,6 +753,7 @@ def render_jsonl(verdicts: Sequence[Verdict]) -> tuple[str, Spans]:
             {
                 "ARXIVID": v.paper_id,
                 "COMMENT": v.comment,
+                "TLDR": v.tldr,
                 "RELEVANCE": v.relevance,
                 "NOVELTY": v.novelty,
             },
