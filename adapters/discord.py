@@ -354,7 +354,9 @@ class DiscordAdapter:
                 item for r in user.roles if not r.is_default() for item in (r.name, str(r.id))
             )
         channel_id = await self.home_channel(interaction.channel, interaction.channel_id)
-        return Caller(PLATFORM, channel_id, str(user.id), roles)
+        # the person's Discord language: replies follow it when the channel has chosen none
+        locale = str(getattr(interaction.locale, "value", "") or "")
+        return Caller(PLATFORM, channel_id, str(user.id), roles, locale=locale)
 
     async def run_command(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Defer at once, then let the conversation answer through follow-ups."""

@@ -26,7 +26,7 @@ from bot.config.channels import (
     weekly_change,
 )
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
-from bot.i18n import _, using
+from bot.i18n import _, active, using
 
 
 class SettingsCommands:
@@ -155,7 +155,7 @@ class SettingsCommands:
         await self._store.channels.set_channel_overrides(caller.channel_id, overrides)
         await self._ctx.audit(caller, "settings", repr(change))
         updated = self._config.defaults.with_overrides(overrides)
-        with using(updated.language):  # a new language answers in itself
+        with using(updated.language if updated.language_set else active()):  # answers in itself
             text = _("Settings updated:") + "\n" + updated.describe()
         await respond(Reply(text, ephemeral=False))
 

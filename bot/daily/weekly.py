@@ -219,7 +219,7 @@ class WeeklyPoster:
         async def record(slot: str, message: str) -> None:
             await self._record(channel, week, digest.day, slot, message)
 
-        _, count, recovered = await self._delivery.post_thread(
+        _posted, count, recovered = await self._delivery.post_thread(
             platform,
             digest,
             await self._store.weekly.posted(channel, week),

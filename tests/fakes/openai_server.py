@@ -211,6 +211,11 @@ def asked_language(system: str) -> str | None:
     return match.group(1) if match else None
 
 
+def fake_tldr(comment: str) -> str:
+    """The fake model's TL;DR of a paper: its comment's first sentence, cut short."""
+    return comment.split(".")[0][:80]
+
+
 def with_tldr(verdicts: Sequence[Verdict], language: str | None) -> list[Verdict]:
     """Each verdict with a one-line TL;DR from its comment, tagged `[de]` when the prompt asked
     for German, so a test sees the language the card's text was asked in."""
@@ -221,7 +226,7 @@ def with_tldr(verdicts: Sequence[Verdict], language: str | None) -> list[Verdict
             v.relevance,
             v.novelty,
             f"{tag}{v.comment}" if v.comment and tag else v.comment,
-            v.tldr or (f"{tag}{v.comment.split('.')[0][:80]}" if v.comment else ""),
+            v.tldr or (f"{tag}{fake_tldr(v.comment)}" if v.comment else ""),
         )
         for v in verdicts
     ]
