@@ -574,3 +574,24 @@ async def test_the_fake_slack_refuses_what_slack_sdk_refuses_and_fails_the_test(
     assert fake.messages == []
     with pytest.raises(AssertionError, match="cannot exceed 10 elements"):
         await fake.__aexit__(None, None, None)
+
+
+async def test_a_private_reply_follows_the_persons_slack_locale_until_the_channel_chooses(
+    adapter: SlackAdapter, slack: FakeSlack
+) -> None:
+    """users.info with include_locale says `de-DE`: help comes in German; once the channel
+    chose Chinese, every reply there is Chinese, whoever asks."""
+    slack.user_locales["U1"] = "de-DE"
+    slack.user_locales["U2"] = "de-DE"
+    assert await command(adapter, slack, "help", user="U1") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "help")))
+    assert answers(slack, "help")[-1]["text"].startswith("Befehle:")
+    asked = [c for c in slack.calls if c.method == "users.info"]
+    assert [str(c.args.get("include_locale")).lower() for c in asked] in (["true"], ["1"])
+
+    assert await command(adapter, slack, "settings language zh_CN", user="U2") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "settings")))
+    assert await command(adapter, slack, "help", user="U1") == 200
+    await slack.wait_until(lambda: len(answers(slack, "help")) > 1)
+    assert answers(slack, "help")[-1]["text"].startswith("命令：")
+    assert len([c for c in slack.calls if c.method == "users.info"]) == 2  # once per person

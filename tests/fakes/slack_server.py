@@ -159,6 +159,7 @@ class FakeSlack:
 
     def __init__(self, *, outside: set[str] | None = None) -> None:
         self.calls: list[Call] = []
+        self.user_locales: dict[str, str] = {}  # user id -> what users.info says of them
         self.messages: list[Message] = []
         self.responses: list[tuple[str, dict[str, Any], float]] = []
         self.socket_acks: list[dict[str, Any]] = []
@@ -384,6 +385,7 @@ class FakeSlack:
             "chat.getPermalink": self._permalink,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "users.info": self._user_info,
         }.get(method)
         if handler is None:
             return _error("unknown_method", 404)
@@ -411,6 +413,13 @@ class FakeSlack:
         for key, _, level in levels:
             self._buckets[key] = (level - 1.0, now)
         return None
+
+    def _user_info(self, args: dict[str, Any]) -> web.Response:
+        """A user, with their locale only when `include_locale` asks for it (as Slack does)."""
+        user: dict[str, Any] = {"id": str(args.get("user", ""))}
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            user["locale"] = self.user_locales.get(user["id"], "en-US")
+        return web.json_response({"ok": True, "user": user})
 
     def _auth_test(self, token: str) -> web.Response:
         own = next((w for w in self.workspaces.values() if w.bot_token == token), None)
