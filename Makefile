@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install digest run test test-lowest lint typecheck check bench clean
+.PHONY: install digest run test test-lowest lint typecheck check bench clean messages catalogs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-check: lint typecheck test
+# the bot's own words: extract them into bot/locale/bot.pot and merge it into every catalog
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location \
+		--sort-output --omit-header -o bot/locale/bot.pot .
+	$(BIN)/pybabel update -i bot/locale/bot.pot -d bot/locale -D bot --no-fuzzy-matching \
+		--ignore-obsolete
+
+# every catalog compiles (the bot compiles them into memory itself; the .mo files are not kept)
+catalogs: install
+	for po in bot/locale/*/LC_MESSAGES/bot.po; do \
+		$(BIN)/pybabel compile -i $$po -o /dev/null --statistics || exit 1; done
+
+check: lint typecheck catalogs test
 
 bench: install
 	$(BIN)/python -m bench.digest_1000

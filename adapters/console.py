@@ -36,6 +36,7 @@ from bot.digest.selection import (
     share_line,
 )
 from bot.errors import BotError
+from bot.i18n import DEFAULT, _, active, money, number
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt, whole_number
 from bot.secret import Secret
@@ -162,21 +163,39 @@ class ConsoleAdapter:
 def digest_head(digest: Digest) -> str:
     """What a digest is, in a few lines: day, counts, cost, notes."""
     c, u = digest.counts, digest.usage
+    t = digest.thresholds
     lines = [
-        f"arXiv digest for {digest.day.isoformat()}: {c.selected} selected of {c.announced} "
-        "announced",
-        f"{c.considered} considered · {c.sent} sent to the LLM ({c.ranked_out} ranked out "
-        f"locally) · {c.scored} scored · relevance ≥ {digest.thresholds.relevance}, novelty ≥ "
-        f"{digest.thresholds.novelty}, criteria v{digest.criteria_version}",
-        f"{defuse(digest.model)} · {u.calls} LLM calls · {u.total_tokens:,} tokens · "
-        f"{format_usd(u.cost_usd, u.priced)}",
+        _("arXiv digest for {day}: {selected} selected of {announced} announced").format(
+            day=digest.day.isoformat(), selected=c.selected, announced=c.announced
+        ),
+        _(
+            "{considered} considered · {sent} sent to the LLM ({ranked_out} ranked out "
+            "locally) · {scored} scored · relevance ≥ {relevance}, novelty ≥ {novelty}, "
+            "criteria v{version}"
+        ).format(
+            considered=c.considered,
+            sent=c.sent,
+            ranked_out=c.ranked_out,
+            scored=c.scored,
+            relevance=t.relevance,
+            novelty=t.novelty,
+            version=digest.criteria_version,
+        ),
+        _("{model} · {calls} LLM calls · {tokens} tokens · {cost}").format(
+            model=defuse(digest.model),
+            calls=u.calls,
+            tokens=number(u.total_tokens),
+            cost=money(u.cost_usd)
+            if u.priced and active() != DEFAULT
+            else format_usd(u.cost_usd, u.priced),
+        ),
     ]
     share = share_line(digest)
     lines += [f"({excerpt(note, 500)})" for note in (*digest.notes, *([share] if share else []))]
     if digest.ranked_locally:
         lines += local_lines(digest)
     elif not digest.entries:
-        lines.append("No paper met the thresholds today.")
+        lines.append(_("No paper met the thresholds today."))
     return "\n".join(lines) + "\n"
 
 
@@ -218,11 +237,11 @@ def digest_page(digest: Digest, start: int, stop: int) -> str:
     how many are left, or the "more like what you liked" titles after the last card."""
     entries = digest.entries
     if start >= len(entries):
-        return "(that was every card of this digest)\n" if entries else ""
+        return _("(that was every card of this digest)") + "\n" if entries else ""
     parts = [card_text(n, entries[n - 1]) for n in range(start + 1, stop + 1)]
     left = len(entries) - stop
     if left:
-        parts.append(f"… {left} more: type `more` (or `more all`)")
+        parts.append(_("… {left} more: type `more` (or `more all`)").format(left=left))
     elif digest.more_like:
         titles = [f"  - {excerpt(e.paper.title, TITLE_CHARS)}" for e in digest.more_like]
         parts.append(f"{MORE_LIKE_TITLE}:\n" + "\n".join(titles))
@@ -230,10 +249,15 @@ def digest_page(digest: Digest, start: int, stop: int) -> str:
 
 
 def card_text(n: int, entry: DigestEntry) -> str:
-    """One paper in three lines: number and title; id, scores and link; the model's reason."""
+    """One paper in three lines (four with a TL;DR): number and title; id, scores and link;
+    the model's one-line TL;DR; its reason."""
     p, s = entry.paper, entry.score
+    tldr = f"    TL;DR: {defuse(excerpt(s.tldr, REASON_CHARS))}\n" if s.tldr else ""
+    scores = _("relevance {relevance} · novelty {novelty}").format(
+        relevance=s.relevance, novelty=s.novelty
+    )
     return (
         f"{n:>2}. {defuse(excerpt(p.title, TITLE_CHARS))}\n"
-        f"    arXiv:{p.id} · relevance {s.relevance} · novelty {s.novelty} · {p.abs_url}\n"
-        f"    {defuse(excerpt(s.comment, REASON_CHARS))}"
+        f"    arXiv:{p.id} · {scores} · {p.abs_url}\n"
+        f"{tldr}    {defuse(excerpt(s.comment, REASON_CHARS))}"
     )

@@ -41,6 +41,7 @@ from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply
 from bot.conversation.reactions import reaction_verb
 from bot.errors import BotError, PlatformError, PlatformUnavailable
+from bot.i18n import N_, _, catalog_dir, language_code, using
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.safety import clip
@@ -391,7 +392,17 @@ class DiscordAdapter:
         async def manager() -> bool:
             return manages
 
-        return Caller(PLATFORM, channel_id, str(user.id), roles, manager=manager, managers=MANAGERS)
+        # the person's Discord language: replies follow it when the channel has chosen none
+        locale = str(getattr(interaction.locale, "value", "") or "")
+        return Caller(
+            PLATFORM,
+            channel_id,
+            str(user.id),
+            roles,
+            manager=manager,
+            managers=MANAGERS,
+            locale=locale,
+        )
 
     async def answer_privately(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Answer with `text` that only the person who asked sees (deferred, as every
@@ -599,6 +610,7 @@ class _ArxivClient(discord.Client):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ExplainButton)
+        await self.tree.set_translator(CatalogTranslator())
         await self.adapter.sync_commands()
 
     async def on_message(self, message: discord.Message) -> None:
@@ -651,19 +663,49 @@ def _adapter(interaction: discord.Interaction[Any]) -> DiscordAdapter:
     return client.adapter
 
 
+class CatalogTranslator(app_commands.Translator):
+    """The commands' descriptions in each Discord language the catalogs have (`bot/locale`);
+    names stay the grammar's, so `/arxiv settings` is the same command everywhere."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        if context.location not in _DESCRIBED:
+            return None
+        code = language_code(locale.value)
+        if code is None or catalog_dir(code) is None:
+            return None
+        with using(code):
+            text = _(string.message)
+        return text if text != string.message else None
+
+
+_DESCRIBED = frozenset(
+    {
+        app_commands.TranslationContextLocation.command_description,
+        app_commands.TranslationContextLocation.group_description,
+    }
+)
+
+
 def arxiv_group() -> app_commands.Group:
     """The `/arxiv` command group; each subcommand maps its options onto the grammar."""
-    group = app_commands.Group(name="arxiv", description="Today's arXiv papers for this channel")
+    group = app_commands.Group(
+        name="arxiv", description=N_("Today's arXiv papers for this channel")
+    )
 
     async def run(interaction: discord.Interaction[Any], sub: str, **options: object) -> None:
         await _adapter(interaction).run_command(interaction, render.command_text(sub, options))
 
-    @group.command(name="today", description="Today's digest for this channel")
+    @group.command(name="today", description=N_("Today's digest for this channel"))
     @app_commands.describe(repost="post it here again even if it was already posted")
     async def today(interaction: discord.Interaction[Any], repost: bool = False) -> None:
         await run(interaction, "today", repost=repost)
 
-    @group.command(name="explain", description="Why a paper got its relevance and novelty here")
+    @group.command(name="explain", description=N_("Why a paper got its relevance and novelty here"))
     @app_commands.describe(
         paper="arXiv id or link (e.g. 2505.00326) or card number",
         fresh="ask the LLM again under the current criteria",
@@ -679,7 +721,7 @@ def arxiv_group() -> app_commands.Group:
     ) -> list[app_commands.Choice[str]]:
         return await _adapter(interaction).explain_autocomplete(interaction, current)
 
-    @group.command(name="ask", description="Ask about a paper, answered from its full text")
+    @group.command(name="ask", description=N_("Ask about a paper, answered from its full text"))
     @app_commands.describe(
         paper="card number, arXiv id or link (e.g. 2505.00326)",
         question="your question (none: a summary)",
@@ -687,7 +729,7 @@ def arxiv_group() -> app_commands.Group:
     async def ask(interaction: discord.Interaction[Any], paper: str, question: str = "") -> None:
         await run(interaction, "ask", paper=paper, question=question)
 
-    @group.command(name="criteria", description="Show or change this channel's criteria")
+    @group.command(name="criteria", description=N_("Show or change this channel's criteria"))
     @app_commands.describe(
         action="list the topics (default), edit in a form, set, add/remove a topic, show a "
         "version, diff two versions, history, revert, preview",
@@ -706,11 +748,11 @@ def arxiv_group() -> app_commands.Group:
             return
         await run(interaction, "criteria", action=action, value=value)
 
-    @group.command(name="settings", description="Show or change this channel's settings")
+    @group.command(name="settings", description=N_("Show or change this channel's settings"))
     @app_commands.describe(
         action="show (default), the setting to change, or edit them all in a form",
         value="e.g. 'relevance 7', '08:30 Europe/Berlin', 'cs.CL,cs.LG', 'off', '30% $0.05', "
-        "'on friday 16:00'",
+        "'on friday 16:00', 'de'",
     )
     async def settings(
         interaction: discord.Interaction[Any],
@@ -723,6 +765,7 @@ def arxiv_group() -> app_commands.Group:
             "llm-share",
             "learning",
             "weekly",
+            "language",
             "reset",
             "edit",
         ] = "show",
@@ -733,13 +776,13 @@ def arxiv_group() -> app_commands.Group:
             return
         await run(interaction, "settings", action=action, value=value)
 
-    @group.command(name="likes", description="What the channel (or you) liked recently")
+    @group.command(name="likes", description=N_("What the channel (or you) liked recently"))
     async def likes(
         interaction: discord.Interaction[Any], whose: Literal["channel", "me"] = "channel"
     ) -> None:
         await run(interaction, "likes", whose=whose)
 
-    @group.command(name="follow", description="Always show an author's or a keyword's papers")
+    @group.command(name="follow", description=N_("Always show an author's or a keyword's papers"))
     @app_commands.describe(
         kind="follow an author or a keyword",
         value='a name (Jane Doe, J. Doe) or words ("diffusion model" in quotes for a phrase)',
@@ -749,44 +792,46 @@ def arxiv_group() -> app_commands.Group:
     ) -> None:
         await run(interaction, "follow", kind=kind, value=value)
 
-    @group.command(name="following", description="The authors and keywords this channel follows")
+    @group.command(
+        name="following", description=N_("The authors and keywords this channel follows")
+    )
     @app_commands.describe(history="who added or removed each follow, and when")
     async def following(interaction: discord.Interaction[Any], history: bool = False) -> None:
         await run(interaction, "following", history=history)
 
-    @group.command(name="unfollow", description="Stop following an author or keyword")
+    @group.command(name="unfollow", description=N_("Stop following an author or keyword"))
     @app_commands.describe(number="its number in /arxiv following")
     async def unfollow(interaction: discord.Interaction[Any], number: str) -> None:
         await run(interaction, "unfollow", number=number)
 
-    @group.command(name="stats", description="Papers seen, scored, posted, likes and LLM cost")
+    @group.command(name="stats", description=N_("Papers seen, scored, posted, likes and LLM cost"))
     async def stats(interaction: discord.Interaction[Any]) -> None:
         await run(interaction, "stats")
 
-    @group.command(name="subscribe", description="Post the digest here every announcement day")
+    @group.command(name="subscribe", description=N_("Post the digest here every announcement day"))
     async def subscribe(interaction: discord.Interaction[Any]) -> None:
         await run(interaction, "subscribe")
 
-    @group.command(name="unsubscribe", description="Stop the daily post here")
+    @group.command(name="unsubscribe", description=N_("Stop the daily post here"))
     async def unsubscribe(interaction: discord.Interaction[Any]) -> None:
         await run(interaction, "unsubscribe")
 
-    @group.command(name="search", description="Stored papers with all these words, best first")
+    @group.command(name="search", description=N_("Stored papers with all these words, best first"))
     @app_commands.describe(value="words of the title, abstract or authors")
     async def search(interaction: discord.Interaction[Any], value: str) -> None:
         await run(interaction, "search", value=value)
 
-    @group.command(name="day", description="A stored day's digest again, from the store")
+    @group.command(name="day", description=N_("A stored day's digest again, from the store"))
     @app_commands.describe(value="the day, YYYY-MM-DD")
     async def day(interaction: discord.Interaction[Any], value: str) -> None:
         await run(interaction, "day", value=value)
 
-    @group.command(name="similar", description="The closest papers of the last stored days")
+    @group.command(name="similar", description=N_("The closest papers of the last stored days"))
     @app_commands.describe(value="arXiv id or link (e.g. 2505.00326) or card number")
     async def similar(interaction: discord.Interaction[Any], value: str) -> None:
         await run(interaction, "similar", value=value)
 
-    @group.command(name="import", description="Start from the papers the team already reads")
+    @group.command(name="import", description=N_("Start from the papers the team already reads"))
     @app_commands.describe(
         action="ids (default: ids, links or BibTeX in value), zotero, undo",
         value="arXiv ids or links, BibTeX text, or a Zotero library: user:123 [collection KEY]",
@@ -808,7 +853,7 @@ def arxiv_group() -> app_commands.Group:
         else:
             await run(interaction, "import", action=action, value=value)
 
-    @group.command(name="help", description="Every /arxiv command")
+    @group.command(name="help", description=N_("Every /arxiv command"))
     async def help_(interaction: discord.Interaction[Any]) -> None:
         # the grammar's help shows typed text; Discord's box takes options, so show those
         await _adapter(interaction).answer_privately(

@@ -275,6 +275,8 @@ def card_embed(digest: Digest, entry: DigestEntry, number: int) -> discord.Embed
     if reasons:
         value = clip(inert(clip("; ".join(reasons), FOLLOWED_FIELD_CHARS)), EMBED_FIELD_CHARS)
         embed.add_field(name="Followed", value=value, inline=False)
+    if s.tldr:
+        embed.add_field(name="TL;DR", value=_field(s.tldr), inline=False)
     embed.add_field(name="Why it fits", value=_field(s.comment or "—"), inline=False)
     if p.comment:
         embed.add_field(name="arXiv comment", value=_field(p.comment), inline=False)

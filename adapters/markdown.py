@@ -152,6 +152,8 @@ def _section(n: int, entry: DigestEntry, reasons: tuple[str, ...] = ()) -> str:
     if p.comment:
         lines.append(f"**arXiv comment:** {text(p.comment)}")
     lines += code_and_venue(p)
+    if s.tldr:
+        lines.append(f"**TL;DR:** {text(s.tldr)}")
     lines.append(f"**Comment:** {text(s.comment)}")
     lines.append(f"**Relevance:** {s.relevance}\n**Novelty:** {s.novelty}")
     return "\n\n".join(lines)

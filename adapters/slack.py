@@ -304,6 +304,7 @@ class SlackAdapter:
             )
         self._conversation = conversation
         self._client = client
+        self._locales: dict[tuple[str, str], str] = {}  # (team, user) -> Slack locale
         self._app_token = app_token
         self._host = host
         self._wanted_port = port
@@ -633,12 +634,14 @@ class SlackAdapter:
     ) -> None:
         channel = self._channel(context, command["channel_id"])
         user = str(command["user_id"])
+        locale = await self._user_locale(context, user)
         caller = Caller(
             PLATFORM,
             channel,
             user,
             manager=self._manager(context, str(command["channel_id"]), user),
             managers=MANAGERS,
+            locale=locale,
         )
         text = str(command.get("text") or "")
         library = zotero_library(text)
@@ -909,6 +912,21 @@ class SlackAdapter:
             log.warning("Slack: could not send the apology")
 
     # -- answers --------------------------------------------------------------------------------
+
+    async def _user_locale(self, context: AsyncBoltContext, user_id: str) -> str:
+        """The person's Slack locale (`de-DE`), asked once per person with `include_locale`,
+        so a reply follows it when the channel chose no language; "" when Slack will not say."""
+        key = (str(context.team_id or ""), user_id)
+        if key not in self._locales:
+            client = context.client or self._client
+            try:
+                reply = await client.users_info(user=user_id, include_locale=True)
+                user = reply.get("user") or {}
+                self._locales[key] = str(user.get("locale") or "")
+            except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+                log.info("Slack: no locale for a user: %s", exc)
+                self._locales[key] = ""
+        return self._locales[key]
 
     def _command_replies(self, caller: Caller, respond: AsyncRespond) -> Respond:
         """Where a command's replies go: text through `respond`, a digest into the channel."""

@@ -365,6 +365,8 @@ def card_message(
     blocks = [_section(head)]
     if reasons:
         blocks.append(_context(f"Followed: {inline(clip('; '.join(reasons), 500))}"))
+    if s.tldr:
+        blocks.append(_section(f"*TL;DR:* {inline(excerpt(s.tldr, 300))}"))
     blocks.append(_section(f"_{inline(excerpt(s.comment, 500))}_"))
     extras = code_venue_line(p)
     if extras:

@@ -94,6 +94,7 @@ class Score:
     relevance: int
     novelty: int
     comment: str
+    tldr: str = ""  # one line on what the paper does, in the channel's language; may be empty
 
     @property
     def total(self) -> int:

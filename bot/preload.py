@@ -66,6 +66,9 @@ def preload(modules: Iterable[str], *, llm: bool) -> None:
             continue
     if llm:
         _warm_openai()
+    from bot import i18n  # compiling a catalog is a few ms the first reply should not wait
+
+    i18n.preload()
     # what the imports made lives as long as the process: keep it out of the collector's full
     # passes, which otherwise walk ~100k objects (85 ms) from whichever thread triggers them,
     # holding the interpreter lock, and so the event loop, all the while

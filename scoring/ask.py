@@ -17,7 +17,7 @@ from openai import AsyncOpenAI
 
 from bot.errors import LLMKeyMissing
 from bot.models import Section, Usage
-from scoring.explain import prose_reply
+from scoring.explain import prose_reply, write_in
 from scoring.pricing import PriceTable
 from scoring.prompt import is_reasoning_model
 from scoring.spending import Account
@@ -48,11 +48,13 @@ def ask_messages(
     question: str,
     history: Sequence[tuple[str, str]],
     criteria_text: str,
+    language: str = "en",
 ) -> list[dict[str, str]]:
-    """The chat messages of one question: excerpts, earlier turns of the thread, question."""
+    """The chat messages of one question: excerpts, earlier turns of the thread, question; the
+    answer asked in `language`."""
     excerpts = "\n\n".join(f"### {s.label}\n{s.text}" for s in sections)
     messages = [
-        {"role": "system", "content": SYSTEM + criteria_text.strip()},
+        {"role": "system", "content": SYSTEM + criteria_text.strip() + write_in(language)},
         {"role": "user", "content": f"# {title}\n\n{excerpts}"},
     ]
     for asked, answered in history:

@@ -126,6 +126,7 @@ class BatchScorer:
         *,
         until: datetime,
         examples: Sequence[Paper] = (),
+        language: str = "en",
         hurry: Hurry | None = None,
         account: Account | None = None,
     ) -> BatchReport:
@@ -136,12 +137,12 @@ class BatchScorer:
         if not papers or self._clock() >= until or not await self.available():
             return BatchReport(0, everything, Usage(), "skipped")
         chunks = [papers[i : i + self._batch_size] for i in range(0, len(papers), self._batch_size)]
-        unit = _unit(self.model, criteria_text, chunks, examples)
+        unit = _unit(self.model, criteria_text, chunks, examples, language)
 
         async def run() -> tuple[tuple[Any, _Tally], Usage]:
             batch = await self._resumable(unit)
             if batch is None:
-                batch = await self._submit(chunks, criteria_text, examples, unit)
+                batch = await self._submit(chunks, criteria_text, examples, unit, language)
             else:
                 log.info(
                     "batch %s for these papers is already %s: resuming", batch.id, batch.status
@@ -203,6 +204,7 @@ class BatchScorer:
         criteria_text: str,
         examples: Sequence[Paper],
         unit: str,
+        language: str = "en",
     ) -> Any:
         lines = [
             json.dumps(
@@ -213,7 +215,11 @@ class BatchScorer:
                     "body": {
                         "model": self.model,
                         "messages": prompt.messages(
-                            criteria_text, chunk, structured=self._structured, examples=examples
+                            criteria_text,
+                            chunk,
+                            structured=self._structured,
+                            examples=examples,
+                            language=language,
                         ),
                         **prompt.request_options(
                             self.model, structured=self._structured, papers=len(chunk)
@@ -335,9 +341,13 @@ def _unit(
     criteria_text: str,
     chunks: Sequence[Sequence[Paper]],
     examples: Sequence[Paper],
+    language: str = "en",
 ) -> str:
     """What a batch does, as a short key kept in its metadata: the same papers in the same
-    requests under the same criteria, model and examples."""
+    requests under the same criteria, model, examples and language (English adds nothing, so
+    its keys are what they were)."""
     parts = [model, criteria_text, *("|".join(p.id for p in c) for c in chunks)]
     parts.append("|".join(p.id for p in examples))
+    if language != "en":
+        parts.append(language)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

@@ -20,6 +20,8 @@ import openai
 from openai import AsyncOpenAI
 
 from bot.errors import BotError, LLMKeyMissing, ScoringError
+from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
+from bot.i18n import language_name
 from bot.models import Paper, Score, Usage
 from scoring.completion import read_completion
 from scoring.pricing import PriceTable
@@ -92,14 +94,28 @@ def _sentence(text: str) -> str:
     return text if not text or text.endswith((".", "!", "?")) else text + "."
 
 
-def explain_messages(paper: Paper, score: Score, criteria_text: str) -> list[dict[str, str]]:
+def prose_version(version: str, language: str) -> str:
+    """A prose prompt's version with its language: English keeps the version as it was."""
+    return version if language == DEFAULT_LANGUAGE else f"{version}:{language}"
+
+
+def write_in(language: str) -> str:
+    """The line that asks for prose in the channel's language (none for English)."""
+    if language == DEFAULT_LANGUAGE:
+        return ""
+    return f"\n\nWrite your reply in {language_name(language)} ({language})."
+
+
+def explain_messages(
+    paper: Paper, score: Score, criteria_text: str, language: str = DEFAULT_LANGUAGE
+) -> list[dict[str, str]]:
     """The chat messages of one explanation request."""
     user = (
         f"{paper_block(paper)}\n\nScores given: relevance {score.relevance}/10, novelty "
         f"{score.novelty}/10.\nScorer's comment: {score.comment or '(none)'}"
     )
     return [
-        {"role": "system", "content": SYSTEM + criteria_text.strip()},
+        {"role": "system", "content": SYSTEM + criteria_text.strip() + write_in(language)},
         {"role": "user", "content": user},
     ]
 
@@ -125,8 +141,11 @@ class Explainer:
         """The price table explanations (and estimates made alongside them) are costed with."""
         return self._prices
 
-    async def explain(self, paper: Paper, score: Score, criteria_text: str) -> tuple[str, Usage]:
-        """The explanation text and what it cost (LLMKeyMissing without a key)."""
+    async def explain(
+        self, paper: Paper, score: Score, criteria_text: str, language: str = DEFAULT_LANGUAGE
+    ) -> tuple[str, Usage]:
+        """The explanation text, in `language`, and what it cost (LLMKeyMissing without a
+        key)."""
         if self._client is None:
             raise LLMKeyMissing()
         options: dict[str, Any] = (
@@ -142,7 +161,7 @@ class Explainer:
             self._client,
             self.model,
             self._prices,
-            explain_messages(paper, score, criteria_text),
+            explain_messages(paper, score, criteria_text, language),
             options,
             doing="explain this",
             what="explanation",

@@ -23,6 +23,7 @@ from typing import Any, Final
 from bot.models import Score
 
 QUOTE_LIMIT: Final = 80
+MAX_TLDR_CHARS: Final = 200  # one line on a card; a model that writes a paragraph is cut
 MAX_PROBLEMS: Final = 20
 MAX_LISTED_IDS: Final = 5
 SCORE_RANGE: Final = range(1, 11)
@@ -34,6 +35,7 @@ _ID_KEYS: Final = frozenset({"id", "arxivid", "paperid", "arxiv"})
 _RELEVANCE_KEYS: Final = frozenset({"relevance", "relevancescore", "r"})
 _NOVELTY_KEYS: Final = frozenset({"novelty", "noveltyscore", "n"})
 _COMMENT_KEYS: Final = frozenset({"comment", "comments", "reason", "reasoning", "explanation", "c"})
+_TLDR_KEYS: Final = frozenset({"tldr", "tl;dr", "summary", "oneline", "t"})
 _ANSWER_KEYS: Final = _RELEVANCE_KEYS | _NOVELTY_KEYS | _COMMENT_KEYS
 
 _DECODER: Final = json.JSONDecoder()
@@ -220,6 +222,7 @@ def _read_paper(obj: Mapping[str, Any], wanted: Mapping[str, str], seen: set[str
         relevance=_score(_field(obj, _RELEVANCE_KEYS), "relevance", paper_id),
         novelty=_score(_field(obj, _NOVELTY_KEYS), "novelty", paper_id),
         comment=_comment(_field(obj, _COMMENT_KEYS)),
+        tldr=_tldr(_field(obj, _TLDR_KEYS)),
     )
 
 
@@ -271,6 +274,14 @@ def _comment(raw: object) -> str:
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         return str(raw)
     return ""
+
+
+def _tldr(raw: object) -> str:
+    """The one-line TL;DR: text on one line, cut at MAX_TLDR_CHARS; anything else is empty."""
+    if not isinstance(raw, str):
+        return ""
+    line = " ".join(raw.split())
+    return line if len(line) <= MAX_TLDR_CHARS else line[: MAX_TLDR_CHARS - 1] + "…"
 
 
 def _field(obj: Mapping[str, Any], aliases: frozenset[str]) -> Any:

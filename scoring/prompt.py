@@ -20,9 +20,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
+from bot.i18n import language_name
 from bot.models import Paper
 
-PROMPT_VERSION = "3"
+PROMPT_VERSION = "4"
 MAX_ABSTRACT_CHARS = 3_000  # what a paper's text may be at most anywhere it is shown whole
 LEAD_CHARS = 240
 """Of the abstract, what goes to the LLM: its contribution sentence and what follows, up to
@@ -38,6 +40,8 @@ Return one result for every paper, using its ARXIVID exactly as given:
 - id: the paper's ARXIVID.
 - c: for a paper that closely matches a criterion, one sentence naming that criterion (not \
 general terms like "language modeling"); empty otherwise.
+- t: for a paper with a comment, one line of at most 20 words saying what it does, for a \
+reader skimming; empty otherwise.
 - r: relevance, an integer from 1 to 10: how closely it fits the team's topics.
 - n: novelty, an integer from 1 to 10: its originality and likely impact, judged apart from r.
 
@@ -48,8 +52,8 @@ JSONL_FORMAT = """
 ## Output format
 
 Write the response in JSONL: one line per paper, each a JSON object \
-{"ARXIVID": "...", "COMMENT": "...", "RELEVANCE": <1-10>, "NOVELTY": <1-10>} (id, c, r and n \
-above), and nothing else.
+{"ARXIVID": "...", "COMMENT": "...", "TLDR": "...", "RELEVANCE": <1-10>, "NOVELTY": <1-10>} \
+(id, c, t, r and n above), and nothing else.
 """
 
 SCHEMA_NAME = "paper_scores"
@@ -64,10 +68,11 @@ RESPONSE_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "id": {"type": "string"},
                     "c": {"type": "string"},
+                    "t": {"type": "string"},
                     "r": {"type": "integer"},
                     "n": {"type": "integer"},
                 },
-                "required": ["id", "c", "r", "n"],
+                "required": ["id", "c", "t", "r", "n"],
                 "additionalProperties": False,
             },
         }
@@ -82,9 +87,34 @@ _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)(\b|[-.])")
 MAX_EXAMPLE_CHARS = 300  # of a liked paper's abstract: enough to show the taste, cheap to repeat
 
 
-def system_message(criteria_text: str, *, structured: bool, examples: Sequence[Paper] = ()) -> str:
+def prompt_version(language: str = DEFAULT_LANGUAGE) -> str:
+    """The version a score is stored under: the language is part of it only when it is not
+    English, since only the written text (comment, tldr) changes with it."""
+    return PROMPT_VERSION if language == DEFAULT_LANGUAGE else f"{PROMPT_VERSION}:{language}"
+
+
+def language_line(language: str) -> str:
+    """The one instruction that differs between languages: which language the text is in.
+    English needs none, so its requests stay exactly what they were."""
+    if language == DEFAULT_LANGUAGE:
+        return ""
+    return (
+        f"\n## Language\n\nWrite every comment and tldr in {language_name(language)} "
+        f"({language}). Ids and scores are unchanged by the language; judge as you would in "
+        "English.\n"
+    )
+
+
+def system_message(
+    criteria_text: str,
+    *,
+    structured: bool,
+    examples: Sequence[Paper] = (),
+    language: str = DEFAULT_LANGUAGE,
+) -> str:
     """Instructions, the team's criteria and papers the team liked: the shared, cacheable prefix
-    of every request of a run (with no examples it is exactly the instructions and criteria)."""
+    of every request of a run (with no examples it is exactly the instructions and criteria),
+    and the language line last."""
     fmt = "" if structured else JSONL_FORMAT
     text = f"{INSTRUCTIONS}{fmt}\n## The team's criteria\n\n{criteria_text.strip()}\n"
     if examples:
@@ -94,7 +124,7 @@ def system_message(criteria_text: str, *, structured: bool, examples: Sequence[P
             "Examples of the team's taste, to calibrate relevance; they are not to be scored.\n\n"
             f"{liked}\n"
         )
-    return text
+    return text + language_line(language)
 
 
 def example_block(paper: Paper) -> str:
@@ -184,9 +214,12 @@ def messages(
     *,
     structured: bool,
     examples: Sequence[Paper] = (),
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[dict[str, str]]:
     """The chat messages of one scoring request."""
-    system = system_message(criteria_text, structured=structured, examples=examples)
+    system = system_message(
+        criteria_text, structured=structured, examples=examples, language=language
+    )
     return [
         {"role": "system", "content": system},
         {"role": "user", "content": user_message(papers)},

@@ -78,6 +78,7 @@ class _Run:
     account: Account | None = None
     examples: Sequence[Paper] = ()
     budget_reached: bool = False  # the account had no room for a request
+    language: str = "en"
     done: set[str] = field(default_factory=set)
     usage: Usage = field(default_factory=Usage)
     problems: list[str] = field(default_factory=list)
@@ -135,12 +136,18 @@ class LLMScorer:
         *,
         account: Account | None = None,
         examples: Sequence[Paper] = (),
+        language: str = "en",
     ) -> ScoringReport:
         """Score every paper, handing each reply to `sink`; return what was and was not scored.
         `examples` (papers the team liked) join the system prefix shared by every request;
         `account` is the budget every request is held in."""
         run = _Run(
-            total=len(papers), sink=sink, progress=progress, account=account, examples=examples
+            total=len(papers),
+            sink=sink,
+            progress=progress,
+            account=account,
+            examples=examples,
+            language=language,
         )
         pending = list(papers)
         size = self._batch_size
@@ -205,7 +212,11 @@ class LLMScorer:
         request: dict[str, Any] = {
             "model": self.model,
             "messages": prompt.messages(
-                criteria_text, papers, structured=structured, examples=run.examples
+                criteria_text,
+                papers,
+                structured=structured,
+                examples=run.examples,
+                language=run.language,
             ),
             **prompt.request_options(self.model, structured=structured, papers=len(papers)),
         }
@@ -307,7 +318,11 @@ class LLMScorer:
         """The most one request may cost (liked-paper examples included): its prompt, counted
         generously, and every output token it allows."""
         messages = prompt.messages(
-            criteria_text, papers, structured=self._structured, examples=run.examples
+            criteria_text,
+            papers,
+            structured=self._structured,
+            examples=run.examples,
+            language=run.language,
         )
         bound = prompt.max_output_tokens(self.model, len(papers))
         return worst_case_usd(self._prices, self.model, messages, bound)
@@ -432,6 +447,7 @@ class Scorer(Protocol):
         *,
         account: Account | None = None,
         examples: Sequence[Paper] = (),
+        language: str = "en",
     ) -> ScoringReport:
         """Score the papers (see `LLMScorer.score`)."""
         ...
@@ -464,6 +480,7 @@ class NoKeyScorer:
         *,
         account: Account | None = None,
         examples: Sequence[Paper] = (),
+        language: str = "en",
     ) -> ScoringReport:
         """Never scores: there is no key."""
         raise LLMKeyMissing()

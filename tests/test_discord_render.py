@@ -275,3 +275,27 @@ def test_the_invite_asks_for_exactly_the_documented_permissions() -> None:
     assert "scope=bot+applications.commands" in url
     docs = (Path(__file__).resolve().parents[1] / "docs" / "discord.md").read_text("utf-8")
     assert url.replace("123", "YOUR_APPLICATION_ID") in docs
+
+
+async def test_the_commands_descriptions_are_translated_where_a_catalog_exists() -> None:
+    from discord import Locale, app_commands
+
+    from adapters.discord import CatalogTranslator, arxiv_group
+
+    command = arxiv_group().get_command("unsubscribe")
+    assert isinstance(command, app_commands.Command)
+    where: app_commands.TranslationContextTypes = app_commands.TranslationContext(
+        location=app_commands.TranslationContextLocation.command_description, data=command
+    )
+    text = app_commands.locale_str("Stop the daily post here")
+    translator = CatalogTranslator()
+    assert (
+        await translator.translate(text, Locale.german, where) == "Den täglichen Post hier beenden"
+    )
+    assert await translator.translate(text, Locale.chinese, where) == "停止在这里的每日推送"
+    assert await translator.translate(text, Locale.american_english, where) is None
+    assert await translator.translate(text, Locale.japanese, where) is None  # no catalog yet
+    named: app_commands.TranslationContextTypes = app_commands.TranslationContext(
+        location=app_commands.TranslationContextLocation.command_name, data=command
+    )
+    assert await translator.translate(text, Locale.german, named) is None  # names stay

@@ -32,6 +32,7 @@ from tests.fakes.openai_server import (
     SkipIds,
     Stall,
     Truncated,
+    fake_tldr,
     load_labels,
     shared_dir,
 )
@@ -94,7 +95,14 @@ def _cached(completion: Any) -> int:
 def _label_scores(ids: tuple[str, ...]) -> tuple[Score, ...]:
     labels = load_labels(DAY)
     return tuple(
-        Score(i, labels[i]["relevance"], labels[i]["novelty"], labels[i]["comment"]) for i in ids
+        Score(
+            i,
+            labels[i]["relevance"],
+            labels[i]["novelty"],
+            labels[i]["comment"],
+            fake_tldr(labels[i]["comment"]),
+        )
+        for i in ids
     )
 
 
@@ -109,7 +117,13 @@ async def test_structured_answer_follows_the_days_labels(
 ) -> None:
     completion = await _ask(client)
     content = completion.choices[0].message.content
-    assert json.loads(content)["papers"][0].keys() == {"id", "comment", "relevance", "novelty"}
+    assert json.loads(content)["papers"][0].keys() == {
+        "id",
+        "comment",
+        "tldr",
+        "relevance",
+        "novelty",
+    }
     assert parse_reply(content, (*PICKS, OTHER)).scores == ALL_SCORES
     assert completion.choices[0].finish_reason == "stop"
     assert completion.model == MODEL
@@ -126,7 +140,7 @@ async def test_without_a_schema_the_answer_is_jsonl(
     completion = await _ask(client, response_format=response_format)
     lines = completion.choices[0].message.content.splitlines()
     assert [json.loads(line)["ARXIVID"] for line in lines] == [*PICKS, OTHER]
-    assert json.loads(lines[0]).keys() == {"ARXIVID", "COMMENT", "RELEVANCE", "NOVELTY"}
+    assert json.loads(lines[0]).keys() == {"ARXIVID", "COMMENT", "TLDR", "RELEVANCE", "NOVELTY"}
     assert parse_reply(completion.choices[0].message.content, (*PICKS, OTHER)).scores == ALL_SCORES
 
 
@@ -346,5 +360,5 @@ async def test_the_prompts_short_schema_is_answered_in_short_keys_and_read_back(
     fmt = prompt.request_options(MODEL, structured=True)["response_format"]
     completion = await _ask(client, response_format=fmt)
     content = completion.choices[0].message.content
-    assert json.loads(content)["papers"][0].keys() == {"id", "c", "r", "n"}
+    assert json.loads(content)["papers"][0].keys() == {"id", "c", "t", "r", "n"}
     assert parse_reply(content, (*PICKS, OTHER)).scores == ALL_SCORES

@@ -140,7 +140,7 @@ def test_a_lead_stays_within_its_limit_whatever_the_abstract() -> None:
 def test_the_schema_asks_for_the_smallest_verdict() -> None:
     fmt = prompt.request_options("gpt-4o", structured=True)["response_format"]
     item = fmt["json_schema"]["schema"]["properties"]["papers"]["items"]
-    assert list(item["properties"]) == ["id", "c", "r", "n"]
+    assert list(item["properties"]) == ["id", "c", "t", "r", "n"]
     assert "c: for a paper that closely matches a criterion" in prompt.system_message(
         "x", structured=True
     )

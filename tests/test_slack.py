@@ -651,8 +651,33 @@ async def test_by_default_only_workspace_admins_and_the_channels_creator_change_
     assert "Criteria updated to version 2" in await criteria_answer(bot, slack, "U0ADMIN", 2)
     by_creator = await criteria_answer(bot, slack, "U0MAKER", 3, "Dense models.")
     assert "Criteria updated to version 3" in by_creator
-    asked = [c.method for c in slack.calls if c.method in ("users.info", "conversations.info")]
+    asked = [  # who manages the channel (not the locale lookups, which carry include_locale)
+        c.method
+        for c in slack.calls
+        if c.method in ("users.info", "conversations.info") and not c.args.get("include_locale")
+    ]
     assert asked.count("users.info") == 3  # asked for changes only
     assert await command(bot, slack, "stats", user="U0ALICE") == 200  # reading stays open
     await slack.wait_until(lambda: bool(answers(slack, "stats")))
     assert "Stats" in answers(slack, "stats")[0]["text"]
+
+
+async def test_a_private_reply_follows_the_persons_slack_locale_until_the_channel_chooses(
+    adapter: SlackAdapter, slack: FakeSlack
+) -> None:
+    """users.info with include_locale says `de-DE`: help comes in German; once the channel
+    chose Chinese, every reply there is Chinese, whoever asks."""
+    slack.user_locales["U1"] = "de-DE"
+    slack.user_locales["U2"] = "de-DE"
+    assert await command(adapter, slack, "help", user="U1") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "help")))
+    assert answers(slack, "help")[-1]["text"].startswith("Befehle:")
+    asked = [c for c in slack.calls if c.method == "users.info"]
+    assert [str(c.args.get("include_locale")).lower() for c in asked] in (["true"], ["1"])
+
+    assert await command(adapter, slack, "settings language zh_CN", user="U2") == 200
+    await slack.wait_until(lambda: bool(answers(slack, "settings")))
+    assert await command(adapter, slack, "help", user="U1") == 200
+    await slack.wait_until(lambda: len(answers(slack, "help")) > 1)
+    assert answers(slack, "help")[-1]["text"].startswith("命令：")
+    assert len([c for c in slack.calls if c.method == "users.info"]) == 2  # once per person

@@ -16,14 +16,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.arxiv.categories import check_categories
 from bot.config.settings import CATEGORY_RE, Settings
 from bot.errors import BotError
+from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
+from bot.i18n import N_, _, closest_language, language_code, money, percent
 from bot.models import Thresholds
 from bot.safety import whole_number
-from scoring.pricing import format_usd
 
 # re.ASCII: `\d` alone also matches other scripts' digits, which the grammar does not accept
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 _ON = {"on", "yes", "true", "1"}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAY_NAMES = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 DEFAULT_WEEKLY = (4, "16:00")  # Friday afternoon, when `weekly on` names no day or time
 _OFF = {"off", "no", "false", "0"}
 
@@ -50,6 +60,8 @@ class ChannelSettings:
     weekly_day: int | None = None  # the weekly post's weekday (0 = Monday); None: off
     weekly_time: time = time(16, 0)  # its local time, in `timezone`
     weekly_kept_day: int | None = None  # the weekday kept while the post is off, for `weekly on`
+    language: str = DEFAULT_LANGUAGE  # what the LLM writes for the channel, and the bot's words
+    language_set: bool = False  # whether the channel chose it (else a reply may follow the user)
 
     @classmethod
     def defaults(cls, settings: Settings) -> ChannelSettings:
@@ -101,29 +113,39 @@ class ChannelSettings:
             s = replace(s, weekly_time=time.fromisoformat(overrides["weekly_time"]))
         if overrides.get("weekly_kept_day") is not None:
             s = replace(s, weekly_kept_day=int(overrides["weekly_kept_day"]))
+        if overrides.get("language"):
+            s = replace(s, language=str(overrides["language"]), language_set=True)
         return s
 
     def llm_budget_text(self) -> str:
         """The channel's LLM budget in words."""
         if self.llm_share <= 0:
-            return "nothing: the share is 0, papers are ranked locally only (no LLM, no cost)"
-        text = f"the top {self.llm_share:.0%} of the local ranking (at least {self.llm_min_papers})"
+            return _("nothing: the share is 0, papers are ranked locally only (no LLM, no cost)")
+        text = _("the top {share} of the local ranking (at least {least})").format(
+            share=percent(self.llm_share), least=self.llm_min_papers
+        )
         if self.llm_dollars is not None:
-            text += f", at most {format_usd(self.llm_dollars)} a day"
+            text += _(", at most {dollars} a day").format(dollars=money(self.llm_dollars))
         return text
 
     def describe(self) -> str:
         """The settings as a short block of text."""
+        on, off = _("on"), _("off")
+        t = self.thresholds
         return "\n".join(
             [
-                f"categories: {', '.join(self.categories)}",
-                f"cross-lists: {'on' if self.cross_lists else 'off'}",
-                f"thresholds: relevance ≥ {self.thresholds.relevance}, "
-                f"novelty ≥ {self.thresholds.novelty}",
-                f"daily post: {self.post_time.strftime('%H:%M')} {self.timezone}",
-                f"sent to the LLM: {self.llm_budget_text()}",
-                f"learning from likes: {'on' if self.learning else 'off'}",
-                f"weekly post: {self.weekly_text()}",
+                _("categories: {categories}").format(categories=", ".join(self.categories)),
+                _("cross-lists: {on_off}").format(on_off=on if self.cross_lists else off),
+                _("thresholds: relevance ≥ {relevance}, novelty ≥ {novelty}").format(
+                    relevance=t.relevance, novelty=t.novelty
+                ),
+                _("daily post: {time} {zone}").format(
+                    time=self.post_time.strftime("%H:%M"), zone=self.timezone
+                ),
+                _("sent to the LLM: {budget}").format(budget=self.llm_budget_text()),
+                _("learning from likes: {on_off}").format(on_off=on if self.learning else off),
+                _("weekly post: {when}").format(when=self.weekly_text()),
+                _("language: {code}").format(code=self.language),
             ]
         )
 
@@ -131,22 +153,29 @@ class ChannelSettings:
         """When the week's best is posted, in words."""
         if self.weekly_day is None:
             if self.weekly_kept_day is None:
-                return "off"
-            return f"off (`weekly on` brings back {self._weekly_when(self.weekly_kept_day)})"
+                return _("off")
+            return _("off (`weekly on` brings back {when})").format(
+                when=self._weekly_when(self.weekly_kept_day)
+            )
         return self._weekly_when(self.weekly_day)
 
     def _weekly_when(self, day: int) -> str:
-        return f"{WEEKDAYS[day].capitalize()} {self.weekly_time.strftime('%H:%M')} {self.timezone}"
+        name = _(WEEKDAY_NAMES[day])
+        return f"{name} {self.weekly_time.strftime('%H:%M')} {self.timezone}"
 
 
 def threshold_change(arg: str) -> dict[str, Any]:
     """`relevance 7` or `novelty 6` as an override."""
     parts = arg.lower().split()
     if len(parts) != 2 or parts[0] not in ("relevance", "novelty"):
-        raise SettingError("say which threshold and a value, e.g. `threshold relevance 7`")
+        raise SettingError(_("say which threshold and a value, e.g. `threshold relevance 7`"))
     value = whole_number(parts[1])
     if value is None or not 1 <= value <= 10:
-        raise SettingError(f"a threshold is a whole number from 1 to 10, not {parts[1][:20]!r}")
+        raise SettingError(
+            _("a threshold is a whole number from 1 to 10, not {value}").format(
+                value=repr(parts[1][:20])
+            )
+        )
     return {parts[0]: value}
 
 
@@ -155,7 +184,7 @@ def time_change(arg: str, current_zone: str) -> dict[str, Any]:
     parts = arg.split()
     if not parts or len(parts) > 2 or not _TIME.match(parts[0]):
         raise SettingError(
-            "give a 24-hour time and optionally a time zone, e.g. `time 08:30 Europe/Berlin`"
+            _("give a 24-hour time and optionally a time zone, e.g. `time 08:30 Europe/Berlin`")
         )
     hour, minute = _TIME.match(parts[0]).groups()  # type: ignore[union-attr]
     zone = parts[1] if len(parts) == 2 else current_zone
@@ -164,10 +193,16 @@ def time_change(arg: str, current_zone: str) -> dict[str, Any]:
     except (ZoneInfoNotFoundError, ValueError):
         guess = _zone_spelled(zone)
         if guess is not None:
-            raise SettingError(f"unknown time zone {zone[:60]!r}; did you mean {guess}?") from None
+            raise SettingError(
+                _("unknown time zone {zone}; did you mean {guess}?").format(
+                    zone=repr(zone[:60]), guess=guess
+                )
+            ) from None
         raise SettingError(
-            f"unknown time zone {zone[:60]!r}; use an IANA name such as "
-            "Europe/Berlin or America/New_York"
+            _(
+                "unknown time zone {zone}; use an IANA name such as Europe/Berlin or "
+                "America/New_York"
+            ).format(zone=repr(zone[:60]))
         ) from None
     return {"post_time": f"{int(hour):02d}:{minute}", "timezone": zone}
 
@@ -192,20 +227,24 @@ def categories_change(arg: str) -> dict[str, Any]:
     bad = [c for c in cats if not CATEGORY_RE.match(c)]
     if not cats or bad:
         shown = ", ".join(b[:20] for b in bad[:3]) or "nothing"
-        raise SettingError(f"not arXiv categories: {shown} (expected e.g. cs.CL,cs.LG)")
+        raise SettingError(
+            _("not arXiv categories: {shown} (expected e.g. cs.CL,cs.LG)").format(shown=shown)
+        )
     if len(cats) > 20:
-        raise SettingError("at most 20 categories per channel")
+        raise SettingError(_("at most 20 categories per channel"))
     try:
         return {"categories": list(check_categories(cats))}
     except ValueError as exc:
-        raise SettingError(f"{exc}; the categories are unchanged") from None
+        raise SettingError(
+            _("{problem}; the categories are unchanged").format(problem=exc)
+        ) from None
 
 
 def cross_lists_change(arg: str) -> dict[str, Any]:
     """`on` or `off` as an override."""
     word = arg.strip().lower()
     if word not in _ON | _OFF:
-        raise SettingError("say `cross-lists on` or `cross-lists off`")
+        raise SettingError(_("say `cross-lists on` or `cross-lists off`"))
     return {"cross_lists": word in _ON}
 
 
@@ -225,23 +264,28 @@ def llm_share_change(arg: str) -> dict[str, Any]:
         elif dollars:
             amount = float(dollars.group(1))
             if amount <= 0:
-                raise SettingError("a dollar budget must be above $0 (`$none` removes it)")
+                raise SettingError(_("a dollar budget must be above $0 (`$none` removes it)"))
             out["llm_dollars"] = amount
         elif share:
             value = float(share.group(1)) / (100 if share.group(2) or "." not in word else 1)
             if not 0 <= value <= 1:
                 raise SettingError(
-                    "the share is a percentage from 0% (rank locally only, no LLM) to 100%, "
-                    "e.g. `30%`"
+                    _(
+                        "the share is a percentage from 0% (rank locally only, no LLM) to "
+                        "100%, e.g. `30%`"
+                    )
                 )
             out["llm_share"] = value
         else:
             raise SettingError(
-                "give a share of the day and/or dollars a day, e.g. `llm-share 30%`, "
-                "`llm-share $0.05` or `llm-share 30% $0.05` (`$none` removes the dollar cap)"
+                _(
+                    "give a share of the day and/or dollars a day, e.g. `llm-share 30%`, "
+                    "`llm-share $0.05` or `llm-share 30% $0.05` (`$none` removes the dollar "
+                    "cap)"
+                )
             )
     if not out:
-        raise SettingError("give a share of the day, e.g. `llm-share 30%`")
+        raise SettingError(_("give a share of the day, e.g. `llm-share 30%`"))
     return out
 
 
@@ -249,7 +293,7 @@ def learning_change(arg: str) -> dict[str, Any]:
     """`on` or `off` as an override (`reset` is an action, handled by the conversation)."""
     word = arg.strip().lower()
     if word not in _ON | _OFF:
-        raise SettingError("say `learning on`, `learning off` or `learning reset`")
+        raise SettingError(_("say `learning on`, `learning off` or `learning reset`"))
     return {"learning": word in _ON}
 
 
@@ -263,7 +307,7 @@ def weekly_change(arg: str, current: ChannelSettings) -> dict[str, Any]:
         return {"weekly_day": None, "weekly_kept_day": kept}
     if not words or words[0] not in _ON or len(words) > 3:
         raise SettingError(
-            "say `weekly on [day HH:MM]` (e.g. `weekly on friday 16:00`) or `weekly off`"
+            _("say `weekly on [day HH:MM]` (e.g. `weekly on friday 16:00`) or `weekly off`")
         )
     day = next(
         (d for d in (current.weekly_day, current.weekly_kept_day) if d is not None),
@@ -276,10 +320,35 @@ def weekly_change(arg: str, current: ChannelSettings) -> dict[str, Any]:
         if match:
             at = f"{int(match.group(1)):02d}:{match.group(2)}"
         elif ":" in word or word[:1].isdigit():
-            raise SettingError(f"{word[:20]!r} is not a time: give a 24-hour time such as 16:00")
+            raise SettingError(
+                _("{word} is not a time: give a 24-hour time such as 16:00").format(
+                    word=repr(word[:20])
+                )
+            )
         else:
             day = _weekday(word)
     return {"weekly_day": day, "weekly_time": at or DEFAULT_WEEKLY[1], "weekly_kept_day": None}
+
+
+def language_change(arg: str) -> dict[str, Any]:
+    """A language code (`de`, `zh_CN`, `pt-BR`) as an override; `en` is the default."""
+    word = arg.strip()
+    if not word:
+        raise SettingError(_("give a language code, e.g. `language de` or `language zh_CN`"))
+    code = language_code(word)
+    if code is None:
+        close = closest_language(word)
+        shown = repr(word[:20])
+        if close:
+            raise SettingError(
+                _("{word} is not a language code; did you mean {code}?").format(
+                    word=shown, code=close
+                )
+            )
+        raise SettingError(
+            _("{word} is not a language code (e.g. de, fr, ja, zh_CN)").format(word=shown)
+        )
+    return {"language": code}
 
 
 def _weekday(word: str) -> int:
@@ -288,5 +357,11 @@ def _weekday(word: str) -> int:
         if word in (name, name[:3]):
             return n
     close = difflib.get_close_matches(word, WEEKDAYS, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]}?" if close else " (monday … sunday)"
-    raise SettingError(f"{word[:20]!r} is not a day of the week{hint}")
+    shown = repr(word[:20])
+    if close:
+        raise SettingError(
+            _("{word} is not a day of the week; did you mean {day}?").format(
+                word=shown, day=close[0]
+            )
+        )
+    raise SettingError(_("{word} is not a day of the week (monday … sunday)").format(word=shown))

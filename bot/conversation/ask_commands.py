@@ -28,6 +28,7 @@ from bot.errors import BotError
 from bot.models import Paper, Section
 from bot.safety import clip, defuse, whole_number
 from scoring.ask import ASK_PROMPT_VERSION, Asker, ask_messages
+from scoring.explain import prose_version
 
 MAX_QUESTION_CHARS = 2_000
 SECTIONS_SENT = 4
@@ -45,10 +46,14 @@ def split_ask(arg: str) -> tuple[str, str]:
     return paper_reference(ref), question
 
 
-def answer_key(paper_id: str, version: int, criteria_id: int, model: str, question: str) -> str:
-    """The unit of work of one answer: paper version, criteria, model, prompt, question."""
+def answer_key(
+    paper_id: str, version: int, criteria_id: int, model: str, question: str, language: str = "en"
+) -> str:
+    """The unit of work of one answer: paper version, criteria, model, prompt (with the
+    answer's language), question."""
     digest = hashlib.sha256(normalise_question(question).encode()).hexdigest()[:24]
-    return f"ask:{paper_id}v{version}:{criteria_id}:{model}:{ASK_PROMPT_VERSION}:{digest}"
+    prompt = prose_version(ASK_PROMPT_VERSION, language)
+    return f"ask:{paper_id}v{version}:{criteria_id}:{model}:{prompt}:{digest}"
 
 
 def source_note(source: str) -> str:
@@ -89,7 +94,8 @@ class AskCommands:
         criteria = current[0]
         assert criteria.id is not None
         asker = self._asker
-        key = answer_key(paper_id, version, criteria.id, asker.model, question)
+        language = (await self._ctx.options(caller)).language
+        key = answer_key(paper_id, version, criteria.id, asker.model, question, language)
         title = paper.title if paper else f"arXiv:{paper_id}"
 
         async def make() -> str:
@@ -97,7 +103,7 @@ class AskCommands:
             history = await self._store.paper_texts.turns(
                 caller.channel_id, caller.thread, paper_id
             )
-            messages = ask_messages(title, chosen, question, history, criteria.text)
+            messages = ask_messages(title, chosen, question, history, criteria.text, language)
             answer, usage = await asker.ask(messages)
             await self._store.paper_texts.save_answer(
                 key, paper_id, question, answer, usage, asker.model, criteria.id, _today()

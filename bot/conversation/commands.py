@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import BotError
+from bot.i18n import N_, _, number
 
 MAX_COMMAND_CHARS = 40_000  # above the criteria limit, so long criteria get their own message
 
@@ -46,37 +47,37 @@ class CommandSpec:
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("today", "today", "today's digest for this channel", ("today",)),
+    CommandSpec("today", "today", N_("today's digest for this channel"), ("today",)),
     CommandSpec(
         "today repost",
         "today repost",
-        "post today's digest here again, even if it was already posted",
+        N_("post today's digest here again, even if it was already posted"),
         ("today repost",),
     ),
     CommandSpec(
         "subscribe",
         "subscribe",
-        "post the digest here every announcement day",
+        N_("post the digest here every announcement day"),
         ("subscribe",),
         changes_channel=True,
     ),
     CommandSpec(
         "unsubscribe",
         "unsubscribe",
-        "stop the daily post here",
+        N_("stop the daily post here"),
         ("unsubscribe",),
         changes_channel=True,
     ),
     CommandSpec(
         "criteria",
         "criteria",
-        "this channel's criteria topics, numbered, and version",
+        N_("this channel's criteria topics, numbered, and version"),
         ("criteria",),
     ),
     CommandSpec(
         "criteria set",
         "criteria set <text>",
-        "replace the criteria",
+        N_("replace the criteria"),
         ("criteria set Sparse mixture-of-experts and model compression.",),
         takes_arg=True,
         arg_required=True,
@@ -91,7 +92,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "criteria add",
         "criteria add <topic>",
-        "add a topic to the criteria",
+        N_("add a topic to the criteria"),
         ("criteria add Diffusion models for protein design",),
         takes_arg=True,
         arg_required=True,
@@ -100,7 +101,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "criteria remove",
         "criteria remove <n>",
-        "remove topic n (see `criteria`)",
+        N_("remove topic n (see `criteria`)"),
         ("criteria remove 2",),
         takes_arg=True,
         arg_required=True,
@@ -109,7 +110,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "criteria show",
         "criteria show <version>",
-        "the full text of a criteria version",
+        N_("the full text of a criteria version"),
         ("criteria show 1",),
         takes_arg=True,
         arg_required=True,
@@ -117,7 +118,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "criteria diff",
         "criteria diff <version> <version>",
-        "what changed between two criteria versions",
+        N_("what changed between two criteria versions"),
         ("criteria diff 1 2",),
         takes_arg=True,
         arg_required=True,
@@ -125,13 +126,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "criteria history",
         "criteria history",
-        "every criteria version: who, when and what changed",
+        N_("every criteria version: who, when and what changed"),
         ("criteria history",),
     ),
     CommandSpec(
         "criteria revert",
         "criteria revert <version>",
-        "bring back an earlier version",
+        N_("bring back an earlier version"),
         ("criteria revert 1",),
         takes_arg=True,
         arg_required=True,
@@ -140,16 +141,20 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "criteria preview",
         "criteria preview [confirm]",
-        "re-score today under the current criteria and show which papers enter or leave; says "
-        "what it will cost first, and waits for `confirm` above a small amount",
+        N_(
+            "re-score today under the current criteria and show which papers enter or leave; says "
+            "what it will cost first, and waits for `confirm` above a small amount"
+        ),
         ("criteria preview", "criteria preview confirm"),
         takes_arg=True,
     ),
     CommandSpec(
         "explain",
         "explain <arXiv id | link | card number> [fresh]",
-        "why a paper got its relevance and novelty here, or where the local ranking put it; "
-        "`fresh` asks again under the current criteria",
+        N_(
+            "why a paper got its relevance and novelty here, or where the local ranking put it; "
+            "`fresh` asks again under the current criteria"
+        ),
         ("explain 2505.00326", "explain 3", "explain https://arxiv.org/abs/2505.00326v2 fresh"),
         takes_arg=True,
         arg_required=True,
@@ -157,8 +162,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "ask",
         "ask <card number | arXiv id | link> [question]",
-        "answer a question about a paper from its full text, naming the sections used; with no "
-        "question, a summary (problem, method, results, limitations)",
+        N_(
+            "answer a question about a paper from its full text, naming the sections used; with no "
+            "question, a summary (problem, method, results, limitations)"
+        ),
         ("ask 3 which datasets do they use?", "ask 2505.00326", "ask 2505.00326 how is it tested?"),
         takes_arg=True,
         arg_required=True,
@@ -166,7 +173,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "likes",
         "likes [me]",
-        "what the channel (or you) liked recently",
+        N_("what the channel (or you) liked recently"),
         ("likes", "likes me"),
         takes_arg=True,
     ),
@@ -214,7 +221,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "follow author",
         "follow author <name>",
-        "always send this author's papers to the LLM and show them under Followed",
+        N_("always send this author's papers to the LLM and show them under Followed"),
         ("follow author Jane Doe", "follow author J. Doe"),
         takes_arg=True,
         arg_required=True,
@@ -223,7 +230,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "follow keyword",
         'follow keyword <words | "a phrase">',
-        "the same for papers whose title or abstract has these words (or this phrase)",
+        N_("the same for papers whose title or abstract has these words (or this phrase)"),
         ('follow keyword "diffusion model"', "follow keyword protein folding"),
         takes_arg=True,
         arg_required=True,
@@ -232,25 +239,27 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "following",
         "following [history]",
-        "the authors and keywords this channel follows, numbered; `history`: who added or "
-        "removed each, and when",
+        N_(
+            "the authors and keywords this channel follows, numbered; `history`: who added or "
+            "removed each, and when"
+        ),
         ("following", "following history"),
         takes_arg=True,
     ),
     CommandSpec(
         "unfollow",
         "unfollow <n>",
-        "stop following number n (see `following`)",
+        N_("stop following number n (see `following`)"),
         ("unfollow 2",),
         takes_arg=True,
         arg_required=True,
         changes_channel=True,
     ),
-    CommandSpec("settings", "settings", "show this channel's settings", ("settings",)),
+    CommandSpec("settings", "settings", N_("show this channel's settings"), ("settings",)),
     CommandSpec(
         "settings threshold",
         "settings threshold relevance|novelty <1-10>",
-        "the minimum score to enter the digest",
+        N_("the minimum score to enter the digest"),
         ("settings threshold relevance 7", "settings threshold novelty 6"),
         takes_arg=True,
         arg_required=True,
@@ -259,7 +268,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "settings time",
         "settings time <HH:MM> [time zone]",
-        "when the daily digest is posted",
+        N_("when the daily digest is posted"),
         ("settings time 08:30 Europe/Berlin", "settings time 9:00"),
         takes_arg=True,
         arg_required=True,
@@ -268,7 +277,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "settings categories",
         "settings categories <cat,cat,...>",
-        "the arXiv categories read for this channel",
+        N_("the arXiv categories read for this channel"),
         ("settings categories cs.CL,cs.LG",),
         takes_arg=True,
         arg_required=True,
@@ -277,7 +286,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "settings cross-lists",
         "settings cross-lists on|off",
-        "also consider papers cross-listed into the categories",
+        N_("also consider papers cross-listed into the categories"),
         ("settings cross-lists off",),
         takes_arg=True,
         arg_required=True,
@@ -286,8 +295,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "settings llm-share",
         "settings llm-share <percent> [$dollars]",
-        "how much of the local ranking goes to the LLM: a share of the day (0: rank locally "
-        "only), a daily dollar cap",
+        N_(
+            "how much of the local ranking goes to the LLM: a share of the day (0: rank locally "
+            "only), a daily dollar cap"
+        ),
         (
             "settings llm-share 30%",
             "settings llm-share 20% $0.05",
@@ -301,7 +312,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "settings learning",
         "settings learning on|off|reset",
-        "learn the ranking from this channel's likes, stop, or forget what was learned",
+        N_("learn the ranking from this channel's likes, stop, or forget what was learned"),
         ("settings learning off", "settings learning reset"),
         takes_arg=True,
         arg_required=True,
@@ -310,8 +321,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "settings weekly",
         "settings weekly on [day HH:MM] | off",
-        "post the week's most-liked and best unnoticed papers here once a week (in the "
-        "channel's time zone)",
+        N_(
+            "post the week's most-liked and best unnoticed papers here once a week (in the "
+            "channel's time zone)"
+        ),
         ("settings weekly on friday 16:00", "settings weekly on", "settings weekly off"),
         takes_arg=True,
         arg_required=True,
@@ -320,21 +333,35 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "settings edit",
         "settings edit",
-        "the settings in a form, to change them there (Slack and Discord)",
+        N_("the settings in a form, to change them there (Slack and Discord)"),
         ("settings edit",),
+    ),
+    CommandSpec(
+        "settings language",
+        "settings language <code>",
+        N_(
+            "the language the LLM writes in for this channel (reasons, TL;DRs, explain, ask, the "
+            "weekly notes) and the bot's own words; `en` by default"
+        ),
+        ("settings language de", "settings language zh_CN", "settings language en"),
+        takes_arg=True,
+        arg_required=True,
+        changes_channel=True,
     ),
     CommandSpec(
         "settings reset",
         "settings reset",
-        "back to the bot's default settings",
+        N_("back to the bot's default settings"),
         ("settings reset",),
         changes_channel=True,
     ),
     CommandSpec(
         "search",
         "search <words>",
-        "stored papers with all these words in title, abstract or authors, best first, with "
-        "this channel's scores",
+        N_(
+            "stored papers with all these words in title, abstract or authors, best first, with "
+            "this channel's scores"
+        ),
         ("search sparse mixture of experts", "search Lovelace diffusion"),
         takes_arg=True,
         arg_required=True,
@@ -342,7 +369,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "day",
         "day <YYYY-MM-DD>",
-        "a stored day's digest shown again, from the store (no LLM, no arXiv)",
+        N_("a stored day's digest shown again, from the store (no LLM, no arXiv)"),
         ("day 2025-05-02",),
         takes_arg=True,
         arg_required=True,
@@ -350,7 +377,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "similar",
         "similar <arXiv id | link | card number>",
-        "the closest papers of the last 7 stored days, by the local ranking's text model",
+        N_("the closest papers of the last 7 stored days, by the local ranking's text model"),
         ("similar 2505.00326", "similar 3"),
         takes_arg=True,
         arg_required=True,
@@ -358,10 +385,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "stats",
         "stats",
-        "papers seen, scored, posted, likes, LLM cost, and what the ranking learned",
+        N_("papers seen, scored, posted, likes, LLM cost, and what the ranking learned"),
         ("stats",),
     ),
-    CommandSpec("help", "help", "this list", ("help",)),
+    CommandSpec("help", "help", N_("this list"), ("help",)),
 )
 
 _BY_NAME = {spec.name: spec for spec in COMMANDS}
@@ -381,13 +408,13 @@ def spec(name: str) -> CommandSpec:
 def help_text(prefix: str = "/arxiv") -> str:
     """Every command with its usage and summary, one line each (no padded columns: they line
     up only in a monospace font, which Slack and Discord do not use)."""
-    return "Commands:\n" + "\n".join(help_line(s.name, prefix) for s in COMMANDS)
+    return _("Commands:") + "\n" + "\n".join(help_line(s.name, prefix) for s in COMMANDS)
 
 
 def help_line(name: str, prefix: str = "/arxiv") -> str:
     """One command's usage line."""
     s = _BY_NAME[name]
-    return f"{prefix} {s.usage} — {s.summary}"
+    return f"{prefix} {s.usage} — {_(s.summary)}"
 
 
 def parse(text: str) -> Command:
@@ -395,7 +422,9 @@ def parse(text: str) -> Command:
     text = text.strip()
     if len(text) > MAX_COMMAND_CHARS:
         raise CommandError(
-            f"that command is {len(text):,} characters long; the limit is {MAX_COMMAND_CHARS:,}"
+            _("that command is {length} characters long; the limit is {limit}").format(
+                length=number(len(text)), limit=number(MAX_COMMAND_CHARS)
+            )
         )
     words = text.split(maxsplit=2)
     if not words:
@@ -407,7 +436,7 @@ def parse(text: str) -> Command:
         name, rest = head, text[len(words[0]) :].strip()
     elif head in _GROUPS:  # `follow Jane Doe`: the word that starts several commands
         lines = "\n".join(help_line(n) for n in _GROUPS[head])
-        raise CommandError(f"`{head}` needs one of:\n{lines}")
+        raise CommandError(_("`{command}` needs one of:").format(command=head) + "\n" + lines)
     else:
         raise CommandError(_unknown(text))
     return _check(_BY_NAME[name], rest)
@@ -422,13 +451,23 @@ def _check(s: CommandSpec, arg: str) -> Command:
         close = difflib.get_close_matches(sub, list(_BY_NAME), n=1, cutoff=0.6)
         if close:
             raise CommandError(
-                f"`{s.name}` takes no {extra!r}; did you mean:\n{help_line(close[0])}"
+                _("`{command}` takes no {extra}; did you mean:").format(
+                    command=s.name, extra=repr(extra)
+                )
+                + "\n"
+                + help_line(close[0])
             )
         raise CommandError(
-            f"`{s.name}` takes nothing after it, not {extra!r}:\n{help_line(s.name)}"
+            _("`{command}` takes nothing after it, not {extra}:").format(
+                command=s.name, extra=repr(extra)
+            )
+            + "\n"
+            + help_line(s.name)
         )
     if s.arg_required and not arg:
-        raise CommandError(f"`{s.name}` needs an argument:\n{help_line(s.name)}")
+        raise CommandError(
+            _("`{command}` needs an argument:").format(command=s.name) + "\n" + help_line(s.name)
+        )
     return Command(s.name, arg)
 
 
@@ -440,5 +479,9 @@ def _unknown(text: str) -> str:
     ) or difflib.get_close_matches(words[0].lower(), list(_BY_NAME), n=1, cutoff=0.5)
     shown = words[0][:40]
     if close:
-        return f"unknown command `{shown}`; did you mean:\n{help_line(close[0])}"
-    return f"unknown command `{shown}`; try:\n{help_line('help')}"
+        return (
+            _("unknown command `{command}`; did you mean:").format(command=shown)
+            + "\n"
+            + help_line(close[0])
+        )
+    return _("unknown command `{command}`; try:").format(command=shown) + "\n" + help_line("help")

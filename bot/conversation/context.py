@@ -48,6 +48,7 @@ class Caller:
     console's local user)."""
     managers: str = ""
     """Who the platform counts as managing the channel, in words, for a refusal."""
+    locale: str = ""  # the person's platform locale (`de-DE`), when the platform tells it
 
 
 @dataclass(frozen=True, slots=True)

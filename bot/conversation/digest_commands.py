@@ -17,6 +17,7 @@ from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.digest.search import Lookups
 from bot.digest.service import FEED_FRESH_FOR
+from bot.i18n import _
 from bot.models import Digest
 
 
@@ -32,10 +33,10 @@ class DigestCommands:
     def handlers(self) -> Handlers:
         return {"today": self._today, "today repost": self._today_repost, "day": self._day}
 
-    async def _today_repost(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _today_repost(self, caller: Caller, _arg: str, respond: Respond) -> None:
         await self._post_today(caller, respond, repost=True)
 
-    async def _today(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _today(self, caller: Caller, _arg: str, respond: Respond) -> None:
         await self._post_today(caller, respond, repost=False)
 
     async def _post_today(self, caller: Caller, respond: Respond, *, repost: bool) -> None:
@@ -79,7 +80,7 @@ class DigestCommands:
             ):
                 return stored
         if respond is not None:
-            await respond(Reply("Working on today's digest… I'll post it here when it's ready."))
+            await respond(Reply(_("Working on today's digest… I'll post it here when it's ready.")))
         outcome = await self._service.today(caller.channel_id, options, since=since)
         if outcome.digest is not None:
             return outcome.digest

@@ -62,6 +62,7 @@ from bot.conversation.unfurl import LinkScores, LinkViews
 from bot.digest.search import Lookups
 from bot.digest.service import DigestService
 from bot.errors import BotError
+from bot.i18n import _, active, language_code, using
 from bot.models import Digest, Paper
 from bot.ratelimit import RateLimiter
 from bot.safety import defuse
@@ -161,7 +162,20 @@ class Conversation:
     # -- entry points ---------------------------------------------------------------------------
 
     async def handle(self, caller: Caller, text: str, respond: Respond) -> None:
-        """Parse and run one command; every user-facing problem becomes a reply."""
+        """Parse and run one command, in the channel's language (else the caller's, else the
+        one active); every user-facing problem becomes a reply."""
+        with using(await self._reply_locale(caller)):
+            await self._handle(caller, text, respond)
+
+    async def _reply_locale(self, caller: Caller) -> str:
+        """The channel's language when it chose one, else the caller's platform locale (a
+        private reply follows its reader), else the locale already active."""
+        s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
+        if s.language_set:
+            return s.language
+        return (language_code(caller.locale) if caller.locale else None) or active()
+
+    async def _handle(self, caller: Caller, text: str, respond: Respond) -> None:
         try:
             command = commands.parse(text)
             changes = commands.spec(command.name).changes_channel
@@ -329,7 +343,7 @@ class Conversation:
         day = await self._store.papers.latest_feed_day(categories_key(options.categories))
         return (day, await self._service.day_papers(day, options)) if day is not None else None
 
-    async def _help(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _help(self, caller: Caller, arg: str, respond: Respond) -> None:
         await respond(Reply(commands.help_text()))
 
     # -- guards ---------------------------------------------------------------------------------
@@ -375,9 +389,11 @@ class Conversation:
             return
         who = caller.managers or "the channel's managers"
         raise BotError(
-            f"only {who} may change this channel's criteria, settings, follows or "
-            "subscription (the bot's operator can open it with ARXIV_BOT_ADMINS=everyone or "
-            "list people and roles there); reading is open to everyone"
+            _(
+                "only {who} may change this channel's criteria, settings, follows or "
+                "subscription (the bot's operator can open it with ARXIV_BOT_ADMINS=everyone or "
+                "list people and roles there); reading is open to everyone"
+            ).format(who=who)
         )
 
     async def _check_rate(

@@ -24,8 +24,8 @@ from bot.errors import BotError
 from bot.models import Digest, Paper, Score, ScoreKey
 from bot.safety import clip, defuse, whole_number
 from bot.store import RankedDay
-from scoring.explain import EXPLAIN_PROMPT_VERSION, as_prose
-from scoring.prompt import PROMPT_VERSION
+from scoring.explain import EXPLAIN_PROMPT_VERSION, as_prose, prose_version
+from scoring.prompt import PROMPT_VERSION, prompt_version
 
 ARXIV_ID = re.compile(
     r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE
@@ -146,8 +146,8 @@ class ExplainCommands:
         else:
             criteria, version = await self._store.channels.criteria(digest.criteria.text), None
         assert criteria.id is not None
-        key = ScoreKey(criteria.id, digest.model, PROMPT_VERSION)
-        score = (await self._store.scores.get([paper_id], key)).get(paper_id)
+        language = (await self._ctx.options(caller)).language
+        score = await self._score(paper_id, criteria.id, digest.model, language)
         paper = (await self._store.papers.get([paper_id])).get(paper_id)
         if paper is None or score is None:
             if fresh:
@@ -157,10 +157,12 @@ class ExplainCommands:
                     "`/arxiv criteria preview`"
                 )
             raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
-        explain_key = ScoreKey(criteria.id, self._explainer.model, EXPLAIN_PROMPT_VERSION)
+        explain_key = ScoreKey(
+            criteria.id, self._explainer.model, prose_version(EXPLAIN_PROMPT_VERSION, language)
+        )
         text = None if fresh else await self._store.scores.explanation(paper_id, explain_key)
         if text is None:
-            text, usage = await self._explainer.explain(paper, score, criteria.text)
+            text, usage = await self._explainer.explain(paper, score, criteria.text, language)
             await self._store.scores.save_explanation(
                 paper_id, explain_key, text, usage, digest.day
             )
@@ -172,6 +174,18 @@ class ExplainCommands:
                 )
             )
         )
+
+    async def _score(
+        self, paper_id: str, criteria_id: int, model: str, language: str
+    ) -> Score | None:
+        """The paper's score under the channel's language, else under English: the numbers are
+        the same, only the comment's language differs (a day scored before the change)."""
+        for version in dict.fromkeys((prompt_version(language), PROMPT_VERSION)):
+            key = ScoreKey(criteria_id, model, version)
+            score = (await self._store.scores.get([paper_id], key)).get(paper_id)
+            if score is not None:
+                return score
+        return None
 
     async def _resolve_paper(self, caller: Caller, arg: str) -> tuple[str, Digest]:
         """An arXiv id or a card number (of the digest last shown to the caller) → the paper

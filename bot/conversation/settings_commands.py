@@ -1,5 +1,6 @@
 """The commands that read and change how a channel is served: `settings` and its `threshold`,
-`time`, `categories`, `cross-lists`, `llm-share`, `learning`, `weekly` and `reset`, and
+`time`, `categories`, `cross-lists`, `llm-share`, `learning`, `weekly`, `language` and `reset`,
+and
 `subscribe` / `unsubscribe` for the daily post, and the settings form (`bot.config.settings_form`)
 submitted as one change.
 
@@ -20,6 +21,7 @@ from bot.config.channels import (
     ChannelSettings,
     categories_change,
     cross_lists_change,
+    language_change,
     learning_change,
     llm_share_change,
     threshold_change,
@@ -28,6 +30,7 @@ from bot.config.channels import (
 )
 from bot.config.settings_form import form_change, form_values
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
+from bot.i18n import _, active, using
 
 
 class SettingsCommands:
@@ -50,20 +53,24 @@ class SettingsCommands:
             "settings llm-share": self._settings_llm_share,
             "settings learning": self._settings_learning,
             "settings weekly": self._settings_weekly,
+            "settings language": self._settings_language,
             "settings reset": self._settings_reset,
             "settings edit": self._settings_edit,
         }
 
     # -- subscription ---------------------------------------------------------------------------
 
-    async def _subscribe(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _subscribe(self, caller: Caller, _arg: str, respond: Respond) -> None:
         s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
         when = f"{s.post_time.strftime('%H:%M')} {s.timezone}"
         row = await self._store.channels.get(caller.channel_id, caller.platform)
         if row.subscribed:
             await respond(
                 Reply(
-                    f"Subscribed already: the digest comes here every announcement day at {when}."
+                    _(
+                        "Subscribed already: the digest comes here every announcement day at "
+                        "{when}."
+                    ).format(when=when)
                 )
             )
             return
@@ -71,32 +78,35 @@ class SettingsCommands:
         await self._ctx.audit(caller, "subscribe", "")
         await respond(
             Reply(
-                f"Subscribed: the digest will be posted here every announcement day at {when}.",
+                _(
+                    "Subscribed: the digest will be posted here every announcement day at {when}."
+                ).format(when=when),
                 ephemeral=False,
             )
         )
 
-    async def _unsubscribe(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _unsubscribe(self, caller: Caller, _arg: str, respond: Respond) -> None:
         row = await self._store.channels.get(caller.channel_id, caller.platform)
         if not row.subscribed:
-            await respond(Reply("This channel is not subscribed; nothing to stop."))
+            await respond(Reply(_("This channel is not subscribed; nothing to stop.")))
             return
         await self._store.channels.set_subscribed(caller.channel_id, False)
         await self._ctx.audit(caller, "unsubscribe", "")
         await respond(
             Reply(
-                "Unsubscribed: no more daily posts here. Likes and history are kept.",
+                _("Unsubscribed: no more daily posts here. Likes and history are kept."),
                 ephemeral=False,
             )
         )
 
     # -- settings -------------------------------------------------------------------------------
 
-    async def _settings_show(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _settings_show(self, caller: Caller, _arg: str, respond: Respond) -> None:
         s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
         row = await self._store.channels.get(caller.channel_id, caller.platform)
-        sub = "subscribed" if row.subscribed else "not subscribed"
-        await respond(Reply(f"Settings of this channel ({sub}):\n{s.describe()}"))
+        sub = _("subscribed") if row.subscribed else _("not subscribed")
+        head = _("Settings of this channel ({subscribed}):").format(subscribed=sub)
+        await respond(Reply(f"{head}\n{s.describe()}"))
 
     async def _settings_threshold(self, caller: Caller, arg: str, respond: Respond) -> None:
         await self._settings_change(caller, threshold_change(arg), respond)
@@ -120,8 +130,11 @@ class SettingsCommands:
             await self._ctx.audit(caller, "learning reset", "")
             await respond(
                 Reply(
-                    "Learning reset: the ranking forgets this channel's likes so far (they stay "
-                    "listed under `/arxiv likes`) and starts again from the criteria alone.",
+                    _(
+                        "Learning reset: the ranking forgets this channel's likes so far (they "
+                        "stay listed under `/arxiv likes`) and starts again from the criteria "
+                        "alone."
+                    ),
                     ephemeral=False,
                 )
             )
@@ -134,7 +147,10 @@ class SettingsCommands:
         await self._settings_change(caller, change, respond)
         row = await self._store.channels.get(caller.channel_id, caller.platform)
         if change.get("weekly_day") is not None and not row.subscribed:
-            await respond(Reply("The weekly post comes with the daily one: `/arxiv subscribe`."))
+            await respond(Reply(_("The weekly post comes with the daily one: `/arxiv subscribe`.")))
+
+    async def _settings_language(self, caller: Caller, arg: str, respond: Respond) -> None:
+        await self._settings_change(caller, language_change(arg), respond)
 
     async def _settings_change(
         self, caller: Caller, change: dict[str, Any], respond: Respond
@@ -144,17 +160,21 @@ class SettingsCommands:
         await self._store.channels.set_channel_overrides(caller.channel_id, overrides)
         await self._ctx.audit(caller, "settings", repr(change))
         updated = self._config.defaults.with_overrides(overrides)
-        await respond(Reply(f"Settings updated:\n{updated.describe()}", ephemeral=False))
+        with using(updated.language if updated.language_set else active()):  # answers in itself
+            text = _("Settings updated:") + "\n" + updated.describe()
+        await respond(Reply(text, ephemeral=False))
 
     # -- the settings form ---------------------------------------------------------------------
 
-    async def _settings_edit(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _settings_edit(self, caller: Caller, _arg: str, respond: Respond) -> None:
         """The form itself is the adapter's (Slack, Discord); where there is none, the way."""
         await respond(
             Reply(
-                "`settings edit` opens a form on Slack and Discord. Here, `/arxiv settings` "
-                "shows them and `/arxiv settings time 08:30 Europe/Berlin` (or `threshold`, "
-                "`categories`, `llm-share`, `weekly` …) changes one."
+                _(
+                    "`settings edit` opens a form on Slack and Discord. Here, `/arxiv settings` "
+                    "shows them and `/arxiv settings time 08:30 Europe/Berlin` (or `threshold`, "
+                    "`categories`, `llm-share`, `weekly` …) changes one."
+                )
             )
         )
 
@@ -168,16 +188,16 @@ class SettingsCommands:
         current = await self._ctx.channel_settings(caller.channel_id, caller.platform)
         change = form_change(values, current)
         if not change:
-            await respond(Reply("Nothing to change: the settings are as they were."))
+            await respond(Reply(_("Nothing to change: the settings are as they were.")))
             return
         await self._settings_change(caller, change, respond)
 
-    async def _settings_reset(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _settings_reset(self, caller: Caller, _arg: str, respond: Respond) -> None:
         await self._store.channels.set_channel_overrides(caller.channel_id, {})
         await self._ctx.audit(caller, "settings reset", "")
         await respond(
             Reply(
-                f"Settings reset to the defaults:\n{self._config.defaults.describe()}",
+                _("Settings reset to the defaults:") + "\n" + self._config.defaults.describe(),
                 ephemeral=False,
             )
         )

@@ -29,6 +29,7 @@ from bot.daily.delivery import MISSED, POSTING, Delivery
 from bot.daily.schedule import backoff, day_step, days_to_serve, due_at, in_window, rescore_due
 from bot.digest.selection import digest_from_json, digest_to_json
 from bot.errors import LeaseLost, PlatformError
+from bot.i18n import using
 from bot.models import Digest
 from bot.store import ChannelRow, Fence, Store
 from bot.work import Work
@@ -91,7 +92,8 @@ class DailyPoster:
         """Serve the channel; if that fails unexpectedly while a digest is due, the channel is
         told once that day (never silence), and the next tick tries again."""
         try:
-            await self._serve(row, settings, now)
+            with using(settings.language):  # the post's own words in the channel's language
+                await self._serve(row, settings, now)
         except Exception as exc:
             log.exception("daily post of %s:%s failed; retrying later", row.platform, row.id)
             day = await self._store.papers.latest_feed_day(categories_key(settings.categories))

@@ -36,6 +36,7 @@ from bot.config.channels import ChannelSettings
 from bot.daily.delivery import Delivery
 from bot.digest.selection import digest_from_json, digest_to_json
 from bot.errors import PlatformError
+from bot.i18n import _, using
 from bot.models import Digest, DigestEntry, StageCounts, digest_order
 from bot.platform import PARENT
 from bot.safety import excerpt
@@ -117,15 +118,18 @@ def weekly_digest(base: Digest, chosen: WeekPick, week: str, day: date) -> Diges
             f"{n}. {excerpt(e.paper.title, 90)} ({k} 👍)"
             for n, (e, k) in enumerate(chosen.liked, 1)
         ]
-        notes.append("Most liked: " + "; ".join(items))
+        notes.append(_("Most liked: ") + "; ".join(items))
     if chosen.unnoticed:
         first = len(chosen.liked) + 1
         items = [
-            f"{n}. {excerpt(e.paper.title, 90)} (relevance {e.score.relevance}, "
-            f"novelty {e.score.novelty})"
+            f"{n}. {excerpt(e.paper.title, 90)} ("
+            + _("relevance {relevance}, novelty {novelty}").format(
+                relevance=e.score.relevance, novelty=e.score.novelty
+            )
+            + ")"
             for n, e in enumerate(chosen.unnoticed, first)
         ]
-        notes.append("Best scored, nobody reacted yet: " + "; ".join(items))
+        notes.append(_("Best scored, nobody reacted yet: ") + "; ".join(items))
     return Digest(
         day=day,
         channel_id=base.channel_id,
@@ -158,7 +162,12 @@ class WeeklyPoster:
 
     async def serve(self, row: ChannelRow, settings: ChannelSettings, now: datetime) -> None:
         """Post (or finish) the channel's weekly post if it is due and not posted; a platform
-        failure is logged and retried on a later tick."""
+        failure is logged and retried on a later tick. Its own words (the notes) are written
+        in the channel's language."""
+        with using(settings.language):
+            await self._serve(row, settings, now)
+
+    async def _serve(self, row: ChannelRow, settings: ChannelSettings, now: datetime) -> None:
         due = weekly_due(now, settings)
         if due is None:
             return
@@ -210,7 +219,7 @@ class WeeklyPoster:
         async def record(slot: str, message: str) -> None:
             await self._record(channel, week, digest.day, slot, message)
 
-        _, count, recovered = await self._delivery.post_thread(
+        _posted, count, recovered = await self._delivery.post_thread(
             platform,
             digest,
             await self._store.weekly.posted(channel, week),

@@ -81,7 +81,14 @@ class DayBuilder:
             sent = [by_id[i] for i in outcome.sent or () if i in by_id]
             try:
                 usage, capped = await self._sender.score_sent(
-                    sent, ctx.key, day, ctx.criteria.text, progress, liked, batch_until
+                    sent,
+                    ctx.key,
+                    day,
+                    ctx.criteria.text,
+                    progress,
+                    liked,
+                    batch_until,
+                    language=options.language,
                 )
                 outcome = replace(outcome, run_usage=usage, budget_reached=capped)
             except ScoringError as error:

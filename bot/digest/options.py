@@ -39,6 +39,7 @@ class DigestOptions:
     budget: LLMBudget = field(default_factory=LLMBudget)
     learning: bool = True
     prompt_examples: int = 5
+    language: str = "en"  # what the LLM writes in (comments, TL;DRs); the scores do not change
 
     @classmethod
     def for_channel(cls, s: ChannelSettings) -> DigestOptions:
@@ -52,4 +53,5 @@ class DigestOptions:
             ),
             learning=s.learning,
             prompt_examples=s.prompt_examples,
+            language=s.language,
         )

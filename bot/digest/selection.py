@@ -200,6 +200,7 @@ def _entry_json(entry: DigestEntry) -> dict[str, Any]:
         "relevance": s.relevance,
         "novelty": s.novelty,
         "comment": s.comment,
+        "tldr": s.tldr,
         "taste_moved": entry.moved,
     }
 
@@ -242,6 +243,12 @@ def _entry_from_json(data: Mapping[str, Any]) -> DigestEntry:
     paper = _paper_from_json(data)
     return DigestEntry(
         paper,
-        Score(data["id"], data["relevance"], data["novelty"], data["comment"]),
+        Score(
+            data["id"],
+            data["relevance"],
+            data["novelty"],
+            data["comment"],
+            str(data.get("tldr") or ""),  # digests stored before TL;DRs have none
+        ),
         int(data.get("taste_moved", 0)),
     )

@@ -61,8 +61,11 @@ class DaySender:
         progress: StageCallback,
         examples: Sequence[Paper] = (),
         batch_until: datetime | None = None,
+        *,
+        language: str = "en",
     ) -> tuple[Usage, bool]:
-        """Score what the store lacks (with liked `examples` in the prompt), holding the
+        """Score what the store lacks (with liked `examples` in the prompt, its written text in
+        the channel's `language`), holding the
         criteria key's scoring lease, each request held in the daily budget's `account` before
         it is sent; returns the run's usage and whether the daily budget stopped it."""
         ids = [p.id for p in papers]
@@ -92,13 +95,20 @@ class DaySender:
                     sink,
                     until=batch_until,
                     examples=examples,
+                    language=language,
                     hurry=lambda: self._work.signalled(flag),
                     account=self._account,
                 )
                 batched, left = done.usage, set(done.unscored)
                 todo = [p for p in todo if p.id in left]
             report = await self._scorer.score(
-                todo, criteria_text, sink, tick, account=self._account, examples=examples
+                todo,
+                criteria_text,
+                sink,
+                tick,
+                account=self._account,
+                examples=examples,
+                language=language,
             )
         if report.budget_reached:
             log.warning(

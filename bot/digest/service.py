@@ -42,7 +42,7 @@ from bot.models import Criteria, Digest, DigestEntry, LocalView, Paper, ScoreKey
 from bot.store import DailyAccount, Store
 from bot.work import Work
 from scoring.pricing import PriceTable
-from scoring.prompt import PROMPT_VERSION
+from scoring.prompt import prompt_version
 
 if TYPE_CHECKING:
     from bot.arxiv.ingest import Ingestor
@@ -197,7 +197,7 @@ class DigestService:
         where the endpoint offers it, and whatever is not done by then is scored at once;
         a caller asking meanwhile joins this build."""
         if batch_until is None:
-            await self._hurry_batches(channel_id)
+            await self._hurry_batches(channel_id, options.language)
         return await self._work.once(
             f"digest:{channel_id}:{day}",
             _nothing,
@@ -212,14 +212,14 @@ class DigestService:
         None when the store has no announcement for that day."""
         return await self._days.stored(channel_id, day, options)
 
-    async def _hurry_batches(self, channel_id: str) -> None:
+    async def _hurry_batches(self, channel_id: str, language: str) -> None:
         """A caller that wants the digest now (a command, a post that is due) must not wait for
         a batch of the channel's criteria: flag it, and it finishes early (cancelled, keeping
         what it scored; the rest is scored at once)."""
         current = await self._store.channels.channel_criteria(channel_id)
         if current is None:
             return
-        key = ScoreKey(criteria_id(current[0]), self._scorer.model, PROMPT_VERSION)
+        key = ScoreKey(criteria_id(current[0]), self._scorer.model, prompt_version(language))
         if await self._work.held(scoring_unit(key)):
             await self._work.signal(hurry_flag(key), HURRY_FOR)
 
@@ -288,7 +288,7 @@ class DigestService:
         """Score papers no digest sent (a link someone shared) under `criteria`, through the
         same scoring lease and daily budget as a day's papers (their spend recorded on `day`);
         returns whether the budget stopped it."""
-        key = ScoreKey(criteria_id(criteria), self._scorer.model, PROMPT_VERSION)
+        key = ScoreKey(criteria_id(criteria), self._scorer.model, prompt_version())
         _, capped = await self._sender.score_sent(papers, key, day, criteria.text, _no_progress)
         return capped
 

@@ -34,7 +34,7 @@ from bot.digest.selection import digest_from_json, digest_to_json
 from bot.digest.taste import channel_taste
 from bot.models import AnnounceType, Criteria, Digest, DigestEntry, Paper, ScoreKey
 from bot.store import Announcement, DigestFrame, Reaction, Store
-from scoring.prompt import PROMPT_VERSION
+from scoring.prompt import prompt_version
 
 
 class StoredDays:
@@ -58,7 +58,7 @@ class StoredDays:
         if not announced:
             return None
         candidates = await self.candidates(announced, day, options)
-        key = ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION)
+        key = ScoreKey(criteria_id(criteria), self._model, prompt_version(options.language))
         follows = tuple(await self._store.follows.active(channel_id))
         reactions = tuple(await self.reactions(channel_id, options))
         frame = await self._store.digests.frame(channel_id, day)
@@ -155,7 +155,7 @@ class StoredDays:
         """What a day's digest selects under other criteria, from stored scores only."""
         announced = await self._store.papers.announced(day, categories_key(options.categories))
         ids = [p.id for p in await self.candidates(announced, day, options)]
-        key = ScoreKey(criteria_id(criteria), self._model, PROMPT_VERSION)
+        key = ScoreKey(criteria_id(criteria), self._model, prompt_version(options.language))
         scores = await self._store.scores.get(ids, key)
         papers = await self._store.papers.get(ids)
         return select((papers[i] for i in ids), scores, options.thresholds)

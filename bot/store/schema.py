@@ -505,6 +505,10 @@ _M016_COPY = """
         );
 """
 
+_M017_TLDR = """
+        ALTER TABLE scores ADD COLUMN tldr TEXT NOT NULL DEFAULT '';
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -522,6 +526,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M014_FENCES,
     _M015_SEARCH_LETTERS,
     _M016_COPY,
+    _M017_TLDR,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -905,6 +910,8 @@ _PG015_SEARCH_LETTERS = f"""
 
 _PG016_COPY = _M016_COPY  # the same script on both engines
 
+_PG017_TLDR = _M017_TLDR  # the card's one-line TL;DR, written with the score's comment
+
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
     _PG002_CONVERSATION,
@@ -922,6 +929,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG014_FENCES,
     _PG015_SEARCH_LETTERS,
     _PG016_COPY,
+    _PG017_TLDR,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 

@@ -31,13 +31,13 @@ class Scores:
         async with self._b.read() as db:
             for part in chunks(ids):
                 rows = await db.fetchall(
-                    f"SELECT paper_id, relevance, novelty, comment FROM scores "
+                    f"SELECT paper_id, relevance, novelty, comment, tldr FROM scores "
                     f"WHERE criteria_id = ? AND model = ? AND prompt_version = ? "
                     f"AND paper_id IN ({qmarks(len(part))})",
                     (key.criteria_id, key.model, key.prompt_version, *part),
                 )
                 for r in rows:
-                    out[r[0]] = Score(r[0], int(r[1]), int(r[2]), r[3])
+                    out[r[0]] = Score(r[0], int(r[1]), int(r[2]), r[3], r[4])
         return out
 
     async def verdicts(
@@ -69,7 +69,7 @@ class Scores:
         async with self._b.write() as db:
             await db.executemany(
                 "INSERT INTO scores (paper_id, criteria_id, model, prompt_version, relevance, "
-                "novelty, comment, scored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "novelty, comment, tldr, scored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 [
                     (
@@ -80,6 +80,7 @@ class Scores:
                         s.relevance,
                         s.novelty,
                         s.comment,
+                        s.tldr,
                         now,
                     )
                     for s in scores

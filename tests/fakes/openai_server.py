@@ -38,7 +38,7 @@ from tests.fakes.loopback import serve
 DEFAULT_MODEL: Final = "gpt-4o-mini"
 UNRELATED_COMMENT: Final = ""  # the prompt asks for no comment on an unrelated paper
 UNRELATED_SCORE: Final = 3
-LONG_KEYS: Final = ("id", "comment", "relevance", "novelty")  # a reply's fields by default
+LONG_KEYS: Final = ("id", "comment", "tldr", "relevance", "novelty")  # a reply's fields by default
 CHARS_PER_TOKEN: Final = 4
 CACHE_MIN_TOKENS: Final = 1024
 CACHE_BLOCK_TOKENS: Final = 128
@@ -200,6 +200,37 @@ class Verdict:
     relevance: int
     novelty: int
     comment: str
+    tldr: str = ""
+
+
+_LANGUAGE_LINE: Final = re.compile(r"Write every comment and tldr in [^\n]*?\(([A-Za-z_]+)\)")
+
+
+def asked_language(system: str) -> str | None:
+    """The language code the scoring prompt asks its text in; None for English (no line)."""
+    match = _LANGUAGE_LINE.search(system)
+    return match.group(1) if match else None
+
+
+def fake_tldr(comment: str) -> str:
+    """The fake model's TL;DR of a paper: its comment's first sentence, cut short."""
+    return comment.split(".")[0][:80]
+
+
+def with_tldr(verdicts: Sequence[Verdict], language: str | None) -> list[Verdict]:
+    """Each verdict with a one-line TL;DR from its comment, tagged `[de]` when the prompt asked
+    for German, so a test sees the language the card's text was asked in."""
+    tag = f"[{language}] " if language else ""
+    return [
+        Verdict(
+            v.paper_id,
+            v.relevance,
+            v.novelty,
+            f"{tag}{v.comment}" if v.comment and tag else v.comment,
+            v.tldr or (f"{tag}{fake_tldr(v.comment)}" if v.comment else ""),
+        )
+        for v in verdicts
+    ]
 
 
 class Answerer(Protocol):
@@ -423,9 +454,8 @@ class FakeOpenAI:
             await asyncio.sleep(delay)
         ids = asked_ids(body)
         structured = _response_format_type(body) == "json_schema"
-        reply = make_reply(
-            self.answerer.answer(ids), fault, structured, _max_tokens(body), schema_keys(body)
-        )
+        verdicts = with_tldr(self.answerer.answer(ids), asked_language(system))
+        reply = make_reply(verdicts, fault, structured, _max_tokens(body), schema_keys(body))
         if not ids and fault is None and not structured:
             # a question about a paper (`ask`) lists no ids: the model answers in prose
             reply = Reply(QUESTION_ANSWER)
@@ -574,9 +604,8 @@ class FakeOpenAI:
         self._seen_prefixes.add(system)
         ids = asked_ids(body)
         structured = _response_format_type(body) == "json_schema"
-        reply = make_reply(
-            self.answerer.answer(ids), None, structured, _max_tokens(body), schema_keys(body)
-        )
+        verdicts = with_tldr(self.answerer.answer(ids), asked_language(system))
+        reply = make_reply(verdicts, None, structured, _max_tokens(body), schema_keys(body))
         tokens = count_tokens(body, reply, warm=warm)
         self._serial += 1
         self.batch_calls += 1
@@ -710,8 +739,8 @@ Spans = tuple[tuple[int, int], ...]
 
 
 def schema_keys(body: Mapping[str, Any]) -> tuple[str, ...]:
-    """The names a strict structured reply gives a paper's id, comment, relevance and novelty,
-    in that order (`id`, `c`, `r`, `n` name them by their first letter);
+    """The names a strict structured reply gives a paper's id, comment, TL;DR, relevance and
+    novelty, in that order (`id`, `c`, `t`, `r`, `n` name them by their first letter);
     `LONG_KEYS` when the schema does not say."""
     fmt: Any = body.get("response_format")
     try:
@@ -719,7 +748,7 @@ def schema_keys(body: Mapping[str, Any]) -> tuple[str, ...]:
     except (KeyError, TypeError):
         return LONG_KEYS
     names = [str(k) for k in props] if isinstance(props, Mapping) else []
-    wanted = {"i": "id", "c": "comment", "r": "relevance", "n": "novelty"}
+    wanted = {"i": "id", "c": "comment", "t": "tldr", "r": "relevance", "n": "novelty"}
     if sorted(n[:1].lower() for n in names) != sorted(wanted):
         return LONG_KEYS
     by_field = {wanted[n[:1].lower()]: n for n in names}
@@ -733,7 +762,7 @@ def render_structured(
     comment, relevance, novelty), and where each paper sits."""
     pieces = [
         json.dumps(
-            dict(zip(keys, (v.paper_id, v.comment, v.relevance, v.novelty), strict=True)),
+            dict(zip(keys, (v.paper_id, v.comment, v.tldr, v.relevance, v.novelty), strict=True)),
             ensure_ascii=False,
             separators=(",", ":"),
         )
@@ -749,6 +778,7 @@ def render_jsonl(verdicts: Sequence[Verdict]) -> tuple[str, Spans]:
             {
                 "ARXIVID": v.paper_id,
                 "COMMENT": v.comment,
+                "TLDR": v.tldr,
                 "RELEVANCE": v.relevance,
                 "NOVELTY": v.novelty,
             },

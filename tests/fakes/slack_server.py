@@ -196,6 +196,7 @@ class FakeSlack:
     def __init__(self, *, outside: set[str] | None = None) -> None:
         self.calls: list[Call] = []
         self._files: dict[str, bytes] = {}
+        self.user_locales: dict[str, str] = {}  # user id -> what users.info says of them
         self.messages: list[Message] = []
         self.responses: list[tuple[str, dict[str, Any], float]] = []
         self.socket_acks: list[dict[str, Any]] = []
@@ -467,11 +468,6 @@ class FakeSlack:
                 await stall.go.wait()
         return answer
 
-    def _user_info(self, args: dict[str, Any]) -> web.Response:
-        user = str(args.get("user") or "")
-        admin = user in self.admins
-        return _ok(user={"id": user, "is_admin": admin, "is_owner": False, "is_bot": False})
-
     def _conversation_info(self, args: dict[str, Any]) -> web.Response:
         channel = str(args.get("channel") or "")
         return _ok(channel={"id": channel, "creator": self.creators.get(channel, "U0CREATOR")})
@@ -498,6 +494,20 @@ class FakeSlack:
         for key, _, level in levels:
             self._buckets[key] = (level - 1.0, now)
         return None
+
+    def _user_info(self, args: dict[str, Any]) -> web.Response:
+        """A user: whether they are a workspace admin, and their locale only when
+        `include_locale` asks for it (as Slack does)."""
+        uid = str(args.get("user") or "")
+        user: dict[str, Any] = {
+            "id": uid,
+            "is_admin": uid in self.admins,
+            "is_owner": False,
+            "is_bot": False,
+        }
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            user["locale"] = self.user_locales.get(uid, "en-US")
+        return _ok(user=user)
 
     def _auth_test(self, token: str) -> web.Response:
         own = next((w for w in self.workspaces.values() if w.bot_token == token), None)
