@@ -89,7 +89,7 @@ async def test_a_bib_file_shared_with_a_mention_is_imported_and_answered_in_its_
     )
     shared = slack.add_file("team.bib", text.encode())
     settings = make_settings(
-        ARXIV_BOT_ADMINS="",
+        ARXIV_BOT_ADMINS="everyone",
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_APP_TOKEN=APP_TOKEN,
         SLACK_SIGNING_SECRET="",
