@@ -149,15 +149,18 @@ def emoji_from_name(name: str) -> str:
 # -- blocks -----------------------------------------------------------------------------------
 
 
-def _section(text: str) -> Block:
+def section_block(text: str) -> Block:
+    """A section of mrkdwn text, clipped to Slack's limit."""
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}}
 
 
-def _context(text: str) -> Block:
+def context_block(text: str) -> Block:
+    """A context line of mrkdwn text, clipped to Slack's limit."""
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}]}
 
 
-def _header(text: str) -> Block:
+def header_block(text: str) -> Block:
+    """A header of plain text, clipped to Slack's limit."""
     return {
         "type": "header",
         "text": {"type": "plain_text", "text": clip(text, HEADER_LIMIT), "emoji": True},
@@ -222,12 +225,12 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
             f"(relevance ≥ {digest.thresholds.relevance}, novelty ≥ {digest.thresholds.novelty})."
         )
         share = share_line(digest)  # a day ranked locally only says so
-        notes = [_context(escape(share))] if share else []
+        notes = [context_block(escape(share))] if share else []
         blocks = [
-            _section(escape(text)),
+            section_block(escape(text)),
             *notes,
             *followed_blocks(digest),
-            _context(cost_line(digest)),
+            context_block(cost_line(digest)),
         ]
         return fallback_text(text), blocks
     top = [
@@ -238,17 +241,17 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
     if more > 0:
         top.append(f"…and {more} more")
     blocks = [
-        _header(title),
-        _section(counts_line(digest)),
-        _section("*Top papers*\n" + "\n".join(top)),
+        header_block(title),
+        section_block(counts_line(digest)),
+        section_block("*Top papers*\n" + "\n".join(top)),
     ]
     blocks += followed_blocks(digest)
     blocks += more_like_blocks(digest)
-    blocks += [_context(inline(note)) for note in digest.notes[:3]]
+    blocks += [context_block(inline(note)) for note in digest.notes[:3]]
     share = share_line(digest)
     if share:
-        blocks.append(_context(escape(share)))
-    blocks.append(_context(cost_line(digest) + " · one paper per reply in the thread ↓"))
+        blocks.append(context_block(escape(share)))
+    blocks.append(context_block(cost_line(digest) + " · one paper per reply in the thread ↓"))
     fallback = f"{title}: {digest.counts.selected} papers selected — " + "; ".join(
         " ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]
     )
@@ -265,15 +268,15 @@ def local_parent_message(digest: Digest) -> tuple[str, list[Block]]:
         for n, (p, score) in enumerate(digest.ranked_locally, 1)
     ]
     blocks = [
-        _header(title),
-        _section(f"{c.announced} announced · {c.considered} considered · ranked locally only"),
-        _section(whole_lines(f"*{LOCAL_TITLE}* ({LOCAL_TITLE_NOTE})", items)),
+        header_block(title),
+        section_block(f"{c.announced} announced · {c.considered} considered · ranked locally only"),
+        section_block(whole_lines(f"*{LOCAL_TITLE}* ({LOCAL_TITLE_NOTE})", items)),
     ]
     share = share_line(digest)
     if share:
-        blocks.append(_context(escape(share)))
+        blocks.append(context_block(escape(share)))
     blocks += followed_blocks(digest)
-    blocks.append(_context(cost_line(digest)))
+    blocks.append(context_block(cost_line(digest)))
     fallback = f"{title}: " + "; ".join(
         " ".join(p.title.split()) for p, _ in digest.ranked_locally[:TOP_TITLES]
     )
@@ -296,8 +299,8 @@ def weekly_parent_message(digest: Digest) -> tuple[str, list[Block]]:
     """The weekly post's summary message: the week, then which papers were most liked and
     which scored best without a reaction (`bot.daily.weekly` writes them as the digest's notes)."""
     title = f"The week's best · {digest.week}"
-    blocks = [_header(title), *[_section(inline(note)) for note in digest.notes[:3]]]
-    blocks.append(_context("one paper per reply in the thread ↓ · react 👍 to like"))
+    blocks = [header_block(title), *[section_block(inline(note)) for note in digest.notes[:3]]]
+    blocks.append(context_block("one paper per reply in the thread ↓ · react 👍 to like"))
     fallback = f"{title}: " + " ".join(digest.notes)
     return fallback_text(fallback), blocks
 
@@ -311,7 +314,7 @@ def more_like_blocks(digest: Digest) -> list[Block]:
         f"{e.score.relevance}, novelty {e.score.novelty}"
         for e in digest.more_like
     ]
-    return [_section(f"*{MORE_LIKE_TITLE}* ({MORE_LIKE_NOTE})\n" + "\n".join(items))]
+    return [section_block(f"*{MORE_LIKE_TITLE}* ({MORE_LIKE_NOTE})\n" + "\n".join(items))]
 
 
 def followed_blocks(digest: Digest) -> list[Block]:
@@ -332,7 +335,7 @@ def followed_blocks(digest: Digest) -> list[Block]:
     if len(body) > room:  # whole lines only: a cut link would show its markup
         body = body[: body.rfind("\n", 0, room)] if "\n" in body[:room] else ""
         more = more or "\n…and more"
-    return [_section(head + body + more)]
+    return [section_block(head + body + more)]
 
 
 def code_venue_line(p: Paper) -> str | None:
@@ -362,17 +365,17 @@ def card_message(
         f"*{n}. {title}*\n{inline(excerpt(authors_line(p.authors), 600))}\n"
         f"Relevance *{s.relevance}* · Novelty *{s.novelty}* · arXiv:{escape(p.id)}{category}"
     )
-    blocks = [_section(head)]
+    blocks = [section_block(head)]
     if reasons:
-        blocks.append(_context(f"Followed: {inline(clip('; '.join(reasons), 500))}"))
+        blocks.append(context_block(f"Followed: {inline(clip('; '.join(reasons), 500))}"))
     if s.tldr:
-        blocks.append(_section(f"*TL;DR:* {inline(excerpt(s.tldr, 300))}"))
-    blocks.append(_section(f"_{inline(excerpt(s.comment, 500))}_"))
+        blocks.append(section_block(f"*TL;DR:* {inline(excerpt(s.tldr, 300))}"))
+    blocks.append(section_block(f"_{inline(excerpt(s.comment, 500))}_"))
     extras = code_venue_line(p)
     if extras:
-        blocks.append(_context(extras))
+        blocks.append(context_block(extras))
     blocks += [
-        _section(inline(excerpt(p.abstract, ABSTRACT_CHARS))),
+        section_block(inline(excerpt(p.abstract, ABSTRACT_CHARS))),
         {
             "type": "actions",
             "elements": [
@@ -396,10 +399,10 @@ def text_message(text: str, link: tuple[str, str] | None = None) -> tuple[str, l
     pieces = chunks(mrkdwn(escape(text)))
     if len(pieces) > MAX_BLOCKS:
         pieces = [*pieces[: MAX_BLOCKS - 1], "_(cut: the answer is too long for one message)_"]
-    blocks = [_section(piece) for piece in pieces]
+    blocks = [section_block(piece) for piece in pieces]
     if link is not None and len(blocks) < MAX_BLOCKS:
         url, label = link
-        blocks.append(_section(f"<{escape(url)}|{escape(label)}>"))
+        blocks.append(section_block(f"<{escape(url)}|{escape(label)}>"))
     return fallback_text(text), blocks
 
 

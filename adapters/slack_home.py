@@ -17,12 +17,13 @@ from typing import Any, Final
 
 from adapters.slack_blocks import (
     BUTTON_LIMIT,
-    HEADER_LIMIT,
-    TEXT_LIMIT,
     Block,
+    context_block,
     escape,
+    header_block,
     inline,
     link,
+    section_block,
     whole_lines,
 )
 from bot.config.channels import ChannelSettings
@@ -38,21 +39,6 @@ FOLLOWS_SHOWN: Final = 10
 
 ChannelRef = Callable[[str], str]
 """The Slack channel id of a channel key (`T0TEAM:C0123` → `C0123`)."""
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}]}
-
-
-def _header(text: str) -> Block:
-    return {
-        "type": "header",
-        "text": {"type": "plain_text", "text": clip(text, HEADER_LIMIT), "emoji": True},
-    }
 
 
 def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
@@ -93,13 +79,13 @@ def channel_blocks(c: HomeChannel, ref: ChannelRef) -> list[Block]:
     if len(c.topics) > TOPICS_SHOWN:
         topics.append(f"…and {len(c.topics) - TOPICS_SHOWN} more topics")
     blocks = [
-        _section(f"*<#{ref(c.channel_id)}>* · {status}"),
-        _section(whole_lines(f"*Criteria v{c.criteria_version}*", topics or ["(no topics)"])),
-        _context(settings_line(s)),
+        section_block(f"*<#{ref(c.channel_id)}>* · {status}"),
+        section_block(whole_lines(f"*Criteria v{c.criteria_version}*", topics or ["(no topics)"])),
+        context_block(settings_line(s)),
     ]
     if c.follows:
-        blocks.append(_context(follows_line(c.follows)))
-    blocks.append(_section(top_papers_text(c)))
+        blocks.append(context_block(follows_line(c.follows)))
+    blocks.append(section_block(top_papers_text(c)))
     blocks += [
         {
             "type": "actions",
@@ -134,22 +120,22 @@ def likes_blocks(home: Home, ref: ChannelRef) -> list[Block]:
     """The person's own likes, newest first."""
     if not home.likes:
         return [
-            _header("Your likes"),
-            _context("Nothing liked yet: react 👍 to a card in a digest's thread."),
+            header_block("Your likes"),
+            context_block("Nothing liked yet: react 👍 to a card in a digest's thread."),
         ]
     items = [
         f"• {link(like.paper.abs_url, inline(excerpt(like.paper.title, 200)))} — "
         f"<#{ref(like.channel_id)}>, {escape(like.liked_at[:10])}"
         for like in home.likes
     ]
-    return [_header("Your likes"), _section(whole_lines("", items).lstrip("\n"))]
+    return [header_block("Your likes"), section_block(whole_lines("", items).lstrip("\n"))]
 
 
 def home_view(home: Home, ref: ChannelRef) -> dict[str, Any]:
     """The home view of `home`, within Slack's 100 blocks."""
     top: list[Block] = [
-        _header("arXiv papers for your channels"),
-        _context(
+        header_block("arXiv papers for your channels"),
+        context_block(
             "Each channel I post to in this workspace: its criteria, settings and latest top "
             "papers. The buttons open a form to change them."
         ),
@@ -157,7 +143,7 @@ def home_view(home: Home, ref: ChannelRef) -> dict[str, Any]:
     tail = likes_blocks(home, ref)
     if not home.channels:
         top.append(
-            _section(
+            section_block(
                 "I do not post in any channel of this workspace yet: `/invite @arxiv-bot` in a "
                 "channel, then `/arxiv subscribe` there."
             )
@@ -174,6 +160,8 @@ def home_view(home: Home, ref: ChannelRef) -> dict[str, Any]:
     more = len(home.channels) - shown + home.more_channels
     if more > 0:
         body.append(
-            _context(f"…and {more} more channels: `/arxiv criteria` and `/arxiv settings` there.")
+            context_block(
+                f"…and {more} more channels: `/arxiv criteria` and `/arxiv settings` there."
+            )
         )
     return {"type": "home", "blocks": [*top, *body, *tail]}

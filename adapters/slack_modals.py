@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from adapters.slack_blocks import TEXT_LIMIT, Block, escape
+from adapters.slack_blocks import Block, context_block, escape
 from bot.config.settings_form import SETTINGS_FIELDS
 from bot.conversation.ask_commands import MAX_QUESTION_CHARS
 from bot.safety import clip
@@ -60,10 +60,6 @@ def about_of(view: Mapping[str, Any]) -> ViewAbout | None:
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}]}
 
 
 def _modal(
@@ -138,7 +134,7 @@ def criteria_modal(channel: str, text: str, version: int) -> dict[str, Any]:
     spare = len(text) < MAX_CRITERIA_CHARS
     count = len(parts) + int(spare)
     blocks: list[Block] = [
-        _context(
+        context_block(
             f"Version {version} of this channel's criteria: plain English, one topic per line. "
             "Saving makes a new version (`/arxiv criteria history` keeps every one), which the "
             f"next digest uses. At most {MAX_CRITERIA_CHARS:,} characters in all."
@@ -210,7 +206,7 @@ def _select(block_id: str, label: str, choices: tuple[str, ...], value: str) -> 
 def settings_modal(channel_mention: str, channel: str, values: Mapping[str, str]) -> dict[str, Any]:
     """The settings form: each field with its current value."""
     blocks: list[Block] = [
-        _context(
+        context_block(
             f"Settings of {channel_mention}, written as `/arxiv settings` takes them. Only what "
             "you change is changed, and every change goes to the channel's audit log."
         )
@@ -267,7 +263,7 @@ def settings_blocks() -> dict[str, str]:
 def ask_modal(about: ViewAbout) -> dict[str, Any]:
     """A card's Ask form: one question about the paper, answered in the digest's thread."""
     blocks: list[Block] = [
-        _context(
+        context_block(
             f"*arXiv:{escape(about.paper)}*. The answer, from the "
             "paper's full text, is posted in the digest's thread for everyone there."
         ),

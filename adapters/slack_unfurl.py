@@ -15,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from adapters.slack_blocks import BUTTON_LIMIT, TEXT_LIMIT, authors_line, escape, inline, link
+from adapters.slack_blocks import (
+    BUTTON_LIMIT,
+    authors_line,
+    context_block,
+    escape,
+    inline,
+    link,
+    section_block,
+)
 from bot.arxiv.links import arxiv_link_ids
 from bot.conversation.unfurl import LinkView, LinkViews, missing_text
 from bot.safety import clip, excerpt
@@ -52,33 +60,25 @@ def paper_blocks(view: LinkView, criteria_version: int, note: str = "") -> list[
     abstract's first lines, and Explain / Ask buttons."""
     p, s = view.paper, view.score
     if p is None:
-        return [_context(escape(missing_text(view.paper_id)))]
+        return [context_block(escape(missing_text(view.paper_id)))]
     head = f"*{link(p.abs_url, inline(excerpt(p.title, 400)))}*\n"
     head += inline(excerpt(authors_line(p.authors), 600))
-    blocks = [_section(head)]
+    blocks = [section_block(head)]
     if s is not None:
         blocks.append(
-            _section(
+            section_block(
                 f"For this channel (criteria version {criteria_version}): relevance "
                 f"*{s.relevance}* · novelty *{s.novelty}*\n_{inline(excerpt(s.comment, 500))}_"
             )
         )
     elif note:
-        blocks.append(_context(escape(note)))
-    blocks.append(_section(inline(excerpt(p.abstract, UNFURL_ABSTRACT_CHARS))))
+        blocks.append(context_block(escape(note)))
+    blocks.append(section_block(inline(excerpt(p.abstract, UNFURL_ABSTRACT_CHARS))))
     buttons = [_button("Ask", UNFURL_ASK_ACTION, p.id)]
     if s is not None:
         buttons.insert(0, _button("Explain", UNFURL_EXPLAIN_ACTION, p.id))
     blocks.append({"type": "actions", "elements": buttons})
     return blocks
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, TEXT_LIMIT)}]}
 
 
 def _button(label: str, action_id: str, value: str) -> Block:
