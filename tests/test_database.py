@@ -225,7 +225,6 @@ async def test_an_interrupted_migrate_db_leaves_a_target_the_bot_refuses_until_i
     assert err.count("\n") == 1
     assert "scores: a value the target's column cannot hold" in err
     assert "Traceback" not in err
-    assert "papers: " in out  # the tables before it were copied
 
     with pytest.raises(StoreUnavailable, match=r"copy that stopped before the end.*--redo"):
         async with Store.open(target):

@@ -327,6 +327,7 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(
             ARXIV_BOT_HTTP_PORT=str(http_port),
             ARXIV_BOT_SLACK_API_URL=slack.api_url,
             ARXIV_BOT_HEALTH_PORT=str(health_port),
+            ARXIV_BOT_ADMINS="everyone",  # the fake Slack's users manage nothing
         )
         proc = await start_run(env, tmp_path)
         try:

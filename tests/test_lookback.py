@@ -62,8 +62,12 @@ async def test_search_day_and_similar_in_the_console_spend_nothing(
         assert paper["id"] in again
     assert "2025-05-03 is not stored. Stored days, newest first: 2025-05-02." in out
     assert "'2025-13-45' is not a day: say `/arxiv day 2025-05-02` (YYYY-MM-DD)" in out
-    # similar: the closest papers of the stored days to card 1
-    assert f"(arXiv:{shown['id']}) among the " in out
+    # similar: the closest papers of the stored days to card 1, or that none is close (on one
+    # stored day, this paper's nearest is under the threshold), naming the nearest's value
+    assert (
+        f"(arXiv:{shown['id']}) among the " in out
+        or f"is close to *{shown['title']}* (arXiv:{shown['id']})" in out
+    )
     assert "similarity 0." in out
     assert "arXiv:2505.99999 is not among the stored papers" in out
     # and none of it asked the LLM or arXiv anything
@@ -88,7 +92,10 @@ async def test_hostile_search_input_gets_a_clear_answer(
     result = await cli.run_cli(env, tmp_path, "console", stdin="\n".join(lines) + "\n")
     assert result.code == 0, result.err
     answers = result.out
-    assert answers.count(digest["papers"][0]["id"]) >= 2  # quotes and `-` are not syntax
+    # `-` is not syntax; an unclosed quote opens a phrase to the end of the line, and these words
+    # stand in the title in another order, so that line finds nothing
+    assert answers.count(digest["papers"][0]["id"]) >= 1
+    assert f'No stored paper has all of: "{words.lower()}"' in answers
     assert "No stored paper has all of: " in answers  # `near` is a word, as is 10k of x
     assert answers.count("nothing to search for: give some words") == 2
     assert "went wrong" not in answers
