@@ -9,10 +9,9 @@ from typing import Any
 from adapters.discord import DiscordAdapter
 from bot.models import Thresholds
 from tests.fakes.discord_server import FakeDiscord
-from tests.test_discord import CHANNEL, _text_inputs
+from tests.test_discord import CHANNEL, _text_inputs, adapter_log, bot, discord_settings, fake  # noqa: F401  (fixtures)
 
 # the Discord adapter on the fake Discord, as tests/test_discord.py builds it
-pytest_plugins = ["tests.test_discord"]
 
 
 def _submission(modal: dict[str, Any], typed: dict[str, str]) -> dict[str, Any]:

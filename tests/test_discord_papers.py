@@ -13,10 +13,9 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import BOT_ID, CHANNEL_ID, FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 from tests.test_ask import BODY_SENTENCE, HTML
-from tests.test_discord import _text_inputs, todays_digest
+from tests.test_discord import _text_inputs, adapter_log, bot, discord_settings, fake, todays_digest  # noqa: F401  (fixtures)
 
 # the adapter on the fake Discord, as tests/test_discord.py builds it
-pytest_plugins = ["tests.test_discord"]
 
 
 def test_a_mention_reads_as_ask_and_loses_its_mentions() -> None:

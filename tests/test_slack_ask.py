@@ -11,10 +11,9 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack, mention_event
 from tests.test_ask import BODY_SENTENCE, HTML
-from tests.test_slack import CHANNEL, event, post_today
+from tests.test_slack import CHANNEL, adapter, core, event, fake_time, post_today, slack  # noqa: F401  (fixtures)
 
 # the Slack adapter on the fake Slack, as tests/test_slack.py builds it
-pytest_plugins = ["tests.test_slack"]
 
 
 def test_a_mention_becomes_an_ask() -> None:

@@ -22,10 +22,9 @@ from tests.fakes.block_kit import block_kit_problems
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack, action_form, link_shared_event, unfurl_action
 from tests.fakes.synth import load_eval_day
-from tests.test_slack import CHANNEL, DAY, event, post_today, send
+from tests.test_slack import CHANNEL, DAY, adapter, core, event, fake_time, post_today, send, slack  # noqa: F401  (fixtures)
 
 # the Slack adapter on the fake Slack, as tests/test_slack.py builds it
-pytest_plugins = ["tests.test_slack"]
 
 LINK_TS = "1700000999.000100"
 

@@ -31,10 +31,20 @@ from tests.fakes.slack_server import (
     view_submission,
 )
 from tests.test_ask import BODY_SENTENCE, HTML
-from tests.test_slack import CHANNEL, DAY, command, event, post_today, send
+from tests.test_slack import (  # noqa: F401  (fixtures)
+    CHANNEL,
+    DAY,
+    adapter,
+    command,
+    core,
+    event,
+    fake_time,
+    post_today,
+    send,
+    slack,
+)
 
 # the Slack adapter on the fake Slack, as tests/test_slack.py builds it
-pytest_plugins = ["tests.test_slack"]
 
 
 async def interact(adapter: SlackAdapter, payload: dict[str, Any]) -> tuple[int, str]:
