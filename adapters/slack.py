@@ -350,6 +350,8 @@ class SlackAdapter:
                 channel, text, blocks, thread_ts=thread
             ),
             replies=self._thread_replies,
+            manager=lambda context, key, user: self._manager(context, key.split(":")[-1], user),
+            managers=MANAGERS,
         )
         self._register()
 
@@ -676,8 +678,13 @@ class SlackAdapter:
         typed = str(
             ((values.get(ZOTERO_KEY_INPUT) or {}).get(ZOTERO_KEY_INPUT) or {}).get("value") or ""
         )
+        raw, user = str(meta.get("channel") or ""), str(body["user"]["id"])
         caller = Caller(
-            PLATFORM, self._channel(context, str(meta.get("channel") or "")), body["user"]["id"]
+            PLATFORM,
+            self._channel(context, raw),
+            user,
+            manager=self._manager(context, raw, user),
+            managers=MANAGERS,
         )
         await self._conversation.import_zotero(
             caller,

@@ -61,6 +61,8 @@ FORMS: Final = {"criteria edit": "criteria", "settings edit": "settings"}
 ChannelKey = Callable[[AsyncBoltContext, str], str]
 Guarded = Callable[[dict[str, Any], Awaitable[None]], Awaitable[None]]
 Call = Callable[[str, Awaitable[AsyncSlackResponse]], Awaitable[AsyncSlackResponse]]
+Managing = Callable[[AsyncBoltContext, str, str], Callable[[], Awaitable[bool]]]
+"""For (request, channel key, user): asks Slack whether the user manages that channel."""
 Post = Callable[[str, str, list[Block], str | None], Awaitable[str]]
 ThreadReplies = Callable[[Caller, str | None], Respond]
 
@@ -87,7 +89,11 @@ class SlackViews:
         call: Call,
         post: Post,
         replies: ThreadReplies,
+        manager: Managing,
+        managers: str,
     ) -> None:
+        self._manager = manager
+        self._managers = managers
         self._conversation = conversation
         self._channel_key = channel_key
         self._guarded = guarded
@@ -190,7 +196,14 @@ class SlackViews:
         user = str((body.get("user") or {}).get("id") or "")
         if about is None or not user or not self._belongs(context)(about.channel):
             return None
-        return Caller(PLATFORM, about.channel, user, thread=about.thread)
+        return Caller(
+            PLATFORM,
+            about.channel,
+            user,
+            thread=about.thread,
+            manager=self._manager(context, about.channel, user),
+            managers=self._managers,
+        )
 
     async def _on_criteria_submitted(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext

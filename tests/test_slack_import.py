@@ -48,7 +48,7 @@ async def test_import_zotero_asks_for_the_key_in_a_form_and_imports_on_submit(
     ]
     zotero.add_library("users", "4711", items, key=ZOTERO_KEY)
     settings = make_settings(
-        ARXIV_BOT_ADMINS="",
+        ARXIV_BOT_ADMINS="everyone",
         ARXIV_BOT_ZOTERO_URL=zotero.url,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_APP_TOKEN=APP_TOKEN,
