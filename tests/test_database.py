@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -215,7 +216,8 @@ async def test_an_interrupted_migrate_db_leaves_a_target_the_bot_refuses_until_i
         bot_env(arxiv, llm, source, ARXIV_BOT_LLM_SHARE="0.3"), tmp_path, "digest"
     )
     assert code == 0, err
-    with sqlite3.connect(source) as db:  # a value the copy cannot carry, halfway down the tables
+    # a value the copy cannot carry, halfway down the tables
+    with closing(sqlite3.connect(source)) as db, db:
         db.execute(
             "UPDATE scores SET relevance = 'high' WHERE rowid = (SELECT min(rowid) FROM scores)"
         )
@@ -241,7 +243,7 @@ async def test_an_interrupted_migrate_db_leaves_a_target_the_bot_refuses_until_i
     assert "stopped before the end" in err
     assert "--redo" in err
 
-    with sqlite3.connect(source) as db:
+    with closing(sqlite3.connect(source)) as db, db:
         db.execute("UPDATE scores SET relevance = 7 WHERE relevance = 'high'")
     code, out, err = await _bot({}, tmp_path, "migrate-db", "--redo", str(source), str(target))
     assert code == 0, err

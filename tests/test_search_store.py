@@ -5,6 +5,7 @@ index follows papers as they are stored, replaced, and copied to another databas
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import date
 
 import pytest
@@ -112,10 +113,10 @@ def test_only_punctuation_is_nothing_to_search_for() -> None:
 def test_fts5_query_quotes_every_word() -> None:
     assert fts5_query([("near",), ("and",)]) == '"near" "and"'
     assert fts5_query([("mixture", "of", "experts")]) == '"mixture of experts"'
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
-    for terms in ([("near",)], [("and",), ("or", "not")], [("x",)] * 12):
-        db.execute("SELECT * FROM t WHERE t MATCH ?", (fts5_query(terms),)).fetchall()
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+        for terms in ([("near",)], [("and",), ("or", "not")], [("x",)] * 12):
+            db.execute("SELECT * FROM t WHERE t MATCH ?", (fts5_query(terms),)).fetchall()
 
 
 async def test_a_replaced_paper_is_found_by_its_new_words(database: str) -> None:
