@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install digest run test test-lowest lint typecheck check bench clean messages catalogs
+.PHONY: install digest run test test-lowest test-newest-python lint typecheck check bench clean messages catalogs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,19 @@ $(LOWEST)/.installed: pyproject.toml $(BIN)/.installed
 test-lowest: $(LOWEST)/.installed
 	$(LOWEST)/bin/python -m pytest -q
 
+# the suite again on the newest Python this machine has (`.ci/newest-python` finds it), with the
+# newest versions of everything
+NEWEST := .venv-newest-python
+$(NEWEST)/.installed: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv venv --quiet --allow-existing --python "$$($(PYTHON) .ci/newest-python)" $(NEWEST)
+	VIRTUAL_ENV=$(NEWEST) $(BIN)/uv pip install --quiet -e '.[dev]'
+	touch $@
+
+test-newest-python: $(NEWEST)/.installed
+	@$(NEWEST)/bin/python -c 'import sys; print("Python", sys.version.split()[0])'
+	$(NEWEST)/bin/python -m pytest -q
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -65,4 +78,4 @@ bench: install
 	$(BIN)/python -m bench.replay
 
 clean:
-	rm -rf $(VENV) $(LOWEST) $(LOWEST).txt .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(LOWEST) $(LOWEST).txt $(NEWEST) .mypy_cache .ruff_cache .pytest_cache *.egg-info
