@@ -111,14 +111,15 @@ from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspac
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
 from bot.conversation.reactions import reaction_verb
-from bot.daily.pacing import SLACK_CHANNEL, SLACK_WORKSPACE, Rate, claim, held, per_workspace
+from bot.daily.pacer import LocalPacing, Paced, Pacing, StoredPacing
+from bot.daily.pacing import CAP, SLACK_CHANNEL, SLACK_WORKSPACE, Rate, per_workspace
 from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.secret import Secret
-from bot.store import Installations
+from bot.store import Installations, Store
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,9 @@ Sleep = Callable[[float], Awaitable[None]]
 class Pacer:
     """Paces chat.postMessage as Slack limits it (`bot.daily.pacing`): per channel, per workspace,
     and a workspace held after its 429 while the other workspaces keep posting; `cap` is the
-    operator's optional bot-wide ceiling. Clock and sleep are injectable so tests never wait."""
+    operator's optional bot-wide ceiling. The keys' states are this process's unless `pacing`
+    keeps them in the store every replica shares (`bot.daily.pacer`). Clock and sleep are
+    injectable so tests never wait."""
 
     def __init__(
         self,
@@ -183,15 +186,13 @@ class Pacer:
         burst: int = 1,
         workspace: Rate | None = SLACK_WORKSPACE,
         cap: Rate | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self.interval = interval
         self._channel = Rate(interval, burst)
         self._workspace = workspace or Rate(0.0)  # unlimited, but a 429 still holds it
         self._cap = cap
-        self._clock = clock
-        self._sleep = sleep
-        self._states: dict[str, float] = {}
-        self._holds: dict[str, int] = {}  # how often each workspace was held
+        self._paced = Paced(pacing or LocalPacing(clock), sleep)
 
     @property
     def per_workspace(self) -> int:
@@ -202,31 +203,26 @@ class Pacer:
         channel_key, workspace_key, *_ = pacing_keys(workspace, channel_id)
         rates = {channel_key: self._channel, workspace_key: self._workspace}
         if self._cap is not None:
-            rates["bot"] = self._cap
+            rates[CAP] = self._cap
         return rates
 
     async def wait(self, channel_id: str, workspace: str | None = None) -> None:
         """Return at this post's slot (claimed at once, so concurrent posts queue in order);
         a post whose workspace is held while it waits claims a new slot after the hold."""
-        rates = self._rates(workspace, channel_id)
-        key = pacing_keys(workspace, channel_id)[1]
-        while True:
-            holds = self._holds.get(key, 0)
-            now = self._clock()
-            slot, states = claim(self._states, rates, now)
-            self._states.update(states)
-            if slot > now:
-                await self._sleep(slot - now)
-            if self._holds.get(key, 0) == holds:
-                return
+        await self._paced.wait(self._rates(workspace, channel_id), pacing_keys(workspace, "")[1])
 
-    def hold(self, workspace: str | None, retry_after: float) -> None:
+    async def hold(self, workspace: str | None, retry_after: float) -> None:
         """Slack answered 429 for this workspace: nothing more goes there for `retry_after` s,
-        posts already waiting for their slot included."""
-        key = pacing_keys(workspace, "")[1]
-        now = self._clock()
-        self._states[key] = held(self._states.get(key), now, retry_after, self._workspace)
-        self._holds[key] = self._holds.get(key, 0) + 1
+        posts already waiting for their slot included (in every replica sharing the pacing)."""
+        await self._paced.hold(pacing_keys(workspace, "")[1], self._workspace, retry_after)
+
+
+def bot_pacer(store: Store | None, posts_per_second: float = 0.0) -> Pacer:
+    """Slack's pacing for the bot: kept in the store every replica shares (in this process
+    without one), with the operator's optional cap of posts per second (0: none)."""
+    cap = Rate(1.0 / posts_per_second) if posts_per_second > 0 else None
+    pacing = StoredPacing(store) if store is not None else None
+    return Pacer(burst=SLACK_CHANNEL.burst, cap=cap, pacing=pacing)
 
 
 def web_client(
@@ -1143,7 +1139,7 @@ class SlackAdapter:
                     await self._call("chat.postMessage", _raise(exc), workspace)
                     raise
                 log.info("Slack: workspace %s rate limited for %.0f s", workspace or "-", wait)
-                self._pacer.hold(workspace, wait)
+                await self._pacer.hold(workspace, wait)
             except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
                 await self._call("chat.postMessage", _raise(exc), workspace)
                 raise

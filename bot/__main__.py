@@ -436,10 +436,11 @@ def chat_adapters(
     settings: Settings, conversation: Conversation, store: Store | None = None
 ) -> list[ChatAdapter]:
     """The adapters whose tokens are set (imported only then: a platform SDK loads only when
-    it is used). With a store, Slack's redelivered events are recognised across replicas."""
+    it is used). With a store, Slack's redelivered events are recognised and its posts paced
+    across replicas."""
     adapters: list[ChatAdapter] = []
     if settings.slack_bot_token is not None or settings.slack_many_workspaces:
-        from adapters.slack import SlackAdapter
+        from adapters.slack import SlackAdapter, bot_pacer
 
         adapters.append(
             SlackAdapter.from_settings(
@@ -447,6 +448,7 @@ def chat_adapters(
                 conversation,
                 store.installations if store is not None else None,
                 events=store.work if store is not None else None,
+                pacer=bot_pacer(store, settings.posts_per_second),
             )
         )
     if settings.discord_bot_token is not None:
@@ -484,6 +486,7 @@ async def run_bot(
     with its error. Whatever the adapters are doing, a stop exits within SHUTDOWN_GRACE."""
     from bot.daily.delivery import Delivery, ceiling
     from bot.daily.health import health_app, start_health
+    from bot.daily.pacer import StoredPacing
     from bot.daily.runner import DailyRunner
     from bot.daily.scheduler import DailyScheduler
 
@@ -510,7 +513,9 @@ async def run_bot(
         starts = {asyncio.create_task(a.start(), name=f"start {a.platform}"): a for a in adapters}
         settings_of = settings_resolver(settings)
         delivery = Delivery(
-            core.store, {a.platform: a for a in adapters}, ceiling(settings.posts_per_second)
+            core.store,
+            {a.platform: a for a in adapters},
+            ceiling(settings.posts_per_second, StoredPacing(core.store)),
         )
         runner = DailyRunner(
             core.store,

@@ -1,5 +1,6 @@
 """Posting as fast as Slack allows and no faster: the pacing policy on literal numbers, then the
-real Slack adapter against a fake Slack that paces every channel and workspace as Slack does."""
+real Slack adapter against a fake Slack that paces every channel and workspace as Slack does,
+from one process and from two replicas sharing the pacing through one database."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import Pacer, SlackAdapter, web_client
+from bot.daily.delivery import Ceiling
+from bot.daily.pacer import Pacing, StoredPacing
 from bot.daily.pacing import (
     SLACK_CHANNEL,
     SLACK_WORKSPACE,
@@ -23,6 +26,7 @@ from bot.daily.pacing import (
     keys,
     per_workspace,
 )
+from bot.store import Store
 from tests.fakes.slack_server import Bucket, FakeSlack, RateLimited
 
 # -- the policy -------------------------------------------------------------------------------
@@ -105,10 +109,24 @@ class TwoWorkspaces:
         return None
 
 
-def paced_adapter(core: Any, slack: FakeSlack) -> tuple[SlackAdapter, dict[str, str]]:
-    tokens = {team: slack.add_workspace(team).bot_token for team in ("TA", "TB")}
+def paced_adapter(
+    core: Any,
+    slack: FakeSlack,
+    pacing: Pacing | None = None,
+    tokens: dict[str, str] | None = None,
+    sleep: Any = asyncio.sleep,
+) -> tuple[SlackAdapter, dict[str, str]]:
+    """A Slack adapter posting into workspaces TA and TB of `slack` (their tokens made unless
+    given), paced at CHANNEL_RATE and WORKSPACE_RATE in `pacing` (this process's by default)."""
+    tokens = tokens or {team: slack.add_workspace(team).bot_token for team in ("TA", "TB")}
     clients = {team: web_client(token, slack.api_url) for team, token in tokens.items()}
-    pacer = Pacer(CHANNEL_RATE.interval, burst=CHANNEL_RATE.burst, workspace=WORKSPACE_RATE)
+    pacer = Pacer(
+        CHANNEL_RATE.interval,
+        sleep=sleep,
+        burst=CHANNEL_RATE.burst,
+        workspace=WORKSPACE_RATE,
+        pacing=pacing,
+    )
     adapter = SlackAdapter(
         core.conversation,
         clients["TA"],
@@ -174,3 +192,85 @@ async def test_a_429_is_retried_and_posts_once(core: Any, retry_after: int) -> N
         await adapter.post_notice("TB:C1", "once")
         assert [c.status for c in slack.calls_of("chat.postMessage")] == [429, 200]
         assert [m.text for m in slack.messages] == ["once"]
+
+
+# -- replicas sharing the pacing through the database -----------------------------------------
+
+
+def notes(adapter: SlackAdapter, replica: str) -> list[Any]:
+    """Four notes from one replica into each of three channels of both workspaces."""
+    return [
+        adapter.post_notice(f"{team}:C{c}", f"{replica} {n}")
+        for team in ("TA", "TB")
+        for c in range(3)
+        for n in range(4)
+    ]
+
+
+async def test_two_replicas_sharing_the_database_stay_within_slacks_limits(
+    core: Any, database: str
+) -> None:
+    async with (
+        FakeSlack() as slack,
+        Store.open(database) as one,
+        Store.open(database) as two,
+    ):
+        a, tokens = paced_adapter(core, slack, StoredPacing(one))
+        b, _ = paced_adapter(core, slack, StoredPacing(two), tokens)
+        await asyncio.gather(*notes(a, "a"), *notes(b, "b"))
+        assert slack.limited == []  # no channel over 1 per 0.2 s, no workspace over 1 per 0.05 s
+        texts = sorted(m.text for m in slack.messages)
+        assert texts == sorted(f"{r} {n}" for r in "ab" for n in range(4) for _ in range(6))
+
+
+async def test_two_replicas_pacing_alone_go_over_slacks_limits(core: Any) -> None:
+    async with FakeSlack() as slack:  # what the shared pacing prevents: each at the full rate
+        a, tokens = paced_adapter(core, slack)
+        b, _ = paced_adapter(core, slack, tokens=tokens)
+        await asyncio.gather(*notes(a, "a"), *notes(b, "b"), return_exceptions=True)
+        assert slack.limited != []
+
+
+async def test_a_429_seen_by_one_replica_holds_that_workspace_in_the_other(
+    core: Any, database: str
+) -> None:
+    slept: dict[str, list[float]] = {"a": [], "b": []}
+
+    def sleeper(replica: str) -> Any:
+        async def sleep(seconds: float) -> None:
+            slept[replica].append(seconds)
+
+        return sleep
+
+    async with (
+        FakeSlack() as slack,
+        Store.open(database) as one,
+        Store.open(database) as two,
+    ):
+        a, tokens = paced_adapter(core, slack, StoredPacing(one), sleep=sleeper("a"))
+        b, _ = paced_adapter(core, slack, StoredPacing(two), tokens, sleep=sleeper("b"))
+        slack.enqueue(RateLimited(retry_after=600), method="chat.postMessage", token=tokens["TA"])
+        await a.post_notice("TA:C1", "held")
+        assert [c.status for c in slack.calls_of("chat.postMessage")] == [429, 200]
+        assert len(slept["a"]) == 1
+        assert slept["a"][0] > 500  # A waited out Retry-After itself
+        await b.post_notice("TB:C1", "free")
+        assert slept["b"] == []  # the other workspace posts at once
+        await b.post_notice("TA:C2", "after")
+        assert len(slept["b"]) == 1
+        assert slept["b"][0] > 500  # so does B, for the same workspace
+        assert [m.text for m in slack.messages] == ["held", "free", "after"]
+
+
+async def test_the_operator_cap_is_shared_by_every_replica(database: str) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async with Store.open(database) as one, Store.open(database) as two:
+        caps = [Ceiling(0.01, sleep=sleep, pacing=StoredPacing(s)) for s in (one, two)]
+        for n in range(4):  # one post a 100 s for the bot, whichever replica posts
+            await caps[n % 2].wait()
+    assert len(slept) == 3
+    assert [round(s / 100) for s in slept] == [1, 2, 3]  # 100 s, 200 s, 300 s after the first

@@ -6,6 +6,7 @@
     post.py       posting a built digest through the channel's platform
     delivery.py   a digest's thread posted card by card, each message recorded, under a lease
     pacing.py     how fast a platform takes posts: per channel and per workspace, pure
+    pacer.py      where pacing is kept (a process's memory, or the store replicas share)
     weekly.py     the weekly post of a channel
     scheduler.py  the apscheduler jobs that tick the runner
     status.py     what `arxiv-bot status` shows

@@ -16,8 +16,9 @@ ask the platform for that slot before posting it.
 Delivery is idempotent: calling it again for a posted digest posts only entries that were added
 since (papers scored on a later run), and nothing at all otherwise. Which process delivers is
 the caller's business (the daily runner holds the channel-day's lease in `bot.work`); every post
-here passes the operator's optional `Ceiling` (off by default); each adapter keeps its
-platform's own limits (Slack per channel and per workspace, discord.py per route).
+here passes the operator's optional `Ceiling` (off by default), shared by every replica when its
+pacing is the store's; each adapter keeps its platform's own limits (Slack per channel and per
+workspace, with the cap in the same claim; discord.py per route).
 
 This module must not import a platform SDK, fetch feeds or score papers.
 """
@@ -31,7 +32,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.daily.pacing import in_flight
+from bot.daily.pacer import LocalPacing, Paced, Pacing
+from bot.daily.pacing import CAP, Rate, in_flight
 from bot.errors import LeaseLost, PlatformError
 from bot.models import Digest
 from bot.platform import NOTICE, PARENT, ChatPlatform, PacedByWorkspace
@@ -57,32 +59,28 @@ class Delivered:
 
 
 class Ceiling:
-    """At most `rate` posts per second across the whole bot: each post takes the next free
-    slot (clock and sleep injectable, so tests never wait)."""
+    """At most `rate` posts per second across the whole bot, every replica together when
+    `pacing` is the store's (`bot.daily.pacer.StoredPacing`): each post takes the next free
+    slot of the key `bot` (clock and sleep injectable, so tests never wait)."""
 
     def __init__(
         self,
         rate: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pacing: Pacing | None = None,
     ) -> None:
-        self._interval = 1.0 / rate
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
+        self.rate = Rate(1.0 / rate)
+        self._paced = Paced(pacing or LocalPacing(clock), sleep)
 
     async def wait(self) -> None:
         """Return at this caller's slot."""
-        now = self._clock()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await self._sleep(slot - now)
+        await self._paced.wait({CAP: self.rate}, CAP)
 
 
-def ceiling(rate: float) -> Ceiling | None:
-    """The operator's optional cap of posts per second (0: none)."""
-    return Ceiling(rate) if rate > 0 else None
+def ceiling(rate: float, pacing: Pacing | None = None) -> Ceiling | None:
+    """The operator's optional cap of posts per second (0: none), kept in `pacing`."""
+    return Ceiling(rate, pacing=pacing) if rate > 0 else None
 
 
 class Delivery:
@@ -98,8 +96,10 @@ class Delivery:
         self._platforms = dict(platforms)
         self._ceiling = ceiling
 
-    async def _wait(self) -> None:
-        if self._ceiling is not None:
+    async def _wait(self, platform: ChatPlatform) -> None:
+        """The operator's cap, for a platform that does not pace its posts itself (one paced
+        by workspace takes the cap's slot with its channel's and workspace's, in one claim)."""
+        if self._ceiling is not None and not isinstance(platform, PacedByWorkspace):
             await self._ceiling.wait()
 
     def platform(self, name: str) -> ChatPlatform:
@@ -194,8 +194,9 @@ class Delivery:
             return False
         if fence is not None and await self._store.work.intend(fence, slot) == "stale":
             raise LeaseLost(fence.key, fence.epoch)
-        await self._wait()
-        message = await self.platform(platform_name).post_notice(channel_id, text)
+        platform = self.platform(platform_name)
+        await self._wait(platform)
+        message = await platform.post_notice(channel_id, text)
         if not await self._store.digests.record_posted(
             channel_id, day, slot, message, daily=True, fence=fence
         ):
@@ -227,7 +228,7 @@ class Delivery:
         count = 0
         parent = posted.get(PARENT)
         if parent is None and await self._intend(platform, digest, posted, record, fence, PARENT):
-            await self._wait()
+            await self._wait(platform)
             parent = await platform.post_parent(channel, digest)
             await record(PARENT, parent)
             posted[PARENT] = parent
@@ -239,7 +240,7 @@ class Delivery:
                 platform, digest, posted, record, fence, slot
             ):
                 continue
-            await self._wait()
+            await self._wait(platform)
             message = await platform.post_card(channel, parent, digest, entry)
             await record(slot, message)
             posted[slot] = message

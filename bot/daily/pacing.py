@@ -36,6 +36,10 @@ SLACK_WORKSPACE = Rate(60 / 600, burst=20)
 """Slack's chat.postMessage per workspace: several hundred a minute (600/min here)."""
 
 
+CAP = "bot"
+"""The key of the operator's bot-wide cap (ARXIV_BOT_POSTS_PER_SECOND), the same everywhere."""
+
+
 def allowed_at(tat: float | None, now: float, rate: Rate) -> float:
     """The earliest moment a key whose state is `tat` may take a message (now or later)."""
     if tat is None:
@@ -68,7 +72,7 @@ def keys(workspace: str | None, channel: str, cap: bool = False) -> Sequence[str
     """The pacing keys of one message into `channel` of `workspace` (None: a single-token
     deployment's own workspace); `cap` adds the bot-wide operator cap."""
     team = workspace or "-"
-    return (f"channel:{team}:{channel}", f"workspace:{team}", *(("bot",) if cap else ()))
+    return (f"channel:{team}:{channel}", f"workspace:{team}", *((CAP,) if cap else ()))
 
 
 def per_workspace(channel: Rate, workspace: Rate) -> int:

@@ -178,8 +178,8 @@ class DailyRunner:
         await _all(one(row, settings) for row, settings in channels)
 
     async def _prune(self, now: datetime) -> None:
-        """Once a day, forget full rankings older than the retention (digests stay), and the
-        kept `similar` answers over days as old."""
+        """Once a day, forget full rankings older than the retention (digests stay), the
+        kept `similar` answers over days as old, and the pacing of keys idle for a day."""
         today = now.date()
         if self._pruned == today:
             return
@@ -188,6 +188,7 @@ class DailyRunner:
         if removed:
             log.info("pruned %d day rankings older than %s", removed, self._keep_rankings)
         await self._store.similar.prune(today - self._keep_rankings)
+        await self._store.work.prune_pacing(86_400.0)  # keys idle a day start afresh
 
     @property
     def lease_seconds(self) -> float:

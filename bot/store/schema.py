@@ -509,6 +509,14 @@ _M017_TLDR = """
         ALTER TABLE scores ADD COLUMN tldr TEXT NOT NULL DEFAULT '';
 """
 
+_M018_PACING = """
+        CREATE TABLE pacing (
+            key TEXT PRIMARY KEY,                -- channel:T1:C1, workspace:T1, bot
+            tat DOUBLE PRECISION,                -- database unix seconds: the key's next slot
+            holds BIGINT NOT NULL DEFAULT 0      -- grows with every 429 that held the key
+        );
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -527,6 +535,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M015_SEARCH_LETTERS,
     _M016_COPY,
     _M017_TLDR,
+    _M018_PACING,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -911,6 +920,7 @@ _PG015_SEARCH_LETTERS = f"""
 _PG016_COPY = _M016_COPY  # the same script on both engines
 
 _PG017_TLDR = _M017_TLDR  # the card's one-line TL;DR, written with the score's comment
+_PG018_PACING = _M018_PACING  # the same SQL runs on both
 
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
@@ -930,6 +940,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG015_SEARCH_LETTERS,
     _PG016_COPY,
     _PG017_TLDR,
+    _PG018_PACING,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 
@@ -973,6 +984,7 @@ TABLES: tuple[str, ...] = (
     "imports",
     "imported",
     "zotero_keys",
+    "pacing",
 )
 """Every table of the current schema, each after the tables it references (copy order)."""
 

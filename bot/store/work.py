@@ -20,18 +20,31 @@ of its limit's seconds; a use is admitted when the uses of the last `per` second
 limit, all of a use's limits checked and counted in one transaction behind a lock row per key,
 so replicas together admit no more than one process would.
 
+The pacing of posts (`bot.daily.pacer`) keeps one row per key (a channel, a workspace, the
+bot), its next slot on the database's clock and how often a 429 held it: `pace` locks the rows
+of a batch of posts in key order, lets the caller decide every post's slot from them in one
+go, and writes the new states back in the same transaction, so replicas together post no
+faster than one process would, at a handful of round trips per batch, not per post.
+
 This module must not decide what a unit of work is, nor wait or retry: `bot.work` does, and
 only it takes, renews and releases leases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from bot.store.backend import Backend, Connection, Row
+from bot.store.query import chunks, qmarks
 from bot.store.records import Fence, Lease
+
+T = TypeVar("T")
+
+PaceState = tuple[float | None, int]
+"""A pacing key's stored state: its next slot in database unix seconds (None: never used) and
+how often a 429 held it."""
 
 _NOW = {
     "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
@@ -229,6 +242,49 @@ class WorkLeases:
                 "UPDATE rate_counts SET hits = hits - 1 WHERE scope = ? AND key = ? "
                 "AND window_no = ? AND hits > 0",
                 (c.scope, c.key, c.window_no),
+            )
+
+    async def pace(
+        self,
+        keys: Iterable[str],
+        decide: Callable[[Mapping[str, PaceState], float], tuple[Mapping[str, PaceState], T]],
+    ) -> T:
+        """Within one transaction: lock the pacing rows of `keys` (made on first use) in key
+        order, ask `decide` for their new states given the current ones and the database's
+        now, write those and return what `decide` returned beside them."""
+        ordered = sorted(set(keys))
+        async with self._b.write() as db:
+            await db.executemany(  # a DML first: SQLite's write lock from here on
+                "INSERT INTO pacing (key, tat, holds) VALUES (?, NULL, 0) "
+                "ON CONFLICT(key) DO NOTHING",
+                [(k,) for k in ordered],
+            )
+            lock = " FOR UPDATE" if self._b.dialect == "postgresql" else ""
+            states: dict[str, PaceState] = {}
+            now = 0.0
+            for part in chunks(ordered):
+                rows = await db.fetchall(
+                    f"SELECT key, tat, holds, {self._now} FROM pacing "
+                    f"WHERE key IN ({qmarks(len(part))}) ORDER BY key{lock}",
+                    part,
+                )
+                for r in rows:
+                    states[str(r[0])] = (None if r[1] is None else float(r[1]), int(r[2]))
+                    now = max(now, float(r[3]))
+            changed, result = decide(states, now)
+            await db.executemany(
+                "UPDATE pacing SET tat = ?, holds = ? WHERE key = ?",
+                [(tat, holds, k) for k, (tat, holds) in sorted(changed.items())],
+            )
+        return result
+
+    async def prune_pacing(self, idle: float) -> int:
+        """Forget the pacing of keys unused for `idle` seconds (a fresh key is as good)."""
+        async with self._b.write() as db:
+            return await db.execute(
+                f"DELETE FROM pacing WHERE tat IS NULL OR tat < {self._now} - "
+                "CAST(? AS DOUBLE PRECISION)",
+                (idle,),
             )
 
 
