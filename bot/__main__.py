@@ -498,6 +498,11 @@ async def run_bot(
         log.info("stopped before the database could be opened")
         return 0
     async with open_core(settings) as core:
+        from bot.daily.status import token_key_refused
+
+        refused = await token_key_refused(core.store, settings.token_key)
+        if refused is not None:  # every Slack request would fail on it: refuse to start
+            raise SettingsError(refused)
         adapters = (
             adapters_of(settings, core.conversation)
             if adapters_of is not None
@@ -635,7 +640,7 @@ async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> 
 
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
-    from bot.daily.status import budget_line, channel_statuses, status_notes
+    from bot.daily.status import budget_line, channel_statuses, status_notes, token_key_refused
     from bot.store import Store, describe
 
     if isinstance(settings.db, Path) and not settings.db.exists():
@@ -648,6 +653,7 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
         notes = await status_notes(store, settings_resolver(settings))
         today = datetime.now(UTC).date()
         spent, held = await store.budget.state(today)
+        refused = await token_key_refused(store, settings.token_key)
     if settings.daily_budget_usd is not None:
         print(budget_line(today, settings.daily_budget_usd, spent, held))
     for lease in leases:
@@ -661,7 +667,6 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
         print(note)
     if not statuses:
         print("No subscribed channel: use `/arxiv subscribe` in a channel.")
-        return 0
     for s in statuses:
         zone = ZoneInfo(s.settings.timezone)
         when = s.next_post.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
@@ -670,6 +675,9 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
         if s.attempts and s.last_state != "posted":
             line += f" ({s.attempts} failed attempts: {s.last_error})"
         print(line)
+    if refused is not None:
+        print(f"arxiv-bot: error: {refused}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -245,3 +245,40 @@ async def test_forget_workspace_deletes_an_uninstalled_workspaces_channels_only(
     code, out, _ = await cli(env, tmp_path, "status")
     assert "slack:T0BBBB:C1" in out
     assert "T0AAAA" not in out
+
+
+async def test_a_token_key_that_opens_no_installation_stops_run_and_status_in_one_line(
+    arxiv: FakeArxiv, llm: FakeOpenAI, slack: FakeSlack, tmp_path: Path
+) -> None:
+    from tests.test_end_to_end import run_cli as child
+    from tests.test_slack_oauth import KEY
+    from tests.test_slack_oauth_store import installation
+
+    db = tmp_path / "db.sqlite3"
+    async with Store.open(db) as store:  # installed while the old key was set
+        await StoreInstallations(store.installations, TokenBox(KEY)).async_save(installation())
+    port = free_port()
+    other_key = Fernet.generate_key().decode()
+    env = bot_env(arxiv, llm, db, **many_env(slack, port, ARXIV_BOT_TOKEN_KEY=other_key))
+
+    code, _, err = await child(env, "run", cwd=tmp_path)
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "arxiv-bot: error: ARXIV_BOT_TOKEN_KEY does not decrypt the Slack installation of "
+        "workspace T0AAAA kept in the database: set the key its tokens were encrypted with (to "
+        "change keys, put the new key first and the old one after it, comma separated)"
+    ]
+    assert "Traceback" not in err
+    assert other_key not in err
+    assert KEY not in err
+    assert not slack.calls_of("auth.test")  # nothing was served on the wrong key
+
+    code, out, err = await child(env, "status", cwd=tmp_path)
+    assert code == 1
+    assert "ARXIV_BOT_TOKEN_KEY does not decrypt the Slack installation of workspace T0AAAA" in err
+    assert "database:" in out
+    assert "Traceback" not in err
+
+    rotated = {**env, "ARXIV_BOT_TOKEN_KEY": f"{other_key},{KEY}"}  # the old key after a new one
+    code, out, err = await child(rotated, "status", cwd=tmp_path)
+    assert (code, err) == (0, ""), err
