@@ -183,3 +183,53 @@ async def test_a_thread_left_mid_post_with_its_lease_given_back_is_taken_over_by
         assert await bot.runner.take_over() == 1  # what the watch job runs, between retries
         assert await bot.runner.take_over() == 0  # posted: nothing left to take over
     assert_exactly_once(world.chat)
+
+
+async def test_a_weekly_poster_stalled_past_its_lease_posts_nothing_after_the_take_over(
+    fenced_world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = fenced_world
+    async with FakeSlack() as slack:
+
+        def on_slack(core: Core) -> ChatPlatform:
+            client = web_client("xoxb-fence-test", slack.api_url)
+            return SlackAdapter(
+                core.conversation, client, signing_secret="s", pacer=Pacer(interval=0)
+            )
+
+        async with world.bot() as bot:
+            await bot.say(CHANNEL, "subscribe", platform="slack")
+            assert "Friday 16:00" in await bot.say(
+                CHANNEL, "settings weekly on friday 16:00", platform="slack"
+            )
+            await bot.runner.tick()  # 04:00 UTC: the day is fetched and scored
+        world.clock.at(utc(DAY, 6))
+        async with world.bot(platform=on_slack) as bot:
+            await bot.runner.tick()  # the daily post
+        daily = len(slack.messages)
+        assert daily == 1 + len(SELECTED)
+        world.clock.at(utc(DAY, 14, 1))  # Friday 16:01 in Berlin: the weekly post is due
+        stall = slack.stall(after=2)  # the weekly parent and a card answered, the next stalls
+        async with world.bot(platform=on_slack, renew=3600) as first:
+            stalled = asyncio.create_task(first.runner.tick())
+            await asyncio.wait_for(stall.reached.wait(), 30)
+            assert len(slack.messages) == daily + 3
+            await asyncio.sleep(1.5)  # past its 1 s lease by the database's clock
+            async with world.bot(platform=on_slack) as second:
+                await second.runner.tick()  # takes the weekly post over and finishes it
+            finished = len(slack.messages)
+            assert finished > daily + 3
+            with caplog.at_level(logging.INFO):
+                stall.go.set()  # the first replica wakes up
+                await asyncio.wait_for(stalled, 30)
+        assert len(slack.messages) == finished  # it posted 0 further cards
+    weekly = slack.messages[daily:]
+    parents = [m for m in weekly if m.thread_ts is None]
+    assert len(parents) == 1
+    cards = [m.text for m in weekly if m.thread_ts == parents[0].ts]
+    assert cards
+    assert len(cards) == len(set(cards))  # each weekly card once
+    lines = [r for r in caplog.records if "took this delivery over" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].getMessage().startswith("weekly:")
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere

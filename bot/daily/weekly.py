@@ -14,11 +14,14 @@ kills and restarts.
 - **Once.** The choice is frozen in the store (`weekly_posts`) when first made, so a restart
   posts the same papers; the post moves decided → posting → posted, and every message id is
   stored the moment the platform returns it (`weekly_messages`). The unit
-  `weekly:{channel}:{week}` is held by one process at a time (`bot.work`, as the daily post's
-  `deliver:` unit). A post left mid-way first asks the platform what it already shows
-  (`ChatPlatform.recover`), which covers a kill between posting a message and storing its id.
-  The post is a `Digest` marked with its `week` whose `day` is the Sunday before that week: no
-  daily digest has that day, so the platform's markers of the two posts never meet.
+  `weekly:{channel}:{week}` is held by one process at a time and fenced as the daily post's
+  `deliver:` unit is (`bot.work.Work.hold`): each message's intent and id are recorded under
+  the holding's epoch, so a process that paused past its lease stops at its next message with
+  one log line instead of posting beside the process that took the post over. A post left
+  mid-way first asks the platform what it already shows (`ChatPlatform.recover`), which
+  covers a kill between posting a message and storing its id. The post is a `Digest` marked
+  with its `week` whose `day` is the Sunday before that week: no daily digest has that day, so
+  the platform's markers of the two posts never meet.
 
 This module must not import a platform SDK, score papers or fetch feeds.
 """
@@ -34,13 +37,14 @@ from zoneinfo import ZoneInfo
 
 from bot.config.channels import ChannelSettings
 from bot.daily.delivery import Delivery
+from bot.daily.post import stale
 from bot.digest.selection import digest_from_json, digest_to_json
-from bot.errors import PlatformError
+from bot.errors import LeaseLost, PlatformError
 from bot.i18n import _, using
 from bot.models import Digest, DigestEntry, StageCounts, digest_order
 from bot.platform import PARENT
 from bot.safety import excerpt
-from bot.store import ChannelRow, Store
+from bot.store import ChannelRow, Fence, Store
 from bot.work import Work
 
 log = logging.getLogger(__name__)
@@ -177,8 +181,8 @@ class WeeklyPoster:
             return
         if record is None and now - due > self._catch_up:
             return
-        async with self._work.attempt(f"weekly:{row.id}:{week}") as mine:
-            if not mine:  # another process (or tick) is posting it right now
+        async with self._work.hold(f"weekly:{row.id}:{week}") as fence:
+            if fence is None:  # another process (or tick) is posting it right now
                 return
             record = await self._store.weekly.get(row.id, week) or await self._decide(
                 row.id, due, week
@@ -187,9 +191,13 @@ class WeeklyPoster:
             if state in (POSTED, QUIET):
                 return
             try:
-                await self._deliver(row.platform, row.id, week, state, digest_from_json(body))
+                await self._deliver(
+                    row.platform, row.id, week, state, digest_from_json(body), fence
+                )
             except PlatformError as exc:
                 log.warning("weekly post %s to %s:%s failed: %s", week, row.platform, row.id, exc)
+            except LeaseLost as lost:
+                stale(lost)
 
     async def _decide(self, channel_id: str, due: datetime, week: str) -> tuple[str, Any]:
         """Choose the week's papers and freeze the choice (the first one stored stands)."""
@@ -209,22 +217,34 @@ class WeeklyPoster:
         return await self._store.weekly.freeze(channel_id, week, DECIDED, body)
 
     async def _deliver(
-        self, platform_name: str, channel: str, week: str, state: str, digest: Digest
+        self,
+        platform_name: str,
+        channel: str,
+        week: str,
+        state: str,
+        digest: Digest,
+        fence: Fence,
     ) -> None:
-        """Post whatever of the weekly post is not on the platform yet."""
+        """Post whatever of the weekly post is not on the platform yet, fenced as the daily
+        post is (`LeaseLost` once another process took the week's post over)."""
         platform = self._delivery.platform(platform_name)
         if state != POSTING:
             await self._store.weekly.set_state(channel, week, POSTING)
 
         async def record(slot: str, message: str) -> None:
-            await self._record(channel, week, digest.day, slot, message)
+            if not await self._store.weekly.record_posted(channel, week, slot, message, fence):
+                raise LeaseLost(fence.key, fence.epoch)
+            if slot != PARENT:  # a reaction on a weekly card is a like of its paper
+                await self._store.digests.record_posted(channel, digest.day, slot, message)
 
+        unsure = bool(await self._store.work.intents(fence.key))
         _posted, count, recovered = await self._delivery.post_thread(
             platform,
             digest,
             await self._store.weekly.posted(channel, week),
             record,
-            recover=state == POSTING,
+            recover=state == POSTING or unsure,
+            fence=fence,
         )
         await self._store.weekly.set_state(channel, week, POSTED)
         log.info(
@@ -235,8 +255,3 @@ class WeeklyPoster:
             count,
             recovered,
         )
-
-    async def _record(self, channel: str, week: str, day: date, slot: str, message: str) -> None:
-        await self._store.weekly.record_posted(channel, week, slot, message)
-        if slot != PARENT:  # a reaction on a weekly card is a like of its paper
-            await self._store.digests.record_posted(channel, day, slot, message)

@@ -11,6 +11,8 @@ from typing import Any
 
 from bot.store.backend import Backend
 from bot.store.query import timestamp
+from bot.store.records import Fence
+from bot.store.work import hold_fence, now_sql
 
 
 class WeeklyPosts:
@@ -73,11 +75,22 @@ class WeeklyPosts:
             )
         return {str(r[0]): str(r[1]) for r in rows}
 
-    async def record_posted(self, channel_id: str, week: str, slot: str, message_id: str) -> None:
-        """Record a message of a week's post the moment the platform returned its id."""
+    async def record_posted(
+        self, channel_id: str, week: str, slot: str, message_id: str, fence: Fence | None = None
+    ) -> bool:
+        """Record a message of a week's post the moment the platform returned its id. Under a
+        `fence`, only while the fence holds, in the same transaction (clearing the slot's
+        intent): False when another process took the week's post over."""
         async with self._b.write() as db:
+            if fence is not None:
+                if not await hold_fence(db, fence, now_sql(self._b.dialect)):
+                    return False
+                await db.execute(
+                    "DELETE FROM post_intents WHERE key = ? AND slot = ?", (fence.key, slot)
+                )
             await db.execute(
                 "INSERT INTO weekly_messages (channel_id, week, slot, message_id, posted_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, week, slot) DO NOTHING",
                 (channel_id, week, slot, message_id, timestamp()),
             )
+        return True
