@@ -1,6 +1,6 @@
 """Starting and stopping with Slack: tokens of the wrong kind are refused by settings, an
-unreachable Slack at start is waited out while the other platforms run, a refused token ends
-the run in one line, and `run` stops promptly on SIGTERM whatever the adapters are doing.
+unreachable Slack (or Discord) at start is waited out while the other platforms run, a refused
+token ends the run in one line, and `run` stops promptly on SIGTERM whatever the adapters are doing.
 
 The real AsyncApp, AsyncWebClient and discord.py client run against FakeSlack and FakeDiscord."""
 
@@ -18,11 +18,12 @@ import pytest
 
 import bot.__main__ as cli
 from adapters.discord import DiscordAdapter
-from adapters.slack import SlackAdapter, start_backoff, web_client
+from adapters.slack import SlackAdapter, web_client
 from bot.__main__ import open_core, run_bot
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Conversation
 from bot.errors import PlatformError, SettingsError
+from bot.platform import start_backoff
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord
@@ -269,6 +270,73 @@ async def test_slack_unreachable_at_start_keeps_discord_running_then_connects(
         assert await asyncio.wait_for(running, 30) == 0
     assert len(slack.calls_of("auth.test")) == 1
     assert "Traceback" not in caplog.text
+
+
+async def slack_command(adapter: SlackAdapter, slack: FakeSlack, text: str, name: str) -> None:
+    """Send `/arxiv <text>` to the adapter's HTTP endpoint as Slack would."""
+    body = command_form(text, response_url=slack.response_url(name))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"http://127.0.0.1:{adapter.port}/slack/events", data=body, headers=headers) as r,
+    ):
+        assert r.status == 200
+
+
+async def test_discord_unreachable_at_start_keeps_slack_serving_then_connects(
+    make_settings: Any,
+    slack: FakeSlack,
+    discord: FakeDiscord,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    await discord.go_offline()  # its port refuses connections
+    adapters: list[Any] = []
+
+    def adapters_of(settings: Settings, conversation: Conversation) -> list[Any]:
+        adapters.extend(
+            [
+                slack_adapter(conversation, slack, Pauses()),
+                DiscordAdapter.from_settings(settings, conversation, guild_ready_timeout=0.2),
+            ]
+        )
+        return list(adapters)
+
+    def retries() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "Discord: cannot" in r.getMessage()]
+
+    stop = asyncio.Event()
+    settings = run_settings(make_settings, slack, discord)
+    running = asyncio.create_task(run_bot(settings, stop, adapters_of, retry_in=lambda _: 0.2))
+    try:
+        await logged(caplog, "slack adapter connected")
+        await slack_command(adapters[0], slack, "help", "help")
+        await slack.wait_until(lambda: any(name == "help" for name, *_ in slack.responses))
+        async with asyncio.timeout(10):
+            while len(retries()) < 3:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert not any("discord adapter connected" in r.getMessage() for r in caplog.records)
+        await discord.go_online()
+        await logged(caplog, "discord adapter connected")
+        assert adapters[1].client.is_ready()
+        await slack_command(adapters[0], slack, "help", "again")
+        await slack.wait_until(lambda: any(name == "again" for name, *_ in slack.responses))
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(running, 30) == 0
+    tries = retries()
+    assert tries[0].startswith("Discord: cannot log in to Discord: ")
+    assert all(
+        t.endswith("trying again in 0.2 s (the other platforms keep running)") for t in tries
+    )
+    assert all(
+        r.levelno == logging.WARNING and r.exc_info is None
+        for r in caplog.records
+        if "Discord: cannot" in r.getMessage()
+    )
+    assert len(discord.requests_of("GET", "/users/@me")) == 1  # the tries that got through
+    assert "Traceback" not in caplog.text
+    assert DISCORD_TOKEN not in caplog.text
 
 
 async def test_a_refused_slack_token_ends_run_with_its_error(
