@@ -7,6 +7,7 @@ The real AsyncApp, AsyncWebClient and discord.py client run against FakeSlack an
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -29,7 +30,7 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
-from tests.test_end_to_end import read_until, run_cli, start_run, stop_run
+from tests.test_end_to_end import free_port, read_until, run_cli, start_run, stop_run
 
 BOT_TOKEN = "xoxb-startup-bot-token-never-shown-41"
 APP_TOKEN = "xapp-startup-app-token-never-shown-42"
@@ -337,6 +338,56 @@ async def test_discord_unreachable_at_start_keeps_slack_serving_then_connects(
     assert len(discord.requests_of("GET", "/users/@me")) == 1  # the tries that got through
     assert "Traceback" not in caplog.text
     assert DISCORD_TOKEN not in caplog.text
+
+
+async def test_run_with_discord_down_serves_slack_and_logs_one_line_per_discord_try(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path, slack: FakeSlack
+) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"  # nothing listens there: Discord is unreachable
+    http_port = free_port()
+    env = bot_env(
+        arxiv,
+        llm,
+        tmp_path / "db.sqlite3",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        ARXIV_BOT_HTTP_PORT=str(http_port),
+        ARXIV_BOT_SLACK_API_URL=slack.api_url,
+        DISCORD_BOT_TOKEN=DISCORD_TOKEN,
+        ARXIV_BOT_DISCORD_API_URL=f"http://{nowhere}/api/v10",
+        ARXIV_BOT_DISCORD_GATEWAY_URL=f"ws://{nowhere}/gateway",
+    )
+    proc = await start_run(env, tmp_path)
+    log = ""
+    try:
+        log += await read_until(proc, "slack adapter connected")
+        body = command_form("help", response_url=slack.response_url("help"))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **signed_headers(SECRET, body),
+        }
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"http://127.0.0.1:{http_port}/slack/events", data=body, headers=headers
+            ) as r,
+        ):
+            assert r.status == 200
+        await slack.wait_until(lambda: bool(slack.responses), within=20)
+        assert "criteria" in json.dumps(slack.responses[0][1])  # the help Slack users read
+        tried = "Discord: cannot log in"
+        log += await read_until(proc, tried, times=2 - log.count(tried))
+    finally:
+        log += await stop_run(proc)
+    assert proc.returncode == 0, log[-2000:]
+    tries = [line for line in log.splitlines() if "Discord: " in line]  # one line per try
+    assert len(tries) >= 2
+    assert "trying again in 1 s (the other platforms keep running)" in tries[0]
+    assert "trying again in 2 s (the other platforms keep running)" in tries[1]
+    assert "discord adapter connected" not in log
+    assert "Traceback" not in log
+    assert DISCORD_TOKEN not in log
+    assert BOT_TOKEN not in log
 
 
 async def test_a_refused_slack_token_ends_run_with_its_error(
