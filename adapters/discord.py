@@ -112,6 +112,7 @@ class DiscordAdapter:
         self._api_url = api_url
         self._gateway_url = gateway_url
         self._like_emoji = like_emoji
+        self._guild_ready_timeout = guild_ready_timeout
         self._client = _ArxivClient(self, guild_ready_timeout)
         self._task: asyncio.Task[None] | None = None
         self._saved_endpoints: tuple[str, yarl.URL] | None = None
@@ -153,7 +154,11 @@ class DiscordAdapter:
 
     async def start(self) -> None:
         """Log in, sync the commands if they changed, connect the gateway in a background task
-        on the current loop, and return once Discord says the bot is ready."""
+        on the current loop, and return once Discord says the bot is ready. An unreachable
+        Discord raises `PlatformUnavailable` and a later call tries afresh (a closed
+        discord.py client cannot connect again, so each try gets a new one)."""
+        if self._client.is_closed():
+            self._client = _ArxivClient(self, self._guild_ready_timeout)
         self._apply_endpoints()
         try:
             await self._client.login(self._token.get_secret_value())

@@ -117,7 +117,7 @@ from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
-from bot.platform import PARENT
+from bot.platform import PARENT, start_backoff
 from bot.secret import Secret
 from bot.store import Installations, Store
 
@@ -160,7 +160,6 @@ SEEN_EVENTS: Final = 2_048
 CLOSE_GRACE: Final = 30.0
 CANCEL_WAIT: Final = 1.0  # seconds cancelled answers get to clean up before the store closes
 ACKED_AT_ONCE: Final = frozenset({"block_actions", "event_callback"})  # and slash commands
-START_BACKOFF_CAP: Final = 300
 _UNAVAILABLE_CODES: Final = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -244,12 +243,6 @@ def web_client(
             AsyncServerErrorRetryHandler(max_retry_count=retries, interval_calculator=pause),
         ],
     )
-
-
-def start_backoff(attempt: int) -> float:
-    """Seconds before start-up try `attempt + 1` when Slack could not be reached: 1, 2, 4 …
-    up to 5 minutes."""
-    return float(min(2 ** min(attempt, 16), START_BACKOFF_CAP))
 
 
 def _api_base(url: str | None) -> str | None:

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from bot import __version__
-from bot.errors import BotError, LLMKeyMissing, SettingsError
+from bot.errors import BotError, LLMKeyMissing, PlatformUnavailable, SettingsError
 from bot.models import Digest, LocalView, Thresholds
-from bot.platform import ChatPlatform
+from bot.platform import ChatPlatform, start_backoff
 from bot.progress import progress_display
 from scoring.criteria import load_criteria
 from scoring.pricing import PriceTable, format_usd
@@ -477,13 +477,16 @@ async def run_bot(
     settings: Settings,
     stop: asyncio.Event | None = None,
     adapters_of: AdaptersOf | None = None,
+    retry_in: Callable[[int], float] = start_backoff,
 ) -> int:
     """The long-running bot: chat adapters, the daily post and the health endpoint, until
     SIGTERM/SIGINT (or `stop`).
 
-    Adapters connect in the background, each at its own pace (Slack waits out an unreachable
-    Slack), while the schedule runs; one that fails to start (a refused token) ends the run
-    with its error. Whatever the adapters are doing, a stop exits within SHUTDOWN_GRACE."""
+    Adapters connect in the background, each at its own pace, while the schedule runs: a
+    platform that cannot be reached is tried again after `retry_in(attempt)` seconds (one log
+    line per try) and stops no other; one that fails to start otherwise (a refused token) ends
+    the run with its error. Whatever the adapters are doing, a stop exits within
+    SHUTDOWN_GRACE."""
     from bot.daily.delivery import Delivery, ceiling
     from bot.daily.health import health_app, start_health
     from bot.daily.pacer import StoredPacing
@@ -515,7 +518,10 @@ async def run_bot(
                 "and/or DISCORD_BOT_TOKEN (see docs/discord.md); `arxiv-bot digest` and "
                 "`arxiv-bot console` need neither"
             )
-        starts = {asyncio.create_task(a.start(), name=f"start {a.platform}"): a for a in adapters}
+        starts = {
+            asyncio.create_task(_start_until_up(a, retry_in), name=f"start {a.platform}"): a
+            for a in adapters
+        }
         settings_of = settings_resolver(settings)
         delivery = Delivery(
             core.store,
@@ -575,6 +581,30 @@ async def _store_ready(settings: Settings, stop: asyncio.Event) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), STORE_RETRY)
     return False
+
+
+async def _start_until_up(
+    adapter: ChatAdapter,
+    retry_in: Callable[[int], float],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Start `adapter`, trying again while its platform cannot be reached: one warning line
+    per try, no traceback (the adapter has closed what the failed try opened)."""
+    attempt = 0
+    while True:
+        try:
+            await adapter.start()
+            return
+        except PlatformUnavailable as exc:
+            pause = retry_in(attempt)
+            log.warning(
+                "%s: %s; trying again in %g s (the other platforms keep running)",
+                adapter.platform.capitalize(),
+                exc,
+                pause,
+            )
+        await sleep(pause)
+        attempt += 1
 
 
 async def _serve_until(stop: asyncio.Event, starts: dict[asyncio.Task[None], ChatAdapter]) -> None:

@@ -9,18 +9,29 @@ Errors: raise `bot.errors.PlatformUnavailable` when the platform cannot be reach
 failing (the delivery retries later and loses nothing), `bot.errors.PlatformError` when it refuses
 the post (bot removed from the channel, bad request); anything else is a bug.
 
+Start-up: an adapter's `start` raises `PlatformUnavailable` when its platform cannot be reached;
+`arxiv-bot run` then tries it again after `start_backoff(attempt)` seconds while the other
+platforms keep running, so no platform's outage at start stops another.
+
 This module must not import a platform SDK.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 from bot.models import Digest, DigestEntry
 
 PARENT = "parent"
 NOTICE = "notice"
+START_BACKOFF_CAP: Final = 300
+
+
+def start_backoff(attempt: int) -> float:
+    """Seconds before start-up try `attempt + 1` when a platform could not be reached: 1, 2,
+    4 … up to 5 minutes."""
+    return float(min(2 ** min(attempt, 16), START_BACKOFF_CAP))
 
 
 class ChatPlatform(Protocol):

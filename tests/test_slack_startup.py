@@ -1,12 +1,13 @@
 """Starting and stopping with Slack: tokens of the wrong kind are refused by settings, an
-unreachable Slack at start is waited out while the other platforms run, a refused token ends
-the run in one line, and `run` stops promptly on SIGTERM whatever the adapters are doing.
+unreachable Slack (or Discord) at start is waited out while the other platforms run, a refused
+token ends the run in one line, and `run` stops promptly on SIGTERM whatever the adapters are doing.
 
 The real AsyncApp, AsyncWebClient and discord.py client run against FakeSlack and FakeDiscord."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -18,17 +19,18 @@ import pytest
 
 import bot.__main__ as cli
 from adapters.discord import DiscordAdapter
-from adapters.slack import SlackAdapter, start_backoff, web_client
+from adapters.slack import SlackAdapter, web_client
 from bot.__main__ import open_core, run_bot
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Conversation
 from bot.errors import PlatformError, SettingsError
+from bot.platform import start_backoff
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack, command_form, signed_headers
-from tests.test_end_to_end import read_until, run_cli, start_run, stop_run
+from tests.test_end_to_end import free_port, read_until, run_cli, start_run, stop_run
 
 BOT_TOKEN = "xoxb-startup-bot-token-never-shown-41"
 APP_TOKEN = "xapp-startup-app-token-never-shown-42"
@@ -269,6 +271,123 @@ async def test_slack_unreachable_at_start_keeps_discord_running_then_connects(
         assert await asyncio.wait_for(running, 30) == 0
     assert len(slack.calls_of("auth.test")) == 1
     assert "Traceback" not in caplog.text
+
+
+async def slack_command(adapter: SlackAdapter, slack: FakeSlack, text: str, name: str) -> None:
+    """Send `/arxiv <text>` to the adapter's HTTP endpoint as Slack would."""
+    body = command_form(text, response_url=slack.response_url(name))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(SECRET, body)}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"http://127.0.0.1:{adapter.port}/slack/events", data=body, headers=headers) as r,
+    ):
+        assert r.status == 200
+
+
+async def test_discord_unreachable_at_start_keeps_slack_serving_then_connects(
+    make_settings: Any,
+    slack: FakeSlack,
+    discord: FakeDiscord,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    await discord.go_offline()  # its port refuses connections
+    adapters: list[Any] = []
+
+    def adapters_of(settings: Settings, conversation: Conversation) -> list[Any]:
+        adapters.extend(
+            [
+                slack_adapter(conversation, slack, Pauses()),
+                DiscordAdapter.from_settings(settings, conversation, guild_ready_timeout=0.2),
+            ]
+        )
+        return list(adapters)
+
+    def retries() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "Discord: cannot" in r.getMessage()]
+
+    stop = asyncio.Event()
+    settings = run_settings(make_settings, slack, discord)
+    running = asyncio.create_task(run_bot(settings, stop, adapters_of, retry_in=lambda _: 0.2))
+    try:
+        await logged(caplog, "slack adapter connected")
+        await slack_command(adapters[0], slack, "help", "help")
+        await slack.wait_until(lambda: any(name == "help" for name, *_ in slack.responses))
+        async with asyncio.timeout(10):
+            while len(retries()) < 3:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert not any("discord adapter connected" in r.getMessage() for r in caplog.records)
+        await discord.go_online()
+        await logged(caplog, "discord adapter connected")
+        assert adapters[1].client.is_ready()
+        await slack_command(adapters[0], slack, "help", "again")
+        await slack.wait_until(lambda: any(name == "again" for name, *_ in slack.responses))
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(running, 30) == 0
+    tries = retries()
+    assert tries[0].startswith("Discord: cannot log in to Discord: ")
+    assert all(
+        t.endswith("trying again in 0.2 s (the other platforms keep running)") for t in tries
+    )
+    assert all(
+        r.levelno == logging.WARNING and r.exc_info is None
+        for r in caplog.records
+        if "Discord: cannot" in r.getMessage()
+    )
+    assert len(discord.requests_of("GET", "/users/@me")) == 1  # the tries that got through
+    assert "Traceback" not in caplog.text
+    assert DISCORD_TOKEN not in caplog.text
+
+
+async def test_run_with_discord_down_serves_slack_and_logs_one_line_per_discord_try(
+    arxiv: FakeArxiv, llm: FakeOpenAI, tmp_path: Path, slack: FakeSlack
+) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"  # nothing listens there: Discord is unreachable
+    http_port = free_port()
+    env = bot_env(
+        arxiv,
+        llm,
+        tmp_path / "db.sqlite3",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        ARXIV_BOT_HTTP_PORT=str(http_port),
+        ARXIV_BOT_SLACK_API_URL=slack.api_url,
+        DISCORD_BOT_TOKEN=DISCORD_TOKEN,
+        ARXIV_BOT_DISCORD_API_URL=f"http://{nowhere}/api/v10",
+        ARXIV_BOT_DISCORD_GATEWAY_URL=f"ws://{nowhere}/gateway",
+    )
+    proc = await start_run(env, tmp_path)
+    log = ""
+    try:
+        log += await read_until(proc, "slack adapter connected")
+        body = command_form("help", response_url=slack.response_url("help"))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **signed_headers(SECRET, body),
+        }
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"http://127.0.0.1:{http_port}/slack/events", data=body, headers=headers
+            ) as r,
+        ):
+            assert r.status == 200
+        await slack.wait_until(lambda: bool(slack.responses), within=20)
+        assert "criteria" in json.dumps(slack.responses[0][1])  # the help Slack users read
+        tried = "Discord: cannot log in"
+        log += await read_until(proc, tried, times=2 - log.count(tried))
+    finally:
+        log += await stop_run(proc)
+    assert proc.returncode == 0, log[-2000:]
+    tries = [line for line in log.splitlines() if "Discord: " in line]  # one line per try
+    assert len(tries) >= 2
+    assert "trying again in 1 s (the other platforms keep running)" in tries[0]
+    assert "trying again in 2 s (the other platforms keep running)" in tries[1]
+    assert "discord adapter connected" not in log
+    assert "Traceback" not in log
+    assert DISCORD_TOKEN not in log
+    assert BOT_TOKEN not in log
 
 
 async def test_a_refused_slack_token_ends_run_with_its_error(

@@ -134,6 +134,18 @@ class FakeDiscord:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    async def go_offline(self) -> None:
+        """Stop listening: connections to the port are refused, as when Discord is unreachable."""
+        assert self._runner is not None
+        for site in list(self._runner.sites):
+            await site.stop()
+
+    async def go_online(self) -> None:
+        """Listen again on the same port."""
+        assert self._runner is not None
+        if not self._runner.sites:
+            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
     @property
     def api_url(self) -> str:
         """The REST base for ARXIV_BOT_DISCORD_API_URL."""
