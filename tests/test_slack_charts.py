@@ -6,8 +6,10 @@ traceback."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
 import aiohttp
@@ -15,6 +17,7 @@ import pytest
 
 from adapters.slack import SlackAdapter
 from bot.__main__ import open_core
+from bot.conversation.stats_commands import chart_png, month_chart, spark_days
 from tests.fakes.slack_server import FakeSlack, ServerError, command_form, signed_headers
 
 CHANNEL = "C0TEAM"
@@ -111,6 +114,28 @@ async def test_without_files_write_the_sparklines_come_with_the_reason(
     assert BOT_TOKEN not in caplog.text
 
 
+async def test_without_matplotlib_the_sparklines_say_how_to_get_the_chart(
+    make_settings: Any,
+    slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in (
+        "matplotlib",
+        "matplotlib.figure",
+        "matplotlib.backends.backend_agg",
+        "matplotlib.ticker",
+    ):
+        monkeypatch.setitem(sys.modules, name, None)  # what `import` sees when not installed
+    caplog.set_level(logging.INFO)
+    async with running(make_settings, slack, "on") as bot:
+        text = await stats(bot, slack)
+    assert "papers selected:" in text
+    assert text.splitlines()[-1] == "No chart: matplotlib is not installed (the `charts` extra)"
+    assert not slack.calls_of("files.getUploadURLExternal")
+    assert no_traceback(caplog)
+
+
 async def test_when_slack_does_not_answer_the_upload_the_sparklines_still_come(
     make_settings: Any, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -122,3 +147,13 @@ async def test_when_slack_does_not_answer_the_upload_the_sparklines_still_come(
     assert text.splitlines()[-1].startswith("No chart: ")
     assert slack.uploads == []
     assert no_traceback(caplog)
+
+
+def test_the_chart_draws_a_month_with_empty_days_as_a_png() -> None:
+    days = spark_days(date(2026, 12, 7))
+    chart = month_chart(days, {days[3]: 5}, {days[4]: 1}, {days[5]: 0.12})
+    assert chart.selected[3] == 5
+    assert chart.likes == tuple(1 if n == 4 else 0 for n in range(30))
+    png = chart_png(chart)
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 5_000

@@ -149,6 +149,7 @@ def chart_png(chart: Chart) -> bytes:
     try:  # optional and heavy; the Agg canvas, not pyplot, whose global state threads share
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError as exc:
         raise ChartUnavailable("matplotlib is not installed (the `charts` extra)") from exc
     figure = Figure(figsize=(8, 6), dpi=100, layout="constrained")
@@ -167,6 +168,8 @@ def chart_png(chart: Chart) -> bytes:
     ):
         axes.bar(list(chart.days), list(values), color=colour)
         axes.set_ylabel(label)
+        if label != "LLM $":  # counts: no 0.25 of a like
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(axis="y", alpha=0.3)
     figure.autofmt_xdate()
     out = io.BytesIO()
