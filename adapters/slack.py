@@ -86,6 +86,7 @@ from adapters.slack_blocks import (
     zotero_key_view,
     zotero_library,
 )
+from adapters.slack_charts import upload_chart, with_reason
 from adapters.slack_install import (
     INSTALL_PATH,
     REDIRECT_PATH,
@@ -285,6 +286,7 @@ class SlackAdapter:
         homes: HomeLedger | None = None,
         workspaces: Workspaces | None = None,
         oauth: tuple[AsyncOAuthSettings, StoreInstallations] | None = None,
+        charts: bool = False,
     ) -> None:
         if app_token is None and not signing_secret:
             raise SettingsError(
@@ -293,6 +295,7 @@ class SlackAdapter:
             )
         self._conversation = conversation
         self._client = client
+        self._charts = charts  # ARXIV_BOT_SLACK_CHARTS: `stats` uploads its chart too
         self._locales: dict[tuple[str, str], str] = {}  # (team, user) -> Slack locale
         self._app_token = app_token
         self._host = host
@@ -371,6 +374,7 @@ class SlackAdapter:
             signing_secret=secret.get_secret_value() if secret else None,
             app_token=app_token.get_secret_value() if app_token else None,
             port=settings.http_port,
+            charts=settings.slack_charts,
             homes=installations,
             **options,
         )
@@ -404,6 +408,7 @@ class SlackAdapter:
             web_client(None, base),
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             port=settings.http_port,
+            charts=settings.slack_charts,
             workspaces=workspaces,
             oauth=(oauth, store),
             homes=installations,
@@ -755,7 +760,8 @@ class SlackAdapter:
         """Replies to a mention: in its thread, for everyone (the question was public)."""
 
         async def reply(answer: Reply) -> None:
-            text, blocks = text_message(answer.text)
+            note = await self._chart(caller, answer, caller.thread or None)
+            text, blocks = text_message(with_reason(answer.text, note))
             await self._post(caller.channel_id, text, blocks, thread_ts=caller.thread or None)
 
         return reply
@@ -931,7 +937,9 @@ class SlackAdapter:
             if answer.digest is not None:
                 await self._post_requested_digest(caller, answer.digest, respond)
                 return
-            text, blocks = text_message(answer.text, await self._link(caller, answer.thread))
+            note = await self._chart(caller, answer, None)
+            link = await self._link(caller, answer.thread)
+            text, blocks = text_message(with_reason(answer.text, note), link)
             await respond(
                 text=text,
                 blocks=blocks,
@@ -942,6 +950,16 @@ class SlackAdapter:
             )
 
         return reply
+
+    async def _chart(self, caller: Caller, answer: Reply, thread_ts: str | None) -> str | None:
+        """Upload the reply's chart when charts are on; why none came, if none did."""
+        if answer.chart is None or not self._charts:
+            return None
+        try:
+            client, channel, _ = await self._workspaces.client_for(caller.channel_id)
+        except PlatformError as exc:
+            return str(exc)
+        return await upload_chart(client, channel, answer.chart, thread_ts=thread_ts)
 
     async def _link(self, caller: Caller, message_ts: str | None) -> tuple[str, str] | None:
         """A link to a posted message (a reply pointing at a thread), or None if Slack cannot

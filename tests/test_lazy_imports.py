@@ -13,6 +13,7 @@ RUN_TIME_ONLY = (
     "apscheduler",
     "arxiv",
     "discord",
+    "matplotlib",
     "numpy",
     "openai",
     "pydantic",

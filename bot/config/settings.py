@@ -308,6 +308,9 @@ class Settings:
     slack_api_url: str | None = field(
         default=None, metadata=_env("ARXIV_BOT_SLACK_API_URL", read.url("http", "https"))
     )
+    slack_charts: bool = field(
+        default=False, metadata=_env("ARXIV_BOT_SLACK_CHARTS", read.boolean)
+    )  # `stats` also uploads a chart of the month (needs files:write and matplotlib)
     discord_bot_token: Secret | None = field(
         default=None, metadata=_env("DISCORD_BOT_TOKEN", read.secret)
     )

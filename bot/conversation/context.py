@@ -1,6 +1,6 @@
 """What every command module shares: who asked (`Caller`), what the bot answers (`Reply`, sent
-through `Respond`), the bot-wide defaults (`ConversationConfig`), and `Context`, the channel
-lookups and the audit log the command modules use.
+through `Respond`, with an optional `Chart`), the bot-wide defaults (`ConversationConfig`), and
+`Context`, the channel lookups and the audit log the command modules use.
 
 `bot.conversation.dispatch` parses and dispatches; each `*_commands` module answers its own commands
 through a `Context`. This module owns no command and no guard (permissions and rate limits are
@@ -52,14 +52,27 @@ class Caller:
 
 
 @dataclass(frozen=True, slots=True)
+class Chart:
+    """Papers selected, likes and LLM dollars per day over `days` (oldest first), for a
+    platform that can show an image (`stats` on Slack with ARXIV_BOT_SLACK_CHARTS)."""
+
+    days: tuple[date, ...]
+    selected: tuple[int, ...]
+    likes: tuple[int, ...]
+    dollars: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """An answer: text (light markdown, already defused), or a digest to render; `thread` is
-    the id of a posted message the answer points to (adapters link to it)."""
+    the id of a posted message the answer points to (adapters link to it); `chart` the same
+    figures as an image, for adapters that can show one (the text stands without it)."""
 
     text: str
     ephemeral: bool = True
     digest: Digest | None = None
     thread: str | None = None
+    chart: Chart | None = None
 
 
 Respond = Callable[[Reply], Awaitable[None]]

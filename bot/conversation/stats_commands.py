@@ -2,7 +2,9 @@
 what the LLM cost the whole bot, what the channel's ranking learned (its imported papers among it)
 and sent to the LLM, and
 sparklines (`▁▂▃▄▅▆▇█`) of papers selected, likes and dollars per day over 30 days, which read
-the same on every platform (one line each, nothing to align).
+the same on every platform (one line each, nothing to align). The same figures go with the reply
+as a `Chart`; `chart_png` draws one with matplotlib (the optional `charts` extra, imported only
+when drawn, off the event loop) for an adapter that shows images.
 
 It loads the counts, usage, learning state and recent digest bodies from the store, then words
 them in the pure functions below. Rate limits are `bot.conversation.dispatch`'s.
@@ -12,12 +14,13 @@ It must not change anything, spend, import a platform SDK or render platform mar
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.arxiv.categories import categories_key
-from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
+from bot.conversation.context import Caller, Chart, Context, Handlers, Reply, Respond
 from bot.models import Usage
 from bot.store import LearningState
 from scoring.pricing import format_usd
@@ -58,8 +61,12 @@ class StatsCommands:
         lines.append(share_line(body for _, body in bodies))
         window = spark_days(midnight.date())
         likes, dollars = await self._store.stats.per_day(caller.channel_id, window[0])
-        lines += spark_lines(window, selected_per_day(bodies), likes, dollars)
-        await respond(Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines)))
+        selected = selected_per_day(bodies)
+        lines += spark_lines(window, selected, likes, dollars)
+        chart = month_chart(window, selected, likes, dollars)
+        await respond(
+            Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines), chart=chart)
+        )
 
     async def _digest_bodies(self, channel_id: str) -> list[tuple[date, Any]]:
         """The days and bodies of the channel's latest stored digests, newest first."""
@@ -115,6 +122,59 @@ def spark_lines(
         )
         lines.append(f"{sparkline(values)} {label}: {shown(total)} in all{most}")
     return lines
+
+
+def month_chart(
+    days: Sequence[date],
+    selected: Mapping[date, int],
+    likes: Mapping[date, int],
+    dollars: Mapping[date, float],
+) -> Chart:
+    """The sparklines' figures as a `Chart` (a day without any counts as 0)."""
+    return Chart(
+        tuple(days),
+        tuple(selected.get(d, 0) for d in days),
+        tuple(likes.get(d, 0) for d in days),
+        tuple(float(dollars.get(d, 0.0)) for d in days),
+    )
+
+
+class ChartUnavailable(Exception):
+    """matplotlib (the `charts` extra) is not installed: no chart can be drawn."""
+
+
+def chart_png(chart: Chart) -> bytes:
+    """The chart as a PNG: three bar panels sharing the days. CPU work: call it with
+    asyncio.to_thread. Raises ChartUnavailable without matplotlib."""
+    try:  # optional and heavy; the Agg canvas, not pyplot, whose global state threads share
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+    except ImportError as exc:
+        raise ChartUnavailable("matplotlib is not installed (the `charts` extra)") from exc
+    figure = Figure(figsize=(8, 6), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    panels = figure.subplots(3, 1, sharex=True)
+    span = f"{chart.days[0].isoformat()} – {chart.days[-1].isoformat()}" if chart.days else ""
+    figure.suptitle(f"Per day, {span}")
+    for axes, (label, values, colour) in zip(
+        panels,
+        (
+            ("papers selected", chart.selected, "tab:blue"),
+            ("likes", chart.likes, "tab:orange"),
+            ("LLM $", chart.dollars, "tab:green"),
+        ),
+        strict=True,
+    ):
+        axes.bar(list(chart.days), list(values), color=colour)
+        axes.set_ylabel(label)
+        if label != "LLM $":  # counts: no 0.25 of a like
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(axis="y", alpha=0.3)
+    figure.autofmt_xdate()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
 
 
 def period_lines(periods: Sequence[tuple[str, Mapping[str, int], Usage]]) -> list[str]:

@@ -168,6 +168,19 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
+class Upload:
+    """A file uploaded and shared (files.getUploadURLExternal, its bytes, then
+    files.completeUploadExternal)."""
+
+    file_id: str
+    filename: str
+    body: bytes
+    channel: str
+    thread_ts: str | None
+    initial_comment: str
+
+
+@dataclass(frozen=True, slots=True)
 class Workspace:
     """A workspace that can install the app: its ids, its bot token once installed."""
 
@@ -223,6 +236,9 @@ class FakeSlack:
         self._stall: Stall | None = None
         self.admins: set[str] = set()  # users.info says is_admin
         self.creators: dict[str, str] = {}  # channel -> the user conversations.info names
+        self.files_write = True  # False: the app was installed without files:write
+        self._pending: dict[str, tuple[str, bytes | None]] = {}  # file id -> (filename, bytes)
+        self.uploads: list[Upload] = []  # files shared by files.completeUploadExternal
 
     # -- addresses ------------------------------------------------------------------------------
 
@@ -295,6 +311,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/files/{name}", self._file)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         self._runner, self._port = await serve(app)
@@ -452,6 +469,8 @@ class FakeSlack:
             "conversations.replies": self._replies,
             "users.info": self._user_info,
             "conversations.info": self._conversation_info,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }.get(method)
         if method in ("views.publish", "views.open", "views.update"):
             return self._view(method, args)
@@ -467,6 +486,42 @@ class FakeSlack:
                 stall.reached.set()
                 await stall.go.wait()
         return answer
+
+    def _upload_url(self, args: dict[str, Any]) -> web.Response:
+        if not self.files_write:
+            return web.json_response(
+                {"ok": False, "error": "missing_scope", "needed": "files:write"}
+            )
+        file_id = f"F{len(self._pending) + 1:04d}"
+        self._pending[file_id] = (str(args.get("filename") or ""), None)
+        url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+        return _ok(upload_url=url, file_id=file_id)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self._pending:
+            return web.Response(status=404, text="not found")
+        self._pending[file_id] = (self._pending[file_id][0], await request.read())
+        return web.Response(text=f"OK - {len(self._pending[file_id][1] or b'')}")
+
+    def _complete_upload(self, args: dict[str, Any]) -> web.Response:
+        shared = []
+        for entry in _as_json(args.get("files")) or []:
+            filename, body = self._pending.get(str(entry.get("id")), ("", None))
+            if body is None:
+                return _error("file_not_found")
+            upload = Upload(
+                str(entry["id"]),
+                filename,
+                body,
+                str(args.get("channel_id") or ""),
+                str(args["thread_ts"]) if args.get("thread_ts") else None,
+                str(args.get("initial_comment") or ""),
+            )
+            self.uploads.append(upload)
+            shared.append({"id": upload.file_id, "name": filename, "title": entry.get("title")})
+        self._changed.set()
+        return _ok(files=shared)
 
     def _conversation_info(self, args: dict[str, Any]) -> web.Response:
         channel = str(args.get("channel") or "")
