@@ -12,6 +12,7 @@ fails when one of them is fully translated, so the list only ever shrinks."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -80,7 +81,7 @@ def data_of(papers: list[dict[str, Any]], day: str = "2025-05-02") -> list[str]:
     return sorted((t for t in flat if len(t) > 1), key=len, reverse=True)
 
 
-def without_data(text: str, data: list[str]) -> str:
+def without_data(text: str, data: Sequence[str]) -> str:
     """`text` with each data text taken out, whole or as the start a card cut short (`…`)."""
     for item in data:
         text = text.replace(item, " ")
@@ -95,7 +96,7 @@ def without_data(text: str, data: list[str]) -> str:
     return text
 
 
-def untranslated(reply: str, data: list[str] = []) -> list[str]:  # noqa: B006 (read only)
+def untranslated(reply: str, data: Sequence[str] = ()) -> list[str]:
     """The words of `reply` outside every ⟦…⟧ that are not data."""
     text = without_data(reply, data)
     while _INNER.search(text):
