@@ -30,17 +30,18 @@ from bot.digest.selection import (
     LOCAL_TITLE,
     LOCAL_TITLE_NOTE,
     MORE_LIKE_TITLE,
+    cost_text,
+    day_text,
     followed_detail,
     followed_part,
     local_line,
     share_line,
 )
 from bot.errors import BotError
-from bot.i18n import DEFAULT, _, active, money, number
+from bot.i18n import _, ngettext, number
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt, whole_number
 from bot.secret import Secret
-from scoring.pricing import format_usd
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class ConsoleAdapter:
     def _next_page(self, size: int) -> None:
         digest = self.shown
         if digest is None:
-            self.out.write("(no digest shown yet: `today` shows one)\n")
+            self.out.write(_("(no digest shown yet: `today` shows one)") + "\n")
             return
         start = self.shown_cards
         self.shown_cards = min(start + size, len(digest.entries))
@@ -166,28 +167,26 @@ def digest_head(digest: Digest) -> str:
     t = digest.thresholds
     lines = [
         _("arXiv digest for {day}: {selected} selected of {announced} announced").format(
-            day=digest.day.isoformat(), selected=c.selected, announced=c.announced
+            day=day_text(digest.day), selected=number(c.selected), announced=number(c.announced)
         ),
         _(
             "{considered} considered · {sent} sent to the LLM ({ranked_out} ranked out "
             "locally) · {scored} scored · relevance ≥ {relevance}, novelty ≥ {novelty}, "
             "criteria v{version}"
         ).format(
-            considered=c.considered,
-            sent=c.sent,
-            ranked_out=c.ranked_out,
-            scored=c.scored,
+            considered=number(c.considered),
+            sent=number(c.sent),
+            ranked_out=number(c.ranked_out),
+            scored=number(c.scored),
             relevance=t.relevance,
             novelty=t.novelty,
             version=digest.criteria_version,
         ),
         _("{model} · {calls} LLM calls · {tokens} tokens · {cost}").format(
             model=defuse(digest.model),
-            calls=u.calls,
+            calls=number(u.calls),
             tokens=number(u.total_tokens),
-            cost=money(u.cost_usd)
-            if u.priced and active() != DEFAULT
-            else format_usd(u.cost_usd, u.priced),
+            cost=cost_text(u.cost_usd, u.priced),
         ),
     ]
     share = share_line(digest)
@@ -206,16 +205,21 @@ def followed_text(digest: Digest) -> str:
     followed = followed_part(digest)
     if not followed:
         return ""
-    lines = [f"## {FOLLOWED_TITLE} ({FOLLOWED_NOTE})"]
+    lines = [f"## {_(FOLLOWED_TITLE)} ({_(FOLLOWED_NOTE)})"]
     lines += [
         f"  - {defuse(excerpt(f.paper.title, TITLE_CHARS))} (arXiv:{f.paper.id}): "
         f"{defuse(followed_detail(f))}"
         for f in followed[:FOLLOWED_SHOWN]
     ]
     if len(followed) > FOLLOWED_SHOWN:
+        left = len(followed) - FOLLOWED_SHOWN
         lines.append(
-            f"  … and {len(followed) - FOLLOWED_SHOWN} more followed papers "
-            "(`arxiv-bot digest` lists them)"
+            "  "
+            + ngettext(
+                "… and {n} more followed paper (`arxiv-bot digest` lists them)",
+                "… and {n} more followed papers (`arxiv-bot digest` lists them)",
+                left,
+            ).format(n=number(left))
         )
     return "\n".join([*lines, "---"]) + "\n"
 
@@ -223,7 +227,7 @@ def followed_text(digest: Digest) -> str:
 def local_lines(digest: Digest) -> list[str]:
     """A day ranked locally only: the local ranking's best papers, labelled so, with their
     place and similarity (there are no LLM scores to show)."""
-    lines = [f"## {LOCAL_TITLE} ({LOCAL_TITLE_NOTE})"]
+    lines = [f"## {_(LOCAL_TITLE)} ({_(LOCAL_TITLE_NOTE)})"]
     for n, (p, score) in enumerate(digest.ranked_locally, 1):
         lines += [
             f"{n:>2}. {defuse(excerpt(p.title, TITLE_CHARS))}",
@@ -241,10 +245,10 @@ def digest_page(digest: Digest, start: int, stop: int) -> str:
     parts = [card_text(n, entries[n - 1]) for n in range(start + 1, stop + 1)]
     left = len(entries) - stop
     if left:
-        parts.append(_("… {left} more: type `more` (or `more all`)").format(left=left))
+        parts.append(_("… {left} more: type `more` (or `more all`)").format(left=number(left)))
     elif digest.more_like:
         titles = [f"  - {excerpt(e.paper.title, TITLE_CHARS)}" for e in digest.more_like]
-        parts.append(f"{MORE_LIKE_TITLE}:\n" + "\n".join(titles))
+        parts.append(f"{_(MORE_LIKE_TITLE)}:\n" + "\n".join(titles))
     return "\n".join(parts) + "\n"
 
 
@@ -252,7 +256,7 @@ def card_text(n: int, entry: DigestEntry) -> str:
     """One paper in three lines (four with a TL;DR): number and title; id, scores and link;
     the model's one-line TL;DR; its reason."""
     p, s = entry.paper, entry.score
-    tldr = f"    TL;DR: {defuse(excerpt(s.tldr, REASON_CHARS))}\n" if s.tldr else ""
+    tldr = f"    {_('TL;DR:')} {defuse(excerpt(s.tldr, REASON_CHARS))}\n" if s.tldr else ""
     scores = _("relevance {relevance} · novelty {novelty}").format(
         relevance=s.relevance, novelty=s.novelty
     )

@@ -38,6 +38,7 @@ from bot.digest.selection import (
     local_line,
     share_line,
 )
+from bot.i18n import _
 from bot.models import Digest, DigestEntry, Paper
 from bot.safety import clip, defuse, excerpt
 from scoring.pricing import format_usd
@@ -168,7 +169,7 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
     else:
         lines += ["", "No paper met the thresholds today."]
     if digest.more_like:
-        lines += ["", f"**{MORE_LIKE_TITLE}** ({MORE_LIKE_NOTE})"]
+        lines += ["", f"**{_(MORE_LIKE_TITLE)}** ({_(MORE_LIKE_NOTE)})"]
         lines += [
             f"• [{link_label(e.paper.title, 150)}]({e.paper.abs_url}) — relevance "
             f"{e.score.relevance}, novelty {e.score.novelty}"
@@ -198,7 +199,7 @@ def local_lines(digest: Digest, room: int = LOCAL_CHARS) -> list[str]:
     """A day ranked locally only: the local ranking's best papers with their place and
     similarity, labelled as not scored by an LLM, in whole lines of at most `room` characters
     together (the rest of the summary keeps its room)."""
-    lines = ["", f"**{LOCAL_TITLE}** ({LOCAL_TITLE_NOTE})"]
+    lines = ["", f"**{_(LOCAL_TITLE)}** ({_(LOCAL_TITLE_NOTE)})"]
     top = digest.ranked_locally
     for n, (p, score) in enumerate(top, 1):
         line = f"{n}. [{link_label(p.title, 150)}]({p.abs_url}) — {local_line(n, score)}"
@@ -215,7 +216,7 @@ def followed_lines(digest: Digest, room: int) -> list[str]:
     part = followed_part(digest)
     if not part:
         return []
-    lines = ["", f"**{FOLLOWED_TITLE}** ({FOLLOWED_NOTE})"]
+    lines = ["", f"**{_(FOLLOWED_TITLE)}** ({_(FOLLOWED_NOTE)})"]
     for n, f in enumerate(part[:FOLLOWED_SHOWN]):
         line = (
             f"• [{link_label(f.paper.title, 150)}]({f.paper.abs_url}) — "

@@ -29,6 +29,7 @@ from bot.digest.selection import (
     local_line,
     share_line,
 )
+from bot.i18n import _
 from bot.models import Digest, DigestEntry, FollowedEntry, LocalView, Paper, Usage
 from bot.safety import clip, excerpt, strip_controls
 from scoring.pricing import format_usd
@@ -92,7 +93,7 @@ def _more_like(digest: Digest) -> list[str]:
         f"{e.score.relevance}, novelty {e.score.novelty}"
         for e in digest.more_like
     ]
-    return [f"## {MORE_LIKE_TITLE}\n\n*{MORE_LIKE_NOTE}*\n\n" + "\n".join(items), "---"]
+    return [f"## {_(MORE_LIKE_TITLE)}\n\n*{_(MORE_LIKE_NOTE)}*\n\n" + "\n".join(items), "---"]
 
 
 def _followed(entries: tuple[FollowedEntry, ...]) -> list[str]:
@@ -106,7 +107,7 @@ def _followed(entries: tuple[FollowedEntry, ...]) -> list[str]:
     ]
     if len(entries) > FOLLOWED_SHOWN:
         items.append(f"- … and {len(entries) - FOLLOWED_SHOWN} more followed papers")
-    return [f"## {FOLLOWED_TITLE}\n\n*{FOLLOWED_NOTE}*\n\n" + "\n".join(items), "---"]
+    return [f"## {_(FOLLOWED_TITLE)}\n\n*{_(FOLLOWED_NOTE)}*\n\n" + "\n".join(items), "---"]
 
 
 def _ranked_locally(digest: Digest) -> list[str]:
@@ -115,7 +116,7 @@ def _ranked_locally(digest: Digest) -> list[str]:
         f"{n}. [{link_text(p.title)}]({p.abs_url}) (arXiv:{p.id}): {local_line(n, score)}"
         for n, (p, score) in enumerate(digest.ranked_locally, 1)
     ]
-    return [f"## {LOCAL_TITLE}\n\n*{LOCAL_TITLE_NOTE}*\n\n" + "\n".join(items), "---"]
+    return [f"## {_(LOCAL_TITLE)}\n\n*{_(LOCAL_TITLE_NOTE)}*\n\n" + "\n".join(items), "---"]
 
 
 def code_and_venue(p: Paper) -> list[str]:

@@ -31,6 +31,7 @@ from bot.digest.selection import (
     local_line,
     share_line,
 )
+from bot.i18n import _
 from bot.models import Digest, DigestEntry, Paper
 from bot.safety import clip, defuse, excerpt
 from scoring.pricing import format_usd
@@ -270,7 +271,7 @@ def local_parent_message(digest: Digest) -> tuple[str, list[Block]]:
     blocks = [
         header_block(title),
         section_block(f"{c.announced} announced · {c.considered} considered · ranked locally only"),
-        section_block(whole_lines(f"*{LOCAL_TITLE}* ({LOCAL_TITLE_NOTE})", items)),
+        section_block(whole_lines(f"*{_(LOCAL_TITLE)}* ({_(LOCAL_TITLE_NOTE)})", items)),
     ]
     share = share_line(digest)
     if share:
@@ -314,7 +315,7 @@ def more_like_blocks(digest: Digest) -> list[Block]:
         f"{e.score.relevance}, novelty {e.score.novelty}"
         for e in digest.more_like
     ]
-    return [section_block(f"*{MORE_LIKE_TITLE}* ({MORE_LIKE_NOTE})\n" + "\n".join(items))]
+    return [section_block(f"*{_(MORE_LIKE_TITLE)}* ({_(MORE_LIKE_NOTE)})\n" + "\n".join(items))]
 
 
 def followed_blocks(digest: Digest) -> list[Block]:
@@ -329,7 +330,7 @@ def followed_blocks(digest: Digest) -> list[Block]:
         for f in part[:FOLLOWED_SHOWN]
     ]
     more = f"\n…and {len(part) - FOLLOWED_SHOWN} more" if len(part) > FOLLOWED_SHOWN else ""
-    head = f"*{FOLLOWED_TITLE}* ({FOLLOWED_NOTE})\n"
+    head = f"*{_(FOLLOWED_TITLE)}* ({_(FOLLOWED_NOTE)})\n"
     body = "\n".join(items)
     room = TEXT_LIMIT - len(head) - len(more)
     if len(body) > room:  # whole lines only: a cut link would show its markup

@@ -175,7 +175,9 @@ def money(dollars: float) -> str:
     decimals = 2
     if amount and round(amount, 2) < 0.01:
         decimals = min(1 - math.floor(math.log10(amount)), 6)
-    pattern = "¤#,##0." + "0" * decimals
+    # the locale's own pattern (`¤#,##0.00`, `#,##0.00 ¤`) with the decimals this amount needs
+    standard = Locale.parse(_babel_locale()).currency_formats["standard"].pattern
+    pattern = standard.split(";")[0].replace("0.00", "0." + "0" * decimals, 1)
     return format_currency(
         dollars, "USD", format=pattern, locale=_babel_locale(), currency_digits=False
     )

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from bot.i18n import _
+
 Clock = Callable[[], float]
 
 _UNITS: Final = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
@@ -39,6 +41,14 @@ class Limit:
             if self.per == seconds:
                 return f"{self.count} per {'hour' if unit == 'h' else 'minute'}"
         return f"{self.count} per {self.per:g} s"
+
+    def words(self) -> str:
+        """The limit for people, in the reader's language: '5 per minute'."""
+        if self.per == 3600:
+            return _("{count} per hour").format(count=self.count)
+        if self.per == 60:
+            return _("{count} per minute").format(count=self.count)
+        return _("{count} per {seconds} s").format(count=self.count, seconds=f"{self.per:g}")
 
 
 def parse_limit(text: str) -> Limit | None:
@@ -80,7 +90,9 @@ class Denied:
     def wait_text(self) -> str:
         """When to try again, for people: 'in 42 s', 'in 3 min'."""
         seconds = max(1, math.ceil(self.retry_after))
-        return f"in {seconds} s" if seconds < 120 else f"in {math.ceil(seconds / 60)} min"
+        if seconds < 120:
+            return _("in {seconds} s").format(seconds=seconds)
+        return _("in {minutes} min").format(minutes=math.ceil(seconds / 60))
 
 
 class RateLimiter:

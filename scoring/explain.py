@@ -21,7 +21,7 @@ from openai import AsyncOpenAI
 
 from bot.errors import BotError, LLMKeyMissing, ScoringError
 from bot.i18n import DEFAULT as DEFAULT_LANGUAGE
-from bot.i18n import language_name
+from bot.i18n import _, language_name
 from bot.models import Paper, Score, Usage
 from scoring.completion import read_completion
 from scoring.pricing import PriceTable
@@ -72,21 +72,30 @@ def _sentences(item: Any) -> str:
         return _sentence(str(item))
     fields = {str(k).lower(): v for k, v in item.items() if str(k).lower() not in _ID_KEYS}
     parts: list[str] = []
-    scores = [
-        f"{name} {fields.pop(name)}"
-        for name in _SCORE_KEYS
-        if isinstance(fields.get(name), int | float)
-    ]
+    scores = {
+        name: fields.pop(name) for name in _SCORE_KEYS if isinstance(fields.get(name), int | float)
+    }
     if scores:
-        parts.append(_sentence("Scored " + " and ".join(scores)))
+        parts.append(_sentence(_scored(scores)))
     for key, value in fields.items():
         words = value if isinstance(value, str) else _sentences(value)
         if not str(words).strip():
             continue
         generic = key in ("comment", "explanation", "reason", "reasoning", "summary", "text")
         label = "" if generic else key.replace("_", " ").capitalize() + ": "
+        if key == "tldr":
+            label = _("TL;DR:") + " "
         parts.append(label + _sentence(str(words)))
     return " ".join(parts)
+
+
+def _scored(scores: dict[str, Any]) -> str:
+    """The scores of a JSON reply in words, in the reader's language."""
+    if len(scores) == 2:
+        return _("Scored relevance {relevance} and novelty {novelty}").format(**scores)
+    if "relevance" in scores:
+        return _("Scored relevance {relevance}").format(**scores)
+    return _("Scored novelty {novelty}").format(**scores)
 
 
 def _sentence(text: str) -> str:

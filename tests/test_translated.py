@@ -3,24 +3,27 @@ and some mistyped ones, answered under a pseudo-locale that wraps every translat
 ⟦…⟧; whatever words are left outside the marks escaped translation. Data is allowed outside
 them: command usage (the grammar is not translated), backticked commands, ids, links, numbers.
 
+Titles, authors, abstracts and what the (fake) LLM wrote are data too: `data_of` lists the day's,
+and `untranslated` takes them out first, whole or cut short as a card shows them.
+
 The command families whose replies are not wrapped yet are listed in `NOT_YET`; the test also
 fails when one of them is fully translated, so the list only ever shrinks."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from bot.conversation import commands
 from bot.i18n import PSEUDO, using
+from tests.fakes.openai_server import QUESTION_ANSWER, fake_tldr, load_labels
 from tests.test_conversation import session
 
 NOT_YET = frozenset(
     {
-        "today",
-        "today repost",
         "criteria",
         "criteria set",
         "criteria add",
@@ -32,17 +35,11 @@ NOT_YET = frozenset(
         "criteria preview",
         "criteria preview confirm",
         "criteria edit",
-        "explain",
-        "ask",
         "likes",
         "follow author",
         "follow keyword",
         "unfollow",
         "following",
-        "search",
-        "day",
-        "similar",
-        "stats",
         "import",
         "import file",
         "import zotero",
@@ -70,9 +67,38 @@ _DATA = re.compile(
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
-def untranslated(reply: str) -> list[str]:
+_HEAD = 16  # a data text cut short is recognised by this many characters of its start
+
+
+def data_of(papers: list[dict[str, Any]], day: str = "2025-05-02") -> list[str]:
+    """What the replies of `day` may show untranslated: its papers' texts and the fake LLM's."""
+    texts = [QUESTION_ANSWER]
+    for p in papers:
+        texts += [p["title"], p.get("abstract", ""), p.get("comment") or "", *p["authors"]]
+    for label in load_labels(day).values():
+        texts += [label["comment"], fake_tldr(label["comment"])]
+    flat = {" ".join(t.split()) for t in texts}
+    return sorted((t for t in flat if len(t) > 1), key=len, reverse=True)
+
+
+def without_data(text: str, data: Sequence[str]) -> str:
+    """`text` with each data text taken out, whole or as the start a card cut short (`…`)."""
+    for item in data:
+        text = text.replace(item, " ")
+        at = text.find(item[:_HEAD]) if len(item) > _HEAD else -1
+        while at >= 0:
+            end = at + _HEAD
+            while end < len(text) and end - at < len(item) and text[end] == item[end - at]:
+                end += 1
+            cut = text[end : end + 1] == "…"
+            text = text[:at] + " " + text[end + 1 :] if cut else text
+            at = text.find(item[:_HEAD], at + (1 if cut else _HEAD))
+    return text
+
+
+def untranslated(reply: str, data: Sequence[str] = ()) -> list[str]:
     """The words of `reply` outside every ⟦…⟧ that are not data."""
-    text = reply
+    text = without_data(reply, data)
     while _INNER.search(text):
         text = _INNER.sub(" ", text)
     return _WORD.findall(_DATA.sub(" ", text))
@@ -82,6 +108,13 @@ def test_the_checker_sees_a_word_outside_the_marks() -> None:
     assert untranslated("⟦Settings updated:⟧\n⟦categories: cs.LG⟧") == []
     assert untranslated("⟦a ⟦nested⟧ one⟧ `/arxiv help` arXiv:2505.00326 42") == []
     assert untranslated("⟦Settings⟧ updated") == ["updated"]
+    assert untranslated("1. A Long Paper Title Here\n⟦more⟧", ["A Long Paper Title Here"]) == []
+    cut = "1. A Long Paper Title H…\n⟦more⟧"
+    assert untranslated(cut, ["A Long Paper Title Here"]) == []
+    assert untranslated("A Long Paper Title H… and more", ["A Long Paper Title Here"]) == [
+        "and",
+        "more",
+    ]
 
 
 EXAMPLES = [(s.name, e) for s in commands.COMMANDS for e in s.examples]
@@ -89,7 +122,7 @@ EXAMPLES = [(s.name, e) for s in commands.COMMANDS for e in s.examples]
 
 @pytest.mark.parametrize(("name", "example"), EXAMPLES, ids=[e for _, e in EXAMPLES])
 async def test_every_command_form_answers_in_translated_words(
-    core: Any, name: str, example: str
+    core: Any, day_feed: list[dict[str, Any]], name: str, example: str
 ) -> None:
     s = session(core)
     with using(PSEUDO):
@@ -98,7 +131,7 @@ async def test_every_command_form_answers_in_translated_words(
         said = {"de": "Einstellungen geändert:", "zh_CN": "设置已更新：", "en": "Settings updated:"}
         assert said[example.split()[-1]] in reply
         return
-    left = untranslated(reply)
+    left = untranslated(reply, data_of(day_feed))
     if name in NOT_YET:
         assert left, f"`{example}` is translated now: take {name!r} off NOT_YET"
     else:
@@ -111,3 +144,41 @@ async def test_mistakes_are_answered_in_translated_words(core: Any, line: str) -
         reply = await session(core).say(line)
     assert reply.strip()
     assert not untranslated(reply), reply
+
+
+AFTER_TODAY = (
+    "today",
+    "today repost",
+    "explain 3",
+    "explain 2505.00326 fresh",
+    "explain 2505.00040",
+    "ask 3 which datasets do they use?",
+    "ask 2505.00326",
+    "search sparse autoencoders",
+    "search xylophone",
+    "similar 3",
+    "similar 2505.00326",
+    "day 2025-05-02",
+    "day 2025-05-01",
+    "day tomorrow",
+    "more",
+    "more all",
+    "more",
+    "stats",
+)
+
+
+async def test_a_day_of_digest_and_reading_answers_in_translated_words(
+    core: Any, day_feed: list[dict[str, Any]]
+) -> None:
+    """With a digest posted, its cards, the papers' explanations, answers, searches, similar
+    papers, a past day and the stats all answer in translated words around the data."""
+    s = session(core)
+    data = data_of(day_feed)
+    for n, line in enumerate(AFTER_TODAY):
+        if n % 4 == 3:  # a few people, so no one reaches the rate limits
+            await s.say(f":user reader{n}")
+        with using(PSEUDO):
+            reply = await s.say(line)
+        assert reply.strip(), line
+        assert not untranslated(reply, data), f"`{line}`:\n{reply}"

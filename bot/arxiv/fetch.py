@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.arxiv.paper_text import PaperTextError, sections_from_html, sections_from_pdf
+from bot.i18n import _
 from bot.models import Section
 
 
@@ -79,7 +80,7 @@ class PaperFetcher:
         html_missing = status == 404
         status, body = await self._get(f"{self._base}/pdf/{ref}")
         if status == 404 and html_missing:
-            raise PaperMissing(f"arXiv has no paper arXiv:{ref}")
+            raise PaperMissing(_("arXiv has no paper arXiv:{ref}").format(ref=ref))
         if status == 200 and body:
             try:
                 return FullText("pdf", tuple(await asyncio.to_thread(sections_from_pdf, body)))

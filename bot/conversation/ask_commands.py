@@ -23,8 +23,9 @@ from bot.arxiv.categories import categories_key
 from bot.arxiv.fetch import FullText, PaperFetcher, PaperMissing
 from bot.arxiv.paper_text import best_sections, normalise_question
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
-from bot.conversation.explain_commands import ARXIV_ID, paper_reference
+from bot.conversation.explain_commands import ARXIV_ID, no_card, paper_reference
 from bot.errors import BotError
+from bot.i18n import _, number
 from bot.models import Paper, Section
 from bot.safety import clip, defuse, whole_number
 from scoring.ask import ASK_PROMPT_VERSION, Asker, ask_messages
@@ -36,12 +37,13 @@ SECTIONS_SENT = 4
 
 def split_ask(arg: str) -> tuple[str, str]:
     """`ask`'s argument as the paper reference (first word) and the question (the rest)."""
-    ref, _, question = arg.strip().partition(" ")
+    ref, _space, question = arg.strip().partition(" ")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
         raise BotError(
-            f"that question is {len(question):,} characters long; ask in at most "
-            f"{MAX_QUESTION_CHARS:,}"
+            _("that question is {count} characters long; ask in at most {most}").format(
+                count=number(len(question)), most=number(MAX_QUESTION_CHARS)
+            )
         )
     return paper_reference(ref), question
 
@@ -59,8 +61,8 @@ def answer_key(
 def source_note(source: str) -> str:
     """What the answer was read from, for the reply."""
     if source == "abstract":
-        return "arXiv has no full text of this paper I could read, so this is from the abstract"
-    return "from the paper's HTML full text" if source == "html" else "from the paper's PDF"
+        return _("arXiv has no full text of this paper I could read, so this is from the abstract")
+    return _("from the paper's HTML full text") if source == "html" else _("from the paper's PDF")
 
 
 class AskCommands:
@@ -82,11 +84,13 @@ class AskCommands:
 
     async def _ask(self, caller: Caller, arg: str, respond: Respond) -> None:
         if self._asker is None or self._fetcher is None:
-            raise BotError("`ask` is not available on this bot")
+            raise BotError(_("`ask` is not available on this bot"))
         ref, question = split_ask(arg)
         paper_id, paper = await self._resolve(caller, ref)
         if paper is not None and "withdrawn" in (paper.comment or "").lower():
-            raise BotError(f"arXiv:{paper_id} was withdrawn by its authors; there is no text")
+            raise BotError(
+                _("arXiv:{id} was withdrawn by its authors; there is no text").format(id=paper_id)
+            )
         version = paper.version if paper else 1
         text = await self._full_text(paper_id, version, paper)
         current = await self._store.channels.channel_criteria(caller.channel_id)
@@ -114,14 +118,15 @@ class AskCommands:
             key, lambda: self._store.paper_texts.answer(key), make
         )
         await self._store.paper_texts.record_turn(caller.channel_id, caller.thread, paper_id, key)
-        what = "Summary" if not question else "Answer"
-        await respond(
-            Reply(
-                f"*{defuse(title)}* (arXiv:{paper_id}v{version}) — {what}, "
-                f"{source_note(text.source)}:\n{defuse(answer)}",
-                ephemeral=False,
-            )
+        head = (
+            _("*{title}* (arXiv:{id}) — Summary, {source}:")
+            if not question
+            else _("*{title}* (arXiv:{id}) — Answer, {source}:")
         )
+        shown = head.format(
+            title=defuse(title), id=f"{paper_id}v{version}", source=source_note(text.source)
+        )
+        await respond(Reply(f"{shown}\n{defuse(answer)}", ephemeral=False))
 
     async def _resolve(self, caller: Caller, ref: str) -> tuple[str, Paper | None]:
         """A card number of the latest digest or an arXiv id → the paper id and the stored
@@ -132,15 +137,16 @@ class AskCommands:
             latest = await self._store.papers.latest_feed_day(categories_key(options.categories))
             digest = await self._ctx.stored_digest(caller.channel_id, latest)
             if digest is None or not 1 <= card <= len(digest.entries):
-                count = len(digest.entries) if digest else 0
-                raise BotError(f"there is no card {card} in the latest digest ({count} papers)")
+                raise BotError(no_card(card, len(digest.entries) if digest else 0, seen=False))
             paper = digest.entries[card - 1].paper
             stored = (await self._store.papers.get([paper.id])).get(paper.id)
             return paper.id, stored or paper
         m = ARXIV_ID.match(ref)
         if m is None:
             raise BotError(
-                f"{clip(ref, 40)!r} is neither an arXiv id (e.g. 2505.00326) nor a card number"
+                _("{text} is neither an arXiv id (e.g. 2505.00326) nor a card number").format(
+                    text=repr(clip(ref, 40))
+                )
             )
         paper_id = m.group(1)
         return paper_id, (await self._store.papers.get([paper_id])).get(paper_id)
@@ -167,7 +173,9 @@ class AskCommands:
                 got = None
             if got is None:
                 if paper is None:
-                    raise BotError(f"arXiv has no readable text of arXiv:{paper_id}") from None
+                    raise BotError(
+                        _("arXiv has no readable text of arXiv:{id}").format(id=paper_id)
+                    ) from None
                 got = FullText("abstract", (Section("", "Abstract", paper.abstract),))
             rows = [[s.number, s.title, s.text] for s in got.sections]
             await texts.save_text(paper_id, version, got.source, rows)

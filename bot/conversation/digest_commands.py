@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.digest.search import Lookups
+from bot.digest.selection import day_text
 from bot.digest.service import FEED_FRESH_FOR
 from bot.i18n import _
 from bot.models import Digest
@@ -49,8 +50,10 @@ class DigestCommands:
         if posted is not None and not repost:
             await respond(
                 Reply(
-                    f"The digest of {digest.day} is already posted in this channel: see its "
-                    "thread. `/arxiv today repost` posts it here again.",
+                    _(
+                        "The digest of {day} is already posted in this channel: see its "
+                        "thread. `/arxiv today repost` posts it here again."
+                    ).format(day=day_text(digest.day)),
                     thread=posted,
                 )
             )
@@ -58,9 +61,15 @@ class DigestCommands:
         # many `today` at once share one digest, and only one of them posts it
         async with self._service.work.attempt(f"today:{caller.channel_id}:{digest.day}") as mine:
             if not mine:
-                await respond(Reply(f"The digest of {digest.day} is being posted here right now."))
+                await respond(
+                    Reply(
+                        _("The digest of {day} is being posted here right now.").format(
+                            day=day_text(digest.day)
+                        )
+                    )
+                )
                 return
-            await respond(Reply(f"arXiv digest for {digest.day}", ephemeral=False, digest=digest))
+            await respond(Reply(digest_title(digest), ephemeral=False, digest=digest))
 
     async def today_digest(self, caller: Caller, respond: Respond | None = None) -> Digest | None:
         """The channel's digest of the latest announcement day: from the store when the feed
@@ -86,8 +95,12 @@ class DigestCommands:
             return outcome.digest
         latest = await self._store.papers.latest_feed_day(key)
         if respond is not None:
-            tail = f" The latest announcement was on {latest}." if latest else ""
-            await respond(Reply(f"No arXiv announcement today (weekend or holiday).{tail}"))
+            text = _("No arXiv announcement today (weekend or holiday).")
+            if latest:
+                text += " " + _("The latest announcement was on {day}.").format(
+                    day=day_text(latest)
+                )
+            await respond(Reply(text))
         return None
 
     async def _decided_under_current(self, channel_id: str, day: date) -> bool:
@@ -100,4 +113,9 @@ class DigestCommands:
 
     async def _day(self, caller: Caller, arg: str, respond: Respond) -> None:
         digest = await self._lookups.day(caller.channel_id, await self._ctx.options(caller), arg)
-        await respond(Reply(f"arXiv digest for {digest.day}", ephemeral=False, digest=digest))
+        await respond(Reply(digest_title(digest), ephemeral=False, digest=digest))
+
+
+def digest_title(digest: Digest) -> str:
+    """The text a posted digest goes with (what a platform shows where it cannot show it)."""
+    return _("arXiv digest for {day}").format(day=day_text(digest.day))

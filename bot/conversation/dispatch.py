@@ -62,7 +62,7 @@ from bot.conversation.unfurl import LinkScores, LinkViews
 from bot.digest.search import Lookups
 from bot.digest.service import DigestService
 from bot.errors import BotError
-from bot.i18n import _, active, language_code, using
+from bot.i18n import N_, _, active, language_code, using
 from bot.models import Digest, Paper
 from bot.ratelimit import RateLimiter
 from bot.safety import defuse
@@ -84,7 +84,7 @@ __all__ = [
 
 # Commands that post in the channel or spend LLM money; changes to a channel count separately.
 COSTLY_COMMANDS = frozenset({"today", "criteria preview", "explain", "ask", "day", "similar"})
-COSTLY_BUDGET = "`today`, `explain`, `ask`, `day`, `similar` and `criteria preview` together"
+COSTLY_BUDGET = N_("`today`, `explain`, `ask`, `day`, `similar` and `criteria preview` together")
 """The budget those commands share, as a refusal names it (not only the command refused)."""
 
 CRITERIA_FIELD = "criteria"
@@ -426,9 +426,10 @@ class Conversation:
             counted, denied = await self._shared.acquire(checks)
         if denied is None:
             return counted
-        what = "changes to this channel" if kind == "edits" else COSTLY_BUDGET
-        who = ("per person", "in this channel", "for the whole bot")[denied.index]
+        what = _("changes to this channel") if kind == "edits" else _(COSTLY_BUDGET)
+        who = (_("per person"), _("in this channel"), _("for the whole bot"))[denied.index]
         raise BotError(
-            f"Slow down a little: {what} can run {denied.limit} {who}. "
-            f"Please try again {denied.wait_text}."
+            _("Slow down a little: {what} can run {limit} {who}. Please try again {wait}.").format(
+                what=what, limit=denied.limit.words(), who=who, wait=denied.wait_text
+            )
         )

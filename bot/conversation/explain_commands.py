@@ -21,6 +21,7 @@ from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.digest.selection import digest_from_json
 from bot.errors import BotError
+from bot.i18n import _, ngettext, number
 from bot.models import Digest, Paper, Score, ScoreKey
 from bot.safety import clip, defuse, whole_number
 from bot.store import RankedDay
@@ -64,7 +65,7 @@ class ExplainCommands:
         if fresh or len(words) > 1:
             words = words[:-1] if fresh else words
             if len(words) != 1:
-                raise BotError("say `/arxiv explain <arXiv id | link | card number> [fresh]`")
+                raise BotError(_("say `/arxiv explain <arXiv id | link | card number> [fresh]`"))
         ref = paper_reference(" ".join(words))
         m = ARXIV_ID.match(ref)
         if m is not None and whole_number(ref) is None:
@@ -91,10 +92,13 @@ class ExplainCommands:
             return
         digest = await self._ctx.stored_digest(caller.channel_id, row.day)
         if digest is None:
-            raise BotError(f"arXiv:{paper_id} was {where}, but its digest is not stored")
-        await self._explain_score(
-            caller, paper_id, digest, respond, note=f"Sent to the LLM ({where}). ", fresh=fresh
-        )
+            raise BotError(
+                _("arXiv:{id} was {where}, but its digest is not stored").format(
+                    id=paper_id, where=where
+                )
+            )
+        note = _("Sent to the LLM ({where}).").format(where=where) + " "
+        await self._explain_score(caller, paper_id, digest, respond, note=note, fresh=fresh)
 
     async def _explain_linked(
         self, caller: Caller, paper_id: str, respond: Respond, *, fresh: bool = False
@@ -111,18 +115,27 @@ class ExplainCommands:
         ).get(paper_id)
         paper = (await self._store.papers.get([paper_id])).get(paper_id)
         if score is None or paper is None:
-            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
-        explain_key = ScoreKey(criteria.id, model, EXPLAIN_PROMPT_VERSION)
+            raise BotError(never_posted(paper_id))
+        language = (await self._ctx.options(caller)).language
+        explain_key = ScoreKey(criteria.id, model, prose_version(EXPLAIN_PROMPT_VERSION, language))
         text = None if fresh else await self._store.scores.explanation(paper_id, explain_key)
         if text is None:
-            text, usage = await self._explainer.explain(paper, score, criteria.text)
+            text, usage = await self._explainer.explain(paper, score, criteria.text, language)
             today = datetime.now(UTC).date()
             await self._store.scores.save_explanation(paper_id, explain_key, text, usage, today)
         await respond(
             Reply(
-                f"*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
-                f"novelty {score.novelty} under criteria version {version}:\n"
-                f"{defuse(as_prose(text))}"
+                _(
+                    "*{title}* (arXiv:{id}) — relevance {relevance}, novelty {novelty} under "
+                    "criteria version {version}:"
+                ).format(
+                    title=defuse(paper.title),
+                    id=paper_id,
+                    relevance=score.relevance,
+                    novelty=score.novelty,
+                    version=version,
+                )
+                + f"\n{defuse(as_prose(text))}"
             )
         )
 
@@ -152,11 +165,15 @@ class ExplainCommands:
         if paper is None or score is None:
             if fresh:
                 raise BotError(
-                    f"arXiv:{paper_id} has no score under criteria version {now_version} yet: "
-                    "papers are scored under new criteria with the next digest or "
-                    "`/arxiv criteria preview`"
+                    _(
+                        "arXiv:{id} has no score under criteria version {version} yet: papers "
+                        "are scored under new criteria with the next digest or "
+                        "`/arxiv criteria preview`"
+                    ).format(id=paper_id, version=now_version)
                 )
-            raise BotError(f"arXiv:{paper_id} has no score under this channel's criteria")
+            raise BotError(
+                _("arXiv:{id} has no score under this channel's criteria").format(id=paper_id)
+            )
         explain_key = ScoreKey(
             criteria.id, self._explainer.model, prose_version(EXPLAIN_PROMPT_VERSION, language)
         )
@@ -197,40 +214,63 @@ class ExplainCommands:
             # the card the caller saw: the last digest shown to them here, else the latest one
             seen = self._ctx.shown.get(caller.channel_id, caller.user_id)
             digest = seen or await self._ctx.stored_digest(caller.channel_id, latest)
-            which = "the last digest shown to you" if seen else "the latest digest"
             if digest is None or not 1 <= card <= len(digest.entries):
-                count = len(digest.entries) if digest else 0
-                raise BotError(f"there is no card {card} in {which} ({count} papers)")
+                raise BotError(no_card(card, len(digest.entries) if digest else 0, seen=bool(seen)))
             return digest.entries[card - 1].paper.id, digest
         m = ARXIV_ID.match(arg)
         if m is None:
             raise BotError(
-                f"{clip(arg, 40)!r} is neither an arXiv id (e.g. 2505.00326) nor a card number"
+                _("{text} is neither an arXiv id (e.g. 2505.00326) nor a card number").format(
+                    text=repr(clip(arg, 40))
+                )
             )
         paper_id = m.group(1)
         found = await self._store.digests.showing(caller.channel_id, paper_id)
         if found is None:
-            raise BotError(f"I never posted arXiv:{paper_id} in this channel")
+            raise BotError(never_posted(paper_id))
         return paper_id, digest_from_json(found)
+
+
+def never_posted(paper_id: str) -> str:
+    """The error of a paper the channel never saw."""
+    return _("I never posted arXiv:{id} in this channel").format(id=paper_id)
+
+
+def no_card(card: int, count: int, *, seen: bool) -> str:
+    """The error of a card number the digest does not have."""
+    if seen:
+        text = ngettext(
+            "there is no card {card} in the last digest shown to you ({count} paper)",
+            "there is no card {card} in the last digest shown to you ({count} papers)",
+            count,
+        )
+    else:
+        text = ngettext(
+            "there is no card {card} in the latest digest ({count} paper)",
+            "there is no card {card} in the latest digest ({count} papers)",
+            count,
+        )
+    return text.format(card=card, count=number(count))
 
 
 def _where_ranked(placed: RankedDay) -> str:
     row = placed.row
-    return f"ranked {row.rank} of {placed.ranked} by the local ranking (score {row.score:.2f})"
+    return _("ranked {rank} of {count} by the local ranking (score {score})").format(
+        rank=number(row.rank), count=number(placed.ranked), score=number(row.score, 2)
+    )
 
 
 def _unsent_text(paper_id: str, placed: RankedDay) -> str:
     """Why a paper the local ranking placed was never sent to the LLM."""
     scored = (
-        f"the top {placed.sent} were scored"
+        _("the top {count} were scored").format(count=number(placed.sent))
         if placed.sent
-        else "none was: the channel ranks locally only (its LLM share is 0)"
+        else _("none was: the channel ranks locally only (its LLM share is 0)")
     )
-    return (
-        f"arXiv:{paper_id} ({placed.row.day}) was not sent to the LLM: {_where_ranked(placed)}; "
-        f"{scored}. Raise the share with `/arxiv settings llm-share`, or like papers like it "
-        "to teach the ranking."
-    )
+    return _(
+        "arXiv:{id} ({day}) was not sent to the LLM: {where}; {scored}. Raise the share with "
+        "`/arxiv settings llm-share`, or like papers like it to teach the ranking."
+    ).format(id=paper_id, day=placed.row.day, where=_where_ranked(placed), scored=scored)
 
 
 def _explanation_text(
@@ -246,34 +286,52 @@ def _explanation_text(
     """The reply to `explain`: the paper, its scores and the criteria version they were given
     under, the prose, what taste did, and an offer to explain afresh if the criteria changed."""
     if scored_under == now_version:
-        under = f"under criteria version {scored_under}"
+        head = _(
+            "*{title}* (arXiv:{id}) — relevance {relevance}, novelty {novelty} under criteria "
+            "version {version}:"
+        )
         offer = ""
     else:
-        under = f"scored under criteria version {scored_under} (now {now_version})"
-        offer = (
-            f"\nThe criteria changed since: `/arxiv explain {paper_id} fresh` explains it "
-            "under the current ones."
+        head = _(
+            "*{title}* (arXiv:{id}) — relevance {relevance}, novelty {novelty} scored under "
+            "criteria version {version} (now {now}):"
         )
-    return (
-        f"{note}*{defuse(paper.title)}* (arXiv:{paper_id}) — relevance {score.relevance}, "
-        f"novelty {score.novelty} {under}:\n"
-        f"{defuse(as_prose(explanation))}{_taste_text(paper_id, digest)}{offer}"
+        offer = "\n" + _(
+            "The criteria changed since: `/arxiv explain {id} fresh` explains it under the "
+            "current ones."
+        ).format(id=paper_id)
+    shown = head.format(
+        title=defuse(paper.title),
+        id=paper_id,
+        relevance=score.relevance,
+        novelty=score.novelty,
+        version=scored_under,
+        now=now_version,
     )
+    return f"{note}{shown}\n{defuse(as_prose(explanation))}{_taste_text(paper_id, digest)}{offer}"
 
 
 def _taste_text(paper_id: str, digest: Digest) -> str:
     """What the channel's taste did to a paper in a digest, if anything."""
     for n, entry in enumerate(digest.entries, 1):
         if entry.paper.id == paper_id and entry.moved:
-            way = "up" if entry.moved > 0 else "down"
             places = abs(entry.moved)
-            return (
-                f"\nTaste: the channel's likes moved it {way} {places} "
-                f"place{'s' if places != 1 else ''}, to card {n}."
-            )
+            if entry.moved > 0:
+                moved = ngettext(
+                    "Taste: the channel's likes moved it up {places} place, to card {card}.",
+                    "Taste: the channel's likes moved it up {places} places, to card {card}.",
+                    places,
+                )
+            else:
+                moved = ngettext(
+                    "Taste: the channel's likes moved it down {places} place, to card {card}.",
+                    "Taste: the channel's likes moved it down {places} places, to card {card}.",
+                    places,
+                )
+            return "\n" + moved.format(places=places, card=n)
     if any(e.paper.id == paper_id for e in digest.more_like):
-        return (
-            "\nTaste: shown under “More like what you liked”: just under the thresholds, and "
+        return "\n" + _(
+            "Taste: shown under “More like what you liked”: just under the thresholds, and "
             "close to what this channel liked."
         )
     return ""

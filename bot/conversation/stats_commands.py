@@ -21,12 +21,14 @@ from typing import Any
 
 from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Chart, Context, Handlers, Reply, Respond
+from bot.digest.selection import cost_text, day_text
+from bot.i18n import N_, _, ngettext, number, percent
 from bot.models import Usage
 from bot.store import LearningState
-from scoring.pricing import format_usd
 
-PERIODS = (("today:", 0), ("7 days:", 6), ("30 days:", 29))
-"""Each line of `stats`: its label and how many days before today it starts."""
+PERIODS = ((N_("today:"), 0), (N_("7 days:"), 6), (N_("30 days:"), 29))
+"""Each line of `stats`: its label (translated where shown) and how many days before today it
+starts."""
 SHARE_DIGESTS = 30  # the latest digests the LLM share line looks back on
 SPARK_DAYS = 30
 BARS = "▁▂▃▄▅▆▇█"
@@ -42,7 +44,7 @@ class StatsCommands:
     def handlers(self) -> Handlers:
         return {"stats": self._stats}
 
-    async def _stats(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _stats(self, caller: Caller, _arg: str, respond: Respond) -> None:
         s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
         midnight = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
         periods: list[tuple[str, Mapping[str, int], Usage]] = []
@@ -64,9 +66,8 @@ class StatsCommands:
         selected = selected_per_day(bodies)
         lines += spark_lines(window, selected, likes, dollars)
         chart = month_chart(window, selected, likes, dollars)
-        await respond(
-            Reply("Stats (LLM cost is the whole bot's):\n" + "\n".join(lines), chart=chart)
-        )
+        head = _("Stats (LLM cost is the whole bot's):")
+        await respond(Reply(head + "\n" + "\n".join(lines), chart=chart))
 
     async def _digest_bodies(self, channel_id: str) -> list[tuple[date, Any]]:
         """The days and bodies of the channel's latest stored digests, newest first."""
@@ -107,20 +108,27 @@ def spark_lines(
     dollars: Mapping[date, float],
 ) -> list[str]:
     """Three sparklines over `days` (oldest first), each with its total and its busiest day."""
-    span = f"{days[0].isoformat()} – {days[-1].isoformat()}"
-    lines = [f"Per day over {len(days)} days ({span}, oldest first; ▁ is none):"]
+    span = f"{day_text(days[0])} – {day_text(days[-1])}"
+    lines = [
+        _("Per day over {count} days ({span}, oldest first; ▁ is none):").format(
+            count=number(len(days)), span=span
+        )
+    ]
     for label, series, shown in (
-        ("papers selected", selected, str),
-        ("likes", likes, str),
-        ("LLM $", dollars, format_usd),
+        (_("papers selected"), selected, number),
+        (_("likes"), likes, number),
+        (_("LLM $"), dollars, cost_text),
     ):
         values = [series.get(d, 0) for d in days]
         total = sum(values)
         best = max(range(len(days)), key=lambda n: (values[n], n))
-        most = (
-            f", most {shown(values[best])} on {days[best].isoformat()}" if values[best] > 0 else ""
-        )
-        lines.append(f"{sparkline(values)} {label}: {shown(total)} in all{most}")
+        if values[best] > 0:
+            text = _("{label}: {total} in all, most {most} on {day}").format(
+                label=label, total=shown(total), most=shown(values[best]), day=day_text(days[best])
+            )
+        else:
+            text = _("{label}: {total} in all").format(label=label, total=shown(total))
+        lines.append(f"{sparkline(values)} {text}")
     return lines
 
 
@@ -182,12 +190,19 @@ def period_lines(periods: Sequence[tuple[str, Mapping[str, int], Usage]]) -> lis
     columns, which only line up in a monospace font (Slack's and Discord's are not)."""
     rows: list[tuple[str, str, str]] = []
     for label, counts, usage in periods:
-        rest = (
-            f"{counts['seen']} papers seen, {counts['scored']} scored, "
-            f"{counts['posted']} posted, {_counted(counts['likes'], 'like')}; LLM "
-            f"{usage.calls} calls, {usage.total_tokens} tokens ({usage.cached_tokens} cached)"
+        rest = _(
+            "{seen} papers seen, {scored} scored, {posted} posted, {likes}; LLM {calls} calls, "
+            "{tokens} tokens ({cached} cached)"
+        ).format(
+            seen=number(counts["seen"]),
+            scored=number(counts["scored"]),
+            posted=number(counts["posted"]),
+            likes=_likes(counts["likes"]),
+            calls=number(usage.calls),
+            tokens=number(usage.total_tokens),
+            cached=number(usage.cached_tokens),
         )
-        rows.append((label, format_usd(usage.cost_usd, usage.priced), rest))
+        rows.append((_(label), cost_text(usage.cost_usd, usage.priced), rest))
     return [f"{label} {cost} · {rest}" for label, cost, rest in rows]
 
 
@@ -204,38 +219,64 @@ def share_line(bodies: Iterable[Any]) -> str:
             wider += 1
             extra += float(share.get("extra_usd") or 0.0)
     if latest is None:
-        return "LLM share: no digest decided yet"
-    return (
-        f"LLM share: {latest['share']:.0%} of the latest day ({latest['reason']}); warm-up "
-        f"and widened days in the last 30 digests: {wider}, costing about {format_usd(extra)} "
-        "beyond the channel's share"
+        return _("LLM share: no digest decided yet")
+    reason = str(latest["reason"])
+    return _(
+        "LLM share: {share} of the latest day ({reason}); warm-up and widened days in the last "
+        "30 digests: {wider}, costing about {cost} beyond the channel's share"
+    ).format(
+        share=percent(latest["share"]),
+        reason=_(SHARE_REASONS[reason]) if reason in SHARE_REASONS else reason,
+        wider=number(wider),
+        cost=cost_text(extra),
     )
+
+
+SHARE_REASONS = {
+    "base": N_("the channel's share"),
+    "warm-up": N_("warm-up"),
+    "widened": N_("widened"),
+    "calibrated": N_("calibrated"),
+    "local": N_("ranked locally only"),
+}
+"""The reasons a day's LLM share has, in words (`scoring.share`)."""
 
 
 def imported_line(imported: int) -> str:
     """The channel's imported reading list, which the ranking learns from as likes."""
-    return (
-        f"imported: {_counted(imported, 'paper')} in the reading list, learned from as likes "
-        "(`import undo` takes back the latest import)"
-    )
+    return ngettext(
+        "imported: {count} paper in the reading list, learned from as likes "
+        "(`import undo` takes back the latest import)",
+        "imported: {count} papers in the reading list, learned from as likes "
+        "(`import undo` takes back the latest import)",
+        imported,
+    ).format(count=number(imported))
 
 
 def taste_line(state: LearningState, *, learning: bool) -> str:
     """What the channel's ranking learned from likes, and how well it recalled them."""
-    verdicts = f"{state.verdicts} earlier LLM verdicts under these criteria"
+    verdicts = ngettext(
+        "{count} earlier LLM verdict under these criteria",
+        "{count} earlier LLM verdicts under these criteria",
+        state.verdicts,
+    ).format(count=number(state.verdicts))
     if not learning:
-        return f"learning from likes: off (ranking by the criteria and {verdicts})"
+        return _("learning from likes: off (ranking by the criteria and {verdicts})").format(
+            verdicts=verdicts
+        )
     measured = (
-        f"recall of liked papers at the last measurement ({state.measured_day}) {state.recall:.2f}"
+        _("recall of liked papers at the last measurement ({day}) {recall}").format(
+            day=day_text(state.measured_day) if state.measured_day else "–",
+            recall=number(state.recall, 2),
+        )
         if state.recall is not None
-        else "recall not measured yet (needs likes on an earlier ranked day)"
+        else _("recall not measured yet (needs likes on an earlier ranked day)")
     )
-    return (
-        f"learning from likes: learned from {_counted(state.learned_from, 'like')} and "
-        f"{verdicts}; {measured}"
+    return _("learning from likes: learned from {likes} and {verdicts}; {measured}").format(
+        likes=_likes(state.learned_from), verdicts=verdicts, measured=measured
     )
 
 
-def _counted(count: int, noun: str) -> str:
+def _likes(count: int) -> str:
     """'1 like', '2 likes'."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+    return ngettext("{count} like", "{count} likes", count).format(count=number(count))

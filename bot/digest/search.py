@@ -29,10 +29,11 @@ from datetime import date
 
 from bot.arxiv.categories import categories_key
 from bot.digest.options import DigestOptions
-from bot.digest.selection import digest_from_json
+from bot.digest.selection import day_text, digest_from_json
 from bot.digest.service import DigestService
 from bot.digest.similar import Similarities, SimilarPapers
 from bot.errors import BotError
+from bot.i18n import _, ngettext, number
 from bot.models import Digest, Paper, Score
 from bot.safety import clip, defuse, excerpt, whole_number
 from bot.store import Store
@@ -56,14 +57,16 @@ def result_line(n: int, paper: Paper, score: Score | None, extra: str = "") -> s
     """One paper in a list of results: number, title, first authors, link, this channel's
     score (or that it has none), clipped to about 250 characters whatever the paper holds."""
     title = defuse(excerpt(paper.title, TITLE_CHARS))
-    authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+    authors = ", ".join(paper.authors[:3]) + (" " + _("et al.") if len(paper.authors) > 3 else "")
     scored = (
-        f"relevance {score.relevance}, novelty {score.novelty} here"
+        _("relevance {relevance}, novelty {novelty} here").format(
+            relevance=score.relevance, novelty=score.novelty
+        )
         if score is not None
-        else "not scored here"
+        else _("not scored here")
     )
     tail = f" — {extra}" if extra else ""
-    who = defuse(excerpt(authors, AUTHORS_CHARS)) or "unknown authors"
+    who = defuse(excerpt(authors, AUTHORS_CHARS)) or _("unknown authors")
     return f"{n}. *{title}* — {who} — {paper.abs_url} — {scored}{tail}"
 
 
@@ -75,21 +78,28 @@ def parse_day(text: str) -> date:
             return date.fromisoformat(word)
         except ValueError:
             pass
-    raise BotError(f"{clip(word, 30)!r} is not a day: say `/arxiv day 2025-05-02` (YYYY-MM-DD)")
+    raise BotError(
+        _("{word} is not a day: say `/arxiv day 2025-05-02` (YYYY-MM-DD)").format(
+            word=repr(clip(word, 30))
+        )
+    )
 
 
 def _last_days(count: int) -> str:
     """'the last stored day' or 'the last N stored days'."""
-    return "the last stored day" if count == 1 else f"the last {count} stored days"
+    return ngettext("the last stored day", "the last {count} stored days", count).format(
+        count=number(count)
+    )
 
 
 def stored_days_text(days: Sequence[date]) -> str:
     """The stored days, newest first, as the end of a sentence."""
     if not days:
-        return "No day is stored yet: `/arxiv today` fetches the latest announcement."
-    shown = ", ".join(d.isoformat() for d in days[:STORED_DAYS_SHOWN])
-    more = " (and earlier ones)" if len(days) > STORED_DAYS_SHOWN else ""
-    return f"Stored days, newest first: {shown}{more}."
+        return _("No day is stored yet: `/arxiv today` fetches the latest announcement.")
+    shown = ", ".join(d.isoformat() for d in days[:STORED_DAYS_SHOWN])  # as `day` takes them
+    if len(days) > STORED_DAYS_SHOWN:
+        return _("Stored days, newest first: {days} (and earlier ones).").format(days=shown)
+    return _("Stored days, newest first: {days}.").format(days=shown)
 
 
 class Lookups:
@@ -110,27 +120,31 @@ class Lookups:
         words = query_terms(text)
         if not words and re.search(r"\w", text):
             raise BotError(
-                "nothing to search for: those words are in nearly every paper; add a "
-                "distinctive one, e.g. `/arxiv search sparse attention`"
+                _(
+                    "nothing to search for: those words are in nearly every paper; add a "
+                    "distinctive one, e.g. `/arxiv search sparse attention`"
+                )
             )
         if not words:
             raise BotError(
-                "nothing to search for: give some words, e.g. `/arxiv search sparse attention`"
+                _("nothing to search for: give some words, e.g. `/arxiv search sparse attention`")
             )
         papers = await self._store.papers.search(words, MAX_RESULTS + 1)
         shown = defuse(clip(shown_terms(words), 200))
         if not papers:
-            return (
-                f"No stored paper has all of: {shown}. The store holds the days the bot "
+            return _(
+                "No stored paper has all of: {words}. The store holds the days the bot "
                 "fetched; try fewer or other words."
-            )
+            ).format(words=shown)
         more = len(papers) > MAX_RESULTS
         papers = papers[:MAX_RESULTS]
         scores = await self._store.scores.channel_scores(channel_id, [p.id for p in papers])
         lines = [result_line(n, p, scores.get(p.id)) for n, p in enumerate(papers, 1)]
-        head = f"Stored papers with “{shown}”, best match first"
-        tail = f"\nMore papers match: the first {MAX_RESULTS} are shown; add words to narrow."
-        return f"{head}:\n" + "\n".join(lines) + (tail if more else "")
+        head = _("Stored papers with “{words}”, best match first:").format(words=shown)
+        tail = "\n" + _(
+            "More papers match: the first {count} are shown; add words to narrow."
+        ).format(count=number(MAX_RESULTS))
+        return f"{head}\n" + "\n".join(lines) + (tail if more else "")
 
     async def day(self, channel_id: str, options: DigestOptions, text: str) -> Digest:
         """A stored day's digest for this channel, from the store only."""
@@ -141,11 +155,11 @@ class Lookups:
         built = await self._service.stored(channel_id, day, options)
         if built is None:
             days = await self._store.papers.feed_days(categories_key(options.categories), 30)
-            raise BotError(f"{day} is not stored. {stored_days_text(days)}")
-        note = (
-            f"This channel's digest of {day} was never built; shown is what was already "
+            raise BotError(_("{day} is not stored.").format(day=day) + " " + stored_days_text(days))
+        note = _(
+            "This channel's digest of {day} was never built; shown is what was already "
             "scored under its criteria (nothing was sent to the LLM for this)."
-        )
+        ).format(day=day_text(day))
         return replace(built, notes=(*built.notes, note))
 
     async def similar(self, channel_id: str, options: DigestOptions, ref: str) -> str:
@@ -165,23 +179,40 @@ class Lookups:
         title = defuse(excerpt(target.title, TITLE_CHARS))
         if not close:
             nearest = (
-                f" the nearest, at similarity {ranked[0][0]:.2f}, shares only a few words "
-                f"(papers from {CLOSE:.2f} up are listed)."
+                _(
+                    "the nearest, at similarity {value}, shares only a few words (papers from "
+                    "{close} up are listed)."
+                ).format(value=number(ranked[0][0], 2), close=number(CLOSE, 2))
                 if ranked
-                else " none shares a word with it."
+                else _("none shares a word with it.")
             )
-            return (
-                f"Nothing among the {answer.compared} papers of {_last_days(len(days))} "
-                f"({span}) is close to *{title}* (arXiv:{target.id}):{nearest}"
+            return _(
+                "Nothing among the {count} papers of {days} ({span}) is close to *{title}* "
+                "(arXiv:{id}): {nearest}"
+            ).format(
+                count=number(answer.compared),
+                days=_last_days(len(days)),
+                span=span,
+                title=title,
+                id=target.id,
+                nearest=nearest,
             )
         scores = await self._store.scores.channel_scores(channel_id, [p.id for _, p in close])
         lines = [
-            result_line(n, p, scores.get(p.id), f"similarity {v:.2f}")
+            result_line(n, p, scores.get(p.id), _("similarity {value}").format(value=number(v, 2)))
             for n, (v, p) in enumerate(close, 1)
         ]
+        head = _("Closest to *{title}* (arXiv:{id}) among the {count} papers of {days} ({span}):")
         return (
-            f"Closest to *{title}* (arXiv:{target.id}) among the {answer.compared} papers of "
-            f"{_last_days(len(days))} ({span}):\n" + "\n".join(lines)
+            head.format(
+                title=title,
+                id=target.id,
+                count=number(answer.compared),
+                days=_last_days(len(days)),
+                span=span,
+            )
+            + "\n"
+            + "\n".join(lines)
         )
 
     async def _paper(self, channel_id: str, options: DigestOptions, ref: str) -> Paper:
@@ -193,13 +224,21 @@ class Lookups:
             entries = digest_from_json(stored[1]).entries if stored else ()
             if not 1 <= card <= len(entries):
                 count = len(entries)
-                raise BotError(f"there is no card {card} in the latest digest ({count} papers)")
+                raise BotError(
+                    ngettext(
+                        "there is no card {card} in the latest digest ({count} paper)",
+                        "there is no card {card} in the latest digest ({count} papers)",
+                        count,
+                    ).format(card=card, count=number(count))
+                )
             return entries[card - 1].paper
         paper_id = _VERSION.sub("", ref.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
         found = (await self._store.papers.get([paper_id])).get(paper_id) if paper_id else None
         if found is None:
             raise BotError(
-                f"arXiv:{defuse(clip(paper_id, 40))} is not among the stored papers (the days "
-                "the bot fetched); `/arxiv search <words>` finds stored papers"
+                _(
+                    "arXiv:{id} is not among the stored papers (the days the bot fetched); "
+                    "`/arxiv search <words>` finds stored papers"
+                ).format(id=defuse(clip(paper_id, 40)))
             )
         return found

@@ -14,6 +14,8 @@ from datetime import date
 from typing import Any
 
 from bot.arxiv.links import code_links, venue
+from bot.i18n import DEFAULT, N_, _, active, money, number, percent
+from bot.i18n import day as locale_day
 from bot.models import (
     Criteria,
     Digest,
@@ -29,12 +31,30 @@ from bot.models import (
 from scoring.pricing import format_usd
 from scoring.share import LOCAL_ONLY
 
-MORE_LIKE_TITLE = "More like what you liked"
-MORE_LIKE_NOTE = "just under the thresholds, ranked by what this channel liked"
+
+def cost_text(dollars: float | None, priced: bool = True) -> str:
+    """Dollars as the active locale writes them (`$0.08`, `0,08 $`); English keeps
+    `format_usd`'s spelling, which every report shares."""
+    if active() == DEFAULT:
+        return format_usd(dollars, priced)
+    if dollars is None or not priced or dollars != dollars:  # NaN
+        return _("n/a")
+    return money(dollars)
 
 
-FOLLOWED_TITLE = "Followed"
-FOLLOWED_NOTE = "by authors or with keywords this channel follows, shown whatever their score"
+def day_text(day: date) -> str:
+    """A digest's day as the active locale writes it (`07.12.2026`); English keeps the ISO
+    date, the spelling `day YYYY-MM-DD` takes."""
+    return day.isoformat() if active() == DEFAULT else locale_day(day)
+
+
+# marked constants: each rendering translates them where it shows them, `_(FOLLOWED_TITLE)`
+MORE_LIKE_TITLE = N_("More like what you liked")
+MORE_LIKE_NOTE = N_("just under the thresholds, ranked by what this channel liked")
+
+
+FOLLOWED_TITLE = N_("Followed")
+FOLLOWED_NOTE = N_("by authors or with keywords this channel follows, shown whatever their score")
 
 
 def followed_reasons(digest: Digest, paper_id: str) -> tuple[str, ...]:
@@ -55,11 +75,17 @@ def followed_detail(entry: FollowedEntry) -> str:
     """Why a followed paper is shown and how it scored: `follows author Jane Doe · relevance 5,
     novelty 4` (or `not scored`)."""
     s = entry.score
-    scored = f"relevance {s.relevance}, novelty {s.novelty}" if s is not None else "not scored"
+    scored = (
+        _("relevance {relevance}, novelty {novelty}").format(
+            relevance=s.relevance, novelty=s.novelty
+        )
+        if s is not None
+        else _("not scored")
+    )
     return f"{'; '.join(entry.reasons)} · {scored}"
 
 
-LOCAL_ONLY_NOTE = (
+LOCAL_ONLY_NOTE = N_(
     "Ranked locally only, not scored by an LLM: this channel's LLM share is 0, so no paper was "
     "sent to the LLM (`settings llm-share 30%` sends the top 30% again)"
 )
@@ -67,8 +93,8 @@ LOCAL_ONLY_NOTE = (
 
 LOCAL_TOP = 15
 """Papers of the local ranking a day ranked locally only shows, as `arxiv-bot digest` does."""
-LOCAL_TITLE = "Ranked locally"
-LOCAL_TITLE_NOTE = "best by similarity to the criteria, not scored by an LLM"
+LOCAL_TITLE = N_("Ranked locally")
+LOCAL_TITLE_NOTE = N_("best by similarity to the criteria, not scored by an LLM")
 
 
 def is_local_only(digest: Digest) -> bool:
@@ -79,7 +105,7 @@ def is_local_only(digest: Digest) -> bool:
 
 def local_line(rank: int, score: float) -> str:
     """A locally ranked paper's place, in words: `local rank 1 · similarity 0.42`."""
-    return f"local rank {rank} · similarity {score:.2f}"
+    return _("local rank {rank} · similarity {score}").format(rank=rank, score=number(score, 2))
 
 
 def share_line(digest: Digest) -> str | None:
@@ -90,22 +116,25 @@ def share_line(digest: Digest) -> str | None:
     if s is None or s.reason == "base":
         return None
     if s.reason == LOCAL_ONLY:
-        return LOCAL_ONLY_NOTE
+        return _(LOCAL_ONLY_NOTE)
     if s.expected_recall is not None:
-        return (
-            f"about {s.expected_recall:.0%} of likely picks sent: {s.share:.0%} of the day went "
-            f"to the LLM, down the local ranking (at most {s.base:.0%})"
-        )
+        return _(
+            "about {recall} of likely picks sent: {share} of the day went to the LLM, down the "
+            "local ranking (at most {base})"
+        ).format(recall=percent(s.expected_recall), share=percent(s.share), base=percent(s.base))
     why = (
-        f"warm-up while the ranking learns the criteria ({s.positives} selected LLM verdicts "
-        "so far)"
+        _(
+            "warm-up while the ranking learns the criteria ({positives} selected LLM verdicts "
+            "so far)"
+        ).format(positives=s.positives)
         if s.reason == "warm-up"
-        else "widened because yesterday's picks reached the bottom of what was sent"  # stored days
+        # stored days
+        else _("widened because yesterday's picks reached the bottom of what was sent")
     )
-    return (
-        f"{s.share:.0%} of the day went to the LLM instead of {s.base:.0%}: {why}; "
-        f"about {format_usd(s.extra_usd)} of today's scoring"
-    )
+    return _(
+        "{share} of the day went to the LLM instead of {base}: {why}; about {cost} of "
+        "today's scoring"
+    ).format(share=percent(s.share), base=percent(s.base), why=why, cost=cost_text(s.extra_usd))
 
 
 def digest_to_json(digest: Digest) -> dict[str, Any]:
