@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,17 +71,22 @@ def fenced_world(
     return World(arxiv, llm, FakeChat(), Clock(utc(DAY, 4, 0)), database, env)
 
 
+def slack_platform(slack: FakeSlack) -> Callable[[Core], ChatPlatform]:
+    """A replica's Slack adapter against the fake, unpaced."""
+
+    def on_slack(core: Core) -> ChatPlatform:
+        client = web_client("xoxb-fence-test", slack.api_url)
+        return SlackAdapter(core.conversation, client, signing_secret="s", pacer=Pacer(interval=0))
+
+    return on_slack
+
+
 async def test_a_replica_stalled_past_its_lease_posts_nothing_after_the_take_over(
     fenced_world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     world = fenced_world
     async with FakeSlack() as slack:
-
-        def on_slack(core: Core) -> ChatPlatform:
-            client = web_client("xoxb-fence-test", slack.api_url)
-            return SlackAdapter(
-                core.conversation, client, signing_secret="s", pacer=Pacer(interval=0)
-            )
+        on_slack = slack_platform(slack)
 
         async with world.bot() as bot:
             await bot.say(CHANNEL, "subscribe", platform="slack")
@@ -190,12 +195,7 @@ async def test_a_weekly_poster_stalled_past_its_lease_posts_nothing_after_the_ta
 ) -> None:
     world = fenced_world
     async with FakeSlack() as slack:
-
-        def on_slack(core: Core) -> ChatPlatform:
-            client = web_client("xoxb-fence-test", slack.api_url)
-            return SlackAdapter(
-                core.conversation, client, signing_secret="s", pacer=Pacer(interval=0)
-            )
+        on_slack = slack_platform(slack)
 
         async with world.bot() as bot:
             await bot.say(CHANNEL, "subscribe", platform="slack")
