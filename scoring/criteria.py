@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.errors import CriteriaError
+from bot.i18n import _, number
 
 MAX_CRITERIA_CHARS = 20_000
 DEFAULT_CRITERIA_FILE = "default_criteria.md"
@@ -24,11 +25,13 @@ def validate_criteria(text: str) -> str:
     """Normalise criteria text, or raise CriteriaError saying what is wrong with it."""
     cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
     if not cleaned:
-        raise CriteriaError("the criteria are empty: describe what your team wants to read")
+        raise CriteriaError(_("the criteria are empty: describe what your team wants to read"))
     if len(cleaned) > MAX_CRITERIA_CHARS:
         raise CriteriaError(
-            f"the criteria are {len(cleaned):,} characters long; the limit is "
-            f"{MAX_CRITERIA_CHARS:,} (every character is sent with every LLM request)"
+            _(
+                "the criteria are {length} characters long; the limit is {limit} (every "
+                "character is sent with every LLM request)"
+            ).format(length=number(len(cleaned)), limit=number(MAX_CRITERIA_CHARS))
         )
     return cleaned + "\n"
 

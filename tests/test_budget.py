@@ -196,7 +196,7 @@ async def test_criteria_set_by_a_non_admin_under_a_budget_says_what_the_first_da
 
     assert "Criteria updated to version 2" in out
     note = re.search(
-        r"the first day sends about (\d+) of a (\d+)-paper day \(2025-05-02\) to the LLM "
+        r"the first day sends about (\d+) of a (\d+)-paper day \(May 2, 2025\) to the LLM "
         r"\(60%, warm-up\): about \$(\d+\.\d+); it counts under the bot's daily budget of "
         r"\$5\.00\.",
         out,

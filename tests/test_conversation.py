@@ -192,13 +192,13 @@ async def test_preview_shows_papers_entering_and_leaving(core: Any, llm: FakeOpe
     llm.answerer = LabelAnswerer(load_labels("2025-05-08"))
     calls = llm.calls
     ask = await s.say("criteria preview")
-    assert "Previewing 2025-05-02 under criteria version 2 means scoring 206 papers" in ask
+    assert "Previewing May 2, 2025 under criteria version 2 means scoring 206 papers" in ask
     assert "about $" in ask
     assert "`/arxiv criteria preview confirm`" in ask
     assert llm.calls == calls  # nothing spent before the confirmation
     asked = sum(len(ids) for ids in llm.asked_ids)
     out = await s.say("criteria preview confirm")
-    assert "Re-scoring 2025-05-02 under criteria version 2 (206 papers" in out
+    assert "Re-scoring May 2, 2025 under criteria version 2 (206 papers" in out
     assert sum(len(ids) for ids in llm.asked_ids) - asked == 206  # as estimated
     assert "would have 0 papers (was 12)" in out
     assert out.count("\n− ") == 12

@@ -114,7 +114,7 @@ async def test_a_preview_cheaper_than_the_confirmation_amount_runs_at_once(
     await s.say("today")
     await s.say("criteria set Reinforcement learning for robots.")
     out = await s.say("criteria preview")
-    assert "Re-scoring 2025-05-02 under criteria version 2 (206 papers" in out
+    assert "Re-scoring May 2, 2025 under criteria version 2 (206 papers" in out
     assert "about $0." in out
-    assert "2025-05-02's digest would" in out
+    assert "the digest of May 2, 2025 would" in out
     assert "say `/arxiv criteria preview` or" in await s.say("criteria preview please")

@@ -331,20 +331,22 @@ async def test_discord_import_zotero_with_the_key_option_answers_only_its_user(
 # -- the warm-up an import shortens --
 
 
-def test_twenty_imported_papers_start_the_warm_up_halfway_from_the_cap_to_the_share() -> None:
+def test_imported_papers_count_one_for_one_as_verdicts_of_the_warm_up() -> None:
     from scoring import share
     from scoring.warm_start import imported_positives
 
     assert imported_positives(19) == 0  # too few to say anything
     assert imported_positives(20) == 20
-    assert imported_positives(500) == 20  # picks without passes count for half the warm-up
+    assert imported_positives(500) == 40  # at most the whole warm-up
     cold = share.decide_share(0.3, imported_positives(0))
     warm = share.decide_share(0.3, imported_positives(27))
     assert cold.share == 0.6  # the warm-up's cap (ARXIV_BOT_WARMUP_SHARE)
-    assert round(warm.share, 2) == 0.45
+    assert round(warm.share, 2) == 0.40
     assert warm.reason == "warm-up"
     uncapped = share.decide_share(0.3, imported_positives(27), warmup_cap=1.0)
-    assert round(uncapped.share, 2) == 0.65
+    assert round(uncapped.share, 2) == 0.53
+    done = share.decide_share(0.3, imported_positives(40))
+    assert (done.share, done.reason) == (0.3, "base")  # 40 imported papers end the warm-up
 
 
 async def test_a_channel_that_imported_twenty_papers_sends_less_of_its_first_day(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import BotError
+from bot.i18n import _, number
 from bot.secret import Secret
 
 ZOTERO_URL = "https://api.zotero.org"
@@ -58,11 +59,17 @@ def parse_library(text: str) -> ZoteroLibrary:
         collection = words[2].upper()
     if m is None or len(words) not in (1, 3) or (len(words) == 3 and collection is None):
         raise ZoteroError(
-            "say `/arxiv import zotero user:<id>` or `group:<id>`, optionally followed by "
-            "`collection <KEY>` (the numbers are in Zotero's settings, under Feeds/API)"
+            _(
+                "say `/arxiv import zotero user:<id>` or `group:<id>`, optionally followed by "
+                "`collection <KEY>` (the numbers are in Zotero's settings, under Feeds/API)"
+            )
         )
     if collection is not None and not _COLLECTION.fullmatch(collection):
-        raise ZoteroError(f"a Zotero collection key is 8 letters and digits, not {words[2][:20]!r}")
+        raise ZoteroError(
+            _("a Zotero collection key is 8 letters and digits, not {key}").format(
+                key=repr(words[2][:20])
+            )
+        )
     return ZoteroLibrary(m.group(1).lower().rstrip("s"), m.group(2), collection)
 
 
@@ -88,19 +95,24 @@ def _read(
     except zotero_errors.UserNotAuthorisedError:
         raise ZoteroError(_refused(library, key)) from None
     except zotero_errors.ResourceNotFoundError:
-        what = f"collection {library.collection} in" if library.collection else "library"
+        where = f"{library.kind}:{library.number}"
         raise ZoteroError(
-            f"Zotero has no {what} {library.kind}:{library.number}"
-            + (" (check the collection key)" if library.collection else "")
+            _("Zotero has no collection {key} in {library} (check the collection key)").format(
+                key=library.collection, library=where
+            )
+            if library.collection
+            else _("Zotero has no library {library}").format(library=where)
         ) from None
     except (httpx.TransportError, zotero_errors.TooManyRetriesError) as exc:
         raise ZoteroError(
-            f"Zotero could not be reached at {zot.endpoint} ({type(exc).__name__}); nothing "
-            "was imported: try again later"
+            _(
+                "Zotero could not be reached at {url} ({error}); nothing was imported: try "
+                "again later"
+            ).format(url=zot.endpoint, error=type(exc).__name__)
         ) from None
     except (zotero_errors.PyZoteroError, ValueError):
         raise ZoteroError(
-            "Zotero answered with something unexpected; nothing was imported: try again later"
+            _("Zotero answered with something unexpected; nothing was imported: try again later")
         ) from None
     finally:
         zot.client.close()
@@ -129,19 +141,20 @@ def _total(zot: Any) -> int | None:
 
 
 def _too_many(library: ZoteroLibrary, total: int, limit: int) -> str:
-    return (
-        f"{library.name} holds {total:,} items; an import takes at most {limit:,}: import a "
-        "collection of it (`collection <KEY>`)"
-    )
+    return _(
+        "{library} holds {count} items; an import takes at most {limit}: import a collection "
+        "of it (`collection <KEY>`)"
+    ).format(library=library.name, count=number(total), limit=number(limit))
 
 
 def _refused(library: ZoteroLibrary, key: Secret | None) -> str:
+    where = f"{library.kind}:{library.number}"
     if key is None or not len(key):
-        return (
-            f"Zotero refused to show {library.kind}:{library.number} without a key: the library "
-            "is private, so give a key that may read it"
-        )
-    return (
-        f"Zotero refused the key for {library.kind}:{library.number} (403): check that it may "
-        "read this library (zotero.org/settings/keys); nothing was imported"
-    )
+        return _(
+            "Zotero refused to show {library} without a key: the library is private, so give a "
+            "key that may read it"
+        ).format(library=where)
+    return _(
+        "Zotero refused the key for {library} (403): check that it may read this library "
+        "(zotero.org/settings/keys); nothing was imported"
+    ).format(library=where)

@@ -26,6 +26,7 @@ from bot.conversation.criteria_topics import (
     topics,
 )
 from bot.errors import BotError
+from bot.i18n import _, ngettext, number
 from bot.safety import clip, defuse, whole_number
 from scoring.criteria import validate_criteria
 
@@ -58,33 +59,43 @@ class CriteriaCommands:
         assert current is not None, "channels get default criteria on first contact"
         return current[0].text, current[1]
 
-    async def _criteria_show(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _criteria_show(self, caller: Caller, _arg: str, respond: Respond) -> None:
         text, version = await self._current(caller.channel_id)
         found = topics(text)
-        lines = [f"(context) {t.label}" for t in context(text)]
-        lines += [f"{n}. {t.label}" for n, t in enumerate(found, 1)]
-        noun = "topic" if len(found) == 1 else "topics"
-        await respond(
-            Reply(
-                f"Criteria version {version}, {len(found)} {noun} (`/arxiv criteria show "
-                f"{version}` for the full text):\n{defuse(chr(10).join(lines))}"
-            )
-        )
+        mark = _("(context)")
+        lines = [f"{mark} {defuse(t.label)}" for t in context(text)]
+        lines += [f"{n}. {defuse(t.label)}" for n, t in enumerate(found, 1)]
+        head = ngettext(
+            "Criteria version {version}, {count} topic (`/arxiv criteria show {version}` for "
+            "the full text):",
+            "Criteria version {version}, {count} topics (`/arxiv criteria show {version}` for "
+            "the full text):",
+            len(found),
+        ).format(version=version, count=number(len(found)))
+        await respond(Reply(head + "\n" + "\n".join(lines)))
 
     async def _set_criteria(self, caller: Caller, text: str, action: str, respond: Respond) -> None:
         text = validate_criteria(text)
-        _, old_version = await self._current(caller.channel_id)
-        _, version = await self._service.use_criteria(caller.channel_id, text, caller.user_id)
+        _old, old_version = await self._current(caller.channel_id)
+        _new, version = await self._service.use_criteria(caller.channel_id, text, caller.user_id)
         if version == old_version:
-            await respond(Reply(f"The criteria are unchanged (still version {version})."))
+            await respond(
+                Reply(
+                    _("The criteria are unchanged (still version {version}).").format(
+                        version=version
+                    )
+                )
+            )
             return
         await self._ctx.audit(caller, action, f"version {version}")
         cost = None if self._is_admin(caller) else await first_day_note(self._ctx, caller, text)
         await respond(
             Reply(
-                f"Criteria updated to version {version} by {defuse(caller.user_id)}. "
-                "It takes effect for the next digest. Run `/arxiv criteria preview` to "
-                "re-score today's papers and see which would enter or leave."
+                _(
+                    "Criteria updated to version {version} by {user}. It takes effect for the "
+                    "next digest. Run `/arxiv criteria preview` to re-score today's papers and "
+                    "see which would enter or leave."
+                ).format(version=version, user=defuse(caller.user_id))
                 + (f"\n{cost}" if cost else ""),
                 ephemeral=False,
             )
@@ -98,44 +109,59 @@ class CriteriaCommands:
     async def _criteria_set(self, caller: Caller, arg: str, respond: Respond) -> None:
         await self._set_criteria(caller, arg, "criteria set", respond)
 
-    async def _criteria_edit(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _criteria_edit(self, caller: Caller, _arg: str, respond: Respond) -> None:
         """The form itself is the adapter's (Slack, Discord); where there is none, the way."""
-        _, version = await self._current(caller.channel_id)
+        _text, version = await self._current(caller.channel_id)
         await respond(
             Reply(
-                "`criteria edit` opens a form on Slack and Discord. Here, `/arxiv criteria show "
-                f"{version}` prints the current text and `/arxiv criteria set <text>` replaces it."
+                _(
+                    "`criteria edit` opens a form on Slack and Discord. Here, `/arxiv criteria "
+                    "show {version}` prints the current text and `/arxiv criteria set <text>` "
+                    "replaces it."
+                ).format(version=version)
             )
         )
 
     async def _criteria_add(self, caller: Caller, arg: str, respond: Respond) -> None:
         topic = " ".join(arg.split())
-        text, _ = await self._current(caller.channel_id)
+        text, _version = await self._current(caller.channel_id)
         await self._set_criteria(caller, add_topic(text, topic), "criteria add", respond)
 
     async def _criteria_remove(self, caller: Caller, arg: str, respond: Respond) -> None:
-        text, _ = await self._current(caller.channel_id)
+        text, _version = await self._current(caller.channel_id)
         found = topics(text)
-        number = whole_number(arg)
-        if number is None or not 1 <= number <= len(found):
-            raise BotError(f"give a topic number from 1 to {len(found)} (see `/arxiv criteria`)")
+        wanted = whole_number(arg)
+        if wanted is None or not 1 <= wanted <= len(found):
+            raise BotError(
+                _("give a topic number from 1 to {last} (see `/arxiv criteria`)").format(
+                    last=len(found)
+                )
+            )
         if len(found) == 1:
-            raise BotError("that is the last topic; use `criteria set` to replace the criteria")
-        kept = remove_topic(text, found[number - 1])
+            raise BotError(_("that is the last topic; use `criteria set` to replace the criteria"))
+        kept = remove_topic(text, found[wanted - 1])
         await self._set_criteria(caller, kept, "criteria remove", respond)
 
-    async def _criteria_history(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _criteria_history(self, caller: Caller, _arg: str, respond: Respond) -> None:
         history = await self._store.channels.criteria_history(caller.channel_id)
         rows = []
         for n, h in enumerate(history[:20]):
             earlier = history[n + 1].criteria.text if n + 1 < len(history) else None
             same = [o.version for o in history[n + 1 :] if o.criteria.text == h.criteria.text]
-            what = f"same as v{same[0]}" if same else change_summary(earlier, h.criteria.text)
-            rows.append(
-                f"v{h.version} — {h.changed_at} by {defuse(h.changed_by)} — "
-                f"{defuse(clip(what, 160))}"
+            what = (
+                _("same as v{version}").format(version=same[0])
+                if same
+                else change_summary(earlier, h.criteria.text)
             )
-        await respond(Reply("Criteria history (newest first):\n" + "\n".join(rows)))
+            rows.append(
+                _("v{version} — {when} by {user} — {what}").format(
+                    version=h.version,
+                    when=h.changed_at,
+                    user=defuse(h.changed_by),
+                    what=defuse(clip(what, 160)),
+                )
+            )
+        await respond(Reply(_("Criteria history (newest first):") + "\n" + "\n".join(rows)))
 
     async def _criteria_version(self, caller: Caller, arg: str) -> tuple[int, str]:
         """A stored version of this channel's criteria by number (`3` or `v3`)."""
@@ -145,20 +171,26 @@ class CriteriaCommands:
             if h.version == wanted:
                 return h.version, h.criteria.text
         raise BotError(
-            f"there is no criteria version {clip(arg, 20)!r} (versions 1 to "
-            f"{history[0].version if history else 0}); see `/arxiv criteria history`"
+            _(
+                "there is no criteria version {version} (versions 1 to {last}); see "
+                "`/arxiv criteria history`"
+            ).format(version=repr(clip(arg, 20)), last=history[0].version if history else 0)
         )
 
     async def _criteria_show_version(self, caller: Caller, arg: str, respond: Respond) -> None:
         version, text = await self._criteria_version(caller, arg)
-        _, current = await self._current(caller.channel_id)
-        now = " (the current one)" if version == current else f" (now {current})"
-        await respond(Reply(f"Criteria version {version}{now}:\n{defuse(text.strip())}"))
+        _text, current = await self._current(caller.channel_id)
+        head = (
+            _("Criteria version {version} (the current one):")
+            if version == current
+            else _("Criteria version {version} (now {current}):")
+        ).format(version=version, current=current)
+        await respond(Reply(f"{head}\n{defuse(text.strip())}"))
 
     async def _criteria_diff(self, caller: Caller, arg: str, respond: Respond) -> None:
         words = arg.split()
         if len(words) != 2:
-            raise BotError("give two versions, e.g. `/arxiv criteria diff 1 2`")
+            raise BotError(_("give two versions, e.g. `/arxiv criteria diff 1 2`"))
         a, old = await self._criteria_version(caller, words[0])
         b, new = await self._criteria_version(caller, words[1])
         await respond(Reply(version_diff_text(a, old, b, new)))
@@ -169,7 +201,9 @@ class CriteriaCommands:
         match = [h for h in history if str(h.version) == wanted]
         if not match:
             raise BotError(
-                f"there is no criteria version {clip(arg, 20)!r}; see `/arxiv criteria history`"
+                _("there is no criteria version {version}; see `/arxiv criteria history`").format(
+                    version=repr(clip(arg, 20))
+                )
             )
         await self._set_criteria(caller, match[0].criteria.text, "criteria revert", respond)
 
@@ -180,16 +214,21 @@ def version_diff_text(a: int, old: str, b: int, new: str) -> str:
         difflib.unified_diff(
             old.strip().splitlines(),
             new.strip().splitlines(),
-            f"version {a}",
-            f"version {b}",
+            _("version {version}").format(version=a),
+            _("version {version}").format(version=b),
             n=1,
             lineterm="",
         )
     )
     if not diff:
-        return f"Versions {a} and {b} have the same text."
+        return _("Versions {a} and {b} have the same text.").format(a=a, b=b)
     shown = [clip(line, 200) for line in diff[:MAX_DIFF_LINES]]
     if len(diff) > MAX_DIFF_LINES:
-        shown.append(f"… {len(diff) - MAX_DIFF_LINES} more lines")
-    summary = change_summary(old, new)
-    return f"Version {a} → {b}: {defuse(summary)}\n```\n" + defuse("\n".join(shown)) + "\n```"
+        more = len(diff) - MAX_DIFF_LINES
+        shown.append(
+            ngettext("… {count} more line", "… {count} more lines", more).format(count=number(more))
+        )
+    summary = _("Version {a} → {b}: {summary}").format(
+        a=a, b=b, summary=defuse(change_summary(old, new))
+    )
+    return f"{summary}\n```\n" + defuse("\n".join(shown)) + "\n```"

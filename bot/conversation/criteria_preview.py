@@ -22,6 +22,8 @@ from bot.arxiv.categories import categories_key
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.digest.options import DigestOptions
 from bot.errors import BotError
+from bot.i18n import _, money, ngettext, number, percent
+from bot.i18n import day as day_text
 from bot.models import Criteria, Digest, DigestEntry, Paper, ScoreKey
 from bot.safety import defuse
 from scoring import ranking, share
@@ -30,7 +32,6 @@ from scoring.pricing import (
     ESTIMATE_BATCH,
     ESTIMATE_COMPLETION_TOKENS,
     Price,
-    format_usd,
 )
 from scoring.prompt import PROMPT_VERSION, paper_block, system_message
 
@@ -50,12 +51,12 @@ class CriteriaPreview:
     async def _criteria_preview(self, caller: Caller, arg: str, respond: Respond) -> None:
         word = arg.strip().lower()
         if word not in ("", "confirm"):
-            raise BotError("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`")
+            raise BotError(_("say `/arxiv criteria preview` or `/arxiv criteria preview confirm`"))
         history = await self._store.channels.criteria_history(caller.channel_id)
         options = await self._ctx.options(caller)
         day = await self._store.papers.latest_feed_day(categories_key(options.categories))
         if day is None:
-            raise BotError("there is no announcement day in the store yet; try `/arxiv today`")
+            raise BotError(_("there is no announcement day in the store yet; try `/arxiv today`"))
         version = history[0].version
         count, dollars = await self._preview_cost(caller, day, options, history[0].criteria)
         to_score = _to_score_text(count, dollars, self._explainer.model)
@@ -63,12 +64,20 @@ class CriteriaPreview:
         if count and word != "confirm" and (dollars is None or dollars > limit):
             await respond(
                 Reply(
-                    f"Previewing {day} under criteria version {version} means scoring "
-                    f"{to_score}. Run `/arxiv criteria preview confirm` to go ahead."
+                    _(
+                        "Previewing {day} under criteria version {version} means scoring "
+                        "{to_score}. Run `/arxiv criteria preview confirm` to go ahead."
+                    ).format(day=day_text(day), version=version, to_score=to_score)
                 )
             )
             return
-        await respond(Reply(f"Re-scoring {day} under criteria version {version} ({to_score})…"))
+        await respond(
+            Reply(
+                _("Re-scoring {day} under criteria version {version} ({to_score})…").format(
+                    day=day_text(day), version=version, to_score=to_score
+                )
+            )
+        )
         now = await self._service.build(caller.channel_id, day, options)
         assert now is not None
         before = await self._service.selection_under(
@@ -119,18 +128,32 @@ async def first_day_note(ctx: Context, caller: Caller, criteria_text: str) -> st
     cost = estimate_usd(papers[:sent], criteria_text, price, budget.dollars)
     limits = []
     if budget.dollars is not None:
-        limits.append(f"this channel's cap is {format_usd(budget.dollars)} a day")
+        limits.append(
+            _("this channel's cap is {dollars} a day").format(dollars=money(budget.dollars))
+        )
     if account is not None and cost > account.cap_usd:
         limits.append(
-            f"more than the bot's daily budget of {format_usd(account.cap_usd)}: scoring "
-            "stops there and the rest waits for the next day's budget"
+            _(
+                "more than the bot's daily budget of {dollars}: scoring stops there and the "
+                "rest waits for the next day's budget"
+            ).format(dollars=money(account.cap_usd))
         )
     elif account is not None:
-        limits.append(f"it counts under the bot's daily budget of {format_usd(account.cap_usd)}")
-    return (
-        f"New criteria have no LLM verdicts yet, so the first day sends about {sent} of a "
-        f"{len(papers)}-paper day ({day}) to the LLM ({first.share:.0%}, warm-up): about "
-        f"{format_usd(cost)}; {' and '.join(limits)}."
+        limits.append(
+            _("it counts under the bot's daily budget of {dollars}").format(
+                dollars=money(account.cap_usd)
+            )
+        )
+    return _(
+        "New criteria have no LLM verdicts yet, so the first day sends about {sent} of a "
+        "{papers}-paper day ({day}) to the LLM ({share}, warm-up): about {cost}; {limits}."
+    ).format(
+        sent=number(sent),
+        papers=number(len(papers)),
+        day=day_text(day),
+        share=percent(first.share),
+        cost=money(cost),
+        limits=_(" and ").join(limits),
     )
 
 
@@ -151,8 +174,16 @@ def estimate_usd(
 
 
 def _to_score_text(count: int, dollars: float | None, model: str) -> str:
-    cost = f"about {format_usd(dollars)}" if dollars is not None else f"an unknown amount ({model})"
-    return f"{count} paper{'s' if count != 1 else ''} not yet scored under it, {cost}"
+    cost = (
+        _("about {dollars}").format(dollars=money(dollars))
+        if dollars is not None
+        else _("an unknown amount ({model})").format(model=model)
+    )
+    return ngettext(
+        "{count} paper not yet scored under it, {cost}",
+        "{count} papers not yet scored under it, {cost}",
+        count,
+    ).format(count=number(count), cost=cost)
 
 
 def diff_text(day: date, before: tuple[DigestEntry, ...], now: Digest) -> str:
@@ -162,9 +193,19 @@ def diff_text(day: date, before: tuple[DigestEntry, ...], now: Digest) -> str:
     enter = [p for pid, p in new.items() if pid not in old]
     leave = [p for pid, p in old.items() if pid not in new]
     if not enter and not leave:
-        return f"Under the new criteria, {day}'s digest would not change ({len(new)} papers)."
+        return ngettext(
+            "Under the new criteria, the digest of {day} would not change ({count} paper).",
+            "Under the new criteria, the digest of {day} would not change ({count} papers).",
+            len(new),
+        ).format(day=day_text(day), count=number(len(new)))
     parts = [
-        f"Under the new criteria, {day}'s digest would have {len(new)} papers (was {len(old)})."
+        ngettext(
+            "Under the new criteria, the digest of {day} would have {count} paper (was {was}).",
+            "Under the new criteria, the digest of {day} would have {count} papers (was {was}).",
+            len(new),
+        ).format(day=day_text(day), count=number(len(new)), was=number(len(old)))
+        + " "
+        + _("(+ enters the digest, − leaves it)")
     ]
     parts += [f"+ {defuse(p.title)} (arXiv:{p.id})" for p in enter]
     parts += [f"− {defuse(p.title)} (arXiv:{p.id})" for p in leave]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.i18n import _, ngettext, number
 from scoring.ranking import criteria_topics, preamble_blocks
 
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
@@ -109,9 +110,9 @@ def change_summary(old: str | None, new: str) -> str:
     """What changed from `old` to `new` in one line: topics added, removed or edited, or
     "rewritten" when most of them changed."""
     if old is None:
-        return f"first version: {_number(len(topics(new)))}"
+        return _("first version: {topics}").format(topics=_number(len(topics(new))))
     if old.strip() == new.strip():
-        return "same text"
+        return _("same text")
     before = {t.text: t for t in topics(old)}
     after = {t.text: t for t in topics(new)}
     added = [t for k, t in after.items() if k not in before]
@@ -120,23 +121,23 @@ def change_summary(old: str | None, new: str) -> str:
     added = [t for t in added if t.title not in edited]
     removed = [t for t in removed if t.title not in edited]
     if len(added) + len(removed) + len(edited) > max(2, len(before) // 2):
-        return f"rewritten: {_number(len(after))}"
+        return _("rewritten: {topics}").format(topics=_number(len(after)))
     parts = [_counted("+", added), _counted("−", removed)]
     if edited:
-        parts.append(f"edited: {'; '.join(sorted(edited))}")
+        parts.append(_("edited: {titles}").format(titles="; ".join(sorted(edited))))
     shown = "; ".join(p for p in parts if p)
-    return shown or "changed outside the topics (e.g. the scoring rubric)"
+    return shown or _("changed outside the topics (e.g. the scoring rubric)")
 
 
 def _number(count: int) -> str:
-    return f"{count} topic" if count == 1 else f"{count} topics"
+    return ngettext("{count} topic", "{count} topics", count).format(count=number(count))
 
 
 def _counted(sign: str, changed: list[Topic]) -> str:
     if not changed:
         return ""
-    noun = "topic" if len(changed) == 1 else "topics"
-    return f"{sign}{len(changed)} {noun}: {'; '.join(t.title for t in changed)}"
+    titles = "; ".join(t.title for t in changed)
+    return f"{sign}{_number(len(changed))}: {titles}"
 
 
 def _sections(text: str) -> list[tuple[int, int]]:

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 
 from bot.digest import following
 from bot.errors import BotError
+from bot.i18n import N_, _, number
 from bot.models import Follow, Paper
 from bot.safety import clip, defuse, whole_number
 from bot.store import Store
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 NAMES = frozenset({"follow author", "follow keyword", "following", "unfollow"})
 """The commands of the grammar (`bot.conversation.commands`) this module answers."""
-EFFECT = (
+EFFECT = N_(
     "Its papers always go to the LLM and show under “Followed” in the digest, even below the "
     "thresholds, from the next digest on; a day already decided shows them under “Followed” "
     "with the score they have, without scoring them again."
@@ -81,7 +82,7 @@ class FollowCommands:
             return ""
         day, papers = found
         matched = await following.match_off_loop(papers, [follow])
-        latest = "today's" if day == datetime.now(UTC).date() else f"{day.isoformat()}'s"
+        latest = None if day == datetime.now(UTC).date() else day
         return " " + following.reach_note(len(matched), len(papers), latest)
 
     async def _follow(
@@ -94,83 +95,111 @@ class FollowCommands:
             covered, overlapping = following.same_author(follow, active)
         if covered is not None and following.follow_key(covered) != key:
             return Answer(
-                f"This channel follows author {defuse(covered.text)} already (added by "
-                f"{defuse(covered.added_by)} on {covered.added_at[:10]}), which matches every "
-                f"paper {defuse(clip(follow.text, following.MAX_TEXT))} would."
+                _(
+                    "This channel follows author {author} already (added by {user} on {when}), "
+                    "which matches every paper {name} would."
+                ).format(
+                    author=defuse(covered.text),
+                    user=defuse(covered.added_by),
+                    when=covered.added_at[:10],
+                    name=defuse(clip(follow.text, following.MAX_TEXT)),
+                )
             )
         added = await self._store.follows.add(channel_id, follow, key, user_id, self._limit)
         if added.follow is None:
             raise BotError(
-                f"this channel follows {added.active} authors and keywords, the most it may; "
-                "`/arxiv unfollow <n>` one of them first (`/arxiv following` lists them)"
+                _(
+                    "this channel follows {count} authors and keywords, the most it may; "
+                    "`/arxiv unfollow <n>` one of them first (`/arxiv following` lists them)"
+                ).format(count=number(added.active))
             )
         shown = defuse(clip(added.follow.text, following.MAX_TEXT))
         if not added.created:
             return Answer(
-                f"This channel follows {follow.kind} {shown} already (added by "
-                f"{defuse(added.follow.added_by)} on {added.follow.added_at[:10]})."
+                _("This channel follows {kind} {text} already (added by {user} on {when}).").format(
+                    kind=_kind(follow.kind),
+                    text=shown,
+                    user=defuse(added.follow.added_by),
+                    when=added.follow.added_at[:10],
+                )
             )
         await self._audit(channel_id, user_id, f"follow {follow.kind}", follow.text)
         reach = await self._reach(follow, day_papers)
         if overlapping is not None:
-            reach += (
-                f" It matches some of the same authors as author {defuse(overlapping.text)}, "
-                "which this channel follows already (`/arxiv following` numbers them, "
-                "`/arxiv unfollow <n>` stops one)."
-            )
-        return Answer(
-            f"This channel now follows {follow.kind} {shown} ({added.active} of "
-            f"{self._limit} follows).{reach} {EFFECT}",
-            public=True,
+            reach += " " + _(
+                "It matches some of the same authors as author {author}, which this channel "
+                "follows already (`/arxiv following` numbers them, `/arxiv unfollow <n>` stops "
+                "one)."
+            ).format(author=defuse(overlapping.text))
+        head = _("This channel now follows {kind} {text} ({count} of {limit} follows).").format(
+            kind=_kind(follow.kind),
+            text=shown,
+            count=number(added.active),
+            limit=number(self._limit),
         )
+        return Answer(f"{head}{reach} {_(EFFECT)}", public=True)
 
     async def _unfollow(self, channel_id: str, user_id: str, arg: str) -> Answer:
         follows = await self._store.follows.active(channel_id)
-        number = whole_number(arg)
+        wanted = whole_number(arg)
         if not follows:
-            raise BotError("this channel follows nothing, so there is nothing to unfollow")
-        if number is None or not 1 <= number <= len(follows):
+            raise BotError(_("this channel follows nothing, so there is nothing to unfollow"))
+        if wanted is None or not 1 <= wanted <= len(follows):
             raise BotError(
-                f"there is no follow {clip(arg.strip(), 20)!r}; give a number from 1 to "
-                f"{len(follows)}:\n{_numbered(follows)}"
+                _("there is no follow {follow}; give a number from 1 to {last}:").format(
+                    follow=repr(clip(arg.strip(), 20)), last=len(follows)
+                )
+                + f"\n{_numbered(follows)}"
             )
-        gone = follows[number - 1]
+        gone = follows[wanted - 1]
         if not await self._store.follows.remove(channel_id, gone.id, user_id):
-            raise BotError("that follow was just removed by someone else; see `/arxiv following`")
+            raise BotError(
+                _("that follow was just removed by someone else; see `/arxiv following`")
+            )
         await self._audit(channel_id, user_id, f"unfollow {gone.kind}", gone.text)
         return Answer(
-            f"This channel no longer follows {gone.kind} {defuse(gone.text)}.", public=True
+            _("This channel no longer follows {kind} {text}.").format(
+                kind=_kind(gone.kind), text=defuse(gone.text)
+            ),
+            public=True,
         )
 
     async def _list(self, channel_id: str, arg: str) -> Answer:
         word = arg.strip().lower()
         if word not in ("", "history"):
-            raise BotError("say `/arxiv following` or `/arxiv following history`")
+            raise BotError(_("say `/arxiv following` or `/arxiv following history`"))
         if word == "history":
             return Answer(await self._history(channel_id))
         follows = await self._store.follows.active(channel_id)
         if not follows:
             return Answer(
-                "This channel follows no author or keyword yet: `/arxiv follow author Jane Doe`"
-                ' or `/arxiv follow keyword "diffusion model"`.'
+                _(
+                    "This channel follows no author or keyword yet: `/arxiv follow author Jane "
+                    'Doe` or `/arxiv follow keyword "diffusion model"`.'
+                )
             )
+        head = _("This channel follows ({count} of {limit}; `/arxiv unfollow <n>` stops one):")
         return Answer(
-            f"This channel follows ({len(follows)} of {self._limit}; `/arxiv unfollow <n>` "
-            f"stops one):\n{_numbered(follows)}"
+            head.format(count=number(len(follows)), limit=number(self._limit))
+            + f"\n{_numbered(follows)}"
         )
 
     async def _history(self, channel_id: str) -> str:
         records = await self._store.follows.history(channel_id)
         if not records:
-            return "This channel has never followed an author or keyword."
+            return _("This channel has never followed an author or keyword.")
         rows = []
         for r in records:
             f = r.follow
-            line = f"{f.kind} {defuse(f.text)} — added {f.added_at} by {defuse(f.added_by)}" + (
-                f", removed {r.removed_at} by {defuse(r.removed_by or '')}" if r.removed_at else ""
+            line = _("{kind} {text} — added {when} by {user}").format(
+                kind=_kind(f.kind), text=defuse(f.text), when=f.added_at, user=defuse(f.added_by)
             )
+            if r.removed_at:
+                line += _(", removed {when} by {user}").format(
+                    when=r.removed_at, user=defuse(r.removed_by or "")
+                )
             rows.append(line)
-        return "Follows of this channel (newest first):\n" + "\n".join(rows)
+        return _("Follows of this channel (newest first):") + "\n" + "\n".join(rows)
 
     async def _audit(self, channel_id: str, user_id: str, action: str, detail: str) -> None:
         await self._store.channels.record_event(channel_id, user_id, action, detail)
@@ -179,6 +208,14 @@ class FollowCommands:
 
 def _numbered(follows: list[Follow]) -> str:
     return "\n".join(
-        f"{n}. {f.kind} {defuse(f.text)} (added by {defuse(f.added_by)}, {f.added_at[:10]})"
+        f"{n}. "
+        + _("{kind} {text} (added by {user}, {when})").format(
+            kind=_kind(f.kind), text=defuse(f.text), user=defuse(f.added_by), when=f.added_at[:10]
+        )
         for n, f in enumerate(follows, 1)
     )
+
+
+def _kind(kind: str) -> str:
+    """`author` or `keyword` in the reader's language."""
+    return _(following.KIND_WORDS.get(kind, kind))

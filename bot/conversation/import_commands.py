@@ -32,6 +32,7 @@ from bot.arxiv.bibliography import Entry
 from bot.arxiv.texclean import tex_to_unicode
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.errors import ArxivUnavailable, BotError, FeedError
+from bot.i18n import _, ngettext, number
 from bot.models import Paper
 from bot.safety import clip, defuse
 from bot.secret import Secret
@@ -92,13 +93,17 @@ class ImportCommands:
         pasted = bibliography.pasted_ids(text)
         if len(pasted.ids) > MAX_PASTED_IDS:
             raise BotError(
-                f"that is {len(pasted.ids):,} arXiv ids; one import takes at most "
-                f"{MAX_PASTED_IDS:,} (paste them in parts, or import a BibTeX file)"
+                _(
+                    "that is {count} arXiv ids; one import takes at most {limit} (paste them in "
+                    "parts, or import a BibTeX file)"
+                ).format(count=number(len(pasted.ids)), limit=number(MAX_PASTED_IDS))
             )
         if not pasted.ids:
             raise BotError(
-                "no arXiv id or link found: paste ids (`2505.00326`), links "
-                "(`https://arxiv.org/abs/2505.00326`) or BibTeX"
+                _(
+                    "no arXiv id or link found: paste ids (`2505.00326`), links "
+                    "(`https://arxiv.org/abs/2505.00326`) or BibTeX"
+                )
             )
         entries = [Entry(pid, "", pid) for pid in pasted.ids]
         entries += [Entry(word, "", None) for word in pasted.unread]
@@ -119,7 +124,7 @@ class ImportCommands:
         )
         entries = bibliography.zotero_entries(items)
         if not entries:
-            raise BotError(f"{library.name} holds no papers to import")
+            raise BotError(_("{library} holds no papers to import").format(library=library.name))
         took = await self._import_entries(caller, "zotero", entries, respond)
         if took and key is not None:
             await self._keep_key(caller, library, key)
@@ -131,24 +136,31 @@ class ImportCommands:
 
     async def _import_file(self, caller: Caller, arg: str, respond: Respond) -> None:
         if caller.platform != "console":
-            raise BotError("attach the .bib file to `/arxiv import` (or paste its text) instead")
+            raise BotError(_("attach the .bib file to `/arxiv import` (or paste its text) instead"))
         text = await asyncio.to_thread(_read_file, arg.strip())
         await self.import_text(caller, text, respond)
 
     async def _zotero_command(self, caller: Caller, arg: str, respond: Respond) -> None:
         await self.import_zotero(caller, arg, None, respond)
 
-    async def _undo(self, caller: Caller, _: str, respond: Respond) -> None:
+    async def _undo(self, caller: Caller, _arg: str, respond: Respond) -> None:
         async with self._ctx.service.work.exclusive(f"import:{caller.channel_id}"):
             undone = await self._store.imports.undo(caller.channel_id)
         if undone is None:
-            raise BotError("nothing to undo: this channel has imported nothing")
+            raise BotError(_("nothing to undo: this channel has imported nothing"))
         await self._ctx.audit(caller, "import undo", f"import {undone.id} ({undone.source})")
         left = await self._store.imports.count(caller.channel_id)
         await respond(
             Reply(
-                f"Took back the import of {_papers(undone.papers)} ({undone.created_at[:10]}, "
-                f"from {undone.source}); the reading list now holds {_papers(left)}.",
+                _(
+                    "Took back the import of {papers} ({when}, from {source}); the reading list "
+                    "now holds {left}."
+                ).format(
+                    papers=_papers(undone.papers),
+                    when=undone.created_at[:10],
+                    source=undone.source,
+                    left=_papers(left),
+                ),
                 ephemeral=False,
             )
         )
@@ -158,7 +170,7 @@ class ImportCommands:
     async def _bibtex(self, text: str) -> list[Entry]:
         entries = await asyncio.to_thread(_read_bibtex, text)
         if not entries:
-            raise BotError("no BibTeX entry could be read in that text: nothing was imported")
+            raise BotError(_("no BibTeX entry could be read in that text: nothing was imported"))
         return entries
 
     async def _import_entries(
@@ -168,10 +180,10 @@ class ImportCommands:
         found, unmatched = await self._find(entries)
         if not found:
             if source == "bibtex" and all(e.arxiv_id is None for e in entries):
-                detail = "none of its entries names an arXiv paper"
+                detail = _("Nothing imported: none of its entries names an arXiv paper.")
             else:
-                detail = "no paper could be found on arXiv"
-            raise BotError(f"Nothing imported: {detail}.{_unmatched_text(unmatched)}")
+                detail = _("Nothing imported: no paper could be found on arXiv.")
+            raise BotError(detail + _unmatched_text(unmatched))
         async with self._ctx.service.work.exclusive(f"import:{caller.channel_id}"):
             record, already = await self._store.imports.add(
                 caller.channel_id, caller.user_id, source, found
@@ -220,7 +232,9 @@ class ImportCommands:
         try:
             return await ask(api)
         except (ArxivUnavailable, FeedError) as exc:
-            raise BotError(f"arXiv could not be asked ({exc}); nothing was imported") from None
+            raise BotError(
+                _("arXiv could not be asked ({problem}); nothing was imported").format(problem=exc)
+            ) from None
 
     # -- the kept Zotero key ----------------------------------------------------------------
 
@@ -253,8 +267,10 @@ def _read_bibtex(text: str) -> list[Entry]:
     count = bibliography.count_bibtex_entries(text)
     if count > MAX_ENTRIES:
         raise BotError(
-            f"that BibTeX holds {count:,} entries; one import takes at most "
-            f"{MAX_ENTRIES:,}: import it in parts (nothing was imported)"
+            _(
+                "that BibTeX holds {count} entries; one import takes at most {limit}: import it "
+                "in parts (nothing was imported)"
+            ).format(count=number(count), limit=number(MAX_ENTRIES))
         )
     return bibliography.bibtex_entries(text)
 
@@ -278,13 +294,19 @@ def _read_file(name: str) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise BotError(f"{clip(path.name, 80)} is {size:,} bytes; an import file may have 5 MB")
+            raise BotError(
+                _("{file} is {size} bytes; an import file may have 5 MB").format(
+                    file=clip(path.name, 80), size=number(size)
+                )
+            )
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise BotError(f"cannot read {clip(name, 80)}: {reason}") from None
+        raise BotError(
+            _("cannot read {file}: {reason}").format(file=clip(name, 80), reason=reason)
+        ) from None
     except ValueError:  # a NUL in the path
-        raise BotError(f"{clip(name, 80)!r} is not a file name") from None
+        raise BotError(_("{file} is not a file name").format(file=repr(clip(name, 80)))) from None
 
 
 def _cleaned(papers: list[Paper]) -> list[Paper]:
@@ -306,21 +328,30 @@ def _unmatched_text(unmatched: Sequence[str]) -> str:
         return ""
     shown = ", ".join(f"`{defuse(u)}`" for u in unmatched[:UNMATCHED_SHOWN])
     more = len(unmatched) - UNMATCHED_SHOWN
-    tail = f" and {more} more" if more > 0 else ""
-    return f"\nCould not match {len(unmatched)}: {shown}{tail}."
+    if more > 0:
+        return "\n" + _("Could not match {count}: {shown} and {more} more.").format(
+            count=number(len(unmatched)), shown=shown, more=number(more)
+        )
+    return "\n" + _("Could not match {count}: {shown}.").format(
+        count=number(len(unmatched)), shown=shown
+    )
 
 
 def _reply(took: int, already: int, unmatched: Sequence[str]) -> str:
     head = (
-        f"Imported {_papers(took)} into this channel's reading list: the ranking learns from "
-        "them as it does from likes (`likes` lists them, `import undo` takes them back)."
+        _(
+            "Imported {papers} into this channel's reading list: the ranking learns from them "
+            "as it does from likes (`likes` lists them, `import undo` takes them back)."
+        ).format(papers=_papers(took))
         if took
-        else "Nothing new imported."
+        else _("Nothing new imported.")
     )
     if already:
-        head += f" {_papers(already)} {'was' if already == 1 else 'were'} imported already."
+        head += " " + ngettext(
+            "{count} paper was imported already.", "{count} papers were imported already.", already
+        ).format(count=number(already))
     return head + _unmatched_text(unmatched)
 
 
 def _papers(n: int) -> str:
-    return f"{n} paper" if n == 1 else f"{n} papers"
+    return ngettext("{count} paper", "{count} papers", n).format(count=number(n))

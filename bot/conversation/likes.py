@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.i18n import _, ngettext, number
 from bot.safety import defuse
 from bot.store.records import ImportedPaper, LikedPaper
 
@@ -24,24 +25,45 @@ def likes_text(
 ) -> str:
     """The reply to `likes` (the channel's) or `likes me` (the caller's); the channel's reply
     ends with its imported papers (`imported_total` of them in all)."""
-    whose = "You" if mine else "This channel"
     if not liked:
-        head = f"{whose} liked nothing yet: react with 👍 to a posted paper."
+        head = (
+            _("You liked nothing yet: react with 👍 to a posted paper.")
+            if mine
+            else _("This channel liked nothing yet: react with 👍 to a posted paper.")
+        )
     else:
         rows = [_line(item, user_id) for item in liked]
-        head = f"{whose} liked recently (newest first):\n" + "\n".join(rows)
+        head = (
+            (
+                _("You liked recently (newest first):")
+                if mine
+                else _("This channel liked recently (newest first):")
+            )
+            + "\n"
+            + "\n".join(rows)
+        )
     if not imported:
         return head
     more = imported_total - len(imported)
-    tail = f"\n… and {more} more imported" if more > 0 else ""
+    tail = (
+        "\n"
+        + ngettext("… and {count} more imported", "… and {count} more imported", more).format(
+            count=number(more)
+        )
+        if more > 0
+        else ""
+    )
     rows = [
-        f"• {defuse(i.paper.title)} — {i.paper.abs_url} (imported {i.imported_at[:10]})"
+        f"• {defuse(i.paper.title)} — {i.paper.abs_url} ("
+        + _("imported {when}").format(when=i.imported_at[:10])
+        + ")"
         for i in imported
     ]
-    return (
-        f"{head}\nImported reading list ({imported_total}, teaching the ranking like likes; "
-        "`import undo` takes back the latest import):\n" + "\n".join(rows) + tail
-    )
+    intro = _(
+        "Imported reading list ({count}, teaching the ranking like likes; `import undo` takes "
+        "back the latest import):"
+    ).format(count=number(imported_total))
+    return f"{head}\n{intro}\n" + "\n".join(rows) + tail
 
 
 def _line(item: LikedPaper, user_id: str) -> str:
@@ -55,9 +77,12 @@ def _line(item: LikedPaper, user_id: str) -> str:
 def who_likes(likers: Sequence[str], user_id: str) -> str:
     """`1 like`, `3 likes`, `1 like: yours`, `3 likes: yours and 2 others`."""
     n = len(likers)
-    count = f"{n} like{'' if n == 1 else 's'}"
+    count = ngettext("{count} like", "{count} likes", n).format(count=number(n))
     if user_id not in likers:
         return count
     others = n - 1
-    tail = f" and {others} other{'' if others == 1 else 's'}" if others else ""
-    return f"{count}: yours{tail}"
+    if not others:
+        return _("{likes}: yours").format(likes=count)
+    return ngettext(
+        "{likes}: yours and {count} other", "{likes}: yours and {count} others", others
+    ).format(likes=count, count=number(others))

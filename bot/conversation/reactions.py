@@ -15,6 +15,7 @@ from datetime import date
 from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.conversation.likes import likes_text
 from bot.errors import BotError
+from bot.i18n import _
 
 DISLIKE = "👎"
 LIKES_SHOWN = 15  # papers `likes` lists, each once
@@ -70,7 +71,7 @@ class Reactions:
     async def _likes(self, caller: Caller, arg: str, respond: Respond) -> None:
         mine = arg.strip().lower() == "me"
         if arg.strip() and not mine:
-            raise BotError("say `/arxiv likes` for the channel or `/arxiv likes me` for yours")
+            raise BotError(_("say `/arxiv likes` for the channel or `/arxiv likes me` for yours"))
         who = caller.user_id if mine else None
         liked = await self._store.likes.liked_papers(caller.channel_id, who, LIKES_SHOWN)
         imported = [] if mine else await self._store.imports.recent(caller.channel_id, LIKES_SHOWN)

@@ -76,7 +76,10 @@ class DayBuilder:
             if not ctx.frozen:
                 progress("ranking locally", 0, len(ctx.candidates))
             outcome = await self._decider.decide(ctx, options, replaced)
-            liked = [r.paper for r in ctx.reactions if r.value > 0][: options.prompt_examples]
+            # the team's likes, not its imported reading list: an import teaches the local
+            # ranking, and adds nothing to every scoring request
+            liked = [r.paper for r in ctx.reactions if r.value > 0 and not r.imported]
+            liked = liked[: options.prompt_examples]
             by_id = {p.id: p for p in ctx.candidates}
             sent = [by_id[i] for i in outcome.sent or () if i in by_id]
             try:

@@ -308,7 +308,10 @@ def ranking_key(key: ScoreKey, options: DigestOptions, reactions: Sequence[React
         "categories": categories_key(options.categories),
         "cross": options.cross_lists,
         "thresholds": [options.thresholds.relevance, options.thresholds.novelty],
-        "reactions": sorted((r.paper.id, r.value) for r in reactions),
+        # an imported paper teaches the ranking less than a like (`scoring.ranking`)
+        "reactions": sorted(
+            [r.paper.id, r.value, *(["imported"] if r.imported else [])] for r in reactions
+        ),
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return f"{key.criteria_id}:{digest[:20]}"

@@ -28,14 +28,19 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from bot.arxiv.texclean import tex_to_unicode
 from bot.errors import BotError
+from bot.i18n import N_, _, number
+from bot.i18n import day as day_text
 from bot.models import Follow, FollowedEntry, Paper, Score
 from bot.safety import spell_undecomposed
 
 AUTHOR = "author"
 KEYWORD = "keyword"
+KIND_WORDS = {AUTHOR: N_("author"), KEYWORD: N_("keyword")}
+"""A follow's kind as a reply names it (translated where it is shown)."""
 KINDS = (AUTHOR, KEYWORD)
 MAX_FOLLOWS = 100
 """Follows per channel: enough for a team's authors and topics, few enough to stay readable."""
@@ -160,26 +165,37 @@ def parse_follow(kind: str, arg: str) -> Follow:
     """A follow from `follow author …` / `follow keyword …`, checked; BotError says what is
     wrong with it."""
     text = " ".join(arg.split())
-    what = "a name" if kind == AUTHOR else "a keyword"
     if not text:
-        raise BotError(f"give {what} to follow, e.g. `/arxiv follow {kind} {_EXAMPLE[kind]}`")
+        what = _("give a name to follow") if kind == AUTHOR else _("give a keyword to follow")
+        raise BotError(f"{what}, e.g. `/arxiv follow {kind} {_EXAMPLE[kind]}`")
     if len(text) > MAX_TEXT:
-        raise BotError(
-            f"that {kind} is {len(text)} characters long; a followed {kind} has at most {MAX_TEXT}"
+        too_long = (
+            _("that name is {length} characters long; a followed author has at most {limit}")
+            if kind == AUTHOR
+            else _(
+                "that keyword is {length} characters long; a followed keyword has at most {limit}"
+            )
         )
+        raise BotError(too_long.format(length=number(len(text)), limit=number(MAX_TEXT)))
     if kind == AUTHOR:
         if "\\" in text or "{" in text:
             text = " ".join(tex_to_unicode(text).split())
         if parse_name(text) is None:
-            raise BotError(f"{text!r} has no letters to match an author's name against")
+            raise BotError(
+                _("{text} has no letters to match an author's name against").format(text=repr(text))
+            )
         return Follow(AUTHOR, text)
     terms = keyword_terms(text)
     if not terms:
-        raise BotError(f"{text!r} has no words to match titles and abstracts against")
+        raise BotError(
+            _("{text} has no words to match titles and abstracts against").format(text=repr(text))
+        )
     if len(terms) > MAX_TERMS:
         raise BotError(
-            f"that keyword has {len(terms)} words and phrases; at most {MAX_TERMS} (quote a "
-            'phrase: `"graph neural network"`)'
+            _(
+                "that keyword has {count} words and phrases; at most {limit} (quote a phrase: "
+                '`"graph neural network"`)'
+            ).format(count=len(terms), limit=MAX_TERMS)
         )
     return Follow(KEYWORD, text)
 
@@ -308,16 +324,20 @@ BROAD_SHARE = 0.25
 LLM every day, so it is warned about when followed."""
 
 
-def reach_note(matched: int, day_size: int, latest: str) -> str:
-    """What a new keyword follow would have matched on the latest stored day (`latest` names
-    it: "today's" or "2025-05-02's"), with a cost warning when that is more than a quarter."""
-    note = f"It matches {matched} of {latest} {day_size} papers."
+def reach_note(matched: int, day_size: int, latest: date | None = None) -> str:
+    """What a new keyword follow would have matched on the latest stored day (`latest`; None:
+    today), with a cost warning when that is more than a quarter."""
+    note = (
+        _("It matches {matched} of today's {papers} papers.")
+        if latest is None
+        else _("It matches {matched} of the {papers} papers of {day}.")
+    ).format(matched=number(matched), papers=number(day_size), day=latest and day_text(latest))
     if day_size and matched > BROAD_SHARE * day_size:
-        note += (
-            " That is more than a quarter of the day: every paper it matches goes to the LLM "
-            f"whatever the channel's share, so it adds about {matched} papers a day to what "
+        note += " " + _(
+            "That is more than a quarter of the day: every paper it matches goes to the LLM "
+            "whatever the channel's share, so it adds about {matched} papers a day to what "
             "the channel pays for; a quoted phrase or more words match fewer."
-        )
+        ).format(matched=number(matched))
     return note
 
 

@@ -20,7 +20,9 @@ from scoring import ranking
 def example(reaction: Reaction) -> ranking.Example:
     """A channel's reaction as a training example of the ranking."""
     label = (
-        ranking.LIKE
+        ranking.IMPORTED
+        if reaction.imported
+        else ranking.LIKE
         if reaction.value > 0
         else ranking.DISLIKE
         if reaction.value < 0

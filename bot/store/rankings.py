@@ -117,7 +117,11 @@ class Rankings:
         wins over a dislike)."""
         async with self._b.read() as db:
             rows = await db.fetchall(_REACTIONS, (channel_id,) * 4 + (limit,))
-        return [Reaction(paper_of(r), int(r["reaction"])) for r in rows]
+        return [
+            Reaction(paper_of(r), value, value > 0 and bool(r["only_imported"]))
+            for r in rows
+            for value in (int(r["reaction"]),)
+        ]
 
     async def learning_state(self, channel_id: str) -> LearningState:
         """What the channel's ranking learned from and its last measured recall."""
@@ -182,7 +186,8 @@ class Rankings:
 
 
 # Positional parameters: the channel four times, then the limit. Imported papers count as
-# likes, as of their import (a learning reset after it forgets them too).
+# likes, as of their import (a learning reset after it forgets them too); `only_imported` marks
+# those nobody liked as well (a dislike does not undo an import).
 _REACTIONS = """
     WITH cut AS (
         SELECT COALESCE(MAX(reset_at), '') AS at, COALESCE(MAX(reset_like), 0) AS lk,
@@ -190,24 +195,29 @@ _REACTIONS = """
         FROM learning WHERE channel_id = ?
     ),
     liked AS (
-        SELECT r.paper_id, MAX(r.value) AS value, MAX(r.at) AS at FROM (
-            SELECT l.paper_id, l.value, l.updated_at AS at FROM likes l, cut
+        SELECT r.paper_id, MAX(r.value) AS value, MAX(r.at) AS at,
+               MIN(r.only_imported) AS only_imported FROM (
+            SELECT l.paper_id, l.value, l.updated_at AS at,
+                   CASE WHEN l.value > 0 THEN 0 ELSE 1 END AS only_imported FROM likes l, cut
             WHERE l.channel_id = ? AND (l.rowid > cut.lk OR l.updated_at > cut.at)
             UNION ALL
-            SELECT i.paper_id, 1 AS value, i.imported_at AS at FROM imported i, cut
+            SELECT i.paper_id, 1 AS value, i.imported_at AS at, 1 AS only_imported
+            FROM imported i, cut
             WHERE i.channel_id = ? AND (i.import_id > cut.im OR i.imported_at > cut.at)
         ) r
         GROUP BY r.paper_id
     ),
     shown AS (
-        SELECT p.slot AS paper_id, 0 AS value, MAX(p.posted_at) AS at FROM posted p, cut
+        SELECT p.slot AS paper_id, 0 AS value, MAX(p.posted_at) AS at, 0 AS only_imported
+        FROM posted p, cut
         WHERE p.channel_id = ? AND p.slot != 'parent' AND p.slot NOT LIKE 'notice%'
           AND (p.rowid > cut.po OR p.posted_at > cut.at)
           AND p.slot NOT IN (SELECT paper_id FROM liked)
         GROUP BY p.slot
     ),
     everything AS (SELECT * FROM liked UNION ALL SELECT * FROM shown)
-    SELECT pa.*, e.value AS reaction FROM everything e JOIN papers pa ON pa.id = e.paper_id
+    SELECT pa.*, e.value AS reaction, e.only_imported
+    FROM everything e JOIN papers pa ON pa.id = e.paper_id
     ORDER BY e.at DESC, e.paper_id LIMIT ?
 """
 

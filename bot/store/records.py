@@ -173,10 +173,12 @@ class RankedDay:
 @dataclass(frozen=True, slots=True)
 class Reaction:
     """What a channel said about a paper since the last learning reset: 1 liked, -1 disliked
-    (and nobody liked it), 0 posted and nobody reacted."""
+    (and nobody liked it), 0 posted and nobody reacted; `imported` for a 1 that only the
+    channel's imported reading list says (nobody liked it)."""
 
     paper: Paper
     value: int
+    imported: bool = False
 
 
 @dataclass(frozen=True, slots=True)
