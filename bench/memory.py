@@ -123,7 +123,7 @@ def role(pid: int, root: int) -> str:
         return "(gone)"
     if "resource_tracker" in cmdline:
         return "resource tracker"
-    if "spawn_main" in cmdline or "forkserver" in cmdline:
+    if "scoring.worker" in cmdline or "spawn_main" in cmdline or "forkserver" in cmdline:
         return "ranking worker"
     return cmdline[:40]
 

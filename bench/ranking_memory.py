@@ -3,7 +3,7 @@
 Builds 60 days of synthetic verdicts from the evaluation days' papers (each paper cycled with a
 day tag in its id and title, so no two examples are the same text; every day's reference picks
 selected, 150 verdicts a day, the rest rejected), then ranks a 1,000-paper day in the real
-ranking worker (`rank_off_loop`, a spawned process) and reads that process's peak RSS
+ranking worker (`rank_off_loop`, a child process) and reads that process's peak RSS
 (`ru_maxrss`, from inside it). A measurement, not a test.
 
     python -m bench.ranking_memory [--days 60] [--per-day 150] [--candidates 1000]

@@ -40,10 +40,9 @@ import asyncio
 import math
 import re
 from collections.abc import Callable, Sequence, Set
-from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from bot.models import Paper
 
@@ -234,11 +233,9 @@ async def rank_off_loop(
 
     Rankings take turns in one worker (each holds a core and up to ~300 MB for seconds), so
     many channels asking at once never start many. An error in `rank` is raised here; a worker
-    that dies (killed, out of memory) raises `concurrent.futures.process.BrokenProcessPool`
-    and the next ranking starts a new one. Cancelling the await drops a ranking still waiting
-    for its turn; one already running finishes in the worker. As with any spawned process, the
-    program's main module must be safe to import (its work under ``if __name__ ==
-    "__main__":``).
+    that dies (killed, out of memory) raises `scoring.worker.WorkerDied` and the next ranking
+    starts a new one. Cancelling the await drops a ranking still waiting for its turn; one
+    already running finishes in the worker.
     """
     if not papers:
         return Ranking(())
@@ -255,35 +252,17 @@ async def learned_scores_off_loop(texts: Sequence[str], examples: Sequence[Examp
 
 
 async def _in_worker(fn: Callable[..., T], *args: object) -> T:
-    """`fn(*args)` in the worker, awaited. The submission itself runs in a thread: when it has
-    to start the worker process, the spawn would otherwise hold the event loop's thread."""
-    submitted = asyncio.ensure_future(asyncio.to_thread(_submit, fn, *args))
-    try:
-        future = await asyncio.shield(submitted)
-    except asyncio.CancelledError:
-        submitted.add_done_callback(_cancel_submitted)
-        raise
-    return await asyncio.wrap_future(future)
-
-
-def _submit(fn: Callable[..., T], *args: object) -> Future[T]:
-    """Hand `fn(*args)` to the worker (in a thread: `_in_worker`). The worker's module, and
-    with it the multiprocessing machinery, loads on the first use (`run` and `digest` load it
-    before their event loop starts; a command that never ranks never does)."""
+    """`fn(*args)` in the worker, awaited. Submitting never blocks: the worker's own thread
+    starts the process and pickles the arguments. The worker's module loads on the first use
+    (`run` and `digest` load it before their event loop starts; a command that never ranks
+    never does)."""
     from scoring.worker import WORKER
 
-    return WORKER.submit(fn, *args)
-
-
-def _cancel_submitted(task: asyncio.Future[Future[Any]]) -> None:
-    """A caller gave up while its work was being submitted: drop the work if not yet begun."""
-    if not task.cancelled() and task.exception() is None:
-        task.result().cancel()
+    return await asyncio.wrap_future(WORKER.submit(fn, *args))
 
 
 async def similarities_off_loop(query: str, texts: Sequence[str]) -> list[float]:
-    """`similarities`, computed in the ranking worker like `rank_off_loop` (submitted from a
-    thread too: starting the worker must not hold the event loop)."""
+    """`similarities`, computed in the ranking worker like `rank_off_loop`."""
     if not texts:
         return []
     return await _in_worker(similarities, query, list(texts))
