@@ -24,11 +24,6 @@ from tests.fakes.openai_server import load_labels
 from tests.fakes.synth import eval_days, load_eval_day
 
 
-def worker_peak_mb() -> float:
-    """The calling process's peak RSS in MB (run in the worker)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _paper(d: dict[str, Any], tag: str) -> Paper:
     return Paper(f"{d['id']}{tag}", f"{d['title']} {tag}", d["abstract"], tuple(d["authors"]))
 
@@ -58,8 +53,9 @@ async def measure(days: int, per_day: int, candidates: int) -> tuple[float, floa
     start = time.perf_counter()
     ranked = await ranking.rank_off_loop(papers, default_criteria_text(), examples)
     seconds = time.perf_counter() - start
-    peak = await asyncio.wrap_future(WORKER.submit(worker_peak_mb))
-    return seconds, peak, ranked.examples
+    # a library function, not one of this module's: the worker does not import a `__main__`
+    usage = await asyncio.wrap_future(WORKER.submit(resource.getrusage, resource.RUSAGE_SELF))
+    return seconds, usage.ru_maxrss / 1024, ranked.examples
 
 
 def main() -> None:

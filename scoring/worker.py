@@ -23,6 +23,7 @@ import gc
 import os
 import pickle
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -38,6 +39,7 @@ T = TypeVar("T")
 IDLE_SECONDS = 30.0  # the worker leaves this long after its last ranking
 PARENT_POLL_SECONDS = 0.5  # how often the worker checks that its parent is still there
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_LENGTH = struct.Struct("<Q")  # each message's length, ahead of it
 _SOURCE = str(Path(__file__).resolve().parents[1])  # the child imports this very checkout
 
 
@@ -89,31 +91,47 @@ class Worker:
         process: subprocess.Popen[bytes] | None = None
         try:
             while (call := self._next()) is not None:
-                future, fn, args = call
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    request = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
-                except Exception as error:  # the caller's mistake: the caller's error
-                    future.set_exception(error)
-                    continue
-                if process is None:
-                    process = self._process = _start()
-                try:
-                    ok, value = _call(process, request)
-                except Exception:  # it ended, or its answer is unreadable: a new one
-                    _end(process, kill=True)
-                    process = self._process = None
-                    future.set_exception(WorkerDied("the ranking worker ended during a call"))
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+                process = self._run(process, *call)
+                del call  # not kept while waiting for the next: its arguments may be large
         finally:
             if process is not None:
                 _end(process, kill=False)
             self._process = None
+
+    def _run(
+        self,
+        process: subprocess.Popen[bytes] | None,
+        future: Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[object, ...],
+    ) -> subprocess.Popen[bytes] | None:
+        """One call, in `process` (or a new worker); the worker to use for the next one."""
+        if not future.set_running_or_notify_cancel():
+            return process
+        try:
+            request = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # the caller's mistake: the caller's error
+            future.set_exception(error)
+            return process
+        if process is None:
+            process = self._process = _start()
+        try:
+            answer = _call(process, request)
+        except (OSError, EOFError):  # it ended: the next call starts a new one
+            _end(process, kill=True)
+            self._process = None
+            future.set_exception(WorkerDied("the ranking worker ended during a call"))
+            return None
+        try:
+            ok, value = pickle.loads(answer)
+        except Exception as error:  # an answer this process cannot read
+            future.set_exception(error)
+            return process
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+        return process
 
     def _next(self) -> tuple[Future[Any], Callable[..., Any], tuple[object, ...]] | None:
         """The next call, waiting up to `IDLE_SECONDS` for one; None: time to leave (and the
@@ -140,14 +158,31 @@ def _start() -> subprocess.Popen[bytes]:
     )
 
 
-def _call(process: subprocess.Popen[bytes], request: bytes) -> tuple[bool, Any]:
-    """Send one pickled call, read its pickled answer: (True, result) or (False, error)."""
+def _call(process: subprocess.Popen[bytes], request: bytes) -> bytes:
+    """Send one pickled call, read its pickled answer, (True, result) or (False, error)."""
     assert process.stdin is not None
     assert process.stdout is not None
-    process.stdin.write(request)
-    process.stdin.flush()
-    answer: tuple[bool, Any] = pickle.load(process.stdout)
-    return answer
+    _send(process.stdin, request)
+    return _receive(process.stdout)
+
+
+def _send(pipe: IO[bytes], data: bytes) -> None:
+    """One message: its length, then its bytes (so a message that cannot be unpickled at the
+    other end is skipped whole, and the stream stays in step)."""
+    pipe.write(_LENGTH.pack(len(data)) + data)
+    pipe.flush()
+
+
+def _receive(pipe: IO[bytes]) -> bytes:
+    """The next message (EOFError: the other end closed the pipe)."""
+    head = pipe.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        raise EOFError
+    (size,) = _LENGTH.unpack(head)
+    data = pipe.read(size)
+    if len(data) < size:
+        raise EOFError
+    return data
 
 
 def _end(process: subprocess.Popen[bytes], *, kill: bool) -> None:
@@ -175,21 +210,25 @@ def serve(parent: int, calls: IO[bytes], answers: IO[bytes]) -> None:
     watch_parent(parent)
     while True:
         try:
-            fn, args = pickle.load(calls)
+            request = _receive(calls)
         except EOFError:
             return
-        try:
-            answer: tuple[bool, Any] = (True, fn(*args))
-        except Exception as error:  # raised again in the caller
-            answer = (False, error)
-        try:
-            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:  # an answer that cannot travel
-            data = pickle.dumps((False, RuntimeError(f"{answer[1]!r}: {error}")))
-        answers.write(data)
-        answers.flush()
-        del fn, args, answer, data
+        _send(answers, answer_to(request))
+        del request  # the call's arguments go before its memory is handed back
         give_back()
+
+
+def answer_to(request: bytes) -> bytes:
+    """A pickled call's pickled answer: (True, result), or (False, the error it raised)."""
+    try:
+        fn, args = pickle.loads(request)  # a function of the bot's `__main__` is not here
+        answer: tuple[bool, Any] = (True, fn(*args))
+    except Exception as error:  # raised again in the caller
+        answer = (False, error)
+    try:
+        return pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:  # an answer that cannot travel
+        return pickle.dumps((False, RuntimeError(f"{answer[1]!r}: {error}")))
 
 
 def give_back() -> None:

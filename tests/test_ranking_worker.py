@@ -146,6 +146,32 @@ async def test_a_killed_worker_fails_its_call_and_the_next_call_starts_a_new_one
     assert await asyncio.wrap_future(WORKER.submit(os.getpid)) not in (pid, None)
 
 
+# A program handing the worker a function of its own `__main__`, which the worker cannot import.
+MAIN_RUN = """
+import json, os
+from scoring.worker import WORKER
+
+def here():
+    return 1
+
+pid = WORKER.submit(os.getpid).result()
+try:
+    WORKER.submit(here).result()
+except AttributeError as error:
+    failed = str(error)
+print(json.dumps({"failed": failed, "same": WORKER.submit(os.getpid).result() == pid}))
+"""
+
+
+def test_a_function_the_worker_cannot_import_fails_its_call_and_the_worker_stays() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", MAIN_RUN], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    reported = json.loads(run.stdout)
+    assert "Can't get attribute 'here'" in reported["failed"]
+    assert reported["same"] is True
+
+
 # A bot process that has started its ranking worker, reports the worker's pid and whether a
 # resource tracker runs, and then waits to be killed.
 ORPHAN_RUN = """
