@@ -519,7 +519,7 @@ async def run_bot(
                 "`arxiv-bot console` need neither"
             )
         starts = {
-            asyncio.create_task(_start_until_up(a, retry_in), name=f"start {a.platform}"): a
+            asyncio.create_task(start_until_up(a, retry_in), name=f"start {a.platform}"): a
             for a in adapters
         }
         settings_of = settings_resolver(settings)
@@ -583,7 +583,7 @@ async def _store_ready(settings: Settings, stop: asyncio.Event) -> bool:
     return False
 
 
-async def _start_until_up(
+async def start_until_up(
     adapter: ChatAdapter,
     retry_in: Callable[[int], float],
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
