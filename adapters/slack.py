@@ -4,8 +4,10 @@ and the modals are `adapters.slack_views`'s listeners, registered here.
 
 Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
 over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp, where
-`adapters.slack_verify` checks each request's signature before bolt parses anything. Start-up
-waits out an unreachable Slack with backoff and gives up only on a token Slack refuses.
+`adapters.slack_verify` checks each request's signature before bolt parses anything. At start
+an unreachable Slack raises `PlatformUnavailable` (`arxiv-bot run` tries again, as for every
+platform, see `bot.platform`) and a token Slack refuses raises `PlatformError` naming its
+variable.
 
 For many workspaces (SLACK_CLIENT_ID, no SLACK_BOT_TOKEN) it also serves bolt's OAuth flow
 (`GET /slack/install`, `GET /slack/oauth_redirect`, see `adapters.slack_install`), bolt finds each
@@ -118,7 +120,7 @@ from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.models import Digest, DigestEntry
-from bot.platform import PARENT, start_backoff
+from bot.platform import PARENT
 from bot.secret import Secret
 from bot.store import Installations, Store
 
@@ -279,8 +281,6 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         port: int = 3000,
         pacer: Pacer | None = None,
-        retry_in: Callable[[int], float] = start_backoff,
-        sleep: Sleep = asyncio.sleep,
         verifier: SlackVerifier | None = None,
         events: EventLedger | None = None,
         homes: HomeLedger | None = None,
@@ -301,8 +301,6 @@ class SlackAdapter:
         self._host = host
         self._wanted_port = port
         self._pacer = pacer or Pacer(burst=SLACK_CHANNEL.burst)
-        self._retry_in = retry_in
-        self._sleep = sleep
         self._verifier = verifier or (SlackVerifier(signing_secret) if signing_secret else None)
         self._bound_port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -434,15 +432,13 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the tokens with Slack, then connect Socket Mode or serve HTTP; returns once
-        ready. While Slack cannot be reached it tries again with backoff (one log line per
-        try), so a network blip at start stops nothing; a token Slack refuses raises
-        `PlatformError` naming its variable."""
+        ready. Raises `PlatformUnavailable` while Slack cannot be reached, having opened
+        nothing (the caller tries again), and `PlatformError` naming its variable for a token
+        Slack refuses."""
         if self._many:
             await self._learn_home()
         else:
-            identity = await self._until_reachable(
-                "auth.test", "SLACK_BOT_TOKEN", self._client.auth_test
-            )
+            identity = await self._checked("auth.test", "SLACK_BOT_TOKEN", self._client.auth_test)
             self._bot_user_id = identity.get("user_id")
             if self._homes is not None and identity.get("team_id"):
                 await self._homes.note_home(PLATFORM, str(identity["team_id"]))
@@ -480,7 +476,7 @@ class SlackAdapter:
     async def _connect_socket(self, app_token: str) -> None:
         """Socket Mode: ask for a WebSocket URL ourselves (the SDK's own loop would retry a
         refused app token forever), then let the SDK connect to it."""
-        opened = await self._until_reachable(
+        opened = await self._checked(
             "apps.connections.open",
             "SLACK_APP_TOKEN",
             lambda: self._client.apps_connections_open(app_token=app_token),
@@ -490,29 +486,20 @@ class SlackAdapter:
         await self._socket.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack: connected over Socket Mode as %s", self._bot_user_id)
 
-    async def _until_reachable(
+    async def _checked(
         self, method: str, variable: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
     ) -> AsyncSlackResponse:
-        """`call` until Slack answers it: unreachable or failing Slack is tried again after
-        `retry_in(attempt)` seconds; a refusal of the token ends the start."""
-        attempt = 0
-        while True:
-            try:
-                return await self._call(method, call())
-            except PlatformUnavailable as exc:
-                pause = self._retry_in(attempt)
-                log.warning(
-                    "Slack: %s; trying again in %.0f s (the other platforms keep running)",
-                    exc,
-                    pause,
-                )
-            except PlatformError as exc:
-                raise PlatformError(
-                    f"{exc}: check {variable} (a token Slack refuses cannot work until it is "
-                    "replaced; see docs/slack.md)"
-                ) from None
-            await self._sleep(pause)
-            attempt += 1
+        """A start-up call: `PlatformUnavailable` passes on (the start is tried again), a
+        refusal names the token's variable."""
+        try:
+            return await self._call(method, call())
+        except PlatformUnavailable:
+            raise
+        except PlatformError as exc:
+            raise PlatformError(
+                f"{exc}: check {variable} (a token Slack refuses cannot work until it is "
+                "replaced; see docs/slack.md)"
+            ) from None
 
     async def close(self, grace: float = CLOSE_GRACE) -> None:
         """Stop taking requests, give the work already acked `grace` seconds to finish (a
