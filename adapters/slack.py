@@ -83,7 +83,6 @@ from adapters.slack_blocks import (
     parent_message,
     slot_of,
     text_message,
-    zotero_key_view,
     zotero_library,
 )
 from adapters.slack_charts import upload_chart, with_reason
@@ -100,6 +99,7 @@ from adapters.slack_install import (
     quiet_oauth_logger,
     workspace_key,
 )
+from adapters.slack_modals import zotero_key_view
 from adapters.slack_unfurl import (
     UNFURL_ASK_ACTION,
     UNFURL_EXPLAIN_ACTION,
@@ -117,6 +117,7 @@ from bot.daily.pacing import CAP, SLACK_CHANNEL, SLACK_WORKSPACE, Rate, per_work
 from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
+from bot.i18n import using
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT, start_backoff
 from bot.secret import Secret
@@ -344,6 +345,7 @@ class SlackAdapter:
             replies=self._thread_replies,
             manager=lambda context, key, user: self._manager(context, key.split(":")[-1], user),
             managers=MANAGERS,
+            locale=self._user_locale,
         )
         self._register()
 
@@ -642,7 +644,7 @@ class SlackAdapter:
         text = str(command.get("text") or "")
         library = zotero_library(text)
         if library is not None and command.get("trigger_id"):
-            await self._ask_zotero_key(channel, command, library)
+            await self._ask_zotero_key(caller, command, library)
             return
         form = form_of(text)
         if form is not None:  # `criteria edit`, `settings edit`: a modal, not a reply
@@ -650,11 +652,12 @@ class SlackAdapter:
             return
         await self._conversation.handle(caller, text, self._command_replies(caller, respond))
 
-    async def _ask_zotero_key(self, channel: str, command: dict[str, Any], library: str) -> None:
+    async def _ask_zotero_key(self, caller: Caller, command: dict[str, Any], library: str) -> None:
         """`import zotero <library>`: a form asks for the key, so it is never typed where the
         channel, the command history or Slack's logs of slash commands could show it."""
-        client, _, workspace = await self._workspaces.client_for(channel)
-        view = zotero_key_view(library, str(command["channel_id"]))
+        client, _, workspace = await self._workspaces.client_for(caller.channel_id)
+        with using(await self._conversation.language(caller)):
+            view = zotero_key_view(library, str(command["channel_id"]))
         await self._call(
             "views.open", client.views_open(trigger_id=command["trigger_id"], view=view), workspace
         )
@@ -679,6 +682,7 @@ class SlackAdapter:
             user,
             manager=self._manager(context, raw, user),
             managers=MANAGERS,
+            locale=await self._user_locale(context, user),
         )
         await self._conversation.import_zotero(
             caller,
@@ -785,12 +789,12 @@ class SlackAdapter:
             return
         caller = Caller(PLATFORM, self._channel(context, channel), user)
         views = await self._conversation.link_views(caller, list(urls.values()))
+        with using(await self._conversation.language(caller)):  # for the channel, not the poster
+            shown = unfurls(urls, views)
         client, slack_channel, workspace = await self._workspaces.client_for(caller.channel_id)
         await self._call(
             "chat.unfurl",
-            client.chat_unfurl(
-                channel=slack_channel, ts=str(event["message_ts"]), unfurls=unfurls(urls, views)
-            ),
+            client.chat_unfurl(channel=slack_channel, ts=str(event["message_ts"]), unfurls=shown),
             workspace,
         )
 
