@@ -981,8 +981,9 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-MANAGERS: Final = "members with the Manage Server or Manage Channels permission"
-"""Who may change a channel on Discord unless ARXIV_BOT_ADMINS says otherwise."""
+MANAGERS: Final = N_("members with the Manage Server or Manage Channels permission")
+"""Who may change a channel on Discord unless ARXIV_BOT_ADMINS says otherwise (translated where
+a refusal names them)."""
 
 
 def manages_channel(permissions: discord.Permissions) -> bool:

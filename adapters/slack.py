@@ -109,6 +109,7 @@ from adapters.slack_unfurl import (
 from adapters.slack_verify import SlackVerifier
 from adapters.slack_views import SlackViews, form_of
 from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspace, Workspaces
+from bot import i18n
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
 from bot.conversation.reactions import reaction_verb
@@ -117,7 +118,7 @@ from bot.daily.pacing import CAP, SLACK_CHANNEL, SLACK_WORKSPACE, Rate, per_work
 from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
-from bot.i18n import using
+from bot.i18n import N_, using
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT, start_backoff
 from bot.secret import Secret
@@ -741,12 +742,16 @@ class SlackAdapter:
         with the workspace's token (`files:read`) from Slack's own file host only."""
         reply = self._in_thread(caller)
         url = str(file.get("url_private_download") or file.get("url_private") or "")
+        language = await self._conversation.language(caller)
         if int(file.get("size") or 0) > MAX_IMPORT_FILE_BYTES:
-            await reply(Reply("that file is over 5 MB: import it in parts"))
+            with using(language):
+                await reply(Reply(i18n._("that file is over 5 MB: import it in parts")))
             return
         client, _, _ = await self._workspaces.client_for(caller.channel_id)
         if not _slack_file_host(url, client.base_url):
-            await reply(Reply("that file is not on Slack's file host; paste its text instead"))
+            with using(language):
+                text = i18n._("that file is not on Slack's file host; paste its text instead")
+            await reply(Reply(text))
             return
         timeout = aiohttp.ClientTimeout(total=30)
         headers = {"Authorization": f"Bearer {client.token}"}
@@ -756,7 +761,9 @@ class SlackAdapter:
         ):
             body = await got.content.read(MAX_IMPORT_FILE_BYTES + 1) if got.status == 200 else None
         if body is None:
-            await reply(Reply("Slack would not give me that file (does the app have files:read?)"))
+            with using(language):
+                text = i18n._("Slack would not give me that file (does the app have files:read?)")
+            await reply(Reply(text))
             return
         await self._conversation.import_text(caller, body.decode("utf-8", "replace"), reply)
 
@@ -1250,8 +1257,9 @@ def mention_command(text: str) -> str:
     return f"ask {rest}" if rest else "help"
 
 
-MANAGERS: Final = "this workspace's admins and owners and the channel's creator"
-"""Who may change a channel on Slack unless ARXIV_BOT_ADMINS says otherwise."""
+MANAGERS: Final = N_("this workspace's admins and owners and the channel's creator")
+"""Who may change a channel on Slack unless ARXIV_BOT_ADMINS says otherwise (translated where
+a refusal names them)."""
 
 
 async def manages_channel(client: AsyncWebClient, channel: str, user: str) -> bool:

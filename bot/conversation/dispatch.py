@@ -417,7 +417,8 @@ class Conversation:
             )
         if caller.manager is None or await caller.manager():
             return
-        who = caller.managers or "the channel's managers"
+        # the adapter's words for its managers are marked for the catalogs (N_) where defined
+        who = _(caller.managers) if caller.managers else _("the channel's managers")
         raise BotError(
             _(
                 "only {who} may change this channel's criteria, settings, follows or "
