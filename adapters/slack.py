@@ -704,7 +704,10 @@ class SlackAdapter:
         thread_ts = message.get("thread_ts") or message.get("ts")
         user = str(body["user"]["id"])
         manager = self._manager(context, str(body["channel"]["id"]), user)
-        caller = Caller(PLATFORM, channel_id, user, manager=manager, managers=MANAGERS)
+        locale = await self._user_locale(context, user)  # the private answer follows its reader
+        caller = Caller(
+            PLATFORM, channel_id, user, manager=manager, managers=MANAGERS, locale=locale
+        )
         paper_id = str(body["actions"][0].get("value") or "")
         await self._conversation.handle(
             caller, f"explain {paper_id}", self._thread_replies(caller, thread_ts)
@@ -819,8 +822,13 @@ class SlackAdapter:
         message_ts = str(container.get("thread_ts") or container.get("message_ts") or "")
         action = body["actions"][0]
         command = "explain" if action.get("action_id") == UNFURL_EXPLAIN_ACTION else "ask"
+        user = str(body["user"]["id"])
         caller = Caller(
-            PLATFORM, self._channel(context, channel), body["user"]["id"], thread=message_ts
+            PLATFORM,
+            self._channel(context, channel),
+            user,
+            thread=message_ts,
+            locale=await self._user_locale(context, user),
         )
         paper_id = str(action.get("value") or "")
         await self._conversation.handle(

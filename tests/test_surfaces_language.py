@@ -17,8 +17,10 @@ from bot.conversation.dispatch import Caller, Reply
 from tests.fakes.discord_server import BOT_ID, GUILD_ID, FakeDiscord
 from tests.fakes.slack_server import (
     FakeSlack,
+    action_form,
     home_opened_event,
     link_shared_event,
+    unfurl_action,
     view_submission,
 )
 from tests.fakes.synth import load_eval_day
@@ -38,6 +40,7 @@ from tests.test_slack import (  # noqa: F401  (fixtures)
     event,
     fake_time,
     post_today,
+    send,
     slack,
 )
 from tests.test_slack_views import all_text, inputs, interact, opened
@@ -108,6 +111,23 @@ async def test_an_unfurl_in_a_german_channel_is_german(
     ]
     assert buttons == ["Erklären", "Fragen"]
     assert "For this channel" not in text
+
+
+async def test_an_unfurl_without_a_channel_language_is_english_but_its_explain_follows_the_reader(
+    adapter: SlackAdapter, slack: FakeSlack
+) -> None:
+    slack.user_locales["U0ALICE"] = "de-DE"
+    paper_id = load_eval_day(DAY)[0]["id"]
+    ts = "1700000999.000100"
+    assert await event(adapter, link_shared_event([f"https://arxiv.org/abs/{paper_id}"], ts)) == 200
+    await slack.wait_until(lambda: len(slack.unfurled) == 1, within=10)
+    assert "For this channel (criteria version 1): relevance *" in slack.unfurled[0].text()
+
+    click = unfurl_action("arxiv_unfurl_explain", paper_id, ts)
+    assert (await send(adapter, action_form(click))).status == 200
+    await slack.wait_until(lambda: bool(slack.ephemeral()), within=10)
+    (explained,) = slack.ephemeral()
+    assert f"(arXiv:{paper_id}) — Relevanz" in explained.text  # private: the reader's language
 
 
 async def test_the_home_tab_follows_the_persons_slack_locale_not_the_channels(

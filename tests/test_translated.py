@@ -8,6 +8,10 @@ and `untranslated` takes them out first, whole or cut short as a card shows them
 channel's data a reply shows (`shown_data`: its criteria, their topics, the titles of the papers
 it names).
 
+The platforms' own surfaces are rendered under the pseudo-locale too: the Slack Home tab, every
+Slack form (criteria, settings, Ask, Zotero key), unfurls with and without scores, a settings
+form's refusals and Discord's forms; Slack markup (mentions, `<url|linked data>`) is data.
+
 Every command family is wrapped now, so `NOT_YET` is empty; a family that came back to it
 would have to show untranslated words, so the list only ever shrinks."""
 
