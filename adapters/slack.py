@@ -85,7 +85,6 @@ from adapters.slack_blocks import (
     parent_message,
     slot_of,
     text_message,
-    zotero_key_view,
     zotero_library,
 )
 from adapters.slack_charts import upload_chart, with_reason
@@ -102,6 +101,7 @@ from adapters.slack_install import (
     quiet_oauth_logger,
     workspace_key,
 )
+from adapters.slack_modals import zotero_key_view
 from adapters.slack_unfurl import (
     UNFURL_ASK_ACTION,
     UNFURL_EXPLAIN_ACTION,
@@ -111,6 +111,7 @@ from adapters.slack_unfurl import (
 from adapters.slack_verify import SlackVerifier
 from adapters.slack_views import SlackViews, form_of
 from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspace, Workspaces
+from bot import i18n
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
 from bot.conversation.reactions import reaction_verb
@@ -119,6 +120,7 @@ from bot.daily.pacing import CAP, SLACK_CHANNEL, SLACK_WORKSPACE, Rate, per_work
 from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
+from bot.i18n import N_, using
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.secret import Secret
@@ -342,6 +344,7 @@ class SlackAdapter:
             replies=self._thread_replies,
             manager=lambda context, key, user: self._manager(context, key.split(":")[-1], user),
             managers=MANAGERS,
+            locale=self._user_locale,
         )
         self._register()
 
@@ -629,7 +632,7 @@ class SlackAdapter:
         text = str(command.get("text") or "")
         library = zotero_library(text)
         if library is not None and command.get("trigger_id"):
-            await self._ask_zotero_key(channel, command, library)
+            await self._ask_zotero_key(caller, command, library)
             return
         form = form_of(text)
         if form is not None:  # `criteria edit`, `settings edit`: a modal, not a reply
@@ -637,11 +640,12 @@ class SlackAdapter:
             return
         await self._conversation.handle(caller, text, self._command_replies(caller, respond))
 
-    async def _ask_zotero_key(self, channel: str, command: dict[str, Any], library: str) -> None:
+    async def _ask_zotero_key(self, caller: Caller, command: dict[str, Any], library: str) -> None:
         """`import zotero <library>`: a form asks for the key, so it is never typed where the
         channel, the command history or Slack's logs of slash commands could show it."""
-        client, _, workspace = await self._workspaces.client_for(channel)
-        view = zotero_key_view(library, str(command["channel_id"]))
+        client, _, workspace = await self._workspaces.client_for(caller.channel_id)
+        with using(await self._conversation.language(caller)):
+            view = zotero_key_view(library, str(command["channel_id"]))
         await self._call(
             "views.open", client.views_open(trigger_id=command["trigger_id"], view=view), workspace
         )
@@ -666,6 +670,7 @@ class SlackAdapter:
             user,
             manager=self._manager(context, raw, user),
             managers=MANAGERS,
+            locale=await self._user_locale(context, user),
         )
         await self._conversation.import_zotero(
             caller,
@@ -686,7 +691,10 @@ class SlackAdapter:
         thread_ts = message.get("thread_ts") or message.get("ts")
         user = str(body["user"]["id"])
         manager = self._manager(context, str(body["channel"]["id"]), user)
-        caller = Caller(PLATFORM, channel_id, user, manager=manager, managers=MANAGERS)
+        locale = await self._user_locale(context, user)  # the private answer follows its reader
+        caller = Caller(
+            PLATFORM, channel_id, user, manager=manager, managers=MANAGERS, locale=locale
+        )
         paper_id = str(body["actions"][0].get("value") or "")
         await self._conversation.handle(
             caller, f"explain {paper_id}", self._thread_replies(caller, thread_ts)
@@ -724,12 +732,16 @@ class SlackAdapter:
         with the workspace's token (`files:read`) from Slack's own file host only."""
         reply = self._in_thread(caller)
         url = str(file.get("url_private_download") or file.get("url_private") or "")
+        language = await self._conversation.language(caller)
         if int(file.get("size") or 0) > MAX_IMPORT_FILE_BYTES:
-            await reply(Reply("that file is over 5 MB: import it in parts"))
+            with using(language):
+                await reply(Reply(i18n._("that file is over 5 MB: import it in parts")))
             return
         client, _, _ = await self._workspaces.client_for(caller.channel_id)
         if not _slack_file_host(url, client.base_url):
-            await reply(Reply("that file is not on Slack's file host; paste its text instead"))
+            with using(language):
+                text = i18n._("that file is not on Slack's file host; paste its text instead")
+            await reply(Reply(text))
             return
         timeout = aiohttp.ClientTimeout(total=30)
         headers = {"Authorization": f"Bearer {client.token}"}
@@ -739,7 +751,9 @@ class SlackAdapter:
         ):
             body = await got.content.read(MAX_IMPORT_FILE_BYTES + 1) if got.status == 200 else None
         if body is None:
-            await reply(Reply("Slack would not give me that file (does the app have files:read?)"))
+            with using(language):
+                text = i18n._("Slack would not give me that file (does the app have files:read?)")
+            await reply(Reply(text))
             return
         await self._conversation.import_text(caller, body.decode("utf-8", "replace"), reply)
 
@@ -772,12 +786,12 @@ class SlackAdapter:
             return
         caller = Caller(PLATFORM, self._channel(context, channel), user)
         views = await self._conversation.link_views(caller, list(urls.values()))
+        with using(await self._conversation.language(caller)):  # for the channel, not the poster
+            shown = unfurls(urls, views)
         client, slack_channel, workspace = await self._workspaces.client_for(caller.channel_id)
         await self._call(
             "chat.unfurl",
-            client.chat_unfurl(
-                channel=slack_channel, ts=str(event["message_ts"]), unfurls=unfurls(urls, views)
-            ),
+            client.chat_unfurl(channel=slack_channel, ts=str(event["message_ts"]), unfurls=shown),
             workspace,
         )
 
@@ -795,8 +809,13 @@ class SlackAdapter:
         message_ts = str(container.get("thread_ts") or container.get("message_ts") or "")
         action = body["actions"][0]
         command = "explain" if action.get("action_id") == UNFURL_EXPLAIN_ACTION else "ask"
+        user = str(body["user"]["id"])
         caller = Caller(
-            PLATFORM, self._channel(context, channel), body["user"]["id"], thread=message_ts
+            PLATFORM,
+            self._channel(context, channel),
+            user,
+            thread=message_ts,
+            locale=await self._user_locale(context, user),
         )
         paper_id = str(action.get("value") or "")
         await self._conversation.handle(
@@ -1233,8 +1252,9 @@ def mention_command(text: str) -> str:
     return f"ask {rest}" if rest else "help"
 
 
-MANAGERS: Final = "this workspace's admins and owners and the channel's creator"
-"""Who may change a channel on Slack unless ARXIV_BOT_ADMINS says otherwise."""
+MANAGERS: Final = N_("this workspace's admins and owners and the channel's creator")
+"""Who may change a channel on Slack unless ARXIV_BOT_ADMINS says otherwise (translated where
+a refusal names them)."""
 
 
 async def manages_channel(client: AsyncWebClient, channel: str, user: str) -> bool:
