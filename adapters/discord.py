@@ -36,7 +36,13 @@ from discord.http import Route
 
 from adapters import discord_papers
 from adapters import discord_render as render
-from adapters.discord_forms import SettingsModal, refusal_text
+from adapters.discord_forms import (
+    LABEL_CHARS,
+    MENU_NAMES,
+    TITLE_CHARS,
+    SettingsModal,
+    refusal_text,
+)
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply
 from bot.conversation.reactions import reaction_verb
@@ -429,10 +435,18 @@ class DiscordAdapter:
     async def open_settings_form(self, interaction: discord.Interaction[Any]) -> None:
         """`/arxiv settings action:edit`: the settings form, filled with the current ones (a
         modal must be the first answer, so nothing is deferred before it)."""
-        values = await self._conversation.settings_form(await self.caller(interaction))
-        await interaction.response.send_modal(
-            SettingsModal(values, self.submit_settings, _apologise)
-        )
+        caller = await self.caller(interaction)
+        values = await self._conversation.settings_form(caller)
+        with using(await self._conversation.language(caller)):
+            modal = SettingsModal(values, self.submit_settings, _apologise)
+        await interaction.response.send_modal(modal)
+
+    async def open_criteria_form(self, interaction: discord.Interaction[Any]) -> None:
+        """`/arxiv criteria action:edit`: the criteria form, in the channel's language."""
+        caller = await self.caller(interaction)
+        with using(await self._conversation.language(caller)):
+            modal = CriteriaModal()
+        await interaction.response.send_modal(modal)
 
     async def submit_settings(
         self, interaction: discord.Interaction[Any], values: dict[str, str]
@@ -445,7 +459,9 @@ class DiscordAdapter:
             caller = await self.caller(interaction)
             refused = await self._conversation.submit_settings(caller, values, replies)
             if refused:
-                await replies(Reply(refusal_text(refused)))
+                with using(await self._conversation.language(caller)):
+                    text = refusal_text(refused)
+                await replies(Reply(text))
         except Exception as exc:
             await replies.fail(exc)
 
@@ -669,8 +685,9 @@ def _adapter(interaction: discord.Interaction[Any]) -> DiscordAdapter:
 
 
 class CatalogTranslator(app_commands.Translator):
-    """The commands' descriptions in each Discord language the catalogs have (`bot/locale`);
-    names stay the grammar's, so `/arxiv settings` is the same command everywhere."""
+    """The commands' descriptions and the message commands' names (`MENU_NAMES`) in each
+    Discord language the catalogs have (`bot/locale`); the slash commands' names stay the
+    grammar's, so `/arxiv settings` is the same command everywhere."""
 
     async def translate(
         self,
@@ -678,7 +695,11 @@ class CatalogTranslator(app_commands.Translator):
         locale: discord.Locale,
         context: app_commands.TranslationContextTypes,
     ) -> str | None:
-        if context.location not in _DESCRIBED:
+        menu = (
+            context.location is app_commands.TranslationContextLocation.command_name
+            and string.message in MENU_NAMES
+        )
+        if context.location not in _DESCRIBED and not menu:
             return None
         code = language_code(locale.value)
         if code is None or catalog_dir(code) is None:
@@ -749,7 +770,7 @@ def arxiv_group() -> app_commands.Group:
         value: str | None = None,
     ) -> None:
         if action == "edit":
-            await interaction.response.send_modal(CriteriaModal())
+            await _adapter(interaction).open_criteria_form(interaction)
             return
         await run(interaction, "criteria", action=action, value=value)
 
@@ -868,14 +889,18 @@ def arxiv_group() -> app_commands.Group:
     return group
 
 
-class CriteriaModal(discord.ui.Modal, title="Edit this channel's criteria"):
-    """A form to replace the criteria text; submitting runs `criteria set`."""
+class CriteriaModal(discord.ui.Modal):
+    """A form to replace the criteria text; submitting runs `criteria set`. Built in the
+    channel's language."""
 
-    text: discord.ui.TextInput[CriteriaModal] = discord.ui.TextInput(
-        label="Criteria (plain English, one topic per line)",
-        style=discord.TextStyle.paragraph,
-        max_length=4000,
-    )
+    def __init__(self) -> None:
+        super().__init__(title=clip(_("Edit this channel's criteria"), TITLE_CHARS))
+        self.text: discord.ui.TextInput[CriteriaModal] = discord.ui.TextInput(
+            label=clip(_("Criteria (plain English, one topic per line)"), LABEL_CHARS),
+            style=discord.TextStyle.paragraph,
+            max_length=4000,
+        )
+        self.add_item(self.text)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         await _adapter(interaction).run_command(interaction, f"criteria set {self.text.value}")
@@ -956,8 +981,9 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-MANAGERS: Final = "members with the Manage Server or Manage Channels permission"
-"""Who may change a channel on Discord unless ARXIV_BOT_ADMINS says otherwise."""
+MANAGERS: Final = N_("members with the Manage Server or Manage Channels permission")
+"""Who may change a channel on Discord unless ARXIV_BOT_ADMINS says otherwise (translated where
+a refusal names them)."""
 
 
 def manages_channel(permissions: discord.Permissions) -> bool:

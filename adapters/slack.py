@@ -4,8 +4,10 @@ and the modals are `adapters.slack_views`'s listeners, registered here.
 
 Built on slack-bolt's `AsyncApp` in the bot's own event loop. With an app-level token it connects
 over Socket Mode (no public URL); otherwise it serves `POST /slack/events` with aiohttp, where
-`adapters.slack_verify` checks each request's signature before bolt parses anything. Start-up
-waits out an unreachable Slack with backoff and gives up only on a token Slack refuses.
+`adapters.slack_verify` checks each request's signature before bolt parses anything. At start
+an unreachable Slack raises `PlatformUnavailable` (`arxiv-bot run` tries again, as for every
+platform, see `bot.platform`) and a token Slack refuses raises `PlatformError` naming its
+variable.
 
 For many workspaces (SLACK_CLIENT_ID, no SLACK_BOT_TOKEN) it also serves bolt's OAuth flow
 (`GET /slack/install`, `GET /slack/oauth_redirect`, see `adapters.slack_install`), bolt finds each
@@ -83,7 +85,6 @@ from adapters.slack_blocks import (
     parent_message,
     slot_of,
     text_message,
-    zotero_key_view,
     zotero_library,
 )
 from adapters.slack_charts import upload_chart, with_reason
@@ -100,6 +101,7 @@ from adapters.slack_install import (
     quiet_oauth_logger,
     workspace_key,
 )
+from adapters.slack_modals import zotero_key_view
 from adapters.slack_unfurl import (
     UNFURL_ASK_ACTION,
     UNFURL_EXPLAIN_ACTION,
@@ -109,6 +111,7 @@ from adapters.slack_unfurl import (
 from adapters.slack_verify import SlackVerifier
 from adapters.slack_views import SlackViews, form_of
 from adapters.slack_workspaces import REFUSED_TOKEN, ManyWorkspaces, OneWorkspace, Workspaces
+from bot import i18n
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
 from bot.conversation.reactions import reaction_verb
@@ -117,8 +120,9 @@ from bot.daily.pacing import CAP, SLACK_CHANNEL, SLACK_WORKSPACE, Rate, per_work
 from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
+from bot.i18n import N_, using
 from bot.models import Digest, DigestEntry
-from bot.platform import PARENT, start_backoff
+from bot.platform import PARENT
 from bot.secret import Secret
 from bot.store import Installations, Store
 
@@ -279,8 +283,6 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         port: int = 3000,
         pacer: Pacer | None = None,
-        retry_in: Callable[[int], float] = start_backoff,
-        sleep: Sleep = asyncio.sleep,
         verifier: SlackVerifier | None = None,
         events: EventLedger | None = None,
         homes: HomeLedger | None = None,
@@ -301,8 +303,6 @@ class SlackAdapter:
         self._host = host
         self._wanted_port = port
         self._pacer = pacer or Pacer(burst=SLACK_CHANNEL.burst)
-        self._retry_in = retry_in
-        self._sleep = sleep
         self._verifier = verifier or (SlackVerifier(signing_secret) if signing_secret else None)
         self._bound_port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -344,6 +344,7 @@ class SlackAdapter:
             replies=self._thread_replies,
             manager=lambda context, key, user: self._manager(context, key.split(":")[-1], user),
             managers=MANAGERS,
+            locale=self._user_locale,
         )
         self._register()
 
@@ -434,15 +435,13 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the tokens with Slack, then connect Socket Mode or serve HTTP; returns once
-        ready. While Slack cannot be reached it tries again with backoff (one log line per
-        try), so a network blip at start stops nothing; a token Slack refuses raises
-        `PlatformError` naming its variable."""
+        ready. Raises `PlatformUnavailable` while Slack cannot be reached, having opened
+        nothing (the caller tries again), and `PlatformError` naming its variable for a token
+        Slack refuses."""
         if self._many:
             await self._learn_home()
         else:
-            identity = await self._until_reachable(
-                "auth.test", "SLACK_BOT_TOKEN", self._client.auth_test
-            )
+            identity = await self._checked("auth.test", "SLACK_BOT_TOKEN", self._client.auth_test)
             self._bot_user_id = identity.get("user_id")
             if self._homes is not None and identity.get("team_id"):
                 await self._homes.note_home(PLATFORM, str(identity["team_id"]))
@@ -480,7 +479,7 @@ class SlackAdapter:
     async def _connect_socket(self, app_token: str) -> None:
         """Socket Mode: ask for a WebSocket URL ourselves (the SDK's own loop would retry a
         refused app token forever), then let the SDK connect to it."""
-        opened = await self._until_reachable(
+        opened = await self._checked(
             "apps.connections.open",
             "SLACK_APP_TOKEN",
             lambda: self._client.apps_connections_open(app_token=app_token),
@@ -490,29 +489,20 @@ class SlackAdapter:
         await self._socket.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack: connected over Socket Mode as %s", self._bot_user_id)
 
-    async def _until_reachable(
+    async def _checked(
         self, method: str, variable: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
     ) -> AsyncSlackResponse:
-        """`call` until Slack answers it: unreachable or failing Slack is tried again after
-        `retry_in(attempt)` seconds; a refusal of the token ends the start."""
-        attempt = 0
-        while True:
-            try:
-                return await self._call(method, call())
-            except PlatformUnavailable as exc:
-                pause = self._retry_in(attempt)
-                log.warning(
-                    "Slack: %s; trying again in %.0f s (the other platforms keep running)",
-                    exc,
-                    pause,
-                )
-            except PlatformError as exc:
-                raise PlatformError(
-                    f"{exc}: check {variable} (a token Slack refuses cannot work until it is "
-                    "replaced; see docs/slack.md)"
-                ) from None
-            await self._sleep(pause)
-            attempt += 1
+        """A start-up call: `PlatformUnavailable` passes on (the start is tried again), a
+        refusal names the token's variable."""
+        try:
+            return await self._call(method, call())
+        except PlatformUnavailable:
+            raise
+        except PlatformError as exc:
+            raise PlatformError(
+                f"{exc}: check {variable} (a token Slack refuses cannot work until it is "
+                "replaced; see docs/slack.md)"
+            ) from None
 
     async def close(self, grace: float = CLOSE_GRACE) -> None:
         """Stop taking requests, give the work already acked `grace` seconds to finish (a
@@ -642,7 +632,7 @@ class SlackAdapter:
         text = str(command.get("text") or "")
         library = zotero_library(text)
         if library is not None and command.get("trigger_id"):
-            await self._ask_zotero_key(channel, command, library)
+            await self._ask_zotero_key(caller, command, library)
             return
         form = form_of(text)
         if form is not None:  # `criteria edit`, `settings edit`: a modal, not a reply
@@ -650,11 +640,12 @@ class SlackAdapter:
             return
         await self._conversation.handle(caller, text, self._command_replies(caller, respond))
 
-    async def _ask_zotero_key(self, channel: str, command: dict[str, Any], library: str) -> None:
+    async def _ask_zotero_key(self, caller: Caller, command: dict[str, Any], library: str) -> None:
         """`import zotero <library>`: a form asks for the key, so it is never typed where the
         channel, the command history or Slack's logs of slash commands could show it."""
-        client, _, workspace = await self._workspaces.client_for(channel)
-        view = zotero_key_view(library, str(command["channel_id"]))
+        client, _, workspace = await self._workspaces.client_for(caller.channel_id)
+        with using(await self._conversation.language(caller)):
+            view = zotero_key_view(library, str(command["channel_id"]))
         await self._call(
             "views.open", client.views_open(trigger_id=command["trigger_id"], view=view), workspace
         )
@@ -679,6 +670,7 @@ class SlackAdapter:
             user,
             manager=self._manager(context, raw, user),
             managers=MANAGERS,
+            locale=await self._user_locale(context, user),
         )
         await self._conversation.import_zotero(
             caller,
@@ -699,7 +691,10 @@ class SlackAdapter:
         thread_ts = message.get("thread_ts") or message.get("ts")
         user = str(body["user"]["id"])
         manager = self._manager(context, str(body["channel"]["id"]), user)
-        caller = Caller(PLATFORM, channel_id, user, manager=manager, managers=MANAGERS)
+        locale = await self._user_locale(context, user)  # the private answer follows its reader
+        caller = Caller(
+            PLATFORM, channel_id, user, manager=manager, managers=MANAGERS, locale=locale
+        )
         paper_id = str(body["actions"][0].get("value") or "")
         await self._conversation.handle(
             caller, f"explain {paper_id}", self._thread_replies(caller, thread_ts)
@@ -737,12 +732,16 @@ class SlackAdapter:
         with the workspace's token (`files:read`) from Slack's own file host only."""
         reply = self._in_thread(caller)
         url = str(file.get("url_private_download") or file.get("url_private") or "")
+        language = await self._conversation.language(caller)
         if int(file.get("size") or 0) > MAX_IMPORT_FILE_BYTES:
-            await reply(Reply("that file is over 5 MB: import it in parts"))
+            with using(language):
+                await reply(Reply(i18n._("that file is over 5 MB: import it in parts")))
             return
         client, _, _ = await self._workspaces.client_for(caller.channel_id)
         if not _slack_file_host(url, client.base_url):
-            await reply(Reply("that file is not on Slack's file host; paste its text instead"))
+            with using(language):
+                text = i18n._("that file is not on Slack's file host; paste its text instead")
+            await reply(Reply(text))
             return
         timeout = aiohttp.ClientTimeout(total=30)
         headers = {"Authorization": f"Bearer {client.token}"}
@@ -752,7 +751,9 @@ class SlackAdapter:
         ):
             body = await got.content.read(MAX_IMPORT_FILE_BYTES + 1) if got.status == 200 else None
         if body is None:
-            await reply(Reply("Slack would not give me that file (does the app have files:read?)"))
+            with using(language):
+                text = i18n._("Slack would not give me that file (does the app have files:read?)")
+            await reply(Reply(text))
             return
         await self._conversation.import_text(caller, body.decode("utf-8", "replace"), reply)
 
@@ -785,12 +786,12 @@ class SlackAdapter:
             return
         caller = Caller(PLATFORM, self._channel(context, channel), user)
         views = await self._conversation.link_views(caller, list(urls.values()))
+        with using(await self._conversation.language(caller)):  # for the channel, not the poster
+            shown = unfurls(urls, views)
         client, slack_channel, workspace = await self._workspaces.client_for(caller.channel_id)
         await self._call(
             "chat.unfurl",
-            client.chat_unfurl(
-                channel=slack_channel, ts=str(event["message_ts"]), unfurls=unfurls(urls, views)
-            ),
+            client.chat_unfurl(channel=slack_channel, ts=str(event["message_ts"]), unfurls=shown),
             workspace,
         )
 
@@ -808,8 +809,13 @@ class SlackAdapter:
         message_ts = str(container.get("thread_ts") or container.get("message_ts") or "")
         action = body["actions"][0]
         command = "explain" if action.get("action_id") == UNFURL_EXPLAIN_ACTION else "ask"
+        user = str(body["user"]["id"])
         caller = Caller(
-            PLATFORM, self._channel(context, channel), body["user"]["id"], thread=message_ts
+            PLATFORM,
+            self._channel(context, channel),
+            user,
+            thread=message_ts,
+            locale=await self._user_locale(context, user),
         )
         paper_id = str(action.get("value") or "")
         await self._conversation.handle(
@@ -1246,8 +1252,9 @@ def mention_command(text: str) -> str:
     return f"ask {rest}" if rest else "help"
 
 
-MANAGERS: Final = "this workspace's admins and owners and the channel's creator"
-"""Who may change a channel on Slack unless ARXIV_BOT_ADMINS says otherwise."""
+MANAGERS: Final = N_("this workspace's admins and owners and the channel's creator")
+"""Who may change a channel on Slack unless ARXIV_BOT_ADMINS says otherwise (translated where
+a refusal names them)."""
 
 
 async def manages_channel(client: AsyncWebClient, channel: str, user: str) -> bool:

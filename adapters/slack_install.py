@@ -5,6 +5,8 @@ This module owns what Slack's distribution needs:
 - `BOT_SCOPES`, exactly the bot scopes of both manifests (a test compares them);
 - `TokenBox`, which encrypts each installation (its bot token inside) with Fernet under
   `ARXIV_BOT_TOKEN_KEY` before it reaches the database, and decrypts it when a request needs it;
+  `token_key_refused`, whether the key opens the installations kept (`run` refuses to start,
+  and `status` says so, otherwise);
 - `StoreInstallations` and `StoreStates`, slack_sdk's `AsyncInstallationStore` and
   `AsyncOAuthStateStore` on `bot.store.Installations` (SQLite or PostgreSQL, shared by
   replicas; a state is used once, whichever replica sees it). The install page is open to
@@ -52,7 +54,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.errors import BotError
-from bot.store import InstallationRow, Installations
+from bot.secret import Secret
+from bot.store import InstallationRow, Installations, Store
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +187,33 @@ def workspace_key(
     if is_enterprise_install and enterprise_id:
         return enterprise_id
     return team_id or enterprise_id
+
+
+TOKEN_KEY_REFUSED = (
+    "ARXIV_BOT_TOKEN_KEY does not decrypt the Slack installation of workspace {workspace} kept "
+    "in the database: set the key its tokens were encrypted with (to change keys, put the new "
+    "key first and the old one after it, comma separated)"
+)
+
+
+async def token_key_refused(store: Store, token_key: Secret | None) -> str | None:
+    """Why ARXIV_BOT_TOKEN_KEY cannot serve the installed workspaces: one stored installation
+    is decrypted with it (a wrong but well-formed key would otherwise start a bot on which
+    every command fails). None when it opens, or when nothing is kept encrypted."""
+    if token_key is None:
+        return None
+    workspaces = await store.installations.workspaces("slack")
+    row = await store.installations.find("slack", workspaces[0]) if workspaces else None
+    if row is None:
+        return None
+    from cryptography.fernet import Fernet, InvalidToken, MultiFernet  # the slack-oauth extra
+
+    keys = [Fernet(k.strip().encode()) for k in token_key.get_secret_value().split(",")]
+    try:
+        MultiFernet(keys).decrypt(row.sealed.encode())
+    except InvalidToken:
+        return TOKEN_KEY_REFUSED.format(workspace=row.workspace)
+    return None
 
 
 class StoreInstallations(AsyncInstallationStore):

@@ -5,7 +5,9 @@ A Slack text input holds at most 3,000 characters while criteria may hold 20,000
 criteria form splits the current text at line ends into as many inputs as it needs, plus an
 empty one to write more in; the submission joins them again. The settings form has one input
 per field of `bot.config.settings_form` (a select for the on/off ones). Which channel (and for
-Ask, which paper and thread) a view is about travels in its `private_metadata`.
+Ask, which paper and thread) a view is about travels in its `private_metadata`. The Zotero key
+form (`import zotero <library>`) is here too. Every word goes through the catalogs: a form is
+built under the channel's language (`Conversation.language`).
 
 Pure: this module must not do I/O, import an SDK, or decide whether a submission is valid (the
 conversation does, and its refusals come back through `field_errors`).
@@ -18,9 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from adapters.slack_blocks import Block, context_block, escape
+from adapters.slack_blocks import ZOTERO_KEY_INPUT, ZOTERO_VIEW, Block, context_block, escape
 from bot.config.settings_form import SETTINGS_FIELDS
 from bot.conversation.ask_commands import MAX_QUESTION_CHARS
+from bot.i18n import _, number
 from bot.safety import clip
 from scoring.criteria import MAX_CRITERIA_CHARS
 
@@ -70,7 +73,7 @@ def _modal(
         "callback_id": callback,
         "title": _plain(title, 24),
         "submit": _plain(submit, 24),
-        "close": _plain("Cancel", 24),
+        "close": _plain(_("Cancel"), 24),
         "private_metadata": about_metadata(about),
         "blocks": blocks,
     }
@@ -135,25 +138,33 @@ def criteria_modal(channel: str, text: str, version: int) -> dict[str, Any]:
     count = len(parts) + int(spare)
     blocks: list[Block] = [
         context_block(
-            f"Version {version} of this channel's criteria: plain English, one topic per line. "
-            "Saving makes a new version (`/arxiv criteria history` keeps every one), which the "
-            f"next digest uses. At most {MAX_CRITERIA_CHARS:,} characters in all."
+            _(
+                "Version {version} of this channel's criteria: plain English, one topic per "
+                "line. Saving makes a new version (`/arxiv criteria history` keeps every one), "
+                "which the next digest uses. At most {limit} characters in all."
+            ).format(version=version, limit=number(MAX_CRITERIA_CHARS))
         )
     ]
     for n, part in enumerate(parts):
-        label = "Criteria" if count == 1 else f"Criteria, part {n + 1} of {count}"
+        label = (
+            _("Criteria")
+            if count == 1
+            else _("Criteria, part {n} of {count}").format(n=n + 1, count=count)
+        )
         blocks.append(_text_input(criteria_block(n), label, part, multiline=True, optional=n > 0))
     if spare:
         blocks.append(
             _text_input(
                 criteria_block(len(parts)),
-                f"Criteria, part {count} of {count} (more, if you need it)",
+                _("Criteria, part {n} of {count} (more, if you need it)").format(
+                    n=count, count=count
+                ),
                 "",
                 multiline=True,
                 optional=True,
             )
         )
-    return _modal(CRITERIA_CALLBACK, "Edit criteria", "Save", ViewAbout(channel), blocks)
+    return _modal(CRITERIA_CALLBACK, _("Edit criteria"), _("Save"), ViewAbout(channel), blocks)
 
 
 def _input_value(state: Mapping[str, Any], block_id: str) -> str | None:
@@ -195,7 +206,7 @@ def setting_block(name: str) -> str:
 
 
 def _select(block_id: str, label: str, choices: tuple[str, ...], value: str) -> Block:
-    options = [{"text": _plain(c, 75), "value": c} for c in choices]
+    options = [{"text": _plain(_(c), 75), "value": c} for c in choices]
     element: dict[str, Any] = {"type": "static_select", "action_id": INPUT, "options": options}
     chosen = next((o for o in options if o["value"] == value), None)
     if chosen is not None:
@@ -207,25 +218,27 @@ def settings_modal(channel_mention: str, channel: str, values: Mapping[str, str]
     """The settings form: each field with its current value."""
     blocks: list[Block] = [
         context_block(
-            f"Settings of {channel_mention}, written as `/arxiv settings` takes them. Only what "
-            "you change is changed, and every change goes to the channel's audit log."
+            _(
+                "Settings of {channel}, written as `/arxiv settings` takes them. Only what you "
+                "change is changed, and every change goes to the channel's audit log."
+            ).format(channel=channel_mention)
         )
     ]
     for field in SETTINGS_FIELDS:
         value = values.get(field.name, "")
         if field.choices:
-            blocks.append(_select(setting_block(field.name), field.label, field.choices, value))
+            blocks.append(_select(setting_block(field.name), _(field.label), field.choices, value))
         else:
             blocks.append(
                 _text_input(
                     setting_block(field.name),
-                    field.label,
+                    _(field.label),
                     value,
                     max_length=200,
-                    placeholder=f"e.g. {field.example}",
+                    placeholder=_("e.g. {example}").format(example=field.example),
                 )
             )
-    return _modal(SETTINGS_CALLBACK, "Channel settings", "Save", ViewAbout(channel), blocks)
+    return _modal(SETTINGS_CALLBACK, _("Channel settings"), _("Save"), ViewAbout(channel), blocks)
 
 
 def submitted_settings(view: Mapping[str, Any]) -> dict[str, str]:
@@ -264,22 +277,65 @@ def ask_modal(about: ViewAbout) -> dict[str, Any]:
     """A card's Ask form: one question about the paper, answered in the digest's thread."""
     blocks: list[Block] = [
         context_block(
-            f"*arXiv:{escape(about.paper)}*. The answer, from the "
-            "paper's full text, is posted in the digest's thread for everyone there."
+            f"*arXiv:{escape(about.paper)}*. "
+            + _(
+                "The answer, from the paper's full text, is posted in the digest's thread for "
+                "everyone there."
+            )
         ),
         _text_input(
             ASK_BLOCK,
-            "Your question (empty: a summary of problem, method, results, limitations)",
+            _("Your question (empty: a summary of problem, method, results, limitations)"),
             "",
             multiline=True,
             optional=True,
             max_length=MAX_QUESTION_CHARS,
-            placeholder="e.g. which datasets do they use?",
+            placeholder=_("e.g. which datasets do they use?"),
         ),
     ]
-    return _modal(ASK_CALLBACK, "Ask about this paper", "Ask", about, blocks)
+    return _modal(ASK_CALLBACK, _("Ask about this paper"), _("Ask"), about, blocks)
 
 
 def submitted_question(view: Mapping[str, Any]) -> str:
     """The question of a submitted Ask form, on one line ("" for a summary)."""
     return " ".join((_input_value(_state(view), ASK_BLOCK) or "").split())
+
+
+# -- the Zotero key (`/arxiv import zotero <library>`) ----------------------------------------
+
+
+def zotero_key_view(library: str, channel: str) -> dict[str, Any]:
+    """The modal asking for a Zotero API key; the library and channel ride in its metadata
+    (as `adapters.slack` reads them back)."""
+    shown = escape(library[:200])
+    return {
+        "type": "modal",
+        "callback_id": ZOTERO_VIEW,
+        "title": _plain(_("Import from Zotero"), 24),
+        "submit": _plain(_("Import"), 24),
+        "close": _plain(_("Cancel"), 24),
+        "private_metadata": json.dumps({"library": library[:200], "channel": channel}),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": _(
+                        "Import `{library}` into this channel's reading list. The key is sent "
+                        "to Zotero only, kept encrypted, and never shown."
+                    ).format(library=shown),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ZOTERO_KEY_INPUT,
+                "optional": True,
+                "label": _plain(_("Zotero API key (empty: a public library)"), 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ZOTERO_KEY_INPUT,
+                    "max_length": 100,
+                },
+            },
+        ],
+    }

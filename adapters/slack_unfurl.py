@@ -4,7 +4,8 @@ Each link becomes the paper's linked title, authors, the first lines of its abst
 channel's relevance and novelty with the model's reason (or one context line saying why there
 are none), with Explain and Ask buttons whose clicks the Slack adapter answers. A link to an id
 arXiv does not have unfurls as one short line. Paper text is escaped as on cards
-(`adapters.slack_blocks`).
+(`adapters.slack_blocks`); the bot's own words go through the catalogs (the adapter renders
+under the channel's language).
 
 Pure: views in, `chat.unfurl`'s `unfurls` argument out. This module must not do I/O, import an
 SDK or decide what a paper scores (`bot.conversation.unfurl` does).
@@ -26,6 +27,7 @@ from adapters.slack_blocks import (
 )
 from bot.arxiv.links import arxiv_link_ids
 from bot.conversation.unfurl import LinkView, LinkViews, missing_text
+from bot.i18n import _
 from bot.safety import clip, excerpt
 
 UNFURL_EXPLAIN_ACTION: Final = "arxiv_unfurl_explain"
@@ -67,16 +69,19 @@ def paper_blocks(view: LinkView, criteria_version: int, note: str = "") -> list[
     if s is not None:
         blocks.append(
             section_block(
-                f"For this channel (criteria version {criteria_version}): relevance "
-                f"*{s.relevance}* · novelty *{s.novelty}*\n_{inline(excerpt(s.comment, 500))}_"
+                _(
+                    "For this channel (criteria version {version}): relevance *{relevance}* · "
+                    "novelty *{novelty}*"
+                ).format(version=criteria_version, relevance=s.relevance, novelty=s.novelty)
+                + f"\n_{inline(excerpt(s.comment, 500))}_"
             )
         )
     elif note:
         blocks.append(context_block(escape(note)))
     blocks.append(section_block(inline(excerpt(p.abstract, UNFURL_ABSTRACT_CHARS))))
-    buttons = [_button("Ask", UNFURL_ASK_ACTION, p.id)]
+    buttons = [_button(_("Ask"), UNFURL_ASK_ACTION, p.id)]
     if s is not None:
-        buttons.insert(0, _button("Explain", UNFURL_EXPLAIN_ACTION, p.id))
+        buttons.insert(0, _button(_("Explain"), UNFURL_EXPLAIN_ACTION, p.id))
     blocks.append({"type": "actions", "elements": buttons})
     return blocks
 

@@ -11,6 +11,10 @@ on the field it concerns (the form stays open), and only once the form is closed
 replies posted to the channel. A card's Ask button opens a one-question form whose answer is
 posted in the digest's thread, under a line saying who asked what.
 
+The Home tab is written in the person's Slack locale when a catalog has it (else English);
+a form opened for a channel, and what answers its submission, in the channel's language
+(`Conversation.language`: the channel's choice, else the person's locale).
+
 A form names its channel in `private_metadata`; a submission or button for a channel outside
 the request's workspace is ignored. This module must not decide what a command means, keep a
 token, or render Block Kit itself beyond the line above an answer.
@@ -50,6 +54,7 @@ from adapters.slack_modals import (
 from bot.config.settings_form import SETTINGS_FIELDS
 from bot.conversation.dispatch import CRITERIA_FIELD, Caller, Conversation, Reply, Respond
 from bot.errors import PlatformError
+from bot.i18n import _, using
 from bot.safety import clip
 
 log = logging.getLogger(__name__)
@@ -65,6 +70,8 @@ Managing = Callable[[AsyncBoltContext, str, str], Callable[[], Awaitable[bool]]]
 """For (request, channel key, user): asks Slack whether the user manages that channel."""
 Post = Callable[[str, str, list[Block], str | None], Awaitable[str]]
 ThreadReplies = Callable[[Caller, str | None], Respond]
+UserLocale = Callable[[AsyncBoltContext, str], Awaitable[str]]
+"""For (request, user): the person's Slack locale (`de-DE`), "" when Slack will not say."""
 
 
 def form_of(text: str) -> str | None:
@@ -91,7 +98,9 @@ class SlackViews:
         replies: ThreadReplies,
         manager: Managing,
         managers: str,
+        locale: UserLocale,
     ) -> None:
+        self._locale = locale
         self._manager = manager
         self._managers = managers
         self._conversation = conversation
@@ -125,25 +134,27 @@ class SlackViews:
         await self._guarded(body, self._publish_home(user, context))
 
     async def _publish_home(self, user: str, context: AsyncBoltContext) -> None:
-        home = await self._conversation.home(PLATFORM, user, self._belongs(context))
-        client = _client(context)
-        await self._call(
-            "views.publish", client.views_publish(user_id=user, view=home_view(home, slack_channel))
-        )
+        locale = await self._locale(context, user)
+        home = await self._conversation.home(PLATFORM, user, self._belongs(context), locale)
+        with using(home.locale):
+            view = home_view(home, slack_channel)
+        await self._call("views.publish", _client(context).views_publish(user_id=user, view=view))
 
     # -- opening a form -------------------------------------------------------------------------
 
     async def open_form(
         self, form: str, caller: Caller, trigger_id: str, context: AsyncBoltContext
     ) -> None:
-        """Open the criteria or settings form of the caller's channel."""
+        """Open the criteria or settings form of the caller's channel, in its language."""
         if form == "criteria":
             text, version = await self._conversation.criteria_form(caller)
-            view = criteria_modal(caller.channel_id, text, version)
+            with using(await self._conversation.language(caller)):
+                view = criteria_modal(caller.channel_id, text, version)
         else:
             values = await self._conversation.settings_form(caller)
             mention = f"<#{slack_channel(caller.channel_id)}>"
-            view = settings_modal(mention, caller.channel_id, values)
+            with using(await self._conversation.language(caller)):
+                view = settings_modal(mention, caller.channel_id, values)
         await self._open(view, trigger_id, context)
 
     async def _open(self, view: dict[str, Any], trigger_id: str, context: AsyncBoltContext) -> None:
@@ -166,7 +177,8 @@ class SlackViews:
         if not key or not self._belongs(context)(key):
             return
         form = "criteria" if action.get("action_id") == HOME_CRITERIA_ACTION else "settings"
-        caller = Caller(PLATFORM, key, str((body.get("user") or {}).get("id") or ""))
+        user = str((body.get("user") or {}).get("id") or "")
+        caller = Caller(PLATFORM, key, user, locale=await self._locale(context, user))
         await self.open_form(form, caller, str(body.get("trigger_id") or ""), context)
 
     async def _on_ask_button(
@@ -186,11 +198,15 @@ class SlackViews:
             paper,
             str(message.get("thread_ts") or message.get("ts") or ""),
         )
-        await self._open(ask_modal(about), str(body.get("trigger_id") or ""), context)
+        user = str((body.get("user") or {}).get("id") or "")
+        caller = Caller(PLATFORM, about.channel, user, locale=await self._locale(context, user))
+        with using(await self._conversation.language(caller)):
+            view = ask_modal(about)
+        await self._open(view, str(body.get("trigger_id") or ""), context)
 
     # -- submissions ----------------------------------------------------------------------------
 
-    def _submitter(self, body: dict[str, Any], context: AsyncBoltContext) -> Caller | None:
+    async def _submitter(self, body: dict[str, Any], context: AsyncBoltContext) -> Caller | None:
         """Who submitted a form, in its channel; None for a form not about this workspace."""
         about = about_of(body.get("view") or {})
         user = str((body.get("user") or {}).get("id") or "")
@@ -203,12 +219,13 @@ class SlackViews:
             thread=about.thread,
             manager=self._manager(context, about.channel, user),
             managers=self._managers,
+            locale=await self._locale(context, user),
         )
 
     async def _on_criteria_submitted(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        caller = self._submitter(body, context)
+        caller = await self._submitter(body, context)
         if caller is None:
             await ack()
             return
@@ -223,7 +240,7 @@ class SlackViews:
     async def _on_settings_submitted(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        caller = self._submitter(body, context)
+        caller = await self._submitter(body, context)
         if caller is None:
             await ack()
             return
@@ -257,7 +274,7 @@ class SlackViews:
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()  # the answer takes a while: the form closes, the thread gets it
-        caller = self._submitter(body, context)
+        caller = await self._submitter(body, context)
         if caller is None or not caller.thread:
             return
         about = about_of(body.get("view") or {})
@@ -279,12 +296,14 @@ class SlackViews:
             if answer.ephemeral:
                 await private(answer)
                 return
-            asked = f"“{escape(clip(question, 300))}”" if question else "for a summary"
+            who = f"<@{caller.user_id}>"
+            said = (
+                _("{who} asked “{question}”").format(who=who, question=escape(clip(question, 300)))
+                if question
+                else _("{who} asked for a summary").format(who=who)
+            )
             text, blocks = text_message(answer.text)
-            head: Block = {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"<@{caller.user_id}> asked {asked}"}],
-            }
+            head: Block = {"type": "context", "elements": [{"type": "mrkdwn", "text": said}]}
             await self._post(caller.channel_id, text, [head, *blocks[:49]], caller.thread)
 
         return reply

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from bot.daily.status import SettingsOf
     from bot.digest.options import DigestOptions
     from bot.digest.service import DigestService
+    from bot.secret import Secret
     from bot.store import ChannelRow, Store
     from scoring.scorer import Scorer
 
@@ -501,9 +502,7 @@ async def run_bot(
         log.info("stopped before the database could be opened")
         return 0
     async with open_core(settings) as core:
-        from bot.daily.status import token_key_refused
-
-        refused = await token_key_refused(core.store, settings.token_key)
+        refused = await token_key_refusal(core.store, settings.token_key)
         if refused is not None:  # every Slack request would fail on it: refuse to start
             raise SettingsError(refused)
         adapters = (
@@ -519,7 +518,7 @@ async def run_bot(
                 "`arxiv-bot console` need neither"
             )
         starts = {
-            asyncio.create_task(_start_until_up(a, retry_in), name=f"start {a.platform}"): a
+            asyncio.create_task(start_until_up(a, retry_in), name=f"start {a.platform}"): a
             for a in adapters
         }
         settings_of = settings_resolver(settings)
@@ -583,7 +582,7 @@ async def _store_ready(settings: Settings, stop: asyncio.Event) -> bool:
     return False
 
 
-async def _start_until_up(
+async def start_until_up(
     adapter: ChatAdapter,
     retry_in: Callable[[int], float],
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -668,9 +667,19 @@ async def _bounded_all(steps: Mapping[str, Awaitable[None]], seconds: float) -> 
             log.warning("stopping: %s failed (%s)", tasks[task], type(error).__name__)
 
 
+async def token_key_refusal(store: Store, token_key: Secret | None) -> str | None:
+    """Why ARXIV_BOT_TOKEN_KEY cannot open the installations kept, or None; the Slack side
+    that decrypts them is imported only when a key is set."""
+    if token_key is None:
+        return None
+    from adapters.slack_install import token_key_refused
+
+    return await token_key_refused(store, token_key)
+
+
 async def status_command(settings: Settings, args: argparse.Namespace) -> int:
     """Each subscribed channel's next post time and last outcome, from the database alone."""
-    from bot.daily.status import budget_line, channel_statuses, status_notes, token_key_refused
+    from bot.daily.status import budget_line, channel_statuses, status_notes
     from bot.store import Store, describe
 
     if isinstance(settings.db, Path) and not settings.db.exists():
@@ -683,7 +692,7 @@ async def status_command(settings: Settings, args: argparse.Namespace) -> int:
         notes = await status_notes(store, settings_resolver(settings))
         today = datetime.now(UTC).date()
         spent, held = await store.budget.state(today)
-        refused = await token_key_refused(store, settings.token_key)
+        refused = await token_key_refusal(store, settings.token_key)
     if settings.daily_budget_usd is not None:
         print(budget_line(today, settings.daily_budget_usd, spent, held))
     for lease in leases:

@@ -100,6 +100,13 @@ def catalog_dir(code: str) -> Path | None:
     return found[0].parents[1] if found else None
 
 
+def catalog_locale(text: str) -> str:
+    """`text` (a platform locale such as `de-DE`) as a code a catalog serves (`de_DE`), else
+    English: for a page that follows a person only in a language the bot writes."""
+    code = language_code(text) if text else None
+    return code if code is not None and catalog_dir(code) is not None else DEFAULT
+
+
 @cache
 def translations(code: str) -> gettext.NullTranslations:
     """The compiled catalog of a code (English, the source language, has none)."""

@@ -8,7 +8,9 @@ once, up front, for the commands that serve or fetch (`run`, and `digest` of tod
 the one platform query the OpenAI client makes on its first request (`platform.platform()`,
 which forks `uname -p` from a worker thread while holding the interpreter lock). Then it moves
 everything imported out of the garbage collector's reach (`gc.freeze`), so a full collection
-during the day walks only the day's own objects.
+during the day walks only the day's own objects, and shortens the interpreter's switch interval
+(`SWITCH_INTERVAL`), so a thread doing CPU work beside the loop holds the interpreter lock in
+short slices.
 
 It must not open connections, read the store or start threads: it only imports (and builds
 one OpenAI client that is never used).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import gc
 import importlib
 import platform
+import sys
 from collections.abc import Iterable
 
 # what wiring the core and a day's work import (bot.__main__.wire_core and what it reaches)
@@ -42,6 +45,11 @@ LLM_MODULES = ("openai", "anyio._backends._asyncio")
 RUN_MODULES = ("bot.daily.runner", "bot.daily.delivery", "bot.daily.health", "bot.daily.scheduler")
 _NOWHERE = "http://127.0.0.1:9/"  # the discard port: the warm-up client never sends anything
 DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+# A thread doing CPU work (reading an arXiv API answer, parsing the feed, a store driver) keeps
+# the interpreter lock for a whole switch interval whenever the loop asks for it back, and the
+# loop gives it up at every socket call: at Python's 5 ms a loop step waited 70-170 ms while an
+# API answer was read in its thread. 1 ms slices cost the working thread little.
+SWITCH_INTERVAL = 0.001
 
 
 def modules_for(command: str, *, llm: bool, driver: str, day_given: bool) -> tuple[str, ...]:
@@ -73,6 +81,7 @@ def preload(modules: Iterable[str], *, llm: bool) -> None:
     # passes, which otherwise walk ~100k objects (85 ms) from whichever thread triggers them,
     # holding the interpreter lock, and so the event loop, all the while
     gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _warm_openai() -> None:

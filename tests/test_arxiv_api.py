@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from bot.arxiv import api as api_module
 from bot.arxiv.api import ArxivApi, is_retryable_status, parse_retry_after
 from bot.arxiv.texclean import collapse_whitespace, tex_to_unicode
 from bot.errors import ArxivUnavailable, FeedError
@@ -120,6 +122,40 @@ async def test_the_journal_reference_is_kept_and_cleaned_of_tex(
 
     assert found[with_ref["id"]].journal_ref == "Proc. of the Jülich Conf. 12 (2025)"
     assert found[without["id"]].journal_ref is None
+
+
+async def test_a_batch_is_read_and_built_into_papers_off_the_event_loop(
+    fake: FakeArxiv,
+    fake_time: FakeTime,
+    eval_papers: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading a 100-entry answer (feedparser) and building its papers (TeX cleaning) is about
+    100 ms of CPU: done on the loop it would hold every Slack acknowledgement that long."""
+    papers = eval_papers[:100]
+    fake.add_papers(papers)
+    threads: dict[str, set[int]] = {"read": set(), "built": set()}
+    read, build = api_module.run_search, api_module.papers_from_results
+
+    def reading(client: Any, search: Any) -> list[Any]:
+        threads["read"].add(threading.get_ident())
+        return read(client, search)
+
+    def building(results: Any) -> dict[str, Paper]:
+        threads["built"].add(threading.get_ident())
+        return build(results)
+
+    monkeypatch.setattr(api_module, "run_search", reading)
+    monkeypatch.setattr(api_module, "papers_from_results", building)
+
+    found = await make_api(fake, fake_time).fetch([p["id"] for p in papers])
+
+    assert len(found) == 100
+    loop_thread = threading.get_ident()
+    assert threads["read"]
+    assert loop_thread not in threads["read"]
+    assert threads["built"]
+    assert loop_thread not in threads["built"]
 
 
 async def test_spacing_holds_across_fetch_calls(

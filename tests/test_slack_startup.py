@@ -23,7 +23,7 @@ from adapters.slack import SlackAdapter, web_client
 from bot.__main__ import open_core, run_bot
 from bot.config.settings import Settings
 from bot.conversation.dispatch import Conversation
-from bot.errors import PlatformError, SettingsError
+from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.platform import start_backoff
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
@@ -45,8 +45,8 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 
 class Pauses:
-    """The adapter's sleep between start-up tries: records each pause and runs `then` after
-    the n-th, without waiting."""
+    """The sleep between start-up tries: records each pause and runs `then` after the n-th,
+    without waiting."""
 
     def __init__(self, then: Any = None, after: int = 0) -> None:
         self.taken: list[float] = []
@@ -63,7 +63,6 @@ class Pauses:
 def slack_adapter(
     conversation: Conversation,
     slack: FakeSlack,
-    pauses: Pauses,
     *,
     token: str = BOT_TOKEN,
     app_token: str | None = None,
@@ -75,7 +74,6 @@ def slack_adapter(
         app_token=app_token,
         host="127.0.0.1",
         port=0,
-        sleep=pauses.sleep,
     )
 
 
@@ -149,15 +147,33 @@ async def test_run_with_a_bot_token_as_app_token_stops_at_once_naming_slack_app_
 # -- start-up against an unreachable or refusing Slack --
 
 
+async def test_slack_unreachable_makes_start_raise_unavailable_having_opened_nothing(
+    core: Any, slack: FakeSlack
+) -> None:
+    await slack.go_offline()
+    adapter = slack_adapter(core.conversation, slack)
+    try:
+        with pytest.raises(PlatformUnavailable, match="Slack could not be reached") as down:
+            await asyncio.wait_for(adapter.start(), 10)
+        assert adapter.port is None  # nothing served yet: the next try starts afresh
+        assert BOT_TOKEN not in str(down.value)
+        await slack.go_online()
+        await asyncio.wait_for(adapter.start(), 10)
+        assert adapter.port is not None
+    finally:
+        await adapter.close()
+    assert len(slack.calls_of("auth.test")) == 1
+
+
 async def test_slack_unreachable_at_start_is_retried_until_it_answers(
     core: Any, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     await slack.go_offline()
     pauses = Pauses(then=slack.go_online, after=3)
-    adapter = slack_adapter(core.conversation, slack, pauses)
+    adapter = slack_adapter(core.conversation, slack)
     try:
-        await asyncio.wait_for(adapter.start(), 10)
+        await asyncio.wait_for(cli.start_until_up(adapter, start_backoff, pauses.sleep), 10)
         assert adapter.port is not None
     finally:
         await adapter.close()
@@ -166,6 +182,12 @@ async def test_slack_unreachable_at_start_is_retried_until_it_answers(
     tries = [r.getMessage() for r in caplog.records if "trying again" in r.getMessage()]
     assert len(tries) == 3
     assert tries[0].startswith("Slack: Slack could not be reached (auth.test: ")
+    assert tries[0].endswith("trying again in 1 s (the other platforms keep running)")
+    assert all(
+        r.levelno == logging.WARNING and r.exc_info is None
+        for r in caplog.records
+        if "trying again" in r.getMessage()
+    )
     assert "Traceback" not in caplog.text
     assert BOT_TOKEN not in caplog.text
 
@@ -173,9 +195,9 @@ async def test_slack_unreachable_at_start_is_retried_until_it_answers(
 async def test_socket_mode_waits_out_slack_too(core: Any, slack: FakeSlack) -> None:
     await slack.go_offline()
     pauses = Pauses(then=slack.go_online, after=1)
-    adapter = slack_adapter(core.conversation, slack, pauses, app_token=APP_TOKEN)
+    adapter = slack_adapter(core.conversation, slack, app_token=APP_TOKEN)
     try:
-        await asyncio.wait_for(adapter.start(), 10)
+        await asyncio.wait_for(cli.start_until_up(adapter, start_backoff, pauses.sleep), 10)
         assert adapter.socket_mode
     finally:
         await adapter.close()
@@ -193,10 +215,10 @@ async def test_a_token_slack_refuses_ends_the_start_in_one_line(
     core: Any, slack: FakeSlack, token: str, app_token: str | None, variable: str
 ) -> None:
     pauses = Pauses()
-    adapter = slack_adapter(core.conversation, slack, pauses, token=token, app_token=app_token)
+    adapter = slack_adapter(core.conversation, slack, token=token, app_token=app_token)
     try:
         with pytest.raises(PlatformError) as refused:
-            await asyncio.wait_for(adapter.start(), 10)
+            await asyncio.wait_for(cli.start_until_up(adapter, start_backoff, pauses.sleep), 10)
     finally:
         await adapter.close()
     message = str(refused.value)
@@ -249,17 +271,16 @@ async def test_slack_unreachable_at_start_keeps_discord_running_then_connects(
 ) -> None:
     caplog.set_level(logging.INFO)
     await slack.go_offline()
-    pauses = Pauses()
 
     def adapters_of(settings: Settings, conversation: Conversation) -> list[Any]:
         return [
-            slack_adapter(conversation, slack, pauses),
+            slack_adapter(conversation, slack),
             DiscordAdapter.from_settings(settings, conversation, guild_ready_timeout=0.2),
         ]
 
     stop = asyncio.Event()
     settings = run_settings(make_settings, slack, discord)
-    running = asyncio.create_task(run_bot(settings, stop, adapters_of))
+    running = asyncio.create_task(run_bot(settings, stop, adapters_of, retry_in=lambda _: 0.2))
     try:
         await logged(caplog, "discord adapter connected")
         await logged(caplog, "Slack: Slack could not be reached")
@@ -270,6 +291,13 @@ async def test_slack_unreachable_at_start_keeps_discord_running_then_connects(
         stop.set()
         assert await asyncio.wait_for(running, 30) == 0
     assert len(slack.calls_of("auth.test")) == 1
+    tries = [r for r in caplog.records if "Slack: Slack could not be reached" in r.getMessage()]
+    assert all(  # one warning line per try, the same as Discord's
+        r.levelno == logging.WARNING
+        and r.exc_info is None
+        and r.getMessage().endswith("trying again in 0.2 s (the other platforms keep running)")
+        for r in tries
+    )
     assert "Traceback" not in caplog.text
 
 
@@ -297,7 +325,7 @@ async def test_discord_unreachable_at_start_keeps_slack_serving_then_connects(
     def adapters_of(settings: Settings, conversation: Conversation) -> list[Any]:
         adapters.extend(
             [
-                slack_adapter(conversation, slack, Pauses()),
+                slack_adapter(conversation, slack),
                 DiscordAdapter.from_settings(settings, conversation, guild_ready_timeout=0.2),
             ]
         )
@@ -394,7 +422,7 @@ async def test_a_refused_slack_token_ends_run_with_its_error(
     make_settings: Any, slack: FakeSlack, discord: FakeDiscord
 ) -> None:
     def adapters_of(settings: Settings, conversation: Conversation) -> list[Any]:
-        refused = slack_adapter(conversation, slack, Pauses(), token="xoxp-never-shown")
+        refused = slack_adapter(conversation, slack, token="xoxp-never-shown")
         return [refused, DiscordAdapter.from_settings(settings, conversation)]
 
     settings = run_settings(make_settings, slack, discord)

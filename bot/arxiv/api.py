@@ -10,7 +10,9 @@ whitespace collapsed, because the feed already gave the store clean ones and cle
 again cost a second of CPU a day.
 
 It must not parse the RSS feed, store anything or call arXiv without going through `fetch`.
-The `arxiv` client is synchronous, so each request runs in a worker thread.
+The `arxiv` client is synchronous, so each request runs in a worker thread, and so does what
+follows it: reading the answer (feedparser, ~90 ms for 100 entries) and building its papers
+(TeX cleaning). The event loop only waits for the papers.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ class ArxivApi:
         try:
             search = arxiv.Search(query=f'ti:"{words}"', max_results=max_results)
             found = await self._attempts(adapter, lambda: self._request(client, search))
-            return list(found.values())
+            return list(found.values())  # dicts keep the answer's order: best match first
         finally:
             client._session.close()
 
@@ -160,12 +162,12 @@ class ArxivApi:
         return await self._attempts(adapter, lambda: self._request(client, search))
 
     async def _attempts(
-        self, adapter: _TimeoutAdapter, request: Callable[[], Awaitable[list[Any]]]
+        self, adapter: _TimeoutAdapter, request: Callable[[], Awaitable[dict[str, Paper]]]
     ) -> dict[str, Paper]:
         reason = "no attempt made"
         for attempt in range(1, self._max_attempts + 1):
             try:
-                return papers_from_results(await request())
+                return await request()
             except arxiv.HTTPError as err:
                 if not is_retryable_status(err.status):
                     raise FeedError(f"arXiv API refused the query: HTTP {err.status}") from None
@@ -183,11 +185,11 @@ class ArxivApi:
             f"arXiv API unavailable: {reason} after {self._max_attempts} attempts"
         )
 
-    async def _request(self, client: Any, search: Any) -> list[Any]:
+    async def _request(self, client: Any, search: Any) -> dict[str, Paper]:
         async with self._turn:
             await self._wait_turn()
             try:
-                return await asyncio.to_thread(run_search, client, search)
+                return await asyncio.to_thread(papers_found, client, search)
             finally:
                 self._last_request = self._clock()
 
@@ -202,6 +204,12 @@ class ArxivApi:
     def _pause(self, attempt: int, retry_after: float | None) -> float:
         backoff = self._backoff * 2.0 ** (attempt - 1)
         return backoff if retry_after is None else max(backoff, retry_after)
+
+
+def papers_found(client: Any, search: Any) -> dict[str, Paper]:
+    """One blocking query and the papers it found (run in a thread, answer read and papers
+    built there too)."""
+    return papers_from_results(run_search(client, search))
 
 
 def run_search(client: Any, search: Any) -> list[Any]:

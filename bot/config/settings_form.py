@@ -4,7 +4,8 @@ written as the `/arxiv settings` grammar writes it, and a submitted form as one 
 Pure, like `bot.config.channels`, whose change functions read every field, so a form accepts
 exactly what the commands accept and refuses it with the same words. Only the fields whose
 value differs from the current one are read, and every field's problem is reported at once
-(`FormErrors`, by field), before anything is changed.
+(`FormErrors`, by field), before anything is changed. Labels are marked for the catalogs and
+translated where a form shows them; refusals are written in the active locale.
 
 It must not store anything or know a platform.
 """
@@ -28,13 +29,14 @@ from bot.config.channels import (
     weekly_change,
 )
 from bot.errors import BotError
+from bot.i18n import N_, _
 from bot.safety import whole_number
 
 
 @dataclass(frozen=True, slots=True)
 class FormField:
-    """One field of the settings form: its name, label, an example, and its choices (a
-    toggle) if it has a fixed set."""
+    """One field of the settings form: its name, label (English, `_()` where shown), an
+    example, and its choices (a toggle) if it has a fixed set."""
 
     name: str
     label: str
@@ -43,13 +45,13 @@ class FormField:
 
 
 SETTINGS_FIELDS: tuple[FormField, ...] = (
-    FormField("time", "Daily post: time and time zone", "08:30 Europe/Berlin"),
-    FormField("thresholds", "Thresholds: relevance, then novelty (1–10)", "8 7"),
-    FormField("categories", "arXiv categories", "cs.LG, cs.AI"),
-    FormField("cross_lists", "Cross-listed papers", "on", ("on", "off")),
-    FormField("llm_share", "Sent to the LLM: share of the day, dollar cap", "30% $none"),
-    FormField("learning", "Learn from likes", "on", ("on", "off")),
-    FormField("weekly", "Weekly post: off, or on with day and time", "on friday 16:00"),
+    FormField("time", N_("Daily post: time and time zone"), "08:30 Europe/Berlin"),
+    FormField("thresholds", N_("Thresholds: relevance, then novelty (1–10)"), "8 7"),
+    FormField("categories", N_("arXiv categories"), "cs.LG, cs.AI"),
+    FormField("cross_lists", N_("Cross-listed papers"), "on", ("on", "off")),
+    FormField("llm_share", N_("Sent to the LLM: share of the day, dollar cap"), "30% $none"),
+    FormField("learning", N_("Learn from likes"), "on", ("on", "off")),
+    FormField("weekly", N_("Weekly post: off, or on with day and time"), "on friday 16:00"),
 )
 FIELDS_BY_NAME = {f.name: f for f in SETTINGS_FIELDS}
 
@@ -95,7 +97,7 @@ def thresholds_change(value: str) -> dict[str, Any]:
             **threshold_change(f"relevance {words[0]}"),
             **threshold_change(f"novelty {words[1]}"),
         }
-    raise SettingError("give two whole numbers from 1 to 10, relevance then novelty, e.g. `8 7`")
+    raise SettingError(_("give two whole numbers from 1 to 10, relevance then novelty, e.g. `8 7`"))
 
 
 def _weekly(value: str, current: ChannelSettings) -> dict[str, Any]:
@@ -130,7 +132,7 @@ def form_change(values: Mapping[str, str], current: ChannelSettings) -> dict[str
         if name not in before or _same(value, before[name]):
             continue
         if not value.strip():
-            errors[name] = f"{FIELDS_BY_NAME[name].label} cannot be empty"
+            errors[name] = _("{field} cannot be empty").format(field=_(FIELDS_BY_NAME[name].label))
             continue
         try:
             change.update(_CHANGES[name](value, current))

@@ -62,7 +62,7 @@ from bot.conversation.unfurl import LinkScores, LinkViews
 from bot.digest.search import Lookups
 from bot.digest.service import DigestService
 from bot.errors import BotError
-from bot.i18n import N_, _, active, language_code, using
+from bot.i18n import N_, _, active, catalog_locale, language_code, using
 from bot.models import Digest, Paper
 from bot.ratelimit import RateLimiter
 from bot.safety import defuse
@@ -164,12 +164,13 @@ class Conversation:
     async def handle(self, caller: Caller, text: str, respond: Respond) -> None:
         """Parse and run one command, in the channel's language (else the caller's, else the
         one active); every user-facing problem becomes a reply."""
-        with using(await self._reply_locale(caller)):
+        with using(await self.language(caller)):
             await self._handle(caller, text, respond)
 
-    async def _reply_locale(self, caller: Caller) -> str:
-        """The channel's language when it chose one, else the caller's platform locale (a
-        private reply follows its reader), else the locale already active."""
+    async def language(self, caller: Caller) -> str:
+        """What the caller's channel reads in (its replies, its forms, its unfurls): the
+        channel's language when it chose one, else the caller's platform locale (a private
+        reply follows its reader), else the locale already active."""
         s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
         if s.language_set:
             return s.language
@@ -207,7 +208,12 @@ class Conversation:
     async def submit_criteria(self, caller: Caller, text: str, respond: Respond) -> dict[str, str]:
         """A criteria form submitted: exactly `criteria set <text>` (permissions, edit limits,
         audit log, the reply offering a preview through `respond`). A refusal is returned
-        instead of replied, for the form to show: {"criteria": why}; {} when it was applied."""
+        instead of replied, for the form to show: {"criteria": why}; {} when it was applied.
+        Refusals and replies are in the channel's language."""
+        with using(await self.language(caller)):
+            return await self._submit_criteria(caller, text, respond)
+
+    async def _submit_criteria(self, caller: Caller, text: str, respond: Respond) -> dict[str, str]:
         try:
             await self._guarded(
                 caller,
@@ -224,7 +230,13 @@ class Conversation:
     ) -> dict[str, str]:
         """A settings form submitted, as the `settings ...` commands would change it, in one
         change. A refusal is returned by field name ("" for one that is no field's, such as a
-        permission); {} when it was applied."""
+        permission); {} when it was applied. In the channel's language."""
+        with using(await self.language(caller)):
+            return await self._submit_settings(caller, values, respond)
+
+    async def _submit_settings(
+        self, caller: Caller, values: Mapping[str, str], respond: Respond
+    ) -> dict[str, str]:
         try:
             await self._guarded(
                 caller, "settings", True, lambda: self._settings.apply_form(caller, values, respond)
@@ -235,10 +247,13 @@ class Conversation:
             return {"": defuse(str(exc))}
         return {}
 
-    async def home(self, platform: str, user_id: str, belongs: Callable[[str], bool]) -> Home:
+    async def home(
+        self, platform: str, user_id: str, belongs: Callable[[str], bool], locale: str = ""
+    ) -> Home:
         """A person's home page: the channels of their workspace (`belongs`) the bot posts to,
-        and their likes there (`bot.conversation.home`)."""
-        return await gather_home(self._ctx, platform, user_id, belongs)
+        and their likes there (`bot.conversation.home`), to be written in the person's
+        platform `locale` when a catalog has it (a page is a person's, not a channel's)."""
+        return await gather_home(self._ctx, platform, user_id, belongs, catalog_locale(locale))
 
     async def import_text(self, caller: Caller, text: str, respond: Respond) -> None:
         """`import` of a file a platform received (a Slack file share, a Discord attachment):
@@ -266,7 +281,18 @@ class Conversation:
         run: Callable[[Respond], Awaitable[None]],
         respond: Respond,
     ) -> None:
-        """Run a command an adapter calls directly under the guards `handle` applies."""
+        """Run a command an adapter calls directly under the guards `handle` applies, in the
+        channel's language."""
+        with using(await self.language(caller)):
+            await self._guarded_reply_in(caller, name, run, respond)
+
+    async def _guarded_reply_in(
+        self,
+        caller: Caller,
+        name: str,
+        run: Callable[[Respond], Awaitable[None]],
+        respond: Respond,
+    ) -> None:
         try:
             await self._ensure_channel(caller)
             await self._check_permission(caller)
@@ -303,9 +329,11 @@ class Conversation:
         return await self._ctx.channel_settings(channel_id, platform)
 
     async def link_views(self, caller: Caller, paper_ids: list[str]) -> LinkViews:
-        """Linked papers with the caller's channel's scores (see `bot.conversation.unfurl`)."""
+        """Linked papers with the caller's channel's scores (see `bot.conversation.unfurl`);
+        their notes in the channel's language."""
         await self._ensure_channel(caller)
-        return await self._links.views(caller, paper_ids)
+        with using(await self.language(caller)):
+            return await self._links.views(caller, paper_ids)
 
     async def today_digest(self, caller: Caller, respond: Respond | None = None) -> Digest | None:
         """The channel's digest of the latest announcement day (see
@@ -381,13 +409,16 @@ class Conversation:
             if caller.user_id in admins or any(f"role:{r}" in admins for r in caller.roles):
                 return
             raise BotError(
-                "only the people and roles this bot's ARXIV_BOT_ADMINS lists may change the "
-                "channel's criteria, settings, follows or subscription; reading is open to "
-                "everyone"
+                _(
+                    "only the people and roles this bot's ARXIV_BOT_ADMINS lists may change the "
+                    "channel's criteria, settings, follows or subscription; reading is open to "
+                    "everyone"
+                )
             )
         if caller.manager is None or await caller.manager():
             return
-        who = caller.managers or "the channel's managers"
+        # the adapter's words for its managers are marked for the catalogs (N_) where defined
+        who = _(caller.managers) if caller.managers else _("the channel's managers")
         raise BotError(
             _(
                 "only {who} may change this channel's criteria, settings, follows or "

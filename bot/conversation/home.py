@@ -19,6 +19,7 @@ from bot.arxiv.categories import categories_key
 from bot.config.channels import ChannelSettings
 from bot.conversation.context import Context
 from bot.conversation.criteria_topics import topics
+from bot.i18n import DEFAULT
 from bot.models import DigestEntry, Follow, Paper
 
 MAX_CHANNELS = 12
@@ -60,13 +61,19 @@ class Home:
     channels: tuple[HomeChannel, ...]
     more_channels: int  # channels of the workspace not gathered (beyond `MAX_CHANNELS`)
     likes: tuple[HomeLike, ...]
+    locale: str = DEFAULT  # the language the page is written in (one a catalog has)
 
 
 async def gather_home(
-    ctx: Context, platform: str, user_id: str, belongs: Callable[[str], bool]
+    ctx: Context,
+    platform: str,
+    user_id: str,
+    belongs: Callable[[str], bool],
+    locale: str = DEFAULT,
 ) -> Home:
     """The home page of `user_id`: the platform's channels the bot posts to for which
-    `belongs(channel_id)` holds (the person's workspace), and their likes there."""
+    `belongs(channel_id)` holds (the person's workspace), and their likes there, to be written
+    in `locale`."""
     rows = [row for row in await ctx.store.channels.posted_to(platform) if belongs(row.id)]
     shown = rows[:MAX_CHANNELS]
     channels = [await _channel(ctx, row.id, platform, row.subscribed) for row in shown]
@@ -75,7 +82,8 @@ async def gather_home(
         liked = await ctx.store.likes.liked_papers(row.id, user_id, LIKES_SHOWN)
         likes += [HomeLike(row.id, like.paper, like.last_at) for like in liked]
     likes.sort(key=lambda like: like.liked_at, reverse=True)
-    return Home(user_id, tuple(channels), len(rows) - len(shown), tuple(likes[:LIKES_SHOWN]))
+    more = len(rows) - len(shown)
+    return Home(user_id, tuple(channels), more, tuple(likes[:LIKES_SHOWN]), locale)
 
 
 async def _channel(ctx: Context, channel_id: str, platform: str, subscribed: bool) -> HomeChannel:

@@ -7,7 +7,8 @@ kept. A paper never scored under the channel's criteria is scored once, through 
 service's scoring lease for that criteria key (`DigestService.score_outside_digest`), so a
 second link, another channel with the same criteria or another replica pays nothing. Scoring
 counts against the costly commands' rate limits and stops at the daily LLM budget; then the
-papers are shown without scores and `LinkViews.note` says why, in one line.
+papers are shown without scores and `LinkViews.note` says why, in one line, in the active
+locale (the conversation sets the channel's).
 
 It must not import a platform SDK or render platform markup: adapters render `LinkView`s.
 """
@@ -23,10 +24,13 @@ from bot.arxiv.api import ArxivApi
 from bot.arxiv.links import MAX_ARXIV_LINKS
 from bot.conversation.context import Caller, Context
 from bot.errors import BotError, FeedError, ScoringError
+from bot.i18n import N_, _
 from bot.models import Criteria, Paper, Score, ScoreKey
 from scoring.prompt import PROMPT_VERSION
 
 log = logging.getLogger(__name__)
+
+SPENT = N_("Not scored for this channel: today's LLM budget is spent")
 
 Charge = Callable[[Caller], Awaitable[object]]
 """Counts one costly use against the caller's rate limits; raises `BotError` when over them."""
@@ -53,7 +57,7 @@ class LinkViews:
 
 def missing_text(paper_id: str) -> str:
     """What a link to an id arXiv does not have shows."""
-    return f"arXiv has no paper arXiv:{paper_id}"
+    return _("arXiv has no paper {paper}").format(paper=f"arXiv:{paper_id}")
 
 
 class LinkScores:
@@ -89,7 +93,9 @@ class LinkScores:
             note = await self._score(caller, unscored, criteria) or note
             scores = await self._store.scores.get(list(papers), key)
             if not note and len(scores) < len(papers):
-                note = "Not scored for this channel: the LLM gave no usable score; try again later"
+                note = _(
+                    "Not scored for this channel: the LLM gave no usable score; try again later"
+                )
         views = tuple(LinkView(pid, papers.get(pid), scores.get(pid)) for pid in ids)
         return LinkViews(views, version, note)
 
@@ -115,7 +121,7 @@ class LinkScores:
             papers |= await self._ctx.service.work.once(f"lookup:{','.join(missing)}", load, make)
         except FeedError as exc:
             log.warning("arXiv API lookup of %d linked papers failed: %s", len(missing), exc)
-            return papers, "arXiv did not answer just now, so some links show no details"
+            return papers, _("arXiv did not answer just now, so some links show no details")
         return papers, ""
 
     async def _score(self, caller: Caller, papers: list[Paper], criteria: Criteria) -> str:
@@ -123,19 +129,19 @@ class LinkScores:
         happen ("" when it did)."""
         service = self._ctx.service
         if not service.can_score:
-            return "Not scored for this channel: the bot has no LLM key (OPENAI_API_KEY)"
+            return _("Not scored for this channel: the bot has no LLM key (OPENAI_API_KEY)")
         if await self._budget_spent():
-            return "Not scored for this channel: today's LLM budget is spent"
+            return _(SPENT)
         try:
             await self._charge(caller)
         except BotError as exc:
-            return f"Not scored for this channel yet. {exc}"
+            return _("Not scored for this channel yet. {why}").format(why=exc)
         try:
             capped = await service.score_outside_digest(papers, criteria, _today())
         except ScoringError as exc:
             log.warning("scoring %d linked papers failed: %s", len(papers), exc)
-            return "Not scored for this channel: the LLM could not be reached; try again later"
-        return "Not scored for this channel: today's LLM budget is spent" if capped else ""
+            return _("Not scored for this channel: the LLM could not be reached; try again later")
+        return _(SPENT) if capped else ""
 
     async def _budget_spent(self) -> bool:
         if self._budget is None:

@@ -1,6 +1,6 @@
 """What `arxiv-bot status` shows: each subscribed channel's next post time and last outcome,
-the paused workspaces, each channel's weekly post, the daily LLM budget's account today, and
-whether ARXIV_BOT_TOKEN_KEY opens the installations kept (`run` refuses to start otherwise).
+the paused workspaces, each channel's weekly post and the daily LLM budget's account today
+(whether ARXIV_BOT_TOKEN_KEY opens the installations kept is `adapters.slack_install`'s).
 
 It reads the store and the channels' settings only, so the status command loads neither the
 digest service nor the daily runner; `bot.daily.runner` re-exports these names for its own use.
@@ -18,7 +18,6 @@ from scoring.pricing import format_usd
 
 if TYPE_CHECKING:
     from bot.config.channels import ChannelSettings
-    from bot.secret import Secret
     from bot.store import ChannelRow, Store
 
 SettingsOf = Callable[["ChannelRow"], "ChannelSettings"]
@@ -106,30 +105,3 @@ async def status_notes(store: Store, settings_of: SettingsOf) -> list[str]:
             f"last posted: {last or 'none yet'}"
         )
     return lines
-
-
-TOKEN_KEY_REFUSED = (
-    "ARXIV_BOT_TOKEN_KEY does not decrypt the Slack installation of workspace {workspace} kept "
-    "in the database: set the key its tokens were encrypted with (to change keys, put the new "
-    "key first and the old one after it, comma separated)"
-)
-
-
-async def token_key_refused(store: Store, token_key: Secret | None) -> str | None:
-    """Why ARXIV_BOT_TOKEN_KEY cannot serve the installed workspaces: one stored installation
-    is decrypted with it (a wrong but well-formed key would otherwise start a bot on which
-    every command fails). None when it opens, or when nothing is kept encrypted."""
-    if token_key is None:
-        return None
-    workspaces = await store.installations.workspaces("slack")
-    row = await store.installations.find("slack", workspaces[0]) if workspaces else None
-    if row is None:
-        return None
-    from cryptography.fernet import Fernet, InvalidToken, MultiFernet  # the slack-oauth extra
-
-    keys = [Fernet(k.strip().encode()) for k in token_key.get_secret_value().split(",")]
-    try:
-        MultiFernet(keys).decrypt(row.sealed.encode())
-    except InvalidToken:
-        return TOKEN_KEY_REFUSED.format(workspace=row.workspace)
-    return None

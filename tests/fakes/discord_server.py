@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.loopback import serve
+from tests.fakes.loopback import listen_again, serve, stop_listening
 
 BOT_ID: Final = 1_100_000_000_000_000_001
 GUILD_ID: Final = 1_200_000_000_000_000_001
@@ -137,14 +137,12 @@ class FakeDiscord:
     async def go_offline(self) -> None:
         """Stop listening: connections to the port are refused, as when Discord is unreachable."""
         assert self._runner is not None
-        for site in list(self._runner.sites):
-            await site.stop()
+        await stop_listening(self._runner)
 
     async def go_online(self) -> None:
         """Listen again on the same port."""
         assert self._runner is not None
-        if not self._runner.sites:
-            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await listen_again(self._runner, self.port)
 
     @property
     def api_url(self) -> str:

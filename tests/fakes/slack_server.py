@@ -48,7 +48,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from aiohttp import WSMsgType, web
 
 from tests.fakes.block_kit import block_kit_problems, view_problems
-from tests.fakes.loopback import serve
+from tests.fakes.loopback import listen_again, serve, stop_listening
 
 BOT_USER: Final = "UBOTARXIV"
 BOT_ID: Final = "BBOTARXIV"
@@ -338,14 +338,12 @@ class FakeSlack:
     async def go_offline(self) -> None:
         """Stop listening: connections to the port are refused, as when Slack is unreachable."""
         assert self._runner is not None
-        for site in list(self._runner.sites):
-            await site.stop()
+        await stop_listening(self._runner)
 
     async def go_online(self) -> None:
         """Listen again on the same port."""
         assert self._runner is not None
-        if not self._runner.sites:
-            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await listen_again(self._runner, self.port)
 
     # -- faults and queries ---------------------------------------------------------------------
 
