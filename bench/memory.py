@@ -8,10 +8,12 @@ day's ranking learns from the LLM's verdicts as a bot in use does.
 
 The measured run is the console script itself (`arxiv-bot digest`, this checkout's code first
 on the path), in a scratch directory with a settings file that does not exist. Every few
-milliseconds the bench walks the command's process tree in /proc (the bot, its ranking
-worker, multiprocessing's resource tracker) and reads each process's proportional set size
+milliseconds the bench walks the command's process tree in /proc (the bot and its ranking
+worker, `python -m scoring.worker`) and reads each process's proportional set size
 (PSS: shared pages split between the processes sharing them, so the sum is what the tree
-costs) and RSS from `smaps_rollup`. The loop's stalls come from a monitor in the bot's own
+costs) and RSS from `smaps_rollup`. PSS depends on what else runs: pages the bot shares with
+other Python processes of the same environment on the machine count only in part, so compare
+runs made back to back. The loop's stalls come from a monitor in the bot's own
 loop (a `sitecustomize` on the bench's path wraps `asyncio.run` in that one process: a task
 that asks to wake every 10 ms and notes how late it wakes), each with the stage the bot's
 progress lines place it in; the enrichment from the arXiv API runs beside the ranking and the
@@ -127,7 +129,7 @@ def role(pid: int, root: int) -> str:
         return "(gone)"
     if "resource_tracker" in cmdline:
         return "resource tracker"
-    if "spawn_main" in cmdline or "forkserver" in cmdline:
+    if "scoring.worker" in cmdline or "spawn_main" in cmdline or "forkserver" in cmdline:
         return "ranking worker"
     return cmdline[:40]
 

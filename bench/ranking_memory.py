@@ -3,7 +3,7 @@
 Builds 60 days of synthetic verdicts from the evaluation days' papers (each paper cycled with a
 day tag in its id and title, so no two examples are the same text; every day's reference picks
 selected, 150 verdicts a day, the rest rejected), then ranks a 1,000-paper day in the real
-ranking worker (`rank_off_loop`, a spawned process) and reads that process's peak RSS
+ranking worker (`rank_off_loop`, a child process) and reads that process's peak RSS
 (`ru_maxrss`, from inside it). A measurement, not a test.
 
     python -m bench.ranking_memory [--days 60] [--per-day 150] [--candidates 1000]
@@ -22,11 +22,6 @@ from scoring import ranking
 from scoring.criteria import default_criteria_text
 from tests.fakes.openai_server import load_labels
 from tests.fakes.synth import eval_days, load_eval_day
-
-
-def worker_peak_mb() -> float:
-    """The calling process's peak RSS in MB (run in the worker)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _paper(d: dict[str, Any], tag: str) -> Paper:
@@ -58,8 +53,9 @@ async def measure(days: int, per_day: int, candidates: int) -> tuple[float, floa
     start = time.perf_counter()
     ranked = await ranking.rank_off_loop(papers, default_criteria_text(), examples)
     seconds = time.perf_counter() - start
-    peak = await asyncio.wrap_future(WORKER.submit(worker_peak_mb))
-    return seconds, peak, ranked.examples
+    # a library function, not one of this module's: the worker does not import a `__main__`
+    usage = await asyncio.wrap_future(WORKER.submit(resource.getrusage, resource.RUSAGE_SELF))
+    return seconds, usage.ru_maxrss / 1024, ranked.examples
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ CORE_MODULES = (
     "scoring.explain",
     "scoring.scorer",
     "adapters.markdown",
-    "scoring.worker",  # the ranking worker (multiprocessing)
+    "scoring.worker",  # the ranking worker (a child process over pipes)
 )
 # the OpenAI client's transport asks anyio for its asyncio backend on its first request
 LLM_MODULES = ("openai", "anyio._backends._asyncio")

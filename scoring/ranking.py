@@ -40,16 +40,16 @@ import asyncio
 import math
 import re
 from collections.abc import Callable, Sequence, Set
-from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from bot.models import Paper
 
 if TYPE_CHECKING:  # NumPy, SciPy and scikit-learn load only where a ranking is computed
     import numpy as np
     import numpy.typing as npt
+    from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     Vector: TypeAlias = npt.NDArray[np.float64]
@@ -234,11 +234,9 @@ async def rank_off_loop(
 
     Rankings take turns in one worker (each holds a core and up to ~300 MB for seconds), so
     many channels asking at once never start many. An error in `rank` is raised here; a worker
-    that dies (killed, out of memory) raises `concurrent.futures.process.BrokenProcessPool`
-    and the next ranking starts a new one. Cancelling the await drops a ranking still waiting
-    for its turn; one already running finishes in the worker. As with any spawned process, the
-    program's main module must be safe to import (its work under ``if __name__ ==
-    "__main__":``).
+    that dies (killed, out of memory) raises `scoring.worker.WorkerDied` and the next ranking
+    starts a new one. Cancelling the await drops a ranking still waiting for its turn; one
+    already running finishes in the worker.
     """
     if not papers:
         return Ranking(())
@@ -255,35 +253,17 @@ async def learned_scores_off_loop(texts: Sequence[str], examples: Sequence[Examp
 
 
 async def _in_worker(fn: Callable[..., T], *args: object) -> T:
-    """`fn(*args)` in the worker, awaited. The submission itself runs in a thread: when it has
-    to start the worker process, the spawn would otherwise hold the event loop's thread."""
-    submitted = asyncio.ensure_future(asyncio.to_thread(_submit, fn, *args))
-    try:
-        future = await asyncio.shield(submitted)
-    except asyncio.CancelledError:
-        submitted.add_done_callback(_cancel_submitted)
-        raise
-    return await asyncio.wrap_future(future)
-
-
-def _submit(fn: Callable[..., T], *args: object) -> Future[T]:
-    """Hand `fn(*args)` to the worker (in a thread: `_in_worker`). The worker's module, and
-    with it the multiprocessing machinery, loads on the first use (`run` and `digest` load it
-    before their event loop starts; a command that never ranks never does)."""
+    """`fn(*args)` in the worker, awaited. Submitting never blocks: the worker's own thread
+    starts the process and pickles the arguments. The worker's module loads on the first use
+    (`run` and `digest` load it before their event loop starts; a command that never ranks
+    never does)."""
     from scoring.worker import WORKER
 
-    return WORKER.submit(fn, *args)
-
-
-def _cancel_submitted(task: asyncio.Future[Future[Any]]) -> None:
-    """A caller gave up while its work was being submitted: drop the work if not yet begun."""
-    if not task.cancelled() and task.exception() is None:
-        task.result().cancel()
+    return await asyncio.wrap_future(WORKER.submit(fn, *args))
 
 
 async def similarities_off_loop(query: str, texts: Sequence[str]) -> list[float]:
-    """`similarities`, computed in the ranking worker like `rank_off_loop` (submitted from a
-    thread too: starting the worker must not hold the event loop)."""
+    """`similarities`, computed in the ranking worker like `rank_off_loop`."""
     if not texts:
         return []
     return await _in_worker(similarities, query, list(texts))
@@ -371,7 +351,7 @@ def learned_scores(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
         format="csr",
     )
     del all_texts
-    matrix = csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(hashed))
+    matrix = used_columns(csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(hashed)))
     del hashed
     y = np.array([0] * len(texts) + [int(e.label.positive) for e in examples])
     weights = np.array(
@@ -383,6 +363,25 @@ def learned_scores(texts: Sequence[str], examples: Sequence[Example]) -> Vector:
     model = LogisticRegression(C=1.0, max_iter=1000)
     model.fit(matrix, y, sample_weight=weights)
     return np.asarray(model.decision_function(matrix[: len(texts)]), dtype=np.float64)
+
+
+def used_columns(matrix: csr_matrix) -> csr_matrix:
+    """`matrix` without its all-zero columns (the hashed features no text has), its entries in
+    the same order. The fit is the same: an unused feature's coefficient starts at zero and
+    its gradient (its penalty alone) keeps it there, while L-BFGS keeps ten vectors of the
+    model's width, so 2^17 features cost ~30 MB where a day's few thousand cost ~1 MB. The
+    new column numbers cost one more copy of the column indices, nothing when all are used."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    width = matrix.shape[1]
+    used = np.flatnonzero(np.bincount(matrix.indices, minlength=width))
+    if len(used) == width:
+        return matrix
+    renumbered = np.zeros(width, dtype=matrix.indices.dtype)
+    renumbered[used] = np.arange(len(used), dtype=matrix.indices.dtype)
+    shape = (matrix.shape[0], max(1, len(used)))
+    return csr_matrix((matrix.data, renumbered[matrix.indices], matrix.indptr), shape)
 
 
 def _example_key(e: Example) -> tuple[str, str]:

@@ -134,3 +134,25 @@ def test_budget_sizes_and_recall() -> None:
 
 def _place(r: ranking.Ranking, pid: str) -> int:
     return next(e.rank for e in r.entries if e.paper_id == pid)
+
+
+def test_the_model_fitted_on_the_used_features_scores_as_the_full_width_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    papers, earlier = day("2025-05-08")[:120], day("2025-05-06")[:80]
+    examples = [Example(p, SELECTED if n % 5 == 0 else REJECTED) for n, p in enumerate(earlier)]
+    texts = [ranking.paper_text(p) for p in papers]
+    compact = ranking.learned_scores(texts, examples)
+    monkeypatch.setattr(ranking, "used_columns", lambda matrix: matrix)
+    full = ranking.learned_scores(texts, examples)
+    assert compact.tolist() == full.tolist()  # bit for bit, not merely close
+
+
+def test_used_columns_drops_the_features_no_text_has_and_keeps_the_rest_in_order() -> None:
+    from scipy.sparse import csr_matrix
+
+    matrix = csr_matrix(([3.0, 1.0, 2.0], [7, 2, 7], [0, 2, 3]), shape=(2, 10))
+    compact = ranking.used_columns(matrix)
+    assert compact.shape == (2, 2)
+    assert compact.toarray().tolist() == [[1.0, 3.0], [0.0, 2.0]]
+    assert compact.data.tolist() == [3.0, 1.0, 2.0]  # the same entries in the same order

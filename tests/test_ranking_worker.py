@@ -1,8 +1,10 @@
 """The ranking off the event loop: the same result as `rank`, computed in a worker process that
-leaves when idle, so the bot process never loads NumPy, SciPy or scikit-learn."""
+leaves when idle, so the bot process never loads NumPy, SciPy or scikit-learn, and the worker
+loads nothing of the bot's but the ranking."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -25,6 +27,7 @@ from scoring.ranking import (
     rank,
     rank_off_loop,
 )
+from scoring.worker import WORKER, WorkerDied
 
 REPO = Path(__file__).resolve().parents[1]
 CRITERIA = "1. Model compression: pruning, quantization, sparsity.\n2. Mixture-of-experts.\n"
@@ -48,9 +51,13 @@ EXAMPLES = [
 
 # A fresh interpreter awaits the worker and reports the ranking and what it imported itself.
 WORKER_RUN = """
-import asyncio, json, multiprocessing, sys
+import asyncio, json, os, sys
 from tests.test_ranking_worker import CORE, CRITERIA, EXAMPLES, HEAVY, PAPERS
 from scoring import ranking, worker
+
+def children():
+    tasks = f"/proc/{os.getpid()}/task"
+    return [c for t in os.listdir(tasks) for c in open(f"{tasks}/{t}/children").read().split()]
 
 async def main():
     worker.IDLE_SECONDS = 0.3
@@ -59,15 +66,15 @@ async def main():
         ranking.rank_off_loop(PAPERS, CRITERIA),
         ranking.learned_scores_off_loop([ranking.paper_text(p) for p in PAPERS], EXAMPLES),
     )
-    workers = len(multiprocessing.active_children())
+    workers = len(children())
     for _ in range(100):  # the idle worker leaves
         await asyncio.sleep(0.1)
-        if not multiprocessing.active_children():
+        if not children():
             break
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
     print(json.dumps({"top": ranked.top(4), "liked": ranked.liked, "loaded": loaded,
                       "plain": again.top(4), "workers": workers, "taste": taste,
-                      "left": len(multiprocessing.active_children())}))
+                      "left": len(children())}))
 
 if __name__ == "__main__":
     asyncio.run(main())
@@ -99,15 +106,80 @@ async def test_an_empty_day_needs_no_worker() -> None:
     assert await learned_scores_off_loop([], EXAMPLES) == []
 
 
-# A bot process that has started its ranking worker, reports the worker's and the resource
-# tracker's pids, and then waits to be killed.
+def command_of(pid: int) -> list[str]:
+    """A process's command line (Linux /proc)."""
+    return Path(f"/proc/{pid}/cmdline").read_text().rstrip("\0").split("\0")
+
+
+def children_of(pid: int) -> list[str]:
+    """The pids of a process's children (Linux /proc)."""
+    tasks = Path(f"/proc/{pid}/task")
+    return [c for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+
+
+async def test_the_worker_loads_only_the_ranking_and_leaves_no_helper_process() -> None:
+    await rank_off_loop(PAPERS, CRITERIA, EXAMPLES)
+    loaded = await asyncio.wrap_future(WORKER.submit(eval, "sorted(__import__('sys').modules)"))
+    ours = {m for m in loaded if m.split(".")[0] in ("bot", "scoring", "adapters", "tests")}
+    assert ours == {"bot", "bot.models", "scoring", "scoring.ranking"}
+    assert {"openai", "aiosqlite", "asyncpg", "aiohttp"} & set(loaded) == set()
+    assert {"sklearn", "numpy", "scipy"} <= set(loaded)
+    assert WORKER.pid is not None
+    assert command_of(WORKER.pid)[-2:] == ["scoring.worker", str(os.getpid())]
+    assert children_of(WORKER.pid) == []
+
+
+async def test_an_error_in_the_worker_is_raised_to_the_caller_and_the_worker_stays() -> None:
+    pid = await asyncio.wrap_future(WORKER.submit(os.getpid))
+    with pytest.raises(ValueError, match="invalid literal"):
+        await asyncio.wrap_future(WORKER.submit(int, "seven"))
+    assert await asyncio.wrap_future(WORKER.submit(os.getpid)) == pid
+
+
+async def test_a_killed_worker_fails_its_call_and_the_next_call_starts_a_new_one() -> None:
+    pid = await asyncio.wrap_future(WORKER.submit(os.getpid))
+    sleeping = WORKER.submit(time.sleep, 30)
+    await asyncio.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(WorkerDied):
+        await asyncio.wait_for(asyncio.wrap_future(sleeping), 10)
+    assert await asyncio.wrap_future(WORKER.submit(os.getpid)) not in (pid, None)
+
+
+# A program handing the worker a function of its own `__main__`, which the worker cannot import.
+MAIN_RUN = """
+import json, os
+from scoring.worker import WORKER
+
+def here():
+    return 1
+
+pid = WORKER.submit(os.getpid).result()
+try:
+    WORKER.submit(here).result()
+except AttributeError as error:
+    failed = str(error)
+print(json.dumps({"failed": failed, "same": WORKER.submit(os.getpid).result() == pid}))
+"""
+
+
+def test_a_function_the_worker_cannot_import_fails_its_call_and_the_worker_stays() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", MAIN_RUN], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    reported = json.loads(run.stdout)
+    assert "Can't get attribute 'here'" in reported["failed"]
+    assert reported["same"] is True
+
+
+# A bot process that has started its ranking worker, reports the worker's pid and whether a
+# resource tracker runs, and then waits to be killed.
 ORPHAN_RUN = """
 import json, os, sys, time
-from multiprocessing import resource_tracker
 from scoring.worker import WORKER
 
 worker = WORKER.submit(os.getpid).result()
-tracker = resource_tracker._resource_tracker._pid
+tracker = "multiprocessing.resource_tracker" in sys.modules
 print(json.dumps({"worker": worker, "tracker": tracker}), flush=True)
 time.sleep(600)
 """
@@ -128,15 +200,16 @@ def running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_a_killed_bot_leaves_no_ranking_worker_or_resource_tracker_behind() -> None:
+def test_a_killed_bot_leaves_no_ranking_worker_behind() -> None:
     with subprocess.Popen(
         [sys.executable, "-c", ORPHAN_RUN], cwd=REPO, stdout=subprocess.PIPE, text=True
     ) as bot:
         try:
             assert bot.stdout is not None
             pids = json.loads(bot.stdout.readline())
-            left = [pids["worker"], pids["tracker"]]
-            assert all(running(pid) for pid in left)
+            left = [pids["worker"]]
+            assert running(pids["worker"])
+            assert pids["tracker"] is False
         finally:
             bot.send_signal(signal.SIGKILL)
             bot.wait()
