@@ -27,7 +27,7 @@ from adapters.slack import SlackAdapter
 from adapters.slack_blocks import card_message, parent_message
 from bot.arxiv.links import venue
 from bot.digest.notes import BUDGET, LLM_DOWN, LLM_REFUSED, NEVER_BUILT, UNSCORED, note
-from bot.digest.selection import digest_from_json, digest_to_json
+from bot.digest.selection import digest_from_json, digest_to_json, followed_reasons
 from bot.i18n import PSEUDO, using
 from bot.models import Digest, FollowedEntry, LLMShare
 from tests.fakes.slack_server import FakeSlack
@@ -108,7 +108,10 @@ def rich(digest: Digest) -> Digest:
             note(LLM_REFUSED, waiting=3, sent=40),
             note(NEVER_BUILT, day=DAY.isoformat()),
         ),
-        followed=tuple(FollowedEntry(e.paper, ("Jane Doe",), e.score) for e in rest[:3]),
+        followed=tuple(
+            FollowedEntry(e.paper, ("follows author Jane Doe", "follows keyword “sparse”"), e.score)
+            for e in (digest.entries[0], *rest[:3])
+        ),
         more_like=rest[3:5],
         share=LLMShare(share=0.4, base=0.3, reason="warm-up", positives=4, extra_usd=0.01),
     )
@@ -130,8 +133,9 @@ def card_data(digest: Digest, day_feed: list[dict[str, Any]]) -> list[str]:
         extra += [" ".join(t.split()) for t in (p.title, p.abstract, p.comment or "", *p.authors)]
     for e in (*digest.entries, *digest.more_like):
         extra += [" ".join(e.score.comment.split()), " ".join(e.score.tldr.split())]
-    # the bot's name, the model's, and the follow reason the test made up are data too
-    return [*data_of(day_feed), *extra, digest.model, "arxiv-bot", "Jane Doe", "HTTP", "UTC"]
+    # the bot's name, the model's, and what the test's follows and notes name are data too
+    named = ["arxiv-bot", "Jane Doe", "“sparse”", "HTTP", "UTC"]
+    return [*data_of(day_feed), *extra, digest.model, *named]
 
 
 async def built_digest(core: Any) -> Digest:
@@ -150,7 +154,10 @@ async def test_the_slack_blocks_of_a_digest_are_written_in_translated_words(
     data = card_data(digest, day_feed)
     with using(PSEUDO):
         messages = [parent_message(digest)]
-        messages += [card_message(n, e, ("Jane Doe",)) for n, e in enumerate(digest.entries, 1)]
+        messages += [
+            card_message(n, e, followed_reasons(digest, e.paper.id))
+            for n, e in enumerate(digest.entries, 1)
+        ]
         nothing = parent_message(replace(digest, entries=(), followed=(), more_like=()))
     for fallback, blocks in [*messages, nothing]:
         left = shown_words("\n".join([fallback, *texts(blocks)]), data)

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from bot.arxiv.links import code_links, venue
+from bot.digest.following import reason_text
 
 # re-exported: every rendering writes a digest's dollars and day the same way
 from bot.digest.notes import cost_text as cost_text
@@ -45,10 +46,10 @@ FOLLOWED_NOTE = N_("by authors or with keywords this channel follows, shown what
 
 
 def followed_reasons(digest: Digest, paper_id: str) -> tuple[str, ...]:
-    """Why a paper of the digest is followed (nothing when it is not)."""
+    """Why a paper of the digest is followed (nothing when it is not), in the active locale."""
     for f in digest.followed:
         if f.paper.id == paper_id:
-            return f.reasons
+            return tuple(reason_text(r) for r in f.reasons)
     return ()
 
 
@@ -69,7 +70,7 @@ def followed_detail(entry: FollowedEntry) -> str:
         if s is not None
         else _("not scored")
     )
-    return f"{'; '.join(entry.reasons)} · {scored}"
+    return f"{'; '.join(reason_text(r) for r in entry.reasons)} · {scored}"
 
 
 LOCAL_ONLY_NOTE = N_(
