@@ -9,7 +9,8 @@ came.
   ⟦…⟧ is data (titles, authors, abstracts, the fake LLM's comments, categories, venues, links)
   or a marker `recover` reads back;
 - a digest's notes are stored as kinds and figures: `day` after `settings language de` shows a
-  note from an English build in German, and a row stored before notes had kinds still reads.
+  note from an English build in German, and a row stored before notes had kinds still reads;
+- the `likes` listing says what imported papers teach, in English, German and Chinese.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from adapters import discord_render
 from adapters.slack import SlackAdapter
 from adapters.slack_blocks import card_message, parent_message
 from bot.arxiv.links import venue
+from bot.conversation.likes import likes_text
 from bot.digest.notes import BUDGET, LLM_DOWN, LLM_REFUSED, NEVER_BUILT, UNSCORED, note
 from bot.digest.selection import digest_from_json, digest_to_json, followed_reasons
 from bot.i18n import PSEUDO, using
-from bot.models import Digest, FollowedEntry, LLMShare
+from bot.models import Digest, FollowedEntry, LLMShare, Paper
+from bot.store.records import ImportedPaper
 from tests.fakes.slack_server import FakeSlack
 from tests.test_conversation import session
 from tests.test_slack import CHANNEL, adapter, answers, command, core, fake_time, slack
@@ -238,3 +241,29 @@ async def test_a_note_stored_as_words_before_notes_had_kinds_still_shows(core: A
     await s.say("settings language de")
     shown = await s.say("day 2025-05-02")
     assert "(3 of 40 papers could not be scored; they will be retried on the next run.)" in shown
+
+
+# -- the likes listing's imports -----------------------------------------------------------
+
+
+def test_the_likes_listing_says_what_imported_papers_teach_in_each_language() -> None:
+    """The imported part of `likes` says the ranking learns from them as from papers the
+    channel picked (not "like likes"), with its date as the language writes it."""
+    paper = Paper("2505.00326", "A Paper", "Abstract.", ("Ann Lee",))
+    imported = [ImportedPaper(paper, "2026-12-01T10:00:00+00:00")]
+    said = {}
+    for code in ("en", "de", "zh_CN"):
+        with using(code):
+            said[code] = likes_text([], "U1", mine=False, imported=imported, imported_total=1)
+    assert (
+        "Imported reading list (1 paper; the ranking learns from it as from a paper this "
+        "channel picked; `import undo` takes back the latest import):"
+    ) in said["en"]
+    assert "(imported 2026-12-01)" in said["en"]
+    assert (
+        "die Rangfolge lernt daraus wie aus einem Paper, das dieser Kanal ausgewählt hat"
+        in (said["de"])
+    )
+    assert "01.12.2026" in said["de"]
+    assert "排序会像对待本频道选中的论文一样从中学习" in said["zh_CN"]
+    assert all("like likes" not in text for text in said.values())
