@@ -28,7 +28,15 @@ from adapters.slack import SlackAdapter
 from adapters.slack_blocks import card_message, parent_message
 from bot.arxiv.links import venue
 from bot.conversation.likes import likes_text
-from bot.digest.notes import BUDGET, LLM_DOWN, LLM_REFUSED, NEVER_BUILT, UNSCORED, note
+from bot.digest.notes import (
+    BUDGET,
+    LLM_DOWN,
+    LLM_REFUSED,
+    NEVER_BUILT,
+    UNSCORED,
+    note,
+    notes_from_json,
+)
 from bot.digest.selection import digest_from_json, digest_to_json, followed_reasons
 from bot.i18n import PSEUDO, using
 from bot.models import Digest, FollowedEntry, LLMShare, Paper
@@ -267,3 +275,20 @@ def test_the_likes_listing_says_what_imported_papers_teach_in_each_language() ->
     assert "01.12.2026" in said["de"]
     assert "排序会像对待本频道选中的论文一样从中学习" in said["zh_CN"]
     assert all("like likes" not in text for text in said.values())
+
+
+def test_a_stored_note_this_version_cannot_word_keeps_its_words() -> None:
+    """A note of an unknown kind, or missing a figure its kind needs, reads as stored."""
+    body = {
+        "notes": ["First stored words.", "Second stored words.", "3 of 40 papers …"],
+        "note_data": [
+            {"kind": "from-a-later-version", "values": {}},
+            {"kind": BUDGET, "values": {"unscored": 1}},
+            {"kind": UNSCORED, "values": {"unscored": 3, "sent": 40}},
+        ],
+    }
+    assert notes_from_json(body) == (
+        "First stored words.",
+        "Second stored words.",
+        note(UNSCORED, unscored=3, sent=40),
+    )

@@ -136,7 +136,7 @@ def notes_to_json(notes: Sequence[Note | str]) -> dict[str, Any]:
 
 def notes_from_json(data: Mapping[str, Any]) -> tuple[Note | str, ...]:
     """The inverse of `notes_to_json`; a digest stored before notes had kinds, or one naming a
-    kind this version does not word, keeps its stored words."""
+    kind (or figures) this version does not word, keeps its stored words."""
     texts = [str(t) for t in data.get("notes") or ()]
     kinds = data.get("note_data") or ()
     if len(kinds) != len(texts):
@@ -145,8 +145,17 @@ def notes_from_json(data: Mapping[str, Any]) -> tuple[Note | str, ...]:
     for text, kind in zip(texts, kinds, strict=True):
         known = isinstance(kind, Mapping) and kind.get("kind") in _WORDING
         values = kind.get("values") if known else None
-        if known and isinstance(values, Mapping):
-            notes.append(note(str(kind["kind"]), **values))
-        else:
-            notes.append(text)
+        read = note(str(kind["kind"]), **values) if known and isinstance(values, Mapping) else None
+        notes.append(read if read is not None and _wordable(read) else text)
     return tuple(notes)
+
+
+def _wordable(item: Note) -> bool:
+    """Whether a stored note's figures are the ones its kind needs (a row written by another
+    version may differ): otherwise its stored words are shown."""
+    try:
+        with using(DEFAULT):
+            note_text(item)
+    except (KeyError, ValueError, TypeError):
+        return False
+    return True
