@@ -35,10 +35,11 @@ from bot.digest.selection import (
     followed_detail,
     followed_part,
     local_line,
+    note_text,
     share_line,
 )
 from bot.errors import BotError
-from bot.i18n import _, ngettext, number
+from bot.i18n import _, active, ngettext, number, using
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt, whole_number
 from bot.secret import Secret
@@ -66,6 +67,7 @@ class ConsoleAdapter:
     cards: dict[int, str] = field(default_factory=dict)
     shown: Digest | None = None  # the last digest shown, and how many of its cards
     shown_cards: int = 0
+    shown_language: str = ""  # the language the shown digest is written in (`more` keeps it)
     ask_secret: Callable[[str], Awaitable[str]] | None = None  # `import zotero`'s key
 
     @property
@@ -89,9 +91,11 @@ class ConsoleAdapter:
             )
             self.cards[n] = message_id
         self.shown, self.shown_cards = digest, 0
-        self.out.write(digest_head(digest))
-        self._next_page(PAGE_CARDS)
-        self.out.write(followed_text(digest))
+        self.shown_language = reply.language or active()
+        with using(self.shown_language):  # the channel's, as a posted digest is
+            self.out.write(digest_head(digest))
+            self._next_page(PAGE_CARDS)
+            self.out.write(followed_text(digest))
 
     def _next_page(self, size: int) -> None:
         digest = self.shown
@@ -100,7 +104,8 @@ class ConsoleAdapter:
             return
         start = self.shown_cards
         self.shown_cards = min(start + size, len(digest.entries))
-        self.out.write(digest_page(digest, start, self.shown_cards))
+        with using(self.shown_language or active()):
+            self.out.write(digest_page(digest, start, self.shown_cards))
 
     async def line(self, text: str) -> None:
         """Handle one line typed by the user."""
@@ -190,7 +195,8 @@ def digest_head(digest: Digest) -> str:
         ),
     ]
     share = share_line(digest)
-    lines += [f"({excerpt(note, 500)})" for note in (*digest.notes, *([share] if share else []))]
+    notes = [note_text(note) for note in digest.notes] + ([share] if share else [])
+    lines += [f"({excerpt(note, 500)})" for note in notes]
     if digest.ranked_locally:
         lines += local_lines(digest)
     elif not digest.entries:

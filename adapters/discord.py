@@ -47,7 +47,7 @@ from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply
 from bot.conversation.reactions import reaction_verb
 from bot.errors import BotError, PlatformError, PlatformUnavailable
-from bot.i18n import N_, _, catalog_dir, language_code, using
+from bot.i18n import N_, _, active, catalog_dir, language_code, using
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.safety import clip
@@ -512,10 +512,21 @@ class DiscordAdapter:
         return choices[:AUTOCOMPLETE_CHOICES]
 
     async def post_digest_reply(
-        self, interaction: discord.Interaction[Any], replies: _Replies, digest: Digest
+        self,
+        interaction: discord.Interaction[Any],
+        replies: _Replies,
+        digest: Digest,
+        language: str = "",
     ) -> None:
         """`/arxiv today`: the summary as the command's answer, then a thread of cards, each
-        recorded so reactions and Explain work on it."""
+        recorded so reactions and Explain work on it; in the channel's `language` (the
+        reader's locale when "")."""
+        with using(language or active()):
+            await self._post_digest_reply(interaction, replies, digest)
+
+    async def _post_digest_reply(
+        self, interaction: discord.Interaction[Any], replies: _Replies, digest: Digest
+    ) -> None:
         channel_id = await self.home_channel(interaction.channel, interaction.channel_id)
         parent = await replies.send(
             "", ephemeral=False, embed=render.parent_embed(digest, daily=False)
@@ -564,7 +575,9 @@ class _Replies:
 
     async def __call__(self, reply: Reply) -> None:
         if reply.digest is not None:
-            await self._adapter.post_digest_reply(self._interaction, self, reply.digest)
+            await self._adapter.post_digest_reply(
+                self._interaction, self, reply.digest, reply.language
+            )
             return
         text = reply.text
         guild = self._interaction.guild_id

@@ -8,7 +8,9 @@ and escaped for Discord markdown before it is placed in an embed; a reply's text
 markdown holding echoed user text, such as the criteria) is sent through `reply_markdown`, so
 masked links, code fences, headings, quotes and spoilers a user typed show as typed. Abstracts
 are clipped before anything else touches them. The adapter also sends every message with
-mentions disabled.
+mentions disabled. The bot's own words in an embed (field names, counts, footers of a posted
+reply, the thread's name) are written in the active locale (`bot.i18n.using`: the channel's
+language); the footers `recover` reads back (`daily_footer`, `card_footer`) stay as they are.
 """
 
 from __future__ import annotations
@@ -32,16 +34,18 @@ from bot.digest.selection import (
     LOCAL_TITLE_NOTE,
     MORE_LIKE_NOTE,
     MORE_LIKE_TITLE,
+    cost_text,
+    day_text,
     followed_detail,
     followed_part,
     followed_reasons,
     local_line,
+    note_text,
     share_line,
 )
-from bot.i18n import _
+from bot.i18n import N_, _, ngettext, number
 from bot.models import Digest, DigestEntry, Paper
 from bot.safety import clip, defuse, excerpt
-from scoring.pricing import format_usd
 
 MESSAGE_CHARS: Final = 2000
 EMBED_TITLE_CHARS: Final = 256
@@ -136,8 +140,29 @@ def thread_name(digest: Digest) -> str:
     """The name of the thread holding a digest's cards."""
     n = len(digest.entries)
     if digest.week:
-        return clip(f"The week's best · {digest.week}", THREAD_NAME_CHARS)
-    return clip(f"arXiv {digest.day.isoformat()} · {n} paper{'s' if n != 1 else ''}", 100)
+        return clip(week_title(digest), THREAD_NAME_CHARS)
+    name = ngettext("arXiv {day} · {count} paper", "arXiv {day} · {count} papers", n)
+    return clip(name.format(day=day_text(digest.day), count=number(n)), THREAD_NAME_CHARS)
+
+
+def week_title(digest: Digest) -> str:
+    """`The week's best · 2026-W48`."""
+    return _("The week's best · {week}").format(week=digest.week)
+
+
+def scores_text(relevance: int, novelty: int) -> str:
+    """`relevance 8, novelty 6`."""
+    return _("relevance {relevance}, novelty {novelty}").format(
+        relevance=relevance, novelty=novelty
+    )
+
+
+def more_text(count: int) -> str:
+    """`…and 3 more`: what a list left out."""
+    return _("…and {count} more").format(count=number(count))
+
+
+CARDS_HINT: Final = N_("One card per paper in the thread: react 👍 to like, press Explain for why.")
 
 
 def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
@@ -146,33 +171,56 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
     if digest.week:
         return weekly_embed(digest)
     c, t = digest.counts, digest.thresholds
+    met = ngettext(
+        "**{selected}** of {considered} paper met relevance ≥ {relevance} and novelty ≥ "
+        "{novelty} (criteria version {version}).",
+        "**{selected}** of {considered} papers met relevance ≥ {relevance} and novelty ≥ "
+        "{novelty} (criteria version {version}).",
+        c.considered,
+    )
+    counted = _("Announced {announced} · considered {considered} · scored {scored}")
     lines = [
-        f"**{c.selected}** of {c.considered} papers met relevance ≥ {t.relevance} and "
-        f"novelty ≥ {t.novelty} (criteria version {digest.criteria_version}).",
-        f"Announced {c.announced} · considered {c.considered} · scored {c.scored}"
-        + (f" · not scored {c.unscored}" if c.unscored else ""),
+        met.format(
+            selected=number(c.selected),
+            considered=number(c.considered),
+            relevance=t.relevance,
+            novelty=t.novelty,
+            version=digest.criteria_version,
+        ),
+        counted.format(
+            announced=number(c.announced), considered=number(c.considered), scored=number(c.scored)
+        )
+        + (
+            " · " + _("not scored {unscored}").format(unscored=number(c.unscored))
+            if c.unscored
+            else ""
+        ),
     ]
-    lines += [f"*{inert(note)}*" for note in digest.notes]
+    lines += [f"*{inert(note_text(note))}*" for note in digest.notes]
     if digest.entries:
         lines.append("")
         for n, entry in enumerate(digest.entries[:TOP_TITLES], 1):
             s = entry.score
             lines.append(
                 f"{n}. [{link_label(entry.paper.title, 150)}]({entry.paper.abs_url}) — "
-                f"relevance {s.relevance}, novelty {s.novelty}"
+                f"{scores_text(s.relevance, s.novelty)}"
             )
         if len(digest.entries) > TOP_TITLES:
-            lines.append(f"…and {len(digest.entries) - TOP_TITLES} more in the thread.")
-        lines += ["", "One card per paper in the thread: react 👍 to like, press Explain for why."]
+            lines.append(
+                _("…and {count} more in the thread.").format(
+                    count=number(len(digest.entries) - TOP_TITLES)
+                )
+            )
+        lines += ["", _(CARDS_HINT)]
     elif digest.ranked_locally:
         lines += local_lines(digest)
     else:
-        lines += ["", "No paper met the thresholds today."]
+        lines += ["", _("No paper met the thresholds today.")]
     if digest.more_like:
         lines += ["", f"**{_(MORE_LIKE_TITLE)}** ({_(MORE_LIKE_NOTE)})"]
         lines += [
-            f"• [{link_label(e.paper.title, 150)}]({e.paper.abs_url}) — relevance "
-            f"{e.score.relevance}, novelty {e.score.novelty}"
+            f"• [{link_label(e.paper.title, 150)}]({e.paper.abs_url}) — "
+            f"{scores_text(e.score.relevance, e.score.novelty)}"
             for e in digest.more_like
         ]
     tail = []
@@ -181,13 +229,18 @@ def parent_embed(digest: Digest, *, daily: bool) -> discord.Embed:
         tail.append(f"*{inert(share)}*")
     u = digest.usage
     tail.append(
-        f"LLM: {u.calls} calls, {u.total_tokens} tokens, {format_usd(u.cost_usd, u.priced)} "
-        f"({inert(digest.model)})"
+        _("LLM: {calls} calls, {tokens} tokens, {cost} ({model})").format(
+            calls=number(u.calls),
+            tokens=number(u.total_tokens),
+            cost=cost_text(u.cost_usd, u.priced),
+            model=inert(digest.model),
+        )
     )
     room = EMBED_DESCRIPTION_CHARS - len("\n".join(lines + tail)) - 1
     lines += followed_lines(digest, room) + tail
+    title = _("arXiv digest for {day}").format(day=day_text(digest.day))
     embed = discord.Embed(
-        title=clip(f"arXiv digest for {digest.day.isoformat()}", EMBED_TITLE_CHARS),
+        title=clip(title, EMBED_TITLE_CHARS),
         description=clip("\n".join(lines), EMBED_DESCRIPTION_CHARS),
         colour=CARD_COLOUR,
     )
@@ -203,7 +256,7 @@ def local_lines(digest: Digest, room: int = LOCAL_CHARS) -> list[str]:
     top = digest.ranked_locally
     for n, (p, score) in enumerate(top, 1):
         line = f"{n}. [{link_label(p.title, 150)}]({p.abs_url}) — {local_line(n, score)}"
-        left = f"…and {len(top) - n + 1} more"
+        left = more_text(len(top) - n + 1)
         if len("\n".join([*lines, line, left])) > room:
             return [*lines, left]
         lines.append(line)
@@ -222,14 +275,14 @@ def followed_lines(digest: Digest, room: int) -> list[str]:
             f"• [{link_label(f.paper.title, 150)}]({f.paper.abs_url}) — "
             f"{inert(clip(followed_detail(f), 300))}"
         )
-        left = len(part) - n
-        if len("\n".join([*lines, line, f"…and {left} more"])) > room:
-            lines.append(f"…and {left} more")
+        left = more_text(len(part) - n)
+        if len("\n".join([*lines, line, left])) > room:
+            lines.append(left)
             break
         lines.append(line)
     else:
         if len(part) > FOLLOWED_SHOWN:
-            lines.append(f"…and {len(part) - FOLLOWED_SHOWN} more")
+            lines.append(more_text(len(part) - FOLLOWED_SHOWN))
     return lines if len("\n".join(lines)) <= room else []
 
 
@@ -248,10 +301,10 @@ def code_field(p: Paper) -> str | None:
 def weekly_embed(digest: Digest) -> discord.Embed:
     """The weekly post's summary message: the most-liked and the unnoticed papers of the week
     (the digest's notes), footed like a daily parent of its key day so `recover` finds it."""
-    lines = [inert(note) for note in digest.notes]
-    lines += ["", "One card per paper in the thread: react 👍 to like, press Explain for why."]
+    lines = [inert(note_text(note)) for note in digest.notes]
+    lines += ["", _(CARDS_HINT)]
     embed = discord.Embed(
-        title=clip(f"The week's best · {digest.week}", EMBED_TITLE_CHARS),
+        title=clip(week_title(digest), EMBED_TITLE_CHARS),
         description=clip("\n".join(lines), EMBED_DESCRIPTION_CHARS),
         colour=CARD_COLOUR,
     )
@@ -269,24 +322,24 @@ def card_embed(digest: Digest, entry: DigestEntry, number: int) -> discord.Embed
         url=p.abs_url,
         colour=CARD_COLOUR,
     )
-    embed.add_field(name="Relevance", value=f"{s.relevance}/10", inline=True)
-    embed.add_field(name="Novelty", value=f"{s.novelty}/10", inline=True)
-    embed.add_field(name="Authors", value=_field(", ".join(p.authors) or "—"), inline=False)
+    embed.add_field(name=_("Relevance"), value=f"{s.relevance}/10", inline=True)
+    embed.add_field(name=_("Novelty"), value=f"{s.novelty}/10", inline=True)
+    embed.add_field(name=_("Authors"), value=_field(", ".join(p.authors) or "—"), inline=False)
     reasons = followed_reasons(digest, p.id)
     if reasons:
         value = clip(inert(clip("; ".join(reasons), FOLLOWED_FIELD_CHARS)), EMBED_FIELD_CHARS)
-        embed.add_field(name="Followed", value=value, inline=False)
+        embed.add_field(name=_(FOLLOWED_TITLE), value=value, inline=False)
     if s.tldr:
-        embed.add_field(name="TL;DR", value=_field(s.tldr), inline=False)
-    embed.add_field(name="Why it fits", value=_field(s.comment or "—"), inline=False)
+        embed.add_field(name=_("TL;DR"), value=_field(s.tldr), inline=False)
+    embed.add_field(name=_("Why it fits"), value=_field(s.comment or "—"), inline=False)
     if p.comment:
-        embed.add_field(name="arXiv comment", value=_field(p.comment), inline=False)
+        embed.add_field(name=_("arXiv comment"), value=_field(p.comment), inline=False)
     where = venue(p)
     if where:
-        embed.add_field(name="Venue", value=_field(where), inline=False)
+        embed.add_field(name=_("Venue"), value=_field(where), inline=False)
     code = code_field(p)
     if code:
-        embed.add_field(name="Code", value=code, inline=False)
+        embed.add_field(name=_("Code"), value=code, inline=False)
     embed.set_footer(text=card_footer(entry, digest.day))
     room = EMBED_TOTAL_CHARS - len(embed)
     abstract = inert(excerpt(p.abstract, EMBED_DESCRIPTION_CHARS))

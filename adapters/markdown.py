@@ -27,6 +27,7 @@ from bot.digest.selection import (
     followed_part,
     followed_reasons,
     local_line,
+    note_text,
     share_line,
 )
 from bot.i18n import _
@@ -81,7 +82,8 @@ def _counts(digest: Digest) -> list[str]:
         f"Total relevant papers: {c.selected}",
     ]
     share = share_line(digest)
-    return lines + [f"*{text(note)}*" for note in digest.notes] + ([f"*{share}*"] if share else [])
+    notes = [f"*{text(note_text(note))}*" for note in digest.notes]
+    return lines + notes + ([f"*{share}*"] if share else [])
 
 
 def _more_like(digest: Digest) -> list[str]:

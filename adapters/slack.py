@@ -120,7 +120,7 @@ from bot.daily.pacing import CAP, SLACK_CHANNEL, SLACK_WORKSPACE, Rate, per_work
 from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
-from bot.i18n import N_, using
+from bot.i18n import N_, _, active, using
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.secret import Secret
@@ -941,7 +941,7 @@ class SlackAdapter:
 
         async def reply(answer: Reply) -> None:
             if answer.digest is not None:
-                await self._post_requested_digest(caller, answer.digest, respond)
+                await self._post_requested_digest(caller, answer, answer.digest, respond)
                 return
             note = await self._chart(caller, answer, None)
             link = await self._link(caller, answer.thread)
@@ -982,7 +982,7 @@ class SlackAdapter:
         except PlatformError:
             return None
         permalink = found.get("permalink")
-        return (permalink, "Open the thread") if isinstance(permalink, str) else None
+        return (permalink, _("Open the thread")) if isinstance(permalink, str) else None
 
     def _thread_replies(self, caller: Caller, thread_ts: str | None) -> Respond:
         """Replies in a card's thread: ephemeral ones to the caller only."""
@@ -1008,32 +1008,42 @@ class SlackAdapter:
         return reply
 
     async def _post_requested_digest(
-        self, caller: Caller, digest: Digest, respond: AsyncRespond
+        self, caller: Caller, answer: Reply, digest: Digest, respond: AsyncRespond
     ) -> None:
-        """`/arxiv today`: the parent and its cards in the channel, each recorded so reactions
-        and `explain N` work on them; if the bot may not post there, say why privately."""
+        """`/arxiv today`: the parent and its cards in the channel (in the channel's language,
+        `Reply.language`), each recorded so reactions and `explain N` work on them; if the bot
+        may not post there, say why privately (in the reader's)."""
         channel = caller.channel_id
-        try:
+        with using(answer.language or active()):
             text, blocks = parent_message(digest)
+            cards = [
+                card_message(n, entry, followed_reasons(digest, entry.paper.id))
+                for n, entry in enumerate(digest.entries, 1)
+            ]
+        try:
             parent = await self._post(channel, text, blocks)
             await self._conversation.record_post(channel, digest.day, PARENT, parent)
-            for n, entry in enumerate(digest.entries, 1):
-                text, blocks = card_message(n, entry, followed_reasons(digest, entry.paper.id))
+            for entry, (text, blocks) in zip(digest.entries, cards, strict=True):
                 ts = await self._post(channel, text, blocks, thread_ts=parent)
                 await self._conversation.record_post(channel, digest.day, entry.paper.id, ts)
         except PlatformUnavailable as exc:
             await respond(
-                text=f"Slack did not take the digest ({exc}); try again in a minute.",
+                text=_("Slack did not take the digest ({error}); try again in a minute.").format(
+                    error=exc
+                ),
                 response_type="ephemeral",
             )
         except PlatformError as exc:
             advice = (
-                "Invite me with `/invite @arxiv-bot`, then run `/arxiv today` again."
+                _("Invite me with `/invite @arxiv-bot`, then run `/arxiv today` again.")
                 if not_in_channel(exc)
-                else "Please tell whoever runs the bot."
+                else _("Please tell whoever runs the bot.")
             )
             await respond(
-                text=f"I can't post in this channel ({exc}). {advice}", response_type="ephemeral"
+                text=_("I can't post in this channel ({error}). {advice}").format(
+                    error=exc, advice=advice
+                ),
+                response_type="ephemeral",
             )
 
     # -- the daily post (bot.platform.ChatPlatform) ---------------------------------------------
@@ -1102,7 +1112,7 @@ class SlackAdapter:
     ) -> AsyncIterator[dict[str, Any]]:
         client, slack_channel, workspace = await self._workspaces.client_for(channel)
         cursor: str | None = None
-        for _ in range(HISTORY_PAGES):
+        for _page in range(HISTORY_PAGES):
             page = await self._call(
                 method,
                 client.api_call(

@@ -6,7 +6,10 @@ enforces — 3,000 characters per text block, 150 per header, 75 per button labe
 message — are checked by plain tests. Paper and user text is escaped for mrkdwn (`&`, `<`, `>`
 only), so nothing rendered here can mention anyone, open a link or break the markup; it is also
 stripped of bidi and zero-width characters, and a paper's texts are cut to a few hundred
-characters before anything else touches them, however long they arrive.
+characters before anything else touches them, however long they arrive. The bot's own words
+(labels, buttons, counts, footers, the plain-text fallbacks) are written in the active locale
+(`bot.i18n.using`: the channel's language), numbers, dates and dollars formatted for it; paper
+data and what the LLM wrote stay as they are.
 
 This module must not do I/O or import an SDK.
 """
@@ -26,15 +29,17 @@ from bot.digest.selection import (
     LOCAL_TITLE_NOTE,
     MORE_LIKE_NOTE,
     MORE_LIKE_TITLE,
+    cost_text,
+    day_text,
     followed_detail,
     followed_part,
     local_line,
+    note_text,
     share_line,
 )
-from bot.i18n import _
+from bot.i18n import _, ngettext, number
 from bot.models import Digest, DigestEntry, Paper
 from bot.safety import clip, defuse, excerpt
-from scoring.pricing import format_usd
 
 Block = dict[str, Any]
 
@@ -118,7 +123,9 @@ def authors_line(authors: tuple[str, ...], shown: int = AUTHORS_SHOWN) -> str:
     """Authors, long lists shortened to the first few and a count of the rest."""
     if len(authors) <= shown + 1:
         return ", ".join(authors)
-    return f"{', '.join(authors[:shown])} and {len(authors) - shown} more"
+    return _("{authors} and {count} more").format(
+        authors=", ".join(authors[:shown]), count=number(len(authors) - shown)
+    )
 
 
 def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -195,19 +202,47 @@ def slot_of(message: dict[str, Any], day: date) -> str | None:
 def counts_line(digest: Digest) -> str:
     """Per-stage counts in one line."""
     c = digest.counts
-    return (
-        f"{c.announced} announced · {c.considered} considered · {c.scored} scored · "
-        f"*{c.selected} selected* (relevance ≥ {digest.thresholds.relevance}, "
-        f"novelty ≥ {digest.thresholds.novelty}, criteria v{digest.criteria_version})"
+    return _(
+        "{announced} announced · {considered} considered · {scored} scored · "
+        "*{selected} selected* (relevance ≥ {relevance}, novelty ≥ {novelty}, criteria "
+        "v{version})"
+    ).format(
+        announced=number(c.announced),
+        considered=number(c.considered),
+        scored=number(c.scored),
+        selected=number(c.selected),
+        relevance=digest.thresholds.relevance,
+        novelty=digest.thresholds.novelty,
+        version=digest.criteria_version,
     )
 
 
 def cost_line(digest: Digest) -> str:
     """The model, tokens and dollars behind the digest."""
     u = digest.usage
-    return (
-        f"{escape(digest.model)} · {u.calls} LLM calls · {u.total_tokens:,} tokens "
-        f"({u.cached_tokens:,} cached) · {format_usd(u.cost_usd, u.priced)}"
+    return _("{model} · {calls} LLM calls · {tokens} tokens ({cached} cached) · {cost}").format(
+        model=escape(digest.model),
+        calls=number(u.calls),
+        tokens=number(u.total_tokens),
+        cached=number(u.cached_tokens),
+        cost=cost_text(u.cost_usd, u.priced),
+    )
+
+
+def title_text(digest: Digest) -> str:
+    """The day's title, `arXiv digest for 2025-05-02` (the date as the locale writes it)."""
+    return _("arXiv digest for {day}").format(day=day_text(digest.day))
+
+
+def more_text(count: int) -> str:
+    """`…and 3 more`: what a list left out."""
+    return _("…and {count} more").format(count=number(count))
+
+
+def scores_text(relevance: int, novelty: int) -> str:
+    """`relevance 8, novelty 6`."""
+    return _("relevance {relevance}, novelty {novelty}").format(
+        relevance=relevance, novelty=novelty
     )
 
 
@@ -216,14 +251,19 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
     no selected paper gets a short 'nothing today' note."""
     if digest.week:
         return weekly_parent_message(digest)
-    title = f"arXiv digest for {digest.day.isoformat()}"
+    title = title_text(digest)
     if not digest.entries and digest.ranked_locally:
         return local_parent_message(digest)
     if not digest.entries:
         c = digest.counts
-        text = (
-            f"{title}: nothing today — none of the {c.scored} papers scored met the thresholds "
-            f"(relevance ≥ {digest.thresholds.relevance}, novelty ≥ {digest.thresholds.novelty})."
+        text = _(
+            "{title}: nothing today — none of the {scored} papers scored met the thresholds "
+            "(relevance ≥ {relevance}, novelty ≥ {novelty})."
+        ).format(
+            title=title,
+            scored=number(c.scored),
+            relevance=digest.thresholds.relevance,
+            novelty=digest.thresholds.novelty,
         )
         share = share_line(digest)  # a day ranked locally only says so
         notes = [context_block(escape(share))] if share else []
@@ -240,21 +280,30 @@ def parent_message(digest: Digest) -> tuple[str, list[Block]]:
     ]
     more = len(digest.entries) - TOP_TITLES
     if more > 0:
-        top.append(f"…and {more} more")
+        top.append(more_text(more))
     blocks = [
         header_block(title),
         section_block(counts_line(digest)),
-        section_block("*Top papers*\n" + "\n".join(top)),
+        section_block("*" + _("Top papers") + "*\n" + "\n".join(top)),
     ]
     blocks += followed_blocks(digest)
     blocks += more_like_blocks(digest)
-    blocks += [context_block(inline(note)) for note in digest.notes[:3]]
+    blocks += [context_block(inline(note_text(note))) for note in digest.notes[:3]]
     share = share_line(digest)
     if share:
         blocks.append(context_block(escape(share)))
-    blocks.append(context_block(cost_line(digest) + " · one paper per reply in the thread ↓"))
-    fallback = f"{title}: {digest.counts.selected} papers selected — " + "; ".join(
-        " ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]
+    blocks.append(
+        context_block(cost_line(digest) + " · " + _("one paper per reply in the thread ↓"))
+    )
+    selected = digest.counts.selected
+    fallback = ngettext(
+        "{title}: {count} paper selected — {titles}",
+        "{title}: {count} papers selected — {titles}",
+        selected,
+    ).format(
+        title=title,
+        count=number(selected),
+        titles="; ".join(" ".join(e.paper.title.split()) for e in digest.entries[:TOP_TITLES]),
     )
     return fallback_text(fallback), blocks
 
@@ -263,14 +312,17 @@ def local_parent_message(digest: Digest) -> tuple[str, list[Block]]:
     """The summary of a day ranked locally only (a share of 0): the local ranking's best
     papers with their place and similarity, labelled as not scored by an LLM."""
     c = digest.counts
-    title = f"arXiv digest for {digest.day.isoformat()} · {LOCAL_TITLE.lower()}"
+    title = _("arXiv digest for {day} · ranked locally").format(day=day_text(digest.day))
     items = [
         f"{n}. {link(p.abs_url, inline(excerpt(p.title, 150)))} — {local_line(n, score)}"
         for n, (p, score) in enumerate(digest.ranked_locally, 1)
     ]
+    counts = _("{announced} announced · {considered} considered · ranked locally only").format(
+        announced=number(c.announced), considered=number(c.considered)
+    )
     blocks = [
         header_block(title),
-        section_block(f"{c.announced} announced · {c.considered} considered · ranked locally only"),
+        section_block(counts),
         section_block(whole_lines(f"*{_(LOCAL_TITLE)}* ({_(LOCAL_TITLE_NOTE)})", items)),
     ]
     share = share_line(digest)
@@ -289,7 +341,7 @@ def whole_lines(head: str, items: list[str], limit: int = TEXT_LIMIT) -> str:
     left out (a cut link would show its markup)."""
     text = head
     for n, item in enumerate(items):
-        left = f"\n…and {len(items) - n} more"
+        left = "\n" + more_text(len(items) - n)
         if len(text) + 1 + len(item) + len(left) > limit:
             return text + left
         text += "\n" + item
@@ -299,10 +351,11 @@ def whole_lines(head: str, items: list[str], limit: int = TEXT_LIMIT) -> str:
 def weekly_parent_message(digest: Digest) -> tuple[str, list[Block]]:
     """The weekly post's summary message: the week, then which papers were most liked and
     which scored best without a reaction (`bot.daily.weekly` writes them as the digest's notes)."""
-    title = f"The week's best · {digest.week}"
-    blocks = [header_block(title), *[section_block(inline(note)) for note in digest.notes[:3]]]
-    blocks.append(context_block("one paper per reply in the thread ↓ · react 👍 to like"))
-    fallback = f"{title}: " + " ".join(digest.notes)
+    title = _("The week's best · {week}").format(week=digest.week)
+    notes = [note_text(note) for note in digest.notes]
+    blocks = [header_block(title), *[section_block(inline(note)) for note in notes[:3]]]
+    blocks.append(context_block(_("one paper per reply in the thread ↓ · react 👍 to like")))
+    fallback = f"{title}: " + " ".join(notes)
     return fallback_text(fallback), blocks
 
 
@@ -311,8 +364,8 @@ def more_like_blocks(digest: Digest) -> list[Block]:
     if not digest.more_like:
         return []
     items = [
-        f"• {link(e.paper.abs_url, inline(clip(e.paper.title, 300)))} — relevance "
-        f"{e.score.relevance}, novelty {e.score.novelty}"
+        f"• {link(e.paper.abs_url, inline(clip(e.paper.title, 300)))} — "
+        f"{scores_text(e.score.relevance, e.score.novelty)}"
         for e in digest.more_like
     ]
     return [section_block(f"*{_(MORE_LIKE_TITLE)}* ({_(MORE_LIKE_NOTE)})\n" + "\n".join(items))]
@@ -329,13 +382,13 @@ def followed_blocks(digest: Digest) -> list[Block]:
         f"{inline(clip(followed_detail(f), 300))}"
         for f in part[:FOLLOWED_SHOWN]
     ]
-    more = f"\n…and {len(part) - FOLLOWED_SHOWN} more" if len(part) > FOLLOWED_SHOWN else ""
+    more = "\n" + more_text(len(part) - FOLLOWED_SHOWN) if len(part) > FOLLOWED_SHOWN else ""
     head = f"*{_(FOLLOWED_TITLE)}* ({_(FOLLOWED_NOTE)})\n"
     body = "\n".join(items)
     room = TEXT_LIMIT - len(head) - len(more)
     if len(body) > room:  # whole lines only: a cut link would show its markup
         body = body[: body.rfind("\n", 0, room)] if "\n" in body[:room] else ""
-        more = more or "\n…and more"
+        more = more or "\n" + _("…and more")
     return [section_block(head + body + more)]
 
 
@@ -344,12 +397,11 @@ def code_venue_line(p: Paper) -> str | None:
     parts = []
     where = venue(p)
     if where:
-        parts.append(f"Venue: {inline(where)}")
+        parts.append(_("Venue: {venue}").format(venue=inline(where)))
     links = code_links(p)
     if links:
-        parts.append(
-            "Code: " + ", ".join(link(u, escape(u.removeprefix("https://"))) for u in links)
-        )
+        shown = ", ".join(link(u, escape(u.removeprefix("https://"))) for u in links)
+        parts.append(_("Code: {links}").format(links=shown))
     return " · ".join(parts) or None
 
 
@@ -362,15 +414,19 @@ def card_message(
     p, s = entry.paper, entry.score
     title = link(p.abs_url, inline(excerpt(p.title, 400)))
     category = f" · {escape(p.primary_category)}" if p.primary_category else ""
+    scores = _("Relevance *{relevance}* · Novelty *{novelty}*").format(
+        relevance=s.relevance, novelty=s.novelty
+    )
     head = (
         f"*{n}. {title}*\n{inline(excerpt(authors_line(p.authors), 600))}\n"
-        f"Relevance *{s.relevance}* · Novelty *{s.novelty}* · arXiv:{escape(p.id)}{category}"
+        f"{scores} · arXiv:{escape(p.id)}{category}"
     )
     blocks = [section_block(head)]
     if reasons:
-        blocks.append(context_block(f"Followed: {inline(clip('; '.join(reasons), 500))}"))
+        why = inline(clip("; ".join(reasons), 500))
+        blocks.append(context_block(_("Followed: {reasons}").format(reasons=why)))
     if s.tldr:
-        blocks.append(section_block(f"*TL;DR:* {inline(excerpt(s.tldr, 300))}"))
+        blocks.append(section_block("*" + _("TL;DR:") + f"* {inline(excerpt(s.tldr, 300))}"))
     blocks.append(section_block(f"_{inline(excerpt(s.comment, 500))}_"))
     extras = code_venue_line(p)
     if extras:
@@ -380,16 +436,14 @@ def card_message(
         {
             "type": "actions",
             "elements": [
-                _button("Explain", EXPLAIN_ACTION, value=p.id[:2000]),
-                _button("Ask", ASK_ACTION, value=p.id[:2000]),
-                _button("arXiv", f"{LINK_ACTION_PREFIX}abs", url=p.abs_url),
-                _button("PDF", f"{LINK_ACTION_PREFIX}pdf", url=p.pdf_url),
+                _button(_("Explain"), EXPLAIN_ACTION, value=p.id[:2000]),
+                _button(_("Ask"), ASK_ACTION, value=p.id[:2000]),
+                _button(_("arXiv"), f"{LINK_ACTION_PREFIX}abs", url=p.abs_url),
+                _button(_("PDF"), f"{LINK_ACTION_PREFIX}pdf", url=p.pdf_url),
             ],
         },
     ]
-    fallback = (
-        f"{n}. {excerpt(p.title, 400)} — relevance {s.relevance}, novelty {s.novelty} — {p.abs_url}"
-    )
+    fallback = f"{n}. {excerpt(p.title, 400)} — {scores_text(s.relevance, s.novelty)} — {p.abs_url}"
     return fallback_text(fallback), blocks
 
 
@@ -399,7 +453,8 @@ def text_message(text: str, link: tuple[str, str] | None = None) -> tuple[str, l
     working link after the text."""
     pieces = chunks(mrkdwn(escape(text)))
     if len(pieces) > MAX_BLOCKS:
-        pieces = [*pieces[: MAX_BLOCKS - 1], "_(cut: the answer is too long for one message)_"]
+        cut = _("(cut: the answer is too long for one message)")
+        pieces = [*pieces[: MAX_BLOCKS - 1], f"_{cut}_"]
     blocks = [section_block(piece) for piece in pieces]
     if link is not None and len(blocks) < MAX_BLOCKS:
         url, label = link

@@ -19,16 +19,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.context import Chart
 from bot.conversation.stats_commands import ChartUnavailable, chart_png
+from bot.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
 FILENAME = "stats-30-days.png"
 REASONS = {
-    "missing_scope": "the app lacks the files:write scope (add it and reinstall the app)",
-    "not_in_channel": "the bot is not in this channel (invite it)",
-    "channel_not_found": "the bot is not in this channel (invite it)",
-    "not_allowed_token_type": "this token may not upload files",
+    "missing_scope": N_("the app lacks the files:write scope (add it and reinstall the app)"),
+    "not_in_channel": N_("the bot is not in this channel (invite it)"),
+    "channel_not_found": N_("the bot is not in this channel (invite it)"),
+    "not_allowed_token_type": N_("this token may not upload files"),
 }
+NOT_ANSWERED = N_("Slack did not answer the upload ({error})")
+REFUSED = N_("Slack refused the upload ({error})")
 
 
 async def upload_chart(
@@ -43,8 +46,8 @@ async def upload_chart(
             thread_ts=thread_ts,
             content=png,
             filename=FILENAME,
-            title="Papers selected, likes and LLM $ per day",
-            alt_txt="Bar charts of papers selected, likes and LLM dollars per day, 30 days",
+            title=_("Papers selected, likes and LLM $ per day"),
+            alt_txt=_("Bar charts of papers selected, likes and LLM dollars per day, 30 days"),
         )
     except ChartUnavailable as exc:
         return _refused(channel, str(exc))
@@ -52,18 +55,21 @@ async def upload_chart(
         status = exc.response.status_code
         code = str(exc.response.get("error") or f"HTTP {status}")
         if status == 429 or status >= 500:
-            return _refused(channel, f"Slack did not answer the upload ({code})")
-        return _refused(channel, REASONS.get(code, f"Slack refused the upload ({code})"))
+            return _refused(channel, NOT_ANSWERED, error=code)
+        return _refused(channel, REASONS.get(code, REFUSED), error=code)
     except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-        return _refused(channel, f"Slack did not answer the upload ({type(exc).__name__})")
+        return _refused(channel, NOT_ANSWERED, error=type(exc).__name__)
     return None
 
 
-def _refused(channel: str, reason: str) -> str:
-    log.info("Slack: no chart for channel %s: %s", channel, reason)
-    return reason
+def _refused(channel: str, reason: str, **values: str) -> str:
+    """Log why (in English) and say it to the reader (in the reply's language); `reason` is a
+    marked message."""
+    log.info("Slack: no chart for channel %s: %s", channel, reason.format(**values))
+    return _(reason).format(**values)
 
 
 def with_reason(text: str, reason: str | None) -> str:
-    """The text reply, with the line saying why no chart came (if none did)."""
-    return text if reason is None else f"{text}\nNo chart: {reason}"
+    """The text reply, with the line saying why no chart came (if none did), in the reply's
+    language."""
+    return text if reason is None else text + "\n" + _("No chart: {reason}").format(reason=reason)

@@ -201,6 +201,16 @@ class LLMShare:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A line a digest says about itself, kept as what it says (`kind`) and its figures
+    (`values`) rather than as words, so each showing writes it in the reader's language
+    (`bot.digest.notes` owns the wording)."""
+
+    kind: str
+    values: tuple[tuple[str, str | int | float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """A day's selection for one channel, ready to render on any platform."""
 
@@ -214,7 +224,9 @@ class Digest:
     entries: tuple[DigestEntry, ...]
     usage: Usage = field(default_factory=Usage)
     run_usage: Usage = field(default_factory=Usage)
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note | str, ...] = ()
+    """What the digest says about itself: `Note`s, or finished words (the weekly post's, and
+    what digests stored before notes had kinds hold)."""
     more_like: tuple[DigestEntry, ...] = ()
     """"More like what you liked": papers just under the thresholds the taste ranks highest."""
     share: LLMShare | None = None

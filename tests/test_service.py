@@ -12,6 +12,7 @@ import pytest
 from adapters.markdown import render_markdown
 from bot.__main__ import CONSOLE_CHANNEL, digest_options, open_service
 from bot.config.settings import Settings
+from bot.digest.notes import note_text
 from bot.digest.service import DigestService
 from bot.errors import ArxivUnavailable, FeedError
 from tests.fakes.arxiv_server import FakeArxiv
@@ -204,7 +205,7 @@ async def test_llm_outage_posts_what_is_scored_with_an_honest_note(
     assert first.digest.counts.scored == 20
     assert first.digest.counts.unscored == 10
     note = "10 of 30 papers could not be scored; they will be retried on the next run."
-    assert first.digest.notes == (note,)
+    assert [note_text(n) for n in first.digest.notes] == [note]
     assert note in render_markdown(first.digest)
 
     second = await build_today(settings)

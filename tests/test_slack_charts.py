@@ -114,6 +114,23 @@ async def test_without_files_write_the_sparklines_come_with_the_reason(
     assert BOT_TOKEN not in caplog.text
 
 
+async def test_the_reason_for_no_chart_is_in_the_readers_language(
+    make_settings: Any, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Someone whose Slack speaks German reads why no chart came in German; the log line
+    stays English."""
+    slack.files_write = False
+    slack.user_locales["U0ALICE"] = "de-DE"
+    caplog.set_level(logging.INFO)
+    async with running(make_settings, slack, "on") as bot:
+        text = await stats(bot, slack)
+    assert text.splitlines()[-1] == (
+        "Kein Diagramm: der App fehlt der Scope files:write (füge ihn hinzu und installiere "
+        "die App neu)"
+    )
+    assert "files:write scope (add it and reinstall the app)" in caplog.text
+
+
 async def test_without_matplotlib_the_sparklines_say_how_to_get_the_chart(
     make_settings: Any,
     slack: FakeSlack,

@@ -66,13 +66,16 @@ class Chart:
 class Reply:
     """An answer: text (light markdown, already defused), or a digest to render; `thread` is
     the id of a posted message the answer points to (adapters link to it); `chart` the same
-    figures as an image, for adapters that can show one (the text stands without it)."""
+    figures as an image, for adapters that can show one (the text stands without it);
+    `language` the one the channel chose, which a digest posted for everyone is rendered in
+    whoever asked ("": the locale the reply is written in)."""
 
     text: str
     ephemeral: bool = True
     digest: Digest | None = None
     thread: str | None = None
     chart: Chart | None = None
+    language: str = ""
 
 
 Respond = Callable[[Reply], Awaitable[None]]

@@ -18,7 +18,7 @@ from bot.conversation.context import Caller, Context, Handlers, Reply, Respond
 from bot.digest.search import Lookups
 from bot.digest.selection import day_text
 from bot.digest.service import FEED_FRESH_FOR
-from bot.i18n import _
+from bot.i18n import _, active, using
 from bot.models import Digest
 
 
@@ -69,7 +69,7 @@ class DigestCommands:
                     )
                 )
                 return
-            await respond(Reply(digest_title(digest), ephemeral=False, digest=digest))
+            await respond(await self._posted(caller, digest))
 
     async def today_digest(self, caller: Caller, respond: Respond | None = None) -> Digest | None:
         """The channel's digest of the latest announcement day: from the store when the feed
@@ -113,7 +113,17 @@ class DigestCommands:
 
     async def _day(self, caller: Caller, arg: str, respond: Respond) -> None:
         digest = await self._lookups.day(caller.channel_id, await self._ctx.options(caller), arg)
-        await respond(Reply(digest_title(digest), ephemeral=False, digest=digest))
+        await respond(await self._posted(caller, digest))
+
+    async def _posted(self, caller: Caller, digest: Digest) -> Reply:
+        """A digest for everyone in the channel: shown in the language the channel chose (the
+        one its LLM text is written in) whoever asked; in the locale replies take when it
+        chose none."""
+        s = await self._ctx.channel_settings(caller.channel_id, caller.platform)
+        language = s.language if s.language_set else ""
+        with using(language or active()):
+            title = digest_title(digest)
+        return Reply(title, ephemeral=False, digest=digest, language=language)
 
 
 def digest_title(digest: Digest) -> str:

@@ -9,7 +9,9 @@ platform user id would be a mention on some platforms); it says "yours and 2 oth
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
+from bot.digest.selection import day_text
 from bot.i18n import _, ngettext, number
 from bot.safety import defuse
 from bot.store.records import ImportedPaper, LikedPaper
@@ -55,13 +57,16 @@ def likes_text(
     )
     rows = [
         f"• {defuse(i.paper.title)} — {i.paper.abs_url} ("
-        + _("imported {when}").format(when=i.imported_at[:10])
+        + _("imported {when}").format(when=_day(i.imported_at))
         + ")"
         for i in imported
     ]
-    intro = _(
-        "Imported reading list ({count}, teaching the ranking like likes; `import undo` takes "
-        "back the latest import):"
+    intro = ngettext(
+        "Imported reading list ({count} paper; the ranking learns from it as from a paper this "
+        "channel picked; `import undo` takes back the latest import):",
+        "Imported reading list ({count} papers; the ranking learns from them as from papers "
+        "this channel picked; `import undo` takes back the latest import):",
+        imported_total,
     ).format(count=number(imported_total))
     return f"{head}\n{intro}\n" + "\n".join(rows) + tail
 
@@ -70,8 +75,16 @@ def _line(item: LikedPaper, user_id: str) -> str:
     paper = item.paper
     return (
         f"• {defuse(paper.title)} — {paper.abs_url} "
-        f"({who_likes(item.likers, user_id)}; {item.last_at[:10]})"
+        f"({who_likes(item.likers, user_id)}; {_day(item.last_at)})"
     )
+
+
+def _day(stamp: str) -> str:
+    """A stored timestamp's day as the reader's locale writes it (English keeps ISO)."""
+    try:
+        return day_text(date.fromisoformat(stamp[:10]))
+    except ValueError:
+        return stamp[:10]
 
 
 def who_likes(likers: Sequence[str], user_id: str) -> str:

@@ -147,8 +147,12 @@ def month_chart(
     )
 
 
+NO_MATPLOTLIB = N_("matplotlib is not installed (the `charts` extra)")
+
+
 class ChartUnavailable(Exception):
-    """matplotlib (the `charts` extra) is not installed: no chart can be drawn."""
+    """matplotlib (the `charts` extra) is not installed: no chart can be drawn (the message is
+    `NO_MATPLOTLIB`, marked for translation where it is shown)."""
 
 
 def chart_png(chart: Chart) -> bytes:
@@ -159,7 +163,7 @@ def chart_png(chart: Chart) -> bytes:
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
     except ImportError as exc:
-        raise ChartUnavailable("matplotlib is not installed (the `charts` extra)") from exc
+        raise ChartUnavailable(NO_MATPLOTLIB) from exc
     figure = Figure(figsize=(8, 6), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     panels = figure.subplots(3, 1, sharex=True)

@@ -19,32 +19,26 @@ from zoneinfo import ZoneInfo
 
 from bot.config.channels import ChannelSettings
 from bot.daily.schedule import RESCORE_EVERY
+from bot.digest.notes import LLM_DOWN, LLM_REFUSED, note
 from bot.digest.options import DigestOptions
 from bot.digest.selection import digest_to_json
 from bot.digest.service import DigestService
 from bot.errors import LLMUnavailable, ScoringError
-from bot.models import Digest
+from bot.models import Digest, Note
 from bot.store import ChannelRow, Store
 from scoring.pricing import format_usd
 
 log = logging.getLogger("bot.daily.runner")
 
 
-def llm_down_note(exc: LLMUnavailable, digest: Digest, timezone: str, again: datetime) -> str:
+def llm_down_note(exc: LLMUnavailable, digest: Digest, timezone: str, again: datetime) -> Note:
     """What a digest says when the LLM could not score `digest.counts.unscored` of its papers
-    and scoring is tried again at `again`."""
-    waiting = digest.counts.unscored
+    and scoring is tried again at `again` (worded where it is shown, `bot.digest.notes`)."""
+    waiting, sent = digest.counts.unscored, digest.counts.sent
     if exc.refused:
-        return (
-            f"The LLM refused the bot's API key, so {waiting} of {digest.counts.sent} papers "
-            f"are not scored yet; {exc.retry_hint}."
-        )
+        return note(LLM_REFUSED, waiting=waiting, sent=sent)
     at = again.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
-    return (
-        f"The LLM could not be reached ({exc.reason}), so {waiting} of "
-        f"{digest.counts.sent} papers are not scored yet. I will try again at {at} "
-        f"{timezone} and add the ones that qualify to this digest."
-    )
+    return note(LLM_DOWN, reason=exc.reason, waiting=waiting, sent=sent, at=at, timezone=timezone)
 
 
 class DailyBuilder:
@@ -118,7 +112,7 @@ class DailyBuilder:
         digest = await self.scored_only(row, settings, day)
         if digest is None:
             return None
-        note = llm_down_note(exc, digest, settings.timezone, now + RESCORE_EVERY)
-        digest = replace(digest, notes=(note,))
+        said = llm_down_note(exc, digest, settings.timezone, now + RESCORE_EVERY)
+        digest = replace(digest, notes=(said,))
         await self._store.digests.save(row.id, day, "scored", digest_to_json(digest))
         return digest

@@ -8,6 +8,7 @@
     taste.py      a channel's reactions as ranking examples, and its taste over a day
     assembly.py   assembling a day's digest from what was loaded: selection, order, counts (pure)
     selection.py  a digest's parts as renderings read them, and its JSON form (pure)
+    notes.py      what a digest says about itself, kept as kinds and figures, worded when shown
     options.py    what a digest depends on besides its criteria
     following.py  followed authors and keywords, and the papers they match
     similar.py    the closest papers to one paper, a unit of work kept in the store

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.digest import following
+from bot.digest.notes import BUDGET, UNSCORED, note
 from bot.digest.options import DigestOptions
 from bot.digest.selection import LOCAL_TOP
 from bot.models import (
@@ -26,6 +27,7 @@ from bot.models import (
     DigestEntry,
     Follow,
     LLMShare,
+    Note,
     Paper,
     Score,
     ScoreKey,
@@ -134,10 +136,10 @@ def assemble(
         more = more_like_liked(near, dict(outcome.taste)) if weight > 0 else ()
     announced = [a.paper.id for a in ctx.announced]
     counts = stage_counts(announced, ids, scores, len(entries), outcome.replaced, outcome.sent)
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note | str, ...] = ()
     # of the papers the ranking sent on: ranked-out papers were never meant to be scored
-    if counts.unscored and outcome.budget_reached:
-        notes = (budget_note(counts.unscored, counts.sent, dollars(budget)),)
+    if counts.unscored and outcome.budget_reached and budget is not None:
+        notes = (budget_note(counts.unscored, counts.sent, budget),)
     elif counts.unscored:
         notes = (unscored_note(counts.unscored, counts.sent),)
     ranked = record.local  # loaded only for a day ranked locally only (`shares_local_only`)
@@ -289,20 +291,17 @@ def local_top(
     return tuple(ranked)[:top]
 
 
-def unscored_note(unscored: int, sent: int) -> str:
+def unscored_note(unscored: int, sent: int) -> Note:
     """The honest note a digest carries when some of the papers sent to the LLM could not be
     scored."""
-    return f"{unscored} of {sent} papers could not be scored; they will be retried on the next run."
+    return note(UNSCORED, unscored=unscored, sent=sent)
 
 
-def budget_note(unscored: int, sent: int, budget: str) -> str:
-    """The note of a digest whose scoring stopped at the daily LLM budget: how many of the papers
-    the ranking sent on wait for the budget (they are not shown until they are scored)."""
-    papers = "paper waits" if unscored == 1 else "papers wait"
-    return (
-        f"The daily LLM budget of {budget} was reached: {unscored} of {sent} {papers} for "
-        "tomorrow's budget."
-    )
+def budget_note(unscored: int, sent: int, budget: float) -> Note:
+    """The note of a digest whose scoring stopped at the daily LLM budget (in dollars): how many
+    of the papers the ranking sent on wait for the budget (they are not shown until they are
+    scored)."""
+    return note(BUDGET, unscored=unscored, sent=sent, budget=budget)
 
 
 def stage_counts(

@@ -240,6 +240,20 @@ def describe(follow: Follow) -> str:
     return f"follows keyword “{follow.text.strip(chr(34) + '“”')}”"
 
 
+_REASON = re.compile(r"^follows (author|keyword) (.+)$", re.DOTALL)
+
+
+def reason_text(reason: str) -> str:
+    """A stored reason (`describe`'s English words, the form digests keep) in the active
+    locale: `folgt Autor Jane Doe`; the name or keyword stays as typed."""
+    found = _REASON.match(reason)
+    if found is None:
+        return reason
+    if found[1] == "author":
+        return _("follows author {name}").format(name=found[2])
+    return _("follows keyword {keyword}").format(keyword=found[2])
+
+
 # -- matching ------------------------------------------------------------------------------------
 
 

@@ -28,8 +28,9 @@ from dataclasses import replace
 from datetime import date
 
 from bot.arxiv.categories import categories_key
+from bot.digest.notes import NEVER_BUILT, note
 from bot.digest.options import DigestOptions
-from bot.digest.selection import day_text, digest_from_json
+from bot.digest.selection import digest_from_json
 from bot.digest.service import DigestService
 from bot.digest.similar import Similarities, SimilarPapers
 from bot.errors import BotError
@@ -156,11 +157,7 @@ class Lookups:
         if built is None:
             days = await self._store.papers.feed_days(categories_key(options.categories), 30)
             raise BotError(_("{day} is not stored.").format(day=day) + " " + stored_days_text(days))
-        note = _(
-            "This channel's digest of {day} was never built; shown is what was already "
-            "scored under its criteria (nothing was sent to the LLM for this)."
-        ).format(day=day_text(day))
-        return replace(built, notes=(*built.notes, note))
+        return replace(built, notes=(*built.notes, note(NEVER_BUILT, day=day.isoformat())))
 
     async def similar(self, channel_id: str, options: DigestOptions, ref: str) -> str:
         """The papers of the last stored days closest to one paper, as a reply; `ref` is an

@@ -14,8 +14,14 @@ from datetime import date
 from typing import Any
 
 from bot.arxiv.links import code_links, venue
-from bot.i18n import DEFAULT, N_, _, active, money, number, percent
-from bot.i18n import day as locale_day
+from bot.digest.following import reason_text
+
+# re-exported: every rendering writes a digest's dollars and day the same way
+from bot.digest.notes import cost_text as cost_text
+from bot.digest.notes import day_text as day_text
+from bot.digest.notes import note_text as note_text
+from bot.digest.notes import notes_from_json, notes_to_json
+from bot.i18n import N_, _, number, percent
 from bot.models import (
     Criteria,
     Digest,
@@ -28,25 +34,7 @@ from bot.models import (
     Thresholds,
     Usage,
 )
-from scoring.pricing import format_usd
 from scoring.share import LOCAL_ONLY
-
-
-def cost_text(dollars: float | None, priced: bool = True) -> str:
-    """Dollars as the active locale writes them (`$0.08`, `0,08 $`); English keeps
-    `format_usd`'s spelling, which every report shares."""
-    if active() == DEFAULT:
-        return format_usd(dollars, priced)
-    if dollars is None or not priced or dollars != dollars:  # NaN
-        return _("n/a")
-    return money(dollars)
-
-
-def day_text(day: date) -> str:
-    """A digest's day as the active locale writes it (`07.12.2026`); English keeps the ISO
-    date, the spelling `day YYYY-MM-DD` takes."""
-    return day.isoformat() if active() == DEFAULT else locale_day(day)
-
 
 # marked constants: each rendering translates them where it shows them, `_(FOLLOWED_TITLE)`
 MORE_LIKE_TITLE = N_("More like what you liked")
@@ -58,10 +46,10 @@ FOLLOWED_NOTE = N_("by authors or with keywords this channel follows, shown what
 
 
 def followed_reasons(digest: Digest, paper_id: str) -> tuple[str, ...]:
-    """Why a paper of the digest is followed (nothing when it is not)."""
+    """Why a paper of the digest is followed (nothing when it is not), in the active locale."""
     for f in digest.followed:
         if f.paper.id == paper_id:
-            return f.reasons
+            return tuple(reason_text(r) for r in f.reasons)
     return ()
 
 
@@ -82,7 +70,7 @@ def followed_detail(entry: FollowedEntry) -> str:
         if s is not None
         else _("not scored")
     )
-    return f"{'; '.join(entry.reasons)} · {scored}"
+    return f"{'; '.join(reason_text(r) for r in entry.reasons)} · {scored}"
 
 
 LOCAL_ONLY_NOTE = N_(
@@ -152,7 +140,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "counts": asdict(digest.counts),
         "usage": _usage_json(digest.usage),
         "run_usage": _usage_json(digest.run_usage),
-        "notes": list(digest.notes),
+        **notes_to_json(digest.notes),
         "papers": [_entry_json(e) for e in digest.entries],
         "more_like_liked": [_entry_json(e) for e in digest.more_like],
         "llm_share": asdict(digest.share) if digest.share is not None else None,
@@ -185,7 +173,7 @@ def digest_from_json(data: Mapping[str, Any]) -> Digest:
         entries=tuple(_entry_from_json(e) for e in data["papers"]),
         usage=_usage_from_json(data["usage"]),
         run_usage=_usage_from_json(data["run_usage"]),
-        notes=tuple(data["notes"]),
+        notes=notes_from_json(data),
         more_like=tuple(_entry_from_json(e) for e in data.get("more_like_liked", ())),
         share=LLMShare(**data["llm_share"]) if data.get("llm_share") else None,
         followed=tuple(_followed_from_json(f) for f in data.get("followed", ())),
