@@ -16,7 +16,6 @@ This module must not do I/O or import an SDK.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from typing import Any, Final
@@ -475,36 +474,3 @@ def zotero_library(text: str) -> str | None:
     if len(words) < 3 or [w.lower() for w in words[:2]] != ["import", "zotero"]:
         return None
     return words[2].strip()
-
-
-def zotero_key_view(library: str, channel: str) -> dict[str, Any]:
-    """The modal asking for a Zotero API key; the library and channel ride in its metadata."""
-    return {
-        "type": "modal",
-        "callback_id": ZOTERO_VIEW,
-        "title": {"type": "plain_text", "text": "Import from Zotero"},
-        "submit": {"type": "plain_text", "text": "Import"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"library": library[:200], "channel": channel}),
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"Import `{escape(library[:200])}` into this channel's reading list. "
-                    "The key is sent to Zotero only, kept encrypted, and never shown.",
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ZOTERO_KEY_INPUT,
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Zotero API key (empty: a public library)"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ZOTERO_KEY_INPUT,
-                    "max_length": 100,
-                },
-            },
-        ],
-    }
