@@ -271,14 +271,19 @@ class Budget:
         the live holds matching `where` (reserved goes down by each, nothing is spent) and
         keep each row, its `usd` 0, so a settle that still comes counts what was spent."""
         rows = await db.fetchall(
-            "UPDATE budget_holds SET usd = 0, expires_at = NULL WHERE id IN (SELECT id FROM "
-            f"budget_holds WHERE expires_at IS NOT NULL AND {where} ORDER BY id{self._lock}) "
-            "AND expires_at IS NOT NULL RETURNING day, usd",
+            f"SELECT id, day, usd FROM budget_holds WHERE expires_at IS NOT NULL AND {where} "
+            f"ORDER BY id{self._lock}",
             params,
         )
+        if rows:
+            await db.execute(
+                "UPDATE budget_holds SET usd = 0, expires_at = NULL "
+                f"WHERE id IN ({qmarks(len(rows))})",
+                tuple(int(r[0]) for r in rows),
+            )
         per_day: dict[str, float] = {}
         for r in rows:
-            per_day[str(r[0])] = per_day.get(str(r[0]), 0.0) + float(r[1])
+            per_day[str(r[1])] = per_day.get(str(r[1]), 0.0) + float(r[2])
         for day, usd in sorted(per_day.items()):
             await db.execute(
                 "UPDATE budget_days SET reserved_usd = CASE WHEN reserved_usd > ? THEN "
