@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -19,9 +20,12 @@ from typing import Any
 
 import pytest
 
+from bot.__main__ import open_core
 from bot.store import DailyAccount, Store
 from bot.work import Work, process_name
 from tests.conftest import REPO, child_env
+from tests.fakes.openai_server import FakeOpenAI
+from tests.test_conversation import session
 
 CAP = 0.10
 ELSEWHERE = "replica-b.internal:4242:0a1b2c"  # an owner on another host: never judged dead
@@ -91,6 +95,38 @@ async def test_a_killed_process_of_this_host_is_taken_back_at_once(database: str
         assert hold is not None
         assert await account.held_usd() == pytest.approx(0.05)
         await account.release(hold)
+
+
+async def test_today_after_a_replica_died_holding_the_whole_budget_scores_the_day(
+    make_settings: Any, day_feed: list[dict[str, Any]], llm: FakeOpenAI, database: str
+) -> None:
+    # A replica on another host dies holding all of the day's $0.10. `today` in this one waits
+    # for that hold, which expires after the lease time (2 s here); then the day is scored with
+    # the money the dead replica never spent: the digest shows cards, and only the papers the
+    # $0.10 really ran out for wait for tomorrow's budget (without the take-back, all would).
+    settings = make_settings(
+        ARXIV_BOT_ADMINS="",
+        ARXIV_BOT_DAILY_BUDGET="0.10",
+        ARXIV_BOT_LEASE_SECONDS="2",
+        ARXIV_BOT_DB=database,
+    )
+    async with Store.open(database):
+        pass  # migrated before the child uses it
+    await _killed_holding(database, ELSEWHERE, CAP, 2.0)
+    async with open_core(settings) as core:
+        account = core.service.account
+        assert account is not None
+        assert await account.held_usd() == pytest.approx(CAP)
+        digest = await session(core).say("today")
+        spent, held = await core.store.budget.state(account.day())
+
+    waiting = re.search(r"(\d+) of (\d+) papers wait for tomorrow's budget", digest)
+    assert waiting is not None, digest  # a whole day costs more than $0.10
+    assert int(waiting[1]) < int(waiting[2])
+    assert "relevance 9" in digest or "relevance 10" in digest  # scored cards
+    assert "Traceback" not in digest
+    assert 0.02 < spent <= CAP  # the room the dead replica held is used here
+    assert held == pytest.approx(0.0, abs=1e-12)
 
 
 async def test_a_request_in_flight_past_the_expiry_keeps_its_hold_by_renewing(
@@ -182,9 +218,12 @@ async def _burst(database: str, seed: str) -> None:
     print(sum(g for g in got if g >= 0), sum(1 for g in got if g < 0), flush=True)
 
 
-def _main(args: list[str]) -> Any:
+async def _main(args: list[str]) -> None:
     database, mode, *rest = args
-    return {"hold": _hold, "burst": _burst}[mode](database, *rest)
+    if mode == "hold":
+        await _hold(database, *rest)
+    else:
+        await _burst(database, *rest)
 
 
 if __name__ == "__main__":
