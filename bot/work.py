@@ -198,6 +198,11 @@ class Work:
         }
         return sorted(expired | dead)
 
+    def gone(self, owner: str) -> bool:
+        """Whether `owner` (of a lease or a budget hold) is known to be dead: a process of this
+        host that no longer runs. Owners elsewhere are never judged; theirs expire."""
+        return _dead_here(owner)
+
     async def signal(self, key: str, seconds: float) -> None:
         """Raise a flag every process can see for `seconds` (e.g. "a command is waiting for
         these scores": a batch in progress then finishes early)."""

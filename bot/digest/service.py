@@ -93,7 +93,15 @@ class DigestService:
         )
         self._days = StoredDays(store, scorer.model, daily_budget_usd=daily_budget_usd)
         self._account = (
-            DailyAccount(store.budget, daily_budget_usd) if daily_budget_usd is not None else None
+            DailyAccount(  # holds live as long as leases and belong to this process
+                store.budget,
+                daily_budget_usd,
+                owner=self._work.owner,
+                ttl=self._work.ttl,
+                gone=self._work.gone,
+            )
+            if daily_budget_usd is not None
+            else None
         )
         self._sender = sender = DaySender(
             store,

@@ -517,6 +517,14 @@ _M018_PACING = """
         );
 """
 
+_M019_HOLD_EXPIRY = """
+        ALTER TABLE budget_holds ADD COLUMN owner TEXT NOT NULL DEFAULT '';  -- the process asking
+        -- database unix seconds: taken back after this unless renewed; NULL: taken back (usd 0).
+        -- Holds made before this column existed have no owner to renew them: taken back at once.
+        ALTER TABLE budget_holds ADD COLUMN expires_at DOUBLE PRECISION DEFAULT 0;
+        CREATE INDEX budget_holds_day ON budget_holds (day, expires_at);
+"""
+
 SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M001_INITIAL,
     _M002_CONVERSATION,
@@ -536,6 +544,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     _M016_COPY,
     _M017_TLDR,
     _M018_PACING,
+    _M019_HOLD_EXPIRY,
 )
 """SQLite's scripts, each applied in one transaction; `user_version` is the number applied."""
 
@@ -921,6 +930,7 @@ _PG016_COPY = _M016_COPY  # the same script on both engines
 
 _PG017_TLDR = _M017_TLDR  # the card's one-line TL;DR, written with the score's comment
 _PG018_PACING = _M018_PACING  # the same SQL runs on both
+_PG019_HOLD_EXPIRY = _M019_HOLD_EXPIRY  # the same SQL runs on both
 
 POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG001_INITIAL,
@@ -941,6 +951,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     _PG016_COPY,
     _PG017_TLDR,
     _PG018_PACING,
+    _PG019_HOLD_EXPIRY,
 )
 """PostgreSQL's scripts, the same changes as SQLite's; `schema_migrations` lists those applied."""
 

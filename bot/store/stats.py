@@ -12,8 +12,17 @@ one `budget_holds` row each). A reservation is one conditional UPDATE (`reserved
 cost <= cap`), so concurrent callers, processes and replicas on one database never hold more
 than the cap between them; settling replaces a hold by the real cost, once (the hold row is
 deleted as it is settled). A day's row starts from the ledger's total of that day, so spending
-before the account existed counts. A hold whose process died is never settled: it stays
-reserved until the day ends, on the safe side of the cap.
+before the account existed counts.
+
+Each hold has an owner (the process whose request it is) and an expiry on the database's clock
+(`now_sql`, as leases have), renewed every third of its ttl while its request is in flight. A
+hold whose process died is taken back (reserved goes down by it, nothing is spent): by the next
+reservation of its day once it expired, in that reservation's transaction, or at once when a
+reservation finds no room and its owner is known dead. A taken-back hold keeps its row with
+nothing held, so a settle that still comes (the process was only paused) adds what its request
+cost to what the day spent: real spending is never lost. Every transaction that changes holds
+locks the day's row before any hold's, and several holds in id order, so PostgreSQL never has
+two of them wait on each other.
 
 This module must not write any table but `llm_usage`, `budget_days` and `budget_holds`, nor
 price a call (`scoring.pricing`).
@@ -21,13 +30,25 @@ price a call (`scoring.pricing`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.models import Usage
-from bot.store.backend import Backend, Connection
-from bot.store.query import timestamp
+from bot.store.backend import Backend, Connection, StoreUnavailable
+from bot.store.query import qmarks, timestamp
+from bot.store.work import now_sql
+
+log = logging.getLogger(__name__)
+
+HOLD_TTL = 120.0
+"""Seconds a hold lasts without renewal (the bot passes its lease time): how long a dead
+process's holds keep room the day could spend."""
+KEEP_TAKEN_DAYS = 2
+"""Days a taken-back hold's row is kept for a settle that still comes (its cost is spent)."""
 
 
 class Stats:
@@ -201,36 +222,86 @@ class Budget:
 
     def __init__(self, backend: Backend) -> None:
         self._b = backend
+        self._now = now_sql(backend.dialect)
+        self._lock = " FOR UPDATE" if backend.dialect == "postgresql" else ""
 
-    async def reserve(self, day: date, cap_usd: float, usd: float) -> int | None:
-        """Hold `usd` of `day`'s `cap_usd` for one request; the hold's id, or None when what is
-        spent and held already leaves no room for it."""
+    async def reserve(
+        self, day: date, cap_usd: float, usd: float, *, owner: str = "", ttl: float = HOLD_TTL
+    ) -> int | None:
+        """Hold `usd` of `day`'s `cap_usd` for one request of `owner` for `ttl` seconds of the
+        database's clock (renewed by `renew`); the hold's id, or None when what is spent and
+        held already leaves no room for it. The day's expired holds are taken back first, in
+        the same transaction."""
         usd = max(usd, 0.0)
+        key = day.isoformat()
         async with self._b.write() as db:
             await db.execute(
                 "INSERT INTO budget_days (day, spent_usd, reserved_usd) SELECT ?, "
                 "COALESCE(SUM(prompt_cost_usd + completion_cost_usd), 0), 0 FROM llm_usage "
                 "WHERE at >= ? AND at < ? ON CONFLICT (day) DO NOTHING",
-                (day.isoformat(), day.isoformat(), (day + timedelta(days=1)).isoformat()),
+                (key, key, (day + timedelta(days=1)).isoformat()),
             )
+            # the day's row first, in every transaction that changes holds: no two wait on
+            # each other (PostgreSQL), and SQLite's write lock is taken here
+            await db.execute(
+                "UPDATE budget_days SET reserved_usd = reserved_usd WHERE day = ?", (key,)
+            )
+            await self._take_back(db, "day = ? AND expires_at < " + self._now, (key,))
             held = await db.execute(
                 "UPDATE budget_days SET reserved_usd = reserved_usd + ? "
                 "WHERE day = ? AND reserved_usd + spent_usd + ? <= ?",
-                (usd, day.isoformat(), usd, cap_usd),
+                (usd, key, usd, cap_usd),
             )
             if not held:
                 return None
             row = await db.fetchone(
-                "INSERT INTO budget_holds (day, usd, held_at) VALUES (?, ?, ?) RETURNING id",
-                (day.isoformat(), usd, timestamp()),
+                "INSERT INTO budget_holds (day, usd, held_at, owner, expires_at) "
+                f"VALUES (?, ?, ?, ?, {self._now} + CAST(? AS DOUBLE PRECISION)) RETURNING id",
+                (key, usd, timestamp(), owner, ttl),
+            )
+            await db.execute(  # taken back long ago: no settle will come for them now
+                "DELETE FROM budget_holds WHERE day < ? AND expires_at IS NULL",
+                ((day - timedelta(days=KEEP_TAKEN_DAYS)).isoformat(),),
             )
         assert row is not None
         return int(row[0])
 
+    async def _take_back(self, db: Connection, where: str, params: tuple[Any, ...]) -> float:
+        """Within the caller's transaction, with the holds' day rows locked already: release
+        the live holds matching `where` (reserved goes down by each, nothing is spent) and
+        keep each row, its `usd` 0, so a settle that still comes counts what was spent."""
+        rows = await db.fetchall(
+            f"SELECT id, day, usd FROM budget_holds WHERE expires_at IS NOT NULL AND {where} "
+            f"ORDER BY id{self._lock}",
+            params,
+        )
+        if rows:
+            await db.execute(
+                "UPDATE budget_holds SET usd = 0, expires_at = NULL "
+                f"WHERE id IN ({qmarks(len(rows))})",
+                tuple(int(r[0]) for r in rows),
+            )
+        per_day: dict[str, float] = {}
+        for r in rows:
+            per_day[str(r[1])] = per_day.get(str(r[1]), 0.0) + float(r[2])
+        for day, usd in sorted(per_day.items()):
+            await db.execute(
+                "UPDATE budget_days SET reserved_usd = CASE WHEN reserved_usd > ? THEN "
+                "reserved_usd - ? ELSE 0 END WHERE day = ?",
+                (usd, usd, day),
+            )
+        return sum(per_day.values())
+
     async def settle(self, hold: int, usd: float) -> None:
         """Replace a hold by what its request really cost (0: released); a hold already
-        settled is left alone."""
+        settled is left alone. A hold taken back (expired, or its owner died) holds nothing
+        any more, but what its request cost is still added to what the day spent."""
         async with self._b.write() as db:
+            await db.execute(  # the day's row first, as everywhere holds change
+                "UPDATE budget_days SET reserved_usd = reserved_usd WHERE day = "
+                "(SELECT day FROM budget_holds WHERE id = ?)",
+                (hold,),
+            )
             row = await db.fetchone(
                 "DELETE FROM budget_holds WHERE id = ? RETURNING day, usd", (hold,)
             )
@@ -243,14 +314,54 @@ class Budget:
                 (max(usd, 0.0), held, held, str(row[0])),
             )
 
+    async def renew(self, holds: Collection[int], owner: str, ttl: float) -> set[int]:
+        """Extend `owner`'s live `holds` to `ttl` seconds from the database's now; the ones
+        renewed (the others were settled or taken back)."""
+        if not holds:
+            return set()
+        ids = sorted(holds)  # a process's requests in flight: far fewer than a statement takes
+        async with self._b.write() as db:
+            rows = await db.fetchall(
+                f"UPDATE budget_holds SET expires_at = {self._now} + CAST(? AS DOUBLE "
+                "PRECISION) WHERE id IN (SELECT id FROM budget_holds WHERE id IN "
+                f"({qmarks(len(ids))}) AND owner = ? AND expires_at IS NOT NULL "
+                f"ORDER BY id{self._lock}) AND expires_at IS NOT NULL RETURNING id",
+                (ttl, *ids, owner),
+            )
+        return {int(r[0]) for r in rows}
+
+    async def owners(self) -> set[str]:
+        """The processes that hold live holds."""
+        async with self._b.read() as db:
+            rows = await db.fetchall(
+                "SELECT DISTINCT owner FROM budget_holds WHERE expires_at IS NOT NULL"
+            )
+        return {str(r[0]) for r in rows}
+
+    async def take_back(self, owner: str) -> float:
+        """Release every live hold of `owner`, a process known to be dead; the dollars freed."""
+        async with self._b.write() as db:
+            days = await db.fetchall(
+                "SELECT DISTINCT day FROM budget_holds WHERE owner = ? "
+                "AND expires_at IS NOT NULL ORDER BY day",
+                (owner,),
+            )
+            for d in days:  # the days' rows first, in order, as everywhere holds change
+                await db.execute(
+                    "UPDATE budget_days SET reserved_usd = reserved_usd WHERE day = ?", (d[0],)
+                )
+            return await self._take_back(db, "owner = ?", (owner,))
+
     async def state(self, day: date) -> tuple[float, float]:
-        """What `day` has spent and holds for requests in flight, in dollars."""
+        """What `day` has spent and holds for requests in flight (holds past their expiry,
+        to be taken back, not counted), in dollars."""
         async with self._b.read() as db:
             row = await db.fetchone(
-                "SELECT spent_usd, reserved_usd FROM budget_days WHERE day = ?",
-                (day.isoformat(),),
+                "SELECT spent_usd, reserved_usd - COALESCE((SELECT SUM(usd) FROM budget_holds "
+                f"WHERE day = ? AND expires_at < {self._now}), 0) FROM budget_days WHERE day = ?",
+                (day.isoformat(), day.isoformat()),
             )
-        return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
+        return (float(row[0]), max(float(row[1]), 0.0)) if row else (0.0, 0.0)
 
 
 def utc_now() -> datetime:
@@ -258,34 +369,101 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def never_gone(owner: str) -> bool:
+    """No owner is known to be dead: its holds wait for their expiry."""
+    return False
+
+
 class DailyAccount:
     """The daily budget as every paid request sees it (`scoring.spending.Account`): `cap_usd`
-    a UTC day, held and settled in the store."""
+    a UTC day, held and settled in the store. Its holds belong to `owner` and last `ttl`
+    seconds of the database's clock; while a request is in flight its hold is renewed every
+    third of that, and a process `gone` judges dead has its holds taken back when a
+    reservation finds no room."""
 
     def __init__(
-        self, budget: Budget, cap_usd: float, clock: Callable[[], datetime] = utc_now
+        self,
+        budget: Budget,
+        cap_usd: float,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        owner: str = "",
+        ttl: float = HOLD_TTL,
+        gone: Callable[[str], bool] = never_gone,
     ) -> None:
         self._budget = budget
         self.cap_usd = cap_usd
         self._clock = clock
+        self.owner = owner or f"account:{secrets.token_hex(6)}"
+        self.ttl = ttl
+        self._gone = gone
+        self._inflight: set[int] = set()
+        self._renewal: asyncio.Task[None] | None = None
 
     def day(self) -> date:
         """The UTC day a request made now is charged to."""
         return self._clock().astimezone(UTC).date()
 
     async def reserve(self, usd: float) -> int | None:
-        """Hold `usd` of today's budget (None: no room left)."""
-        return await self._budget.reserve(self.day(), self.cap_usd, usd)
+        """Hold `usd` of today's budget (None: no room left, even after taking back the holds
+        of processes known to be dead)."""
+        day = self.day()
+        hold = await self._budget.reserve(day, self.cap_usd, usd, owner=self.owner, ttl=self.ttl)
+        if hold is None and await self._take_back_gone():
+            hold = await self._budget.reserve(
+                day, self.cap_usd, usd, owner=self.owner, ttl=self.ttl
+            )
+        if hold is not None:
+            self._inflight.add(hold)
+            if self._renewal is None or self._renewal.done():
+                self._renewal = asyncio.create_task(self._renew())
+        return hold
 
     async def settle(self, hold: int, usd: float) -> None:
         """Replace a hold by the request's real cost."""
-        await self._budget.settle(hold, usd)
+        try:
+            await self._budget.settle(hold, usd)
+        finally:
+            self._done(hold)
 
     async def release(self, hold: int) -> None:
         """Give a hold back: its request was not sent, or failed unpaid."""
-        await self._budget.settle(hold, 0.0)
+        await self.settle(hold, 0.0)
 
     async def held_usd(self) -> float:
         """Dollars of today's budget held for requests in flight, by every process."""
         _, held = await self._budget.state(self.day())
         return held
+
+    def _done(self, hold: int) -> None:
+        self._inflight.discard(hold)
+        if not self._inflight and self._renewal is not None:
+            self._renewal.cancel()
+            self._renewal = None
+
+    async def _take_back_gone(self) -> bool:
+        gone = [o for o in await self._budget.owners() if o != self.owner and self._gone(o)]
+        for owner in gone:
+            usd = await self._budget.take_back(owner)
+            log.info("budget: took back %s held by %s, which is no longer running", usd, owner)
+        return bool(gone)
+
+    async def _renew(self) -> None:
+        """Keep this process's holds of requests in flight alive, every third of their ttl."""
+        while self._inflight:
+            await asyncio.sleep(self.ttl / 3)
+            asked = set(self._inflight)
+            try:
+                renewed = await self._budget.renew(asked, self.owner, self.ttl)
+            except StoreUnavailable as exc:
+                log.warning("budget: could not renew the holds of requests in flight: %s", exc)
+                continue
+            lost = (asked - renewed) & self._inflight  # the others settled meanwhile
+            if lost:
+                log.warning(
+                    "budget: %d hold(s) of requests still in flight expired (this process was "
+                    "paused past %.0f s?) and were taken back; their cost counts when they end",
+                    len(lost),
+                    self.ttl,
+                )
+                self._inflight -= lost
