@@ -122,7 +122,7 @@ from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
 from bot.i18n import N_, _, active, using
 from bot.models import Digest, DigestEntry
-from bot.platform import PARENT
+from bot.platform import PARENT, about_to_send
 from bot.secret import Secret
 from bot.store import Installations, Store
 
@@ -1149,6 +1149,7 @@ class SlackAdapter:
         client, channel, workspace = await self._workspaces.client_for(channel_id)
         for attempt in range(RETRIES + 1):
             await self._pacer.wait(channel_id, workspace)
+            await about_to_send()  # a fenced delivery checks its fence after the wait
             try:
                 response = await client.chat_postMessage(
                     channel=channel,

@@ -9,6 +9,12 @@ Errors: raise `bot.errors.PlatformUnavailable` when the platform cannot be reach
 failing (the delivery retries later and loses nothing), `bot.errors.PlatformError` when it refuses
 the post (bot removed from the channel, bad request); anything else is a bug.
 
+Fencing: the delivery records its intent to post a message before it calls `post_*`, but an
+adapter may wait before the request leaves (its own pacing, a 429's Retry-After). An adapter that
+waits awaits `about_to_send()` after its wait, right before the request: under a fenced delivery
+that checks the fence again, so a process paused in that wait past its lease posts nothing
+(`bot.errors.LeaseLost` propagates).
+
 Start-up: an adapter's `start` raises `PlatformUnavailable` when its platform cannot be reached;
 `arxiv-bot run` then tries it again after `start_backoff(attempt)` seconds while the other
 platforms keep running, so no platform's outage at start stops another.
@@ -18,6 +24,8 @@ This module must not import a platform SDK.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import date
 from typing import Final, Protocol, runtime_checkable
 
@@ -26,6 +34,19 @@ from bot.models import Digest, DigestEntry
 PARENT = "parent"
 NOTICE = "notice"
 START_BACKOFF_CAP: Final = 300
+
+
+BeforeSend = Callable[[], Awaitable[None]]
+before_send: ContextVar[BeforeSend | None] = ContextVar("before_send", default=None)
+"""Set by the delivery around one `post_*` call: the check `about_to_send` runs."""
+
+
+async def about_to_send() -> None:
+    """Called by an adapter right before a post's request leaves, after any wait of its own:
+    the delivery's last fence check (`LeaseLost` when another process took the post over)."""
+    check = before_send.get()
+    if check is not None:
+        await check()
 
 
 def start_backoff(attempt: int) -> float:

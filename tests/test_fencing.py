@@ -117,6 +117,61 @@ async def test_a_replica_stalled_past_its_lease_posts_nothing_after_the_take_ove
     assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
 
 
+class StallingPacer(Pacer):
+    """Slack's pacing, unpaced, whose wait for the post after the first `after` holds until the
+    test lets it go: a process paused after recording its intent, before the request leaves."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(interval=0)
+        self.after = after
+        self.reached = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def wait(self, channel_id: str, workspace: str | None = None) -> None:
+        await super().wait(channel_id, workspace)
+        self.after -= 1
+        if self.after == -1:
+            self.reached.set()
+            await self.go.wait()
+
+
+async def test_a_replica_paused_in_slacks_pacing_past_its_lease_does_not_post_that_card(
+    fenced_world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = fenced_world
+    async with FakeSlack() as slack:
+        on_slack = slack_platform(slack)
+        pacer = StallingPacer(after=2)  # the parent and a card go out, the next waits its turn
+
+        def stalling(core: Core) -> ChatPlatform:
+            client = web_client("xoxb-fence-test", slack.api_url)
+            return SlackAdapter(core.conversation, client, signing_secret="s", pacer=pacer)
+
+        async with world.bot() as bot:
+            await bot.say(CHANNEL, "subscribe", platform="slack")
+            await bot.runner.tick()  # 04:00 UTC: the day is fetched and scored
+        world.clock.at(utc(DAY, 6))
+        async with world.bot(platform=stalling, renew=3600) as first:
+            stalled = asyncio.create_task(first.runner.tick())
+            await asyncio.wait_for(pacer.reached.wait(), 30)
+            assert len(slack.messages) == 2  # its intent on the next card is recorded, unsent
+            await asyncio.sleep(1.5)  # past its lease by the database's clock
+            async with world.bot(platform=on_slack) as second:
+                await second.runner.tick()  # takes the thread over, posts that card and the rest
+            finished = len(slack.messages)
+            with caplog.at_level(logging.INFO):
+                pacer.go.set()  # the first replica's turn comes: its fence is stale
+                await asyncio.wait_for(stalled, 30)
+        assert len(slack.messages) == finished  # it did not post the card it waited for
+    parents = [m for m in slack.channel_messages(CHANNEL) if m.thread_ts is None]
+    assert len(parents) == 1
+    cards = [m.text for m in slack.thread(CHANNEL, parents[0].ts)]
+    assert len(cards) == len(SELECTED) == len(set(cards))  # each card once, none lost
+    lines = [r for r in caplog.records if "took this delivery over" in r.getMessage()]
+    assert len(lines) == 1
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
+
+
 async def test_a_fenced_write_is_refused_after_a_take_over(database: str) -> None:
     async with Store.open(database) as store:
         first = await store.work.take_lease("deliver:C1:2025-05-02", "host:1:aa", 0.2)

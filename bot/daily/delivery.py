@@ -11,7 +11,9 @@ to post a slot is recorded under the fence, then the message is posted, then its
 recorded under the fence (a platform's post cannot check a fence itself). When another process
 has taken the channel-day over, the next of those writes is refused and the delivery stops at
 once with `LeaseLost`, posting nothing more; an intent left unconfirmed makes the next holder
-ask the platform for that slot before posting it.
+ask the platform for that slot before posting it. An adapter that waits before sending (Slack's
+pacing) checks the fence once more after its wait (`bot.platform.about_to_send`), so a pause
+during that wait is covered too.
 
 Delivery is idempotent: calling it again for a posted digest posts only entries that were added
 since (papers scored on a later run), and nothing at all otherwise. Which process delivers is
@@ -26,9 +28,10 @@ This module must not import a platform SDK, fetch feeds or score papers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,7 +39,7 @@ from bot.daily.pacer import LocalPacing, Paced, Pacing
 from bot.daily.pacing import CAP, Rate, in_flight
 from bot.errors import LeaseLost, PlatformError
 from bot.models import Digest
-from bot.platform import NOTICE, PARENT, ChatPlatform, PacedByWorkspace
+from bot.platform import NOTICE, PARENT, ChatPlatform, PacedByWorkspace, before_send
 from bot.store import Fence, Store
 
 Record = Callable[[str, str], Awaitable[None]]
@@ -196,7 +199,8 @@ class Delivery:
             raise LeaseLost(fence.key, fence.epoch)
         platform = self.platform(platform_name)
         await self._wait(platform)
-        message = await platform.post_notice(channel_id, text)
+        with self._fenced(fence, slot):
+            message = await platform.post_notice(channel_id, text)
         if not await self._store.digests.record_posted(
             channel_id, day, slot, message, daily=True, fence=fence
         ):
@@ -229,7 +233,8 @@ class Delivery:
         parent = posted.get(PARENT)
         if parent is None and await self._intend(platform, digest, posted, record, fence, PARENT):
             await self._wait(platform)
-            parent = await platform.post_parent(channel, digest)
+            with self._fenced(fence, PARENT):
+                parent = await platform.post_parent(channel, digest)
             await record(PARENT, parent)
             posted[PARENT] = parent
             count += 1
@@ -241,7 +246,8 @@ class Delivery:
             ):
                 continue
             await self._wait(platform)
-            message = await platform.post_card(channel, parent, digest, entry)
+            with self._fenced(fence, slot):
+                message = await platform.post_card(channel, parent, digest, entry)
             await record(slot, message)
             posted[slot] = message
             count += 1
@@ -267,6 +273,25 @@ class Delivery:
                 channel,
             )
         return recovered
+
+    @contextlib.contextmanager
+    def _fenced(self, fence: Fence | None, slot: str) -> Iterator[None]:
+        """Around one post under `fence`: the adapter's last check before its request leaves
+        (after its own pacing), so a process paused in that wait past its lease, and taken
+        over meanwhile, raises `LeaseLost` instead of posting the slot a second time."""
+        if fence is None:
+            yield
+            return
+
+        async def check() -> None:
+            if await self._store.work.intend(fence, slot) == "stale":
+                raise LeaseLost(fence.key, fence.epoch)
+
+        token = before_send.set(check)
+        try:
+            yield
+        finally:
+            before_send.reset(token)
 
     async def _intend(
         self,
