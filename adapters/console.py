@@ -39,7 +39,7 @@ from bot.digest.selection import (
     share_line,
 )
 from bot.errors import BotError
-from bot.i18n import _, active, ngettext, number, using
+from bot.i18n import N_, _, active, ngettext, number, using
 from bot.models import Digest, DigestEntry
 from bot.safety import clip, defuse, excerpt, whole_number
 from bot.secret import Secret
@@ -47,7 +47,7 @@ from bot.secret import Secret
 log = logging.getLogger(__name__)
 
 PLATFORM = "console"
-APOLOGY = "(sorry, that went wrong on my side; the details are in the log)"
+APOLOGY = N_("(sorry, that went wrong on my side; the details are in the log)")
 FOLLOWED_SHOWN: Final = 5  # followed papers after the first page of picks (`digest` lists more)
 PAGE_CARDS: Final = 5  # cards a digest shows at once; `more` shows the next as many
 TITLE_CHARS: Final = 200
@@ -133,7 +133,7 @@ class ConsoleAdapter:
             self.out.write(defuse(str(exc)) + "\n")
         except Exception:
             log.exception("console: the line %r failed", clip(text, 80))
-            self.out.write(APOLOGY + "\n")
+            self.out.write(_(APOLOGY) + "\n")
 
     async def _meta(self, words: list[str]) -> None:
         card = whole_number(words[1]) if len(words) == 3 else None

@@ -47,7 +47,7 @@ from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply
 from bot.conversation.reactions import reaction_verb
 from bot.errors import BotError, PlatformError, PlatformUnavailable
-from bot.i18n import N_, _, active, catalog_dir, language_code, using
+from bot.i18n import N_, _, active, catalog_dir, catalog_locale, language_code, using
 from bot.models import Digest, DigestEntry
 from bot.platform import PARENT
 from bot.safety import clip
@@ -62,7 +62,7 @@ RECOVER_PARENT_LOOKBACK: Final = 50
 RECOVER_CARD_LOOKBACK: Final = 100
 THREAD_ARCHIVE_MINUTES: Final = 1440
 AUTOCOMPLETE_CHOICES: Final = 25
-APOLOGY: Final = "Sorry, something went wrong on my side; it has been logged."
+APOLOGY: Final = N_("Sorry, something went wrong on my side; it has been logged.")
 THREAD_ALREADY_EXISTS: Final = 160004
 MAX_IMPORT_FILE_BYTES: Final = 5_000_000  # an attached .bib file `/arxiv import` reads
 
@@ -616,7 +616,7 @@ class _Replies:
             text = render.inert(str(exc))
         else:
             log.error("Discord: a command failed", exc_info=exc)
-            text = APOLOGY
+            text = _apology(self._interaction)
         try:
             await self.send(text, ephemeral=True)
         except Exception as again:
@@ -681,12 +681,19 @@ async def _logged(work: Awaitable[T], what: str) -> T | None:
         return None
 
 
+def _apology(interaction: discord.Interaction[Any]) -> str:
+    """The apology in its reader's Discord language (the store may be what failed, so the
+    channel's is not asked for)."""
+    with using(catalog_locale(interaction.locale.value)):
+        return _(APOLOGY)
+
+
 async def _apologise(interaction: discord.Interaction[Any]) -> None:
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(APOLOGY, ephemeral=True)
+            await interaction.followup.send(_apology(interaction), ephemeral=True)
         else:
-            await interaction.response.send_message(APOLOGY, ephemeral=True)
+            await interaction.response.send_message(_apology(interaction), ephemeral=True)
     except discord.HTTPException as exc:
         log.warning("Discord: could not apologise: %s", _describe(exc))
 

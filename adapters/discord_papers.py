@@ -25,19 +25,21 @@ import discord
 from discord import app_commands
 
 from adapters import discord_render as render
+from adapters.discord_forms import LABEL_CHARS, TITLE_CHARS
 from bot.arxiv.links import arxiv_link_ids
 from bot.conversation.dispatch import Caller, Conversation, Reply
 from bot.conversation.unfurl import LinkViews, missing_text
 from bot.errors import BotError
-from bot.safety import excerpt
+from bot.i18n import N_, _, active, using
+from bot.safety import clip, excerpt
 
 log = logging.getLogger("adapters.discord")
 
 PLATFORM: Final = "discord"
 SCORE_MENU: Final = "Score for this channel"
 ASK_MENU: Final = "Ask about this paper"
-NO_PAPER: Final = "That message links no arXiv paper (an arxiv.org abs, pdf or html link)."
-APOLOGY: Final = "Sorry, something went wrong on my side; it has been logged."
+NO_PAPER: Final = N_("That message links no arXiv paper (an arxiv.org abs, pdf or html link).")
+APOLOGY: Final = N_("Sorry, something went wrong on my side; it has been logged.")
 _MENTION: Final = re.compile(r"<@!?\d+>")
 _CARD_BUTTON: Final = re.compile(render.EXPLAIN_TEMPLATE)
 
@@ -84,7 +86,8 @@ def mention_text(question: str) -> str:
 
 
 def link_views_text(views: LinkViews) -> str:
-    """The answer to "Score for this channel": each paper with its scores and reason."""
+    """The answer to "Score for this channel": each paper with its scores and reason, in the
+    active locale (titles, authors and the reason as they are)."""
     lines = []
     for view in views.views:
         p, s = view.paper, view.score
@@ -96,11 +99,11 @@ def link_views_text(views: LinkViews) -> str:
         if s is None:
             lines.append(f"{head}\n{authors}")
             continue
-        lines.append(
-            f"{head}\n{authors}\nRelevance **{s.relevance}**/10 · novelty **{s.novelty}**/10 "
-            f"for this channel (criteria version {views.criteria_version}): "
-            f"{render.inert(excerpt(s.comment, 500))}"
-        )
+        scores = _(
+            "Relevance **{relevance}**/10 · novelty **{novelty}**/10 for this channel "
+            "(criteria version {version}):"
+        ).format(relevance=s.relevance, novelty=s.novelty, version=views.criteria_version)
+        lines.append(f"{head}\n{authors}\n{scores} {render.inert(excerpt(s.comment, 500))}")
     if views.note:
         lines.append(f"-# {render.inert(views.note)}")
     return "\n".join(lines)
@@ -126,44 +129,55 @@ async def _score_for_channel(
     interaction: discord.Interaction[Any], message: discord.Message
 ) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
+    language = active()
     try:
-        ids = message_paper_ids(message)
-        if not ids:
-            text = NO_PAPER
-        else:
-            room = _room(interaction)
-            caller = await room.caller(interaction)
-            text = link_views_text(await room.conversation.link_views(caller, list(ids)))
+        room = _room(interaction)
+        caller = await room.caller(interaction)
+        language = await room.conversation.language(caller)
+        with using(language):
+            ids = message_paper_ids(message)
+            if not ids:
+                text = _(NO_PAPER)
+            else:
+                text = link_views_text(await room.conversation.link_views(caller, list(ids)))
     except BotError as exc:
         text = render.inert(str(exc))
     except Exception:
         log.exception("Discord: %s failed", SCORE_MENU)
-        text = APOLOGY
+        with using(language):
+            text = _(APOLOGY)
     for chunk in render.message_chunks(text):
         await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=render.NO_MENTIONS)
 
 
 async def _ask_about(interaction: discord.Interaction[Any], message: discord.Message) -> None:
-    ids = message_paper_ids(message)
-    if not ids:
-        await interaction.response.send_message(NO_PAPER, ephemeral=True)
-        return
-    await interaction.response.send_modal(AskModal(ids[0]))
+    room = _room(interaction)
+    with using(await room.conversation.language(await room.caller(interaction))):
+        ids = message_paper_ids(message)
+        if not ids:
+            await interaction.response.send_message(_(NO_PAPER), ephemeral=True)
+            return
+        modal = AskModal(ids[0])
+    await interaction.response.send_modal(modal)
 
 
-class AskModal(discord.ui.Modal, title="Ask about this paper"):
-    """One optional question about a paper; empty asks for the summary."""
-
-    question: discord.ui.TextInput[AskModal] = discord.ui.TextInput(
-        label="Your question (empty: a summary)",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=2000,
-    )
+class AskModal(discord.ui.Modal):
+    """One optional question about a paper; empty asks for the summary. Built in the active
+    locale (the channel's)."""
 
     def __init__(self, paper_id: str) -> None:
-        super().__init__(custom_id=f"arxiv:ask:{paper_id}"[:100])
+        super().__init__(
+            title=clip(_("Ask about this paper"), TITLE_CHARS),
+            custom_id=f"arxiv:ask:{paper_id}"[:100],
+        )
         self.paper_id = paper_id
+        self.question: discord.ui.TextInput[AskModal] = discord.ui.TextInput(
+            label=clip(_("Your question (empty: a summary)"), LABEL_CHARS),
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=2000,
+        )
+        self.add_item(self.question)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         text = f"ask {self.paper_id} {self.question.value or ''}".strip()

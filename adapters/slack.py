@@ -158,7 +158,7 @@ def bolt_logger() -> logging.Logger:
 
 PLATFORM: Final = "slack"
 EVENTS_PATH: Final = "/slack/events"
-APOLOGY: Final = "Sorry, something went wrong on my side; it is logged. Please try again later."
+APOLOGY: Final = N_("Sorry, something went wrong on my side; it is logged. Please try again later.")
 RETRIES: Final = 3
 HISTORY_PAGES: Final = 10
 SEEN_EVENTS: Final = 2_048
@@ -915,7 +915,7 @@ class SlackAdapter:
         if not url:
             return
         try:
-            await AsyncRespond(response_url=url)(text=APOLOGY, response_type="ephemeral")
+            await AsyncRespond(response_url=url)(text=_(APOLOGY), response_type="ephemeral")
         except Exception:  # the apology is best effort; the failure is logged above
             log.warning("Slack: could not send the apology")
 

@@ -12,9 +12,11 @@ from typing import Any
 
 from adapters.discord import DiscordAdapter
 from adapters.discord_forms import LABEL_CHARS
+from adapters.discord_papers import ASK_MENU, SCORE_MENU
 from adapters.slack import SlackAdapter
 from bot.conversation.dispatch import Caller, Reply
-from tests.fakes.discord_server import BOT_ID, GUILD_ID, FakeDiscord
+from tests.fakes.discord_server import BOT_ID, CHANNEL_ID, GUILD_ID, FakeDiscord
+from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import (
     FakeSlack,
     action_form,
@@ -192,3 +194,41 @@ async def test_discords_message_commands_have_german_and_chinese_names(
     assert ask["name_localizations"]["zh-CN"] == "询问这篇论文"
     names = [n for menu in (score, ask) for n in menu["name_localizations"].values()]
     assert all(1 <= len(n) <= 32 for n in names)  # what Discord accepts for a command name
+
+
+async def test_a_german_channels_score_answer_and_ask_form_on_discord_are_german(
+    core: Any,
+    fake: FakeDiscord,
+    bot: DiscordAdapter,
+    llm: FakeOpenAI,
+    day_feed: list[dict[str, Any]],
+) -> None:
+    """In a `de` channel, "Score for this channel" answers with German scores around the
+    paper's own title, "Ask about this paper" opens a German form, and a message without a
+    paper is told so in German."""
+    await speak(core, "de", "discord", DISCORD_CHANNEL)
+    paper = day_feed[0]
+    message = await fake.user_message(
+        CHANNEL_ID, f"https://arxiv.org/abs/{paper['id']}", mentions_bot=False
+    )
+    token = await fake.message_command(SCORE_MENU, message)
+    await fake.wait_for(lambda: any(f["token"] == token for f in fake.followups), seconds=20)
+    (answer,) = [f for f in fake.followups if f["token"] == token]
+    assert "Relevanz **" in answer["content"]
+    assert "für diesen Kanal (Kriterien-Version 1):" in answer["content"]
+    assert "Relevance" not in answer["content"]
+    assert "novelty" not in answer["content"]
+    assert f"(arXiv:{paper['id']})" in answer["content"]
+
+    asked = await fake.message_command(ASK_MENU, message)
+    await fake.wait_for(lambda: any(c["token"] == asked for c in fake.callbacks))
+    (form,) = [c for c in fake.callbacks if c["token"] == asked]
+    assert form["data"]["title"] == "Zu diesem Paper fragen"
+    (field,) = _inputs(form["data"]["components"])
+    assert field["label"] == "Deine Frage (leer: eine Zusammenfassung)"
+
+    plain = await fake.user_message(CHANNEL_ID, "Mittagessen?", mentions_bot=False)
+    none = await fake.message_command(ASK_MENU, plain)
+    await fake.wait_for(lambda: any(c["token"] == none for c in fake.callbacks))
+    (said,) = [c for c in fake.callbacks if c["token"] == none]
+    assert said["data"]["content"].startswith("Diese Nachricht verlinkt kein arXiv-Paper")

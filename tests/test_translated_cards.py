@@ -23,11 +23,15 @@ from typing import Any
 
 import discord
 
-from adapters import discord_render
+from adapters import discord_papers, discord_render
+from adapters.console import APOLOGY as CONSOLE_APOLOGY
+from adapters.discord import APOLOGY as DISCORD_APOLOGY
+from adapters.slack import APOLOGY as SLACK_APOLOGY
 from adapters.slack import SlackAdapter
 from adapters.slack_blocks import card_message, parent_message
 from bot.arxiv.links import venue
 from bot.conversation.likes import likes_text
+from bot.conversation.unfurl import SPENT, LinkView, LinkViews
 from bot.digest.notes import (
     BUDGET,
     LLM_DOWN,
@@ -38,7 +42,7 @@ from bot.digest.notes import (
     notes_from_json,
 )
 from bot.digest.selection import digest_from_json, digest_to_json, followed_reasons
-from bot.i18n import PSEUDO, using
+from bot.i18n import PSEUDO, _, using
 from bot.models import Digest, FollowedEntry, LLMShare, Paper
 from bot.store.records import ImportedPaper
 from tests.fakes.slack_server import FakeSlack
@@ -292,3 +296,40 @@ def test_a_stored_note_this_version_cannot_word_keeps_its_words() -> None:
         "Second stored words.",
         note(UNSCORED, unscored=3, sent=40),
     )
+
+
+async def test_discords_score_answer_ask_form_and_apologies_are_written_in_translated_words(
+    core: Any, day_feed: list[dict[str, Any]]
+) -> None:
+    """Under the pseudo-locale, the "Score for this channel" answer (scores, a paper arXiv
+    lacks, a paper without a score, the note), the Ask form's title and label, "no paper" and
+    each adapter's apology show no untranslated word around the data."""
+    digest = await built_digest(core)
+    data = card_data(digest, day_feed)
+    first, second = digest.entries[:2]
+    views = LinkViews(
+        (
+            LinkView(first.paper.id, first.paper, first.score),
+            LinkView(second.paper.id, second.paper),
+            LinkView("2501.99999", None),
+        ),
+        criteria_version=1,
+        note=SPENT,
+    )
+    constants = [
+        discord_papers.NO_PAPER,
+        discord_papers.APOLOGY,
+        DISCORD_APOLOGY,
+        SLACK_APOLOGY,
+        CONSOLE_APOLOGY,
+    ]
+    with using(PSEUDO):
+        answer = discord_papers.link_views_text(replace(views, note=_(SPENT)))
+        form = discord_papers.AskModal(first.paper.id)
+        label = str(form.question.to_component_dict().get("label"))  # as Discord is sent it
+        shown = [answer, form.title or "", label, *map(_, constants)]
+    for text in shown:
+        assert not shown_words(text, data), text
+    with using("en"):
+        english = discord_papers.link_views_text(views)
+    assert "Relevance" in shown_words(english, data), "the check sees English words"
