@@ -186,7 +186,7 @@ class LLMScorer:
         async with self._limit:
             if run.budget_reached:
                 return
-            worst = self._worst_case(papers, criteria_text, run) if run.account else 0.0
+            worst = await self._worst_case(papers, criteria_text, run) if run.account else 0.0
             try:
                 text, usage = await paid(
                     run.account, worst, lambda: self._ask(papers, criteria_text, run)
@@ -211,13 +211,7 @@ class LLMScorer:
         structured = self._structured
         request: dict[str, Any] = {
             "model": self.model,
-            "messages": prompt.messages(
-                criteria_text,
-                papers,
-                structured=structured,
-                examples=run.examples,
-                language=run.language,
-            ),
+            "messages": await self._messages(papers, criteria_text, run, structured=structured),
             **prompt.request_options(self.model, structured=structured, papers=len(papers)),
         }
         try:
@@ -314,18 +308,27 @@ class LLMScorer:
         key = self._client.api_key
         return text.replace(key, "***") if key else text
 
-    def _worst_case(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> float:
+    async def _worst_case(self, papers: Sequence[Paper], criteria_text: str, run: _Run) -> float:
         """The most one request may cost (liked-paper examples included): its prompt, counted
         generously, and every output token it allows."""
-        messages = prompt.messages(
+        messages = await self._messages(papers, criteria_text, run, structured=self._structured)
+        bound = prompt.max_output_tokens(self.model, len(papers))
+        return worst_case_usd(self._prices, self.model, messages, bound)
+
+    async def _messages(
+        self, papers: Sequence[Paper], criteria_text: str, run: _Run, *, structured: bool
+    ) -> list[dict[str, str]]:
+        """One request's chat messages, built in a worker thread: each paper's lead sentences
+        cost about 4 ms of CPU for a batch of 44, and a round's batches start together, so on
+        the event loop their prompts would be built back to back in one of its turns."""
+        return await asyncio.to_thread(
+            prompt.messages,
             criteria_text,
             papers,
-            structured=self._structured,
+            structured=structured,
             examples=run.examples,
             language=run.language,
         )
-        bound = prompt.max_output_tokens(self.model, len(papers))
-        return worst_case_usd(self._prices, self.model, messages, bound)
 
     def _failed(
         self, run: _Run, papers: Sequence[Paper], why: str, usage: Usage | None = None

@@ -130,8 +130,9 @@ async def test_a_batch_is_read_and_built_into_papers_off_the_event_loop(
     eval_papers: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Reading a 100-entry answer (feedparser) and building its papers (TeX cleaning) is about
-    100 ms of CPU: done on the loop it would hold every Slack acknowledgement that long."""
+    """Reading a 100-entry answer (the `arxiv` client's parser) and building its papers (TeX
+    cleaning) is 30-40 ms of CPU: done on the loop it would hold every Slack acknowledgement
+    that long."""
     papers = eval_papers[:100]
     fake.add_papers(papers)
     threads: dict[str, set[int]] = {"read": set(), "built": set()}

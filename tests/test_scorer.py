@@ -3,13 +3,18 @@ every kind of bad reply, rate limits, and refusal of the whole job."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 from openai import AsyncOpenAI
 
 from bot.errors import ScoringError
 from bot.models import Paper, Score, Usage
+from bot.store import DailyAccount, Store
+from scoring import prompt
 from scoring.pricing import PriceTable
 from scoring.scorer import LLMScorer, ScoringReport
 from tests.conftest import TEST_KEY
@@ -71,6 +76,14 @@ def scorer(client: AsyncOpenAI, **options: object) -> LLMScorer:
 async def run(s: LLMScorer, papers: list[Paper]) -> tuple[ScoringReport, Recorder]:
     sink = Recorder()
     report = await s.score(papers, "Model compression.", sink)
+    return report, sink
+
+
+async def run_with(
+    s: LLMScorer, papers: list[Paper], account: DailyAccount
+) -> tuple[ScoringReport, Recorder]:
+    sink = Recorder()
+    report = await s.score(papers, "Model compression.", sink, account=account)
     return report, sink
 
 
@@ -223,3 +236,24 @@ async def test_requests_run_concurrently_under_the_limit(
     assert report.scored == 16
     # 16 requests of 0.2 s at 8 in flight take about 0.4 s, far from 3.2 s sequentially
     assert elapsed < 2.0
+
+
+async def test_prompts_are_built_off_the_event_loop(
+    client: AsyncOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round's batches start together: built on the loop, their prompts (each paper's lead
+    sentences, about 4 ms for 44 papers) would hold it back to back in one turn."""
+    threads: list[int] = []
+    build = prompt.messages
+
+    def building(*args: Any, **kwargs: Any) -> list[dict[str, str]]:
+        threads.append(threading.get_ident())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(prompt, "messages", building)
+    async with Store.open(tmp_path / "bot.sqlite3") as store:
+        report, _ = await run_with(scorer(client), day_papers(12), DailyAccount(store.budget, 1.0))
+
+    assert report.scored == 12
+    assert len(threads) == 2 * 3  # each of the 3 batches: its worst case, then its request
+    assert threading.get_ident() not in threads
