@@ -23,7 +23,6 @@ HEAVY = {
     "anyio",
     "arxiv",
     "charset_normalizer",
-    "feedparser",
     "httpcore2",
     "httpx2",
     "openai",
