@@ -27,8 +27,13 @@ Everything is rank-normalised, so the final score is in (0, 1]; ties break by ar
 whole computation is deterministic for fixed inputs.
 
 `rank` is pure and synchronous: no I/O, no clock, no randomness. The caller decides what to
-send on. `rank_off_loop` (and `learned_scores_off_loop`, for a model of the examples alone) is
-the same computation for an event loop: it runs in a worker process that leaves when rankings
+send on. It keeps the last day's papers counted in the criteria similarity's two spaces
+(`day_features`), so the day's rankings under other criteria keys, which come one after
+another in the worker, count only their criteria: the same figures, about 0.05 s instead of
+1.2 s for 1,000 papers.
+
+`rank_off_loop` (and `learned_scores_off_loop`, for a model of the examples alone) is the same
+computation for an event loop: it runs in a worker process that leaves when rankings
 stop coming, so scikit-learn, SciPy and NumPy (about 90 MB, and a second of CPU to import) are
 loaded there and released with it, never in the caller's process. This module must not import
 them at module level.
@@ -333,7 +338,7 @@ class DayFeatures:
     char: Space
 
 
-_last_day: list[DayFeatures] = []  # the last day counted (one day: ~20 MB for 1,000 papers)
+_last_day: list[DayFeatures] = []  # the last day counted (one day: ~14 MB for 1,000 papers)
 
 
 def day_features(texts: Sequence[str]) -> DayFeatures:
