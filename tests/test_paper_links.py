@@ -50,6 +50,18 @@ def test_code_links_are_few_and_the_comment_comes_first() -> None:
     assert found[0] == "https://huggingface.co/org/model"
 
 
+def test_the_links_of_a_paper_shown_again_are_found_once() -> None:
+    from bot.arxiv import links
+
+    abstract = "Our code is at https://github.com/org/shown-twice."
+    first = code_links(paper(abstract, "12 pages"))
+    before = links._code_links_in.cache_info()
+    again = code_links(paper(abstract, "12 pages"))  # another channel's digest, the same paper
+    assert again == first == ("https://github.com/org/shown-twice",)
+    assert links._code_links_in.cache_info().hits == before.hits + 1
+    assert code_links(paper(abstract, "github.com/org/other")) != first  # another comment
+
+
 def test_a_link_too_long_to_be_a_repository_is_not_one() -> None:
     assert code_links(paper("https://github.com/org/" + "x" * 500)) == ()
 

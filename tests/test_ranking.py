@@ -158,3 +158,71 @@ def test_used_columns_drops_the_features_no_text_has_and_keeps_the_rest_in_order
     assert compact.shape == (2, 2)
     assert compact.toarray().tolist() == [[1.0, 3.0], [0.0, 2.0]]
     assert compact.data.tolist() == [3.0, 1.0, 2.0]  # the same entries in the same order
+
+
+def _fitted_similarity(texts: list[str], topics: ranking.Topics) -> list[float]:
+    """The criteria similarity as scikit-learn fits it on the texts and topics together: what
+    the day's shared counts must give."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def space(vectorizer: TfidfVectorizer) -> np.ndarray:
+        corpus = [*texts, *topics.wanted, *topics.not_wanted]
+        try:
+            matrix = csr_matrix(vectorizer.fit_transform(corpus))
+        except ValueError:  # nothing but stop words
+            return np.zeros(len(texts))
+        n, w = len(texts), len(topics.wanted)
+        best = np.asarray((matrix[:n] @ matrix[n : n + w].T).max(axis=1).todense()).ravel()
+        if topics.not_wanted:
+            worst = np.asarray((matrix[:n] @ matrix[n + w :].T).max(axis=1).todense()).ravel()
+            best = best - ranking.NOT_WANTED_WEIGHT * worst
+        return best
+
+    word = space(TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float64))
+    char = space(
+        TfidfVectorizer(
+            sublinear_tf=True, analyzer="char_wb", ngram_range=(4, 4), min_df=2, dtype=np.float64
+        )
+    )
+    return [float(v) for v in (ranking._ranks(word) + ranking._ranks(char)) / 2]
+
+
+def test_one_days_counts_shared_by_many_criteria_score_as_a_fit_per_criteria() -> None:
+    texts = [ranking.paper_text(p) for p in day("2025-05-06")]
+    features = ranking.count_day(texts)
+    criteria = [
+        default_criteria_text(),
+        f"{default_criteria_text()}\n- Variant 1: robustness of 1-step methods\n",
+        CRITERIA,
+        "Avoid: protein folding.\nQuantized zqxwv kernels for sparse attention",  # new terms
+        "the of and with",  # stop words only: nothing of the word space is the topic's
+    ]
+    for text in criteria:  # one after another on the same counts, as the worker ranks a day
+        topics = criteria_topics(text)
+        shared = ranking.criteria_similarity(texts, topics, features).tolist()
+        # the same figures (other library versions may round the last bits differently)
+        assert shared == pytest.approx(_fitted_similarity(texts, topics), rel=0, abs=1e-12)
+        assert (
+            shared == ranking.criteria_similarity(texts, topics, ranking.count_day(texts)).tolist()
+        )
+    with pytest.raises(ValueError, match="other texts"):
+        ranking.criteria_similarity(texts[1:], criteria_topics(CRITERIA), features)
+    empty = ["the of and", "was it the"]  # stop words only: no word space at all
+    topics = criteria_topics("the and with is")
+    shared = ranking.criteria_similarity(empty, topics).tolist()
+    assert shared == pytest.approx(_fitted_similarity(empty, topics), rel=0, abs=1e-12)
+
+
+def test_a_days_counts_are_kept_for_its_next_ranking_and_replaced_by_another_day() -> None:
+    first = [ranking.paper_text(p) for p in TOYS]
+    kept = ranking.day_features(first)
+    assert ranking.day_features(list(first)) is kept
+    other = ranking.day_features(first[1:])
+    assert other is not kept
+    assert other.texts == tuple(first[1:])
+    assert ranking.day_features(first) is not kept  # one day is kept, not every day seen
+    alone = rank(TOYS, CRITERIA)
+    rank(TOYS, "Protein folding with graph networks")  # another ranking of the kept day
+    assert rank(TOYS, CRITERIA) == alone

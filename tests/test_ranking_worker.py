@@ -129,6 +129,14 @@ async def test_the_worker_loads_only_the_ranking_and_leaves_no_helper_process() 
     assert children_of(WORKER.pid) == []
 
 
+async def test_what_outlives_a_call_is_kept_out_of_the_next_calls_collections() -> None:
+    await rank_off_loop(PAPERS, CRITERIA, EXAMPLES)
+    ask = "(__import__('gc').get_freeze_count(), len(__import__('gc').get_objects()))"
+    frozen, walked = await asyncio.wrap_future(WORKER.submit(eval, ask))
+    assert frozen > 10_000  # scikit-learn's imports, and the day the ranking keeps
+    assert walked < 1_000  # what a collection in the next call walks besides its own objects
+
+
 async def test_an_error_in_the_worker_is_raised_to_the_caller_and_the_worker_stays() -> None:
     pid = await asyncio.wrap_future(WORKER.submit(os.getpid))
     with pytest.raises(ValueError, match="invalid literal"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -99,6 +100,32 @@ async def test_enrichment_is_kept_and_only_missing_papers_are_listed(database: s
         kept = (await store.papers.get(["2505.00001"]))["2505.00001"]
         assert kept.primary_category == "cs.AI"
         assert kept.comment == "10 pages"
+
+
+async def test_a_paper_read_again_is_decoded_once_until_its_row_changes(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.store import query
+
+    monkeypatch.setattr(query, "_known", {})
+    async with Store.open(database) as store:
+        await store.papers.save_announcements(
+            DAY, CATS, [(paper(f"2505.0000{i}"), AnnounceType.NEW) for i in range(1, 4)]
+        )
+        first = (await store.papers.get(["2505.00001"]))["2505.00001"]
+        announced = await store.papers.announced(DAY, CATS)
+        assert announced[0].paper is first  # the same row: the same paper, not decoded again
+        rich = replace(first, primary_category="cs.LG", comment="12 pages")
+        await store.papers.save_enrichment([rich])
+        again = (await store.papers.get(["2505.00001"]))["2505.00001"]
+        assert again == rich
+        assert again is not first
+        monkeypatch.setattr(query, "KNOWN_PAPERS", 2)
+        others = [replace(paper(f"2505.0000{i}"), comment="new") for i in (2, 3)]
+        await store.papers.save_enrichment(others)
+        got = await store.papers.get([f"2505.0000{i}" for i in range(1, 4)])
+        assert set(got.values()) == {again, *others}
+        assert len(query._known) == 2  # the oldest go
 
 
 async def test_identical_criteria_share_an_id_and_channels_keep_versions(database: str) -> None:

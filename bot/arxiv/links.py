@@ -15,6 +15,7 @@ module must not do I/O or render markup.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -51,8 +52,15 @@ _ARXIV_LINK: Final = re.compile(
 
 def code_links(paper: Paper) -> tuple[str, ...]:
     """Code and model links in the abstract and comment, as https URLs, in the order found."""
+    return _code_links_in(paper.comment or "", paper.abstract)
+
+
+@functools.lru_cache(maxsize=4096)
+def _code_links_in(comment: str, abstract: str) -> tuple[str, ...]:
+    """`code_links` of a comment and an abstract, found once however many digests show the
+    paper (a day's 1,000 channels store its digest's papers 1,000 times)."""
     found: dict[str, str] = {}
-    for text in (paper.comment or "", paper.abstract):
+    for text in (comment, abstract):
         for m in _CODE.finditer(text):
             url = _code_url(m.group("host").lower(), m.group("path"))
             if url is not None:
