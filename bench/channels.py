@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -46,6 +47,7 @@ from bot.config.settings import Settings
 from bot.daily.delivery import Delivery, ceiling
 from bot.daily.pacing import SLACK_CHANNEL, SLACK_WORKSPACE
 from bot.daily.runner import DailyRunner
+from bot.preload import SWITCH_INTERVAL
 from bot.store import PostgresURL, parse_database
 from tests.conftest import bot_env
 from tests.fakes.arxiv_server import FakeArxiv
@@ -232,6 +234,7 @@ def _size(folder: Path) -> int:
 
 
 async def run(args: argparse.Namespace) -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL)  # as `arxiv-bot run` has it (`bot.preload`)
     papers = papers_for(args.papers)
     shape = Shape(url=args.url, replicas=args.replicas, one_tick=args.one_tick)
     print(
