@@ -346,6 +346,29 @@ async def test_a_settings_change_takes_effect_without_a_restart(world: World) ->
 # -- restarts --
 
 
+async def test_a_built_channel_posts_while_another_channels_feed_is_still_being_fetched(
+    world: World,
+) -> None:
+    await subscribe(world, "C1", "08:00 Europe/Berlin")  # its day is fetched and built at 04:00
+    async with world.bot() as bot:
+        world.clock.at(utc(DAY, 6))  # 08:00 in Berlin: C1 is due
+        assert "Subscribed" in await bot.say("C2", "subscribe")
+        assert "math.OC" in await bot.say("C2", "settings categories math.OC")
+        release = world.arxiv.hold_feed("math.OC")
+        tick = asyncio.create_task(bot.runner.tick())
+        for _ in range(600):  # C1's thread, while C2's feed is still held
+            if len(world.chat.of("C1", "card")) == len(SELECTED) or tick.done():
+                break
+            await asyncio.sleep(0.05)
+        assert world.arxiv.waiting == 1, "C2's feed is still being fetched"
+        assert_exactly_once(world.chat, "C1")
+        assert not tick.done()
+        release.set()
+        await tick
+    assert world.arxiv.waiting == 0
+    assert_exactly_once(world.chat, "C1")
+
+
 async def test_a_late_start_catches_up_once(world: World) -> None:
     await subscribe(world)  # the bot ran at 04:00 UTC, then went down
     world.clock.at(utc(DAY, 11))  # back five hours after the 08:00 Berlin post time

@@ -283,8 +283,8 @@ class Delivery:
             yield
             return
 
-        async def check() -> None:
-            if await self._store.work.intend(fence, slot) == "stale":
+        async def check() -> None:  # the slot's intent is recorded: only the fence is asked
+            if not await self._store.work.still_holds(fence):
                 raise LeaseLost(fence.key, fence.epoch)
 
         token = before_send.set(check)

@@ -7,8 +7,11 @@ calls to retry, and what a (re)start calls to catch up. Ticks never overlap, and
 idempotent (feeds are stored by day, scores by paper and criteria, posts by channel, day and
 slot), so calling it at any moment, any number of times, posts each digest once.
 
-A tick serves many channels at once (`parallel` at a time); the feed, the ranking and the
-scoring they share are done once through `bot.work`, and each channel-day's delivery is held by
+A tick serves many channels at once, each in step with its feed: once a feed is in, its
+channels' digests are built (`parallel` at a time) and each channel is posted as soon as its
+own digest is built (as many at once as their workspaces can take), so the first channels post
+while the rest build. The feed, the ranking and the scoring they share are done once through
+`bot.work`, and each channel-day's delivery is held by
 one process's lease, so several processes on one database post every card exactly once (a
 process killed mid-post is taken over when its lease expires, and the delivery's recovery
 finishes the thread without a duplicate).
@@ -29,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -143,37 +146,72 @@ class DailyRunner:
             by_key: dict[str, list[tuple[ChannelRow, ChannelSettings]]] = {}
             for row, settings in channels:
                 by_key.setdefault(categories_key(settings.categories), []).append((row, settings))
-            await _all(self._refresh_feed(key, members, now) for key, members in by_key.items())
-            posting = self._delivery.in_flight(
-                [(r.platform, r.id) for r, _ in channels], self._parallel
-            )
-            await self._each(
-                channels, lambda row, settings: self._poster.serve(row, settings, now), posting
-            )
+            feeds = {
+                key: asyncio.create_task(self._feed(key, members, now))
+                for key, members in by_key.items()
+            }
+            try:
+                await self._build_and_serve(channels, feeds, now)
+            finally:
+                for feed in feeds.values():  # a tick cut short leaves no fetch behind
+                    feed.cancel()
+                await asyncio.gather(*feeds.values(), return_exceptions=True)
             await self._each(channels, lambda row, settings: self._weekly.serve(row, settings, now))
             await self._prune(now)
             self.last_tick = now
+
+    async def _build_and_serve(
+        self,
+        channels: Sequence[tuple[ChannelRow, ChannelSettings]],
+        feeds: Mapping[str, asyncio.Task[date | None]],
+        now: datetime,
+    ) -> None:
+        """Each channel in step: once its feed is in, its digest of the new day is built
+        (`parallel` builds at once) and then it is served (as many at once as the workspaces
+        can take), so the channels built first post while the rest build."""
+        building = asyncio.Semaphore(self._parallel)
+        posting = asyncio.Semaphore(
+            self._delivery.in_flight([(r.platform, r.id) for r, _ in channels], self._parallel)
+        )
+
+        async def one(row: ChannelRow, settings: ChannelSettings) -> None:
+            day = await asyncio.shield(feeds[categories_key(settings.categories)])
+            if day is not None:
+                async with building:
+                    await self._guarded(
+                        "build", row, lambda: self._builder.build(row, settings, day, now)
+                    )
+            async with posting:
+                await self._guarded(
+                    "daily post", row, lambda: self._poster.serve(row, settings, now)
+                )
+
+        await _all(one(row, settings) for row, settings in channels)
+
+    async def _guarded(
+        self, what: str, row: ChannelRow, job: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Run one channel's step unless the runner is stopping; its failure is logged and
+        retried on a later tick, never stops the other channels."""
+        if self._stopping:
+            return
+        try:
+            await job()
+        except Exception:
+            log.exception("%s of %s:%s failed; retrying later", what, row.platform, row.id)
 
     async def _each(
         self,
         channels: Sequence[tuple[ChannelRow, ChannelSettings]],
         job: Callable[[ChannelRow, ChannelSettings], Awaitable[object]],
-        parallel: int | None = None,
     ) -> None:
         """Run `job` for every channel, `parallel` at a time; one channel's failure is logged
-        and retried on a later tick, never stops the others (`parallel` overrides how many)."""
-        gate = asyncio.Semaphore(parallel or self._parallel)
+        and retried on a later tick, never stops the others."""
+        gate = asyncio.Semaphore(self._parallel)
 
         async def one(row: ChannelRow, settings: ChannelSettings) -> None:
             async with gate:
-                if self._stopping:
-                    return
-                try:
-                    await job(row, settings)
-                except Exception:
-                    log.exception(
-                        "daily post of %s:%s failed; retrying later", row.platform, row.id
-                    )
+                await self._guarded("daily post", row, lambda: job(row, settings))
 
         await _all(one(row, settings) for row, settings in channels)
 
@@ -226,17 +264,29 @@ class DailyRunner:
 
     # -- fetch and score --------------------------------------------------------------------
 
+    async def _feed(
+        self, key: str, members: Sequence[tuple[ChannelRow, ChannelSettings]], now: datetime
+    ) -> date | None:
+        """`_refresh_feed`, whose unexpected failure is logged (the channels are still
+        served from what is stored) and retried on a later tick."""
+        try:
+            return await self._refresh_feed(key, members, now)
+        except Exception:
+            log.exception("refreshing the feed %s failed; retrying later", key)
+            return None
+
     async def _refresh_feed(
         self, key: str, members: Sequence[tuple[ChannelRow, ChannelSettings]], now: datetime
-    ) -> None:
+    ) -> date | None:
         """Fetch the feed once after each rebuild (retrying an outage with backoff until the
-        deadline, then telling the channels), and score the new day for every channel."""
+        deadline, then telling the channels); the new day its channels' digests are built for
+        now, or None (no new day, or the Batch API scores it)."""
         rebuild = latest_rebuild(now)
         if self._fetched.get(key, datetime.min.replace(tzinfo=UTC)) >= rebuild:
-            return
+            return None
         outage = self._outages.get(key)
         if outage is not None and now < outage.next_try:
-            return
+            return None
         categories = members[0][1].categories
         try:
             result = await self._service.ingest(categories, since=rebuild, now=now)
@@ -247,27 +297,25 @@ class DailyRunner:
                 await self._poster.notify(
                     row, rebuild.date(), "feed-unreadable", unreadable_text(exc)
                 )
-            return
+            return None
         except FeedError as exc:
             await self._fetch_failed(key, members, now, rebuild, str(exc))
-            return
+            return None
         if outage is not None:
             log.info("arXiv feed %s is back after %d failed attempts", key, outage.attempts)
         self._outages.pop(key, None)
         self._fetched[key] = now
         if not result.announced or result.day is None:
             log.info("fetched %s: no announcement (weekend or holiday)", key)
-            return
+            return None
         log.info(
             "fetched %s for %s: %d new, %d cross-lists", key, result.day, result.new, result.cross
         )
         day = result.day
         if self._service.batching:
             await self._score_in_batch(members, day, now)
-            return
-        await self._each(
-            members, lambda row, settings: self._builder.build(row, settings, day, now)
-        )
+            return None
+        return day
 
     async def _score_in_batch(
         self, members: Sequence[tuple[ChannelRow, ChannelSettings]], day: date, now: datetime

@@ -134,7 +134,7 @@ class WorkLeases:
         async with self._b.write() as db:
             if not await hold_fence(db, fence, self._now):
                 return "stale"
-            prior = await db.fetchone(
+            prior = await db.fetchall(  # one row at most: in one trip (`backend`)
                 "SELECT owner FROM post_intents WHERE key = ? AND slot = ?", (fence.key, slot)
             )
             await db.execute(
@@ -144,6 +144,12 @@ class WorkLeases:
                 (fence.key, slot, fence.owner, fence.epoch),
             )
         return "unsure" if prior else "clean"
+
+    async def still_holds(self, fence: Fence) -> bool:
+        """Whether `fence` still holds its unit (no other process took it over), extending its
+        lease: the last check before a post whose intent is recorded (one statement)."""
+        async with self._b.write() as db:
+            return await hold_fence(db, fence, self._now)
 
     async def intents(self, key: str) -> set[str]:
         """The slots of a unit with an intent recorded and never confirmed."""

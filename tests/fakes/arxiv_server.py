@@ -74,6 +74,8 @@ class FakeArxiv:
             "pdf": deque(),
         }
         self._documents: dict[tuple[str, str], _Body] = {}
+        self._held: dict[str, asyncio.Event] = {}
+        self.waiting = 0  # feed requests held right now
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -159,6 +161,11 @@ class FakeArxiv:
         """Wait `seconds` before answering each of the next `count` requests of this kind."""
         self._faults[path_kind].extend([_Fault(stall_seconds=seconds)] * count)
 
+    def hold_feed(self, categories: str) -> asyncio.Event:
+        """Keep every feed request of these categories (e.g. ``math.OC``) waiting until the
+        returned event is set."""
+        return self._held.setdefault(categories, asyncio.Event())
+
     def requests_of(self, kind: PathKind) -> list[RecordedRequest]:
         """The recorded requests of one kind, oldest first."""
         return [r for r in self.requests if r.kind == kind]
@@ -173,6 +180,16 @@ class FakeArxiv:
     # --- handlers ---------------------------------------------------------------------------
 
     async def _rss(self, request: web.Request) -> web.StreamResponse:
+        held = self._held.get(request.match_info["categories"])
+        if held is not None and not held.is_set():
+            self.waiting += 1
+            ends = [asyncio.create_task(held.wait()), asyncio.create_task(self._closing.wait())]
+            try:
+                await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self.waiting -= 1
+                for end in ends:
+                    end.cancel()
         faulted = await self._apply_fault("rss", request)
         return faulted or _respond(self._feed)
 
