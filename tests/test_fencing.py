@@ -245,6 +245,23 @@ async def test_a_thread_left_mid_post_with_its_lease_given_back_is_taken_over_by
     assert_exactly_once(world.chat)
 
 
+async def test_stop_waits_for_a_take_over_in_flight_before_the_store_closes(
+    world: World,
+) -> None:
+    await subscribe(world)
+    world.clock.at(utc(DAY, 6))
+    with killed():  # a thread left mid-post with its lease given back
+        async with world.bot(("digests.record_posted", 3, True)) as bot:
+            await bot.runner.tick()
+    async with world.bot() as bot:
+        taking_over = asyncio.create_task(bot.runner.take_over())  # the watch job
+        await asyncio.sleep(0)  # it has started and is waiting on the store
+        assert not taking_over.done()
+        await bot.runner.stop(grace=30)
+        assert taking_over.done(), "stop returned with a take-over still using the store"
+        assert taking_over.exception() is None
+
+
 async def test_a_weekly_poster_stalled_past_its_lease_posts_nothing_after_the_take_over(
     fenced_world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

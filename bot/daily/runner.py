@@ -30,7 +30,6 @@ tests (clock and sleep are injected).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -124,6 +123,7 @@ class DailyRunner:
         self.last_tick: datetime | None = None
         self._stopping = False
         self._current: asyncio.Task[None] | None = None
+        self._taking_over: set[asyncio.Task[object]] = set()  # take-overs outside the tick
         self._builder = DailyBuilder(store, service)
         self._poster = DailyPoster(store, delivery, self._work, self._builder, catch_up=catch_up)
         self._weekly = WeeklyPoster(store, delivery, self._work, catch_up=catch_up)
@@ -239,9 +239,19 @@ class DailyRunner:
         thread was left mid-post with its lease given back (no platform error: those wait for
         their backoff), outside the tick, so a dead replica's thread is finished within its
         lease time plus the watch period rather than at the next retry. Returns how many
-        channels it served."""
+        channels it served. `stop` waits for it as for a tick."""
         if self._stopping:
             return 0
+        task = asyncio.current_task()
+        if task is None:
+            return await self._take_over()
+        self._taking_over.add(task)
+        try:
+            return await self._take_over()
+        finally:
+            self._taking_over.discard(task)
+
+    async def _take_over(self) -> int:
         records = await self._store.digests.records(states=(POSTING, "scored"))
         undone = {f"deliver:{r.channel_id}:{r.day}" for r in records}
         keys = {k for k in await self._work.orphans("deliver:") if k in undone}
@@ -369,23 +379,23 @@ class DailyRunner:
         return await channel_statuses(self._store, self._settings_of, self._clock())
 
     async def stop(self, grace: float) -> None:
-        """Let a tick in progress finish (up to `grace` seconds), then cancel it. Whatever it
-        stored is consistent; a cancelled delivery resumes on the next start."""
+        """Let a tick and take-overs in progress finish (up to `grace` seconds), then cancel
+        them. Whatever they stored is consistent; a cancelled delivery resumes on the next
+        start."""
         self._stopping = True
         for batch in list(self._batches):  # a day left unscored is scored at its post
             batch.cancel()
-        task = self._current
-        if task is None or task.done():
+        running = [t for t in (self._current, *self._taking_over) if t is not None]
+        running = [t for t in running if not t.done() and t is not asyncio.current_task()]
+        if not running:
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), grace)
-        except TimeoutError:
-            log.warning("stopping: the tick in progress did not finish in %.0fs; cancelled", grace)
+        _, late = await asyncio.wait(running, timeout=grace)
+        if not late:
+            return  # a tick's or take-over's own failure is logged where it happened
+        log.warning("stopping: the tick in progress did not finish in %.0fs; cancelled", grace)
+        for task in late:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        except Exception:  # the tick logs its own failures
-            return
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 async def _all(jobs: Iterable[Awaitable[object]]) -> None:
