@@ -116,7 +116,14 @@ from bot.config.settings import Settings
 from bot.conversation.dispatch import Caller, Conversation, Reply, Respond
 from bot.conversation.reactions import reaction_verb
 from bot.daily.pacer import LocalPacing, Paced, Pacing, StoredPacing
-from bot.daily.pacing import CAP, SLACK_CHANNEL, SLACK_WORKSPACE, Rate, per_workspace
+from bot.daily.pacing import (
+    CAP,
+    SLACK_CHANNEL,
+    SLACK_WORKSPACE,
+    Rate,
+    per_workspace,
+    planned,
+)
 from bot.daily.pacing import keys as pacing_keys
 from bot.digest.selection import followed_reasons
 from bot.errors import PlatformError, PlatformUnavailable, SettingsError
@@ -193,8 +200,9 @@ class Pacer:
         pacing: Pacing | None = None,
     ) -> None:
         self.interval = interval
-        self._channel = Rate(interval, burst)
-        self._workspace = workspace or Rate(0.0)  # unlimited, but a 429 still holds it
+        # Slack's limits, planned with a second of each burst spare (`bot.daily.pacing.planned`)
+        self._channel = planned(Rate(interval, burst))
+        self._workspace = planned(workspace or Rate(0.0))  # 0: unlimited, a 429 still holds it
         self._cap = cap
         self._paced = Paced(pacing or LocalPacing(clock), sleep)
 

@@ -5,7 +5,6 @@ from one process and from two replicas sharing the pacing through one database."
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from adapters.slack import Pacer, SlackAdapter, web_client
 from bot.daily.delivery import Ceiling
 from bot.daily.pacer import Pacing, StoredPacing
 from bot.daily.pacing import (
+    LATE,
     SLACK_CHANNEL,
     SLACK_WORKSPACE,
     Rate,
@@ -25,6 +25,7 @@ from bot.daily.pacing import (
     in_flight,
     keys,
     per_workspace,
+    planned,
 )
 from bot.store import Store
 from tests.fakes.slack_server import Bucket, FakeSlack, RateLimited
@@ -64,6 +65,30 @@ def test_retry_after_holds_the_workspace_then_lets_its_burst_resume() -> None:
     assert allowed_at(state, 100.0, rate) == 130.0
     assert allowed_at(state, 131.0, rate) == 131.0
     assert held(200.0, 100.0, 5.0, rate) == 200.0  # a hold never shortens a later slot
+
+
+def test_posts_that_reach_slack_up_to_a_second_late_still_find_room() -> None:
+    """An idle channel's bucket is full at Slack: a first burst sent late wastes refill, so a
+    plan with the whole burst would have the next on-time post refused."""
+    for limit in (SLACK_CHANNEL, SLACK_WORKSPACE):
+        rate = planned(limit)
+        slots, tat = [], None
+        for _ in range(3 * limit.burst):
+            slot, after = claim({"k": tat}, {"k": rate}, 0.0)
+            slots.append(slot)
+            tat = after["k"]
+        first = slots[: rate.burst]
+        arrivals = [LATE * 0.99 if s in first else s for s in slots]  # the first burst late
+        bucket = Bucket(limit.interval, limit.burst)
+        tokens, at = float(limit.burst), 0.0
+        for arrival in sorted(arrivals):
+            tokens = bucket.level(tokens, at, arrival)
+            assert bucket.wait(tokens) == 0.0, (limit, arrival)
+            tokens, at = tokens - 1.0, arrival
+    assert planned(SLACK_CHANNEL).burst == 2
+    assert planned(SLACK_WORKSPACE).burst == 10
+    assert planned(Rate(1.0)).burst == 1  # always one message at once
+    assert planned(Rate(0.05, burst=4)).burst == 2  # at most half of a burst kept spare
 
 
 def test_keys_of_a_message_name_its_channel_workspace_and_the_cap() -> None:
@@ -165,10 +190,9 @@ async def test_a_429_in_one_workspace_does_not_slow_another(core: Any) -> None:
     async with FakeSlack() as slack:
         adapter, tokens = paced_adapter(core, slack)
         slack.enqueue(RateLimited(retry_after=1), method="chat.postMessage", token=tokens["TA"])
-        start = time.monotonic()
         await asyncio.gather(
             *[adapter.post_notice(f"TA:C{c}", "a") for c in range(4) for _ in range(3)],
-            *[adapter.post_notice(f"TB:C{c}", "b") for c in range(4) for _ in range(3)],
+            *[adapter.post_notice(f"TB:C{c}", "b") for c in range(4) for _ in range(2)],
         )
         calls = slack.calls_of("chat.postMessage")
         refused = next(c for c in calls if c.status == 429)
@@ -176,11 +200,11 @@ async def test_a_429_in_one_workspace_does_not_slow_another(core: Any) -> None:
             c.at - refused.at for c in calls if c.token == tokens["TA"] and c.at > refused.at
         ]
         b_done = max(c.at for c in calls if c.token == tokens["TB"])
-        assert b_done - start < 0.9  # workspace B posted its twelve at its own pace
+        assert b_done < refused.at + 0.95  # workspace B posted its eight while A was held
         # those already on the wire land with the 429; nothing else reaches A for its second
         assert [t for t in a_later if 0.05 < t < 0.95] == []
         assert len([t for t in a_later if t >= 0.95]) >= 6
-        assert sorted(m.text for m in slack.messages) == ["a"] * 12 + ["b"] * 12  # none lost
+        assert sorted(m.text for m in slack.messages) == ["a"] * 12 + ["b"] * 8  # none lost
         assert slack.limited == []
 
 

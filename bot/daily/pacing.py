@@ -12,6 +12,7 @@ This module must not sleep, read a clock, do I/O or know any platform SDK.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,20 @@ SLACK_CHANNEL = Rate(1.0, burst=3)
 """Slack's chat.postMessage per channel: about one a second, short bursts allowed."""
 SLACK_WORKSPACE = Rate(60 / 600, burst=20)
 """Slack's chat.postMessage per workspace: several hundred a minute (600/min here)."""
+
+
+LATE = 1.0
+"""Seconds a post may reach the platform after its slot (a busy loop, a slow connection, posts
+reordered on the way) without finding its key over the platform's limit: a key that was idle
+is full, so a late burst wastes refill and the next on-time post would find the key empty."""
+
+
+def planned(rate: Rate, late: float = LATE) -> Rate:
+    """The rate the bot plans a platform's limit with: the burst less what `late` seconds of
+    refill make up, at most half of it, so that much is always spare (Slack: a channel's 3
+    as 2, a workspace's 20 as 10)."""
+    spare = math.ceil(late / rate.interval) if rate.interval > 0 else 0
+    return Rate(rate.interval, max(1, rate.burst - min(spare, rate.burst // 2)))
 
 
 CAP = "bot"
