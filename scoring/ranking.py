@@ -373,11 +373,19 @@ def _space(analyze: Callable[[str], list[str]], min_df: int, texts: Sequence[str
 
     vocabulary: dict[str, int] = {}
     counts = _counts(analyze, texts, vocabulary, None)
+    tf = _sublinear(counts)
+    df = np.bincount(counts.indices, minlength=len(vocabulary)).astype(np.int64)
+    return Space(analyze, min_df, vocabulary, tf, df)
+
+
+def _sublinear(counts: csr_matrix) -> csr_matrix:
+    """Sublinear term frequencies (1 + log count) of term counts, as a new matrix."""
+    import numpy as np
+
     tf = counts.copy()
     np.log(tf.data, tf.data)
     tf.data += 1.0
-    df = np.bincount(counts.indices, minlength=len(vocabulary)).astype(np.int64)
-    return Space(analyze, min_df, vocabulary, tf, df)
+    return tf
 
 
 def _counts(
@@ -451,11 +459,8 @@ def _topic_similarity(space: Space, topics: Topics) -> Vector:
         matrix.eliminate_zeros()  # the terms too rare to count (in place: the copies above)
         return csr_matrix(normalize(matrix, norm="l2", copy=False))
 
-    topic_tf = counts.copy()
-    np.log(topic_tf.data, topic_tf.data)
-    topic_tf.data += 1.0
     texts = weighted(space.tf)
-    topic = weighted(topic_tf)
+    topic = weighted(_sublinear(counts))
     w = len(topics.wanted)
     best = np.asarray((texts @ topic[:w].T).max(axis=1).todense()).ravel()
     if topics.not_wanted:
